@@ -1,0 +1,134 @@
+# Tremplin — one `make` builds every service, the `tremplin` tool and the tests.
+#
+#   make            build into build/
+#   make test       the whole suite CI runs, built with ASan + UBSan (build/san/)
+#   make check      unit tests only, sanitized (fast, for development)
+#   make demo       install what is missing, build, run the local stack
+#   make deps       install the Debian packages (as root; idempotent)
+#   make bench      throughput benchmarks (see BENCHMARKS.md)
+#   make fuzz       run each fuzz target for FUZZ_SECONDS (clang)
+#   make CC=clang   the same with clang; make SAN=1 builds sanitized into build/san
+
+CC      ?= cc
+SAN     ?= 0
+ifeq ($(SAN),1)
+O       ?= build/san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+O       ?= build
+SANFLAGS =
+endif
+
+PKGS     = libzmq libczmq libprotobuf-c hiredis inih json-c
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) $(SANFLAGS) \
+             -I$(O)/gen -Icommon -Iservices $(PKG_CFLAGS) -MMD -MP
+LDLIBS   = $(PKG_LIBS) -lm
+LDFLAGS += $(SANFLAGS)
+
+SERVICES = intake matcher scheduler survey reporter
+
+COMMON_SRC = $(wildcard common/*.c)
+COMMON_OBJ = $(COMMON_SRC:%.c=$(O)/%.o) $(O)/gen/tremplin.pb-c.o
+SERVICE_BINS = $(SERVICES:%=$(O)/bin/tremplin-%)
+CLI_SRC  = $(wildcard tools/tremplin/*.c)
+CLI_OBJ  = $(CLI_SRC:%.c=$(O)/%.o)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+INTEG_SRC = $(wildcard tests/integration/test_*.c)
+INTEG_BINS = $(INTEG_SRC:tests/integration/%.c=$(O)/tests/%)
+HARNESS_OBJ = $(O)/tests/integration/harness.o
+
+.PHONY: all deps test check demo bench fuzz clean depcheck ensure-deps
+.SECONDARY:
+
+all: depcheck $(SERVICE_BINS) $(O)/bin/tremplin $(UNIT_BINS) $(INTEG_BINS)
+
+depcheck:
+	@deploy/deps.sh --check
+
+deps:
+	deploy/deps.sh
+
+# ---------------------------------------------------------------- generated
+
+$(O)/gen/tremplin.pb-c.c $(O)/gen/tremplin.pb-c.h: proto/tremplin.proto
+	@mkdir -p $(O)/gen
+	protoc-c --proto_path=proto --c_out=$(O)/gen $<
+
+# The Redis library of a service: common/bus.lua then the service's own
+# functions, embedded as a C string.
+$(O)/gen/%_lua.c: common/bus.lua services/%/*.lua
+	@mkdir -p $(O)/gen
+	@{ printf 'const char %s_lua[] =\n' $*; \
+	   cat common/bus.lua services/$*/$*.lua | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/'; \
+	   printf ';\n'; } > $@
+
+# ------------------------------------------------------------------ objects
+
+$(COMMON_OBJ) $(CLI_OBJ): | $(O)/gen/tremplin.pb-c.h
+
+$(O)/%.o: %.c | $(O)/gen/tremplin.pb-c.h
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"; $(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(O)/gen/%.o: $(O)/gen/%.c
+	$(CC) $(filter-out -Werror -Wshadow -Wstrict-prototypes,$(ALL_CFLAGS)) -c $< -o $@
+
+$(O)/libtremplin.a: $(COMMON_OBJ)
+	ar rcs $@ $^
+
+# ----------------------------------------------------------------- binaries
+
+$(O)/bin/tremplin-%: $(O)/services/%/main.o $(O)/gen/%_lua.o $(O)/libtremplin.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out %.a,$^) $(O)/libtremplin.a $(LDLIBS)
+
+$(O)/bin/tremplin: $(CLI_OBJ) $(O)/libtremplin.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out %.a,$^) $(O)/libtremplin.a $(LDLIBS)
+
+$(O)/tests/test_%: $(O)/tests/unit/test_%.o $(O)/libtremplin.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(O)/libtremplin.a $(CMOCKA_LIBS) $(LDLIBS)
+
+$(O)/tests/test_%: $(O)/tests/integration/test_%.o $(HARNESS_OBJ) $(O)/libtremplin.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(O)/libtremplin.a $(CMOCKA_LIBS) $(LDLIBS) -lhiredis
+
+# -------------------------------------------------------------------- tests
+
+# The suite CI runs: everything under sanitizers, then one summary line.
+test: ensure-deps
+	@$(MAKE) --no-print-directory SAN=1 all
+	@tests/run.sh build/san all
+
+check: ensure-deps
+	@$(MAKE) --no-print-directory SAN=1 all
+	@tests/run.sh build/san unit
+
+bench: all
+	@tests/bench.sh build
+
+fuzz:
+	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
+
+demo: ensure-deps
+	@$(MAKE) --no-print-directory all
+	@deploy/stack.sh demo build
+
+# Installs what is missing (asks for root only then). The build itself runs
+# in a second make, so pkg-config sees the freshly installed packages.
+.PHONY: ensure-deps
+ensure-deps:
+	@deploy/deps.sh --check >/dev/null 2>&1 || deploy/deps.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

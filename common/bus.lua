@@ -1,0 +1,151 @@
+#!lua name=__LIB__
+--[[ The bus side of every service's Redis function library.
+
+The build puts this file in front of the service's own functions; the loader
+replaces __LIB__ by the library name (service and version, e.g. intake_v1) so
+two versions can run side by side and function names never collide.
+
+A command handler is registered with command(name, fn). Its FCALL carries:
+  KEYS[1]  the idempotency mark  tp:{T}:<svc>:seen:<msg_id>
+  KEYS[2]  the service's outbox  tp:{T}:<svc>:outbox
+  KEYS[3..] the handler's keys (same territory)
+  ARGV[1]  mark lifetime in seconds
+  ARGV[2]  n: number of outgoing messages, then n triples (to, msg_id, bytes)
+  ARGV[..] the handler's arguments
+fn(keys, args) returns {'ok', k1, v1, ...} or {'err', code, field, message_fr}.
+The wrapper stores the answer under the mark and appends the outgoing messages
+to the outbox only when fn answered 'ok': state, mark and outbox in one step.
+A replay (mark present) returns the first answer and changes nothing.
+
+Redis does not roll back a function that raises after writing: a handler
+checks everything first, then writes. ]]
+
+local LIB = '__LIB__'
+
+local function command(name, fn)
+  redis.register_function(LIB .. '_' .. name, function(keys, args)
+    local first = redis.call('GET', keys[1])
+    if first then
+      local answer = cjson.decode(first)
+      if answer[1] == 'ok' then
+        answer[#answer + 1] = 'duplicate'
+        answer[#answer + 1] = '1'
+      end
+      return answer
+    end
+    local nout = tonumber(args[2])
+    local hkeys, hargs = {}, {}
+    for i = 3, #keys do hkeys[#hkeys + 1] = keys[i] end
+    for i = 3 + 3 * nout, #args do hargs[#hargs + 1] = args[i] end
+    local answer = fn(hkeys, hargs)
+    if answer[1] == 'ok' then
+      for i = 0, nout - 1 do
+        local b = 3 + 3 * i
+        redis.call('XADD', keys[2], '*', 'to', args[b], 'id', args[b + 1], 'msg', args[b + 2])
+      end
+    end
+    redis.call('SET', keys[1], cjson.encode(answer), 'EX', args[1])
+    return answer
+  end)
+end
+
+-- Outbox relay -------------------------------------------------------------
+-- KEYS[1] outbox stream. The consumer group 'relay' gives each entry to one
+-- instance; an entry idle for longer than the lease (its owner stopped
+-- resending) is claimed by another.
+
+-- take(outbox; consumer, count, lease_ms, mode) returns
+-- {stream_id, to, msg_id, bytes, tries}... The mode says where from:
+--   'own'   this consumer's pending entries (re-read after a restart);
+--   'claim' entries idle longer than the lease (their owner died), then new;
+--   'new'   entries never delivered.
+redis.register_function(LIB .. '_outbox_take', function(keys, args)
+  local key, consumer, count, lease, mode = keys[1], args[1], tonumber(args[2]), args[3], args[4]
+  local out = {}
+  local function add(entries, tries_of)
+    for _, e in ipairs(entries) do
+      if #out / 5 >= count then return end
+      if e[2] then -- a nil body: deleted meanwhile
+        local f = {}
+        for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end
+        out[#out + 1] = e[1]
+        out[#out + 1] = f.to or ''
+        out[#out + 1] = f.id or ''
+        out[#out + 1] = f.msg or ''
+        out[#out + 1] = tries_of(e[1])
+      end
+    end
+  end
+  local function pending_tries(entries)
+    local t = {}
+    if #entries > 0 then
+      local range = redis.call('XPENDING', key, 'relay', entries[1][1], entries[#entries][1], #entries * 4, consumer)
+      for _, p in ipairs(range) do t[p[1]] = p[4] end
+    end
+    return function(id) return t[id] or 1 end
+  end
+  if mode == 'own' then
+    local r = redis.call('XREADGROUP', 'GROUP', 'relay', consumer, 'COUNT', count, 'STREAMS', key, '0')
+    local entries = (r and r[1] and r[1][2]) or {}
+    add(entries, pending_tries(entries))
+    return out
+  end
+  if mode == 'claim' then
+    local c = redis.call('XAUTOCLAIM', key, 'relay', consumer, lease, '0', 'COUNT', count)
+    add(c[2], pending_tries(c[2]))
+  end
+  if #out / 5 < count then
+    local r = redis.call('XREADGROUP', 'GROUP', 'relay', consumer, 'COUNT', count - #out / 5, 'STREAMS', key, '>')
+    if r and r[1] then add(r[1][2], function() return 1 end) end
+  end
+  return out
+end)
+
+-- done(outbox; id...): acknowledged by the receiver, gone from the outbox.
+redis.register_function(LIB .. '_outbox_done', function(keys, args)
+  redis.call('XACK', keys[1], 'relay', unpack(args))
+  return redis.call('XDEL', keys[1], unpack(args))
+end)
+
+-- touch(outbox; consumer, id...): resent by its owner; resets the idle time
+-- (the lease) and counts a delivery.
+redis.register_function(LIB .. '_outbox_touch', function(keys, args)
+  local consumer = table.remove(args, 1)
+  return #redis.call('XCLAIM', keys[1], 'relay', consumer, 0, unpack(args))
+end)
+
+-- dead(outbox, dead; id, error, tries): moves one entry to the dead letters.
+redis.register_function(LIB .. '_outbox_dead', function(keys, args)
+  local e = redis.call('XRANGE', keys[1], args[1], args[1])
+  if #e == 0 then return 0 end
+  local f = e[1][2]
+  table.insert(f, 'error'); table.insert(f, args[2])
+  table.insert(f, 'tries'); table.insert(f, args[3])
+  table.insert(f, 'outbox_id'); table.insert(f, args[1])
+  redis.call('XADD', keys[2], '*', unpack(f))
+  redis.call('XACK', keys[1], 'relay', args[1])
+  redis.call('XDEL', keys[1], args[1])
+  return 1
+end)
+
+-- dead_retry(dead, outbox; id): puts a dead letter back in the outbox with
+-- its original message id, so receivers still recognise it.
+redis.register_function(LIB .. '_dead_retry', function(keys, args)
+  local e = redis.call('XRANGE', keys[1], args[1], args[1])
+  if #e == 0 then return 0 end
+  local f = {}
+  for i = 1, #e[1][2], 2 do f[e[1][2][i]] = e[1][2][i + 1] end
+  redis.call('XADD', keys[2], '*', 'to', f.to, 'id', f.id, 'msg', f.msg)
+  redis.call('XDEL', keys[1], args[1])
+  return 1
+end)
+
+-- Bus self-test ----------------------------------------------------------
+-- probe: the last hop counts the probe key once (KEYS[1] a hash of
+-- key -> times executed; more than 1 would be a duplicate effect).
+-- args: 'last' or 'forward', the probe key, '1' when poisoned.
+command('probe', function(keys, args)
+  if args[3] == '1' then error('poisoned probe') end
+  if args[1] == 'last' then redis.call('HINCRBY', keys[1], args[2], 1) end
+  return {'ok', 'status', 'probed'}
+end)

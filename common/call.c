@@ -1,0 +1,244 @@
+#include "call.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rds.h"
+
+void call_vec_clear(call_vec_t *v)
+{
+    v->arena.len = 0;
+    v->n = 0;
+}
+
+/* Adds an item of len bytes (plus a NUL) and returns where to write it. */
+static uint8_t *call_vec_add(call_vec_t *v, size_t len)
+{
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 8;
+        v->items = xrealloc(v->items, (size_t)v->cap * sizeof v->items[0]);
+    }
+    wire_buf_reserve(&v->arena, len + 1);
+    uint8_t *p = v->arena.data + v->arena.len;
+    p[len] = '\0';
+    v->items[v->n++] = (call_span_t){ v->arena.len, len };
+    v->arena.len += len + 1;
+    return p;
+}
+
+void call_vec_push(call_vec_t *v, const void *data, size_t len)
+{
+    memcpy(call_vec_add(v, len), data, len);
+}
+
+const char *call_vec_at(const call_vec_t *v, int i, size_t *len)
+{
+    if (len)
+        *len = v->items[i].len;
+    return (const char *)v->arena.data + v->items[i].off;
+}
+
+static void call_vec_free(call_vec_t *v)
+{
+    wire_buf_free(&v->arena);
+    free(v->items);
+    v->items = NULL;
+    v->n = v->cap = 0;
+}
+
+static void call_vec_pushf(call_vec_t *v, const char *prefix, const char *fmt, va_list ap)
+{
+    char buf[512];
+    int p = snprintf(buf, sizeof buf, "%s", prefix);
+    int n = vsnprintf(buf + p, sizeof buf - (size_t)p, fmt, ap);
+    if (n < 0)
+        n = 0;
+    size_t len = (size_t)p + (size_t)n;
+    call_vec_push(v, buf, len < sizeof buf ? len : sizeof buf - 1);
+}
+
+void call_reset(call_t *c, const char *service, const char *territory, const char *msg_id)
+{
+    c->kind = CALL_EMPTY;
+    c->service = service;
+    c->territory = territory;
+    c->msg_id = msg_id;
+    c->function[0] = '\0';
+    call_vec_clear(&c->keys);
+    call_vec_clear(&c->args);
+    call_vec_clear(&c->out);
+    c->nout = 0;
+    c->event_kind = NULL;
+    c->err_code[0] = c->err_field[0] = c->err_message[0] = '\0';
+    c->err_retryable = 0;
+}
+
+void call_free(call_t *c)
+{
+    call_vec_free(&c->keys);
+    call_vec_free(&c->args);
+    call_vec_free(&c->out);
+}
+
+void call_function(call_t *c, const char *name)
+{
+    c->kind = CALL_REDIS;
+    util_strlcpy(c->function, name, sizeof c->function);
+}
+
+void call_own_key(call_t *c, const char *fmt, ...)
+{
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, "tp:{%s}:%s:", c->territory, c->service);
+    va_list ap;
+    va_start(ap, fmt);
+    call_vec_pushf(&c->keys, prefix, fmt, ap);
+    va_end(ap);
+}
+
+void call_key(call_t *c, const char *fmt, ...)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "tp:{%s}:", c->territory);
+    va_list ap;
+    va_start(ap, fmt);
+    call_vec_pushf(&c->keys, prefix, fmt, ap);
+    va_end(ap);
+}
+
+void call_arg(call_t *c, const void *data, size_t len) { call_vec_push(&c->args, data, len); }
+
+void call_argf(call_t *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    call_vec_pushf(&c->args, "", fmt, ap);
+    va_end(ap);
+}
+
+void call_send(call_t *c, const char *to, const Tremplin__Envelope *env)
+{
+    call_vec_push(&c->out, to, strlen(to));
+    call_vec_push(&c->out, env->msg_id, strlen(env->msg_id));
+    tremplin__envelope__pack(env, call_vec_add(&c->out, tremplin__envelope__get_packed_size(env)));
+    c->nout++;
+}
+
+void call_error(call_t *c, const char *code, const char *field, const char *message_fr, int retryable)
+{
+    c->kind = CALL_ANSWER;
+    util_strlcpy(c->err_code, code, sizeof c->err_code);
+    util_strlcpy(c->err_field, field ? field : "", sizeof c->err_field);
+    util_strlcpy(c->err_message, message_fr ? message_fr : "", sizeof c->err_message);
+    c->err_retryable = retryable;
+}
+
+void call_append(call_t *c, rds_t *r, const char *library, long mark_ttl_s)
+{
+    int nkeys = 2 + c->keys.n;
+    int argc = 3 + nkeys + 2 + c->out.n + c->args.n;
+    const char *argv_stack[64];
+    size_t lens_stack[64];
+    const char **argv = argc <= 64 ? argv_stack : xmalloc((size_t)argc * sizeof *argv);
+    size_t *lens = argc <= 64 ? lens_stack : xmalloc((size_t)argc * sizeof *lens);
+    char fname[128], numkeys[16], mark[160], outbox[96], ttl[24], nout[16];
+    snprintf(fname, sizeof fname, "%s_%s", library, c->function);
+    snprintf(numkeys, sizeof numkeys, "%d", nkeys);
+    snprintf(mark, sizeof mark, "tp:{%s}:%s:seen:%s", c->territory, c->service, c->msg_id);
+    snprintf(outbox, sizeof outbox, "tp:{%s}:%s:outbox", c->territory, c->service);
+    snprintf(ttl, sizeof ttl, "%ld", mark_ttl_s);
+    snprintf(nout, sizeof nout, "%d", c->nout);
+    int i = 0;
+#define PUSH(s, l) do { argv[i] = (s); lens[i] = (l); i++; } while (0)
+    PUSH("FCALL", 5);
+    PUSH(fname, strlen(fname));
+    PUSH(numkeys, strlen(numkeys));
+    PUSH(mark, strlen(mark));
+    PUSH(outbox, strlen(outbox));
+    for (int k = 0; k < c->keys.n; k++) {
+        size_t l;
+        const char *s = call_vec_at(&c->keys, k, &l);
+        PUSH(s, l);
+    }
+    PUSH(ttl, strlen(ttl));
+    PUSH(nout, strlen(nout));
+    for (int k = 0; k < c->out.n; k++) {
+        size_t l;
+        const char *s = call_vec_at(&c->out, k, &l);
+        PUSH(s, l);
+    }
+    for (int k = 0; k < c->args.n; k++) {
+        size_t l;
+        const char *s = call_vec_at(&c->args, k, &l);
+        PUSH(s, l);
+    }
+#undef PUSH
+    rds_append_argv(r, argc, argv, lens);
+    if (argv != argv_stack) {
+        free(argv);
+        free(lens);
+    }
+}
+
+/* Copies a reply string into strbuf and returns it (the Ack/Error fields
+ * point into strbuf, which the caller keeps until the answer is packed). */
+static char *call_copy(char **w, char *end, const char *s, size_t len)
+{
+    size_t room = (size_t)(end - *w);
+    if (room == 0)
+        return (char *)"";
+    if (len >= room)
+        len = room - 1;
+    char *r = *w;
+    memcpy(r, s, len);
+    r[len] = '\0';
+    *w += len + 1;
+    return r;
+}
+
+int call_parse_reply(const redisReply *reply, Tremplin__Ack *ack, Tremplin__Error *error, char *strbuf, size_t strcap)
+{
+    char *w = strbuf, *end = strbuf + strcap;
+    if (!reply) {
+        error->code = "UNAVAILABLE";
+        error->message_fr = "Service momentanément indisponible, réessayez.";
+        error->retryable = 1;
+        return 0;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        error->code = "INTERNAL";
+        error->message_fr = "Erreur interne du service, réessayez plus tard.";
+        error->retryable = 1;
+        return 0;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0 || reply->element[0]->type != REDIS_REPLY_STRING) {
+        error->code = "INTERNAL";
+        error->message_fr = "Réponse interne inattendue.";
+        error->retryable = 1;
+        return 0;
+    }
+    const char *tag = reply->element[0]->str;
+    if (strcmp(tag, "err") == 0) {
+        const char **slots[3] = { (const char **)&error->code, (const char **)&error->field,
+                                  (const char **)&error->message_fr };
+        for (size_t i = 0; i < 3 && i + 1 < reply->elements; i++)
+            if (reply->element[i + 1]->type == REDIS_REPLY_STRING)
+                *slots[i] = call_copy(&w, end, reply->element[i + 1]->str, reply->element[i + 1]->len);
+        return 0;
+    }
+    for (size_t i = 1; i + 1 < reply->elements; i += 2) {
+        const redisReply *k = reply->element[i], *v = reply->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        char *val = call_copy(&w, end, v->str, v->len);
+        if (!strcmp(k->str, "referral_id")) ack->referral_id = val;
+        else if (!strcmp(k->str, "person_id")) ack->person_id = val;
+        else if (!strcmp(k->str, "booking_id")) ack->booking_id = val;
+        else if (!strcmp(k->str, "session_id")) ack->session_id = val;
+        else if (!strcmp(k->str, "status")) ack->status = val;
+        else if (!strcmp(k->str, "duplicate")) ack->duplicate = val[0] == '1';
+    }
+    return 1;
+}

@@ -1,0 +1,82 @@
+/* call — one handler's Redis function call, built before the pipeline runs.
+ *
+ * A handler's prepare step fills a call: the function, its keys and arguments,
+ * and the messages to put in the outbox in the same atomic step; or an
+ * immediate answer (a validation error, a Pong) that needs no Redis at all.
+ * Calls are reused from one poll cycle to the next: their buffers keep their
+ * capacity, so the hot path does not allocate once warmed up. */
+#ifndef TP_CALL_H
+#define TP_CALL_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+#include "wire.h"
+
+#define CALL_MAX_OUT 8
+
+typedef struct {
+    size_t off, len;
+} call_span_t;
+
+typedef struct {
+    /* vector of byte strings, stored in one arena */
+    wire_buf_t arena;
+    call_span_t *items;
+    int n, cap;
+} call_vec_t;
+
+typedef enum {
+    CALL_EMPTY = 0, /* nothing decided yet */
+    CALL_REDIS,     /* run function with keys/args, answer from its reply */
+    CALL_ANSWER,    /* answer now with the envelope in `answer` */
+} call_kind_t;
+
+typedef struct {
+    call_kind_t kind;
+    const char *territory; /* points into the request */
+    const char *service;
+    const char *msg_id;
+    char function[64];
+    call_vec_t keys; /* handler keys (the mark and outbox are added at flush) */
+    call_vec_t args; /* handler args */
+    call_vec_t out;  /* outgoing: triples (to, msg_id, bytes) */
+    int nout;
+    const char *event_kind;
+    /* CALL_ANSWER: an Error or any reply payload */
+    char err_code[48];
+    char err_field[64];
+    char err_message[256];
+    int err_retryable;
+} call_t;
+
+void call_reset(call_t *c, const char *service, const char *territory, const char *msg_id);
+void call_free(call_t *c);
+
+/* The function name without the library prefix, e.g. "submit_referral". */
+void call_function(call_t *c, const char *name);
+/* Adds a key "tp:{<territory>}:<service>:<suffix...>" (printf form). */
+void call_own_key(call_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Adds a key of another namespace in the same territory: "tp:{T}:<fmt...>". */
+void call_key(call_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void call_arg(call_t *c, const void *data, size_t len);
+void call_argf(call_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Queues env for service `to` in the same step (env is packed now). */
+void call_send(call_t *c, const char *to, const Tremplin__Envelope *env);
+/* Answers at once with an Error; no Redis call is made. */
+void call_error(call_t *c, const char *code, const char *field, const char *message_fr, int retryable);
+
+/* Appends "FCALL <lib>_<fn> numkeys mark outbox keys.. ttl nout out.. args.."
+ * to the pipeline. */
+struct rds;
+void call_append(call_t *c, struct rds *r, const char *library, long mark_ttl_s);
+
+/* Turns a function reply into an answer payload. Fills *ack or *error (the
+ * caller passes both initialised); returns 1 for ok, 0 for error. */
+int call_parse_reply(const redisReply *reply, Tremplin__Ack *ack, Tremplin__Error *error, char *strbuf, size_t strcap);
+
+void call_vec_push(call_vec_t *v, const void *data, size_t len);
+const char *call_vec_at(const call_vec_t *v, int i, size_t *len);
+void call_vec_clear(call_vec_t *v);
+
+#endif

@@ -1,0 +1,36 @@
+#include "clock.h"
+
+#include <time.h>
+
+static int64_t clock_epoch_ms;
+static int64_t clock_start_ms;
+static double clock_speed = 1.0;
+
+void clock_configure(int64_t epoch_ms, int64_t start_ms, double speed)
+{
+    clock_epoch_ms = epoch_ms;
+    clock_start_ms = start_ms;
+    clock_speed = speed > 0 ? speed : 1.0;
+}
+
+static int64_t clock_read(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t clock_real_ms(void) { return clock_read(CLOCK_REALTIME); }
+int64_t clock_mono_ms(void) { return clock_read(CLOCK_MONOTONIC); }
+
+int64_t clock_business_ms(int64_t real_ms, int64_t epoch_ms, int64_t start_ms, double speed)
+{
+    if (epoch_ms == 0)
+        return real_ms;
+    return epoch_ms + (int64_t)((double)(real_ms - start_ms) * speed);
+}
+
+int64_t clock_now_ms(void)
+{
+    return clock_business_ms(clock_real_ms(), clock_epoch_ms, clock_start_ms, clock_speed);
+}

@@ -1,0 +1,21 @@
+/* clock — business time.
+ *
+ * clock_now_ms() = epoch + (real - start) * speed, from config every service
+ * shares, so a demo can run weeks in minutes and tests can move time. Business
+ * deadlines use it; transport timeouts use clock_mono_ms(). */
+#ifndef TP_CLOCK_H
+#define TP_CLOCK_H
+
+#include <stdint.h>
+
+/* epoch_ms = 0 means business time is real time (start and speed ignored). */
+void clock_configure(int64_t epoch_ms, int64_t start_ms, double speed);
+
+int64_t clock_now_ms(void);   /* business UTC ms */
+int64_t clock_real_ms(void);  /* wall-clock UTC ms */
+int64_t clock_mono_ms(void);  /* monotonic ms, for timeouts */
+
+/* Pure form of clock_now_ms(), for tests. */
+int64_t clock_business_ms(int64_t real_ms, int64_t epoch_ms, int64_t start_ms, double speed);
+
+#endif

@@ -1,0 +1,213 @@
+#include "conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+
+typedef struct {
+    conf_table_t *tables;
+    size_t ntables;
+    char *err;
+    size_t errlen;
+    int failed;
+} conf_parse_t;
+
+const char *conf_map_get(const conf_map_t *m, const char *key)
+{
+    for (int i = 0; i < m->n; i++)
+        if (strcmp(m->items[i].key, key) == 0)
+            return m->items[i].value;
+    return NULL;
+}
+
+static int conf_map_put(conf_map_t *m, const char *key, const char *value)
+{
+    int i = 0;
+    while (i < m->n && strcmp(m->items[i].key, key) != 0)
+        i++;
+    if (i == CONF_MAP_MAX || strlen(key) >= sizeof m->items[0].key)
+        return -1;
+    if (util_strlcpy(m->items[i].value, value, sizeof m->items[0].value) != 0)
+        return -1;
+    util_strlcpy(m->items[i].key, key, sizeof m->items[0].key);
+    if (i == m->n)
+        m->n++;
+    return 0;
+}
+
+int conf_set(const conf_field_t *f, void *base, const char *value)
+{
+    char *dst = (char *)base + f->offset;
+    char *end = NULL;
+    switch (f->type) {
+    case CONF_STR:
+        return util_strlcpy(dst, value, f->size);
+    case CONF_INT: {
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        if (errno || end == value || *end != '\0')
+            return -1;
+        *(int64_t *)dst = v;
+        return 0;
+    }
+    case CONF_DOUBLE: {
+        errno = 0;
+        double v = strtod(value, &end);
+        if (errno || end == value || *end != '\0')
+            return -1;
+        *(double *)dst = v;
+        return 0;
+    }
+    case CONF_BOOL:
+        if (!strcasecmp(value, "yes") || !strcasecmp(value, "true") || !strcmp(value, "1") || !strcasecmp(value, "on"))
+            *(int *)dst = 1;
+        else if (!strcasecmp(value, "no") || !strcasecmp(value, "false") || !strcmp(value, "0") || !strcasecmp(value, "off"))
+            *(int *)dst = 0;
+        else
+            return -1;
+        return 0;
+    case CONF_MAP:
+        ((conf_map_t *)dst)->n = 0; /* only the default "" is set this way */
+        return 0;
+    }
+    return -1;
+}
+
+static const char *conf_type_name(conf_type_t t)
+{
+    switch (t) {
+    case CONF_STR: return "a string that fits";
+    case CONF_INT: return "an integer";
+    case CONF_DOUBLE: return "a number";
+    case CONF_BOOL: return "yes or no";
+    case CONF_MAP: return "a value that fits";
+    }
+    return "?";
+}
+
+/* Writes only the reason: ini_parse returns the first failing line, which
+ * conf_load puts in front. */
+static int conf_handler(void *user, const char *section, const char *key, const char *value)
+{
+    conf_parse_t *p = user;
+    int section_known = 0;
+    for (size_t t = 0; t < p->ntables; t++) {
+        conf_table_t *tab = &p->tables[t];
+        for (size_t i = 0; i < tab->n; i++) {
+            const conf_field_t *f = &tab->fields[i];
+            if (strcmp(f->section, section) != 0)
+                continue;
+            section_known = 1;
+            int map = f->type == CONF_MAP;
+            if (!map && strcmp(f->key, key) != 0)
+                continue;
+            if (map ? conf_map_put((conf_map_t *)((char *)tab->base + f->offset), key, value) != 0
+                    : conf_set(f, tab->base, value) != 0) {
+                if (!p->failed)
+                    snprintf(p->err, p->errlen, "%s.%s must be %s", section, key, conf_type_name(f->type));
+                p->failed = 1;
+                return 0;
+            }
+            return 1;
+        }
+    }
+    if (section_known) {
+        if (!p->failed)
+            snprintf(p->err, p->errlen, "unknown key '%s' in [%s]", key, section);
+        p->failed = 1;
+        return 0;
+    }
+    return 1; /* another program's section */
+}
+
+static void conf_env_name(char *out, size_t cap, const char *section, const char *key)
+{
+    size_t n = (size_t)snprintf(out, cap, "TREMPLIN_%s_%s", section, key);
+    for (size_t i = 0; i < n && i < cap; i++) {
+        unsigned char c = (unsigned char)out[i];
+        out[i] = (c == '.' || c == '-') ? '_' : (char)toupper(c);
+    }
+}
+
+extern char **environ;
+
+static int conf_env_map(const conf_field_t *f, void *base, char *err, size_t errlen)
+{
+    char prefix[96];
+    conf_env_name(prefix, sizeof prefix, f->section, "");
+    size_t plen = strlen(prefix);
+    for (char **e = environ; *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq || strncmp(*e, prefix, plen) != 0 || (size_t)(eq - *e) <= plen)
+            continue;
+        char key[48];
+        size_t klen = (size_t)(eq - *e) - plen;
+        if (klen >= sizeof key) {
+            snprintf(err, errlen, "environment %.*s: name too long", (int)(eq - *e), *e);
+            return -1;
+        }
+        for (size_t i = 0; i < klen; i++)
+            key[i] = (char)tolower((unsigned char)(*e)[plen + i]);
+        key[klen] = '\0';
+        if (conf_map_put((conf_map_t *)((char *)base + f->offset), key, eq + 1) != 0) {
+            snprintf(err, errlen, "environment %.*s: value too long or too many entries", (int)(eq - *e), *e);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int conf_load(const char *path, conf_table_t *tables, size_t ntables, char *err, size_t errlen)
+{
+    for (size_t t = 0; t < ntables; t++)
+        for (size_t i = 0; i < tables[t].n; i++) {
+            const conf_field_t *f = &tables[t].fields[i];
+            if (conf_set(f, tables[t].base, f->def) != 0) {
+                snprintf(err, errlen, "default of %s.%s does not parse", f->section, f->key);
+                return -1;
+            }
+        }
+
+    if (path && *path) {
+        conf_parse_t p = { tables, ntables, err, errlen, 0 };
+        int rc = ini_parse(path, conf_handler, &p);
+        if (rc == -1) {
+            snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+            return -1;
+        }
+        if (rc > 0) {
+            if (p.failed) {
+                char reason[512];
+                util_strlcpy(reason, err, sizeof reason);
+                snprintf(err, errlen, "%s:%d: %s", path, rc, reason);
+            } else {
+                snprintf(err, errlen, "%s:%d: not a 'key = value' or '[section]' line", path, rc);
+            }
+            return -1;
+        }
+    }
+
+    for (size_t t = 0; t < ntables; t++)
+        for (size_t i = 0; i < tables[t].n; i++) {
+            const conf_field_t *f = &tables[t].fields[i];
+            if (f->type == CONF_MAP) {
+                if (conf_env_map(f, tables[t].base, err, errlen) != 0)
+                    return -1;
+                continue;
+            }
+            char name[128];
+            conf_env_name(name, sizeof name, f->section, f->key);
+            const char *v = getenv(name);
+            if (v && conf_set(f, tables[t].base, v) != 0) {
+                snprintf(err, errlen, "environment %s must be %s", name, conf_type_name(f->type));
+                return -1;
+            }
+        }
+    return 0;
+}

@@ -1,0 +1,264 @@
+#include "inbox.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "log.h"
+
+typedef struct {
+    zmq_msg_t identity;
+    Tremplin__Envelope *env;
+    wire_err_t werr;
+    call_t call;
+    redisReply *reply;
+} inbox_slot_t;
+
+struct inbox {
+    void *router;
+    rds_t *rds;
+    inbox_conf_t conf;
+    inbox_slot_t *slots;
+    wire_buf_t out;
+    char strbuf[2048];
+    inbox_stats_t stats;
+    redisReply **replies;
+};
+
+inbox_t *inbox_new(void *router, rds_t *rds, const inbox_conf_t *conf)
+{
+    inbox_t *self = xcalloc(1, sizeof *self);
+    self->router = router;
+    self->rds = rds;
+    self->conf = *conf;
+    if (self->conf.batch <= 0)
+        self->conf.batch = 256;
+    self->slots = xcalloc((size_t)self->conf.batch, sizeof *self->slots);
+    self->replies = xcalloc((size_t)self->conf.batch, sizeof *self->replies);
+    return self;
+}
+
+void inbox_destroy(inbox_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    inbox_t *self = *self_p;
+    for (int i = 0; i < self->conf.batch; i++)
+        call_free(&self->slots[i].call);
+    free(self->slots);
+    free(self->replies);
+    wire_buf_free(&self->out);
+    free(self);
+    *self_p = NULL;
+}
+
+inbox_stats_t inbox_stats(const inbox_t *self) { return self->stats; }
+
+static void inbox_discard_rest(void *sock)
+{
+    int more = 1;
+    size_t len = sizeof more;
+    while (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) == 0 && more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        zmq_msg_recv(&m, sock, ZMQ_DONTWAIT);
+        zmq_msg_close(&m);
+    }
+}
+
+static int inbox_has_more(void *sock)
+{
+    int more = 0;
+    size_t len = sizeof more;
+    zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len);
+    return more;
+}
+
+/* Sends env to the peer of slot; a vanished peer (EHOSTUNREACH) or a full
+ * queue is logged and dropped: the sender will resend and get the stored
+ * answer. */
+static void inbox_send(inbox_t *self, inbox_slot_t *slot, Tremplin__Envelope *reply)
+{
+    char id[TP_ID_LEN + 1];
+    const Tremplin__Envelope *req = slot->env;
+    wire_stamp(reply, id, req ? req->msg_id : "", self->conf.instance, req ? req->territory : "");
+    self->out.len = 0;
+    wire_pack(reply, &self->out);
+    zmq_msg_t idm;
+    zmq_msg_init(&idm);
+    zmq_msg_copy(&idm, &slot->identity);
+    if (zmq_msg_send(&idm, self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+        || zmq_send(self->router, self->out.data, self->out.len, ZMQ_DONTWAIT) < 0) {
+        log_debug("reply_dropped", "msg_id=%s errno=%d", req ? req->msg_id : "-", errno);
+        zmq_msg_close(&idm);
+    }
+}
+
+static void inbox_answer_error(inbox_t *self, inbox_slot_t *slot, const char *code, const char *field,
+                               const char *message_fr, int retryable)
+{
+    Tremplin__Envelope reply = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__Error err = TREMPLIN__ERROR__INIT;
+    err.code = (char *)code;
+    err.field = (char *)(field ? field : "");
+    err.message_fr = (char *)(message_fr ? message_fr : "");
+    err.retryable = retryable;
+    reply.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_ERROR;
+    reply.error = &err;
+    self->stats.errors++;
+    inbox_send(self, slot, &reply);
+}
+
+static void inbox_answer_pong(inbox_t *self, inbox_slot_t *slot)
+{
+    Tremplin__Envelope reply = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__Pong pong = TREMPLIN__PONG__INIT;
+    pong.nonce = slot->env->ping->nonce;
+    pong.service = (char *)self->conf.service;
+    pong.instance = (char *)self->conf.instance;
+    if (self->conf.pong_fill)
+        self->conf.pong_fill(self->conf.handler_arg, &pong);
+    reply.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PONG;
+    reply.pong = &pong;
+    self->stats.acked++;
+    inbox_send(self, slot, &reply);
+}
+
+static int inbox_known_territory(const inbox_t *self, const char *t)
+{
+    for (int i = 0; i < self->conf.nterritories; i++)
+        if (strcmp(self->conf.territories[i], t) == 0)
+            return 1;
+    return 0;
+}
+
+static const inbox_handler_t *inbox_handler(const inbox_t *self, Tremplin__Envelope__PayloadCase c)
+{
+    for (size_t i = 0; i < self->conf.nhandlers; i++)
+        if (self->conf.handlers[i].payload == c)
+            return &self->conf.handlers[i];
+    return NULL;
+}
+
+/* Reads one message into slot; 0 = got one, -1 = nothing ready. */
+static int inbox_receive(inbox_t *self, inbox_slot_t *slot)
+{
+    zmq_msg_init(&slot->identity);
+    if (zmq_msg_recv(&slot->identity, self->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&slot->identity);
+        return -1;
+    }
+    slot->env = NULL;
+    slot->reply = NULL;
+    if (!inbox_has_more(self->router)) {
+        slot->werr = WIRE_EEMPTY;
+        return 0;
+    }
+    zmq_msg_t body;
+    zmq_msg_init(&body);
+    zmq_msg_recv(&body, self->router, 0);
+    if (inbox_has_more(self->router)) {
+        inbox_discard_rest(self->router);
+        slot->werr = WIRE_EDECODE;
+    } else {
+        slot->werr = wire_unpack(zmq_msg_data(&body), zmq_msg_size(&body), self->conf.max_msg, NULL, &slot->env);
+    }
+    zmq_msg_close(&body);
+    return 0;
+}
+
+/* Decides what to do with a received message: answer now, or a Redis call. */
+static void inbox_prepare(inbox_t *self, inbox_slot_t *slot)
+{
+    call_t *c = &slot->call;
+    const Tremplin__Envelope *env = slot->env;
+    call_reset(c, self->conf.service, env ? env->territory : "", env ? env->msg_id : "");
+    if (slot->werr != WIRE_OK) {
+        self->stats.bad_frames++;
+        log_warn("bad_frame", "code=%s msg_id=%s type=%s", wire_error_code(slot->werr),
+                 env && wire_valid_id(env->msg_id, 64) ? env->msg_id : "-",
+                 env && wire_valid_id(env->type, 64) ? env->type : "-");
+        call_error(c, wire_error_code(slot->werr), "", wire_error_message_fr(slot->werr), 0);
+        return;
+    }
+    if (env->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_PING)
+        return; /* answered without Redis */
+    const inbox_handler_t *h = inbox_handler(self, env->payload_case);
+    if (!h) {
+        call_error(c, wire_error_code(WIRE_EUNSUPPORTED), "", wire_error_message_fr(WIRE_EUNSUPPORTED), 0);
+        return;
+    }
+    if (!inbox_known_territory(self, env->territory)) {
+        call_error(c, "UNKNOWN_TERRITORY", "territory", "Territoire inconnu de ce service.", 0);
+        return;
+    }
+    h->prepare(self->conf.handler_arg, env, c);
+    if (c->kind == CALL_EMPTY)
+        call_error(c, "INTERNAL", "", "Erreur interne du service.", 1);
+}
+
+static void inbox_finish(inbox_t *self, inbox_slot_t *slot)
+{
+    call_t *c = &slot->call;
+    if (slot->werr == WIRE_OK && slot->env->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_PING) {
+        inbox_answer_pong(self, slot);
+        return;
+    }
+    if (c->kind == CALL_ANSWER) {
+        inbox_answer_error(self, slot, c->err_code, c->err_field, c->err_message, c->err_retryable);
+        return;
+    }
+    Tremplin__Ack ack = TREMPLIN__ACK__INIT;
+    Tremplin__Error err = TREMPLIN__ERROR__INIT;
+    if (!call_parse_reply(slot->reply, &ack, &err, self->strbuf, sizeof self->strbuf)) {
+        if (slot->reply && slot->reply->type == REDIS_REPLY_ERROR)
+            log_error("handler_failed", "msg_id=%s function=%s reason=\"%.200s\"", c->msg_id, c->function,
+                      slot->reply->str);
+        inbox_answer_error(self, slot, err.code, err.field, err.message_fr, err.retryable);
+        return;
+    }
+    if (!ack.duplicate && self->conf.committed)
+        self->conf.committed(self->conf.handler_arg, c, &ack);
+    Tremplin__Envelope reply = TREMPLIN__ENVELOPE__INIT;
+    reply.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_ACK;
+    reply.ack = &ack;
+    self->stats.acked++;
+    inbox_send(self, slot, &reply);
+}
+
+int inbox_drain(inbox_t *self)
+{
+    int n = 0;
+    while (n < self->conf.batch && inbox_receive(self, &self->slots[n]) == 0)
+        n++;
+    if (n == 0)
+        return 0;
+    self->stats.received += (unsigned long)n;
+
+    int ncalls = 0;
+    for (int i = 0; i < n; i++) {
+        inbox_prepare(self, &self->slots[i]);
+        if (self->slots[i].call.kind == CALL_REDIS) {
+            call_append(&self->slots[i].call, self->rds, self->conf.library, self->conf.mark_ttl_s);
+            ncalls++;
+        }
+    }
+    if (ncalls > 0) {
+        rds_read(self->rds, self->replies, ncalls);
+        for (int i = 0, k = 0; i < n; i++)
+            if (self->slots[i].call.kind == CALL_REDIS)
+                self->slots[i].reply = self->replies[k++];
+    }
+    for (int i = 0; i < n; i++) {
+        inbox_slot_t *slot = &self->slots[i];
+        inbox_finish(self, slot);
+        if (slot->reply)
+            freeReplyObject(slot->reply);
+        slot->reply = NULL;
+        wire_free(slot->env, NULL);
+        slot->env = NULL;
+        zmq_msg_close(&slot->identity);
+    }
+    return n;
+}

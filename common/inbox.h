@@ -1,0 +1,57 @@
+/* inbox — the receiving side of the bus (a ROUTER socket).
+ *
+ * Each time the socket is readable, every ready message (up to a batch) is
+ * decoded and handed to its handler's prepare step; the Redis calls of the
+ * batch go out as one pipeline, and each message is then answered with Ack or
+ * Error (cause_id = its msg_id). Handlers' functions check the idempotency
+ * mark, so a replay gets the first answer. Bad frames are answered with a
+ * stable error code and never stop the loop. */
+#ifndef TP_INBOX_H
+#define TP_INBOX_H
+
+#include "call.h"
+#include "rds.h"
+#include "wire.h"
+
+/* Fills call: call_function + keys/args/sends, or call_error. `arg` is the
+ * inbox_conf_t's handler_arg. */
+typedef void (*inbox_prepare_fn)(void *arg, const Tremplin__Envelope *in, call_t *call);
+
+typedef struct {
+    Tremplin__Envelope__PayloadCase payload;
+    inbox_prepare_fn prepare;
+} inbox_handler_t;
+
+typedef struct {
+    const char *service;
+    const char *library;
+    const char *instance;
+    size_t max_msg;
+    int batch;
+    long mark_ttl_s;
+    const char *const *territories;
+    int nterritories;
+    const inbox_handler_t *handlers;
+    size_t nhandlers;
+    void *handler_arg;
+    /* Ping answers: fills the dynamic part of a Pong */
+    void (*pong_fill)(void *arg, Tremplin__Pong *pong);
+    /* After each committed call (ok answer, not a replay) */
+    void (*committed)(void *arg, const call_t *call, const Tremplin__Ack *ack);
+} inbox_conf_t;
+
+typedef struct inbox inbox_t;
+
+inbox_t *inbox_new(void *router, rds_t *rds, const inbox_conf_t *conf);
+void inbox_destroy(inbox_t **self_p);
+
+/* Drains and handles what is ready; returns the number of messages handled. */
+int inbox_drain(inbox_t *self);
+
+/* Counters since start, for /metrics and tests. */
+typedef struct {
+    unsigned long received, acked, errors, bad_frames;
+} inbox_stats_t;
+inbox_stats_t inbox_stats(const inbox_t *self);
+
+#endif

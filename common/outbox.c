@@ -1,0 +1,440 @@
+#include "outbox.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "clock.h"
+#include "log.h"
+#include "util.h"
+#include "wire.h"
+
+/* One message in flight. The table is open-addressed on msg_id so that an
+ * ack finds its entry in O(1); the window bounds its size. */
+typedef struct {
+    int used;
+    char msg_id[65];
+    char stream_id[32];
+    int territory;
+    char to[32];
+    uint8_t *bytes;
+    size_t len;
+    int tries;    /* transmissions so far (the first one included) */
+    int unsent;   /* the last attempt found no peer: not counted as a try */
+    int64_t deadline_ms;
+} outbox_entry_t;
+
+struct outbox {
+    rds_t *rds;
+    outbox_conf_t conf;
+    outbox_route_fn route;
+    void *route_arg;
+    outbox_entry_t *table;
+    int cap;   /* power of two, > 2 * window */
+    int count;
+    int quiesced;
+    int own_loaded; /* own pending entries re-read after start */
+    int64_t next_claim_ms;
+    outbox_stats_t stats;
+    /* acks waiting to be applied, per territory */
+    char (*done_ids)[32];
+    int *done_terr;
+    int ndone;
+};
+
+static uint64_t outbox_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static outbox_entry_t *outbox_find(outbox_t *self, const char *msg_id, int insert)
+{
+    int mask = self->cap - 1;
+    int i = (int)(outbox_hash(msg_id) & (uint64_t)mask);
+    outbox_entry_t *tomb = NULL;
+    for (int probes = 0; probes < self->cap; probes++, i = (i + 1) & mask) {
+        outbox_entry_t *e = &self->table[i];
+        if (e->used == 1 && strcmp(e->msg_id, msg_id) == 0)
+            return e;
+        if (e->used == 2 && !tomb)
+            tomb = e;
+        if (e->used == 0)
+            return insert ? (tomb ? tomb : e) : NULL;
+    }
+    return insert ? tomb : NULL;
+}
+
+static void outbox_remove(outbox_t *self, outbox_entry_t *e)
+{
+    free(e->bytes);
+    e->bytes = NULL;
+    e->used = 2; /* tombstone keeps probe chains intact */
+    self->count--;
+}
+
+outbox_t *outbox_new(rds_t *rds, const outbox_conf_t *conf, outbox_route_fn route, void *route_arg)
+{
+    outbox_t *self = xcalloc(1, sizeof *self);
+    self->rds = rds;
+    self->conf = *conf;
+    if (self->conf.window <= 0)
+        self->conf.window = 256;
+    self->route = route;
+    self->route_arg = route_arg;
+    self->cap = 16;
+    while (self->cap < self->conf.window * 4)
+        self->cap *= 2;
+    self->table = xcalloc((size_t)self->cap, sizeof *self->table);
+    self->done_ids = xcalloc((size_t)self->conf.window * 2, sizeof *self->done_ids);
+    self->done_terr = xcalloc((size_t)self->conf.window * 2, sizeof *self->done_terr);
+    return self;
+}
+
+void outbox_destroy(outbox_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    outbox_t *self = *self_p;
+    for (int i = 0; i < self->cap; i++)
+        free(self->table[i].bytes);
+    free(self->table);
+    free(self->done_ids);
+    free(self->done_terr);
+    free(self);
+    *self_p = NULL;
+}
+
+outbox_stats_t outbox_stats(const outbox_t *self) { return self->stats; }
+int outbox_inflight(const outbox_t *self) { return self->count; }
+void outbox_quiesce(outbox_t *self) { self->quiesced = 1; }
+
+static void outbox_key(char *out, size_t cap, const char *territory, const char *service, const char *what)
+{
+    snprintf(out, cap, "tp:{%s}:%s:%s", territory, service, what);
+}
+
+static int64_t outbox_backoff(const outbox_t *self, int tries)
+{
+    int64_t d = self->conf.ack_timeout_ms;
+    for (int i = 1; i < tries && d < self->conf.retry_max_ms; i++)
+        d *= 2;
+    if (d > self->conf.retry_max_ms)
+        d = self->conf.retry_max_ms;
+    return d - d / 8 + (int64_t)(util_random_u64() % (uint64_t)(d / 4 + 1)); /* +-12.5 % jitter */
+}
+
+/* Sends one entry. When no peer is connected (or its queue is full) nothing
+ * left: the entry is tried again shortly without counting a try, so a
+ * receiver that is down for a while delays messages but never kills them —
+ * the outbox age shows it. A sent entry comes back after its timeout. */
+#define OUTBOX_UNSENT_RETRY_MS 50
+
+static void outbox_send(outbox_t *self, outbox_entry_t *e)
+{
+    void *sock = self->route(self->route_arg, e->to);
+    int64_t now = clock_mono_ms();
+    if (!sock || zmq_send(sock, e->bytes, e->len, ZMQ_DONTWAIT) < 0) {
+        if (!sock)
+            log_warn("outbox_no_route", "msg_id=%s to=%s", e->msg_id, e->to);
+        e->unsent = 1;
+        e->deadline_ms = now + (sock ? OUTBOX_UNSENT_RETRY_MS : self->conf.retry_max_ms);
+        return;
+    }
+    e->unsent = 0;
+    e->deadline_ms = now + outbox_backoff(self, e->tries);
+}
+
+static void outbox_fcall(outbox_t *self, const char *fn, int nkeys, const char **keys, int nargs, const char **args)
+{
+    const char *argv[16 + 2048];
+    size_t lens[16 + 2048];
+    char fname[128], nk[8];
+    snprintf(fname, sizeof fname, "%s_%s", self->conf.library, fn);
+    snprintf(nk, sizeof nk, "%d", nkeys);
+    int argc = 0;
+    argv[argc++] = "FCALL";
+    argv[argc++] = fname;
+    argv[argc++] = nk;
+    for (int i = 0; i < nkeys; i++)
+        argv[argc++] = keys[i];
+    for (int i = 0; i < nargs && argc < (int)TP_ARRAY_LEN(argv); i++)
+        argv[argc++] = args[i];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    rds_append_argv(self->rds, argc, argv, lens);
+}
+
+/* Applies the acks gathered since the last call: one function call per
+ * territory, all in one pipeline. */
+static void outbox_flush_done(outbox_t *self)
+{
+    if (self->ndone == 0)
+        return;
+    int calls = 0;
+    for (int t = 0; t < self->conf.nterritories; t++) {
+        const char *ids[2048];
+        int n = 0;
+        for (int i = 0; i < self->ndone && n < (int)TP_ARRAY_LEN(ids); i++)
+            if (self->done_terr[i] == t)
+                ids[n++] = self->done_ids[i];
+        if (n == 0)
+            continue;
+        char key[96];
+        outbox_key(key, sizeof key, self->conf.territories[t], self->conf.service, "outbox");
+        const char *keys[1] = { key };
+        outbox_fcall(self, "outbox_done", 1, keys, n, ids);
+        calls++;
+    }
+    redisReply *replies[64];
+    if (calls > 0 && rds_read(self->rds, replies, calls) == 0) {
+        for (int i = 0; i < calls; i++)
+            freeReplyObject(replies[i]);
+        self->ndone = 0;
+    }
+    /* on failure the ids stay queued and are applied after the reconnect;
+     * meanwhile a resend of them is harmless (the receiver replays) */
+}
+
+static void outbox_acked(outbox_t *self, outbox_entry_t *e)
+{
+    if (self->ndone == self->conf.window * 2)
+        outbox_flush_done(self);
+    if (self->ndone < self->conf.window * 2) {
+        util_strlcpy(self->done_ids[self->ndone], e->stream_id, sizeof self->done_ids[0]);
+        self->done_terr[self->ndone] = e->territory;
+        self->ndone++;
+    }
+    self->stats.acked++;
+    outbox_remove(self, e);
+}
+
+static void outbox_dead(outbox_t *self, outbox_entry_t *e, const char *error)
+{
+    char okey[96], dkey[96], tries[16];
+    const char *terr = self->conf.territories[e->territory];
+    outbox_key(okey, sizeof okey, terr, self->conf.service, "outbox");
+    outbox_key(dkey, sizeof dkey, terr, self->conf.service, "dead");
+    snprintf(tries, sizeof tries, "%d", e->tries);
+    const char *keys[2] = { okey, dkey };
+    const char *args[3] = { e->stream_id, error, tries };
+    outbox_fcall(self, "outbox_dead", 2, keys, 3, args);
+    redisReply *r;
+    if (rds_read(self->rds, &r, 1) != 0 || r->type == REDIS_REPLY_ERROR) {
+        if (r)
+            freeReplyObject(r);
+        e->deadline_ms = clock_mono_ms() + self->conf.ack_timeout_ms; /* try again later */
+        return;
+    }
+    freeReplyObject(r);
+    log_warn("dead_letter", "msg_id=%s to=%s tries=%d error=%s", e->msg_id, e->to, e->tries, error);
+    self->stats.dead++;
+    outbox_remove(self, e);
+}
+
+void outbox_on_reply(outbox_t *self, void *dealer)
+{
+    uint8_t buf[4096];
+    for (;;) {
+        int n = zmq_recv(dealer, buf, sizeof buf, ZMQ_DONTWAIT);
+        if (n < 0)
+            break;
+        if ((size_t)n > sizeof buf)
+            continue; /* a reply is small; a big one is not ours */
+        Tremplin__Envelope *env = NULL;
+        wire_err_t werr = wire_unpack(buf, (size_t)n, sizeof buf, NULL, &env);
+        outbox_entry_t *e = env && env->cause_id[0] ? outbox_find(self, env->cause_id, 0) : NULL;
+        if (werr == WIRE_OK && e) {
+            if (env->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK) {
+                outbox_acked(self, e);
+            } else if (env->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR) {
+                const Tremplin__Error *err = env->error;
+                log_warn("outbox_rejected", "msg_id=%s to=%s code=%s retryable=%d tries=%d", e->msg_id, e->to,
+                         err->code, err->retryable, e->tries);
+                if (!err->retryable || e->tries >= self->conf.max_tries)
+                    outbox_dead(self, e, err->code);
+                /* else: the deadline resends it with backoff */
+            }
+        }
+        wire_free(env, NULL);
+    }
+    outbox_pump(self); /* apply the acks and refill the window */
+}
+
+/* Adds entries returned by the take function: {id, to, msg_id, bytes, tries}... */
+static int outbox_adopt(outbox_t *self, int t, const redisReply *r)
+{
+    int added = 0;
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return 0;
+    for (size_t i = 0; i + 4 < r->elements; i += 5) {
+        const redisReply *sid = r->element[i], *to = r->element[i + 1], *mid = r->element[i + 2],
+                         *bytes = r->element[i + 3], *tries = r->element[i + 4];
+        if (sid->type != REDIS_REPLY_STRING || mid->type != REDIS_REPLY_STRING || !wire_valid_id(mid->str, 64))
+            continue;
+        outbox_entry_t *e = outbox_find(self, mid->str, 0);
+        if (e) { /* already ours (claimed back): keep the newer stream id */
+            util_strlcpy(e->stream_id, sid->str, sizeof e->stream_id);
+            continue;
+        }
+        e = outbox_find(self, mid->str, 1);
+        if (!e)
+            break;
+        memset(e, 0, sizeof *e);
+        e->used = 1;
+        util_strlcpy(e->msg_id, mid->str, sizeof e->msg_id);
+        util_strlcpy(e->stream_id, sid->str, sizeof e->stream_id);
+        util_strlcpy(e->to, to->type == REDIS_REPLY_STRING ? to->str : "", sizeof e->to);
+        e->territory = t;
+        e->len = bytes->type == REDIS_REPLY_STRING ? bytes->len : 0;
+        e->bytes = xmalloc(e->len ? e->len : 1);
+        if (e->len)
+            memcpy(e->bytes, bytes->str, e->len);
+        e->tries = tries->type == REDIS_REPLY_INTEGER ? (int)tries->integer : 1;
+        if (e->tries < 1)
+            e->tries = 1;
+        self->count++;
+        added++;
+        if (e->tries > 1)
+            self->stats.resent++;
+        else
+            self->stats.sent++;
+        outbox_send(self, e);
+    }
+    return added;
+}
+
+static void outbox_take(outbox_t *self, const char *mode)
+{
+    int room = self->conf.window - self->count;
+    if (room <= 0)
+        return;
+    int per = room / self->conf.nterritories;
+    if (per < 1)
+        per = 1;
+    char count[16], lease[24];
+    snprintf(count, sizeof count, "%d", per);
+    snprintf(lease, sizeof lease, "%lld", (long long)self->conf.lease_ms);
+    char keys[64][96];
+    for (int t = 0; t < self->conf.nterritories && t < 64; t++) {
+        outbox_key(keys[t], sizeof keys[t], self->conf.territories[t], self->conf.service, "outbox");
+        const char *k[1] = { keys[t] };
+        const char *args[4] = { self->conf.instance, count, lease, mode };
+        outbox_fcall(self, "outbox_take", 1, k, 4, args);
+    }
+    int n = self->conf.nterritories < 64 ? self->conf.nterritories : 64;
+    redisReply *replies[64];
+    if (rds_read(self->rds, replies, n) != 0)
+        return;
+    for (int t = 0; t < n; t++) {
+        if (replies[t]->type == REDIS_REPLY_ERROR)
+            log_warn("outbox_take_failed", "territory=%s reason=\"%.200s\"", self->conf.territories[t], replies[t]->str);
+        else
+            outbox_adopt(self, t, replies[t]);
+        freeReplyObject(replies[t]);
+    }
+    if (strcmp(mode, "own") == 0)
+        self->own_loaded = 1;
+}
+
+/* Creates the consumer group once per outbox (it survives restarts in the
+ * AOF); BUSYGROUP means it is there already. */
+static int outbox_ensure_groups(outbox_t *self)
+{
+    for (int t = 0; t < self->conf.nterritories; t++) {
+        char key[96];
+        outbox_key(key, sizeof key, self->conf.territories[t], self->conf.service, "outbox");
+        redisReply *r = rds_cmd(self->rds, "XGROUP CREATE %s relay 0 MKSTREAM", key);
+        if (!r)
+            return -1;
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+/* Resends the overdue entries of territory t, or gives up on those out of
+ * tries; the resent ones are touched in one call, which renews their lease. */
+static void outbox_resend_overdue(outbox_t *self, int t, int64_t now)
+{
+    const char *args[2049];
+    int n = 0;
+    args[n++] = self->conf.instance;
+    for (int i = 0; i < self->cap && n < (int)TP_ARRAY_LEN(args); i++) {
+        outbox_entry_t *e = &self->table[i];
+        if (e->used != 1 || e->territory != t || e->deadline_ms > now)
+            continue;
+        if (!e->unsent && e->tries >= self->conf.max_tries) {
+            outbox_dead(self, e, "TIMEOUT");
+            continue;
+        }
+        if (!e->unsent) {
+            e->tries++;
+            self->stats.resent++;
+        }
+        outbox_send(self, e);
+        args[n++] = e->stream_id;
+    }
+    if (n == 1)
+        return;
+    char key[96];
+    outbox_key(key, sizeof key, self->conf.territories[t], self->conf.service, "outbox");
+    const char *keys[1] = { key };
+    outbox_fcall(self, "outbox_touch", 1, keys, n, args);
+    redisReply *r;
+    if (rds_read(self->rds, &r, 1) == 0)
+        freeReplyObject(r);
+}
+
+void outbox_pump(outbox_t *self)
+{
+    if (rds_ensure(self->rds) != 0)
+        return;
+    outbox_flush_done(self);
+    if (!self->own_loaded) {
+        if (outbox_ensure_groups(self) != 0)
+            return;
+        outbox_take(self, "own");
+    }
+    int64_t now = clock_mono_ms();
+    for (int t = 0; t < self->conf.nterritories; t++)
+        outbox_resend_overdue(self, t, now);
+    if (!self->quiesced && self->count < self->conf.window) {
+        int claim = now >= self->next_claim_ms;
+        outbox_take(self, claim ? "claim" : "new");
+        if (claim)
+            self->next_claim_ms = now + self->conf.lease_ms / 2;
+    }
+}
+
+int outbox_backlog(rds_t *rds, const char *service, const char *territory, int64_t *pending, int64_t *oldest_age_ms,
+                   int64_t *dead)
+{
+    char okey[96], dkey[96];
+    outbox_key(okey, sizeof okey, territory, service, "outbox");
+    outbox_key(dkey, sizeof dkey, territory, service, "dead");
+    const char *a1[] = { "XLEN", okey }, *a2[] = { "XRANGE", okey, "-", "+", "COUNT", "1" }, *a3[] = { "XLEN", dkey };
+    size_t l1[] = { 4, strlen(okey) }, l2[] = { 6, strlen(okey), 1, 1, 5, 1 }, l3[] = { 4, strlen(dkey) };
+    rds_append_argv(rds, 2, a1, l1);
+    rds_append_argv(rds, 6, a2, l2);
+    rds_append_argv(rds, 2, a3, l3);
+    redisReply *r[3];
+    if (rds_read(rds, r, 3) != 0)
+        return -1;
+    *pending = r[0]->type == REDIS_REPLY_INTEGER ? r[0]->integer : 0;
+    *dead = r[2]->type == REDIS_REPLY_INTEGER ? r[2]->integer : 0;
+    *oldest_age_ms = 0;
+    if (r[1]->type == REDIS_REPLY_ARRAY && r[1]->elements > 0 && r[1]->element[0]->type == REDIS_REPLY_ARRAY
+        && r[1]->element[0]->elements > 0) {
+        long long ms = atoll(r[1]->element[0]->element[0]->str); /* stream ids start with their ms time */
+        *oldest_age_ms = clock_real_ms() - ms;
+        if (*oldest_age_ms < 0)
+            *oldest_age_ms = 0;
+    }
+    for (int i = 0; i < 3; i++)
+        freeReplyObject(r[i]);
+    return 0;
+}

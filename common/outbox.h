@@ -1,0 +1,62 @@
+/* outbox — the sending side of the bus: relays a service's Redis outbox.
+ *
+ * Entries are written by the service's handlers, in the same function call as
+ * their state change (see bus.lua). The relay takes them through the
+ * consumer group "relay" (one live instance per entry), sends them DEALER ->
+ * ROUTER with up to `window` in flight, deletes them when acked (acks are
+ * applied in batches), resends after a timeout with exponential backoff,
+ * resumes its own pending entries after a restart, claims the entries of an
+ * instance that stopped resending for longer than the lease, and after
+ * max_tries moves an entry to the dead letters with its last error. */
+#ifndef TP_OUTBOX_H
+#define TP_OUTBOX_H
+
+#include <stdint.h>
+
+#include "rds.h"
+
+typedef struct {
+    const char *service;  /* whose outbox: tp:{T}:<service>:outbox */
+    const char *library;  /* e.g. intake_v1 */
+    const char *instance; /* consumer name, stable across restarts */
+    const char *const *territories;
+    int nterritories;
+    int window;
+    int64_t ack_timeout_ms;
+    int64_t retry_max_ms;
+    int64_t lease_ms;
+    int max_tries;
+} outbox_conf_t;
+
+/* Where to send what is addressed to a service: returns a connected DEALER
+ * socket, or NULL when the destination is unknown. */
+typedef void *(*outbox_route_fn)(void *arg, const char *to);
+
+typedef struct outbox outbox_t;
+
+outbox_t *outbox_new(rds_t *rds, const outbox_conf_t *conf, outbox_route_fn route, void *route_arg);
+void outbox_destroy(outbox_t **self_p);
+
+/* Timer work: take new entries up to the window, resend overdue ones, move
+ * exhausted ones to the dead letters, apply acks. Call it often (every few
+ * ms when there is work; wake it when a handler wrote to the outbox). */
+void outbox_pump(outbox_t *self);
+
+/* A reply arrived on one of the route sockets. Reads it all. */
+void outbox_on_reply(outbox_t *self, void *dealer);
+
+/* Stops taking new entries (SIGTERM); what is in flight may still be acked. */
+void outbox_quiesce(outbox_t *self);
+int outbox_inflight(const outbox_t *self);
+
+typedef struct {
+    unsigned long sent, resent, acked, dead;
+} outbox_stats_t;
+outbox_stats_t outbox_stats(const outbox_t *self);
+
+/* Entries waiting in the outbox of one territory, the age in ms of the oldest
+ * one (0 when empty), and the dead-letter count; -1 when Redis is down. */
+int outbox_backlog(rds_t *rds, const char *service, const char *territory, int64_t *pending, int64_t *oldest_age_ms,
+                   int64_t *dead);
+
+#endif

@@ -1,0 +1,60 @@
+/* rds — the service's Redis connection (hiredis, synchronous, pipelined).
+ *
+ * Connects with a timeout as the service's ACL user, directly or through
+ * Sentinel; after any transport error the context is dead (hiredis rule) and
+ * the next rds_ensure() reconnects with exponential backoff. On every
+ * (re)connect the service's function library is loaded with FUNCTION LOAD
+ * REPLACE, so a new or failed-over primary always has it. */
+#ifndef TP_RDS_H
+#define TP_RDS_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char host[128];
+    int64_t port;
+    char user[64];
+    char password[128];
+    char password_file[256];  /* read at each connect when password is empty */
+    char sentinels[256];      /* "host:port,host:port"; empty = direct */
+    char master[64];          /* Sentinel master name */
+    int64_t connect_timeout_ms;
+    int64_t command_timeout_ms;
+    int64_t backoff_max_ms;
+} rds_conf_t;
+
+typedef struct rds rds_t;
+
+rds_t *rds_new(const rds_conf_t *conf, const char *client_name);
+void rds_destroy(rds_t **self_p);
+
+/* Replaces the connection settings (SIGHUP); takes effect at the next connect. */
+void rds_set_conf(rds_t *self, const rds_conf_t *conf);
+
+/* The library to (re)load on every connect; code's "__LIB__" marks are
+ * replaced by name. */
+void rds_set_library(rds_t *self, const char *name, const char *code);
+
+/* One attempt, now. 0 or -1 with the reason in err. */
+int rds_connect(rds_t *self, char *err, size_t errlen);
+
+/* 0 when connected; otherwise tries to connect if the backoff allows. */
+int rds_ensure(rds_t *self);
+int rds_connected(const rds_t *self);
+
+/* Synchronous command; NULL after a transport error (the caller treats the
+ * store as unavailable). An error reply is a reply, not NULL. */
+redisReply *rds_cmd(rds_t *self, const char *fmt, ...);
+redisReply *rds_cmd_argv(rds_t *self, int argc, const char **argv, const size_t *lens);
+
+/* Pipelining: N appends, then rds_read(N). rds_read fills out[0..n-1] and
+ * returns 0, or -1 after a transport error with every out[i] NULL. */
+void rds_append_argv(rds_t *self, int argc, const char **argv, const size_t *lens);
+int rds_read(rds_t *self, redisReply **out, int n);
+
+/* Replaces every "__LIB__" in code with name; caller frees. */
+char *rds_library_source(const char *code, const char *name);
+
+#endif

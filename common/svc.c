@@ -1,0 +1,467 @@
+#include "svc.h"
+
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "clock.h"
+#include "log.h"
+#include "loop.h"
+#include "sock.h"
+#include "util.h"
+
+#define SVC_MAX_ROUTES 16
+#define SVC_VERSION "0.1.0"
+
+typedef struct {
+    char to[32];
+    void *dealer;
+} svc_route_t;
+
+struct svc {
+    const svc_def_t *def;
+    const char *conf_path;
+    svc_conf_t conf;
+    char terr_buf[256];
+    const char *territories[SVC_MAX_TERRITORIES];
+    int nterritories;
+    void *ctx;
+    void *router;
+    void *pub;
+    rds_t *rds;
+    inbox_t *inbox;
+    outbox_t *outbox;
+    loop_t *loop;
+    svc_route_t routes[SVC_MAX_ROUTES];
+    int nroutes;
+    int64_t started_ms;
+    int64_t drain_deadline_ms;
+    int wrote_outbox;
+    inbox_handler_t handlers[64];
+    size_t nhandlers;
+    wire_buf_t evbuf;
+};
+
+/* ------------------------------------------------------------------ config */
+
+static conf_field_t svc_common_fields[] = {
+    CONF_STR_FIELD("redis", "host", svc_conf_t, redis.host, "127.0.0.1"),
+    CONF_INT_FIELD("redis", "port", svc_conf_t, redis.port, "6379"),
+    CONF_STR_FIELD("redis", "user", svc_conf_t, redis.user, ""),
+    CONF_STR_FIELD("redis", "password", svc_conf_t, redis.password, ""),
+    CONF_STR_FIELD("redis", "password_file", svc_conf_t, redis.password_file, ""),
+    CONF_STR_FIELD("redis", "sentinels", svc_conf_t, redis.sentinels, ""),
+    CONF_STR_FIELD("redis", "master", svc_conf_t, redis.master, "tremplin"),
+    CONF_INT_FIELD("redis", "connect_timeout_ms", svc_conf_t, redis.connect_timeout_ms, "1000"),
+    CONF_INT_FIELD("redis", "command_timeout_ms", svc_conf_t, redis.command_timeout_ms, "5000"),
+    CONF_INT_FIELD("redis", "backoff_max_ms", svc_conf_t, redis.backoff_max_ms, "5000"),
+    CONF_INT_FIELD("clock", "epoch_ms", svc_conf_t, clock_epoch_ms, "0"),
+    CONF_INT_FIELD("clock", "start_ms", svc_conf_t, clock_start_ms, "0"),
+    CONF_DOUBLE_FIELD("clock", "speed", svc_conf_t, clock_speed, "1"),
+    CONF_STR_FIELD("log", "level", svc_conf_t, log_level, "info"),
+    CONF_STR_FIELD("bus", "territories", svc_conf_t, territories, "42"),
+    CONF_INT_FIELD("bus", "window", svc_conf_t, window, "256"),
+    CONF_INT_FIELD("bus", "batch", svc_conf_t, batch, "256"),
+    CONF_INT_FIELD("bus", "ack_timeout_ms", svc_conf_t, ack_timeout_ms, "1000"),
+    CONF_INT_FIELD("bus", "retry_max_ms", svc_conf_t, retry_max_ms, "8000"),
+    CONF_INT_FIELD("bus", "lease_ms", svc_conf_t, lease_ms, "30000"),
+    CONF_INT_FIELD("bus", "max_tries", svc_conf_t, max_tries, "12"),
+    CONF_INT_FIELD("bus", "mark_ttl_s", svc_conf_t, mark_ttl_s, "1209600"),
+    CONF_INT_FIELD("bus", "max_msg", svc_conf_t, max_msg, "65536"),
+    CONF_INT_FIELD("bus", "pump_ms", svc_conf_t, pump_ms, "20"),
+    CONF_INT_FIELD("bus", "drain_ms", svc_conf_t, drain_ms, "5000"),
+    CONF_MAP_FIELD("endpoints", svc_conf_t, endpoints),
+};
+
+const char *svc_conf_path(int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "-c") == 0)
+            return argv[i + 1];
+    const char *env = getenv("TREMPLIN_CONF");
+    if (env && *env)
+        return env;
+    return access("tremplin.conf", R_OK) == 0 ? "tremplin.conf" : NULL;
+}
+
+int svc_territories(const svc_conf_t *conf, char *buf, size_t cap, const char **out, int max)
+{
+    util_strlcpy(buf, conf->territories, cap);
+    return util_split_list(buf, (char **)out, max);
+}
+
+/* Checks what the types alone cannot: the settings must make sense together. */
+static int svc_conf_check(const svc_conf_t *c, char *err, size_t errlen)
+{
+    log_level_t lvl;
+    if (log_level_parse(c->log_level, &lvl) != 0) {
+        snprintf(err, errlen, "log.level must be debug, info, warn, error or off");
+        return -1;
+    }
+    if (c->window < 1 || c->batch < 1 || c->max_tries < 1 || c->ack_timeout_ms < 1 || c->max_msg < 256
+        || c->max_msg > SOCK_HARD_MAX || c->pump_ms < 1) {
+        snprintf(err, errlen, "bus: window, batch, max_tries, ack_timeout_ms, pump_ms >= 1 and 256 <= max_msg <= %d",
+                 SOCK_HARD_MAX);
+        return -1;
+    }
+    /* an owner resends at least every retry_max_ms, which renews its lease:
+     * a lease shorter than that would let another instance take live work */
+    if (c->lease_ms <= 2 * c->retry_max_ms) {
+        snprintf(err, errlen, "bus.lease_ms must be more than twice bus.retry_max_ms");
+        return -1;
+    }
+    char buf[256];
+    const char *t[SVC_MAX_TERRITORIES];
+    int n = svc_territories(c, buf, sizeof buf, t, SVC_MAX_TERRITORIES);
+    if (n == 0) {
+        snprintf(err, errlen, "bus.territories is empty");
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (!wire_valid_id(t[i], WIRE_TERRITORY_MAX)) {
+            snprintf(err, errlen, "bus.territories: '%s' is not a territory code", t[i]);
+            return -1;
+        }
+    return 0;
+}
+
+int svc_conf_load(const char *path, const char *service, svc_conf_t *conf, const svc_def_t *def, char *err,
+                  size_t errlen)
+{
+    conf_field_t own[3] = {
+        CONF_STR_FIELD("", "bind", svc_conf_t, bind, ""),
+        CONF_STR_FIELD("", "events", svc_conf_t, events, ""),
+        CONF_STR_FIELD("", "instance", svc_conf_t, instance, ""),
+    };
+    for (size_t i = 0; i < TP_ARRAY_LEN(own); i++)
+        own[i].section = service;
+    conf_table_t tables[3] = {
+        { svc_common_fields, TP_ARRAY_LEN(svc_common_fields), conf },
+        { own, TP_ARRAY_LEN(own), conf },
+        { def ? def->conf_fields : NULL, def ? def->nconf_fields : 0, def ? def->conf_base : NULL },
+    };
+    memset(conf, 0, sizeof *conf);
+    if (conf_load(path, tables, def && def->nconf_fields ? 3 : 2, err, errlen) != 0)
+        return -1;
+    if (svc_conf_check(conf, err, errlen) != 0)
+        return -1;
+
+    /* defaults that depend on other settings */
+    if (!conf->redis.user[0])
+        util_strlcpy(conf->redis.user, service, sizeof conf->redis.user);
+    if (strstr(conf->redis.password_file, "%s")) {
+        char pf[sizeof conf->redis.password_file];
+        snprintf(pf, sizeof pf, conf->redis.password_file, conf->redis.user);
+        util_strlcpy(conf->redis.password_file, pf, sizeof conf->redis.password_file);
+    }
+    if (!conf->bind[0]) {
+        const char *ep = conf_map_get(&conf->endpoints, service);
+        if (ep)
+            sock_first_endpoint(ep, conf->bind, sizeof conf->bind);
+    }
+    if (!conf->events[0]) {
+        char key[64];
+        snprintf(key, sizeof key, "%s_events", service);
+        const char *ep = conf_map_get(&conf->endpoints, key);
+        if (ep)
+            sock_first_endpoint(ep, conf->events, sizeof conf->events);
+    }
+    if (!conf->instance[0]) {
+        char host[48] = "host";
+        gethostname(host, sizeof host - 1);
+        snprintf(conf->instance, sizeof conf->instance, "%s@%s:%d", service, host, (int)getpid());
+    }
+    return 0;
+}
+
+static void svc_apply_conf(svc_t *s)
+{
+    log_level_t lvl = TPLOG_INFO;
+    log_level_parse(s->conf.log_level, &lvl);
+    log_set_level(lvl);
+    clock_configure(s->conf.clock_epoch_ms, s->conf.clock_start_ms, s->conf.clock_speed);
+    s->nterritories = svc_territories(&s->conf, s->terr_buf, sizeof s->terr_buf, s->territories, SVC_MAX_TERRITORIES);
+}
+
+/* --------------------------------------------------------------- accessors */
+
+const svc_conf_t *svc_conf(const svc_t *s) { return &s->conf; }
+const char *svc_name(const svc_t *s) { return s->def->name; }
+const char *svc_instance(const svc_t *s) { return s->conf.instance; }
+void *svc_state(const svc_t *s) { return s->def->state; }
+rds_t *svc_rds(const svc_t *s) { return s->rds; }
+
+/* ------------------------------------------------------------ built-ins */
+
+/* Probe: forward to route[0] through the outbox, or count at the last hop. */
+static void svc_prepare_probe(void *arg, const Tremplin__Envelope *in, call_t *call)
+{
+    svc_t *s = arg;
+    const Tremplin__Probe *p = in->probe;
+    if (!wire_valid_id(p->key, 64)) {
+        call_error(call, "INVALID_FIELD", "probe.key", "Clé de sonde invalide.", 0);
+        return;
+    }
+    call_function(call, "probe");
+    call_own_key(call, "probe:seen");
+    if (p->n_route > 0) {
+        Tremplin__Envelope out = TREMPLIN__ENVELOPE__INIT;
+        Tremplin__Probe fwd = TREMPLIN__PROBE__INIT;
+        char id[TP_ID_LEN + 1];
+        fwd.key = p->key;
+        fwd.route = p->route + 1;
+        fwd.n_route = p->n_route - 1;
+        fwd.poison = p->poison;
+        out.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
+        out.probe = &fwd;
+        wire_stamp(&out, id, in->msg_id, s->conf.instance, in->territory);
+        call_send(call, p->route[0], &out);
+        call_argf(call, "forward");
+    } else {
+        call_argf(call, "last");
+    }
+    call_argf(call, "%s", p->key);
+    call_argf(call, "%d", p->poison && p->n_route == 0);
+}
+
+static void svc_pong_fill(void *arg, Tremplin__Pong *pong)
+{
+    svc_t *s = arg;
+    pong->version = (char *)SVC_VERSION;
+    pong->uptime_ms = (uint64_t)(clock_mono_ms() - s->started_ms);
+    pong->redis_ok = rds_ensure(s->rds) == 0;
+    for (int t = 0; t < s->nterritories && pong->redis_ok; t++) {
+        int64_t pending, age, dead;
+        if (outbox_backlog(s->rds, s->def->name, s->territories[t], &pending, &age, &dead) == 0) {
+            pong->outbox_pending += (uint64_t)pending;
+            pong->dead_letters += (uint64_t)dead;
+        }
+    }
+}
+
+/* After a handler's step is committed: wake the relay if it wrote to the
+ * outbox, and tell subscribers something changed (ids only). */
+static void svc_committed(void *arg, const call_t *call, const Tremplin__Ack *ack)
+{
+    svc_t *s = arg;
+    if (call->nout > 0)
+        s->wrote_outbox = 1;
+    if (!s->pub)
+        return;
+    Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__Event ev = TREMPLIN__EVENT__INIT;
+    char id[TP_ID_LEN + 1], kind[96];
+    snprintf(kind, sizeof kind, "%s.%s", s->def->name, call->event_kind ? call->event_kind : call->function);
+    ev.kind = kind;
+    ev.subject_id = ack->referral_id[0] ? ack->referral_id
+                    : ack->booking_id[0] ? ack->booking_id
+                    : ack->session_id[0] ? ack->session_id
+                                         : (char *)call->msg_id;
+    env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_EVENT;
+    env.event = &ev;
+    wire_stamp(&env, id, call->msg_id, s->conf.instance, call->territory);
+    s->evbuf.len = 0;
+    wire_pack(&env, &s->evbuf);
+    zmq_send(s->pub, kind, strlen(kind), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(s->pub, s->evbuf.data, s->evbuf.len, ZMQ_DONTWAIT);
+}
+
+/* -------------------------------------------------------------- routing */
+
+static void svc_on_reply(loop_t *loop, void *sock, void *arg)
+{
+    (void)loop;
+    svc_t *s = arg;
+    outbox_on_reply(s->outbox, sock);
+}
+
+static void *svc_route(void *arg, const char *to)
+{
+    svc_t *s = arg;
+    for (int i = 0; i < s->nroutes; i++)
+        if (strcmp(s->routes[i].to, to) == 0)
+            return s->routes[i].dealer;
+    const char *ep = conf_map_get(&s->conf.endpoints, to);
+    if (!ep || s->nroutes == SVC_MAX_ROUTES)
+        return NULL;
+    void *dealer = sock_new(s->ctx, ZMQ_DEALER);
+    char err[256];
+    if (!dealer || sock_connect_list(dealer, ep, err, sizeof err) != 0) {
+        log_error("route_failed", "to=%s reason=\"%s\"", to, dealer ? err : "socket");
+        if (dealer)
+            zmq_close(dealer);
+        return NULL;
+    }
+    svc_route_t *r = &s->routes[s->nroutes++];
+    util_strlcpy(r->to, to, sizeof r->to);
+    r->dealer = dealer;
+    loop_add_socket(s->loop, dealer, svc_on_reply, s);
+    log_info("route_opened", "to=%s endpoints=\"%s\"", to, ep);
+    return dealer;
+}
+
+/* ------------------------------------------------------------ loop hooks */
+
+static void svc_pump(loop_t *loop, void *arg)
+{
+    svc_t *s = arg;
+    outbox_pump(s->outbox);
+    if (loop_terminating(loop)
+        && (outbox_inflight(s->outbox) == 0 || clock_mono_ms() >= s->drain_deadline_ms))
+        loop_stop(loop);
+}
+
+static void svc_on_request(loop_t *loop, void *sock, void *arg)
+{
+    (void)sock;
+    svc_t *s = arg;
+    s->wrote_outbox = 0;
+    while (inbox_drain(s->inbox) > 0 && !loop_terminating(loop))
+        ;
+    if (s->wrote_outbox)
+        loop_wake_timer(loop, svc_pump);
+}
+
+static void svc_on_term(loop_t *loop, void *arg)
+{
+    svc_t *s = arg;
+    /* stop taking new work: peers' DEALERs see us gone and route elsewhere */
+    loop_remove_socket(loop, s->router);
+    zmq_unbind(s->router, s->conf.bind);
+    outbox_quiesce(s->outbox);
+    s->drain_deadline_ms = clock_mono_ms() + s->conf.drain_ms;
+    log_info("draining", "inflight=%d", outbox_inflight(s->outbox));
+    loop_wake_timer(loop, svc_pump);
+}
+
+static void svc_on_hup(loop_t *loop, void *arg)
+{
+    (void)loop;
+    svc_t *s = arg;
+    svc_conf_t fresh;
+    char err[512];
+    if (svc_conf_load(s->conf_path, s->def->name, &fresh, s->def, err, sizeof err) != 0) {
+        log_error("reload_failed", "reason=\"%s\" action=keep_previous", err);
+        return;
+    }
+    /* sockets stay where they are bound; everything else takes effect */
+    util_strlcpy(fresh.bind, s->conf.bind, sizeof fresh.bind);
+    util_strlcpy(fresh.events, s->conf.events, sizeof fresh.events);
+    util_strlcpy(fresh.instance, s->conf.instance, sizeof fresh.instance);
+    s->conf = fresh;
+    svc_apply_conf(s);
+    rds_set_conf(s->rds, &s->conf.redis);
+    if (s->def->reload)
+        s->def->reload(s);
+    log_info("reloaded", "conf=%s", s->conf_path ? s->conf_path : "-");
+}
+
+/* ---------------------------------------------------------------- main */
+
+static int svc_start(svc_t *s, char *err, size_t errlen)
+{
+    s->ctx = zmq_ctx_new();
+    s->router = sock_new(s->ctx, ZMQ_ROUTER);
+    if (!s->conf.bind[0]) {
+        snprintf(err, errlen, "no endpoint to bind: set [endpoints] %s or [%s] bind", s->def->name, s->def->name);
+        return -1;
+    }
+    if (sock_bind_list(s->router, s->conf.bind, err, errlen) != 0)
+        return -1;
+    if (s->conf.events[0]) {
+        s->pub = sock_new(s->ctx, ZMQ_PUB);
+        if (sock_bind_list(s->pub, s->conf.events, err, errlen) != 0)
+            return -1;
+    }
+
+    s->rds = rds_new(&s->conf.redis, s->conf.instance);
+    rds_set_library(s->rds, s->def->library, s->def->lua);
+    if (rds_connect(s->rds, err, errlen) != 0)
+        log_warn("redis_unavailable", "reason=\"%s\" action=retry_in_background", err);
+
+    for (size_t i = 0; i < s->def->nhandlers && s->nhandlers < TP_ARRAY_LEN(s->handlers) - 1; i++)
+        s->handlers[s->nhandlers++] = s->def->handlers[i];
+    s->handlers[s->nhandlers++] = (inbox_handler_t){ TREMPLIN__ENVELOPE__PAYLOAD_PROBE, svc_prepare_probe };
+
+    inbox_conf_t ic = {
+        .service = s->def->name, .library = s->def->library, .instance = s->conf.instance,
+        .max_msg = (size_t)s->conf.max_msg, .batch = (int)s->conf.batch, .mark_ttl_s = (long)s->conf.mark_ttl_s,
+        .territories = s->territories, .nterritories = s->nterritories,
+        .handlers = s->handlers, .nhandlers = s->nhandlers, .handler_arg = s,
+        .pong_fill = svc_pong_fill, .committed = svc_committed,
+    };
+    s->inbox = inbox_new(s->router, s->rds, &ic);
+    outbox_conf_t oc = {
+        .service = s->def->name, .library = s->def->library, .instance = s->conf.instance,
+        .territories = s->territories, .nterritories = s->nterritories,
+        .window = (int)s->conf.window, .ack_timeout_ms = s->conf.ack_timeout_ms,
+        .retry_max_ms = s->conf.retry_max_ms, .lease_ms = s->conf.lease_ms, .max_tries = (int)s->conf.max_tries,
+    };
+    s->outbox = outbox_new(s->rds, &oc, svc_route, s);
+
+    loop_add_socket(s->loop, s->router, svc_on_request, s);
+    loop_add_timer(s->loop, s->conf.pump_ms, svc_pump, s);
+    loop_on_signals(s->loop, svc_on_term, svc_on_hup, s);
+    if (s->def->start && s->def->start(s) != 0) {
+        snprintf(err, errlen, "service start failed");
+        return -1;
+    }
+    return 0;
+}
+
+static void svc_stop(svc_t *s)
+{
+    if (s->def->stop)
+        s->def->stop(s);
+    outbox_destroy(&s->outbox);
+    inbox_destroy(&s->inbox);
+    for (int i = 0; i < s->nroutes; i++)
+        zmq_close(s->routes[i].dealer);
+    if (s->pub)
+        zmq_close(s->pub);
+    if (s->router)
+        zmq_close(s->router);
+    if (s->ctx)
+        zmq_ctx_term(s->ctx);
+    rds_destroy(&s->rds);
+    wire_buf_free(&s->evbuf);
+}
+
+int svc_main(const svc_def_t *def, int argc, char **argv)
+{
+    zsys_handler_set(NULL); /* CZMQ must not install its own signal handler */
+    loop_block_signals();   /* before any thread exists */
+    log_init(def->name, TPLOG_INFO);
+    svc_t *s = xcalloc(1, sizeof *s);
+    s->def = def;
+    s->conf_path = svc_conf_path(argc, argv);
+    s->started_ms = clock_mono_ms();
+    char err[512];
+    if (svc_conf_load(s->conf_path, def->name, &s->conf, def, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", def->name, err);
+        free(s);
+        return 1;
+    }
+    svc_apply_conf(s);
+    s->loop = loop_new();
+    int rc = 0;
+    if (svc_start(s, err, sizeof err) != 0) {
+        log_error("start_failed", "reason=\"%s\"", err);
+        rc = 1;
+    } else {
+        log_info("started", "instance=%s bind=%s events=%s territories=\"%s\" version=%s", s->conf.instance,
+                 s->conf.bind, s->conf.events[0] ? s->conf.events : "-", s->conf.territories, SVC_VERSION);
+        rc = loop_run(s->loop) == 0 ? 0 : 1;
+        outbox_stats_t os = outbox_stats(s->outbox);
+        inbox_stats_t is = inbox_stats(s->inbox);
+        log_info("stopped", "received=%lu acked=%lu errors=%lu sent=%lu resent=%lu dead=%lu inflight=%d", is.received,
+                 is.acked, is.errors, os.sent, os.resent, os.dead, outbox_inflight(s->outbox));
+    }
+    svc_stop(s);
+    loop_destroy(&s->loop);
+    free(s);
+    return rc;
+}

@@ -1,0 +1,73 @@
+/* svc — what every Tremplin service shares: configuration, the Redis
+ * connection with the service's function library, the ROUTER inbox, the
+ * outbox relay, the PUB socket for events, signals and the loop.
+ *
+ * A service's main.c fills a svc_def_t (its name, library, handlers and
+ * hooks) and calls svc_main(). Ping and Probe are handled here for all. */
+#ifndef TP_SVC_H
+#define TP_SVC_H
+
+#include "conf.h"
+#include "inbox.h"
+#include "outbox.h"
+#include "rds.h"
+
+#define SVC_MAX_TERRITORIES 32
+
+/* Settings every service reads from the shared file. */
+typedef struct {
+    /* [redis] */
+    rds_conf_t redis;
+    /* [clock] */
+    int64_t clock_epoch_ms, clock_start_ms;
+    double clock_speed;
+    /* [log] */
+    char log_level[16];
+    /* [bus] */
+    char territories[256];
+    int64_t window, batch, ack_timeout_ms, retry_max_ms, lease_ms, max_tries, mark_ttl_s, max_msg, pump_ms, drain_ms;
+    /* [endpoints]: where each service is reached */
+    conf_map_t endpoints;
+    /* [<service>] */
+    char bind[256];
+    char events[256];
+    char instance[64];
+} svc_conf_t;
+
+typedef struct svc svc_t;
+
+typedef struct {
+    const char *name;    /* "intake" */
+    const char *library; /* "intake_v1": the Redis function library */
+    const char *lua;     /* its source (bus.lua + the service's functions) */
+    const inbox_handler_t *handlers;
+    size_t nhandlers;
+    /* the service's own keys in its [<name>] section */
+    const conf_field_t *conf_fields;
+    size_t nconf_fields;
+    void *conf_base;
+    /* hooks, each optional; 0 / -1 */
+    int (*start)(svc_t *s);
+    void (*reload)(svc_t *s);
+    void (*stop)(svc_t *s);
+    void *state; /* the service's own data, for its handlers */
+} svc_def_t;
+
+int svc_main(const svc_def_t *def, int argc, char **argv);
+
+/* Loads the shared file (plus the service's own table when def is given)
+ * into conf. Used by services and the CLI. */
+int svc_conf_load(const char *path, const char *service, svc_conf_t *conf, const svc_def_t *def, char *err,
+                  size_t errlen);
+/* The configuration path: -c FILE, else $TREMPLIN_CONF, else ./tremplin.conf */
+const char *svc_conf_path(int argc, char **argv);
+/* Splits conf->territories into out (pointers into buf). */
+int svc_territories(const svc_conf_t *conf, char *buf, size_t cap, const char **out, int max);
+
+const svc_conf_t *svc_conf(const svc_t *s);
+const char *svc_name(const svc_t *s);
+const char *svc_instance(const svc_t *s);
+void *svc_state(const svc_t *s);
+rds_t *svc_rds(const svc_t *s);
+
+#endif

@@ -1,0 +1,30 @@
+/* util — the few helpers every module needs: allocation that aborts on
+ * out-of-memory (there is no sane recovery inside a handler), random ids and
+ * bounded string copies. */
+#ifndef TP_UTIL_H
+#define TP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TP_ID_LEN 32 /* hex chars of a random id, without the NUL */
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+/* Fills out[0..TP_ID_LEN] with 128 random bits as lowercase hex plus NUL. */
+void util_random_id(char out[TP_ID_LEN + 1]);
+uint64_t util_random_u64(void);
+
+/* Copies at most cap-1 bytes and always terminates; returns -1 if truncated. */
+int util_strlcpy(char *dst, const char *src, size_t cap);
+
+/* Splits a comma-separated list in place; trims spaces; returns the count
+ * (at most max) and fills items. */
+int util_split_list(char *s, char **items, int max);
+
+#define TP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

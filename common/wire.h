@@ -1,0 +1,63 @@
+/* wire — the Envelope on the wire: pack, unpack with a size cap, typed
+ * decode errors, and the header checks every receiver relies on (ids and
+ * territories end up inside Redis key names). */
+#ifndef TP_WIRE_H
+#define TP_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tremplin.pb-c.h"
+#include "util.h"
+
+#define WIRE_SCHEMA_VERSION 1
+#define WIRE_MAX_DEFAULT (64 * 1024)
+#define WIRE_TERRITORY_MAX 16
+
+typedef enum {
+    WIRE_OK = 0,
+    WIRE_EEMPTY,       /* zero-length frame */
+    WIRE_ETOOBIG,      /* over the receiver's cap */
+    WIRE_EDECODE,      /* not a valid Envelope */
+    WIRE_EHEADER,      /* msg_id or territory missing or malformed */
+    WIRE_EUNSUPPORTED, /* payload not set: a member this build does not know */
+} wire_err_t;
+
+/* Stable error codes answered to peers, one per wire_err_t. */
+const char *wire_error_code(wire_err_t e);
+const char *wire_error_message_fr(wire_err_t e);
+
+/* Decodes buf into *out (freed with wire_free using the same allocator, which
+ * may be NULL for the default). On error *out is NULL, except for
+ * WIRE_EHEADER and WIRE_EUNSUPPORTED where the decoded envelope is returned so
+ * the caller can answer it (cause_id = its msg_id). */
+wire_err_t wire_unpack(const uint8_t *buf, size_t len, size_t max, ProtobufCAllocator *alloc,
+                       Tremplin__Envelope **out);
+void wire_free(Tremplin__Envelope *env, ProtobufCAllocator *alloc);
+
+/* A msg_id is 1..64 chars of [0-9a-zA-Z_-]; a territory 1..16 of the same. */
+int wire_valid_id(const char *s, size_t max);
+
+/* Payload name for a case, e.g. "SubmitReferral"; "" when unknown. */
+const char *wire_type_name(Tremplin__Envelope__PayloadCase c);
+
+/* Fills the header of an envelope whose payload is already set: a new msg_id
+ * (written into id_buf, which must outlive env), type, cause, producer,
+ * business timestamp, schema version and territory. */
+void wire_stamp(Tremplin__Envelope *env, char id_buf[TP_ID_LEN + 1], const char *cause_id,
+                const char *producer, const char *territory);
+
+/* A growable byte buffer, reused across messages. */
+typedef struct {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} wire_buf_t;
+
+void wire_buf_reserve(wire_buf_t *b, size_t extra);
+void wire_buf_free(wire_buf_t *b);
+
+/* Packs env at the end of b; returns the packed size. */
+size_t wire_pack(const Tremplin__Envelope *env, wire_buf_t *b);
+
+#endif

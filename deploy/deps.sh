@@ -1,0 +1,42 @@
+#!/bin/sh
+# Installs the Debian 12 packages Tremplin builds, tests and runs with.
+# Idempotent: installs only what is missing. `--check` installs nothing and
+# names each missing package (exit 1), so a missing package is never first
+# seen as a compiler error.
+set -eu
+
+PACKAGES="build-essential pkg-config clang libclang-rt-14-dev
+libzmq3-dev libczmq-dev libsodium-dev
+libprotobuf-c-dev protobuf-c-compiler
+libhiredis-dev redis-server redis-tools
+libcmocka-dev libjson-c-dev libinih-dev"
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+
+if [ "${1:-}" = "--check" ]; then
+    if [ -n "$missing" ]; then
+        echo "missing Debian packages:$missing" >&2
+        echo "install them with: make deps   (as root)" >&2
+        exit 1
+    fi
+    exit 0
+fi
+
+if [ -z "$missing" ]; then
+    echo "deps: all packages present"
+    exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "deps: run as root to install:$missing" >&2; exit 1; }
+    SUDO=sudo
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,2 @@
+-- intake: Redis functions of the intake service (appended to common/bus.lua, which
+-- provides command() and the outbox functions). Keys: tp:{T}:intake:*

@@ -1,0 +1,2 @@
+-- matcher: Redis functions of the matcher service (appended to common/bus.lua, which
+-- provides command() and the outbox functions). Keys: tp:{T}:matcher:*

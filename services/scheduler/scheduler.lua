@@ -1,0 +1,2 @@
+-- scheduler: Redis functions of the scheduler service (appended to common/bus.lua, which
+-- provides command() and the outbox functions). Keys: tp:{T}:scheduler:*

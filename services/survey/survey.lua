@@ -1,0 +1,2 @@
+-- survey: Redis functions of the survey service (appended to common/bus.lua, which
+-- provides command() and the outbox functions). Keys: tp:{T}:survey:*

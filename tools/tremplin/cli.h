@@ -1,0 +1,38 @@
+/* The tremplin tool's shared context and its subcommands. Exit codes:
+ * 0 done, 1 a service or Redis could not be reached, 2 refused or misused. */
+#ifndef TP_CLI_H
+#define TP_CLI_H
+
+#include "client.h"
+#include "rds.h"
+#include "svc.h"
+
+typedef struct {
+    const char *conf_path;
+    svc_conf_t conf;
+    void *ctx;
+    const char *territories[SVC_MAX_TERRITORIES];
+    int nterritories;
+    char terr_buf[256];
+    rds_t *rds; /* opened on first use, as the operator user */
+} cli_t;
+
+typedef struct {
+    const char *name;
+    const char *help;
+    int (*run)(cli_t *cli, int argc, char **argv);
+} cli_command_t;
+
+int cli_init(cli_t *cli, const char *conf_path);
+void cli_fini(cli_t *cli);
+
+/* A client for one service, with the configured endpoints and retries. */
+client_t *cli_client(cli_t *cli, const char *service);
+/* The operator's Redis connection, or NULL with a message printed. */
+rds_t *cli_redis(cli_t *cli);
+
+int cli_ping(cli_t *cli, int argc, char **argv);
+int cli_outbox(cli_t *cli, int argc, char **argv);
+int cli_probe(cli_t *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,45 @@
+/* tremplin — the operator's tool: one binary, one subcommand per task. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command_t cli_commands[] = {
+    { "ping", "ping [SERVICE...]            ask each service (default: all) for its health", cli_ping },
+    { "outbox", "outbox list|retry|drop ...   inspect and act on outboxes and dead letters", cli_outbox },
+    { "probe", "probe [--count N] HOP...      send bus probes through the services", cli_probe },
+};
+
+static void cli_usage(FILE *f)
+{
+    fprintf(f, "usage: tremplin [-c CONF] COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
+        fprintf(f, "  %s\n", cli_commands[i].help);
+    fprintf(f, "\nCONF defaults to $TREMPLIN_CONF, then ./tremplin.conf.\n");
+}
+
+int main(int argc, char **argv)
+{
+    int i = 1;
+    const char *conf = NULL;
+    if (i + 1 < argc && strcmp(argv[i], "-c") == 0) {
+        conf = argv[i + 1];
+        i += 2;
+    }
+    if (i >= argc || !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "help")) {
+        cli_usage(i >= argc ? stderr : stdout);
+        return i >= argc ? 2 : 0;
+    }
+    for (size_t k = 0; k < sizeof cli_commands / sizeof cli_commands[0]; k++)
+        if (strcmp(argv[i], cli_commands[k].name) == 0) {
+            cli_t cli;
+            if (cli_init(&cli, conf) != 0)
+                return 1;
+            int rc = cli_commands[k].run(&cli, argc - i - 1, argv + i + 1);
+            cli_fini(&cli);
+            return rc;
+        }
+    fprintf(stderr, "tremplin: unknown command '%s'\n\n", argv[i]);
+    cli_usage(stderr);
+    return 2;
+}
