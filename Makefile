@@ -116,7 +116,7 @@ bench: all
 	@tests/bench.sh build
 
 fuzz:
-	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
+	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60)
 
 demo: ensure-deps
 	@$(MAKE) --no-print-directory all

@@ -15,7 +15,10 @@ typedef struct {
     size_t ntables;
     char *err;
     size_t errlen;
-    int failed;
+    int failed;     /* line of the first value error, 0 if none */
+    FILE *file;
+    int line;       /* lines read so far */
+    int long_line;  /* first line over inih's INI_MAX_LINE, 0 if none */
 } conf_parse_t;
 
 const char *conf_map_get(const conf_map_t *m, const char *key)
@@ -91,7 +94,32 @@ static const char *conf_type_name(conf_type_t t)
     return "?";
 }
 
-/* Writes only the reason: ini_parse returns the first failing line, which
+/* fgets for ini_parse_stream, counting lines so that an error found by the
+ * handler is only reported for the line inih names (the first bad one). inih
+ * reads at most INI_MAX_LINE bytes at a time and would parse the rest of a
+ * longer line as a line of its own; here the rest is skipped and the line
+ * replaced by one that does not parse, reported as too long. */
+static char *conf_read_line(char *str, int num, void *stream)
+{
+    conf_parse_t *p = stream;
+    if (!fgets(str, num, p->file))
+        return NULL;
+    p->line++;
+    size_t n = strlen(str);
+    if (n > 0 && str[n - 1] != '\n') {
+        int c = getc(p->file);
+        if (c != '\n' && c != EOF) {
+            while ((c = getc(p->file)) != '\n' && c != EOF)
+                ;
+            if (!p->long_line)
+                p->long_line = p->line;
+            util_strlcpy(str, "?", (size_t)num);
+        }
+    }
+    return str;
+}
+
+/* Writes only the reason: inih returns the first failing line, which
  * conf_load puts in front. */
 static int conf_handler(void *user, const char *section, const char *key, const char *value)
 {
@@ -109,18 +137,20 @@ static int conf_handler(void *user, const char *section, const char *key, const 
                 continue;
             if (map ? conf_map_put((conf_map_t *)((char *)tab->base + f->offset), key, value) != 0
                     : conf_set(f, tab->base, value) != 0) {
-                if (!p->failed)
+                if (!p->failed) {
                     snprintf(p->err, p->errlen, "%s.%s must be %s", section, key, conf_type_name(f->type));
-                p->failed = 1;
+                    p->failed = p->line;
+                }
                 return 0;
             }
             return 1;
         }
     }
     if (section_known) {
-        if (!p->failed)
+        if (!p->failed) {
             snprintf(p->err, p->errlen, "unknown key '%s' in [%s]", key, section);
-        p->failed = 1;
+            p->failed = p->line;
+        }
         return 0;
     }
     return 1; /* another program's section */
@@ -175,17 +205,24 @@ int conf_load(const char *path, conf_table_t *tables, size_t ntables, char *err,
         }
 
     if (path && *path) {
-        conf_parse_t p = { tables, ntables, err, errlen, 0 };
-        int rc = ini_parse(path, conf_handler, &p);
-        if (rc == -1) {
+        conf_parse_t p = { tables, ntables, err, errlen, 0, fopen(path, "r"), 0, 0 };
+        if (!p.file) {
             snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
             return -1;
         }
+        int rc = ini_parse_stream(conf_read_line, &p, conf_handler, &p);
+        fclose(p.file);
+        if (rc < 0) {
+            snprintf(err, errlen, "%s: cannot parse (out of memory)", path);
+            return -1;
+        }
         if (rc > 0) {
-            if (p.failed) {
+            if (rc == p.failed) {
                 char reason[512];
                 util_strlcpy(reason, err, sizeof reason);
                 snprintf(err, errlen, "%s:%d: %s", path, rc, reason);
+            } else if (rc == p.long_line) {
+                snprintf(err, errlen, "%s:%d: line too long", path, rc);
             } else {
                 snprintf(err, errlen, "%s:%d: not a 'key = value' or '[section]' line", path, rc);
             }

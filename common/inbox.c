@@ -55,6 +55,12 @@ void inbox_destroy(inbox_t **self_p)
 
 inbox_stats_t inbox_stats(const inbox_t *self) { return self->stats; }
 
+void inbox_set_territories(inbox_t *self, const char *const *territories, int n)
+{
+    self->conf.territories = territories;
+    self->conf.nterritories = n;
+}
+
 static void inbox_discard_rest(void *sock)
 {
     int more = 1;

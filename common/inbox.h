@@ -45,6 +45,8 @@ typedef struct inbox inbox_t;
 inbox_t *inbox_new(void *router, rds_t *rds, const inbox_conf_t *conf);
 void inbox_destroy(inbox_t **self_p);
 
+void inbox_set_territories(inbox_t *self, const char *const *territories, int n);
+
 /* Drains and handles what is ready; returns the number of messages handled. */
 int inbox_drain(inbox_t *self);
 

@@ -17,7 +17,7 @@ typedef struct {
     int used;
     char msg_id[65];
     char stream_id[32];
-    int territory;
+    char territory[WIRE_TERRITORY_MAX + 1];
     char to[32];
     uint8_t *bytes;
     size_t len;
@@ -38,9 +38,9 @@ struct outbox {
     int own_loaded; /* own pending entries re-read after start */
     int64_t next_claim_ms;
     outbox_stats_t stats;
-    /* acks waiting to be applied, per territory */
+    /* acks waiting to be applied */
     char (*done_ids)[32];
-    int *done_terr;
+    char (*done_terr)[WIRE_TERRITORY_MAX + 1];
     int ndone;
 };
 
@@ -94,6 +94,15 @@ outbox_t *outbox_new(rds_t *rds, const outbox_conf_t *conf, outbox_route_fn rout
     self->done_terr = xcalloc((size_t)self->conf.window * 2, sizeof *self->done_terr);
     return self;
 }
+
+void outbox_set_territories(outbox_t *self, const char *const *territories, int n)
+{
+    self->conf.territories = territories;
+    self->conf.nterritories = n;
+    self->own_loaded = 0; /* new outboxes: create their groups, re-read */
+}
+
+
 
 void outbox_destroy(outbox_t **self_p)
 {
@@ -176,22 +185,27 @@ static void outbox_flush_done(outbox_t *self)
     if (self->ndone == 0)
         return;
     int calls = 0;
-    for (int t = 0; t < self->conf.nterritories; t++) {
+    /* one call per territory present in the batch, in order of appearance */
+    for (int first = 0; first < self->ndone && calls < 64; first++) {
+        const char *terr = self->done_terr[first];
+        int seen = 0;
+        for (int j = 0; j < first && !seen; j++)
+            seen = strcmp(self->done_terr[j], terr) == 0;
+        if (seen)
+            continue;
         const char *ids[2048];
         int n = 0;
-        for (int i = 0; i < self->ndone && n < (int)TP_ARRAY_LEN(ids); i++)
-            if (self->done_terr[i] == t)
+        for (int i = first; i < self->ndone && n < (int)TP_ARRAY_LEN(ids); i++)
+            if (strcmp(self->done_terr[i], terr) == 0)
                 ids[n++] = self->done_ids[i];
-        if (n == 0)
-            continue;
         char key[96];
-        outbox_key(key, sizeof key, self->conf.territories[t], self->conf.service, "outbox");
+        outbox_key(key, sizeof key, terr, self->conf.service, "outbox");
         const char *keys[1] = { key };
         outbox_fcall(self, "outbox_done", 1, keys, n, ids);
         calls++;
     }
     redisReply *replies[64];
-    if (calls > 0 && rds_read(self->rds, replies, calls) == 0) {
+    if (rds_read(self->rds, replies, calls) == 0) {
         for (int i = 0; i < calls; i++)
             freeReplyObject(replies[i]);
         self->ndone = 0;
@@ -206,7 +220,7 @@ static void outbox_acked(outbox_t *self, outbox_entry_t *e)
         outbox_flush_done(self);
     if (self->ndone < self->conf.window * 2) {
         util_strlcpy(self->done_ids[self->ndone], e->stream_id, sizeof self->done_ids[0]);
-        self->done_terr[self->ndone] = e->territory;
+        util_strlcpy(self->done_terr[self->ndone], e->territory, sizeof self->done_terr[0]);
         self->ndone++;
     }
     self->stats.acked++;
@@ -216,7 +230,7 @@ static void outbox_acked(outbox_t *self, outbox_entry_t *e)
 static void outbox_dead(outbox_t *self, outbox_entry_t *e, const char *error)
 {
     char okey[96], dkey[96], tries[16];
-    const char *terr = self->conf.territories[e->territory];
+    const char *terr = e->territory;
     outbox_key(okey, sizeof okey, terr, self->conf.service, "outbox");
     outbox_key(dkey, sizeof dkey, terr, self->conf.service, "dead");
     snprintf(tries, sizeof tries, "%d", e->tries);
@@ -266,7 +280,7 @@ void outbox_on_reply(outbox_t *self, void *dealer)
 }
 
 /* Adds entries returned by the take function: {id, to, msg_id, bytes, tries}... */
-static int outbox_adopt(outbox_t *self, int t, const redisReply *r)
+static int outbox_adopt(outbox_t *self, const char *territory, const redisReply *r)
 {
     int added = 0;
     if (!r || r->type != REDIS_REPLY_ARRAY)
@@ -289,7 +303,7 @@ static int outbox_adopt(outbox_t *self, int t, const redisReply *r)
         util_strlcpy(e->msg_id, mid->str, sizeof e->msg_id);
         util_strlcpy(e->stream_id, sid->str, sizeof e->stream_id);
         util_strlcpy(e->to, to->type == REDIS_REPLY_STRING ? to->str : "", sizeof e->to);
-        e->territory = t;
+        util_strlcpy(e->territory, territory, sizeof e->territory);
         e->len = bytes->type == REDIS_REPLY_STRING ? bytes->len : 0;
         e->bytes = xmalloc(e->len ? e->len : 1);
         if (e->len)
@@ -334,7 +348,7 @@ static void outbox_take(outbox_t *self, const char *mode)
         if (replies[t]->type == REDIS_REPLY_ERROR)
             log_warn("outbox_take_failed", "territory=%s reason=\"%.200s\"", self->conf.territories[t], replies[t]->str);
         else
-            outbox_adopt(self, t, replies[t]);
+            outbox_adopt(self, self->conf.territories[t], replies[t]);
         freeReplyObject(replies[t]);
     }
     if (strcmp(mode, "own") == 0)
@@ -358,14 +372,14 @@ static int outbox_ensure_groups(outbox_t *self)
 
 /* Resends the overdue entries of territory t, or gives up on those out of
  * tries; the resent ones are touched in one call, which renews their lease. */
-static void outbox_resend_overdue(outbox_t *self, int t, int64_t now)
+static void outbox_resend_overdue(outbox_t *self, const char *territory, int64_t now)
 {
     const char *args[2049];
     int n = 0;
     args[n++] = self->conf.instance;
     for (int i = 0; i < self->cap && n < (int)TP_ARRAY_LEN(args); i++) {
         outbox_entry_t *e = &self->table[i];
-        if (e->used != 1 || e->territory != t || e->deadline_ms > now)
+        if (e->used != 1 || strcmp(e->territory, territory) != 0 || e->deadline_ms > now)
             continue;
         if (!e->unsent && e->tries >= self->conf.max_tries) {
             outbox_dead(self, e, "TIMEOUT");
@@ -381,7 +395,7 @@ static void outbox_resend_overdue(outbox_t *self, int t, int64_t now)
     if (n == 1)
         return;
     char key[96];
-    outbox_key(key, sizeof key, self->conf.territories[t], self->conf.service, "outbox");
+    outbox_key(key, sizeof key, territory, self->conf.service, "outbox");
     const char *keys[1] = { key };
     outbox_fcall(self, "outbox_touch", 1, keys, n, args);
     redisReply *r;
@@ -401,7 +415,7 @@ void outbox_pump(outbox_t *self)
     }
     int64_t now = clock_mono_ms();
     for (int t = 0; t < self->conf.nterritories; t++)
-        outbox_resend_overdue(self, t, now);
+        outbox_resend_overdue(self, self->conf.territories[t], now);
     if (!self->quiesced && self->count < self->conf.window) {
         int claim = now >= self->next_claim_ms;
         outbox_take(self, claim ? "claim" : "new");

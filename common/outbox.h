@@ -37,6 +37,10 @@ typedef struct outbox outbox_t;
 outbox_t *outbox_new(rds_t *rds, const outbox_conf_t *conf, outbox_route_fn route, void *route_arg);
 void outbox_destroy(outbox_t **self_p);
 
+/* After a reload: the territories whose outboxes to relay (in-flight
+ * entries keep their own territory). */
+void outbox_set_territories(outbox_t *self, const char *const *territories, int n);
+
 /* Timer work: take new entries up to the window, resend overdue ones, move
  * exhausted ones to the dead letters, apply acks. Call it often (every few
  * ms when there is work; wake it when a handler wrote to the outbox). */

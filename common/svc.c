@@ -318,9 +318,11 @@ static void svc_on_request(loop_t *loop, void *sock, void *arg)
 {
     (void)sock;
     svc_t *s = arg;
+    /* one batch per wake-up: the loop comes straight back while messages
+     * are waiting, and the relay gets its turn in between, so a busy inbox
+     * does not starve the outbox */
     s->wrote_outbox = 0;
-    while (inbox_drain(s->inbox) > 0 && !loop_terminating(loop))
-        ;
+    inbox_drain(s->inbox);
     if (s->wrote_outbox)
         loop_wake_timer(loop, svc_pump);
 }
@@ -354,6 +356,8 @@ static void svc_on_hup(loop_t *loop, void *arg)
     s->conf = fresh;
     svc_apply_conf(s);
     rds_set_conf(s->rds, &s->conf.redis);
+    inbox_set_territories(s->inbox, s->territories, s->nterritories);
+    outbox_set_territories(s->outbox, s->territories, s->nterritories);
     if (s->def->reload)
         s->def->reload(s);
     log_info("reloaded", "conf=%s", s->conf_path ? s->conf_path : "-");

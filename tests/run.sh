@@ -44,5 +44,17 @@ for t in $list; do
     passed=$((passed + p))
     failed=$((failed + f))
 done
+# the fuzz targets, briefly (make fuzz runs them longer): one test each
+if [ "$what" = all ] && [ "${FUZZ_SECONDS:-5}" -gt 0 ]; then
+    echo "== fuzz"
+    if make --no-print-directory -f tests/fuzz/fuzz.mk FUZZ_SECONDS="${FUZZ_SECONDS:-5}" > "$logs/fuzz.log" 2>&1; then
+        grep -E '^fuzz|stat::number_of_executed_units' "$logs/fuzz.log"
+        passed=$((passed + 1))
+    else
+        tail -n 30 "$logs/fuzz.log"
+        failed=$((failed + 1))
+    fi
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

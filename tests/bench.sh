@@ -1,0 +1,45 @@
+#!/bin/sh
+# Bus throughput on this machine: a private Redis (AOF everysec) and real
+# services on loopback, driven by `tremplin probe`. Prints one line per case;
+# BENCHMARKS.md records the figures with this command.
+#
+#   tests/bench.sh [BUILD_DIR]     (make bench)
+set -eu
+build=${1:-build}
+dir=$(mktemp -d /tmp/tremplin-bench-XXXXXX)
+base=$((30000 + $$ % 20000))
+deploy/setup.sh "$dir" "$base" "$base" >/dev/null
+export TREMPLIN_CONF="$dir/tremplin.conf" TREMPLIN_LOG_LEVEL=warn
+pids=""
+cleanup() {
+    for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+redis-server "$dir/redis/redis.conf" > "$dir/redis.log" 2>&1 &
+pids="$pids $!"
+for s in intake matcher; do
+    "$build/bin/tremplin-$s" 2> "$dir/$s.log" &
+    pids="$pids $!"
+done
+until "$build/bin/tremplin" ping intake matcher >/dev/null 2>&1; do sleep 0.1; done
+
+run() { # label, probe args
+    label=$1
+    shift
+    printf '%-44s ' "$label"
+    "$build/bin/tremplin" probe "$@"
+}
+echo "bus throughput ($(nproc) cores, Redis AOF everysec, $(date -u +%Y-%m-%d))"
+run "1 hop, window 1 (one at a time)" --count 5000 --window 1 matcher
+run "1 hop, window 100" --count 50000 --window 100 matcher
+run "1 hop, window 1000" --count 50000 --window 1000 matcher
+run "2 hops (intake outbox -> matcher), window 500" --count 50000 --window 500 intake matcher
+# the second hop is asynchronous: wait until the outbox is empty to time it
+t0=$(date +%s%N)
+run "2 hops, end to end incl. relay, window 500" --count 50000 --window 500 intake matcher >/dev/null
+until "$build/bin/tremplin" ping intake | grep -q 'outbox=0 '; do sleep 0.01; done
+t1=$(date +%s%N)
+printf '%-44s probes=50000 ms=%d per_s=%d\n' "2 hops, until the outbox is empty" $(((t1 - t0) / 1000000)) \
+    $((50000 * 1000000000 / (t1 - t0)))

@@ -1,0 +1,34 @@
+# libFuzzer targets (clang): one per decoder. `make fuzz` runs each for
+# FUZZ_SECONDS (default 10) on a seed corpus generated from the schema.
+# Not a recursive part of the main Makefile's variables: it builds its own
+# objects under build/fuzz with clang and -fsanitize=fuzzer,address,undefined.
+
+FUZZ_SECONDS ?= 10
+F = build/fuzz
+FCC = clang
+PKGS = libzmq libczmq libprotobuf-c hiredis inih json-c
+FFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+         -I$(F)/gen -Icommon -Iservices $(shell pkg-config --cflags $(PKGS))
+FLIBS = $(shell pkg-config --libs $(PKGS)) -lm
+TARGETS = envelope
+SRC = common/wire.c common/util.c common/clock.c
+
+.PHONY: run
+run: $(TARGETS:%=$(F)/fuzz_%) $(F)/seeds
+	@for t in $(TARGETS); do \
+	    mkdir -p $(F)/corpus-$$t; $(F)/seeds $(F)/corpus-$$t; \
+	    echo "fuzz $$t for $(FUZZ_SECONDS)s"; \
+	    $(F)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=70000 -artifact_prefix=$(F)/ -print_final_stats=1 \
+	        $(F)/corpus-$$t 2>&1 | grep -E 'stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY|crash' || true; \
+	    test -z "$$(ls $(F)/crash-* 2>/dev/null)" || { echo "fuzz $$t: crash, see $(F)"; exit 1; }; \
+	done
+
+$(F)/gen/tremplin.pb-c.c: proto/tremplin.proto
+	@mkdir -p $(F)/gen
+	protoc-c --proto_path=proto --c_out=$(F)/gen $<
+
+$(F)/fuzz_%: tests/fuzz/fuzz_%.c $(SRC) $(F)/gen/tremplin.pb-c.c
+	$(FCC) $(FFLAGS) -fsanitize=fuzzer $^ -o $@ $(FLIBS)
+
+$(F)/seeds: tests/fuzz/seeds.c $(SRC) $(F)/gen/tremplin.pb-c.c
+	$(FCC) $(filter-out -fsanitize=%,$(FFLAGS)) $^ -o $@ $(FLIBS)

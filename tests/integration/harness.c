@@ -1,0 +1,420 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "clock.h"
+#include "util.h"
+
+char *mkdtemp(char *template); /* POSIX 2008, hidden by the strict feature macros of some libcs */
+
+static pid_t h_procs[H_MAX_PROCS];
+static int h_nprocs;
+
+static void h_track(pid_t pid)
+{
+    for (int i = 0; i < h_nprocs; i++)
+        if (h_procs[i] == 0) {
+            h_procs[i] = pid;
+            return;
+        }
+    if (h_nprocs < H_MAX_PROCS)
+        h_procs[h_nprocs++] = pid;
+}
+
+static void h_untrack(pid_t pid)
+{
+    for (int i = 0; i < h_nprocs; i++)
+        if (h_procs[i] == pid)
+            h_procs[i] = 0;
+}
+
+static void h_kill_all(void)
+{
+    for (int i = 0; i < h_nprocs; i++)
+        if (h_procs[i] > 0) {
+            kill(h_procs[i], SIGKILL);
+            waitpid(h_procs[i], NULL, 0);
+            h_procs[i] = 0;
+        }
+    h_nprocs = 0;
+}
+
+/* A port is free if we can bind it now; the window until the server binds
+ * it is small, and the ports are drawn at random to keep parallel runs apart. */
+static int h_port_free(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+static int h_pick_ports(h_env_t *h)
+{
+    for (int attempt = 0; attempt < 200; attempt++) {
+        int base = 20000 + (int)(util_random_u64() % 30000);
+        int ok = 1;
+        for (int off = 0; off <= 30 && ok; off++)
+            ok = h_port_free(base + off);
+        if (ok) {
+            h->redis_port = base;
+            h->base_port = base;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static pid_t h_spawn(h_env_t *h, const char *log_name, char *const argv[], const char *const *env)
+{
+    char log_path[400];
+    snprintf(log_path, sizeof log_path, "%s/%s.log", h->dir, log_name);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        setenv("TREMPLIN_CONF", h->conf, 1);
+        for (int i = 0; env && env[i]; i++) {
+            char kv[512];
+            util_strlcpy(kv, env[i], sizeof kv);
+            char *eq = strchr(kv, '=');
+            if (eq) {
+                *eq = '\0';
+                setenv(kv, eq + 1, 1);
+            }
+        }
+        /* the test process blocks nothing, but be explicit for the child */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    h_track(pid);
+    return pid;
+}
+
+static int h_redis_connect(h_env_t *h)
+{
+    if (h->admin)
+        redisFree(h->admin);
+    h->admin = NULL;
+    struct timeval tv = { 1, 0 };
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", h->redis_port, tv);
+    if (!c || c->err) {
+        if (c)
+            redisFree(c);
+        return -1;
+    }
+    redisSetTimeout(c, (struct timeval){ 10, 0 });
+    char path[400], pass[128] = "";
+    snprintf(path, sizeof path, "%s/secrets/admin.pass", h->dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(pass, sizeof pass, f))
+            pass[0] = '\0';
+        fclose(f);
+    }
+    pass[strcspn(pass, "\n")] = '\0';
+    redisReply *r = redisCommand(c, "AUTH admin %s", pass);
+    int ok = r && r->type == REDIS_REPLY_STATUS;
+    if (r)
+        freeReplyObject(r);
+    if (!ok) {
+        redisFree(c);
+        return -1;
+    }
+    h->admin = c;
+    return 0;
+}
+
+static int h_redis_up(h_env_t *h, void *arg)
+{
+    (void)arg;
+    if (!h->admin && h_redis_connect(h) != 0)
+        return 0;
+    redisReply *r = redisCommand(h->admin, "PING");
+    int ok = r && r->type == REDIS_REPLY_STATUS;
+    if (r)
+        freeReplyObject(r);
+    if (!ok) {
+        redisFree(h->admin);
+        h->admin = NULL;
+    }
+    return ok;
+}
+
+static int h_redis_start(h_env_t *h)
+{
+    char conf[400];
+    snprintf(conf, sizeof conf, "%s/redis/redis.conf", h->dir);
+    char *argv[] = { "redis-server", conf, NULL };
+    h->redis_pid = h_spawn(h, "redis", argv, NULL);
+    if (h->redis_pid < 0 || h_wait_for(h, h_redis_up, NULL, 20000) != 0) {
+        fprintf(stderr, "harness: redis-server did not come up on port %d\n", h->redis_port);
+        return -1;
+    }
+    return 0;
+}
+
+int h_setup(h_env_t *h)
+{
+    memset(h, 0, sizeof *h);
+    signal(SIGPIPE, SIG_IGN);
+    atexit(h_kill_all);
+    const char *build = getenv("TP_BUILD");
+    util_strlcpy(h->build, build && *build ? build : "build/san", sizeof h->build);
+    snprintf(h->dir, sizeof h->dir, "/tmp/tremplin-test-XXXXXX");
+    if (!mkdtemp(h->dir) || h_pick_ports(h) != 0) {
+        fprintf(stderr, "harness: no temp dir or no free ports\n");
+        return -1;
+    }
+    snprintf(h->conf, sizeof h->conf, "%s/tremplin.conf", h->dir);
+    char cmd[700];
+    /* Redis takes base, the services base+1.. (setup.sh adds 1..15) */
+    snprintf(cmd, sizeof cmd, "deploy/setup.sh %s %d %d", h->dir, h->redis_port, h->base_port);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "harness: %s failed\n", cmd);
+        return -1;
+    }
+    h->zctx = zmq_ctx_new();
+    return h_redis_start(h);
+}
+
+void h_teardown(h_env_t *h)
+{
+    h_kill_all();
+    if (h->admin)
+        redisFree(h->admin);
+    h->admin = NULL;
+    if (h->zctx)
+        zmq_ctx_term(h->zctx);
+    h->zctx = NULL;
+    const char *keep = getenv("TP_KEEP");
+    if (h->dir[0] && !(keep && *keep == '1')) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", h->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "harness: could not remove %s\n", h->dir);
+    } else if (h->dir[0]) {
+        fprintf(stderr, "harness: kept %s\n", h->dir);
+    }
+}
+
+pid_t h_start(h_env_t *h, const char *svc, const char *label, const char *const *env)
+{
+    char bin[400];
+    snprintf(bin, sizeof bin, "%s/bin/tremplin-%s", h->build, svc);
+    char *argv[] = { bin, NULL };
+    return h_spawn(h, label ? label : svc, argv, env);
+}
+
+typedef struct {
+    const char *endpoint;
+} h_ready_t;
+
+static int h_pong_ok(h_env_t *h, void *arg)
+{
+    h_ready_t *r = arg;
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__Ping ping = TREMPLIN__PING__INIT;
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PING;
+    req.ping = &ping;
+    req.territory = "42";
+    client_t *c = h_client(h, r->endpoint, 200, 1);
+    Tremplin__Envelope *reply = NULL;
+    int ok = client_call(c, &req, &reply) == 0 && reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_PONG
+             && reply->pong->redis_ok;
+    wire_free(reply, NULL);
+    client_destroy(&c);
+    return ok;
+}
+
+int h_wait_ready(h_env_t *h, const char *endpoint, int timeout_ms)
+{
+    h_ready_t r = { endpoint };
+    return h_wait_for(h, h_pong_ok, &r, timeout_ms);
+}
+
+void h_signal(pid_t pid, int sig)
+{
+    if (pid <= 0)
+        return;
+    kill(pid, sig);
+    if (sig == SIGKILL) {
+        waitpid(pid, NULL, 0);
+        h_untrack(pid);
+    }
+}
+
+int h_wait_exit(pid_t pid, int timeout_ms, int *status)
+{
+    int64_t deadline = clock_mono_ms() + timeout_ms;
+    for (;;) {
+        pid_t r = waitpid(pid, status, WNOHANG);
+        if (r == pid) {
+            h_untrack(pid);
+            return 0;
+        }
+        if (clock_mono_ms() >= deadline)
+            return -1;
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+int h_redis_restart(h_env_t *h, int sig)
+{
+    h_signal(h->redis_pid, sig);
+    if (sig != SIGKILL)
+        h_wait_exit(h->redis_pid, 20000, NULL);
+    if (h->admin)
+        redisFree(h->admin);
+    h->admin = NULL;
+    return h_redis_start(h);
+}
+
+static redisReply *h_redis_v(h_env_t *h, const char *fmt, va_list ap)
+{
+    if (!h->admin && h_redis_connect(h) != 0)
+        return NULL;
+    redisReply *r = redisvCommand(h->admin, fmt, ap);
+    if (!r) {
+        redisFree(h->admin);
+        h->admin = NULL;
+    }
+    return r;
+}
+
+redisReply *h_redis(h_env_t *h, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = h_redis_v(h, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+long long h_redis_int(h_env_t *h, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = h_redis_v(h, fmt, ap);
+    va_end(ap);
+    long long v = -1;
+    if (r && r->type == REDIS_REPLY_INTEGER)
+        v = r->integer;
+    else if (r && r->type == REDIS_REPLY_STRING)
+        v = atoll(r->str);
+    else if (r && r->type == REDIS_REPLY_NIL)
+        v = 0;
+    if (r)
+        freeReplyObject(r);
+    return v;
+}
+
+int h_wait_for(h_env_t *h, h_cond_fn cond, void *arg, int timeout_ms)
+{
+    int64_t deadline = clock_mono_ms() + timeout_ms;
+    for (;;) {
+        if (cond(h, arg))
+            return 0;
+        if (clock_mono_ms() >= deadline)
+            return -1;
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+void h_endpoint(const h_env_t *h, int offset, char *out, size_t cap)
+{
+    snprintf(out, cap, "tcp://127.0.0.1:%d", h->base_port + offset);
+}
+
+void h_service_endpoint(const h_env_t *h, const char *svc, char *out, size_t cap)
+{
+    static const char *const order[] = { "intake", "matcher", "scheduler", "survey", "reporter" };
+    for (int i = 0; i < 5; i++)
+        if (strcmp(order[i], svc) == 0)
+            h_endpoint(h, i + 1, out, cap);
+}
+
+client_t *h_client(h_env_t *h, const char *endpoints, int64_t timeout_ms, int tries)
+{
+    client_t *c = client_new(h->zctx, endpoints, "test");
+    client_set_retry(c, timeout_ms, tries);
+    char err[256];
+    client_connect(c, err, sizeof err);
+    return c;
+}
+
+Tremplin__Envelope *h_call(h_env_t *h, const char *endpoints, Tremplin__Envelope *req)
+{
+    client_t *c = h_client(h, endpoints, 2000, 3);
+    Tremplin__Envelope *reply = NULL;
+    client_call(c, req, &reply);
+    client_destroy(&c);
+    return reply;
+}
+
+int h_cli(h_env_t *h, char *out, size_t cap, const char *args)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/bin/tremplin -c %s %s 2>&1", h->build, h->conf, args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int h_conf_replace(h_env_t *h, const char *from, const char *to)
+{
+    FILE *f = fopen(h->conf, "r");
+    if (!f)
+        return -1;
+    char buf[16384];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *at = strstr(buf, from);
+    if (!at)
+        return -1;
+    f = fopen(h->conf, "w");
+    if (!f)
+        return -1;
+    fwrite(buf, 1, (size_t)(at - buf), f);
+    fputs(to, f);
+    fputs(at + strlen(from), f);
+    fclose(f);
+    return 0;
+}

@@ -1,0 +1,73 @@
+/* harness — what every integration test stands on: a private instance
+ * (deploy/setup.sh) with a real redis-server on free ports, the real service
+ * binaries, waits on conditions with deadlines, and process control (kill -9,
+ * SIGSTOP/SIGCONT, restart). Every process it starts dies with the test, even
+ * when the test crashes (PR_SET_PDEATHSIG), and teardown kills the rest. */
+#ifndef TP_HARNESS_H
+#define TP_HARNESS_H
+
+#include <hiredis/hiredis.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "client.h"
+#include "wire.h"
+
+#define H_MAX_PROCS 32
+
+typedef struct {
+    char dir[256];   /* the instance: redis/, secrets/, tremplin.conf */
+    char conf[300];  /* dir/tremplin.conf */
+    char build[256]; /* where the binaries are: $TP_BUILD or build/san */
+    int redis_port;
+    int base_port;
+    pid_t redis_pid;
+    redisContext *admin;
+    void *zctx;
+} h_env_t;
+
+/* Creates the instance and starts Redis. 0 or -1 (reason on stderr). */
+int h_setup(h_env_t *h);
+/* Kills every process still running and removes the instance directory
+ * (kept when TP_KEEP=1, for a post-mortem). */
+void h_teardown(h_env_t *h);
+
+/* Starts service `svc` with extra environment entries ("KEY=VALUE", NULL
+ * terminated, may be NULL); its log goes to dir/<label>.log. */
+pid_t h_start(h_env_t *h, const char *svc, const char *label, const char *const *env);
+/* Waits until the service answers Ping with Redis up. */
+int h_wait_ready(h_env_t *h, const char *endpoint, int timeout_ms);
+
+/* Sends sig; for SIGKILL also reaps the process. */
+void h_signal(pid_t pid, int sig);
+/* Waits for pid to exit; 0 with its wait status, -1 on timeout. */
+int h_wait_exit(pid_t pid, int timeout_ms, int *status);
+
+/* kill -<sig> redis-server, then starts it again on the same data. */
+int h_redis_restart(h_env_t *h, int sig);
+/* A command as the Redis admin user (reconnects if needed); NULL on error. */
+redisReply *h_redis(h_env_t *h, const char *fmt, ...);
+long long h_redis_int(h_env_t *h, const char *fmt, ...);
+
+typedef int (*h_cond_fn)(h_env_t *h, void *arg);
+/* Polls cond every few ms until it holds (0) or timeout_ms passes (-1). */
+int h_wait_for(h_env_t *h, h_cond_fn cond, void *arg, int timeout_ms);
+
+/* "tcp://127.0.0.1:<base+off>" */
+void h_endpoint(const h_env_t *h, int offset, char *out, size_t cap);
+/* Endpoint of a service's ROUTER as configured. */
+void h_service_endpoint(const h_env_t *h, const char *svc, char *out, size_t cap);
+
+/* A client to endpoints, retry timeout and tries as given. */
+client_t *h_client(h_env_t *h, const char *endpoints, int64_t timeout_ms, int tries);
+/* One command, its reply (free with wire_free) or NULL. */
+Tremplin__Envelope *h_call(h_env_t *h, const char *endpoints, Tremplin__Envelope *req);
+
+/* Runs the tremplin tool with args; captures stdout into out. Returns the
+ * exit status or -1. */
+int h_cli(h_env_t *h, char *out, size_t cap, const char *args);
+
+/* Replaces the first occurrence of from by to in the instance's config. */
+int h_conf_replace(h_env_t *h, const char *from, const char *to);
+
+#endif

@@ -1,0 +1,409 @@
+/* The reliable bus, proven by killing processes under load.
+ *
+ * Commands enter intake (the sender) as Probes routed to the matcher (the
+ * receiver): intake's handler writes each to its outbox in the same step as
+ * its idempotency mark, the relay carries it to the matcher, and the matcher
+ * counts each probe key once (HINCRBY, so a duplicate effect would show as
+ * a count of 2). A test client plays the branch system: a window of commands
+ * in flight, each retried with the same msg_id until acked. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define N_COMMANDS 10000
+#define CLIENT_WINDOW 200
+
+static h_env_t env;
+
+/* Short transport timeouts so that kills are recovered from quickly. */
+static const char *const fast_bus[] = {
+    "TREMPLIN_BUS_ACK_TIMEOUT_MS=300", "TREMPLIN_BUS_RETRY_MAX_MS=1000", "TREMPLIN_BUS_LEASE_MS=3000",
+    "TREMPLIN_BUS_MAX_TRIES=100",     "TREMPLIN_BUS_WINDOW=256",         NULL,
+};
+
+static int setup(void **state)
+{
+    (void)state;
+    return h_setup(&env);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    h_teardown(&env);
+    return 0;
+}
+
+typedef struct {
+    long acked, failed;
+} counts_t;
+
+static void on_reply(void *arg, uint64_t tag, const Tremplin__Envelope *reply)
+{
+    (void)tag;
+    counts_t *c = arg;
+    if (reply && reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK)
+        c->acked++;
+    else
+        c->failed++;
+}
+
+static void send_probe(client_t *c, const char *run, long n, int poison)
+{
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__Probe p = TREMPLIN__PROBE__INIT;
+    char key[64];
+    char *route[] = { "matcher" };
+    snprintf(key, sizeof key, "%s-%ld", run, n);
+    p.key = key;
+    p.route = route;
+    p.n_route = 1;
+    p.poison = poison;
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
+    req.probe = &p;
+    req.territory = "42";
+    while (client_send(c, &req, (uint64_t)n) != 0)
+        ;
+}
+
+/* The end state the contract promises, read from Redis. */
+typedef struct {
+    long long effects, executions, outbox, dead;
+} final_t;
+
+static void read_final(const char *run, final_t *f)
+{
+    (void)run;
+    f->effects = h_redis_int(&env, "HLEN tp:{42}:matcher:probe:seen");
+    redisReply *r = h_redis(&env, "HVALS tp:{42}:matcher:probe:seen");
+    f->executions = 0;
+    for (size_t i = 0; r && i < r->elements; i++)
+        f->executions += atoll(r->element[i]->str);
+    if (r)
+        freeReplyObject(r);
+    f->outbox = h_redis_int(&env, "XLEN tp:{42}:intake:outbox");
+    f->dead = h_redis_int(&env, "XLEN tp:{42}:intake:dead");
+}
+
+static int all_delivered(h_env_t *h, void *arg)
+{
+    (void)h;
+    long long want = *(long long *)arg;
+    return h_redis_int(&env, "HLEN tp:{42}:matcher:probe:seen") >= want
+           && h_redis_int(&env, "XLEN tp:{42}:intake:outbox") == 0;
+}
+
+static void reset_counts(void)
+{
+    redisReply *r = h_redis(&env, "DEL tp:{42}:matcher:probe:seen tp:{42}:intake:outbox tp:{42}:intake:dead");
+    if (r)
+        freeReplyObject(r);
+}
+
+/* Plays the branch system: n probes (key run-<i>, the first one poisoned
+ * when asked) into intake with a window in flight, each retried until
+ * acked; after every poll, hook(acked so far) may kill things. */
+typedef void (*drive_hook_fn)(long acked, void *arg);
+
+typedef struct {
+    long acked, failed;
+    int max_inflight;
+} drive_t;
+
+static void drive(const char *endpoint, const char *run, long n, int poison_first, drive_hook_fn hook, void *arg,
+                  drive_t *out)
+{
+    client_t *c = h_client(&env, endpoint, 500, 1000);
+    client_set_window(c, CLIENT_WINDOW);
+    counts_t counts = { 0, 0 };
+    out->max_inflight = 0;
+    long sent = 0;
+    while (sent < n || client_inflight(c) > 0) {
+        while (sent < n && client_inflight(c) < CLIENT_WINDOW) {
+            send_probe(c, run, sent, poison_first && sent == 0);
+            sent++;
+        }
+        if (client_inflight(c) > out->max_inflight)
+            out->max_inflight = client_inflight(c);
+        client_poll(c, 50, on_reply, &counts);
+        if (hook)
+            hook(counts.acked, arg);
+    }
+    client_destroy(&c);
+    out->acked = counts.acked;
+    out->failed = counts.failed;
+}
+
+/* Waits for the outbox to drain, prints the counts, and checks each command
+ * took effect exactly once. */
+static void expect_exactly_once(const char *label, long n, const drive_t *d)
+{
+    long long want = n;
+    assert_int_equal(h_wait_for(&env, all_delivered, &want, 120000), 0);
+    final_t f;
+    read_final(label, &f);
+    printf("COUNTS %s commands=%ld acked=%ld failed=%ld max_in_flight=%d effects=%lld duplicates=%lld outbox=%lld "
+           "dead=%lld\n",
+           label, n, d->acked, d->failed, d->max_inflight, f.effects, f.executions - f.effects, f.outbox, f.dead);
+    assert_int_equal(d->acked, n);
+    assert_int_equal(d->failed, 0);
+    assert_int_equal(f.effects, n);
+    assert_int_equal(f.executions - f.effects, 0);
+    assert_int_equal(f.outbox, 0);
+    assert_int_equal(f.dead, 0);
+}
+
+static unsigned seed_from_env(void)
+{
+    const char *s = getenv("TP_SEED");
+    return s ? (unsigned)strtoul(s, NULL, 10) : 20261126u;
+}
+
+static pid_t start_ready(const char *svc, const char *label, const char *const *extra)
+{
+    const char *e[16];
+    int n = 0;
+    for (int i = 0; fast_bus[i]; i++)
+        e[n++] = fast_bus[i];
+    for (int i = 0; extra && extra[i]; i++)
+        e[n++] = extra[i];
+    e[n] = NULL;
+    pid_t pid = h_start(&env, svc, label, e);
+    char ep[64];
+    const char *bind = NULL;
+    for (int i = 0; extra && extra[i]; i++)
+        if (!strncmp(extra[i], "TREMPLIN_MATCHER_BIND=", 22) || !strncmp(extra[i], "TREMPLIN_INTAKE_BIND=", 21))
+            bind = strchr(extra[i], '=') + 1;
+    if (bind)
+        util_strlcpy(ep, bind, sizeof ep);
+    else
+        h_service_endpoint(&env, svc, ep, sizeof ep);
+    assert_int_equal(h_wait_ready(&env, ep, 30000), 0);
+    return pid;
+}
+
+typedef struct {
+    const long *kills_at;
+    int sender_kill; /* which of the four kills is the sender's */
+    int next;
+    pid_t intake, matcher;
+} kill_plan_t;
+
+static void kill_on_plan(long acked, void *arg)
+{
+    kill_plan_t *p = arg;
+    if (p->next >= 4 || acked < p->kills_at[p->next])
+        return;
+    int sender = p->next == p->sender_kill;
+    printf("tp kill -9 %s at acked=%ld\n", sender ? "intake" : "matcher", acked);
+    pid_t *pid = sender ? &p->intake : &p->matcher;
+    h_signal(*pid, SIGKILL);
+    *pid = h_start(&env, sender ? "intake" : "matcher", sender ? "intake" : "matcher", fast_bus);
+    p->next++;
+}
+
+/* 10 000 commands, at least 100 in flight; the receiver killed with kill -9
+ * three times and the sender once at seeded random points, each restarted. */
+static void kill9_sender_and_receiver_under_load(void **state)
+{
+    (void)state;
+    reset_counts();
+    unsigned seed = seed_from_env();
+    srand(seed);
+    long kills_at[4];
+    for (int i = 0; i < 4; i++)
+        kills_at[i] = 1000 + rand() % (N_COMMANDS - 2000);
+    /* kill points in increasing order: three of the receiver, one of the sender */
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            if (kills_at[j] < kills_at[i]) {
+                long t = kills_at[i];
+                kills_at[i] = kills_at[j];
+                kills_at[j] = t;
+            }
+    int sender_kill = rand() % 4;
+    printf("tp seed=%u kills_at=%ld,%ld,%ld,%ld sender_kill_index=%d\n", seed, kills_at[0], kills_at[1], kills_at[2],
+           kills_at[3], sender_kill);
+
+    kill_plan_t plan = { kills_at, sender_kill, 0, 0, 0 };
+    plan.matcher = start_ready("matcher", "matcher", NULL);
+    plan.intake = start_ready("intake", "intake", NULL);
+    char ep[64];
+    h_service_endpoint(&env, "intake", ep, sizeof ep);
+    drive_t d;
+    drive(ep, "k9", N_COMMANDS, 0, kill_on_plan, &plan, &d);
+    assert_int_equal(plan.next, 4);
+    assert_true(d.max_inflight >= 100);
+    expect_exactly_once("kill9", N_COMMANDS, &d);
+    h_signal(plan.intake, SIGKILL);
+    h_signal(plan.matcher, SIGKILL);
+}
+
+static void kill_once_at_half(long acked, void *arg)
+{
+    pid_t *pid = arg;
+    if (*pid && acked >= N_COMMANDS / 2) {
+        printf("tp kill -9 matcher-b at acked=%ld\n", acked);
+        h_signal(*pid, SIGKILL);
+        *pid = 0;
+    }
+}
+
+/* Two receiver instances behind one sender; one dies mid-run for good. */
+static void two_receivers_one_killed(void **state)
+{
+    (void)state;
+    reset_counts();
+    char ep_a[64], ep_b[64], both[160], bind_a[96], bind_b[96], ev_b[96], route[200];
+    h_endpoint(&env, 2, ep_a, sizeof ep_a);
+    h_endpoint(&env, 22, ep_b, sizeof ep_b);
+    snprintf(both, sizeof both, "%s,%s", ep_a, ep_b);
+    snprintf(bind_a, sizeof bind_a, "TREMPLIN_MATCHER_BIND=%s", ep_a);
+    snprintf(bind_b, sizeof bind_b, "TREMPLIN_MATCHER_BIND=%s", ep_b);
+    snprintf(ev_b, sizeof ev_b, "TREMPLIN_MATCHER_EVENTS=tcp://127.0.0.1:%d", env.base_port + 23);
+    snprintf(route, sizeof route, "TREMPLIN_ENDPOINTS_MATCHER=%s", both);
+    const char *ea[] = { bind_a, "TREMPLIN_MATCHER_INSTANCE=matcher-a", NULL };
+    const char *eb[] = { bind_b, ev_b, "TREMPLIN_MATCHER_INSTANCE=matcher-b", NULL };
+    const char *ei[] = { route, NULL };
+    pid_t ma = start_ready("matcher", "matcher-a", ea);
+    pid_t mb = start_ready("matcher", "matcher-b", eb);
+    pid_t intake = start_ready("intake", "intake-2r", ei);
+
+    char ep[64];
+    h_service_endpoint(&env, "intake", ep, sizeof ep);
+    drive_t d;
+    drive(ep, "2r", N_COMMANDS, 0, kill_once_at_half, &mb, &d);
+    assert_int_equal(mb, 0);
+    expect_exactly_once("two_receivers", N_COMMANDS, &d);
+    h_signal(intake, SIGKILL);
+    h_signal(ma, SIGKILL);
+}
+
+static int matcher_has(h_env_t *h, void *arg)
+{
+    (void)h;
+    return h_redis_int(&env, "HLEN tp:{42}:matcher:probe:seen") >= *(long long *)arg;
+}
+
+/* Two sender instances: one dies holding unacked entries; the other claims
+ * them once the lease runs out, and every entry is delivered once. */
+static void sender_instance_death_is_taken_over(void **state)
+{
+    (void)state;
+    reset_counts();
+    char ep_a[64], ep_b[64], bind_a[96], bind_b[96], ev_b[96];
+    h_endpoint(&env, 1, ep_a, sizeof ep_a);
+    h_endpoint(&env, 21, ep_b, sizeof ep_b);
+    snprintf(bind_a, sizeof bind_a, "TREMPLIN_INTAKE_BIND=%s", ep_a);
+    snprintf(bind_b, sizeof bind_b, "TREMPLIN_INTAKE_BIND=%s", ep_b);
+    snprintf(ev_b, sizeof ev_b, "TREMPLIN_INTAKE_EVENTS=tcp://127.0.0.1:%d", env.base_port + 24);
+    const char *ea[] = { bind_a, "TREMPLIN_INTAKE_INSTANCE=intake-a", NULL };
+    const char *eb[] = { bind_b, ev_b, "TREMPLIN_INTAKE_INSTANCE=intake-b", NULL };
+    pid_t matcher = start_ready("matcher", "matcher-t", NULL);
+    pid_t ia = start_ready("intake", "intake-a", ea);
+    pid_t ib = start_ready("intake", "intake-b", eb);
+
+    /* the receiver is frozen: what intake-a relays stays unacked */
+    h_signal(matcher, SIGSTOP);
+    drive_t d;
+    drive(ep_a, "to", 500, 0, NULL, NULL, &d);
+    assert_int_equal(d.acked, 500);
+    long long pending_a = h_redis_int(&env, "XLEN tp:{42}:intake:outbox");
+    printf("tp intake-a acked 500, outbox=%lld; kill -9 intake-a\n", pending_a);
+    assert_true(pending_a > 0);
+    h_signal(ia, SIGKILL);
+    h_signal(matcher, SIGCONT);
+    expect_exactly_once("takeover", 500, &d);
+    h_signal(ib, SIGKILL);
+    h_signal(matcher, SIGKILL);
+}
+
+static int one_dead_letter(h_env_t *h, void *arg)
+{
+    (void)h;
+    (void)arg;
+    return h_redis_int(&env, "XLEN tp:{42}:intake:dead") == 1;
+}
+
+/* A message whose handler always fails ends in the dead letters after
+ * max_tries and does not hold back the others; the operator sees it, and
+ * can retry or drop it. */
+static void poisoned_message_goes_to_dead_letters(void **state)
+{
+    (void)state;
+    reset_counts();
+    const char *few[] = { "TREMPLIN_BUS_MAX_TRIES=3", NULL };
+    pid_t matcher = start_ready("matcher", "matcher-p", NULL);
+    pid_t intake = start_ready("intake", "intake-p", few);
+    char ep[64];
+    h_service_endpoint(&env, "intake", ep, sizeof ep);
+    drive_t d;
+    drive(ep, "po", 200, 1, NULL, NULL, &d);
+    assert_int_equal(d.acked, 200); /* intake accepted them all */
+
+    long long want = 199;
+    assert_int_equal(h_wait_for(&env, matcher_has, &want, 30000), 0);
+    assert_int_equal(h_wait_for(&env, one_dead_letter, NULL, 60000), 0);
+    final_t f;
+    read_final("po", &f);
+    printf("COUNTS poison commands=200 poisoned=1 effects=%lld outbox=%lld dead=%lld\n", f.effects, f.outbox, f.dead);
+    assert_int_equal(f.effects, 199);
+    assert_int_equal(f.outbox, 0);
+
+    /* the dead letter carries its error and tries */
+    redisReply *r = h_redis(&env, "XRANGE tp:{42}:intake:dead - +");
+    assert_non_null(r);
+    assert_int_equal(r->elements, 1);
+    char id[64];
+    util_strlcpy(id, r->element[0]->element[0]->str, sizeof id);
+    const redisReply *fields = r->element[0]->element[1];
+    const char *error = NULL, *tries = NULL;
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        if (!strcmp(fields->element[i]->str, "error"))
+            error = fields->element[i + 1]->str;
+        if (!strcmp(fields->element[i]->str, "tries"))
+            tries = fields->element[i + 1]->str;
+    }
+    assert_non_null(error);
+    assert_string_equal(error, "INTERNAL");
+    assert_string_equal(tries, "3");
+    freeReplyObject(r);
+
+    char out[8192];
+    assert_int_equal(h_cli(&env, out, sizeof out, "outbox list"), 0);
+    assert_non_null(strstr(out, id));
+    assert_non_null(strstr(out, "INTERNAL"));
+
+    /* retry: back in the outbox, fails again, dead again */
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "outbox retry intake %s", id);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    assert_int_equal(h_wait_for(&env, one_dead_letter, NULL, 60000), 0);
+    r = h_redis(&env, "XRANGE tp:{42}:intake:dead - +");
+    util_strlcpy(id, r->element[0]->element[0]->str, sizeof id);
+    freeReplyObject(r);
+    snprintf(cmd, sizeof cmd, "outbox drop intake %s", id);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:intake:dead"), 0);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2); /* gone */
+    h_signal(intake, SIGKILL);
+    h_signal(matcher, SIGKILL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(kill9_sender_and_receiver_under_load),
+        cmocka_unit_test(two_receivers_one_killed),
+        cmocka_unit_test(sender_instance_death_is_taken_over),
+        cmocka_unit_test(poisoned_message_goes_to_dead_letters),
+    };
+    return cmocka_run_group_tests_name("bus", tests, setup, teardown);
+}

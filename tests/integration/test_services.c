@@ -1,0 +1,308 @@
+/* Every service, as started for real: connects to Redis as its own ACL user
+ * with its function library, answers Ping, answers bad frames with a stable
+ * code and keeps serving, reloads on SIGHUP, drains and exits 0 on SIGTERM
+ * (a second SIGTERM exits at once), and comes back after Redis restarts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <zmq.h>
+
+#include "harness.h"
+#include "sock.h"
+
+static const char *const services[] = { "intake", "matcher", "scheduler", "survey", "reporter" };
+static h_env_t env;
+static pid_t pids[5];
+
+static int setup(void **state)
+{
+    (void)state;
+    if (h_setup(&env) != 0)
+        return -1;
+    for (int i = 0; i < 5; i++)
+        pids[i] = h_start(&env, services[i], NULL, NULL);
+    for (int i = 0; i < 5; i++) {
+        char ep[64];
+        h_service_endpoint(&env, services[i], ep, sizeof ep);
+        if (h_wait_ready(&env, ep, 20000) != 0) {
+            fprintf(stderr, "%s not ready\n", services[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    h_teardown(&env);
+    return 0;
+}
+
+static Tremplin__Envelope *ping(const char *svc)
+{
+    char ep[64];
+    h_service_endpoint(&env, svc, ep, sizeof ep);
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__Ping p = TREMPLIN__PING__INIT;
+    p.nonce = "n-1";
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PING;
+    req.ping = &p;
+    req.territory = "42";
+    return h_call(&env, ep, &req);
+}
+
+static void each_service_answers_ping_as_its_acl_user(void **state)
+{
+    (void)state;
+    redisReply *clients = h_redis(&env, "CLIENT LIST");
+    assert_non_null(clients);
+    redisReply *libs = h_redis(&env, "FUNCTION LIST");
+    assert_non_null(libs);
+    for (int i = 0; i < 5; i++) {
+        Tremplin__Envelope *r = ping(services[i]);
+        assert_non_null(r);
+        assert_int_equal(r->payload_case, TREMPLIN__ENVELOPE__PAYLOAD_PONG);
+        assert_string_equal(r->pong->service, services[i]);
+        assert_string_equal(r->pong->nonce, "n-1");
+        assert_true(r->pong->redis_ok);
+        wire_free(r, NULL);
+        char user[64], lib[64];
+        snprintf(user, sizeof user, "user=%s ", services[i]);
+        assert_non_null(strstr(clients->str, user));
+        snprintf(lib, sizeof lib, "%s_v1", services[i]);
+        int found = 0;
+        for (size_t k = 0; k < libs->elements; k++)
+            for (size_t j = 0; j + 1 < libs->element[k]->elements; j += 2)
+                if (!strcmp(libs->element[k]->element[j]->str, "library_name")
+                    && !strcmp(libs->element[k]->element[j + 1]->str, lib))
+                    found = 1;
+        assert_true(found);
+    }
+    freeReplyObject(clients);
+    freeReplyObject(libs);
+}
+
+static void acl_user_cannot_touch_other_keys(void **state)
+{
+    (void)state;
+    /* log in as intake and try the matcher's keys and a dangerous command */
+    char path[400], pass[128] = "";
+    snprintf(path, sizeof path, "%s/secrets/intake.pass", env.dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(pass, sizeof pass, f));
+    fclose(f);
+    redisContext *c = redisConnect("127.0.0.1", env.redis_port);
+    assert_non_null(c);
+    redisReply *r = redisCommand(c, "AUTH intake %s", pass);
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    r = redisCommand(c, "SET tp:{42}:intake:x 1");
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    r = redisCommand(c, "SET tp:{42}:matcher:x 1");
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    assert_non_null(strstr(r->str, "NOPERM"));
+    freeReplyObject(r);
+    r = redisCommand(c, "FLUSHALL");
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+/* Sends raw frames to intake's ROUTER and returns the Error code answered. */
+static void raw_error(const void *data, size_t len, char *code, size_t cap)
+{
+    char ep[64];
+    h_service_endpoint(&env, "intake", ep, sizeof ep);
+    void *s = sock_new(env.zctx, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt(s, ZMQ_IMMEDIATE, &zero, sizeof zero);
+    zmq_connect(s, ep);
+    zmq_send(s, data, len, 0);
+    int timeout = 5000;
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    static uint8_t buf[65536];
+    int n = zmq_recv(s, buf, sizeof buf, 0);
+    code[0] = '\0';
+    if (n > 0) {
+        Tremplin__Envelope *r = tremplin__envelope__unpack(NULL, (size_t)n, buf);
+        if (r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR)
+            util_strlcpy(code, r->error->code, cap);
+        if (r)
+            tremplin__envelope__free_unpacked(r, NULL);
+    }
+    zmq_close(s);
+}
+
+static void bad_frames_get_stable_codes_and_service_goes_on(void **state)
+{
+    (void)state;
+    char code[64];
+    raw_error("", 0, code, sizeof code);
+    assert_string_equal(code, "EMPTY_MESSAGE");
+    raw_error("\xff\xff\xff\xff garbage", 13, code, sizeof code);
+    assert_string_equal(code, "MALFORMED_MESSAGE");
+
+    static uint8_t big[70000];
+    memset(big, 0x41, sizeof big);
+    raw_error(big, sizeof big, code, sizeof code);
+    assert_string_equal(code, "MESSAGE_TOO_LARGE");
+
+    wire_buf_t b = { 0 };
+    Tremplin__Envelope e = TREMPLIN__ENVELOPE__INIT;
+    e.msg_id = "abc";
+    e.territory = "42"; /* no payload: a newer peer's message */
+    wire_pack(&e, &b);
+    raw_error(b.data, b.len, code, sizeof code);
+    assert_string_equal(code, "UNSUPPORTED");
+
+    b.len = 0;
+    Tremplin__Ping p = TREMPLIN__PING__INIT;
+    e.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PING;
+    e.ping = &p;
+    e.territory = "}{bad";
+    wire_pack(&e, &b);
+    raw_error(b.data, b.len, code, sizeof code);
+    assert_string_equal(code, "INVALID_HEADER");
+
+    b.len = 0;
+    Tremplin__Probe pr = TREMPLIN__PROBE__INIT;
+    pr.key = "k";
+    e.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
+    e.probe = &pr;
+    e.territory = "99"; /* well formed, but not served here */
+    wire_pack(&e, &b);
+    raw_error(b.data, b.len, code, sizeof code);
+    assert_string_equal(code, "UNKNOWN_TERRITORY");
+
+    b.len = 0;
+    Tremplin__SubmitSurvey sv = TREMPLIN__SUBMIT_SURVEY__INIT;
+    e.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_SURVEY; /* not intake's */
+    e.submit_survey = &sv;
+    e.territory = "42";
+    wire_pack(&e, &b);
+    raw_error(b.data, b.len, code, sizeof code);
+    assert_string_equal(code, "UNSUPPORTED");
+    wire_buf_free(&b);
+
+    Tremplin__Envelope *r = ping("intake");
+    assert_non_null(r);
+    assert_int_equal(r->payload_case, TREMPLIN__ENVELOPE__PAYLOAD_PONG);
+    wire_free(r, NULL);
+}
+
+static const char *probe_code(const char *territory)
+{
+    static char code[64];
+    char ep[64];
+    h_service_endpoint(&env, "matcher", ep, sizeof ep);
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__Probe p = TREMPLIN__PROBE__INIT;
+    p.key = "reload";
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
+    req.probe = &p;
+    req.territory = (char *)territory;
+    Tremplin__Envelope *r = h_call(&env, ep, &req);
+    util_strlcpy(code, !r ? "NONE" : r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK ? "ACK" : r->error->code,
+                 sizeof code);
+    wire_free(r, NULL);
+    return code;
+}
+
+static int probe_acked_in_69(h_env_t *h, void *arg)
+{
+    (void)h;
+    (void)arg;
+    return strcmp(probe_code("69"), "ACK") == 0;
+}
+
+static void sighup_reloads_configuration(void **state)
+{
+    (void)state;
+    assert_string_equal(probe_code("69"), "UNKNOWN_TERRITORY");
+    assert_int_equal(h_conf_replace(&env, "territories = 42", "territories = 42,69"), 0);
+    h_signal(pids[1], SIGHUP);
+    assert_int_equal(h_wait_for(&env, probe_acked_in_69, NULL, 10000), 0);
+    assert_int_equal(h_redis_int(&env, "HGET tp:{69}:matcher:probe:seen reload"), 1);
+}
+
+static void redis_restart_is_survived(void **state)
+{
+    (void)state;
+    assert_int_equal(h_redis_restart(&env, SIGKILL), 0);
+    for (int i = 0; i < 5; i++) {
+        char ep[64];
+        h_service_endpoint(&env, services[i], ep, sizeof ep);
+        assert_int_equal(h_wait_ready(&env, ep, 20000), 0);
+    }
+    /* the function library is there again (AOF, and reloaded on reconnect) */
+    assert_string_equal(probe_code("42"), "ACK");
+}
+
+static void sigterm_drains_and_exits_zero(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 5; i++) {
+        int status = 0;
+        h_signal(pids[i], SIGTERM);
+        assert_int_equal(h_wait_exit(pids[i], 20000, &status), 0);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+}
+
+static void second_sigterm_exits_at_once(void **state)
+{
+    (void)state;
+    /* intake with an outbox entry for a matcher that is not running: the
+     * first SIGTERM waits for it (drain), the second one does not wait */
+    const char *e[] = { "TREMPLIN_BUS_DRAIN_MS=60000", NULL };
+    pid_t intake = h_start(&env, "intake", "intake-drain", e);
+    char ep[64];
+    h_service_endpoint(&env, "intake", ep, sizeof ep);
+    assert_int_equal(h_wait_ready(&env, ep, 20000), 0);
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__Probe p = TREMPLIN__PROBE__INIT;
+    char *route[] = { "matcher" };
+    p.key = "drain";
+    p.route = route;
+    p.n_route = 1;
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
+    req.probe = &p;
+    req.territory = "42";
+    Tremplin__Envelope *r = h_call(&env, ep, &req);
+    assert_non_null(r);
+    assert_int_equal(r->payload_case, TREMPLIN__ENVELOPE__PAYLOAD_ACK);
+    wire_free(r, NULL);
+
+    int status = 0;
+    h_signal(intake, SIGTERM);
+    assert_int_equal(h_wait_exit(intake, 500, &status), -1); /* still draining */
+    h_signal(intake, SIGTERM);
+    assert_int_equal(h_wait_exit(intake, 5000, &status), 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    /* the unacked entry stays in the outbox for the next start */
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:intake:outbox"), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(each_service_answers_ping_as_its_acl_user),
+        cmocka_unit_test(acl_user_cannot_touch_other_keys),
+        cmocka_unit_test(bad_frames_get_stable_codes_and_service_goes_on),
+        cmocka_unit_test(sighup_reloads_configuration),
+        cmocka_unit_test(redis_restart_is_survived),
+        cmocka_unit_test(sigterm_drains_and_exits_zero),
+        cmocka_unit_test(second_sigterm_exits_at_once),
+    };
+    return cmocka_run_group_tests_name("services", tests, setup, teardown);
+}

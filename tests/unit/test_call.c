@@ -1,0 +1,389 @@
+/* Unit tests for common/call: turning a function's reply into an answer, and
+ * building a call (keys, arguments, outgoing messages, immediate errors). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "call.h"
+
+/* ------------------------------------------------------ hand-made replies */
+
+#define MAX_ELEMENTS 16
+
+/* An array reply of strings; NULL in strs makes an integer element. */
+typedef struct {
+    redisReply array;
+    redisReply items[MAX_ELEMENTS];
+    redisReply *ptrs[MAX_ELEMENTS];
+} fake_reply_t;
+
+static const redisReply *fake_array(fake_reply_t *r, const char *const *strs, size_t n)
+{
+    assert_true(n <= MAX_ELEMENTS);
+    memset(r, 0, sizeof *r);
+    for (size_t i = 0; i < n; i++) {
+        if (strs[i]) {
+            r->items[i].type = REDIS_REPLY_STRING;
+            r->items[i].str = (char *)strs[i];
+            r->items[i].len = strlen(strs[i]);
+        } else {
+            r->items[i].type = REDIS_REPLY_INTEGER;
+            r->items[i].integer = 1;
+        }
+        r->ptrs[i] = &r->items[i];
+    }
+    r->array.type = REDIS_REPLY_ARRAY;
+    r->array.elements = n;
+    r->array.element = n ? r->ptrs : NULL;
+    return &r->array;
+}
+
+#define FAKE(r, ...) \
+    fake_array(r, (const char *const[]){ __VA_ARGS__ }, sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(char *))
+
+/* True when s lies inside buf: reply strings are copied, not borrowed. */
+static int inside(const char *s, const char *buf, size_t cap)
+{
+    return s >= buf && s < buf + cap;
+}
+
+/* -------------------------------------------------------- call_parse_reply */
+
+static void test_reply_ok(void **state)
+{
+    (void)state;
+    fake_reply_t r;
+    const redisReply *reply = FAKE(&r, "ok", "referral_id", "r-123", "person_id", "p-456", "duplicate", "1");
+    Tremplin__Ack ack = TREMPLIN__ACK__INIT;
+    Tremplin__Error error = TREMPLIN__ERROR__INIT;
+    char buf[256];
+    assert_int_equal(call_parse_reply(reply, &ack, &error, buf, sizeof buf), 1);
+    assert_string_equal(ack.referral_id, "r-123");
+    assert_string_equal(ack.person_id, "p-456");
+    assert_true(ack.duplicate);
+    assert_string_equal(ack.booking_id, "");
+    assert_true(inside(ack.referral_id, buf, sizeof buf));
+    assert_true(inside(ack.person_id, buf, sizeof buf));
+    assert_string_equal(error.code, ""); /* error untouched */
+}
+
+static void test_reply_ok_every_field(void **state)
+{
+    (void)state;
+    fake_reply_t r;
+    const redisReply *reply = FAKE(&r, "ok", "booking_id", "b-1", "session_id", "s-2", "status", "offered",
+                                   "duplicate", "0", "unknown", "ignored", "referral_id", NULL, "person_id");
+    Tremplin__Ack ack = TREMPLIN__ACK__INIT;
+    Tremplin__Error error = TREMPLIN__ERROR__INIT;
+    char buf[256];
+    assert_int_equal(call_parse_reply(reply, &ack, &error, buf, sizeof buf), 1);
+    assert_string_equal(ack.booking_id, "b-1");
+    assert_string_equal(ack.session_id, "s-2");
+    assert_string_equal(ack.status, "offered");
+    assert_false(ack.duplicate);
+    assert_string_equal(ack.referral_id, ""); /* integer value skipped */
+    assert_string_equal(ack.person_id, "");   /* key without value */
+}
+
+/* A small strbuf truncates values, never writes past its end. */
+static void test_reply_ok_small_buffer(void **state)
+{
+    (void)state;
+    fake_reply_t r;
+    const redisReply *reply = FAKE(&r, "ok", "referral_id", "abcdefghijkl", "person_id", "p-456");
+    Tremplin__Ack ack = TREMPLIN__ACK__INIT;
+    Tremplin__Error error = TREMPLIN__ERROR__INIT;
+    char buf[8];
+    assert_int_equal(call_parse_reply(reply, &ack, &error, buf, sizeof buf), 1);
+    assert_string_equal(ack.referral_id, "abcdefg");
+    assert_string_equal(ack.person_id, "");
+
+    /* a value exactly the size of the buffer loses its last byte to the NUL */
+    Tremplin__Ack ack2 = TREMPLIN__ACK__INIT;
+    reply = FAKE(&r, "ok", "status", "12345678");
+    assert_int_equal(call_parse_reply(reply, &ack2, &error, buf, sizeof buf), 1);
+    assert_string_equal(ack2.status, "1234567");
+}
+
+static void test_reply_err(void **state)
+{
+    (void)state;
+    fake_reply_t r;
+    const redisReply *reply = FAKE(&r, "err", "INVALID_FIELD", "person.phone", "Numéro de téléphone invalide.");
+    Tremplin__Ack ack = TREMPLIN__ACK__INIT;
+    Tremplin__Error error = TREMPLIN__ERROR__INIT;
+    char buf[256];
+    assert_int_equal(call_parse_reply(reply, &ack, &error, buf, sizeof buf), 0);
+    assert_string_equal(error.code, "INVALID_FIELD");
+    assert_string_equal(error.field, "person.phone");
+    assert_string_equal(error.message_fr, "Numéro de téléphone invalide.");
+    assert_false(error.retryable);
+    assert_true(inside(error.code, buf, sizeof buf));
+    assert_string_equal(ack.referral_id, "");
+}
+
+/* A short "err" array fills what it has. */
+static void test_reply_err_short(void **state)
+{
+    (void)state;
+    fake_reply_t r;
+    const redisReply *reply = FAKE(&r, "err", "NOT_FOUND");
+    Tremplin__Ack ack = TREMPLIN__ACK__INIT;
+    Tremplin__Error error = TREMPLIN__ERROR__INIT;
+    char buf[256];
+    assert_int_equal(call_parse_reply(reply, &ack, &error, buf, sizeof buf), 0);
+    assert_string_equal(error.code, "NOT_FOUND");
+    assert_string_equal(error.field, "");
+    assert_string_equal(error.message_fr, "");
+}
+
+static void test_reply_redis_error(void **state)
+{
+    (void)state;
+    redisReply reply = { .type = REDIS_REPLY_ERROR, .str = (char *)"ERR user_script:1: boom", .len = 23 };
+    Tremplin__Ack ack = TREMPLIN__ACK__INIT;
+    Tremplin__Error error = TREMPLIN__ERROR__INIT;
+    char buf[256];
+    assert_int_equal(call_parse_reply(&reply, &ack, &error, buf, sizeof buf), 0);
+    assert_string_equal(error.code, "INTERNAL");
+    assert_true(error.retryable);
+    assert_true(error.message_fr[0] != '\0');
+    assert_null(strstr(error.message_fr, "boom")); /* no internals to the peer */
+}
+
+static void test_reply_null_is_unavailable(void **state)
+{
+    (void)state;
+    Tremplin__Ack ack = TREMPLIN__ACK__INIT;
+    Tremplin__Error error = TREMPLIN__ERROR__INIT;
+    char buf[256];
+    assert_int_equal(call_parse_reply(NULL, &ack, &error, buf, sizeof buf), 0);
+    assert_string_equal(error.code, "UNAVAILABLE");
+    assert_true(error.retryable);
+}
+
+static void test_reply_wrong_shape(void **state)
+{
+    (void)state;
+    char buf[256];
+    fake_reply_t r;
+    redisReply integer = { .type = REDIS_REPLY_INTEGER, .integer = 1 };
+    redisReply status = { .type = REDIS_REPLY_STATUS, .str = (char *)"OK", .len = 2 };
+    const redisReply *shapes[] = {
+        &integer,
+        &status,
+        FAKE(&r, NULL, "referral_id", "r-1"), /* tag is not a string */
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        Tremplin__Ack ack = TREMPLIN__ACK__INIT;
+        Tremplin__Error error = TREMPLIN__ERROR__INIT;
+        assert_int_equal(call_parse_reply(shapes[i], &ack, &error, buf, sizeof buf), 0);
+        assert_string_equal(error.code, "INTERNAL");
+        assert_true(error.retryable);
+        assert_string_equal(ack.referral_id, "");
+    }
+    fake_reply_t empty;
+    Tremplin__Ack ack = TREMPLIN__ACK__INIT;
+    Tremplin__Error error = TREMPLIN__ERROR__INIT;
+    assert_int_equal(call_parse_reply(fake_array(&empty, NULL, 0), &ack, &error, buf, sizeof buf), 0);
+    assert_string_equal(error.code, "INTERNAL");
+}
+
+/* ----------------------------------------------------------- the builder */
+
+static const char *item(const call_vec_t *v, int i, size_t *len)
+{
+    assert_true(i < v->n);
+    return call_vec_at(v, i, len);
+}
+
+static void test_reset(void **state)
+{
+    (void)state;
+    call_t c = { 0 };
+    call_reset(&c, "intake", "42", "m1");
+    call_function(&c, "submit_referral");
+    call_own_key(&c, "x");
+    call_argf(&c, "y");
+    call_error(&c, "E", "f", "m", 1);
+
+    call_reset(&c, "matcher", "75", "m2");
+    assert_int_equal(c.kind, CALL_EMPTY);
+    assert_string_equal(c.service, "matcher");
+    assert_string_equal(c.territory, "75");
+    assert_string_equal(c.msg_id, "m2");
+    assert_string_equal(c.function, "");
+    assert_int_equal(c.keys.n, 0);
+    assert_int_equal(c.args.n, 0);
+    assert_int_equal(c.out.n, 0);
+    assert_int_equal(c.nout, 0);
+    assert_string_equal(c.err_code, "");
+    assert_false(c.err_retryable);
+    assert_true(c.keys.arena.cap > 0); /* capacity kept for the next cycle */
+    call_free(&c);
+}
+
+static void test_function_and_keys(void **state)
+{
+    (void)state;
+    call_t c = { 0 };
+    call_reset(&c, "intake", "42", "m1");
+    call_function(&c, "submit_referral");
+    assert_int_equal(c.kind, CALL_REDIS);
+    assert_string_equal(c.function, "submit_referral");
+
+    call_own_key(&c, "referral:%s", "abc");
+    call_key(&c, "person:%d", 7);
+    size_t len;
+    assert_string_equal(item(&c.keys, 0, &len), "tp:{42}:intake:referral:abc");
+    assert_int_equal(len, strlen("tp:{42}:intake:referral:abc"));
+    assert_string_equal(item(&c.keys, 1, &len), "tp:{42}:person:7");
+    assert_int_equal(len, strlen("tp:{42}:person:7"));
+    call_free(&c);
+}
+
+static void test_args(void **state)
+{
+    (void)state;
+    call_t c = { 0 };
+    call_reset(&c, "intake", "42", "m1");
+    call_argf(&c, "%d:%s", 12, "x");
+    call_argf(&c, "%s", "");
+    static const char bin[] = { 'a', '\0', 'b' };
+    call_arg(&c, bin, sizeof bin);
+    assert_int_equal(c.args.n, 3);
+    size_t len;
+    assert_string_equal(item(&c.args, 0, &len), "12:x");
+    assert_int_equal(len, 4);
+    assert_string_equal(item(&c.args, 1, &len), "");
+    assert_int_equal(len, 0);
+    const char *b = item(&c.args, 2, &len);
+    assert_int_equal(len, 3);
+    assert_memory_equal(b, bin, 3);
+    call_free(&c);
+}
+
+/* Many items: the arena and the span table grow, earlier items survive. */
+static void test_many_items(void **state)
+{
+    (void)state;
+    call_t c = { 0 };
+    call_reset(&c, "intake", "42", "m1");
+    for (int i = 0; i < 500; i++)
+        call_argf(&c, "argument-%d", i);
+    assert_int_equal(c.args.n, 500);
+    for (int i = 0; i < 500; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "argument-%d", i);
+        assert_string_equal(item(&c.args, i, NULL), want);
+    }
+    call_free(&c);
+}
+
+/* A formatted item longer than the 512-byte scratch is cut, not overrun. */
+static void test_long_formatted_item(void **state)
+{
+    (void)state;
+    call_t c = { 0 };
+    call_reset(&c, "intake", "42", "m1");
+    char big[1000];
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    call_own_key(&c, "%s", big);
+    size_t len;
+    const char *k = item(&c.keys, 0, &len);
+    assert_int_equal(len, 511);
+    assert_int_equal(strlen(k), 511);
+    assert_memory_equal(k, "tp:{42}:intake:zzz", 18);
+    call_free(&c);
+}
+
+static void test_send_packs_envelope(void **state)
+{
+    (void)state;
+    call_t c = { 0 };
+    call_reset(&c, "intake", "42", "m1");
+
+    Tremplin__Event event = TREMPLIN__EVENT__INIT;
+    event.kind = (char *)"referral.accepted";
+    event.subject_id = (char *)"r-123";
+    Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT;
+    env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_EVENT;
+    env.event = &event;
+    char id[TP_ID_LEN + 1];
+    wire_stamp(&env, id, "m1", "intake-1", "42");
+
+    call_send(&c, "reporter", &env);
+    call_send(&c, "matcher", &env);
+    assert_int_equal(c.nout, 2);
+    assert_int_equal(c.out.n, 6);
+    size_t len;
+    assert_string_equal(item(&c.out, 0, NULL), "reporter");
+    assert_string_equal(item(&c.out, 1, NULL), id);
+    assert_string_equal(item(&c.out, 3, NULL), "matcher");
+    const char *bytes = item(&c.out, 5, &len);
+    assert_int_equal(len, tremplin__envelope__get_packed_size(&env));
+
+    Tremplin__Envelope *back = NULL;
+    assert_int_equal(wire_unpack((const uint8_t *)bytes, len, WIRE_MAX_DEFAULT, NULL, &back), WIRE_OK);
+    assert_string_equal(back->msg_id, id);
+    assert_string_equal(back->cause_id, "m1");
+    assert_string_equal(back->type, "Event");
+    assert_int_equal(back->payload_case, TREMPLIN__ENVELOPE__PAYLOAD_EVENT);
+    assert_string_equal(back->event->kind, "referral.accepted");
+    assert_string_equal(back->event->subject_id, "r-123");
+    wire_free(back, NULL);
+    call_free(&c);
+}
+
+static void test_error_answers_now(void **state)
+{
+    (void)state;
+    call_t c = { 0 };
+    call_reset(&c, "intake", "42", "m1");
+    call_error(&c, "INVALID_FIELD", "person.phone", "Numéro invalide.", 0);
+    assert_int_equal(c.kind, CALL_ANSWER);
+    assert_string_equal(c.err_code, "INVALID_FIELD");
+    assert_string_equal(c.err_field, "person.phone");
+    assert_string_equal(c.err_message, "Numéro invalide.");
+    assert_false(c.err_retryable);
+
+    call_error(&c, "UNAVAILABLE", NULL, NULL, 1);
+    assert_string_equal(c.err_code, "UNAVAILABLE");
+    assert_string_equal(c.err_field, "");
+    assert_string_equal(c.err_message, "");
+    assert_true(c.err_retryable);
+
+    char code[100];
+    memset(code, 'C', sizeof code - 1);
+    code[sizeof code - 1] = '\0';
+    call_error(&c, code, "", "", 0);
+    assert_int_equal(strlen(c.err_code), sizeof c.err_code - 1);
+    call_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reply_ok),
+        cmocka_unit_test(test_reply_ok_every_field),
+        cmocka_unit_test(test_reply_ok_small_buffer),
+        cmocka_unit_test(test_reply_err),
+        cmocka_unit_test(test_reply_err_short),
+        cmocka_unit_test(test_reply_redis_error),
+        cmocka_unit_test(test_reply_null_is_unavailable),
+        cmocka_unit_test(test_reply_wrong_shape),
+        cmocka_unit_test(test_reset),
+        cmocka_unit_test(test_function_and_keys),
+        cmocka_unit_test(test_args),
+        cmocka_unit_test(test_many_items),
+        cmocka_unit_test(test_long_formatted_item),
+        cmocka_unit_test(test_send_packs_envelope),
+        cmocka_unit_test(test_error_answers_now),
+    };
+    return cmocka_run_group_tests_name("call", tests, NULL, NULL);
+}

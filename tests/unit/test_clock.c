@@ -1,0 +1,121 @@
+/* Unit tests for common/clock: the business-time formula and the configured
+ * clock that uses it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "clock.h"
+
+#define EPOCH 1700000000000LL /* 2023-11-14T22:13:20Z */
+
+/* ------------------------------------------------------------ pure form */
+
+static void test_epoch_zero_is_real_time(void **state)
+{
+    (void)state;
+    assert_int_equal(clock_business_ms(123456, 0, 0, 1.0), 123456);
+    /* start and speed are ignored */
+    assert_int_equal(clock_business_ms(123456, 0, 999, 60.0), 123456);
+}
+
+static void test_speed_one(void **state)
+{
+    (void)state;
+    assert_int_equal(clock_business_ms(5000, EPOCH, 5000, 1.0), EPOCH);
+    assert_int_equal(clock_business_ms(6500, EPOCH, 5000, 1.0), EPOCH + 1500);
+}
+
+static void test_speed_sixty(void **state)
+{
+    (void)state;
+    /* one real second is one business minute */
+    assert_int_equal(clock_business_ms(11000, EPOCH, 10000, 60.0), EPOCH + 60000);
+    /* one real hour is 2.5 business days */
+    assert_int_equal(clock_business_ms(3600000, EPOCH, 0, 60.0), EPOCH + 216000000LL);
+}
+
+static void test_fractional_speed(void **state)
+{
+    (void)state;
+    assert_int_equal(clock_business_ms(1000, EPOCH, 0, 0.5), EPOCH + 500);
+    assert_int_equal(clock_business_ms(1000, EPOCH, 0, 2.5), EPOCH + 2500);
+    assert_int_equal(clock_business_ms(1001, EPOCH, 0, 0.5), EPOCH + 500); /* truncated */
+}
+
+static void test_before_start(void **state)
+{
+    (void)state;
+    assert_int_equal(clock_business_ms(0, EPOCH, 1000, 1.0), EPOCH - 1000);
+    assert_int_equal(clock_business_ms(0, EPOCH, 1000, 60.0), EPOCH - 60000);
+}
+
+/* ------------------------------------------------------- configured clock */
+
+static void test_now_real_time_by_default(void **state)
+{
+    (void)state;
+    clock_configure(0, 0, 1.0);
+    int64_t before = clock_real_ms();
+    int64_t now = clock_now_ms();
+    int64_t after = clock_real_ms();
+    assert_in_range(now, before, after);
+    assert_true(now > EPOCH); /* really the wall clock */
+}
+
+static void test_now_follows_configuration(void **state)
+{
+    (void)state;
+    int64_t start = clock_real_ms();
+    clock_configure(EPOCH, start, 60.0);
+    int64_t before = clock_real_ms();
+    int64_t now = clock_now_ms();
+    int64_t after = clock_real_ms();
+    assert_in_range(now, clock_business_ms(before, EPOCH, start, 60.0),
+                    clock_business_ms(after, EPOCH, start, 60.0));
+    assert_true(now >= EPOCH && now < EPOCH + 86400000LL);
+    clock_configure(0, 0, 1.0);
+}
+
+/* A speed that is not positive falls back to 1 rather than freezing or
+ * running time backwards. */
+static void test_bad_speed_means_one(void **state)
+{
+    (void)state;
+    static const double bad[] = { 0.0, -2.0 };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t start = clock_real_ms() - 10000;
+        clock_configure(EPOCH, start, bad[i]);
+        int64_t before = clock_real_ms();
+        int64_t now = clock_now_ms();
+        int64_t after = clock_real_ms();
+        assert_in_range(now, EPOCH + (before - start), EPOCH + (after - start));
+    }
+    clock_configure(0, 0, 1.0);
+}
+
+static void test_mono_advances(void **state)
+{
+    (void)state;
+    int64_t a = clock_mono_ms();
+    int64_t b = clock_mono_ms();
+    assert_true(a > 0);
+    assert_true(b >= a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_epoch_zero_is_real_time),
+        cmocka_unit_test(test_speed_one),
+        cmocka_unit_test(test_speed_sixty),
+        cmocka_unit_test(test_fractional_speed),
+        cmocka_unit_test(test_before_start),
+        cmocka_unit_test(test_now_real_time_by_default),
+        cmocka_unit_test(test_now_follows_configuration),
+        cmocka_unit_test(test_bad_speed_means_one),
+        cmocka_unit_test(test_mono_advances),
+    };
+    return cmocka_run_group_tests_name("clock", tests, NULL, NULL);
+}

@@ -1,0 +1,167 @@
+/* Unit tests for common/util (lists, bounded copies, random ids) and the
+ * library-name substitution of common/rds. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "rds.h"
+#include "util.h"
+
+/* ----------------------------------------------------------- split_list */
+
+static void test_split_trims_spaces(void **state)
+{
+    (void)state;
+    char s[] = "  mon-am ,tue-pm,\twed-am\t , thu-am";
+    char *items[8];
+    assert_int_equal(util_split_list(s, items, 8), 4);
+    assert_string_equal(items[0], "mon-am");
+    assert_string_equal(items[1], "tue-pm");
+    assert_string_equal(items[2], "wed-am");
+    assert_string_equal(items[3], "thu-am");
+}
+
+static void test_split_skips_empty_items(void **state)
+{
+    (void)state;
+    char s[] = ",a,, ,\t,b c,";
+    char *items[8];
+    assert_int_equal(util_split_list(s, items, 8), 2);
+    assert_string_equal(items[0], "a");
+    assert_string_equal(items[1], "b c"); /* inner spaces are kept */
+
+    char empty[] = "";
+    assert_int_equal(util_split_list(empty, items, 8), 0);
+    char blanks[] = " , ,, ";
+    assert_int_equal(util_split_list(blanks, items, 8), 0);
+}
+
+/* Stops at max and never writes items[max]. */
+static void test_split_respects_max(void **state)
+{
+    (void)state;
+    char s[] = "a,b,c,d,e";
+    char *items[3] = { NULL, NULL, (char *)"untouched" };
+    assert_int_equal(util_split_list(s, items, 2), 2);
+    assert_string_equal(items[0], "a");
+    assert_string_equal(items[1], "b");
+    assert_string_equal(items[2], "untouched");
+
+    char t[] = "a,b";
+    assert_int_equal(util_split_list(t, items, 0), 0);
+}
+
+/* -------------------------------------------------------------- strlcpy */
+
+static void test_strlcpy_fits(void **state)
+{
+    (void)state;
+    char dst[8];
+    assert_int_equal(util_strlcpy(dst, "abc", sizeof dst), 0);
+    assert_string_equal(dst, "abc");
+    assert_int_equal(util_strlcpy(dst, "1234567", sizeof dst), 0); /* exactly cap - 1 */
+    assert_string_equal(dst, "1234567");
+    assert_int_equal(util_strlcpy(dst, "", sizeof dst), 0);
+    assert_string_equal(dst, "");
+}
+
+static void test_strlcpy_truncates(void **state)
+{
+    (void)state;
+    char dst[8];
+    memset(dst, 'x', sizeof dst);
+    assert_int_equal(util_strlcpy(dst, "12345678", sizeof dst), -1); /* one too many */
+    assert_string_equal(dst, "1234567");
+    assert_int_equal(util_strlcpy(dst, "a much longer string", sizeof dst), -1);
+    assert_string_equal(dst, "a much ");
+    assert_int_equal(util_strlcpy(dst, "ab", 1), -1);
+    assert_string_equal(dst, "");
+
+    /* cap 0: nothing written at all */
+    dst[0] = 'z';
+    assert_int_equal(util_strlcpy(dst, "ab", 0), -1);
+    assert_int_equal(dst[0], 'z');
+}
+
+/* ------------------------------------------------------------ random id */
+
+static void test_random_id_format(void **state)
+{
+    (void)state;
+    char id[TP_ID_LEN + 1];
+    memset(id, 'X', sizeof id);
+    util_random_id(id);
+    assert_int_equal(strlen(id), TP_ID_LEN);
+    for (int i = 0; i < TP_ID_LEN; i++)
+        assert_non_null(strchr("0123456789abcdef", id[i]));
+}
+
+static void test_random_ids_differ(void **state)
+{
+    (void)state;
+    char a[TP_ID_LEN + 1], b[TP_ID_LEN + 1];
+    util_random_id(a);
+    util_random_id(b);
+    assert_string_not_equal(a, b);
+    assert_true(util_random_u64() != util_random_u64());
+}
+
+/* ------------------------------------------------------ library source */
+
+static void test_library_source_replaces_every_mark(void **state)
+{
+    (void)state;
+    char *s = rds_library_source("#!lua name=__LIB__\nlocal LIB = '__LIB__'\n-- __LIB_ is not a mark\n",
+                                 "intake_v1");
+    assert_string_equal(s, "#!lua name=intake_v1\nlocal LIB = 'intake_v1'\n-- __LIB_ is not a mark\n");
+    free(s);
+}
+
+static void test_library_source_without_mark(void **state)
+{
+    (void)state;
+    char *s = rds_library_source("return 1\n", "intake_v1");
+    assert_string_equal(s, "return 1\n");
+    free(s);
+    s = rds_library_source("", "x");
+    assert_string_equal(s, "");
+    free(s);
+}
+
+static void test_library_source_adjacent_marks(void **state)
+{
+    (void)state;
+    char *s = rds_library_source("__LIB____LIB__", "ab");
+    assert_string_equal(s, "abab");
+    free(s);
+    /* a name longer than the mark, at both ends */
+    s = rds_library_source("__LIB__.__LIB__", "a_rather_long_library_name");
+    assert_string_equal(s, "a_rather_long_library_name.a_rather_long_library_name");
+    free(s);
+    /* an empty name removes the marks */
+    s = rds_library_source("x__LIB__y", "");
+    assert_string_equal(s, "xy");
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_split_trims_spaces),
+        cmocka_unit_test(test_split_skips_empty_items),
+        cmocka_unit_test(test_split_respects_max),
+        cmocka_unit_test(test_strlcpy_fits),
+        cmocka_unit_test(test_strlcpy_truncates),
+        cmocka_unit_test(test_random_id_format),
+        cmocka_unit_test(test_random_ids_differ),
+        cmocka_unit_test(test_library_source_replaces_every_mark),
+        cmocka_unit_test(test_library_source_without_mark),
+        cmocka_unit_test(test_library_source_adjacent_marks),
+    };
+    return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
