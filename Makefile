@@ -28,7 +28,7 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) $(SANFLAGS) \
              -I$(O)/gen -Icommon -Iservices $(PKG_CFLAGS) -MMD -MP
-LDLIBS   = $(PKG_LIBS) -lm
+LDLIBS   = $(PKG_LIBS) -lcsv -lm
 LDFLAGS += $(SANFLAGS)
 
 SERVICES = intake matcher scheduler survey reporter
@@ -36,6 +36,11 @@ SERVICES = intake matcher scheduler survey reporter
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(O)/%.o) $(O)/gen/tremplin.pb-c.o
 SERVICE_BINS = $(SERVICES:%=$(O)/bin/tremplin-%)
+# A service's logic (every .c but main.c) is a library of its own, so the
+# tool and the unit tests link the same code the service runs.
+SVC_LOGIC_SRC = $(filter-out %/main.c,$(wildcard services/*/*.c))
+SVC_LOGIC_OBJ = $(SVC_LOGIC_SRC:%.c=$(O)/%.o)
+SVC_LIBS = $(SERVICES:%=$(O)/libsvc-%.a)
 CLI_SRC  = $(wildcard tools/tremplin/*.c)
 CLI_OBJ  = $(CLI_SRC:%.c=$(O)/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
@@ -45,7 +50,7 @@ INTEG_BINS = $(INTEG_SRC:tests/integration/%.c=$(O)/tests/%)
 HARNESS_OBJ = $(O)/tests/integration/harness.o
 
 .PHONY: all deps test check demo bench fuzz clean depcheck ensure-deps
-.SECONDARY:
+.PRECIOUS: $(O)/gen/%_lua.c $(O)/gen/tremplin.pb-c.c $(O)/%.o
 
 all: depcheck $(SERVICE_BINS) $(O)/bin/tremplin $(UNIT_BINS) $(INTEG_BINS)
 
@@ -71,7 +76,7 @@ $(O)/gen/%_lua.c: common/bus.lua services/%/*.lua
 
 # ------------------------------------------------------------------ objects
 
-$(COMMON_OBJ) $(CLI_OBJ): | $(O)/gen/tremplin.pb-c.h
+$(COMMON_OBJ) $(CLI_OBJ) $(SVC_LOGIC_OBJ): | $(O)/gen/tremplin.pb-c.h
 
 $(O)/%.o: %.c | $(O)/gen/tremplin.pb-c.h
 	@mkdir -p $(dir $@)
@@ -81,25 +86,33 @@ $(O)/gen/%.o: $(O)/gen/%.c
 	$(CC) $(filter-out -Werror -Wshadow -Wstrict-prototypes,$(ALL_CFLAGS)) -c $< -o $@
 
 $(O)/libtremplin.a: $(COMMON_OBJ)
+	@rm -f $@
 	ar rcs $@ $^
+
+define svc_lib_rule
+$(O)/libsvc-$(1).a: $(patsubst %.c,$(O)/%.o,$(filter-out %/main.c,$(wildcard services/$(1)/*.c)))
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach s,$(SERVICES),$(eval $(call svc_lib_rule,$(s))))
 
 # ----------------------------------------------------------------- binaries
 
-$(O)/bin/tremplin-%: $(O)/services/%/main.o $(O)/gen/%_lua.o $(O)/libtremplin.a
+$(O)/bin/tremplin-%: $(O)/services/%/main.o $(O)/gen/%_lua.o $(O)/libsvc-%.a $(O)/libtremplin.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter-out %.a,$^) $(O)/libtremplin.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out %.a,$^) $(O)/libsvc-$*.a $(O)/libtremplin.a $(LDLIBS)
 
-$(O)/bin/tremplin: $(CLI_OBJ) $(O)/libtremplin.a
+$(O)/bin/tremplin: $(CLI_OBJ) $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter-out %.a,$^) $(O)/libtremplin.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(SVC_LIBS) $(O)/libtremplin.a $(LDLIBS)
 
-$(O)/tests/test_%: $(O)/tests/unit/test_%.o $(O)/libtremplin.a
+$(O)/tests/test_%: $(O)/tests/unit/test_%.o $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(O)/libtremplin.a $(CMOCKA_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(O)/libtremplin.a $(CMOCKA_LIBS) $(LDLIBS)
 
-$(O)/tests/test_%: $(O)/tests/integration/test_%.o $(HARNESS_OBJ) $(O)/libtremplin.a
+$(O)/tests/test_%: $(O)/tests/integration/test_%.o $(HARNESS_OBJ) $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(O)/libtremplin.a $(CMOCKA_LIBS) $(LDLIBS) -lhiredis
+	$(CC) $(LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(SVC_LIBS) $(O)/libtremplin.a $(CMOCKA_LIBS) $(LDLIBS)
 
 # -------------------------------------------------------------------- tests
 

@@ -12,10 +12,13 @@ A command handler is registered with command(name, fn). Its FCALL carries:
   ARGV[1]  mark lifetime in seconds
   ARGV[2]  n: number of outgoing messages, then n triples (to, msg_id, bytes)
   ARGV[..] the handler's arguments
-fn(keys, args) returns {'ok', k1, v1, ...} or {'err', code, field, message_fr}.
-The wrapper stores the answer under the mark and appends the outgoing messages
-to the outbox only when fn answered 'ok': state, mark and outbox in one step.
-A replay (mark present) returns the first answer and changes nothing.
+fn(keys, args) returns {'ok', k1, v1, ...}, {'err', code, field, message_fr},
+or {'dup', k1, v1, ...} when it recognised a business duplicate (the same
+referral sent again under a new msg_id): answered like 'ok' with
+duplicate = 1, and nothing is sent. The wrapper stores the answer under the
+mark and appends the outgoing messages to the outbox only when fn answered
+'ok': state, mark and outbox in one step. A replay (mark present) returns the
+first answer, marked duplicate, and changes nothing.
 
 Redis does not roll back a function that raises after writing: a handler
 checks everything first, then writes. ]]
@@ -27,7 +30,7 @@ local function command(name, fn)
     local first = redis.call('GET', keys[1])
     if first then
       local answer = cjson.decode(first)
-      if answer[1] == 'ok' then
+      if answer[1] == 'ok' and answer[#answer - 1] ~= 'duplicate' then
         answer[#answer + 1] = 'duplicate'
         answer[#answer + 1] = '1'
       end
@@ -38,7 +41,11 @@ local function command(name, fn)
     for i = 3, #keys do hkeys[#hkeys + 1] = keys[i] end
     for i = 3 + 3 * nout, #args do hargs[#hargs + 1] = args[i] end
     local answer = fn(hkeys, hargs)
-    if answer[1] == 'ok' then
+    if answer[1] == 'dup' then
+      answer[1] = 'ok'
+      answer[#answer + 1] = 'duplicate'
+      answer[#answer + 1] = '1'
+    elseif answer[1] == 'ok' then
       for i = 0, nout - 1 do
         local b = 3 + 3 * i
         redis.call('XADD', keys[2], '*', 'to', args[b], 'id', args[b + 1], 'msg', args[b + 2])

@@ -65,6 +65,7 @@ void call_reset(call_t *c, const char *service, const char *territory, const cha
     c->service = service;
     c->territory = territory;
     c->msg_id = msg_id;
+    c->peer = "";
     c->function[0] = '\0';
     call_vec_clear(&c->keys);
     call_vec_clear(&c->args);

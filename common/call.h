@@ -37,6 +37,7 @@ typedef struct {
     const char *territory; /* points into the request */
     const char *service;
     const char *msg_id;
+    const char *peer; /* CURVE public key (Z85) of the sender; "" on plain sockets */
     char function[64];
     call_vec_t keys; /* handler keys (the mark and outbox are added at flush) */
     call_vec_t args; /* handler args */

@@ -1,5 +1,7 @@
 #include "clock.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 static int64_t clock_epoch_ms;
@@ -33,4 +35,19 @@ int64_t clock_business_ms(int64_t real_ms, int64_t epoch_ms, int64_t start_ms, d
 int64_t clock_now_ms(void)
 {
     return clock_business_ms(clock_real_ms(), clock_epoch_ms, clock_start_ms, clock_speed);
+}
+
+void clock_set_timezone(const char *tz)
+{
+    if (tz && *tz)
+        setenv("TZ", tz, 1);
+    tzset();
+}
+
+void clock_local_day(int64_t ms, char out[11])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
 }

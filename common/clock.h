@@ -15,6 +15,12 @@ int64_t clock_now_ms(void);   /* business UTC ms */
 int64_t clock_real_ms(void);  /* wall-clock UTC ms */
 int64_t clock_mono_ms(void);  /* monotonic ms, for timeouts */
 
+/* The local time zone of the venues (e.g. "Europe/Paris", from the system
+ * tz database); local dates and times are computed in it. */
+void clock_set_timezone(const char *tz);
+/* "YYYY-MM-DD" of ms in the local time zone (out: 11 bytes). */
+void clock_local_day(int64_t ms, char out[11]);
+
 /* Pure form of clock_now_ms(), for tests. */
 int64_t clock_business_ms(int64_t real_ms, int64_t epoch_ms, int64_t start_ms, double speed);
 

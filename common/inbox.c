@@ -9,6 +9,7 @@
 
 typedef struct {
     zmq_msg_t identity;
+    char peer[48]; /* ZAP User-Id: the CURVE public key of the sender */
     Tremplin__Envelope *env;
     wire_err_t werr;
     call_t call;
@@ -157,6 +158,7 @@ static int inbox_receive(inbox_t *self, inbox_slot_t *slot)
     }
     slot->env = NULL;
     slot->reply = NULL;
+    slot->peer[0] = '\0';
     if (!inbox_has_more(self->router)) {
         slot->werr = WIRE_EEMPTY;
         return 0;
@@ -164,6 +166,8 @@ static int inbox_receive(inbox_t *self, inbox_slot_t *slot)
     zmq_msg_t body;
     zmq_msg_init(&body);
     zmq_msg_recv(&body, self->router, 0);
+    const char *uid = zmq_msg_gets(&body, "User-Id");
+    util_strlcpy(slot->peer, uid ? uid : "", sizeof slot->peer);
     if (inbox_has_more(self->router)) {
         inbox_discard_rest(self->router);
         slot->werr = WIRE_EDECODE;
@@ -180,6 +184,7 @@ static void inbox_prepare(inbox_t *self, inbox_slot_t *slot)
     call_t *c = &slot->call;
     const Tremplin__Envelope *env = slot->env;
     call_reset(c, self->conf.service, env ? env->territory : "", env ? env->msg_id : "");
+    c->peer = slot->peer;
     if (slot->werr != WIRE_OK) {
         self->stats.bad_frames++;
         log_warn("bad_frame", "code=%s msg_id=%s type=%s", wire_error_code(slot->werr),

@@ -14,12 +14,19 @@
 #include "util.h"
 
 #define SVC_MAX_ROUTES 16
+#define SVC_MAX_ROUTERS 4
+#define SVC_MAX_TIMERS 8
 #define SVC_VERSION "0.1.0"
 
 typedef struct {
     char to[32];
     void *dealer;
 } svc_route_t;
+
+typedef struct {
+    struct svc *s;
+    void (*fn)(struct svc *s);
+} svc_timer_t;
 
 struct svc {
     const svc_def_t *def;
@@ -33,6 +40,14 @@ struct svc {
     void *pub;
     rds_t *rds;
     inbox_t *inbox;
+    inbox_conf_t inbox_conf;
+    struct {
+        void *router;
+        inbox_t *inbox;
+    } extra[SVC_MAX_ROUTERS];
+    int nextra;
+    svc_timer_t timers[SVC_MAX_TIMERS];
+    int ntimers;
     outbox_t *outbox;
     loop_t *loop;
     svc_route_t routes[SVC_MAX_ROUTES];
@@ -61,6 +76,7 @@ static conf_field_t svc_common_fields[] = {
     CONF_INT_FIELD("clock", "epoch_ms", svc_conf_t, clock_epoch_ms, "0"),
     CONF_INT_FIELD("clock", "start_ms", svc_conf_t, clock_start_ms, "0"),
     CONF_DOUBLE_FIELD("clock", "speed", svc_conf_t, clock_speed, "1"),
+    CONF_STR_FIELD("clock", "timezone", svc_conf_t, timezone, "Europe/Paris"),
     CONF_STR_FIELD("log", "level", svc_conf_t, log_level, "info"),
     CONF_STR_FIELD("bus", "territories", svc_conf_t, territories, "42"),
     CONF_INT_FIELD("bus", "window", svc_conf_t, window, "256"),
@@ -183,12 +199,14 @@ static void svc_apply_conf(svc_t *s)
     log_level_parse(s->conf.log_level, &lvl);
     log_set_level(lvl);
     clock_configure(s->conf.clock_epoch_ms, s->conf.clock_start_ms, s->conf.clock_speed);
+    clock_set_timezone(s->conf.timezone);
     s->nterritories = svc_territories(&s->conf, s->terr_buf, sizeof s->terr_buf, s->territories, SVC_MAX_TERRITORIES);
 }
 
 /* --------------------------------------------------------------- accessors */
 
 const svc_conf_t *svc_conf(const svc_t *s) { return &s->conf; }
+void *svc_zctx(const svc_t *s) { return s->ctx; }
 const char *svc_name(const svc_t *s) { return s->def->name; }
 const char *svc_instance(const svc_t *s) { return s->conf.instance; }
 void *svc_state(const svc_t *s) { return s->def->state; }
@@ -314,15 +332,22 @@ static void svc_pump(loop_t *loop, void *arg)
         loop_stop(loop);
 }
 
+static inbox_t *svc_inbox_of(svc_t *s, void *router)
+{
+    for (int i = 0; i < s->nextra; i++)
+        if (s->extra[i].router == router)
+            return s->extra[i].inbox;
+    return s->inbox;
+}
+
 static void svc_on_request(loop_t *loop, void *sock, void *arg)
 {
-    (void)sock;
     svc_t *s = arg;
     /* one batch per wake-up: the loop comes straight back while messages
      * are waiting, and the relay gets its turn in between, so a busy inbox
      * does not starve the outbox */
     s->wrote_outbox = 0;
-    inbox_drain(s->inbox);
+    inbox_drain(svc_inbox_of(s, sock));
     if (s->wrote_outbox)
         loop_wake_timer(loop, svc_pump);
 }
@@ -333,6 +358,8 @@ static void svc_on_term(loop_t *loop, void *arg)
     /* stop taking new work: peers' DEALERs see us gone and route elsewhere */
     loop_remove_socket(loop, s->router);
     zmq_unbind(s->router, s->conf.bind);
+    for (int i = 0; i < s->nextra; i++)
+        loop_remove_socket(loop, s->extra[i].router);
     outbox_quiesce(s->outbox);
     s->drain_deadline_ms = clock_mono_ms() + s->conf.drain_ms;
     log_info("draining", "inflight=%d", outbox_inflight(s->outbox));
@@ -357,6 +384,8 @@ static void svc_on_hup(loop_t *loop, void *arg)
     svc_apply_conf(s);
     rds_set_conf(s->rds, &s->conf.redis);
     inbox_set_territories(s->inbox, s->territories, s->nterritories);
+    for (int i = 0; i < s->nextra; i++)
+        inbox_set_territories(s->extra[i].inbox, s->territories, s->nterritories);
     outbox_set_territories(s->outbox, s->territories, s->nterritories);
     if (s->def->reload)
         s->def->reload(s);
@@ -365,9 +394,37 @@ static void svc_on_hup(loop_t *loop, void *arg)
 
 /* ---------------------------------------------------------------- main */
 
+void svc_add_router(svc_t *s, void *router)
+{
+    if (s->nextra == SVC_MAX_ROUTERS)
+        abort(); /* fixed by the code, not by input */
+    s->extra[s->nextra].router = router;
+    s->extra[s->nextra].inbox = inbox_new(router, s->rds, &s->inbox_conf);
+    s->nextra++;
+    loop_add_socket(s->loop, router, svc_on_request, s);
+}
+
+static void svc_timer_trampoline(loop_t *loop, void *arg)
+{
+    (void)loop;
+    svc_timer_t *t = arg;
+    t->fn(t->s);
+}
+
+void svc_add_timer(svc_t *s, int64_t interval_ms, void (*fn)(svc_t *s))
+{
+    if (s->ntimers == SVC_MAX_TIMERS)
+        abort();
+    s->timers[s->ntimers].s = s;
+    s->timers[s->ntimers].fn = fn;
+    loop_add_timer(s->loop, interval_ms, svc_timer_trampoline, &s->timers[s->ntimers]);
+    s->ntimers++;
+}
+
 static int svc_start(svc_t *s, char *err, size_t errlen)
 {
-    s->ctx = zmq_ctx_new();
+    /* CZMQ's context, so that its zauth actor answers ZAP for our sockets */
+    s->ctx = zsys_init();
     s->router = sock_new(s->ctx, ZMQ_ROUTER);
     if (!s->conf.bind[0]) {
         snprintf(err, errlen, "no endpoint to bind: set [endpoints] %s or [%s] bind", s->def->name, s->def->name);
@@ -390,14 +447,14 @@ static int svc_start(svc_t *s, char *err, size_t errlen)
         s->handlers[s->nhandlers++] = s->def->handlers[i];
     s->handlers[s->nhandlers++] = (inbox_handler_t){ TREMPLIN__ENVELOPE__PAYLOAD_PROBE, svc_prepare_probe };
 
-    inbox_conf_t ic = {
+    s->inbox_conf = (inbox_conf_t){
         .service = s->def->name, .library = s->def->library, .instance = s->conf.instance,
         .max_msg = (size_t)s->conf.max_msg, .batch = (int)s->conf.batch, .mark_ttl_s = (long)s->conf.mark_ttl_s,
         .territories = s->territories, .nterritories = s->nterritories,
         .handlers = s->handlers, .nhandlers = s->nhandlers, .handler_arg = s,
         .pong_fill = svc_pong_fill, .committed = svc_committed,
     };
-    s->inbox = inbox_new(s->router, s->rds, &ic);
+    s->inbox = inbox_new(s->router, s->rds, &s->inbox_conf);
     outbox_conf_t oc = {
         .service = s->def->name, .library = s->def->library, .instance = s->conf.instance,
         .territories = s->territories, .nterritories = s->nterritories,
@@ -422,6 +479,8 @@ static void svc_stop(svc_t *s)
         s->def->stop(s);
     outbox_destroy(&s->outbox);
     inbox_destroy(&s->inbox);
+    for (int i = 0; i < s->nextra; i++)
+        inbox_destroy(&s->extra[i].inbox); /* the service closes its own sockets */
     for (int i = 0; i < s->nroutes; i++)
         zmq_close(s->routes[i].dealer);
     if (s->pub)
@@ -429,7 +488,7 @@ static void svc_stop(svc_t *s)
     if (s->router)
         zmq_close(s->router);
     if (s->ctx)
-        zmq_ctx_term(s->ctx);
+        zsys_shutdown();
     rds_destroy(&s->rds);
     wire_buf_free(&s->evbuf);
 }

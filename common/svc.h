@@ -21,6 +21,7 @@ typedef struct {
     /* [clock] */
     int64_t clock_epoch_ms, clock_start_ms;
     double clock_speed;
+    char timezone[64];
     /* [log] */
     char log_level[16];
     /* [bus] */
@@ -63,6 +64,13 @@ int svc_conf_load(const char *path, const char *service, svc_conf_t *conf, const
 const char *svc_conf_path(int argc, char **argv);
 /* Splits conf->territories into out (pointers into buf). */
 int svc_territories(const svc_conf_t *conf, char *buf, size_t cap, const char **out, int max);
+
+/* For a service's start hook: the ZeroMQ context (CZMQ's, so zauth serves
+ * its sockets), another ROUTER served by the same handlers (e.g. a CURVE
+ * endpoint for branch systems), and a timer of its own. */
+void *svc_zctx(const svc_t *s);
+void svc_add_router(svc_t *s, void *router);
+void svc_add_timer(svc_t *s, int64_t interval_ms, void (*fn)(svc_t *s));
 
 const svc_conf_t *svc_conf(const svc_t *s);
 const char *svc_name(const svc_t *s);

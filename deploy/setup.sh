@@ -6,7 +6,7 @@
 #   deploy/setup.sh DIR REDIS_PORT BASE_PORT
 #
 # Ports: services bind BASE_PORT+1..+5 (commands) and BASE_PORT+11..+15
-# (events). Existing secrets are kept, so a re-run does not lock anyone out;
+# (events); intake's CURVE endpoint for branch systems is BASE_PORT+6. Existing secrets are kept, so a re-run does not lock anyone out;
 # the configuration files are rewritten. Used by `make demo` and the tests.
 set -eu
 
@@ -89,8 +89,17 @@ retry_max_ms = 8000
 lease_ms = 30000
 max_tries = 12
 
+[intake]
+; server key, branch registry (public keys = the ZAP allowlist), branch secrets
+curve_dir = $abs/curve
+; branch systems connect here with CURVE
+branch_bind = tcp://127.0.0.1:$((base + 6))
+; contact data is kept this long after the last referral
+retention_days = 730
+
 [endpoints]
 intake = tcp://127.0.0.1:$((base + 1))
+intake_branch = tcp://127.0.0.1:$((base + 6))
 matcher = tcp://127.0.0.1:$((base + 2))
 scheduler = tcp://127.0.0.1:$((base + 3))
 survey = tcp://127.0.0.1:$((base + 4))

@@ -1,8 +1,103 @@
-/* intake — service entry point: wiring only. */
+/* intake — service entry point: wiring only. The branch endpoint (CURVE,
+ * ZAP allowlist = the branch registry) is served by the same handlers as
+ * the loopback one. */
+#include <czmq.h>
+#include <zmq.h>
+
+#include "intake.h"
+#include "log.h"
 #include "services.h"
-#include "svc.h"
+#include "sock.h"
 
 extern const char intake_lua[];
+
+static intake_t intake;
+
+static int intake_open_branch_endpoint(intake_t *in, char *err, size_t errlen)
+{
+    char sec[512];
+    snprintf(sec, sizeof sec, "%s/server.key_secret", in->conf.curve_dir);
+    zcert_t *server = zcert_load(sec);
+    if (!server) {
+        snprintf(err, errlen, "%.400s: cannot read the server key", sec);
+        return -1;
+    }
+    in->branch_router = sock_new(svc_zctx(in->svc), ZMQ_ROUTER);
+    int one = 1;
+    zmq_setsockopt(in->branch_router, ZMQ_CURVE_SERVER, &one, sizeof one);
+    zcert_apply(server, in->branch_router);
+    zcert_destroy(&server);
+    return sock_bind_list(in->branch_router, in->conf.branch_bind, err, errlen);
+}
+
+static void intake_reload_branches(intake_t *in)
+{
+    branches_t fresh;
+    char err[512];
+    if (branches_load(in->conf.curve_dir, &fresh, err, sizeof err) != 0)
+        log_warn("branch_registry", "reason=\"%s\"", err);
+    int revoked = branches_any_removed(&in->branches, &fresh);
+    branches_free(&in->branches);
+    in->branches = fresh;
+    log_info("branches_loaded", "count=%d revoked=%d", in->branches.n, revoked);
+    /* zauth already refuses new connections of a removed key; unbinding
+     * closes the ones it still has (the others reconnect at once) */
+    if (revoked && in->branch_router) {
+        zmq_unbind(in->branch_router, in->conf.branch_bind);
+        if (sock_bind_list(in->branch_router, in->conf.branch_bind, err, sizeof err) != 0)
+            log_error("branch_rebind_failed", "reason=\"%s\"", err);
+    }
+}
+
+static void intake_watch(svc_t *s)
+{
+    intake_t *in = svc_state(s);
+    unsigned long stamp = branches_dir_stamp(in->conf.curve_dir);
+    if (stamp != in->stamp) {
+        in->stamp = stamp;
+        intake_reload_branches(in);
+    }
+}
+
+static int intake_start(svc_t *s)
+{
+    intake_t *in = svc_state(s);
+    in->svc = s;
+    char err[512];
+    if (branches_ensure_server_key(in->conf.curve_dir, err, sizeof err) != 0) {
+        log_error("start_failed", "reason=\"%s\"", err);
+        return -1;
+    }
+    in->stamp = branches_dir_stamp(in->conf.curve_dir);
+    intake_reload_branches(in);
+    if (in->conf.branch_bind[0]) {
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/branches", in->conf.curve_dir);
+        in->auth = zactor_new(zauth, NULL);
+        zstr_sendx(in->auth, "CURVE", dir, NULL);
+        zsock_wait(in->auth);
+        if (intake_open_branch_endpoint(in, err, sizeof err) != 0) {
+            log_error("start_failed", "reason=\"%s\"", err);
+            return -1;
+        }
+        svc_add_router(s, in->branch_router);
+        log_info("branch_endpoint", "bind=%s branches=%d", in->conf.branch_bind, in->branches.n);
+    }
+    svc_add_timer(s, in->conf.watch_ms, intake_watch);
+    return 0;
+}
+
+static void intake_reload(svc_t *s) { intake_reload_branches(svc_state(s)); }
+
+static void intake_stop(svc_t *s)
+{
+    intake_t *in = svc_state(s);
+    if (in->branch_router)
+        zmq_close(in->branch_router);
+    zactor_t *auth = in->auth;
+    zactor_destroy(&auth);
+    branches_free(&in->branches);
+}
 
 int main(int argc, char **argv)
 {
@@ -10,6 +105,15 @@ int main(int argc, char **argv)
         .name = "intake",
         .library = INTAKE_LIBRARY,
         .lua = intake_lua,
+        .handlers = intake_handlers,
+        .nhandlers = intake_nhandlers,
+        .conf_fields = intake_conf_fields,
+        .nconf_fields = intake_nconf_fields,
+        .conf_base = &intake.conf,
+        .start = intake_start,
+        .reload = intake_reload,
+        .stop = intake_stop,
+        .state = &intake,
     };
     return svc_main(&def, argc, argv);
 }

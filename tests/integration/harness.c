@@ -236,6 +236,11 @@ pid_t h_start(h_env_t *h, const char *svc, const char *label, const char *const 
     return h_spawn(h, label ? label : svc, argv, env);
 }
 
+pid_t h_spawn_cmd(h_env_t *h, const char *log_name, char *const argv[])
+{
+    return h_spawn(h, log_name, argv, NULL);
+}
+
 typedef struct {
     const char *endpoint;
 } h_ready_t;
@@ -272,6 +277,16 @@ void h_signal(pid_t pid, int sig)
         waitpid(pid, NULL, 0);
         h_untrack(pid);
     }
+}
+
+void h_kill_services(h_env_t *h)
+{
+    for (int i = 0; i < h_nprocs; i++)
+        if (h_procs[i] > 0 && h_procs[i] != h->redis_pid) {
+            kill(h_procs[i], SIGKILL);
+            waitpid(h_procs[i], NULL, 0);
+            h_procs[i] = 0;
+        }
 }
 
 int h_wait_exit(pid_t pid, int timeout_ms, int *status)

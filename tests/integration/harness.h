@@ -35,8 +35,15 @@ void h_teardown(h_env_t *h);
 /* Starts service `svc` with extra environment entries ("KEY=VALUE", NULL
  * terminated, may be NULL); its log goes to dir/<label>.log. */
 pid_t h_start(h_env_t *h, const char *svc, const char *label, const char *const *env);
+/* Starts any program (argv[0] looked up in PATH) the same way: tracked, dies
+ * with the test, its output in dir/<log_name>.log. */
+pid_t h_spawn_cmd(h_env_t *h, const char *log_name, char *const argv[]);
 /* Waits until the service answers Ping with Redis up. */
 int h_wait_ready(h_env_t *h, const char *endpoint, int timeout_ms);
+
+/* kill -9 every process this harness started except Redis: a failed test
+ * leaves nothing running for the next one. */
+void h_kill_services(h_env_t *h);
 
 /* Sends sig; for SIGKILL also reaps the process. */
 void h_signal(pid_t pid, int sig);

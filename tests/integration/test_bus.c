@@ -41,6 +41,13 @@ static int teardown(void **state)
     return 0;
 }
 
+static int fresh(void **state)
+{
+    (void)state;
+    h_kill_services(&env);
+    return 0;
+}
+
 typedef struct {
     long acked, failed;
 } counts_t;
@@ -305,7 +312,7 @@ static void sender_instance_death_is_taken_over(void **state)
     snprintf(bind_b, sizeof bind_b, "TREMPLIN_INTAKE_BIND=%s", ep_b);
     snprintf(ev_b, sizeof ev_b, "TREMPLIN_INTAKE_EVENTS=tcp://127.0.0.1:%d", env.base_port + 24);
     const char *ea[] = { bind_a, "TREMPLIN_INTAKE_INSTANCE=intake-a", NULL };
-    const char *eb[] = { bind_b, ev_b, "TREMPLIN_INTAKE_INSTANCE=intake-b", NULL };
+    const char *eb[] = { bind_b, ev_b, "TREMPLIN_INTAKE_INSTANCE=intake-b", "TREMPLIN_INTAKE_BRANCH_BIND=", NULL };
     pid_t matcher = start_ready("matcher", "matcher-t", NULL);
     pid_t ia = start_ready("intake", "intake-a", ea);
     pid_t ib = start_ready("intake", "intake-b", eb);
@@ -400,10 +407,10 @@ static void poisoned_message_goes_to_dead_letters(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(kill9_sender_and_receiver_under_load),
-        cmocka_unit_test(two_receivers_one_killed),
-        cmocka_unit_test(sender_instance_death_is_taken_over),
-        cmocka_unit_test(poisoned_message_goes_to_dead_letters),
+        cmocka_unit_test_setup(kill9_sender_and_receiver_under_load, fresh),
+        cmocka_unit_test_setup(two_receivers_one_killed, fresh),
+        cmocka_unit_test_setup(sender_instance_death_is_taken_over, fresh),
+        cmocka_unit_test_setup(poisoned_message_goes_to_dead_letters, fresh),
     };
     return cmocka_run_group_tests_name("bus", tests, setup, teardown);
 }

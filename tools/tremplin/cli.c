@@ -17,7 +17,10 @@ int cli_init(cli_t *cli, const char *conf_path)
     char *argv[] = { "tremplin", "-c", (char *)conf_path, NULL };
     cli->conf_path = conf_path ? conf_path : svc_conf_path(1, argv);
     char err[512];
-    if (svc_conf_load(cli->conf_path, "operator", &cli->conf, NULL, err, sizeof err) != 0) {
+    /* the operator's settings, and intake's (branch keys) */
+    svc_def_t intake_part = { .conf_fields = intake_conf_fields, .nconf_fields = intake_nconf_fields,
+                              .conf_base = &cli->intake };
+    if (svc_conf_load(cli->conf_path, "operator", &cli->conf, &intake_part, err, sizeof err) != 0) {
         fprintf(stderr, "tremplin: %s\n", err);
         return -1;
     }

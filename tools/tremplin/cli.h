@@ -4,6 +4,7 @@
 #define TP_CLI_H
 
 #include "client.h"
+#include "intake/intake.h"
 #include "rds.h"
 #include "svc.h"
 
@@ -15,6 +16,7 @@ typedef struct {
     int nterritories;
     char terr_buf[256];
     rds_t *rds; /* opened on first use, as the operator user */
+    intake_conf_t intake;
 } cli_t;
 
 typedef struct {
@@ -34,5 +36,9 @@ rds_t *cli_redis(cli_t *cli);
 int cli_ping(cli_t *cli, int argc, char **argv);
 int cli_outbox(cli_t *cli, int argc, char **argv);
 int cli_probe(cli_t *cli, int argc, char **argv);
+int cli_branch(cli_t *cli, int argc, char **argv);
+int cli_referral(cli_t *cli, int argc, char **argv);
+int cli_consent(cli_t *cli, int argc, char **argv);
+int cli_simulate(cli_t *cli, int argc, char **argv);
 
 #endif

@@ -1,0 +1,213 @@
+#include "branches.h"
+
+#include <czmq.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "wire.h"
+
+static void branches_path(char *out, size_t cap, const char *dir, const char *sub, const char *id, const char *ext)
+{
+    snprintf(out, cap, "%s/%s%s%s%s", dir, sub, *sub ? "/" : "", id, ext);
+}
+
+static int branches_mkdirs(const char *curve_dir)
+{
+    char p[512];
+    mkdir(curve_dir, 0700);
+    branches_path(p, sizeof p, curve_dir, "", "branches", "");
+    mkdir(p, 0755);
+    branches_path(p, sizeof p, curve_dir, "", "branch-secrets", "");
+    mkdir(p, 0700);
+    struct stat st;
+    return stat(p, &st) == 0 ? 0 : -1;
+}
+
+int branches_load(const char *curve_dir, branches_t *out, char *err, size_t errlen)
+{
+    out->items = NULL;
+    out->n = 0;
+    char dirpath[512];
+    branches_path(dirpath, sizeof dirpath, curve_dir, "", "branches", "");
+    DIR *d = opendir(dirpath);
+    if (!d) {
+        if (errno == ENOENT)
+            return 0; /* no branch yet */
+        snprintf(err, errlen, "%s: %s", dirpath, strerror(errno));
+        return -1;
+    }
+    int rc = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".key") != 0)
+            continue;
+        char path[800];
+        snprintf(path, sizeof path, "%s/%s", dirpath, e->d_name);
+        zcert_t *cert = zcert_load(path);
+        const char *id = cert ? zcert_meta(cert, "branch") : NULL;
+        const char *terr = cert ? zcert_meta(cert, "territory") : NULL;
+        if (!cert || !wire_valid_id(id, BRANCH_ID_MAX - 1) || !wire_valid_id(terr, WIRE_TERRITORY_MAX)) {
+            snprintf(err, errlen, "%s: not a branch certificate (branch, territory)", path);
+            rc = -1;
+            zcert_destroy(&cert);
+            continue;
+        }
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            out->items = xrealloc(out->items, (size_t)cap * sizeof *out->items);
+        }
+        branch_t *b = &out->items[out->n++];
+        util_strlcpy(b->id, id, sizeof b->id);
+        const char *name = zcert_meta(cert, "name");
+        util_strlcpy(b->name, name ? name : id, sizeof b->name);
+        util_strlcpy(b->territory, terr, sizeof b->territory);
+        util_strlcpy(b->public_key, zcert_public_txt(cert), sizeof b->public_key);
+        zcert_destroy(&cert);
+    }
+    closedir(d);
+    return rc;
+}
+
+void branches_free(branches_t *b)
+{
+    free(b->items);
+    b->items = NULL;
+    b->n = 0;
+}
+
+const branch_t *branches_by_id(const branches_t *b, const char *id)
+{
+    for (int i = 0; i < b->n; i++)
+        if (strcmp(b->items[i].id, id) == 0)
+            return &b->items[i];
+    return NULL;
+}
+
+const branch_t *branches_by_key(const branches_t *b, const char *public_key)
+{
+    for (int i = 0; i < b->n; i++)
+        if (strcmp(b->items[i].public_key, public_key) == 0)
+            return &b->items[i];
+    return NULL;
+}
+
+int branches_any_removed(const branches_t *old, const branches_t *fresh)
+{
+    for (int i = 0; i < old->n; i++)
+        if (!branches_by_key(fresh, old->items[i].public_key))
+            return 1;
+    return 0;
+}
+
+unsigned long branches_dir_stamp(const char *curve_dir)
+{
+    char dirpath[512];
+    branches_path(dirpath, sizeof dirpath, curve_dir, "", "branches", "");
+    DIR *d = opendir(dirpath);
+    if (!d)
+        return 0;
+    unsigned long h = 5381;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char path[800];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dirpath, e->d_name);
+        if (stat(path, &st) != 0)
+            continue;
+        /* order-independent: sum of per-file hashes */
+        unsigned long f = 5381;
+        for (const char *p = e->d_name; *p; p++)
+            f = f * 33 + (unsigned char)*p;
+        f = f * 33 + (unsigned long)st.st_size;
+        f = f * 33 + (unsigned long)st.st_mtim.tv_sec * 1000000000UL + (unsigned long)st.st_mtim.tv_nsec;
+        h += f;
+    }
+    closedir(d);
+    return h;
+}
+
+int branches_ensure_server_key(const char *curve_dir, char *err, size_t errlen)
+{
+    if (branches_mkdirs(curve_dir) != 0) {
+        snprintf(err, errlen, "%s: cannot create the key directories", curve_dir);
+        return -1;
+    }
+    char pub[512], sec[512];
+    branches_path(pub, sizeof pub, curve_dir, "", "server", ".key");
+    branches_path(sec, sizeof sec, curve_dir, "", "server", ".key_secret");
+    struct stat st;
+    if (stat(sec, &st) == 0)
+        return 0;
+    zcert_t *cert = zcert_new();
+    zcert_set_meta(cert, "role", "intake");
+    int rc = zcert_save_public(cert, pub) == 0 && zcert_save_secret(cert, sec) == 0 ? 0 : -1;
+    if (rc == 0)
+        chmod(sec, 0600);
+    else
+        snprintf(err, errlen, "%s: cannot write the server key", curve_dir);
+    zcert_destroy(&cert);
+    return rc;
+}
+
+int branches_add(const char *curve_dir, const char *id, const char *name, const char *territory,
+                 const char *endpoint, char *err, size_t errlen)
+{
+    if (!wire_valid_id(id, BRANCH_ID_MAX - 1) || !wire_valid_id(territory, WIRE_TERRITORY_MAX)) {
+        snprintf(err, errlen, "identifiant d'agence ou territoire invalide (lettres, chiffres, - _)");
+        return -1;
+    }
+    if (branches_ensure_server_key(curve_dir, err, errlen) != 0)
+        return -1;
+    char pub[512], sec[512], server[512];
+    branches_path(pub, sizeof pub, curve_dir, "branches", id, ".key");
+    branches_path(sec, sizeof sec, curve_dir, "branch-secrets", id, ".key_secret");
+    branches_path(server, sizeof server, curve_dir, "", "server", ".key");
+    struct stat st;
+    if (stat(pub, &st) == 0) {
+        snprintf(err, errlen, "l'agence %s existe déjà", id);
+        return -1;
+    }
+    zcert_t *server_cert = zcert_load(server);
+    if (!server_cert) {
+        snprintf(err, errlen, "%s: cannot read the server key", server);
+        return -1;
+    }
+    zcert_t *cert = zcert_new();
+    zcert_set_meta(cert, "branch", "%s", id);
+    zcert_set_meta(cert, "name", "%s", name);
+    zcert_set_meta(cert, "territory", "%s", territory);
+    zcert_set_meta(cert, "server-key", "%s", zcert_public_txt(server_cert));
+    zcert_set_meta(cert, "endpoint", "%s", endpoint ? endpoint : "");
+    /* the secret first: a registered key whose secret was never written
+     * would be a branch nobody can use */
+    int rc = zcert_save_secret(cert, sec) == 0 && chmod(sec, 0600) == 0 && zcert_save_public(cert, pub) == 0 ? 0 : -1;
+    if (rc != 0)
+        snprintf(err, errlen, "cannot write the keys of %s under %s", id, curve_dir);
+    zcert_destroy(&cert);
+    zcert_destroy(&server_cert);
+    return rc;
+}
+
+int branches_revoke(const char *curve_dir, const char *id, char *err, size_t errlen)
+{
+    char pub[512], sec[512];
+    if (!wire_valid_id(id, BRANCH_ID_MAX - 1)) {
+        snprintf(err, errlen, "identifiant d'agence invalide");
+        return -1;
+    }
+    branches_path(pub, sizeof pub, curve_dir, "branches", id, ".key");
+    branches_path(sec, sizeof sec, curve_dir, "branch-secrets", id, ".key_secret");
+    if (unlink(pub) != 0) {
+        snprintf(err, errlen, "agence %s inconnue", id);
+        return -1;
+    }
+    unlink(sec);
+    return 0;
+}

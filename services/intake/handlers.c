@@ -1,0 +1,202 @@
+/* intake's command handlers: from a decoded command to one Redis function
+ * call (or an immediate error). The checks are in referral.c; the atomic
+ * step is in intake.lua. */
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "intake.h"
+#include "referral.h"
+
+const conf_field_t intake_conf_fields[] = {
+    CONF_STR_FIELD("intake", "curve_dir", intake_conf_t, curve_dir, "var/curve"),
+    CONF_STR_FIELD("intake", "branch_bind", intake_conf_t, branch_bind, ""),
+    CONF_INT_FIELD("intake", "retention_days", intake_conf_t, retention_days, "730"),
+    CONF_INT_FIELD("intake", "watch_ms", intake_conf_t, watch_ms, "1000"),
+};
+const size_t intake_nconf_fields = sizeof intake_conf_fields / sizeof intake_conf_fields[0];
+
+static void reject(call_t *call, const referral_error_t *err)
+{
+    call_error(call, err->code, err->field, err->message_fr, 0);
+}
+
+/* Joins a list of strings with spaces into buf. */
+static const char *join(char **items, size_t n, char *buf, size_t cap)
+{
+    size_t w = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && w + 1 < cap; i++)
+        w += (size_t)snprintf(buf + w, cap - w, "%s%s", i ? " " : "", items[i]);
+    return buf;
+}
+
+/* The branch checks that need the registry: known branch, the sender's key
+ * is that branch's (on the CURVE endpoint), the territory is the branch's. */
+static int check_branch(const intake_t *in, const Tremplin__Envelope *env, const char *branch_id, const char *peer,
+                        referral_error_t *err)
+{
+    const branch_t *b = branches_by_id(&in->branches, branch_id);
+    if (!b)
+        return referral_fail(err, "UNKNOWN_BRANCH", "branch", "Agence inconnue : « %s ».", branch_id);
+    if (peer[0]) {
+        const branch_t *sender = branches_by_key(&in->branches, peer);
+        if (!sender)
+            return referral_fail(err, "BRANCH_REVOKED", "branch", "La clé de cette agence n'est plus autorisée.");
+        if (strcmp(sender->id, b->id) != 0)
+            return referral_fail(err, "BRANCH_MISMATCH", "branch",
+                                 "L'agence indiquée (%s) n'est pas celle de la clé qui envoie (%s).", b->id, sender->id);
+    }
+    if (strcmp(b->territory, env->territory) != 0)
+        return referral_fail(err, "TERRITORY_MISMATCH", "territory",
+                             "Le territoire du message (%s) n'est pas celui de l'agence (%s).", env->territory,
+                             b->territory);
+    return 0;
+}
+
+static void prepare_no_consent(const Tremplin__SubmitReferral *r, const char *day, call_t *call)
+{
+    call_function(call, "no_consent");
+    call_own_key(call, "noconsent:%s:%s", day, r->branch);
+    call_own_key(call, "fig:%s", day);
+    call_own_key(call, "fig:total");
+    call_argf(call, "%s", r->branch);
+    call_argf(call, "%s", r->external_ref);
+}
+
+static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, call_t *call)
+{
+    svc_t *s = arg;
+    intake_t *in = svc_state(s);
+    const Tremplin__SubmitReferral *r = env->submit_referral;
+    int64_t now = clock_now_ms();
+    char day[11];
+    clock_local_day(now, day);
+    referral_error_t err;
+    if (referral_check_envelope(r, &err) != 0 || check_branch(in, env, r->branch, call->peer, &err) != 0) {
+        reject(call, &err);
+        return;
+    }
+    if (referral_check_consent(r, now, &err) != 0) {
+        if (!strcmp(err.code, "CONSENT_REQUIRED"))
+            prepare_no_consent(r, day, call); /* counted, not stored */
+        else
+            reject(call, &err);
+        return;
+    }
+    if (referral_validate(r, now, &err) != 0) {
+        reject(call, &err);
+        return;
+    }
+
+    const Tremplin__Person *p = r->person;
+    int known = p->person_id[0] != '\0';
+    char rid[TP_ID_LEN + 1], pid[TP_ID_LEN + 1], msg_id[TP_ID_LEN + 1];
+    util_random_id(rid);
+    if (known)
+        util_strlcpy(pid, p->person_id, sizeof pid);
+    else
+        util_random_id(pid);
+
+    /* what the matcher needs, nothing personal */
+    Tremplin__Envelope out = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__ReferralAccepted acc = TREMPLIN__REFERRAL_ACCEPTED__INIT;
+    acc.referral_id = rid;
+    acc.person_id = pid;
+    acc.branch = r->branch;
+    acc.needs = r->needs;
+    acc.n_needs = r->n_needs;
+    acc.answers = r->answers;
+    acc.n_answers = r->n_answers;
+    acc.availability = p->availability;
+    acc.n_availability = p->n_availability;
+    acc.referred_at_ms = (uint64_t)now;
+    out.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_REFERRAL_ACCEPTED;
+    out.referral_accepted = &acc;
+    wire_stamp(&out, msg_id, env->msg_id, svc_instance(s), env->territory);
+
+    call_function(call, "submit_referral");
+    call->event_kind = "referral.accepted";
+    call_send(call, "matcher", &out);
+    call_own_key(call, "ref:%s:%s", r->branch, r->external_ref);
+    call_own_key(call, "referral:%s", rid);
+    call_own_key(call, "person:%s", pid);
+    call_own_key(call, "contact:%s", pid);
+    call_own_key(call, "fig:%s", day);
+    call_own_key(call, "fig:total");
+    call_own_key(call, "retention");
+
+    size_t packed = tremplin__submit_referral__get_packed_size(r);
+    uint8_t stack[4096];
+    uint8_t *buf = packed <= sizeof stack ? stack : xmalloc(packed);
+    tremplin__submit_referral__pack(r, buf);
+    call_arg(call, buf, packed);
+    if (buf != stack)
+        free(buf);
+
+    char list[1024], phone[16] = "";
+    if (p->phone[0])
+        referral_phone_normalize(p->phone, phone);
+    const Tremplin__PostalAddress *a = p->address;
+    call_argf(call, "%s", rid);
+    call_argf(call, "%s", pid);
+    call_argf(call, "%d", known);
+    call_argf(call, "%s", r->branch);
+    call_argf(call, "%s", r->external_ref);
+    call_argf(call, "%lld", (long long)now);
+    call_argf(call, "%lld", (long long)(now + in->conf.retention_days * 86400000LL));
+    call_argf(call, "%s", r->mediator->id);
+    call_argf(call, "%s", r->mediator->partner);
+    call_argf(call, "%s", join(r->needs, r->n_needs, list, sizeof list));
+    size_t w = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < r->n_answers && w + 1 < sizeof list; i++)
+        w += (size_t)snprintf(list + w, sizeof list - w, "%s%s=%d", i ? " " : "", r->answers[i]->question_id,
+                              r->answers[i]->score);
+    call_argf(call, "%s", list);
+    call_argf(call, "%s", join(p->availability, p->n_availability, list, sizeof list));
+    call_argf(call, "%s", join(r->consent->purposes, r->consent->n_purposes, list, sizeof list));
+    call_argf(call, "%s", r->consent->text_version);
+    call_argf(call, "%llu", (unsigned long long)r->consent->given_at_ms);
+    call_argf(call, "%s", p->given_name);
+    call_argf(call, "%s", phone);
+    call_argf(call, "%s", a ? a->line1 : "");
+    call_argf(call, "%s", a ? a->line2 : "");
+    call_argf(call, "%s", a ? a->postcode : "");
+    call_argf(call, "%s", a ? a->city : "");
+    if (p->birth_year)
+        call_argf(call, "%u", p->birth_year);
+    else
+        call_argf(call, "%s", "");
+    call_argf(call, "%s", join(p->accessibility, p->n_accessibility, list, sizeof list));
+}
+
+static void prepare_withdraw_consent(void *arg, const Tremplin__Envelope *env, call_t *call)
+{
+    (void)arg;
+    const Tremplin__WithdrawConsent *w = env->withdraw_consent;
+    if (strlen(w->person_id) != TP_ID_LEN || !wire_valid_id(w->person_id, TP_ID_LEN)) {
+        call_error(call, "INVALID_FIELD", "person_id", "Identifiant de personne invalide.", 0);
+        return;
+    }
+    if (referral_known_purpose(w->purpose) != 0) {
+        call_error(call, "UNKNOWN_VALUE", "purpose", "Finalité inconnue (training, sms, survey).", 0);
+        return;
+    }
+    char day[11];
+    int64_t now = clock_now_ms();
+    clock_local_day(now, day);
+    call_function(call, "withdraw_consent");
+    call->event_kind = "consent.withdrawn";
+    call_own_key(call, "person:%s", w->person_id);
+    call_own_key(call, "fig:%s", day);
+    call_argf(call, "%s", w->purpose);
+    call_argf(call, "%lld", (long long)now);
+    call_argf(call, "%s", w->person_id);
+}
+
+const inbox_handler_t intake_handlers[] = {
+    { TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL, prepare_submit_referral },
+    { TREMPLIN__ENVELOPE__PAYLOAD_WITHDRAW_CONSENT, prepare_withdraw_consent },
+};
+const size_t intake_nhandlers = sizeof intake_handlers / sizeof intake_handlers[0];

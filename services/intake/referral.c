@@ -1,0 +1,300 @@
+#include "referral.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+#define REFERRAL_MAX_NEEDS 16
+#define REFERRAL_MAX_ANSWERS 32
+#define REFERRAL_MAX_ACCESS 8
+#define CONSENT_MAX_AGE_MS (90LL * 24 * 3600 * 1000)
+#define CONSENT_MAX_AHEAD_MS (10LL * 60 * 1000) /* clocks of branch systems drift */
+
+const char *const referral_needs[] = {
+    "email",          /* has or reads an e-mail address */
+    "online_forms",   /* fills an online form */
+    "smartphone",     /* uses a smartphone or tablet */
+    "online_banking", /* online banking */
+    "budget",         /* budget tools, managing money */
+    "admin_sites",    /* identity and administration sites */
+    "documents",      /* scans or attaches a document */
+    "video_call",     /* makes a video call */
+    "security",       /* spots fraud, manages passwords */
+    NULL,
+};
+
+const char *const referral_half_days[] = {
+    "mon-am", "mon-pm", "tue-am", "tue-pm", "wed-am", "wed-pm",
+    "thu-am", "thu-pm", "fri-am", "fri-pm", "sat-am", NULL,
+};
+
+static const char *const referral_purposes[] = { "training", "sms", "survey", NULL };
+
+int referral_fail(referral_error_t *err, const char *code, const char *field, const char *fmt, ...)
+{
+    err->code = code;
+    util_strlcpy(err->field, field ? field : "", sizeof err->field);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message_fr, sizeof err->message_fr, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int in_list(const char *const *list, const char *s)
+{
+    for (int i = 0; list[i]; i++)
+        if (strcmp(list[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+static int is_empty(const char *s) { return !s || !*s; }
+
+/* 1..max chars of [A-Za-z0-9] and the extra punctuation given. */
+static int is_token(const char *s, size_t max, const char *extra)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (n >= max)
+            return 0;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || strchr(extra, c)))
+            return 0;
+    }
+    return n > 0;
+}
+
+/* Valid UTF-8, no control characters, at most max bytes. */
+static int is_text(const char *s, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return 0;
+    while (*p) {
+        int len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
+        if (len == 0 || (len == 1 && (*p < 0x20 || *p == 0x7f)))
+            return 0;
+        for (int i = 1; i < len; i++)
+            if ((p[i] >> 6) != 2)
+                return 0;
+        p += len;
+    }
+    return 1;
+}
+
+static int has_letter(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p >= 0x80)
+            return 1;
+    return 0;
+}
+
+/* A list of tags: each from `known` (or any token when known is NULL), no
+ * duplicates, at most max. */
+static int check_tags(char **items, size_t n, size_t max, const char *const *known, const char *field,
+                      referral_error_t *err)
+{
+    if (n > max)
+        return referral_fail(err, "TOO_MANY", field, "Trop de valeurs pour %s (au plus %zu).", field, max);
+    for (size_t i = 0; i < n; i++) {
+        char f[64];
+        snprintf(f, sizeof f, "%s[%zu]", field, i);
+        if (known ? !in_list(known, items[i]) : !is_token(items[i], 32, "-_"))
+            return referral_fail(err, "UNKNOWN_VALUE", f, "Valeur inconnue pour %s : « %.32s ».", field,
+                                 is_text(items[i], 64) ? items[i] : "?");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(items[i], items[j]) == 0)
+                return referral_fail(err, "DUPLICATE_VALUE", f, "Valeur en double pour %s : « %s ».", field,
+                                     items[i]);
+    }
+    return 0;
+}
+
+int referral_known_purpose(const char *purpose) { return in_list(referral_purposes, purpose) ? 0 : -1; }
+
+int referral_has_purpose(const Tremplin__Consent *c, const char *purpose)
+{
+    for (size_t i = 0; c && i < c->n_purposes; i++)
+        if (strcmp(c->purposes[i], purpose) == 0)
+            return 1;
+    return 0;
+}
+
+int referral_phone_normalize(const char *in, char out[16])
+{
+    char digits[24];
+    size_t n = 0;
+    int plus = 0;
+    for (const char *p = in; *p; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (n == sizeof digits - 1)
+                return -1;
+            digits[n++] = *p;
+        } else if (*p == '+' && n == 0 && !plus) {
+            plus = 1;
+        } else if (*p != ' ' && *p != '.' && *p != '-') {
+            return -1;
+        }
+    }
+    digits[n] = '\0';
+    const char *national = NULL; /* the 9 digits after the 0 or the 33 */
+    if (!plus && n == 10 && digits[0] == '0')
+        national = digits + 1;
+    else if (plus && n == 11 && !strncmp(digits, "33", 2))
+        national = digits + 2;
+    else if (!plus && n == 13 && !strncmp(digits, "0033", 4))
+        national = digits + 4;
+    if (!national || national[0] == '0')
+        return -1;
+    snprintf(out, 16, "+33%.9s", national);
+    return 0;
+}
+
+int referral_phone_is_mobile(const char *normalized)
+{
+    return strlen(normalized) == 12 && (normalized[3] == '6' || normalized[3] == '7');
+}
+
+int referral_check_envelope(const Tremplin__SubmitReferral *r, referral_error_t *err)
+{
+    if (is_empty(r->branch))
+        return referral_fail(err, "MISSING_FIELD", "branch", "L'agence (branch) est obligatoire.");
+    if (!is_token(r->branch, 32, "-_"))
+        return referral_fail(err, "INVALID_FIELD", "branch", "Identifiant d'agence invalide.");
+    if (is_empty(r->external_ref))
+        return referral_fail(err, "MISSING_FIELD", "external_ref", "La référence de l'agence est obligatoire.");
+    if (!is_token(r->external_ref, 64, "-_./"))
+        return referral_fail(err, "INVALID_FIELD", "external_ref",
+                             "Référence invalide : 1 à 64 caractères, lettres, chiffres, - _ . /");
+    if (!r->mediator || is_empty(r->mediator->id))
+        return referral_fail(err, "MISSING_FIELD", "mediator.id", "L'identifiant du médiateur est obligatoire.");
+    if (!is_token(r->mediator->id, 64, "-_."))
+        return referral_fail(err, "INVALID_FIELD", "mediator.id", "Identifiant de médiateur invalide.");
+    if (is_empty(r->mediator->partner))
+        return referral_fail(err, "MISSING_FIELD", "mediator.partner",
+                             "L'association du médiateur (partner) est obligatoire.");
+    if (!is_token(r->mediator->partner, 64, "-_."))
+        return referral_fail(err, "INVALID_FIELD", "mediator.partner", "Association du médiateur invalide.");
+    return 0;
+}
+
+int referral_check_consent(const Tremplin__SubmitReferral *r, int64_t now_ms, referral_error_t *err)
+{
+    const Tremplin__Consent *c = r->consent;
+    if (!c || !c->given)
+        return referral_fail(err, "CONSENT_REQUIRED", "consent.given",
+                             "Sans le consentement de la personne, l'orientation ne peut pas être enregistrée.");
+    for (size_t i = 0; i < c->n_purposes; i++) {
+        char f[48];
+        snprintf(f, sizeof f, "consent.purposes[%zu]", i);
+        if (referral_known_purpose(c->purposes[i]) != 0)
+            return referral_fail(err, "UNKNOWN_VALUE", f, "Finalité de consentement inconnue (training, sms, survey).");
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(c->purposes[i], c->purposes[j]))
+                return referral_fail(err, "DUPLICATE_VALUE", f, "Finalité de consentement en double.");
+    }
+    if (!referral_has_purpose(c, "training"))
+        return referral_fail(err, "CONSENT_REQUIRED", "consent.purposes",
+                             "Le consentement doit couvrir la formation (training).");
+    if (is_empty(c->text_version))
+        return referral_fail(err, "MISSING_FIELD", "consent.text_version",
+                             "La version du texte de consentement présenté est obligatoire.");
+    if (!is_token(c->text_version, 16, "-_."))
+        return referral_fail(err, "INVALID_FIELD", "consent.text_version", "Version du texte de consentement invalide.");
+    if (c->given_at_ms == 0)
+        return referral_fail(err, "MISSING_FIELD", "consent.given_at", "La date du consentement est obligatoire.");
+    if ((int64_t)c->given_at_ms > now_ms + CONSENT_MAX_AHEAD_MS)
+        return referral_fail(err, "INVALID_FIELD", "consent.given_at", "La date du consentement est dans le futur.");
+    if ((int64_t)c->given_at_ms < now_ms - CONSENT_MAX_AGE_MS)
+        return referral_fail(err, "INVALID_FIELD", "consent.given_at",
+                             "Le consentement date de plus de 90 jours : le recueillir à nouveau.");
+    return 0;
+}
+
+static int check_person(const Tremplin__SubmitReferral *r, int64_t now_ms, referral_error_t *err)
+{
+    const Tremplin__Person *p = r->person;
+    if (!p)
+        return referral_fail(err, "MISSING_FIELD", "person", "Les informations sur la personne sont obligatoires.");
+    int known = !is_empty(p->person_id);
+    if (known && !(strlen(p->person_id) == TP_ID_LEN && is_token(p->person_id, TP_ID_LEN, "")))
+        return referral_fail(err, "INVALID_FIELD", "person.person_id", "Identifiant de personne invalide.");
+    if (!known && is_empty(p->given_name))
+        return referral_fail(err, "MISSING_FIELD", "person.given_name", "Le prénom ou les initiales sont obligatoires.");
+    if (!is_empty(p->given_name) && (!is_text(p->given_name, 64) || !has_letter(p->given_name)))
+        return referral_fail(err, "INVALID_FIELD", "person.given_name", "Prénom ou initiales invalides (64 caractères au plus).");
+    int has_phone = !is_empty(p->phone);
+    const Tremplin__PostalAddress *a = p->address;
+    int has_address = a && (!is_empty(a->line1) || !is_empty(a->postcode) || !is_empty(a->city));
+    if (!known && !has_phone && !has_address)
+        return referral_fail(err, "MISSING_FIELD", "person.phone",
+                             "Un moyen de convocation est obligatoire : téléphone ou adresse postale.");
+    if (has_phone) {
+        char norm[16];
+        if (referral_phone_normalize(p->phone, norm) != 0)
+            return referral_fail(err, "INVALID_FIELD", "person.phone", "Numéro de téléphone français invalide.");
+        if (referral_has_purpose(r->consent, "sms") && !referral_phone_is_mobile(norm))
+            return referral_fail(err, "INVALID_FIELD", "person.phone",
+                                 "Les SMS demandent un numéro de mobile (06 ou 07).");
+    } else if (referral_has_purpose(r->consent, "sms") && !known) {
+        return referral_fail(err, "MISSING_FIELD", "person.phone", "Le consentement aux SMS demande un numéro de mobile.");
+    }
+    if (has_address) {
+        if (is_empty(a->line1) || !is_text(a->line1, 100))
+            return referral_fail(err, "INVALID_FIELD", "person.address.line1", "Adresse (ligne 1) manquante ou trop longue.");
+        if (!is_empty(a->line2) && !is_text(a->line2, 100))
+            return referral_fail(err, "INVALID_FIELD", "person.address.line2", "Adresse (ligne 2) invalide.");
+        if (!a->postcode || strlen(a->postcode) != 5 || !is_token(a->postcode, 5, "") || strspn(a->postcode, "0123456789") != 5)
+            return referral_fail(err, "INVALID_FIELD", "person.address.postcode", "Le code postal doit avoir 5 chiffres.");
+        if (is_empty(a->city) || !is_text(a->city, 64))
+            return referral_fail(err, "INVALID_FIELD", "person.address.city", "Commune manquante ou invalide.");
+    }
+    if (p->birth_year != 0) {
+        time_t now = (time_t)(now_ms / 1000);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        int year = tm.tm_year + 1900;
+        if (p->birth_year < 1900 || (int)p->birth_year > year - 16)
+            return referral_fail(err, "INVALID_FIELD", "person.birth_year",
+                                 "Année de naissance invalide (1900 à %d, ateliers pour adultes).", year - 16);
+    }
+    if (!known && p->n_availability == 0)
+        return referral_fail(err, "MISSING_FIELD", "person.availability",
+                             "Indiquer au moins une demi-journée de disponibilité (mon-am … sat-am).");
+    if (check_tags(p->availability, p->n_availability, 11, referral_half_days, "person.availability", err) != 0)
+        return -1;
+    return check_tags(p->accessibility, p->n_accessibility, REFERRAL_MAX_ACCESS, NULL, "person.accessibility", err);
+}
+
+static int check_answers(const Tremplin__SubmitReferral *r, referral_error_t *err)
+{
+    if (r->n_answers > REFERRAL_MAX_ANSWERS)
+        return referral_fail(err, "TOO_MANY", "answers", "Trop de réponses (au plus %d).", REFERRAL_MAX_ANSWERS);
+    for (size_t i = 0; i < r->n_answers; i++) {
+        char f[48];
+        snprintf(f, sizeof f, "answers[%zu]", i);
+        const Tremplin__Answer *a = r->answers[i];
+        if (!a || !is_token(a->question_id, 32, "_-"))
+            return referral_fail(err, "INVALID_FIELD", f, "Identifiant de question invalide.");
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(a->question_id, r->answers[j]->question_id))
+                return referral_fail(err, "DUPLICATE_VALUE", f, "Question « %s » répondue deux fois.", a->question_id);
+    }
+    return 0;
+}
+
+int referral_validate(const Tremplin__SubmitReferral *r, int64_t now_ms, referral_error_t *err)
+{
+    if (referral_check_envelope(r, err) != 0 || referral_check_consent(r, now_ms, err) != 0
+        || check_person(r, now_ms, err) != 0)
+        return -1;
+    if (check_tags(r->needs, r->n_needs, REFERRAL_MAX_NEEDS, referral_needs, "needs", err) != 0)
+        return -1;
+    return check_answers(r, err);
+}

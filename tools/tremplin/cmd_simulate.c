@@ -1,0 +1,244 @@
+/* tremplin simulate — branch systems for demos and load: each simulated
+ * post office is a client with its own CURVE key on intake's branch
+ * endpoint, sending realistic referrals drawn from a seeded generator (the
+ * same seed gives the same referrals, so a run can be replayed). */
+#include <czmq.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "intake/branches.h"
+#include "intake/referral.h"
+
+/* xorshift64*: small, seedable, good enough for test data */
+static uint64_t sim_next(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ULL;
+}
+
+static int sim_pick(uint64_t *s, int n) { return (int)(sim_next(s) % (uint64_t)n); }
+
+static const char *const sim_names[] = { "Josiane", "Marcel", "Fatima", "Jean-Pierre", "Odette", "Ahmed", "Colette",
+                                         "Bernard", "Mireille", "Yves", "Nadia", "Gérard", "Lucienne", "Mohamed",
+                                         "Simone", "René", "Aïcha", "Paulette", "Claude", "Huguette" };
+static const char *const sim_questions[] = { "mouse_touch", "email", "online_form", "attach_document",
+                                             "online_banking", "spot_fraud", "passwords", "video_call" };
+
+typedef struct {
+    char id[BRANCH_ID_MAX];
+    char territory[17];
+    client_t *client;
+    long seq;
+} sim_branch_t;
+
+typedef struct {
+    long accepted, duplicate, rejected, unreachable;
+    long by_code_consent;
+} sim_count_t;
+
+static void sim_answer(void *arg, uint64_t tag, const Tremplin__Envelope *reply)
+{
+    (void)tag;
+    sim_count_t *c = arg;
+    if (!reply)
+        c->unreachable++;
+    else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK)
+        reply->ack->duplicate ? c->duplicate++ : c->accepted++;
+    else {
+        c->rejected++;
+        if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR && !strcmp(reply->error->code, "CONSENT_REQUIRED"))
+            c->by_code_consent++;
+    }
+}
+
+/* One realistic referral of branch b, drawn from the generator. */
+static void sim_referral(uint64_t *rng, sim_branch_t *b, int64_t now, Tremplin__Envelope *env)
+{
+    static char ext[64], phone[16], *avail[4], *needs[3], *purposes[3], qbuf[8][24];
+    static Tremplin__SubmitReferral r;
+    static Tremplin__Mediator m;
+    static Tremplin__Person p;
+    static Tremplin__PostalAddress a;
+    static Tremplin__Consent c;
+    static Tremplin__Answer ans[8], *answers[8];
+    tremplin__submit_referral__init(&r);
+    tremplin__mediator__init(&m);
+    tremplin__person__init(&p);
+    tremplin__postal_address__init(&a);
+    tremplin__consent__init(&c);
+    snprintf(ext, sizeof ext, "SIM-%s-%06ld", b->id, ++b->seq);
+    r.branch = b->id;
+    r.external_ref = ext;
+    m.id = (char *)(sim_pick(rng, 2) ? "med-pimms-01" : "med-pimms-02");
+    m.partner = "pimms";
+    r.mediator = &m;
+    p.given_name = (char *)sim_names[sim_pick(rng, (int)TP_ARRAY_LEN(sim_names))];
+    int by_post = sim_pick(rng, 5) == 0; /* many have no mobile */
+    if (!by_post) {
+        snprintf(phone, sizeof phone, "0%d%08d", 6 + sim_pick(rng, 2), sim_pick(rng, 100000000));
+        p.phone = phone;
+    } else {
+        a.line1 = "12 rue de la République";
+        a.postcode = "42000";
+        a.city = "Saint-Étienne";
+        p.address = &a;
+    }
+    p.birth_year = (uint32_t)(1935 + sim_pick(rng, 55));
+    int navail = 1 + sim_pick(rng, 4), first = sim_pick(rng, 11);
+    for (int i = 0; i < navail; i++)
+        avail[i] = (char *)referral_half_days[(first + i * 3) % 11];
+    p.availability = avail;
+    p.n_availability = (size_t)navail;
+    r.person = &p;
+    c.given = sim_pick(rng, 20) != 0; /* one in twenty declines */
+    c.given_at_ms = (uint64_t)(now - sim_pick(rng, 3600) * 1000);
+    int np = 0;
+    purposes[np++] = "training";
+    if (!by_post)
+        purposes[np++] = "sms";
+    if (sim_pick(rng, 10))
+        purposes[np++] = "survey";
+    c.purposes = purposes;
+    c.n_purposes = (size_t)np;
+    c.text_version = "2026-09";
+    r.consent = &c;
+    int nneeds = 1 + sim_pick(rng, 3);
+    for (int i = 0; i < nneeds; i++)
+        needs[i] = (char *)referral_needs[(sim_pick(rng, 9) + i) % 9];
+    for (int i = 1; i < nneeds; i++) /* the draw may repeat a need: keep distinct */
+        for (int j = 0; j < i; j++)
+            if (needs[i] == needs[j])
+                nneeds = i;
+    r.needs = needs;
+    r.n_needs = (size_t)nneeds;
+    int level = sim_pick(rng, 4); /* how at ease the person is: 0..3 */
+    for (int i = 0; i < 8; i++) {
+        tremplin__answer__init(&ans[i]);
+        util_strlcpy(qbuf[i], sim_questions[i], sizeof qbuf[i]);
+        ans[i].question_id = qbuf[i];
+        int score = level - 1 + sim_pick(rng, 3);
+        ans[i].score = score < 0 ? 0 : score > 3 ? 3 : score;
+        answers[i] = &ans[i];
+    }
+    r.answers = answers;
+    r.n_answers = 8;
+    tremplin__envelope__init(env);
+    env->payload_case = TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL;
+    env->submit_referral = &r;
+    env->territory = b->territory;
+}
+
+static client_t *sim_connect(cli_t *cli, const char *id)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/branch-secrets/%s.key_secret", cli->intake.curve_dir, id);
+    zcert_t *cert = zcert_load(path);
+    const char *ep = conf_map_get(&cli->conf.endpoints, "intake_branch");
+    if (!cert || !ep) {
+        fprintf(stderr, "tremplin: %s: no branch key, or no [endpoints] intake_branch\n", path);
+        zcert_destroy(&cert);
+        return NULL;
+    }
+    client_t *c = client_new(cli->ctx, ep, id);
+    client_set_curve(c, zcert_meta(cert, "server-key"), zcert_public_txt(cert), zcert_secret_txt(cert));
+    zcert_destroy(&cert);
+    char err[256];
+    if (client_connect(c, err, sizeof err) != 0) {
+        fprintf(stderr, "tremplin: %s\n", err);
+        client_destroy(&c);
+    }
+    return c;
+}
+
+/* simulate [--branches N] [--count N] [--seed S] [--rate PER_S] */
+int cli_simulate(cli_t *cli, int argc, char **argv)
+{
+    long nbranches = 3, count = 100, rate = 0;
+    uint64_t seed = 42;
+    for (int i = 0; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--branches"))
+            nbranches = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--count"))
+            count = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--seed"))
+            seed = strtoull(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--rate"))
+            rate = atol(argv[i + 1]);
+        else {
+            fprintf(stderr, "usage: tremplin simulate [--branches N] [--count N] [--seed S] [--rate PER_S]\n");
+            return 2;
+        }
+    }
+    if (nbranches < 1 || nbranches > 200 || count < 0) {
+        fprintf(stderr, "tremplin: simulate: 1 to 200 branches\n");
+        return 2;
+    }
+    sim_branch_t *b = xcalloc((size_t)nbranches, sizeof *b);
+    char err[512];
+    int added = 0;
+    for (long i = 0; i < nbranches; i++) {
+        snprintf(b[i].id, sizeof b[i].id, "sim-%02ld", i + 1);
+        util_strlcpy(b[i].territory, cli->territories[0], sizeof b[i].territory);
+        char name[64];
+        snprintf(name, sizeof name, "Bureau simulé %02ld", i + 1);
+        if (branches_add(cli->intake.curve_dir, b[i].id, name, b[i].territory,
+                         conf_map_get(&cli->conf.endpoints, "intake_branch"), err, sizeof err) == 0)
+            added++;
+    }
+    if (added) { /* intake looks at its registry every watch_ms */
+        struct timespec ts = { (time_t)((cli->intake.watch_ms * 2) / 1000), (long)((cli->intake.watch_ms * 2) % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    int rc = 0;
+    for (long i = 0; i < nbranches; i++) {
+        b[i].client = sim_connect(cli, b[i].id);
+        if (!b[i].client) {
+            rc = 1;
+            goto done;
+        }
+        client_set_window(b[i].client, 32);
+        client_set_retry(b[i].client, 3000, 5);
+    }
+    uint64_t rng = seed * 2654435761ULL + 1;
+    sim_count_t counts = { 0 };
+    int64_t t0 = clock_mono_ms();
+    for (long n = 0; n < count; n++) {
+        sim_branch_t *br = &b[sim_pick(&rng, (int)nbranches)];
+        Tremplin__Envelope env;
+        sim_referral(&rng, br, clock_now_ms(), &env);
+        while (client_send(br->client, &env, (uint64_t)n) != 0)
+            client_poll(br->client, 50, sim_answer, &counts);
+        for (long i = 0; i < nbranches; i++)
+            client_poll(b[i].client, 0, sim_answer, &counts);
+        if (rate > 0) { /* pace: n+1 sent by t0 + (n+1)/rate */
+            int64_t due = t0 + (n + 1) * 1000 / rate, now = clock_mono_ms();
+            if (due > now) {
+                struct timespec ts = { (time_t)((due - now) / 1000), (long)((due - now) % 1000) * 1000000L };
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+    for (int busy = 1; busy;) {
+        busy = 0;
+        for (long i = 0; i < nbranches; i++)
+            busy |= client_poll(b[i].client, 20, sim_answer, &counts) > 0;
+    }
+    int64_t ms = clock_mono_ms() - t0;
+    printf("orientations=%ld acceptées=%ld déjà_reçues=%ld rejetées=%ld (sans_consentement=%ld) injoignables=%ld "
+           "agences=%ld ms=%" PRId64 "\n",
+           count, counts.accepted, counts.duplicate, counts.rejected, counts.by_code_consent, counts.unreachable,
+           nbranches, ms);
+    rc = counts.unreachable ? 1 : 0;
+done:
+    for (long i = 0; i < nbranches; i++)
+        client_destroy(&b[i].client);
+    free(b);
+    return rc;
+}
