@@ -17,7 +17,8 @@ or {'dup', k1, v1, ...} when it recognised a business duplicate (the same
 referral sent again under a new msg_id): answered like 'ok' with
 duplicate = 1, and nothing is sent. The wrapper stores the answer under the
 mark and appends the outgoing messages to the outbox only when fn answered
-'ok': state, mark and outbox in one step. A replay (mark present) returns the
+'ok' (fn may return a second value, a set {[i] = true} of the messages to
+send when it chose among prepared ones): state, mark and outbox in one step. A replay (mark present) returns the
 first answer, marked duplicate, and changes nothing.
 
 Redis does not roll back a function that raises after writing: a handler
@@ -40,7 +41,7 @@ local function command(name, fn)
     local hkeys, hargs = {}, {}
     for i = 3, #keys do hkeys[#hkeys + 1] = keys[i] end
     for i = 3 + 3 * nout, #args do hargs[#hargs + 1] = args[i] end
-    local answer = fn(hkeys, hargs)
+    local answer, only = fn(hkeys, hargs)
     if answer[1] == 'dup' then
       answer[1] = 'ok'
       answer[#answer + 1] = 'duplicate'
@@ -48,7 +49,9 @@ local function command(name, fn)
     elseif answer[1] == 'ok' then
       for i = 0, nout - 1 do
         local b = 3 + 3 * i
-        redis.call('XADD', keys[2], '*', 'to', args[b], 'id', args[b + 1], 'msg', args[b + 2])
+        if not only or only[i + 1] then
+          redis.call('XADD', keys[2], '*', 'to', args[b], 'id', args[b + 1], 'msg', args[b + 2])
+        end
       end
     end
     redis.call('SET', keys[1], cjson.encode(answer), 'EX', args[1])

@@ -15,6 +15,9 @@ redis_port=$2
 base=$3
 
 mkdir -p "$dir/redis" "$dir/secrets" "$dir/spool"
+# the workshop catalogue and questionnaire: the instance's own copy, edited
+# there and reloaded with SIGHUP
+[ -f "$dir/catalogue.json" ] || cp "$(dirname "$0")/catalogue.json" "$dir/catalogue.json"
 chmod 700 "$dir/secrets"
 
 users="admin operator intake matcher scheduler survey reporter gateway"
@@ -96,6 +99,10 @@ curve_dir = $abs/curve
 branch_bind = tcp://127.0.0.1:$((base + 6))
 ; contact data is kept this long after the last referral
 retention_days = 730
+
+[matcher]
+; workshop kinds, questionnaire, levels, pathways (JSON; SIGHUP reloads it)
+catalogue = $abs/catalogue.json
 
 [endpoints]
 intake = tcp://127.0.0.1:$((base + 1))

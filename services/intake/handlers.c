@@ -54,7 +54,8 @@ static int check_branch(const intake_t *in, const Tremplin__Envelope *env, const
     return 0;
 }
 
-static void prepare_no_consent(const Tremplin__SubmitReferral *r, const char *day, call_t *call)
+static void prepare_no_consent(const Tremplin__SubmitReferral *r, const char *day, const referral_error_t *err,
+                               call_t *call)
 {
     call_function(call, "no_consent");
     call_own_key(call, "noconsent:%s:%s", day, r->branch);
@@ -62,6 +63,8 @@ static void prepare_no_consent(const Tremplin__SubmitReferral *r, const char *da
     call_own_key(call, "fig:total");
     call_argf(call, "%s", r->branch);
     call_argf(call, "%s", r->external_ref);
+    call_argf(call, "%s", err->field);
+    call_argf(call, "%s", err->message_fr);
 }
 
 static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, call_t *call)
@@ -79,7 +82,7 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
     }
     if (referral_check_consent(r, now, &err) != 0) {
         if (!strcmp(err.code, "CONSENT_REQUIRED"))
-            prepare_no_consent(r, day, call); /* counted, not stored */
+            prepare_no_consent(r, day, &err, call); /* counted, not stored */
         else
             reject(call, &err);
         return;

@@ -77,7 +77,7 @@ end)
 -- no_consent: a referral refused for want of consent is not stored, but
 -- counted once per (branch, external_ref) for the figures.
 -- KEYS 1 noconsent:<day>:<branch> (digests seen)  2 fig:<day>  3 fig:total
--- ARGV 1 branch  2 external_ref
+-- ARGV 1 branch  2 external_ref  3 field  4 message (the answer, from the checks)
 command('no_consent', function(keys, args)
   if redis.call('SADD', keys[1], redis.sha1hex(args[2])) == 1 then
     redis.call('EXPIRE', keys[1], 172800) -- the dedupe set outlives any retry
@@ -85,8 +85,7 @@ command('no_consent', function(keys, args)
     redis.call('HINCRBY', keys[2], 'no_consent:' .. args[1], 1)
     redis.call('HINCRBY', keys[3], 'no_consent', 1)
   end
-  return {'err', 'CONSENT_REQUIRED', 'consent.given',
-          'Sans le consentement de la personne, l\'orientation ne peut pas être enregistrée.'}
+  return {'err', 'CONSENT_REQUIRED', args[3], args[4]}
 end)
 
 -- withdraw_consent: no more SMS or surveys (or training) for that purpose.

@@ -154,7 +154,7 @@ static int cli_referral_submit(cli_t *cli, const char *path)
     Tremplin__Envelope env;
     cli_envelope(&env, &h.referral, cli_territory_of(cli, &b, h.referral.branch));
     client_t *c = cli_client(cli, "intake");
-    int rc = 1;
+    int rc = c ? 1 : 2;
     Tremplin__Envelope *reply = NULL;
     if (c && client_call(c, &env, &reply) == 0)
         rc = cli_print_answer(reply);
@@ -164,7 +164,7 @@ static int cli_referral_submit(cli_t *cli, const char *path)
     client_destroy(&c);
     branches_free(&b);
     json_object_put(root);
-    return c ? rc : 1;
+    return rc;
 }
 
 /* ------------------------------------------------------------------ import */
@@ -422,13 +422,58 @@ static int cli_referral_import(cli_t *cli, const char *path)
     return im.st.rejected ? 2 : 0;
 }
 
+/* explain REFERRAL_ID: why this workshop, in French, from the matcher's
+ * record of its decision (score, level, rules version, reason). */
+static int cli_referral_explain(cli_t *cli, const char *rid)
+{
+    if (strlen(rid) != TP_ID_LEN || !wire_valid_id(rid, TP_ID_LEN)) {
+        fprintf(stderr, "tremplin: identifiant d'orientation invalide\n");
+        return 2;
+    }
+    rds_t *r = cli_redis(cli);
+    if (!r)
+        return 1;
+    for (int t = 0; t < cli->nterritories; t++) {
+        redisReply *x = rds_cmd(r, "HGETALL tp:{%s}:matcher:assignment:%s", cli->territories[t], rid);
+        if (!x)
+            return 1;
+        if (x->type != REDIS_REPLY_ARRAY || x->elements == 0) {
+            freeReplyObject(x);
+            continue;
+        }
+        const char *f[9] = { "kind", "kind_title", "level", "score", "outcome", "reason", "rules", "decided_ms",
+                             "branch" };
+        const char *v[9] = { "", "", "", "", "", "", "", "0", "" };
+        for (size_t i = 0; i + 1 < x->elements; i += 2)
+            for (int k = 0; k < 9; k++)
+                if (!strcmp(x->element[i]->str, f[k]))
+                    v[k] = x->element[i + 1]->str;
+        char day[11];
+        clock_local_day(atoll(v[7]), day);
+        printf("Orientation %s (agence %s, territoire %s), décidée le %s\n", rid, v[8], cli->territories[t], day);
+        if (!strcmp(v[4], "workshop"))
+            printf("Atelier : %s\n", v[1]);
+        else if (!strcmp(v[4], "autonomous"))
+            printf("Pas d'atelier : personne autonome (accompagnée)\n");
+        else
+            printf("Pas d'atelier pour l'instant : questionnaire à refaire\n");
+        printf("Pourquoi : %s\nRègles appliquées : %s\n", v[5], v[6]);
+        freeReplyObject(x);
+        return 0;
+    }
+    printf("Orientation %s inconnue du matcher (pas encore évaluée, ou identifiant erroné).\n", rid);
+    return 2;
+}
+
 int cli_referral(cli_t *cli, int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[0], "explain"))
+        return cli_referral_explain(cli, argv[1]);
     if (argc >= 1 && !strcmp(argv[0], "submit"))
         return cli_referral_submit(cli, argc > 1 ? argv[1] : "-");
     if (argc == 2 && !strcmp(argv[0], "import"))
         return cli_referral_import(cli, argv[1]);
-    fprintf(stderr, "usage: tremplin referral submit [FILE|-] | import FILE.csv|FILE.jsonl\n");
+    fprintf(stderr, "usage: tremplin referral submit [FILE|-] | import FILE.csv|FILE.jsonl | explain REFERRAL_ID\n");
     return 2;
 }
 

@@ -9,7 +9,7 @@ static const cli_command_t cli_commands[] = {
     { "outbox", "outbox list|retry|drop ...   inspect and act on outboxes and dead letters", cli_outbox },
     { "probe", "probe [--count N] HOP...      send bus probes through the services", cli_probe },
     { "branch", "branch add ID --name N --territory T | revoke ID | list", cli_branch },
-    { "referral", "referral submit [FILE|-] | import FILE.csv|FILE.jsonl", cli_referral },
+    { "referral", "referral submit [FILE|-] | import FILE.csv|FILE.jsonl | explain ID", cli_referral },
     { "consent", "consent withdraw PERSON_ID training|sms|survey", cli_consent },
     { "simulate", "simulate [--branches N] [--count N] [--seed S] [--rate R]  branch systems over CURVE", cli_simulate },
 };

@@ -1,0 +1,542 @@
+/* Intake, driven as branch systems and staff would: the tremplin tool with
+ * JSON, CURVE clients with branch keys, raw clients replaying messages, and
+ * kill -9 right after an Ack. A real redis-server, real intake and matcher. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <czmq.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "harness.h"
+#include "intake/referral_json.h"
+
+static h_env_t env;
+static pid_t intake_pid, matcher_pid;
+static char intake_ep[64], branch_ep[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    zsys_handler_set(NULL);
+    if (h_setup(&env) != 0)
+        return -1;
+    char out[1024];
+    if (h_cli(&env, out, sizeof out, "branch add wilson --name 'Saint-Étienne Wilson' --territory 42") != 0
+        || h_cli(&env, out, sizeof out, "branch add montreynaud --name 'Montreynaud' --territory 42") != 0
+        || h_cli(&env, out, sizeof out, "branch add lyon-3 --name 'Lyon 3e' --territory 69") != 0
+        || h_cli(&env, out, sizeof out, "branch add doomed --name 'À révoquer' --territory 42") != 0) {
+        fprintf(stderr, "branch add failed: %s\n", out);
+        return -1;
+    }
+    h_service_endpoint(&env, "intake", intake_ep, sizeof intake_ep);
+    h_endpoint(&env, 6, branch_ep, sizeof branch_ep);
+    matcher_pid = h_start(&env, "matcher", NULL, NULL);
+    intake_pid = h_start(&env, "intake", NULL, NULL);
+    char mep[64];
+    h_service_endpoint(&env, "matcher", mep, sizeof mep);
+    return h_wait_ready(&env, intake_ep, 30000) == 0 && h_wait_ready(&env, mep, 30000) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    h_teardown(&env);
+    return 0;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+/* A valid referral as JSON, with a fresh external_ref and consent an hour old. */
+static json_object *valid_json(const char *branch, const char *ref)
+{
+    json_object *o = json_object_from_file("deploy/examples/referral.json");
+    json_object_object_add(o, "branch", json_object_new_string(branch));
+    json_object_object_add(o, "external_ref", json_object_new_string(ref));
+    json_object *consent = json_object_object_get(o, "consent");
+    json_object_object_del(consent, "given_at");
+    json_object_object_add(consent, "given_at_ms", json_object_new_int64(clock_real_ms() - 3600 * 1000));
+    return o;
+}
+
+/* Sets a dotted path ("person.phone") to v (NULL deletes it). */
+static void set_path(json_object *o, const char *path, json_object *v)
+{
+    char buf[128];
+    util_strlcpy(buf, path, sizeof buf);
+    char *dot;
+    char *p = buf;
+    while ((dot = strchr(p, '.'))) {
+        *dot = '\0';
+        o = json_object_object_get(o, p);
+        p = dot + 1;
+    }
+    if (v)
+        json_object_object_add(o, p, v);
+    else
+        json_object_object_del(o, p);
+}
+
+typedef struct {
+    int exit;
+    char status[32], code[48], field[64], referral_id[40], person_id[40];
+    int duplicate;
+} answer_t;
+
+/* tremplin referral submit FILE, its JSON answer parsed. */
+static answer_t submit_json(json_object *o)
+{
+    char path[400], out[4096], cmd[512];
+    snprintf(path, sizeof path, "%s/ref-%d.json", env.dir, rand());
+    json_object_to_file(path, o);
+    snprintf(cmd, sizeof cmd, "referral submit %s", path);
+    answer_t a = { 0 };
+    a.exit = h_cli(&env, out, sizeof out, cmd);
+    unlink(path);
+    json_object *r = json_tokener_parse(out);
+    json_object *err = json_object_object_get(r, "error");
+    util_strlcpy(a.status, json_object_get_string(json_object_object_get(r, "status")) ?: "", sizeof a.status);
+    util_strlcpy(a.code, json_object_get_string(json_object_object_get(err, "code")) ?: "", sizeof a.code);
+    util_strlcpy(a.field, json_object_get_string(json_object_object_get(err, "field")) ?: "", sizeof a.field);
+    util_strlcpy(a.referral_id, json_object_get_string(json_object_object_get(r, "referral_id")) ?: "",
+                 sizeof a.referral_id);
+    util_strlcpy(a.person_id, json_object_get_string(json_object_object_get(r, "person_id")) ?: "",
+                 sizeof a.person_id);
+    a.duplicate = json_object_get_boolean(json_object_object_get(r, "duplicate"));
+    json_object_put(r);
+    return a;
+}
+
+/* A client that speaks for `branch` with its CURVE key. */
+static client_t *branch_client(const char *branch, int64_t timeout_ms, int tries)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/curve/branch-secrets/%s.key_secret", env.dir, branch);
+    zcert_t *cert = zcert_load(path);
+    assert_non_null(cert);
+    client_t *c = client_new(env.zctx, branch_ep, branch);
+    client_set_retry(c, timeout_ms, tries);
+    assert_int_equal(client_set_curve(c, zcert_meta(cert, "server-key"), zcert_public_txt(cert),
+                                      zcert_secret_txt(cert)), 0);
+    zcert_destroy(&cert);
+    char err[256];
+    assert_int_equal(client_connect(c, err, sizeof err), 0);
+    return c;
+}
+
+/* The envelope of a referral JSON, to send with a client. */
+static Tremplin__Envelope *envelope_of(json_object *o, referral_json_t *h, const char *territory)
+{
+    static Tremplin__Envelope e;
+    char err[256];
+    assert_int_equal(referral_from_json(o, h, err, sizeof err), 0);
+    tremplin__envelope__init(&e);
+    e.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL;
+    e.submit_referral = &h->referral;
+    e.territory = (char *)territory;
+    return &e;
+}
+
+static const char *code_of(const Tremplin__Envelope *r)
+{
+    if (!r)
+        return "NO_ANSWER";
+    if (r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK)
+        return "ACK";
+    return r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR ? r->error->code : "?";
+}
+
+/* --------------------------------------------------------------- tests */
+
+static int assigned(h_env_t *h, void *arg)
+{
+    (void)h;
+    return h_redis_int(&env, "EXISTS tp:{42}:matcher:assignment:%s", (const char *)arg) == 1;
+}
+
+static void accepted_persisted_apart_and_assigned(void **state)
+{
+    (void)state;
+    json_object *o = valid_json("wilson", "ACC-1");
+    answer_t a = submit_json(o);
+    json_object_put(o);
+    assert_int_equal(a.exit, 0);
+    assert_string_equal(a.status, "accepted");
+    assert_int_equal(strlen(a.referral_id), 32);
+    assert_int_equal(strlen(a.person_id), 32);
+    assert_false(a.duplicate);
+
+    /* the pseudonymous records carry no personal data ... */
+    redisReply *r = h_redis(&env, "HGETALL tp:{42}:intake:referral:%s", a.referral_id);
+    assert_non_null(r);
+    assert_true(r->elements > 0);
+    for (size_t i = 0; i < r->elements; i++) {
+        assert_null(strstr(r->element[i]->str, "Josiane"));
+        assert_null(strstr(r->element[i]->str, "612345678"));
+    }
+    freeReplyObject(r);
+    /* ... which lives apart, normalised, with a retention date */
+    r = h_redis(&env, "HMGET tp:{42}:intake:contact:%s given_name phone retain_until_ms", a.person_id);
+    assert_string_equal(r->element[0]->str, "Josiane");
+    assert_string_equal(r->element[1]->str, "+33612345678");
+    assert_true(atoll(r->element[2]->str) > clock_real_ms() + 700LL * 86400000);
+    freeReplyObject(r);
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:intake:person:%s consent:sms", a.person_id) == 0, 1);
+    r = h_redis(&env, "HGET tp:{42}:intake:person:%s consent:training", a.person_id);
+    assert_string_equal(r->str, "given");
+    freeReplyObject(r);
+    /* and it reaches the matcher, which assesses it */
+    assert_int_equal(h_wait_for(&env, assigned, a.referral_id, 30000), 0);
+    char out[2048], cmd[128];
+    snprintf(cmd, sizeof cmd, "referral explain %s", a.referral_id);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    assert_non_null(strstr(out, "Initiation au numérique"));
+    assert_non_null(strstr(out, "Pourquoi : Score"));
+}
+
+typedef struct {
+    const char *path;
+    const char *json; /* the new value as JSON, NULL to delete the field */
+    const char *code;
+    const char *field;
+} rule_case_t;
+
+/* One rejection per validation rule and per error code, through the tool. */
+static void each_rule_is_rejected_with_its_code(void **state)
+{
+    (void)state;
+    static const rule_case_t cases[] = {
+        { "branch", NULL, "MISSING_FIELD", "branch" },
+        { "branch", "\"no such branch\"", "INVALID_FIELD", "branch" },
+        { "branch", "\"nowhere\"", "UNKNOWN_BRANCH", "branch" },
+        { "branch", "\"lyon-3\"", "UNKNOWN_TERRITORY", "territory" }, /* 69 is not served here */
+        { "external_ref", NULL, "MISSING_FIELD", "external_ref" },
+        { "external_ref", "\"has space\"", "INVALID_FIELD", "external_ref" },
+        { "mediator.id", NULL, "MISSING_FIELD", "mediator.id" },
+        { "mediator.partner", NULL, "MISSING_FIELD", "mediator.partner" },
+        { "consent.given", "false", "CONSENT_REQUIRED", "consent.given" },
+        { "consent.purposes", "[\"sms\"]", "CONSENT_REQUIRED", "consent.purposes" },
+        { "consent.purposes", "[\"training\",\"marketing\"]", "UNKNOWN_VALUE", "consent.purposes[1]" },
+        { "consent.purposes", "[\"training\",\"training\"]", "DUPLICATE_VALUE", "consent.purposes[1]" },
+        { "consent.text_version", NULL, "MISSING_FIELD", "consent.text_version" },
+        { "consent.given_at_ms", "0", "MISSING_FIELD", "consent.given_at" },
+        { "consent.given_at_ms", "4102444800000", "INVALID_FIELD", "consent.given_at" },
+        { "person.given_name", NULL, "MISSING_FIELD", "person.given_name" },
+        { "person.given_name", "\"1234\"", "INVALID_FIELD", "person.given_name" },
+        { "person.phone", "\"12 34\"", "INVALID_FIELD", "person.phone" },
+        { "person.phone", "\"04 77 12 34 56\"", "INVALID_FIELD", "person.phone" },
+        { "person.phone", NULL, "MISSING_FIELD", "person.phone" },
+        { "person.person_id", "\"0123456789abcdef0123456789abcdef\"", "UNKNOWN_PERSON", "person.person_id" },
+        { "person.person_id", "\"short\"", "INVALID_FIELD", "person.person_id" },
+        { "person.address", "{\"line1\":\"1 rue X\",\"postcode\":\"4200\",\"city\":\"Saint-Étienne\"}", "INVALID_FIELD",
+          "person.address.postcode" },
+        { "person.birth_year", "1850", "INVALID_FIELD", "person.birth_year" },
+        { "person.availability", "[]", "MISSING_FIELD", "person.availability" },
+        { "person.availability", "[\"sun-am\"]", "UNKNOWN_VALUE", "person.availability[0]" },
+        { "person.availability", "[\"mon-am\",\"mon-am\"]", "DUPLICATE_VALUE", "person.availability[1]" },
+        { "person.accessibility", "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]", "TOO_MANY",
+          "person.accessibility" },
+        { "needs", "[\"astrology\"]", "UNKNOWN_VALUE", "needs[0]" },
+        { "answers", "{\"bad id!\": 1}", "INVALID_FIELD", "answers[0]" },
+        { "person.birth_year", "\"1950\"", "INVALID_JSON", "" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char ref[32];
+        snprintf(ref, sizeof ref, "RULE-%zu", i);
+        json_object *o = valid_json("wilson", ref);
+        set_path(o, cases[i].path, cases[i].json ? json_tokener_parse(cases[i].json) : NULL);
+        answer_t a = submit_json(o);
+        json_object_put(o);
+        printf("tp case %-24s -> %s %s\n", cases[i].path, a.code, a.field);
+        assert_int_equal(a.exit, 2);
+        assert_string_equal(a.code, cases[i].code);
+        assert_string_equal(a.field, cases[i].field);
+        /* nothing half-written */
+        assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:ref:wilson:%s", ref), 0);
+    }
+    /* TERRITORY_MISMATCH: a message for territory 42 from a branch of 69 */
+    json_object *lyon = valid_json("lyon-3", "TERR-1");
+    referral_json_t hl;
+    Tremplin__Envelope *reply = h_call(&env, intake_ep, envelope_of(lyon, &hl, "42"));
+    assert_string_equal(code_of(reply), "TERRITORY_MISMATCH");
+    assert_string_equal(reply->error->field, "territory");
+    wire_free(reply, NULL);
+    json_object_put(lyon);
+
+    /* CONFLICT: the same reference again with other content */
+    json_object *o = valid_json("wilson", "CONF-1");
+    assert_int_equal(submit_json(o).exit, 0);
+    set_path(o, "person.given_name", json_object_new_string("Marcel"));
+    answer_t a = submit_json(o);
+    json_object_put(o);
+    assert_string_equal(a.code, "CONFLICT");
+    assert_string_equal(a.field, "external_ref");
+}
+
+/* The same message replayed (a lost Ack) and the same referral resent under
+ * a new message id: the first answer, nothing new. */
+static void idempotent_after_a_lost_answer(void **state)
+{
+    (void)state;
+    json_object *o = valid_json("wilson", "IDEM-1");
+    referral_json_t h;
+    Tremplin__Envelope *e = envelope_of(o, &h, "42");
+    char id[TP_ID_LEN + 1];
+    util_random_id(id);
+    e->msg_id = id;
+    Tremplin__Envelope *first = h_call(&env, intake_ep, e);
+    assert_string_equal(code_of(first), "ACK");
+    long long refs = h_redis_int(&env, "HGET tp:{42}:intake:fig:total referrals");
+    long long people = h_redis_int(&env, "HGET tp:{42}:intake:fig:total people");
+    long long outbox_before = h_redis_int(&env, "XLEN tp:{42}:intake:outbox");
+
+    Tremplin__Envelope *again = h_call(&env, intake_ep, e); /* same msg_id */
+    assert_string_equal(code_of(again), "ACK");
+    assert_true(again->ack->duplicate);
+    assert_string_equal(again->ack->referral_id, first->ack->referral_id);
+    assert_string_equal(again->ack->person_id, first->ack->person_id);
+
+    e->msg_id = NULL; /* the branch resends it as a new message */
+    Tremplin__Envelope *resent = h_call(&env, intake_ep, e);
+    assert_string_equal(code_of(resent), "ACK");
+    assert_true(resent->ack->duplicate);
+    assert_string_equal(resent->ack->referral_id, first->ack->referral_id);
+
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:intake:fig:total referrals"), refs);
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:intake:fig:total people"), people);
+    assert_true(h_redis_int(&env, "XLEN tp:{42}:intake:outbox") <= outbox_before);
+    wire_free(first, NULL);
+    wire_free(again, NULL);
+    wire_free(resent, NULL);
+    json_object_put(o);
+}
+
+static void without_consent_counted_not_stored(void **state)
+{
+    (void)state;
+    char day[11];
+    clock_set_timezone("Europe/Paris");
+    clock_local_day(clock_real_ms(), day);
+    long long before = h_redis_int(&env, "HGET tp:{42}:intake:fig:%s no_consent:montreynaud", day);
+    for (int i = 0; i < 2; i++) { /* resent: counted once */
+        json_object *o = valid_json("montreynaud", "NOC-1");
+        set_path(o, "consent.given", json_object_new_boolean(0));
+        answer_t a = submit_json(o);
+        json_object_put(o);
+        assert_string_equal(a.code, "CONSENT_REQUIRED");
+    }
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:intake:fig:%s no_consent:montreynaud", day), before + 1);
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:ref:montreynaud:NOC-1"), 0);
+}
+
+static int matcher_count_is(h_env_t *h, void *arg)
+{
+    (void)h;
+    return h_redis_int(&env, "HGET tp:{42}:matcher:fig:total accompanied") == *(long long *)arg
+           && h_redis_int(&env, "XLEN tp:{42}:intake:outbox") == 0;
+}
+
+/* kill -9 intake right after its Ack: the referral still reaches the
+ * matcher, once. */
+static void kill9_after_ack_loses_nothing(void **state)
+{
+    (void)state;
+    long long accompanied = h_redis_int(&env, "HGET tp:{42}:matcher:fig:total accompanied");
+    h_signal(matcher_pid, SIGSTOP); /* the relay cannot deliver before the kill */
+    json_object *o = valid_json("wilson", "K9-1");
+    referral_json_t h;
+    Tremplin__Envelope *reply = h_call(&env, intake_ep, envelope_of(o, &h, "42"));
+    assert_string_equal(code_of(reply), "ACK");
+    char rid[40];
+    util_strlcpy(rid, reply->ack->referral_id, sizeof rid);
+    wire_free(reply, NULL);
+    h_signal(intake_pid, SIGKILL);
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:intake:outbox"), 1);
+    intake_pid = h_start(&env, "intake", "intake-2", NULL);
+    h_signal(matcher_pid, SIGCONT);
+    long long want = accompanied + 1;
+    assert_int_equal(h_wait_for(&env, matcher_count_is, &want, 60000), 0);
+    assert_int_equal(h_wait_for(&env, assigned, rid, 1000), 0);
+    assert_int_equal(h_wait_ready(&env, intake_ep, 30000), 0);
+    json_object_put(o);
+}
+
+static void curve_unknown_key_is_refused(void **state)
+{
+    (void)state;
+    zcert_t *stranger = zcert_new();
+    char server_key[64];
+    char path[400];
+    snprintf(path, sizeof path, "%s/curve/server.key", env.dir);
+    zcert_t *server = zcert_load(path);
+    util_strlcpy(server_key, zcert_public_txt(server), sizeof server_key);
+    client_t *c = client_new(env.zctx, branch_ep, "stranger");
+    client_set_retry(c, 1000, 2);
+    client_set_curve(c, server_key, zcert_public_txt(stranger), zcert_secret_txt(stranger));
+    char err[128];
+    client_connect(c, err, sizeof err);
+    json_object *o = valid_json("wilson", "STRANGER-1");
+    referral_json_t h;
+    Tremplin__Envelope *reply = NULL;
+    assert_int_equal(client_call(c, envelope_of(o, &h, "42"), &reply), -1);
+    assert_null(reply);
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:ref:wilson:STRANGER-1"), 0);
+    client_destroy(&c);
+    zcert_destroy(&stranger);
+    zcert_destroy(&server);
+    json_object_put(o);
+
+    /* the branch's own key is served */
+    client_t *w = branch_client("wilson", 3000, 3);
+    o = valid_json("wilson", "CURVE-1");
+    assert_int_equal(client_call(w, envelope_of(o, &h, "42"), &reply), 0);
+    assert_string_equal(code_of(reply), "ACK");
+    wire_free(reply, NULL);
+    json_object_put(o);
+    /* BRANCH_MISMATCH: wilson's key speaking for montreynaud */
+    o = valid_json("montreynaud", "MISMATCH-1");
+    assert_int_equal(client_call(w, envelope_of(o, &h, "42"), &reply), 0);
+    assert_string_equal(code_of(reply), "BRANCH_MISMATCH");
+    wire_free(reply, NULL);
+    json_object_put(o);
+    client_destroy(&w);
+}
+
+typedef struct {
+    client_t *c;
+    int attempt;
+    char ref[32];
+} cut_t;
+
+static int no_answer_any_more(h_env_t *h, void *arg)
+{
+    (void)h;
+    cut_t *cut = arg;
+    snprintf(cut->ref, sizeof cut->ref, "AFTER-REVOKE-%d", ++cut->attempt);
+    json_object *o = valid_json("doomed", cut->ref);
+    referral_json_t hj;
+    Tremplin__Envelope *reply = NULL;
+    int rc = client_call(cut->c, envelope_of(o, &hj, "42"), &reply);
+    wire_free(reply, NULL);
+    json_object_put(o);
+    return rc == -1;
+}
+
+/* Revoking a branch refuses its new connections and closes the open one
+ * (within intake's registry watch, watch_ms): the connected client then gets
+ * no answer at all, not even an error, and nothing it sends is stored. */
+static void revoked_branch_is_cut_off(void **state)
+{
+    (void)state;
+    client_t *c = branch_client("doomed", 500, 1);
+    json_object *o = valid_json("doomed", "BEFORE-REVOKE");
+    referral_json_t h;
+    Tremplin__Envelope *reply = NULL;
+    assert_int_equal(client_call(c, envelope_of(o, &h, "42"), &reply), 0);
+    assert_string_equal(code_of(reply), "ACK");
+    wire_free(reply, NULL);
+    json_object_put(o);
+    char out[512];
+    assert_int_equal(h_cli(&env, out, sizeof out, "branch revoke doomed"), 0);
+    cut_t cut = { c, 0, "" };
+    assert_int_equal(h_wait_for(&env, no_answer_any_more, &cut, 20000), 0);
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:ref:doomed:%s", cut.ref), 0);
+    client_destroy(&c);
+}
+
+/* 10 000 referrals with one bad line: counted, reported, safe to re-run. */
+static void import_reports_bad_lines_and_reruns_safely(void **state)
+{
+    (void)state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/import.jsonl", env.dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 1; i <= 10000; i++) {
+        char ref[32];
+        snprintf(ref, sizeof ref, "IMP-%05d", i);
+        json_object *o = valid_json(i % 2 ? "wilson" : "montreynaud", ref);
+        if (i == 4321)
+            set_path(o, "person.phone", json_object_new_string("not a phone"));
+        fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+    }
+    fclose(f);
+    char out[4096], cmd[600], rejects[500];
+    snprintf(cmd, sizeof cmd, "referral import %s", path);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
+    printf("tp first run: %s", strstr(out, "acceptées=") ?: out);
+    assert_non_null(strstr(out, "acceptées=9999 déjà_reçues=0 rejetées=1 injoignables=0"));
+    snprintf(rejects, sizeof rejects, "%s.rejected", path);
+    f = fopen(rejects, "r");
+    assert_non_null(f);
+    char line[512] = "";
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    assert_non_null(strstr(line, "ligne 4321: INVALID_FIELD person.phone"));
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
+    printf("tp second run: %s", strstr(out, "acceptées=") ?: out);
+    assert_non_null(strstr(out, "acceptées=0 déjà_reçues=9999 rejetées=1 injoignables=0"));
+
+    /* CSV, the form spreadsheets export */
+    snprintf(path, sizeof path, "%s/import.csv", env.dir);
+    f = fopen(path, "w");
+    fprintf(f, "branch,external_ref,mediator_id,partner,given_name,phone,availability,consent_given,consent_at,"
+               "consent_purposes,consent_version,needs,answers\n");
+    for (int i = 1; i <= 5; i++) {
+        char at[32];
+        time_t t = (time_t)(clock_real_ms() / 1000 - 3600);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        fprintf(f, "wilson,CSV-%d,med-1,pimms,\"Jean, dit Jeannot\",%s,mon-am thu-pm,oui,%s,training sms,2026-09,email,"
+                   "email=1 mouse_touch=2\n",
+                i, i == 3 ? "0000" : "0611223344", at);
+    }
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "referral import %s", path);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
+    assert_non_null(strstr(out, "acceptées=4 déjà_reçues=0 rejetées=1"));
+}
+
+static void withdraw_consent_is_recorded(void **state)
+{
+    (void)state;
+    json_object *o = valid_json("wilson", "WD-1");
+    answer_t a = submit_json(o);
+    json_object_put(o);
+    assert_int_equal(a.exit, 0);
+    char out[1024], cmd[128];
+    snprintf(cmd, sizeof cmd, "consent withdraw %s sms", a.person_id);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    redisReply *r = h_redis(&env, "HGET tp:{42}:intake:person:%s consent:sms", a.person_id);
+    assert_string_equal(r->str, "withdrawn");
+    freeReplyObject(r);
+    assert_int_equal(h_cli(&env, out, sizeof out, "consent withdraw 0123456789abcdef0123456789abcdef sms"), 2);
+    assert_non_null(strstr(out, "UNKNOWN_PERSON"));
+    snprintf(cmd, sizeof cmd, "consent withdraw %s marketing", a.person_id);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
+    assert_non_null(strstr(out, "UNKNOWN_VALUE"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(accepted_persisted_apart_and_assigned),
+        cmocka_unit_test(each_rule_is_rejected_with_its_code),
+        cmocka_unit_test(idempotent_after_a_lost_answer),
+        cmocka_unit_test(without_consent_counted_not_stored),
+        cmocka_unit_test(kill9_after_ack_loses_nothing),
+        cmocka_unit_test(curve_unknown_key_is_refused),
+        cmocka_unit_test(revoked_branch_is_cut_off),
+        cmocka_unit_test(import_reports_bad_lines_and_reruns_safely),
+        cmocka_unit_test(withdraw_consent_is_recorded),
+    };
+    return cmocka_run_group_tests_name("intake", tests, setup, teardown);
+}
