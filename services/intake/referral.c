@@ -68,31 +68,72 @@ static int is_token(const char *s, size_t max, const char *extra)
     return n > 0;
 }
 
-/* Valid UTF-8, no control characters, at most max bytes. */
+/* Decodes one UTF-8 character at p: its code point and length, or length 0
+ * when it is not well formed (overlong forms, surrogates, beyond U+10FFFF). */
+static int utf8_next(const unsigned char *p, uint32_t *cp)
+{
+    int len = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+    if (len == 0)
+        return 0;
+    uint32_t c = len == 1 ? p[0] : p[0] & (0x7f >> len);
+    for (int i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+    static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+    if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return len;
+}
+
+/* Well-formed UTF-8, no control characters (C0, DEL, C1), at most max bytes. */
 static int is_text(const char *s, size_t max)
 {
-    const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s);
     if (n == 0 || n > max)
         return 0;
-    while (*p) {
-        int len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
-        if (len == 0 || (len == 1 && (*p < 0x20 || *p == 0x7f)))
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        uint32_t c;
+        int len = utf8_next(p, &c);
+        if (len == 0 || c < 0x20 || (c >= 0x7f && c < 0xa0))
             return 0;
-        for (int i = 1; i < len; i++)
-            if ((p[i] >> 6) != 2)
-                return 0;
         p += len;
     }
     return 1;
 }
 
+/* A letter of a name: ASCII letters, the Latin letters of U+00C0..U+024F
+ * (but × and ÷), and any script from U+0370 on outside the punctuation and
+ * symbol blocks. Spaces, dashes and dots alone do not make a name. */
 static int has_letter(const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p >= 0x80)
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        uint32_t c;
+        int len = utf8_next(p, &c);
+        if (len == 0)
+            return 0;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= 0xc0 && c <= 0x24f && c != 0xd7 && c != 0xf7)
+            || (c >= 0x370 && !(c >= 0x2000 && c <= 0x2bff) && !(c >= 0x3000 && c <= 0x303f) && c < 0xfe00))
             return 1;
+        p += len;
+    }
     return 0;
+}
+
+/* How many bytes of s, at most max, end on a character boundary. */
+static int text_prefix(const char *s, int max)
+{
+    int n = 0;
+    while (s[n] && n < max) {
+        uint32_t c;
+        int len = utf8_next((const unsigned char *)s + n, &c);
+        if (len == 0 || n + len > max)
+            break;
+        n += len;
+    }
+    return n;
 }
 
 /* A list of tags: each from `known` (or any token when known is NULL), no
@@ -106,8 +147,9 @@ static int check_tags(char **items, size_t n, size_t max, const char *const *kno
         char f[64];
         snprintf(f, sizeof f, "%s[%zu]", field, i);
         if (known ? !in_list(known, items[i]) : !is_token(items[i], 32, "-_"))
-            return referral_fail(err, "UNKNOWN_VALUE", f, "Valeur inconnue pour %s : « %.32s ».", field,
-                                 is_text(items[i], 64) ? items[i] : "?");
+            return referral_fail(err, "UNKNOWN_VALUE", f, "Valeur inconnue pour %s : « %.*s ».", field,
+                                 is_text(items[i], 256) ? text_prefix(items[i], 32) : 1,
+                                 is_text(items[i], 256) ? items[i] : "?");
         for (size_t j = 0; j < i; j++)
             if (strcmp(items[i], items[j]) == 0)
                 return referral_fail(err, "DUPLICATE_VALUE", f, "Valeur en double pour %s : « %s ».", field,

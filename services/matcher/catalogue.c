@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsondoc.h"
 #include "util.h"
 #include "wire.h"
 
@@ -149,10 +150,9 @@ static int cat_parse_kind(json_object *o, size_t i, catalogue_t *c, char *err, s
 int catalogue_parse(const char *json_text, catalogue_t *c, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
-    enum json_tokener_error jerr;
-    json_object *root = json_tokener_parse_verbose(json_text, &jerr);
+    json_object *root = jsondoc_parse(json_text, err, errlen);
     if (!root)
-        return cat_fail(err, errlen, "not JSON: %s", json_tokener_error_desc(jerr));
+        return -1;
     int rc = -1;
     json_object *kinds = cat_get(root, "kinds", json_type_array);
     if (cat_str(root, "version", c->version, sizeof c->version, 1, "catalogue", err, errlen)

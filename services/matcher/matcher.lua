@@ -46,7 +46,7 @@ command('follow_up', function(keys, args)
   for i = 6, #args do
     local kind = args[i]
     if (i == 6 and args[5] == '1') or redis.call('HEXISTS', keys[2], 'completed:' .. kind) == 0 then
-      redis.call('HSET', keys[1], 'person_id', args[2], 'kind', kind, 'status', 'assigned', 'decided_ms', now)
+      redis.call('HSET', keys[1], 'person_id', args[2], 'kind', kind, 'status', 'assigned:' .. kind, 'decided_ms', now)
       redis.call('HSET', keys[2], 'assigned:' .. kind, now)
       redis.call('HINCRBY', keys[3], 'followup:' .. kind, 1)
       redis.call('HINCRBY', keys[4], 'assigned:' .. kind, 1)

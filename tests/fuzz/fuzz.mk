@@ -10,13 +10,14 @@ PKGS = libzmq libczmq libprotobuf-c hiredis inih json-c
 FFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
          -I$(F)/gen -Icommon -Iservices $(shell pkg-config --cflags $(PKGS))
 FLIBS = $(shell pkg-config --libs $(PKGS)) -lm
-TARGETS = envelope
-SRC = common/wire.c common/util.c common/clock.c
+TARGETS = envelope referral referral_json
+SRC = common/wire.c common/util.c common/clock.c common/jsondoc.c services/intake/referral.c \
+      services/intake/referral_json.c
 
 .PHONY: run
 run: $(TARGETS:%=$(F)/fuzz_%) $(F)/seeds
 	@for t in $(TARGETS); do \
-	    mkdir -p $(F)/corpus-$$t; $(F)/seeds $(F)/corpus-$$t; \
+	    mkdir -p $(F)/corpus-$$t; $(F)/seeds $(F)/corpus-$$t $$t; \
 	    echo "fuzz $$t for $(FUZZ_SECONDS)s"; \
 	    $(F)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=70000 -artifact_prefix=$(F)/ -print_final_stats=1 \
 	        $(F)/corpus-$$t 2>&1 | grep -E 'stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY|crash' || true; \

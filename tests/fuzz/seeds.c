@@ -1,6 +1,9 @@
-/* Writes one valid sample per payload type into DIR, as the fuzzer's seed
- * corpus; generated from the schema at build time so it never goes stale. */
+/* Writes the fuzzers' seed corpus into DIR: for the envelope decoders, one
+ * valid sample per payload type and one referral per rejection code; for
+ * referral_json, the example referral and its variants. Generated at build
+ * time from the schema, so it never goes stale. */
 #include <stdio.h>
+#include <string.h>
 #include <string.h>
 
 #include "wire.h"
@@ -20,12 +23,40 @@ static void write_sample(const char *dir, const char *name, Tremplin__Envelope *
     wire_buf_free(&b);
 }
 
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static int json_seeds(const char *dir)
+{
+    FILE *f = fopen("deploy/examples/referral.json", "r");
+    static char buf[8192];
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    write_text(dir, "example", buf);
+    write_text(dir, "empty_object", "{}");
+    write_text(dir, "wrong_types", "{\"branch\": 1, \"person\": [], \"answers\": {\"q\": \"x\"}}");
+    write_text(dir, "trailing", "{\"branch\": \"wilson\"} {}");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: seeds DIR\n");
+    if (argc != 3) {
+        fprintf(stderr, "usage: seeds DIR TARGET\n");
         return 2;
     }
+    if (!strcmp(argv[2], "referral_json"))
+        return json_seeds(argv[1]);
     Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT;
     Tremplin__Ping ping = TREMPLIN__PING__INIT;
     ping.nonce = "n";
@@ -74,6 +105,31 @@ int main(int argc, char **argv)
     env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL;
     env.submit_referral = &sr;
     write_sample(argv[1], "submit_referral", &env);
+
+    /* one referral per rejection code */
+    sr.branch = "";
+    write_sample(argv[1], "reject_missing_field", &env);
+    sr.branch = "wilson";
+    person.phone = "12";
+    write_sample(argv[1], "reject_invalid_field", &env);
+    person.phone = "0612345678";
+    char *dup_avail[] = { "mon-am", "mon-am" };
+    person.availability = dup_avail;
+    write_sample(argv[1], "reject_duplicate_value", &env);
+    char *bad_avail[] = { "sun-am" };
+    person.availability = bad_avail;
+    person.n_availability = 1;
+    write_sample(argv[1], "reject_unknown_value", &env);
+    person.availability = avail;
+    person.n_availability = 2;
+    char *many[] = { "a", "b", "c", "d", "e", "f", "g", "h", "i" };
+    person.accessibility = many;
+    person.n_accessibility = 9;
+    write_sample(argv[1], "reject_too_many", &env);
+    person.n_accessibility = 0;
+    consent.given = 0;
+    write_sample(argv[1], "reject_consent_required", &env);
+    consent.given = 1;
 
     Tremplin__Error err = TREMPLIN__ERROR__INIT;
     err.code = "INVALID_FIELD";

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "intake/referral_json.h"
+#include "jsondoc.h"
 
 #define CLI_MAX_INPUT (1024 * 1024)
 
@@ -138,13 +139,12 @@ static int cli_referral_submit(cli_t *cli, const char *path)
         fprintf(stderr, "tremplin: cannot read %s (or larger than 1 MiB)\n", path);
         return 2;
     }
-    enum json_tokener_error jerr;
-    json_object *root = json_tokener_parse_verbose(text, &jerr);
+    char err[256];
+    json_object *root = jsondoc_parse(text, err, sizeof err);
     free(text);
     if (!root)
-        return cli_json_error("INVALID_JSON", "", json_tokener_error_desc(jerr));
+        return cli_json_error("INVALID_JSON", "", err);
     referral_json_t h;
-    char err[256];
     if (referral_from_json(root, &h, err, sizeof err) != 0) {
         json_object_put(root);
         return cli_json_error("INVALID_JSON", "", err);
@@ -378,7 +378,8 @@ static int cli_import_jsonl(cli_importer_t *im, FILE *f)
         n++;
         if (len <= 1)
             continue;
-        cli_import_record(im, json_tokener_parse(line), n);
+        char err[256];
+        cli_import_record(im, jsondoc_parse(line, err, sizeof err), n);
     }
     free(line);
     return 0;

@@ -1,0 +1,712 @@
+#include "timetable.h"
+
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* Dates of the file are kept from 2000-01-01 to 2199-12-31: wide enough for a
+ * timetable, and it bounds every loop over days. */
+#define TT_YEAR_MIN 2000
+#define TT_YEAR_MAX 2199
+
+static const char *const tt_day_names[7] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+
+/* ------------------------------------------------------------ calendar */
+
+/* Days since 1970-01-01 of a civil date, and back (H. Hinnant's algorithms,
+ * exact for the proleptic Gregorian calendar). Pure: no time zone. */
+static int32_t tt_days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void tt_civil_from_days(int32_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    int era = (z >= 0 ? z : z - 146096) / 146097;
+    int doe = z - era * 146097;
+    int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int tt_weekday(int32_t days) /* 0 = sunday; 1970-01-01 was a thursday */
+{
+    int w = (int)((days + 4) % 7);
+    return w < 0 ? w + 7 : w;
+}
+
+static int tt_days_in_month(int y, int m)
+{
+    static const int len[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : len[m - 1];
+}
+
+static int tt_digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* "YYYY-MM-DD" to days; -1 if it is not a date of the calendar. */
+static int tt_parse_date(const char *s, int32_t *out)
+{
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return -1;
+    int y = tt_digits(s, 4), m = tt_digits(s + 5, 2), d = tt_digits(s + 8, 2);
+    if (y < TT_YEAR_MIN || y > TT_YEAR_MAX || m < 1 || m > 12 || d < 1 || d > tt_days_in_month(y, m))
+        return -1;
+    *out = tt_days_from_civil(y, m, d);
+    return 0;
+}
+
+/* "HH:MM" to minutes after midnight; -1 if it is not a time of day. */
+static int tt_parse_time(const char *s)
+{
+    if (strlen(s) != 5 || s[2] != ':')
+        return -1;
+    int h = tt_digits(s, 2), m = tt_digits(s + 3, 2);
+    if (h < 0 || h > 23 || m < 0 || m > 59)
+        return -1;
+    return h * 60 + m;
+}
+
+static void tt_format_date(int32_t days, char out[11])
+{
+    int y, m, d;
+    tt_civil_from_days(days, &y, &m, &d);
+    snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)d % 100u);
+}
+
+/* ------------------------------------------------------------ loading */
+
+static int tt_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int tt_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Refuses a key that is not in allowed (NULL-terminated): a misspelt
+ * "holidays" must not silently give sessions on Christmas. Keys starting
+ * with '_' are comments. */
+static int tt_keys(json_object *o, const char *const *allowed, const char *where, char *err, size_t errlen)
+{
+    struct json_object_iterator it = json_object_iter_begin(o), end = json_object_iter_end(o);
+    for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+        const char *name = json_object_iter_peek_name(&it);
+        int ok = name[0] == '_';
+        for (int i = 0; !ok && allowed[i]; i++)
+            ok = !strcmp(name, allowed[i]);
+        if (!ok)
+            return tt_fail(err, errlen, "%s.%s: unknown key", where, name);
+    }
+    return 0;
+}
+
+/* The string at key: required, or "" when absent; -1 if it is not a string,
+ * too long or holds a NUL. */
+static int tt_str(json_object *o, const char *key, char *out, size_t cap, int required, const char *where, char *err,
+                  size_t errlen)
+{
+    json_object *v;
+    out[0] = '\0';
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
+        return required ? tt_fail(err, errlen, "%s.%s: a string is required", where, key) : 0;
+    }
+    if (!json_object_is_type(v, json_type_string))
+        return tt_fail(err, errlen, "%s.%s: a string is required", where, key);
+    const char *s = json_object_get_string(v);
+    if ((size_t)json_object_get_string_len(v) != strlen(s))
+        return tt_fail(err, errlen, "%s.%s: contains a NUL character", where, key);
+    if (util_strlcpy(out, s, cap) != 0)
+        return tt_fail(err, errlen, "%s.%s: too long (at most %zu bytes)", where, key, cap - 1);
+    return 0;
+}
+
+/* The integer at key, from lo to hi; def when absent (def < lo: required). */
+static int tt_int(json_object *o, const char *key, int *out, int lo, int hi, int def, const char *where, char *err,
+                  size_t errlen)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v)) {
+        if (def < lo)
+            return tt_fail(err, errlen, "%s.%s: an integer from %d to %d is required", where, key, lo, hi);
+        *out = def;
+        return 0;
+    }
+    int64_t x = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : INT64_MIN;
+    if (x < lo || x > hi)
+        return tt_fail(err, errlen, "%s.%s: an integer from %d to %d is required", where, key, lo, hi);
+    *out = (int)x;
+    return 0;
+}
+
+/* [a-z0-9_-]{1,max}: codes go into session ids and Redis keys. */
+static int tt_code_ok(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+static int tt_code(json_object *o, const char *key, char *out, size_t max, const char *where, char *err,
+                   size_t errlen)
+{
+    char tmp[TT_CODE];
+    if (tt_str(o, key, tmp, sizeof tmp, 1, where, err, errlen) != 0)
+        return -1;
+    if (!tt_code_ok(tmp, max))
+        return tt_fail(err, errlen, "%s.%s: \"%s\" is not a code ([a-z0-9_-], 1 to %zu characters)", where, key, tmp,
+                       max);
+    memcpy(out, tmp, sizeof tmp);
+    return 0;
+}
+
+static int tt_date(json_object *o, const char *key, int32_t *out, const char *where, char *err, size_t errlen)
+{
+    char s[16];
+    if (tt_str(o, key, s, sizeof s, 1, where, err, errlen) != 0)
+        return -1;
+    if (tt_parse_date(s, out) != 0)
+        return tt_fail(err, errlen, "%s.%s: \"%s\" is not a date YYYY-MM-DD (%d to %d)", where, key, s, TT_YEAR_MIN,
+                       TT_YEAR_MAX);
+    return 0;
+}
+
+/* The array at key: NULL with *absent set when there is none; -1 if the
+ * key holds something else or too many items. */
+static int tt_array(json_object *root, const char *key, int max, int required, json_object **out, char *err,
+                    size_t errlen)
+{
+    json_object *v;
+    *out = NULL;
+    if (!json_object_object_get_ex(root, key, &v))
+        return required ? tt_fail(err, errlen, "%s: a list is required", key) : 0;
+    if (!json_object_is_type(v, json_type_array))
+        return tt_fail(err, errlen, "%s: a list is required", key);
+    if ((int)json_object_array_length(v) > max)
+        return tt_fail(err, errlen, "%s: at most %d items", key, max);
+    *out = v;
+    return 0;
+}
+
+static json_object *tt_item(json_object *arr, size_t i, const char *key, char *where, size_t wcap, char *err,
+                            size_t errlen)
+{
+    snprintf(where, wcap, "%s[%zu]", key, i);
+    json_object *o = json_object_array_get_idx(arr, i);
+    if (!json_object_is_type(o, json_type_object)) {
+        tt_fail(err, errlen, "%s: an object is required", where);
+        return NULL;
+    }
+    return o;
+}
+
+static int tt_venue_index(const timetable_t *tt, const char *id)
+{
+    for (int i = 0; i < tt->nvenues; i++)
+        if (!strcmp(tt->venues[i].id, id))
+            return i;
+    return -1;
+}
+
+/* The time zone must name a file of the tz database: glibc silently falls
+ * back to UTC for a name it does not know. */
+static int tt_timezone_ok(const char *tz)
+{
+    if (!tz[0] || tz[0] == '/' || strstr(tz, ".."))
+        return 0;
+    for (const char *p = tz; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '/'
+              || *p == '_' || *p == '-' || *p == '+'))
+            return 0;
+    const char *dir = getenv("TZDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
+    return access(path, R_OK) == 0;
+}
+
+/* Fields common to weekly slots and one-offs; the caller sets date and wday. */
+static int tt_parse_slot_fields(json_object *o, const timetable_t *tt, tt_slot_t *s, const char *where, char *err,
+                                size_t errlen)
+{
+    char start[16];
+    if (tt_str(o, "start", start, sizeof start, 1, where, err, errlen) != 0)
+        return -1;
+    if ((s->start_min = tt_parse_time(start)) < 0)
+        return tt_fail(err, errlen, "%s.start: \"%s\" is not a time HH:MM (00:00 to 23:59)", where, start);
+    if (tt_int(o, "duration_min", &s->duration_min, 15, 600, TT_DEFAULT_DURATION, where, err, errlen) != 0)
+        return -1;
+    if (s->start_min + s->duration_min > 24 * 60)
+        return tt_fail(err, errlen, "%s.duration_min: the session would end after midnight", where);
+    if (tt_code(o, "kind", s->kind, TT_CODE - 1, where, err, errlen) != 0
+        || tt_code(o, "venue", s->venue, TT_VENUE_ID_MAX, where, err, errlen) != 0
+        || tt_code(o, "trainer", s->trainer, TT_CODE - 1, where, err, errlen) != 0
+        || tt_int(o, "capacity", &s->capacity, 1, 100, -1, where, err, errlen) != 0)
+        return -1;
+    if (tt_venue_index(tt, s->venue) < 0)
+        return tt_fail(err, errlen, "%s.venue: no venue \"%s\"", where, s->venue);
+    return 0;
+}
+
+static int tt_overlap(const tt_slot_t *a, const tt_slot_t *b)
+{
+    return !strcmp(a->venue, b->venue) && a->start_min < b->start_min + b->duration_min
+        && b->start_min < a->start_min + a->duration_min;
+}
+
+static int tt_parse_venues(json_object *root, timetable_t *tt, char *err, size_t errlen)
+{
+    static const char *const keys[] = { "id", "name_fr", "address_fr", NULL };
+    json_object *arr;
+    if (tt_array(root, "venues", TT_MAX_VENUES, 1, &arr, err, errlen) != 0)
+        return -1;
+    if (json_object_array_length(arr) == 0)
+        return tt_fail(err, errlen, "venues: 1 to %d venues", TT_MAX_VENUES);
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        char where[48];
+        json_object *o = tt_item(arr, i, "venues", where, sizeof where, err, errlen);
+        tt_venue_t *v = &tt->venues[tt->nvenues];
+        if (!o || tt_keys(o, keys, where, err, errlen) != 0
+            || tt_code(o, "id", v->id, TT_VENUE_ID_MAX, where, err, errlen) != 0
+            || tt_str(o, "name_fr", v->name_fr, sizeof v->name_fr, 1, where, err, errlen) != 0
+            || tt_str(o, "address_fr", v->address_fr, sizeof v->address_fr, 0, where, err, errlen) != 0)
+            return -1;
+        if (!v->name_fr[0])
+            return tt_fail(err, errlen, "%s.name_fr: must not be empty", where);
+        if (tt_venue_index(tt, v->id) >= 0)
+            return tt_fail(err, errlen, "%s.id: \"%s\" twice", where, v->id);
+        tt->nvenues++;
+    }
+    return 0;
+}
+
+static int tt_parse_slots(json_object *root, timetable_t *tt, char *err, size_t errlen)
+{
+    static const char *const keys[] = { "day", "start", "duration_min", "kind", "venue", "trainer", "capacity", NULL };
+    json_object *arr;
+    if (tt_array(root, "slots", TT_MAX_SLOTS, 1, &arr, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        char where[48], day[8];
+        json_object *o = tt_item(arr, i, "slots", where, sizeof where, err, errlen);
+        tt_slot_t *s = &tt->slots[tt->nslots];
+        memset(s, 0, sizeof *s);
+        s->date = -1;
+        s->wday = -1;
+        if (!o || tt_keys(o, keys, where, err, errlen) != 0 || tt_str(o, "day", day, sizeof day, 1, where, err, errlen))
+            return -1;
+        for (int d = 1; d <= 6; d++)
+            if (!strcmp(day, tt_day_names[d]))
+                s->wday = d;
+        if (s->wday < 0)
+            return tt_fail(err, errlen, "%s.day: \"%s\" is not one of mon, tue, wed, thu, fri, sat", where, day);
+        if (tt_parse_slot_fields(o, tt, s, where, err, errlen) != 0)
+            return -1;
+        for (int j = 0; j < tt->nslots; j++)
+            if (tt->slots[j].wday == s->wday && tt_overlap(&tt->slots[j], s))
+                return tt_fail(err, errlen, "%s: overlaps slots[%d] at venue \"%s\" on %s", where, j, s->venue, day);
+        tt->nslots++;
+    }
+    return 0;
+}
+
+static int tt_parse_one_off(json_object *root, timetable_t *tt, char *err, size_t errlen)
+{
+    static const char *const keys[] = { "date", "start", "duration_min", "kind", "venue", "trainer", "capacity", NULL };
+    json_object *arr;
+    if (tt_array(root, "one_off", TT_MAX_ONE_OFF, 0, &arr, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+        char where[48];
+        json_object *o = tt_item(arr, i, "one_off", where, sizeof where, err, errlen);
+        tt_slot_t *s = &tt->one_off[tt->none_off];
+        memset(s, 0, sizeof *s);
+        if (!o || tt_keys(o, keys, where, err, errlen) != 0 || tt_date(o, "date", &s->date, where, err, errlen) != 0
+            || tt_parse_slot_fields(o, tt, s, where, err, errlen) != 0)
+            return -1;
+        s->wday = tt_weekday(s->date);
+        /* a one-off never shares its venue's time with another session:
+         * session ids stay unique and a room is never booked twice */
+        for (int j = 0; j < tt->nslots; j++)
+            if (tt->slots[j].wday == s->wday && tt_overlap(&tt->slots[j], s))
+                return tt_fail(err, errlen, "%s: overlaps the weekly slots[%d] at venue \"%s\"", where, j, s->venue);
+        for (int j = 0; j < tt->none_off; j++)
+            if (tt->one_off[j].date == s->date && tt_overlap(&tt->one_off[j], s))
+                return tt_fail(err, errlen, "%s: overlaps one_off[%d] at venue \"%s\"", where, j, s->venue);
+        tt->none_off++;
+    }
+    return 0;
+}
+
+static int tt_parse_holidays(json_object *root, timetable_t *tt, char *err, size_t errlen)
+{
+    json_object *arr;
+    if (tt_array(root, "holidays", TT_MAX_HOLIDAYS, 0, &arr, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+        json_object *x = json_object_array_get_idx(arr, i);
+        const char *s = json_object_is_type(x, json_type_string) ? json_object_get_string(x) : NULL;
+        int32_t d;
+        if (!s || tt_parse_date(s, &d) != 0)
+            return tt_fail(err, errlen, "holidays[%zu]: \"%.16s\" is not a date YYYY-MM-DD (%d to %d)", i,
+                           s ? s : "", TT_YEAR_MIN, TT_YEAR_MAX);
+        for (int j = 0; j < tt->nholidays; j++)
+            if (tt->holidays[j] == d)
+                return tt_fail(err, errlen, "holidays[%zu]: %s twice", i, s);
+        tt->holidays[tt->nholidays++] = d;
+    }
+    return 0;
+}
+
+static int tt_parse_closures(json_object *root, timetable_t *tt, char *err, size_t errlen)
+{
+    static const char *const keys[] = { "from", "to", "venue", "reason_fr", NULL };
+    json_object *arr;
+    if (tt_array(root, "closures", TT_MAX_CLOSURES, 0, &arr, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+        char where[48];
+        json_object *o = tt_item(arr, i, "closures", where, sizeof where, err, errlen);
+        tt_closure_t *c = &tt->closures[tt->nclosures];
+        if (!o || tt_keys(o, keys, where, err, errlen) != 0 || tt_date(o, "from", &c->from, where, err, errlen) != 0
+            || tt_date(o, "to", &c->to, where, err, errlen) != 0
+            || tt_str(o, "venue", c->venue, sizeof c->venue, 0, where, err, errlen) != 0
+            || tt_str(o, "reason_fr", c->reason_fr, sizeof c->reason_fr, 0, where, err, errlen) != 0)
+            return -1;
+        if (c->from > c->to)
+            return tt_fail(err, errlen, "%s: from is after to", where);
+        if (c->venue[0] && tt_venue_index(tt, c->venue) < 0)
+            return tt_fail(err, errlen, "%s.venue: no venue \"%s\"", where, c->venue);
+        tt->nclosures++;
+    }
+    return 0;
+}
+
+static int tt_has_trainer(const timetable_t *tt, const char *trainer)
+{
+    for (int i = 0; i < tt->nslots; i++)
+        if (!strcmp(tt->slots[i].trainer, trainer))
+            return 1;
+    for (int i = 0; i < tt->none_off; i++)
+        if (!strcmp(tt->one_off[i].trainer, trainer))
+            return 1;
+    return 0;
+}
+
+static int tt_parse_absences(json_object *root, timetable_t *tt, char *err, size_t errlen)
+{
+    static const char *const keys[] = { "trainer", "from", "to", NULL };
+    json_object *arr;
+    if (tt_array(root, "absences", TT_MAX_ABSENCES, 0, &arr, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+        char where[48];
+        json_object *o = tt_item(arr, i, "absences", where, sizeof where, err, errlen);
+        tt_absence_t *a = &tt->absences[tt->nabsences];
+        if (!o || tt_keys(o, keys, where, err, errlen) != 0
+            || tt_code(o, "trainer", a->trainer, TT_CODE - 1, where, err, errlen) != 0
+            || tt_date(o, "from", &a->from, where, err, errlen) != 0 || tt_date(o, "to", &a->to, where, err, errlen) != 0)
+            return -1;
+        if (a->from > a->to)
+            return tt_fail(err, errlen, "%s: from is after to", where);
+        /* a misspelt trainer would silently leave their sessions on */
+        if (!tt_has_trainer(tt, a->trainer))
+            return tt_fail(err, errlen, "%s.trainer: no slot or one-off has trainer \"%s\"", where, a->trainer);
+        tt->nabsences++;
+    }
+    return 0;
+}
+
+int timetable_parse(const char *json_text, timetable_t *tt, char *err, size_t errlen)
+{
+    static const char *const keys[] = { "version", "timezone", "horizon_days", "venues", "slots",
+                                        "one_off", "holidays", "closures", "absences", NULL };
+    memset(tt, 0, sizeof *tt);
+    enum json_tokener_error jerr;
+    json_object *root = json_tokener_parse_verbose(json_text, &jerr);
+    if (!root)
+        return tt_fail(err, errlen, "not JSON: %s", json_tokener_error_desc(jerr));
+    int rc = -1;
+    if (!json_object_is_type(root, json_type_object)) {
+        tt_fail(err, errlen, "timetable: an object is required");
+        goto done;
+    }
+    if (tt_keys(root, keys, "timetable", err, errlen) != 0
+        || tt_str(root, "version", tt->version, sizeof tt->version, 1, "timetable", err, errlen) != 0
+        || tt_str(root, "timezone", tt->timezone, sizeof tt->timezone, 1, "timetable", err, errlen) != 0
+        || tt_int(root, "horizon_days", &tt->horizon_days, 1, 366, 28, "timetable", err, errlen) != 0)
+        goto done;
+    if (!tt->version[0]) {
+        tt_fail(err, errlen, "timetable.version: must not be empty");
+        goto done;
+    }
+    if (!tt_timezone_ok(tt->timezone)) {
+        tt_fail(err, errlen, "timetable.timezone: \"%s\" is not a time zone of the system tz database", tt->timezone);
+        goto done;
+    }
+    if (tt_parse_venues(root, tt, err, errlen) != 0 || tt_parse_slots(root, tt, err, errlen) != 0
+        || tt_parse_one_off(root, tt, err, errlen) != 0 || tt_parse_holidays(root, tt, err, errlen) != 0
+        || tt_parse_closures(root, tt, err, errlen) != 0 || tt_parse_absences(root, tt, err, errlen) != 0)
+        goto done;
+    rc = 0;
+done:
+    json_object_put(root);
+    return rc;
+}
+
+int timetable_load(const char *path, timetable_t *out, char *err, size_t errlen)
+{
+    enum { CAP = 1024 * 1024 };
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return tt_fail(err, errlen, "%s: cannot open", path);
+    char *buf = xmalloc(CAP);
+    size_t n = fread(buf, 1, CAP - 1, f);
+    int bad = ferror(f) ? 1 : (n == CAP - 1 && fgetc(f) != EOF) ? 2 : 0;
+    fclose(f);
+    buf[n] = '\0';
+    char reason[400];
+    int rc = bad ? tt_fail(reason, sizeof reason, bad == 1 ? "read error" : "larger than 1 MiB")
+                 : timetable_parse(buf, out, reason, sizeof reason);
+    free(buf);
+    if (rc != 0)
+        tt_fail(err, errlen, "%s: %s", path, reason);
+    return rc;
+}
+
+const tt_venue_t *timetable_venue(const timetable_t *tt, const char *id)
+{
+    int i = tt_venue_index(tt, id);
+    return i < 0 ? NULL : &tt->venues[i];
+}
+
+/* ------------------------------------------------------------ sessions */
+
+/* The process works in the timetable's time zone from now on (see the
+ * header: TZ is process-global and is not restored). */
+static void tt_use_timezone(const timetable_t *tt)
+{
+    const char *cur = getenv("TZ");
+    if (!cur || strcmp(cur, tt->timezone) != 0)
+        setenv("TZ", tt->timezone, 1);
+    tzset();
+}
+
+/* UTC ms of a local date and time. tm_isdst = -1: mktime decides from the tz
+ * database whether summer time is in force that day. */
+static int64_t tt_local_ms(int32_t day, int min)
+{
+    int y, m, d;
+    tt_civil_from_days(day, &y, &m, &d);
+    struct tm tm = { 0 };
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = min / 60;
+    tm.tm_min = min % 60;
+    tm.tm_isdst = -1;
+    return (int64_t)mktime(&tm) * 1000;
+}
+
+/* The local date (days) of an instant, within the calendar of the file. */
+static int32_t tt_local_day(int64_t ms)
+{
+    int64_t s = ms / 1000 - (ms % 1000 < 0);
+    time_t t = (time_t)s;
+    struct tm tm;
+    int32_t lo = tt_days_from_civil(TT_YEAR_MIN, 1, 1), hi = tt_days_from_civil(TT_YEAR_MAX, 12, 31);
+    if ((int64_t)t != s || !localtime_r(&t, &tm))
+        return s < 0 ? lo : hi;
+    if (tm.tm_year + 1900 < TT_YEAR_MIN)
+        return lo;
+    if (tm.tm_year + 1900 > TT_YEAR_MAX)
+        return hi;
+    return tt_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+static int tt_is_holiday(const timetable_t *tt, int32_t day)
+{
+    for (int i = 0; i < tt->nholidays; i++)
+        if (tt->holidays[i] == day)
+            return 1;
+    return 0;
+}
+
+static int tt_is_closed(const timetable_t *tt, const char *venue, int32_t day)
+{
+    for (int i = 0; i < tt->nclosures; i++) {
+        const tt_closure_t *c = &tt->closures[i];
+        if (day >= c->from && day <= c->to && (!c->venue[0] || !strcmp(c->venue, venue)))
+            return 1;
+    }
+    return 0;
+}
+
+static int tt_is_absent(const timetable_t *tt, const char *trainer, int32_t day)
+{
+    for (int i = 0; i < tt->nabsences; i++) {
+        const tt_absence_t *a = &tt->absences[i];
+        if (day >= a->from && day <= a->to && !strcmp(a->trainer, trainer))
+            return 1;
+    }
+    return 0;
+}
+
+/* The session of slot s on day (its weekday or its date), if the day is
+ * not a holiday or a closure of its venue. 1: made, 0: none that day. */
+static int tt_make(const timetable_t *tt, const tt_slot_t *s, int32_t day, tt_session_t *out)
+{
+    if (tt_is_holiday(tt, day) || tt_is_closed(tt, s->venue, day))
+        return 0;
+    int y, m, d;
+    tt_civil_from_days(day, &y, &m, &d);
+    memset(out, 0, sizeof *out);
+    out->start_ms = tt_local_ms(day, s->start_min);
+    out->end_ms = out->start_ms + (int64_t)s->duration_min * 60000;
+    /* the id and the local fields come from the file's date and time, not
+     * from a round trip through mktime: they never change for a session */
+    unsigned hh = (unsigned)(s->start_min / 60) % 100u, mm = (unsigned)(s->start_min % 60) % 100u;
+    snprintf(out->id, sizeof out->id, "%04u%02u%02u-%02u%02u-%.16s-%.32s", (unsigned)y % 10000u, (unsigned)m % 100u,
+             (unsigned)d % 100u, hh, mm, s->venue, s->kind);
+    memcpy(out->kind, s->kind, TT_CODE);
+    memcpy(out->venue, s->venue, TT_CODE);
+    memcpy(out->trainer, s->trainer, TT_CODE);
+    out->capacity = s->capacity;
+    snprintf(out->half_day, sizeof out->half_day, "%s-%s", tt_day_names[tt_weekday(day)],
+             s->start_min < 12 * 60 ? "am" : "pm");
+    tt_format_date(day, out->local_date);
+    snprintf(out->local_start, sizeof out->local_start, "%02u:%02u", hh, mm);
+    out->trainer_absent = tt_is_absent(tt, s->trainer, day);
+    return 1;
+}
+
+static int tt_before(const tt_session_t *a, const tt_session_t *b)
+{
+    if (a->start_ms != b->start_ms)
+        return a->start_ms < b->start_ms;
+    int c = strcmp(a->venue, b->venue);
+    return c != 0 ? c < 0 : strcmp(a->id, b->id) < 0;
+}
+
+/* Inserts s into the sorted out[0..*n), keeping the first max. */
+static void tt_insert(tt_session_t *out, int *n, int max, const tt_session_t *s)
+{
+    int i = *n;
+    if (i == max) {
+        if (!tt_before(s, &out[max - 1]))
+            return;
+        i--;
+    } else {
+        (*n)++;
+    }
+    for (; i > 0 && tt_before(s, &out[i - 1]); i--)
+        out[i] = out[i - 1];
+    out[i] = *s;
+}
+
+int timetable_sessions(const timetable_t *tt, int64_t from_ms, int64_t to_ms, tt_session_t *out, int max)
+{
+    if (!tt || !out || max <= 0 || from_ms >= to_ms)
+        return 0;
+    tt_use_timezone(tt);
+    /* the local days the window touches, one more on each side: a local day
+     * is never more than a day away from the UTC one */
+    int32_t first = tt_local_day(from_ms) - 1, last = tt_local_day(to_ms) + 1;
+    if (tt->nslots == 0) { /* only one-offs: no need to walk past the last */
+        int32_t lo = INT32_MAX, hi = INT32_MIN;
+        for (int i = 0; i < tt->none_off; i++) {
+            lo = tt->one_off[i].date < lo ? tt->one_off[i].date : lo;
+            hi = tt->one_off[i].date > hi ? tt->one_off[i].date : hi;
+        }
+        first = first > lo ? first : lo;
+        last = last < hi ? last : hi;
+    }
+    int n = 0;
+    tt_session_t s;
+    for (int32_t day = first; day <= last; day++) {
+        /* full, and everything kept starts before the day before: the rest
+         * of the window can only come later */
+        if (n == max && out[max - 1].start_ms < tt_local_ms(day - 1, 0))
+            break;
+        int wday = tt_weekday(day);
+        for (int i = 0; i < tt->nslots; i++)
+            if (tt->slots[i].wday == wday && tt_make(tt, &tt->slots[i], day, &s) && s.start_ms >= from_ms
+                && s.start_ms < to_ms)
+                tt_insert(out, &n, max, &s);
+        for (int i = 0; i < tt->none_off; i++)
+            if (tt->one_off[i].date == day && tt_make(tt, &tt->one_off[i], day, &s) && s.start_ms >= from_ms
+                && s.start_ms < to_ms)
+                tt_insert(out, &n, max, &s);
+    }
+    return n;
+}
+
+int timetable_find(const timetable_t *tt, const char *id, tt_session_t *out)
+{
+    /* "YYYYMMDD-HHMM-…": the date says which day to generate */
+    if (!tt || !id || strlen(id) < 15 || strlen(id) >= TT_ID || id[8] != '-' || id[13] != '-')
+        return -1;
+    char date[11];
+    snprintf(date, sizeof date, "%.4s-%.2s-%.2s", id, id + 4, id + 6);
+    int32_t day;
+    if (tt_parse_date(date, &day) != 0)
+        return -1;
+    tt_use_timezone(tt);
+    int wday = tt_weekday(day);
+    tt_session_t s;
+    for (int i = 0; i < tt->nslots; i++)
+        if (tt->slots[i].wday == wday && tt_make(tt, &tt->slots[i], day, &s) && !strcmp(s.id, id)) {
+            *out = s;
+            return 0;
+        }
+    for (int i = 0; i < tt->none_off; i++)
+        if (tt->one_off[i].date == day && tt_make(tt, &tt->one_off[i], day, &s) && !strcmp(s.id, id)) {
+            *out = s;
+            return 0;
+        }
+    return -1;
+}
+
+int timetable_half_day(const timetable_t *tt, int64_t ms, char out[TT_HALF_DAY])
+{
+    if (!tt)
+        return -1;
+    tt_use_timezone(tt);
+    int64_t s = ms / 1000 - (ms % 1000 < 0);
+    time_t t = (time_t)s;
+    struct tm tm;
+    if ((int64_t)t != s || !localtime_r(&t, &tm))
+        return -1;
+    snprintf(out, TT_HALF_DAY, "%s-%s", tt_day_names[tm.tm_wday], tm.tm_hour < 12 ? "am" : "pm");
+    return 0;
+}

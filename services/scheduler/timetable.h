@@ -1,0 +1,117 @@
+/* timetable — the workshops of the venues, read from a JSON file
+ * (deploy/timetable.json: config, not code; a SIGHUP reloads it), and the pure
+ * rule that turns it into dated sessions over a window of time: weekly slots
+ * and one-off sessions, minus public holidays and venue closures, with the
+ * sessions of an absent trainer flagged (the scheduler cancels those).
+ *
+ * The file is written in the venues' local time; the conversion to UTC goes
+ * through the system tz database (mktime/localtime_r). TZ is process-global:
+ * timetable_sessions(), timetable_find() and timetable_half_day() set the
+ * environment variable TZ to the timetable's time zone (setenv + tzset) and
+ * restore nothing, like clock_set_timezone() — a service works in one time
+ * zone, which must be the same as [clock] timezone. Not thread-safe. */
+#ifndef TP_TIMETABLE_H
+#define TP_TIMETABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TT_CODE 33        /* kind, trainer, venue ids: [a-z0-9_-]{1,32} */
+#define TT_VENUE_ID_MAX 16 /* a venue id is at most 16 chars, so a session id fits TT_ID */
+#define TT_ID 64          /* "<YYYYMMDD>-<HHMM>-<venue>-<kind>", at most 63 chars */
+#define TT_HALF_DAY 8     /* "mon-am" … "sat-pm" */
+#define TT_MAX_VENUES 16
+#define TT_MAX_SLOTS 64
+#define TT_MAX_ONE_OFF 64
+#define TT_MAX_HOLIDAYS 128
+#define TT_MAX_CLOSURES 64
+#define TT_MAX_ABSENCES 128
+#define TT_DEFAULT_DURATION 120 /* minutes */
+
+typedef struct {
+    char id[TT_CODE];
+    char name_fr[128];
+    char address_fr[256];
+} tt_venue_t;
+
+/* A weekly slot or a one-off session. Dates are days since 1970-01-01 in the
+ * civil calendar (no time zone: a date of the file, as written). */
+typedef struct {
+    int32_t date;     /* one-off: its date; weekly slot: -1 */
+    int wday;         /* 0 = sun, 1 = mon … 6 = sat (weekly slots: 1..6) */
+    int start_min;    /* local minutes after midnight */
+    int duration_min; /* start + duration ends by midnight */
+    int capacity;
+    char kind[TT_CODE];
+    char venue[TT_CODE];
+    char trainer[TT_CODE];
+} tt_slot_t;
+
+typedef struct {
+    int32_t from, to;   /* inclusive */
+    char venue[TT_CODE]; /* "" = every venue */
+    char reason_fr[200];
+} tt_closure_t;
+
+typedef struct {
+    char trainer[TT_CODE];
+    int32_t from, to; /* inclusive */
+} tt_absence_t;
+
+typedef struct {
+    char version[TT_CODE];
+    char timezone[64]; /* a name of the tz database, e.g. "Europe/Paris" */
+    int horizon_days;  /* how far ahead the scheduler opens sessions */
+    tt_venue_t venues[TT_MAX_VENUES];
+    int nvenues;
+    tt_slot_t slots[TT_MAX_SLOTS]; /* weekly */
+    int nslots;
+    tt_slot_t one_off[TT_MAX_ONE_OFF];
+    int none_off;
+    int32_t holidays[TT_MAX_HOLIDAYS]; /* no session that day, at any venue */
+    int nholidays;
+    tt_closure_t closures[TT_MAX_CLOSURES];
+    int nclosures;
+    tt_absence_t absences[TT_MAX_ABSENCES];
+    int nabsences;
+} timetable_t;
+
+/* One dated session. The id is stable across runs and reloads (it is made of
+ * the local date and start, the venue and the kind; overlapping sessions at a
+ * venue are refused), so regenerating the horizon never duplicates one. */
+typedef struct {
+    char id[TT_ID];
+    int64_t start_ms, end_ms; /* UTC */
+    char kind[TT_CODE];
+    char venue[TT_CODE];
+    char trainer[TT_CODE];
+    int capacity;
+    char half_day[TT_HALF_DAY]; /* "mon-am" … "sat-pm", local; am if it starts before 12:00 */
+    char local_date[11];        /* "YYYY-MM-DD" */
+    char local_start[6];        /* "HH:MM" */
+    int trainer_absent;         /* the trainer is absent that day: to be cancelled */
+} tt_session_t;
+
+/* 0, or -1 with "path: reason" in err (timetable_load: "file: path: reason").
+ * Everything is checked: names of days, times, dates, capacities, codes,
+ * known venues and trainers, no overlap at a venue, unique ids, no unknown
+ * key (keys starting with '_' are comments), a time zone the system knows. */
+int timetable_parse(const char *json_text, timetable_t *out, char *err, size_t errlen);
+int timetable_load(const char *path, timetable_t *out, char *err, size_t errlen);
+
+/* The sessions (weekly and one-off) that start in [from_ms, to_ms), ordered
+ * by start then venue, without those on a holiday or a closure of their
+ * venue. Returns the count: the first max of them (max returned: there may
+ * be more). */
+int timetable_sessions(const timetable_t *tt, int64_t from_ms, int64_t to_ms, tt_session_t *out, int max);
+
+/* The session with this id: 0, or -1 if the timetable has none (any more:
+ * a holiday or a closure removes it). */
+int timetable_find(const timetable_t *tt, const char *id, tt_session_t *out);
+
+/* The local half-day ("mon-am" … "sun-pm") of an instant. 0 or -1. */
+int timetable_half_day(const timetable_t *tt, int64_t ms, char out[TT_HALF_DAY]);
+
+const tt_venue_t *timetable_venue(const timetable_t *tt, const char *id);
+
+#endif
