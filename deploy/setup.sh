@@ -18,6 +18,7 @@ mkdir -p "$dir/redis" "$dir/secrets" "$dir/spool"
 # the workshop catalogue and questionnaire: the instance's own copy, edited
 # there and reloaded with SIGHUP
 [ -f "$dir/catalogue.json" ] || cp "$(dirname "$0")/catalogue.json" "$dir/catalogue.json"
+[ -f "$dir/timetable.json" ] || cp "$(dirname "$0")/timetable.json" "$dir/timetable.json"
 chmod 700 "$dir/secrets"
 
 users="admin operator intake matcher scheduler survey reporter gateway"
@@ -103,6 +104,15 @@ retention_days = 730
 [matcher]
 ; workshop kinds, questionnaire, levels, pathways (JSON; SIGHUP reloads it)
 catalogue = $abs/catalogue.json
+
+[scheduler]
+; weekly slots, one-off sessions, holidays, closures (JSON; SIGHUP reloads it)
+timetable = $abs/timetable.json
+; business durations: no booking later than notice_min before a start, a person
+; may cancel until cutoff_hours before, an offer holds its seat offer_hours
+notice_min = 120
+cutoff_hours = 24
+offer_hours = 24
 
 [endpoints]
 intake = tcp://127.0.0.1:$((base + 1))

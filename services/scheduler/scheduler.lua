@@ -1,2 +1,359 @@
--- scheduler: Redis functions of the scheduler service (appended to common/bus.lua, which
--- provides command() and the outbox functions). Keys: tp:{T}:scheduler:*
+-- scheduler: Redis functions of the scheduler (appended to common/bus.lua).
+-- Keys: tp:{T}:scheduler:*, all derived from the prefix of KEYS[1] (the
+-- territory hash tag keeps every call in one slot):
+--   session:<sid>   kind venue trainer start end capacity taken status half_day
+--   sessions:<kind> zset start -> sid           (the timetable, in time order)
+--   booking:<bid>   pid sid kind status deadline assignment referred_at
+--   roster:<sid>    hash pid -> bid             (one booking per person and session)
+--   person:<pid>    availability, active:<kind> = bid | 'waiting', referred:<kind>,
+--                   assignment:<kind>, noshows:<kind>, flagged:<kind>
+--   wait:<kind>:<half_day>  zset referred_at -> pid: one waitlist per kind and
+--                   half-day, so the next compatible person is found in O(log n)
+--   offers          zset deadline -> bid        (offers waiting for an answer)
+--   notify          stream of jobs for the gateway (ids only)
+--   fig:<day>, fig:total, fig:current           figures
+-- Seat counters (session.taken: booked + offered) change only here, in the
+-- same step as the capacity check.
+
+local function prefix_of(key) return string.match(key, '^(tp:{[^}]*}:scheduler:)') end
+
+local function words(s)
+  local t = {}
+  for w in string.gmatch(s or '', '%S+') do t[#t + 1] = w end
+  return t
+end
+
+local function hget(key, field) return redis.call('HGET', key, field) end
+
+local function notify(P, kind, bid, pid, sid, extra)
+  local f = {'type', kind, 'booking', bid or '', 'person', pid or '', 'session', sid or ''}
+  if extra then for _, v in ipairs(extra) do f[#f + 1] = v end end
+  redis.call('XADD', P .. 'notify', '*', unpack(f))
+end
+
+local function fig(P, day, field, by)
+  redis.call('HINCRBY', P .. 'fig:' .. day, field, by or 1)
+  redis.call('HINCRBY', P .. 'fig:total', field, by or 1)
+end
+
+local function has(list, x)
+  for _, v in ipairs(list) do if v == x then return true end end
+  return false
+end
+
+-- the waitlists -----------------------------------------------------------
+
+local function wait_join(P, pid, kind, referred_at, day)
+  local person = P .. 'person:' .. pid
+  for _, h in ipairs(words(hget(person, 'availability'))) do
+    redis.call('ZADD', P .. 'wait:' .. kind .. ':' .. h, referred_at, pid)
+  end
+  redis.call('HSET', person, 'active:' .. kind, 'waiting', 'referred:' .. kind, referred_at)
+  redis.call('HINCRBY', P .. 'fig:current', 'waiting:' .. kind, 1)
+  fig(P, day, 'waitlisted:' .. kind)
+end
+
+local function wait_leave(P, pid, kind)
+  local person = P .. 'person:' .. pid
+  for _, h in ipairs(words(hget(person, 'availability'))) do
+    redis.call('ZREM', P .. 'wait:' .. kind .. ':' .. h, pid)
+  end
+  redis.call('HINCRBY', P .. 'fig:current', 'waiting:' .. kind, -1)
+end
+
+-- bookings -----------------------------------------------------------------
+
+local function new_booking(P, pid, sid, kind, status, now, deadline)
+  local bid = 'B' .. redis.call('INCR', P .. 'seq')
+  local person = P .. 'person:' .. pid
+  redis.call('HSET', P .. 'booking:' .. bid, 'pid', pid, 'sid', sid, 'kind', kind, 'status', status,
+             'created', now, 'deadline', deadline or 0, 'assignment', hget(person, 'assignment:' .. kind) or '',
+             'referred_at', hget(person, 'referred:' .. kind) or now)
+  redis.call('HSET', P .. 'roster:' .. sid, pid, bid)
+  redis.call('HINCRBY', P .. 'session:' .. sid, 'taken', 1)
+  redis.call('HSET', person, 'active:' .. kind, bid)
+  if status == 'offered' then redis.call('ZADD', P .. 'offers', deadline, bid) end
+  return bid
+end
+
+-- The earliest open session of kind, starting after not_before, with a free
+-- seat, at one of the person's half-days, that the person is not already in.
+local function find_session(P, kind, avail, not_before, pid)
+  local sids = redis.call('ZRANGEBYSCORE', P .. 'sessions:' .. kind, '(' .. not_before, '+inf', 'LIMIT', 0, 200)
+  for _, sid in ipairs(sids) do
+    local s = redis.call('HMGET', P .. 'session:' .. sid, 'status', 'taken', 'capacity', 'half_day')
+    if s[1] == 'open' and tonumber(s[2]) < tonumber(s[3]) and has(avail, s[4])
+       and redis.call('HEXISTS', P .. 'roster:' .. sid, pid) == 0 then
+      return sid
+    end
+  end
+  return nil
+end
+
+-- Books the person into the earliest compatible session, or puts them on the
+-- waitlists of their half-days. Returns status, bid, sid.
+local function place(P, pid, kind, now, notice_ms, day)
+  local avail = words(hget(P .. 'person:' .. pid, 'availability'))
+  local sid = find_session(P, kind, avail, now + notice_ms, pid)
+  if sid then
+    local bid = new_booking(P, pid, sid, kind, 'booked', now)
+    notify(P, 'convocation', bid, pid, sid)
+    fig(P, day, 'booked:' .. kind)
+    return 'booked', bid, sid
+  end
+  wait_join(P, pid, kind, hget(P .. 'person:' .. pid, 'referred:' .. kind) or now, day)
+  notify(P, 'waitlisted', '', pid, '', {'kind', kind})
+  return 'waitlisted', '', ''
+end
+
+-- Offers the free seats of a session to the next compatible waitlisted
+-- people, first referred first served; never once the session has started.
+-- Someone who already had a booking in this session (declined, expired,
+-- cancelled) is passed over for it and keeps their place for the next one.
+local function refill(P, sid, now, offer_ms, day)
+  local skey = P .. 'session:' .. sid
+  local s = redis.call('HMGET', skey, 'status', 'taken', 'capacity', 'kind', 'half_day', 'start')
+  if s[1] ~= 'open' or tonumber(s[6]) <= now then return 0 end
+  local free, kind, offered, offset = tonumber(s[3]) - tonumber(s[2]), s[4], 0, 0
+  local wait = P .. 'wait:' .. kind .. ':' .. s[5]
+  while free > 0 do
+    local batch = redis.call('ZRANGE', wait, offset, offset + 19)
+    if #batch == 0 then break end
+    for _, pid in ipairs(batch) do
+      if free == 0 then break end
+      if redis.call('HEXISTS', P .. 'roster:' .. sid, pid) == 0 then
+        wait_leave(P, pid, kind)
+        -- the offer holds the seat until its deadline, but never past the start
+        local deadline = math.min(now + offer_ms, tonumber(s[6]))
+        local bid = new_booking(P, pid, sid, kind, 'offered', now, deadline)
+        notify(P, 'offer', bid, pid, sid, {'deadline', deadline})
+        fig(P, day, 'offers:' .. kind)
+        free, offered = free - 1, offered + 1
+      else
+        offset = offset + 1
+      end
+    end
+  end
+  return offered
+end
+
+-- Frees the seat of a booking (cancelled, declined, expired, moved).
+local function release(P, bid, status, now)
+  local b = P .. 'booking:' .. bid
+  local pid, sid, kind = hget(b, 'pid'), hget(b, 'sid'), hget(b, 'kind')
+  redis.call('HSET', b, 'status', status, 'closed', now)
+  redis.call('HINCRBY', P .. 'session:' .. sid, 'taken', -1)
+  redis.call('ZREM', P .. 'offers', bid)
+  if hget(P .. 'person:' .. pid, 'active:' .. kind) == bid then
+    redis.call('HDEL', P .. 'person:' .. pid, 'active:' .. kind)
+  end
+  return pid, sid, kind
+end
+
+-- commands -----------------------------------------------------------------
+
+-- track_assigned: a person to place in a kind of workshop.
+-- KEYS 1 person:<pid>  2 assigned:<assignment_id>
+-- ARGV 1 pid  2 kind  3 availability ('' = the last known)  4 referred_at
+--      5 now  6 notice_ms  7 offer_ms  8 day  9 assignment_id
+command('track_assigned', function(keys, args)
+  local P = prefix_of(keys[1])
+  local first = redis.call('HMGET', keys[2], 'status', 'booking', 'session')
+  if first[1] then
+    return {'dup', 'booking_id', first[2], 'session_id', first[3], 'status', first[1]}
+  end
+  local pid, kind, now, day = args[1], args[2], tonumber(args[5]), args[8]
+  if args[3] ~= '' then redis.call('HSET', keys[1], 'availability', args[3]) end
+  if not hget(keys[1], 'availability') then
+    return {'err', 'INVALID_FIELD', 'availability', 'Disponibilités inconnues pour cette personne.'}
+  end
+  local active = hget(keys[1], 'active:' .. kind)
+  if active then -- one active booking (or waitlist place) per person and kind
+    redis.call('HSET', keys[2], 'status', 'already', 'booking', active == 'waiting' and '' or active, 'session', '')
+    return {'ok', 'booking_id', active == 'waiting' and '' or active, 'status', 'already'}
+  end
+  redis.call('HSET', keys[1], 'referred:' .. kind, args[4], 'assignment:' .. kind, args[9])
+  local status, bid, sid = place(P, pid, kind, now, tonumber(args[6]), day)
+  redis.call('HSET', keys[2], 'status', status, 'booking', bid, 'session', sid)
+  return {'ok', 'booking_id', bid, 'session_id', sid, 'status', status}
+end)
+
+-- cancel_booking: by the person, until the cut-off before the start; the seat
+-- is offered at once to the next compatible waitlisted person.
+-- KEYS 1 booking:<bid>   ARGV 1 bid  2 now  3 cutoff_ms  4 offer_ms  5 day
+command('cancel_booking', function(keys, args)
+  local P = prefix_of(keys[1])
+  local st = hget(keys[1], 'status')
+  if not st then return {'err', 'UNKNOWN_BOOKING', 'booking_id', 'Réservation inconnue.'} end
+  if st ~= 'booked' and st ~= 'offered' then
+    return {'err', 'NOT_CANCELLABLE', 'booking_id', 'Cette réservation n\'est plus active (' .. st .. ').'}
+  end
+  local now = tonumber(args[2])
+  local sid = hget(keys[1], 'sid')
+  if tonumber(hget(P .. 'session:' .. sid, 'start')) - tonumber(args[3]) <= now then
+    return {'err', 'TOO_LATE', 'booking_id', 'Trop tard pour annuler : prévenir directement le formateur.'}
+  end
+  local _, _, kind = release(P, args[1], 'cancelled', now)
+  fig(P, args[5], 'cancelled:' .. kind)
+  refill(P, sid, now, tonumber(args[4]), args[5])
+  return {'ok', 'booking_id', args[1], 'session_id', sid, 'status', 'cancelled'}
+end)
+
+-- answer_offer: yes books the seat, no releases it to the next person.
+-- KEYS 1 booking:<bid>   ARGV 1 bid  2 now  3 accept '1'/'0'  4 offer_ms  5 day
+command('answer_offer', function(keys, args)
+  local P = prefix_of(keys[1])
+  local b = redis.call('HMGET', keys[1], 'status', 'deadline', 'sid', 'pid', 'kind')
+  if not b[1] then return {'err', 'UNKNOWN_BOOKING', 'booking_id', 'Proposition inconnue.'} end
+  if b[1] ~= 'offered' then
+    return {'err', 'NOT_AN_OFFER', 'booking_id', 'Cette place n\'est plus proposée (' .. b[1] .. ').'}
+  end
+  local now = tonumber(args[2])
+  if tonumber(b[2]) <= now then
+    return {'err', 'OFFER_EXPIRED', 'booking_id', 'Le délai pour répondre est dépassé.'}
+  end
+  if args[3] == '1' then
+    redis.call('HSET', keys[1], 'status', 'booked', 'answered', now)
+    redis.call('ZREM', P .. 'offers', args[1])
+    notify(P, 'convocation', args[1], b[4], b[3])
+    fig(P, args[5], 'offers_accepted:' .. b[5])
+    fig(P, args[5], 'booked:' .. b[5])
+    return {'ok', 'booking_id', args[1], 'session_id', b[3], 'status', 'booked'}
+  end
+  release(P, args[1], 'declined', now)
+  fig(P, args[5], 'offers_declined:' .. b[5])
+  refill(P, b[3], now, tonumber(args[4]), args[5])
+  return {'ok', 'booking_id', args[1], 'session_id', b[3], 'status', 'declined'}
+end)
+
+-- Moves everyone of a session elsewhere (cancelled session, capacity cut):
+-- the next compatible session, else the waitlist at their first place.
+local function move_out(P, bid, why, now, notice_ms, day)
+  local pid, sid, kind = release(P, bid, why, now)
+  notify(P, why, bid, pid, sid)
+  return place(P, pid, kind, now, notice_ms, day)
+end
+
+-- cancel_session: staff, or a trainer absence.
+-- KEYS 1 session:<sid>   ARGV 1 sid  2 now  3 reason  4 notice_ms  5 day
+command('cancel_session', function(keys, args)
+  local P = prefix_of(keys[1])
+  local st = hget(keys[1], 'status')
+  if not st then return {'err', 'UNKNOWN_SESSION', 'session_id', 'Séance inconnue.'} end
+  if st == 'cancelled' then return {'dup', 'session_id', args[1], 'status', 'cancelled'} end
+  local now = tonumber(args[2])
+  if tonumber(hget(keys[1], 'start')) <= now then
+    return {'err', 'SESSION_STARTED', 'session_id', 'La séance a déjà commencé.'}
+  end
+  redis.call('HSET', keys[1], 'status', 'cancelled', 'cancel_reason', args[3])
+  local roster = redis.call('HGETALL', P .. 'roster:' .. args[1])
+  local moved = 0
+  for i = 2, #roster, 2 do
+    local s = hget(P .. 'booking:' .. roster[i], 'status')
+    if s == 'booked' or s == 'offered' then
+      move_out(P, roster[i], 'session_cancelled', now, tonumber(args[4]), args[5])
+      moved = moved + 1
+    end
+  end
+  fig(P, args[5], 'sessions_cancelled')
+  return {'ok', 'session_id', args[1], 'status', 'cancelled:' .. moved}
+end)
+
+-- mark_attendance: the trainer, after the start.
+-- KEYS 1 roster:<sid>   ARGV 1 sid  2 pid  3 seen|noshow|excused  4 now  5 day
+--      6 noshow second chances  7 notice_ms
+command('mark_attendance', function(keys, args)
+  local P = prefix_of(keys[1])
+  local sid, pid, status, now, day = args[1], args[2], args[3], tonumber(args[4]), args[5]
+  local s = redis.call('HMGET', P .. 'session:' .. sid, 'start', 'kind', 'status')
+  if not s[1] then return {'err', 'UNKNOWN_SESSION', 'session_id', 'Séance inconnue.'} end
+  if tonumber(s[1]) > now then
+    return {'err', 'SESSION_NOT_STARTED', 'session_id', 'La présence se note une fois la séance commencée.'}
+  end
+  local bid = redis.call('HGET', keys[1], pid)
+  local b = bid and hget(P .. 'booking:' .. bid, 'status')
+  if b ~= 'booked' then
+    return {'err', 'NOT_BOOKED', 'person_id', 'Cette personne n\'est pas inscrite à cette séance.'}
+  end
+  local kind, person = s[2], P .. 'person:' .. pid
+  redis.call('HSET', P .. 'booking:' .. bid, 'status', status, 'marked', now)
+  redis.call('HDEL', person, 'active:' .. kind)
+  fig(P, day, status .. ':' .. kind)
+  if status == 'seen' then
+    redis.call('HSET', person, 'completed:' .. kind, now)
+    if redis.call('HSETNX', person, 'trained_ms', now) == 1 then fig(P, day, 'trained') end
+  elseif status == 'noshow' then
+    local n = redis.call('HINCRBY', person, 'noshows:' .. kind, 1)
+    if n <= tonumber(args[6]) then
+      place(P, pid, kind, now, tonumber(args[7]), day) -- one more seat
+    else
+      redis.call('HSET', person, 'flagged:' .. kind, now)
+      notify(P, 'mediator_flag', bid, pid, sid, {'reason', 'noshow'})
+      fig(P, day, 'flagged_noshow')
+    end
+  end
+  return {'ok', 'booking_id', bid, 'session_id', sid, 'status', status}
+end)
+
+-- timers (not commands: run by the instance holding the lease) -------------
+
+-- ensure_session: creates a session of the timetable once, or updates its
+-- capacity; a cut below the bookings moves the last booked out. Then offers
+-- its free seats to the waitlists.
+-- KEYS 1 session:<sid>  ARGV 1 sid 2 kind 3 venue 4 trainer 5 start 6 end
+--      7 capacity 8 half_day 9 now 10 offer_ms 11 notice_ms 12 day
+redis.register_function(LIB .. '_ensure_session', function(keys, args)
+  local P = prefix_of(keys[1])
+  local now = tonumber(args[9])
+  if redis.call('EXISTS', keys[1]) == 0 then
+    redis.call('HSET', keys[1], 'kind', args[2], 'venue', args[3], 'trainer', args[4], 'start', args[5],
+               'end', args[6], 'capacity', args[7], 'taken', 0, 'status', 'open', 'half_day', args[8])
+    redis.call('ZADD', P .. 'sessions:' .. args[2], args[5], args[1])
+  else
+    local cap, taken = tonumber(args[7]), tonumber(hget(keys[1], 'taken'))
+    redis.call('HSET', keys[1], 'capacity', cap)
+    if taken > cap and hget(keys[1], 'status') == 'open' and tonumber(args[5]) > now then
+      -- the last booked leave first
+      local bookings = {}
+      local roster = redis.call('HGETALL', P .. 'roster:' .. args[1])
+      for i = 2, #roster, 2 do
+        local b = redis.call('HMGET', P .. 'booking:' .. roster[i], 'status', 'created')
+        if b[1] == 'booked' or b[1] == 'offered' then bookings[#bookings + 1] = {roster[i], tonumber(b[2])} end
+      end
+      table.sort(bookings, function(a, b) return a[2] > b[2] end)
+      for i = 1, taken - cap do move_out(P, bookings[i][1], 'capacity_cut', now, tonumber(args[11]), args[12]) end
+    end
+  end
+  return refill(P, args[1], now, tonumber(args[10]), args[12])
+end)
+
+-- expire_offers: offers whose deadline passed go to the next person.
+-- KEYS 1 offers   ARGV 1 now  2 offer_ms  3 day  4 limit
+redis.register_function(LIB .. '_expire_offers', function(keys, args)
+  local P = prefix_of(keys[1])
+  local now = tonumber(args[1])
+  local due = redis.call('ZRANGEBYSCORE', keys[1], '-inf', now, 'LIMIT', 0, tonumber(args[4]))
+  for _, bid in ipairs(due) do
+    if hget(P .. 'booking:' .. bid, 'status') == 'offered' then
+      local pid, sid, kind = release(P, bid, 'expired', now)
+      notify(P, 'offer_expired', bid, pid, sid)
+      fig(P, args[3], 'offers_expired:' .. kind)
+      wait_join(P, pid, kind, hget(P .. 'person:' .. pid, 'referred:' .. kind), args[3])
+      refill(P, sid, now, tonumber(args[2]), args[3])
+    else
+      redis.call('ZREM', keys[1], bid)
+    end
+  end
+  return #due
+end)
+
+-- lease: the timers run in one instance at a time; another takes over when
+-- the holder stops renewing. KEYS 1 lease  ARGV 1 instance  2 ttl_ms
+redis.register_function(LIB .. '_lease', function(keys, args)
+  local holder = redis.call('GET', keys[1])
+  if holder == false or holder == args[1] then
+    redis.call('SET', keys[1], args[1], 'PX', args[2])
+    return 1
+  end
+  return 0
+end)

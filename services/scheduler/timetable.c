@@ -642,14 +642,17 @@ int timetable_sessions(const timetable_t *tt, int64_t from_ms, int64_t to_ms, tt
     /* the local days the window touches, one more on each side: a local day
      * is never more than a day away from the UTC one */
     int32_t first = tt_local_day(from_ms) - 1, last = tt_local_day(to_ms) + 1;
+    int32_t lo = tt_days_from_civil(TT_YEAR_MIN, 1, 1), hi = tt_days_from_civil(TT_YEAR_MAX, 12, 31);
+    first = first < lo ? lo : first; /* the calendar of the file, and of timetable_find() */
+    last = last > hi ? hi : last;
     if (tt->nslots == 0) { /* only one-offs: no need to walk past the last */
-        int32_t lo = INT32_MAX, hi = INT32_MIN;
+        int32_t d0 = INT32_MAX, d1 = INT32_MIN;
         for (int i = 0; i < tt->none_off; i++) {
-            lo = tt->one_off[i].date < lo ? tt->one_off[i].date : lo;
-            hi = tt->one_off[i].date > hi ? tt->one_off[i].date : hi;
+            d0 = tt->one_off[i].date < d0 ? tt->one_off[i].date : d0;
+            d1 = tt->one_off[i].date > d1 ? tt->one_off[i].date : d1;
         }
-        first = first > lo ? first : lo;
-        last = last < hi ? last : hi;
+        first = first > d0 ? first : d0;
+        last = last < d1 ? last : d1;
     }
     int n = 0;
     tt_session_t s;

@@ -433,3 +433,30 @@ int h_conf_replace(h_env_t *h, const char *from, const char *to)
     fclose(f);
     return 0;
 }
+
+int h_conf_set(h_env_t *h, const char *section, const char *key, const char *value)
+{
+    FILE *f = fopen(h->conf, "r");
+    if (!f)
+        return -1;
+    static char in[32768], out[33000];
+    size_t n = fread(in, 1, sizeof in - 1, f);
+    fclose(f);
+    in[n] = '\0';
+    char head[80], line_start[80];
+    snprintf(head, sizeof head, "[%s]", section);
+    snprintf(line_start, sizeof line_start, "\n%s =", key);
+    char *sec = strstr(in, head);
+    char *at = sec ? strstr(sec, line_start) : NULL;
+    if (!at)
+        return -1;
+    at++; /* the key's line */
+    char *eol = strchr(at, '\n');
+    snprintf(out, sizeof out, "%.*s%s = %s%s", (int)(at - in), in, key, value, eol ? eol : "");
+    f = fopen(h->conf, "w");
+    if (!f)
+        return -1;
+    fputs(out, f);
+    fclose(f);
+    return 0;
+}

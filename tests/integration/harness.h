@@ -74,6 +74,9 @@ Tremplin__Envelope *h_call(h_env_t *h, const char *endpoints, Tremplin__Envelope
  * exit status or -1. */
 int h_cli(h_env_t *h, char *out, size_t cap, const char *args);
 
+/* Sets key in [section] of the instance's config (the line must exist). */
+int h_conf_set(h_env_t *h, const char *section, const char *key, const char *value);
+
 /* Replaces the first occurrence of from by to in the instance's config. */
 int h_conf_replace(h_env_t *h, const char *from, const char *to);
 

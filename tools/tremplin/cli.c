@@ -24,6 +24,13 @@ int cli_init(cli_t *cli, const char *conf_path)
         fprintf(stderr, "tremplin: %s\n", err);
         return -1;
     }
+    svc_conf_t scratch;
+    svc_def_t scheduler_part = { .conf_fields = scheduler_conf_fields, .nconf_fields = scheduler_nconf_fields,
+                                 .conf_base = &cli->scheduler };
+    if (svc_conf_load(cli->conf_path, "operator", &scratch, &scheduler_part, err, sizeof err) != 0) {
+        fprintf(stderr, "tremplin: %s\n", err);
+        return -1;
+    }
     cli->nterritories = svc_territories(&cli->conf, cli->terr_buf, sizeof cli->terr_buf, cli->territories,
                                         SVC_MAX_TERRITORIES);
     cli->ctx = zmq_ctx_new();

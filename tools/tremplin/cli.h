@@ -5,6 +5,7 @@
 
 #include "client.h"
 #include "intake/intake.h"
+#include "scheduler/scheduler.h"
 #include "rds.h"
 #include "svc.h"
 
@@ -17,6 +18,7 @@ typedef struct {
     char terr_buf[256];
     rds_t *rds; /* opened on first use, as the operator user */
     intake_conf_t intake;
+    scheduler_conf_t scheduler;
 } cli_t;
 
 typedef struct {
@@ -40,5 +42,13 @@ int cli_branch(cli_t *cli, int argc, char **argv);
 int cli_referral(cli_t *cli, int argc, char **argv);
 int cli_consent(cli_t *cli, int argc, char **argv);
 int cli_simulate(cli_t *cli, int argc, char **argv);
+int cli_sessions(cli_t *cli, int argc, char **argv);
+int cli_attendance(cli_t *cli, int argc, char **argv);
+int cli_offer(cli_t *cli, int argc, char **argv);
+int cli_booking(cli_t *cli, int argc, char **argv);
+int cli_session(cli_t *cli, int argc, char **argv);
+/* Sends one command to a service and prints its answer (as `referral
+ * submit` does); returns the exit code. */
+int cli_command(cli_t *cli, const char *service, Tremplin__Envelope *env);
 
 #endif

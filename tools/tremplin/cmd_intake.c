@@ -72,6 +72,10 @@ static int cli_print_answer(const Tremplin__Envelope *reply)
     if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK) {
         const Tremplin__Ack *a = reply->ack;
         json_object_object_add(o, "status", json_object_new_string(a->status[0] ? a->status : "ok"));
+        if (a->booking_id[0])
+            json_object_object_add(o, "booking_id", json_object_new_string(a->booking_id));
+        if (a->session_id[0])
+            json_object_object_add(o, "session_id", json_object_new_string(a->session_id));
         if (a->referral_id[0])
             json_object_object_add(o, "referral_id", json_object_new_string(a->referral_id));
         if (a->person_id[0])
@@ -480,6 +484,24 @@ int cli_referral(cli_t *cli, int argc, char **argv)
 
 /* ----------------------------------------------------------------- consent */
 
+int cli_command(cli_t *cli, const char *service, Tremplin__Envelope *env)
+{
+    if (!env->territory || !env->territory[0])
+        env->territory = (char *)cli->territories[0];
+    client_t *c = cli_client(cli, service);
+    if (!c)
+        return 2;
+    Tremplin__Envelope *reply = NULL;
+    int rc = 1;
+    if (client_call(c, env, &reply) == 0)
+        rc = cli_print_answer(reply);
+    else
+        fprintf(stderr, "tremplin: %s injoignable (3 essais)\n", service);
+    wire_free(reply, NULL);
+    client_destroy(&c);
+    return rc;
+}
+
 int cli_consent(cli_t *cli, int argc, char **argv)
 {
     if (argc != 3 || strcmp(argv[0], "withdraw") != 0) {
@@ -492,13 +514,5 @@ int cli_consent(cli_t *cli, int argc, char **argv)
     w.purpose = argv[2];
     env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_WITHDRAW_CONSENT;
     env.withdraw_consent = &w;
-    env.territory = (char *)cli->territories[0];
-    client_t *c = cli_client(cli, "intake");
-    if (!c)
-        return 1;
-    Tremplin__Envelope *reply = NULL;
-    int rc = client_call(c, &env, &reply) == 0 ? cli_print_answer(reply) : 1;
-    wire_free(reply, NULL);
-    client_destroy(&c);
-    return rc;
+    return cli_command(cli, "intake", &env);
 }

@@ -11,6 +11,11 @@ static const cli_command_t cli_commands[] = {
     { "branch", "branch add ID --name N --territory T | revoke ID | list", cli_branch },
     { "referral", "referral submit [FILE|-] | import FILE.csv|FILE.jsonl | explain ID", cli_referral },
     { "consent", "consent withdraw PERSON_ID training|sms|survey", cli_consent },
+    { "sessions", "sessions [--week YYYY-Www] [--kind K]   seats taken/capacity and waitlists", cli_sessions },
+    { "attendance", "attendance SESSION PERSON seen|noshow|excused", cli_attendance },
+    { "offer", "offer accept|decline BOOKING", cli_offer },
+    { "booking", "booking cancel BOOKING [REASON]", cli_booking },
+    { "session", "session cancel SESSION REASON", cli_session },
     { "simulate", "simulate [--branches N] [--count N] [--seed S] [--rate R]  branch systems over CURVE", cli_simulate },
 };
 

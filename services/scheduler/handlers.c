@@ -1,0 +1,188 @@
+/* scheduler's command handlers: from a command to one Redis function call
+ * (scheduler.lua does the seat arithmetic, atomically). */
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "scheduler.h"
+
+const conf_field_t scheduler_conf_fields[] = {
+    CONF_STR_FIELD("scheduler", "timetable", scheduler_conf_t, timetable_path, "deploy/timetable.json"),
+    CONF_STR_FIELD("scheduler", "territory", scheduler_conf_t, territory, ""),
+    CONF_INT_FIELD("scheduler", "notice_min", scheduler_conf_t, notice_min, "120"),
+    CONF_INT_FIELD("scheduler", "cutoff_hours", scheduler_conf_t, cutoff_hours, "24"),
+    CONF_INT_FIELD("scheduler", "offer_hours", scheduler_conf_t, offer_hours, "24"),
+    CONF_INT_FIELD("scheduler", "noshow_chances", scheduler_conf_t, noshow_chances, "1"),
+    CONF_INT_FIELD("scheduler", "timer_ms", scheduler_conf_t, timer_ms, "1000"),
+    CONF_INT_FIELD("scheduler", "generate_ms", scheduler_conf_t, generate_ms, "60000"),
+    CONF_INT_FIELD("scheduler", "lease_ms", scheduler_conf_t, lease_ms, "5000"),
+};
+const size_t scheduler_nconf_fields = sizeof scheduler_conf_fields / sizeof scheduler_conf_fields[0];
+
+int64_t scheduler_notice_ms(const scheduler_t *sc) { return sc->conf.notice_min * 60000; }
+int64_t scheduler_cutoff_ms(const scheduler_t *sc) { return sc->conf.cutoff_hours * 3600000; }
+int64_t scheduler_offer_ms(const scheduler_t *sc) { return sc->conf.offer_hours * 3600000; }
+
+int scheduler_valid_booking(const char *id)
+{
+    size_t n = strlen(id);
+    return n >= 2 && n <= 20 && id[0] == 'B' && strspn(id + 1, "0123456789") == n - 1;
+}
+
+static int valid_hex_id(const char *s) { return strlen(s) == TP_ID_LEN && wire_valid_id(s, TP_ID_LEN); }
+
+static void today(char day[11], int64_t *now)
+{
+    *now = clock_now_ms();
+    clock_local_day(*now, day);
+}
+
+static void prepare_track_assigned(void *arg, const Tremplin__Envelope *env, call_t *call)
+{
+    scheduler_t *sc = svc_state(arg);
+    const Tremplin__TrackAssigned *t = env->track_assigned;
+    if (!wire_valid_id(t->assignment_id, 64) || !valid_hex_id(t->person_id) || !wire_valid_id(t->kind, TT_CODE - 1)) {
+        call_error(call, "INVALID_FIELD", "assignment_id", "Affectation invalide (identifiants ou type d'atelier).", 0);
+        return;
+    }
+    char avail[128] = "";
+    for (size_t i = 0, w = 0; i < t->n_availability && w < sizeof avail; i++) {
+        if (!wire_valid_id(t->availability[i], TT_HALF_DAY - 1)) {
+            call_error(call, "INVALID_FIELD", "availability", "Demi-journée invalide.", 0);
+            return;
+        }
+        w += (size_t)snprintf(avail + w, sizeof avail - w, "%s%s", i ? " " : "", t->availability[i]);
+    }
+    int64_t now;
+    char day[11];
+    today(day, &now);
+    call_function(call, "track_assigned");
+    call->event_kind = "booking.changed";
+    call_own_key(call, "person:%s", t->person_id);
+    call_own_key(call, "assigned:%s", t->assignment_id);
+    call_argf(call, "%s", t->person_id);
+    call_argf(call, "%s", t->kind);
+    call_argf(call, "%s", avail);
+    call_argf(call, "%llu", (unsigned long long)(t->referred_at_ms ? t->referred_at_ms : (uint64_t)now));
+    call_argf(call, "%lld", (long long)now);
+    call_argf(call, "%lld", (long long)scheduler_notice_ms(sc));
+    call_argf(call, "%lld", (long long)scheduler_offer_ms(sc));
+    call_argf(call, "%s", day);
+    call_argf(call, "%s", t->assignment_id);
+}
+
+static void prepare_cancel_booking(void *arg, const Tremplin__Envelope *env, call_t *call)
+{
+    scheduler_t *sc = svc_state(arg);
+    const char *bid = env->cancel_booking->booking_id;
+    if (!scheduler_valid_booking(bid)) {
+        call_error(call, "INVALID_FIELD", "booking_id", "Numéro de réservation invalide.", 0);
+        return;
+    }
+    int64_t now;
+    char day[11];
+    today(day, &now);
+    call_function(call, "cancel_booking");
+    call->event_kind = "booking.changed";
+    call_own_key(call, "booking:%s", bid);
+    call_argf(call, "%s", bid);
+    call_argf(call, "%lld", (long long)now);
+    call_argf(call, "%lld", (long long)scheduler_cutoff_ms(sc));
+    call_argf(call, "%lld", (long long)scheduler_offer_ms(sc));
+    call_argf(call, "%s", day);
+}
+
+static void prepare_answer_offer(void *arg, const Tremplin__Envelope *env, call_t *call)
+{
+    scheduler_t *sc = svc_state(arg);
+    const Tremplin__AnswerOffer *a = env->answer_offer;
+    if (!scheduler_valid_booking(a->booking_id)) {
+        call_error(call, "INVALID_FIELD", "booking_id", "Numéro de proposition invalide.", 0);
+        return;
+    }
+    int64_t now;
+    char day[11];
+    today(day, &now);
+    call_function(call, "answer_offer");
+    call->event_kind = "booking.changed";
+    call_own_key(call, "booking:%s", a->booking_id);
+    call_argf(call, "%s", a->booking_id);
+    call_argf(call, "%lld", (long long)now);
+    call_argf(call, "%d", a->accept ? 1 : 0);
+    call_argf(call, "%lld", (long long)scheduler_offer_ms(sc));
+    call_argf(call, "%s", day);
+}
+
+static void prepare_cancel_session(void *arg, const Tremplin__Envelope *env, call_t *call)
+{
+    scheduler_t *sc = svc_state(arg);
+    const Tremplin__CancelSession *c = env->cancel_session;
+    if (!wire_valid_id(c->session_id, TT_ID - 1)) {
+        call_error(call, "INVALID_FIELD", "session_id", "Identifiant de séance invalide.", 0);
+        return;
+    }
+    int64_t now;
+    char day[11];
+    today(day, &now);
+    call_function(call, "cancel_session");
+    call->event_kind = "session.cancelled";
+    call_own_key(call, "session:%s", c->session_id);
+    call_argf(call, "%s", c->session_id);
+    call_argf(call, "%lld", (long long)now);
+    call_argf(call, "%.200s", c->reason);
+    call_argf(call, "%lld", (long long)scheduler_notice_ms(sc));
+    call_argf(call, "%s", day);
+}
+
+static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, call_t *call)
+{
+    svc_t *s = arg;
+    scheduler_t *sc = svc_state(s);
+    const Tremplin__MarkAttendance *m = env->mark_attendance;
+    if (!wire_valid_id(m->session_id, TT_ID - 1) || !valid_hex_id(m->person_id)) {
+        call_error(call, "INVALID_FIELD", "session_id", "Séance ou personne invalide.", 0);
+        return;
+    }
+    if (strcmp(m->status, "seen") && strcmp(m->status, "noshow") && strcmp(m->status, "excused")) {
+        call_error(call, "UNKNOWN_VALUE", "status", "Présence : seen, noshow ou excused.", 0);
+        return;
+    }
+    int64_t now;
+    char day[11];
+    today(day, &now);
+    /* what the survey needs, from the timetable: the kind and the start */
+    tt_session_t ts;
+    int known = timetable_find(&sc->timetable, m->session_id, &ts) == 0;
+    Tremplin__Envelope out = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__AttendanceRecorded rec = TREMPLIN__ATTENDANCE_RECORDED__INIT;
+    char id[TP_ID_LEN + 1];
+    rec.session_id = m->session_id;
+    rec.person_id = m->person_id;
+    rec.status = m->status;
+    rec.kind = known ? ts.kind : "";
+    rec.session_start_ms = known ? (uint64_t)ts.start_ms : 0;
+    out.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_ATTENDANCE_RECORDED;
+    out.attendance_recorded = &rec;
+    wire_stamp(&out, id, env->msg_id, svc_instance(s), env->territory);
+
+    call_function(call, "mark_attendance");
+    call->event_kind = "attendance.recorded";
+    call_send(call, "survey", &out);
+    call_own_key(call, "roster:%s", m->session_id);
+    call_argf(call, "%s", m->session_id);
+    call_argf(call, "%s", m->person_id);
+    call_argf(call, "%s", m->status);
+    call_argf(call, "%lld", (long long)now);
+    call_argf(call, "%s", day);
+    call_argf(call, "%lld", (long long)sc->conf.noshow_chances);
+    call_argf(call, "%lld", (long long)scheduler_notice_ms(sc));
+}
+
+const inbox_handler_t scheduler_handlers[] = {
+    { TREMPLIN__ENVELOPE__PAYLOAD_TRACK_ASSIGNED, prepare_track_assigned },
+    { TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_BOOKING, prepare_cancel_booking },
+    { TREMPLIN__ENVELOPE__PAYLOAD_ANSWER_OFFER, prepare_answer_offer },
+    { TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_SESSION, prepare_cancel_session },
+    { TREMPLIN__ENVELOPE__PAYLOAD_MARK_ATTENDANCE, prepare_mark_attendance },
+};
+const size_t scheduler_nhandlers = sizeof scheduler_handlers / sizeof scheduler_handlers[0];

@@ -1,0 +1,44 @@
+/* scheduler — turns assignments into seats: timetable, bookings, waitlists,
+ * offers, attendance (ARCHITECTURE.md). Shared by the service and the tool. */
+#ifndef TP_SCHEDULER_H
+#define TP_SCHEDULER_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "svc.h"
+#include "timetable.h"
+
+typedef struct {
+    char timetable_path[256];
+    char territory[17];       /* whose sessions the timetable holds ("" = the first of bus.territories) */
+    int64_t notice_min;       /* no booking into a session starting sooner */
+    int64_t cutoff_hours;     /* a person may cancel until this long before the start */
+    int64_t offer_hours;      /* an offer holds its seat this long (business time) */
+    int64_t noshow_chances;   /* seats offered again after a no-show, before the mediator is told */
+    int64_t timer_ms;         /* offer expiry check (real time) */
+    int64_t generate_ms;      /* timetable horizon refresh (real time) */
+    int64_t lease_ms;         /* the timers' lease: another instance takes over after it */
+} scheduler_conf_t;
+
+extern const conf_field_t scheduler_conf_fields[];
+extern const size_t scheduler_nconf_fields;
+
+typedef struct {
+    scheduler_conf_t conf;
+    timetable_t timetable;
+    int64_t next_generate_ms;
+} scheduler_t;
+
+extern const inbox_handler_t scheduler_handlers[];
+extern const size_t scheduler_nhandlers;
+
+/* Business durations of the configuration, in ms. */
+int64_t scheduler_notice_ms(const scheduler_t *sc);
+int64_t scheduler_cutoff_ms(const scheduler_t *sc);
+int64_t scheduler_offer_ms(const scheduler_t *sc);
+
+/* "B123": the booking ids the scheduler makes. */
+int scheduler_valid_booking(const char *id);
+
+#endif

@@ -1,0 +1,338 @@
+/* The scheduler, for real, on a small timetable and a business clock the
+ * test sets (ARCHITECTURE.md, "Time"): booking by availability, a full
+ * session and the waitlist, cancellation -> offer -> accept, offer expiry ->
+ * the next person, no offer into a started session, attendance, capacity
+ * cut, trainer absence, holiday, and a DST week. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "harness.h"
+#include "intake/referral_json.h"
+
+static h_env_t env;
+static pid_t sched_pid;
+static char sched_ep[64];
+static int reloads;
+
+#define MON "20261130-0930-wilson-initiation"
+#define WED "20261202-0930-wilson-initiation"
+#define MON2 "20261207-0930-wilson-initiation"
+#define WED2 "20261209-0930-wilson-initiation"
+
+static const char *timetable_json =
+    "{ \"version\": \"test-1\", \"timezone\": \"Europe/Paris\", \"horizon_days\": 14,\n"
+    "  \"venues\": [ { \"id\": \"wilson\", \"name_fr\": \"Wilson\", \"address_fr\": \"Saint-Étienne\" } ],\n"
+    "  \"slots\": [\n"
+    "    { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", \"trainer\": \"t1\", \"capacity\": 2 },\n"
+    "    { \"day\": \"wed\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", \"trainer\": \"t2\", \"capacity\": 2 }\n"
+    "  ],\n"
+    "  \"one_off\": [], \"holidays\": [%s], \"closures\": [], \"absences\": [%s] }\n";
+
+static void write_timetable(const char *holidays, const char *absences)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/timetable.json", env.dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, timetable_json, holidays, absences);
+    fclose(f);
+}
+
+static int reloaded(h_env_t *h, void *arg)
+{
+    (void)arg;
+    char path[400], line[1024];
+    snprintf(path, sizeof path, "%s/scheduler.log", h->dir);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    while (f && fgets(line, sizeof line, f))
+        n += strstr(line, "event=reloaded") != NULL;
+    if (f)
+        fclose(f);
+    return n >= reloads;
+}
+
+/* Business time = iso, from now on; the scheduler picks it up on SIGHUP. */
+static void set_now(const char *iso_utc)
+{
+    char epoch[32], start[32];
+    int64_t ms = referral_parse_time(iso_utc);
+    assert_true(ms > 0);
+    snprintf(epoch, sizeof epoch, "%lld", (long long)ms);
+    snprintf(start, sizeof start, "%lld", (long long)clock_real_ms());
+    assert_int_equal(h_conf_set(&env, "clock", "epoch_ms", epoch), 0);
+    assert_int_equal(h_conf_set(&env, "clock", "start_ms", start), 0);
+    reloads++;
+    h_signal(sched_pid, SIGHUP);
+    assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
+}
+
+static int session_exists(h_env_t *h, void *arg)
+{
+    (void)h;
+    return h_redis_int(&env, "EXISTS tp:{42}:scheduler:session:%s", (const char *)arg) == 1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (h_setup(&env) != 0)
+        return -1;
+    write_timetable("", "");
+    /* Monday 30 November 2026, 07:00 in Saint-Étienne */
+    char epoch[32], start[32];
+    snprintf(epoch, sizeof epoch, "%lld", (long long)referral_parse_time("2026-11-30T06:00:00Z"));
+    snprintf(start, sizeof start, "%lld", (long long)clock_real_ms());
+    if (h_conf_set(&env, "clock", "epoch_ms", epoch) || h_conf_set(&env, "clock", "start_ms", start)
+        || h_conf_set(&env, "scheduler", "cutoff_hours", "1") || h_conf_set(&env, "scheduler", "offer_hours", "1"))
+        return -1;
+    const char *e[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
+    sched_pid = h_start(&env, "scheduler", NULL, e);
+    h_service_endpoint(&env, "scheduler", sched_ep, sizeof sched_ep);
+    if (h_wait_ready(&env, sched_ep, 30000) != 0)
+        return -1;
+    return h_wait_for(&env, session_exists, WED2, 20000);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    h_teardown(&env);
+    return 0;
+}
+
+typedef struct {
+    char code[48], booking[24], session[64], status[48];
+} ans_t;
+
+static ans_t call(Tremplin__Envelope *req)
+{
+    req->territory = "42";
+    Tremplin__Envelope *r = h_call(&env, sched_ep, req);
+    ans_t a = { "NO_ANSWER", "", "", "" };
+    if (r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK) {
+        util_strlcpy(a.code, "ACK", sizeof a.code);
+        util_strlcpy(a.booking, r->ack->booking_id, sizeof a.booking);
+        util_strlcpy(a.session, r->ack->session_id, sizeof a.session);
+        util_strlcpy(a.status, r->ack->status, sizeof a.status);
+    } else if (r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR) {
+        util_strlcpy(a.code, r->error->code, sizeof a.code);
+    }
+    wire_free(r, NULL);
+    return a;
+}
+
+static ans_t assign(const char *pid, const char *avail, long long referred_at)
+{
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__TrackAssigned t = TREMPLIN__TRACK_ASSIGNED__INIT;
+    char aid[TP_ID_LEN + 1];
+    util_random_id(aid);
+    char *av[1] = { (char *)avail };
+    t.assignment_id = aid;
+    t.person_id = (char *)pid;
+    t.kind = "initiation";
+    t.availability = av;
+    t.n_availability = 1;
+    t.referred_at_ms = (uint64_t)referred_at;
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_TRACK_ASSIGNED;
+    req.track_assigned = &t;
+    return call(&req);
+}
+
+static ans_t cancel(const char *bid)
+{
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__CancelBooking c = TREMPLIN__CANCEL_BOOKING__INIT;
+    c.booking_id = (char *)bid;
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_BOOKING;
+    req.cancel_booking = &c;
+    return call(&req);
+}
+
+static ans_t answer(const char *bid, int accept)
+{
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__AnswerOffer a = TREMPLIN__ANSWER_OFFER__INIT;
+    a.booking_id = (char *)bid;
+    a.accept = accept;
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_ANSWER_OFFER;
+    req.answer_offer = &a;
+    return call(&req);
+}
+
+static ans_t mark(const char *sid, const char *pid, const char *status)
+{
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__MarkAttendance m = TREMPLIN__MARK_ATTENDANCE__INIT;
+    m.session_id = (char *)sid;
+    m.person_id = (char *)pid;
+    m.status = (char *)status;
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_MARK_ATTENDANCE;
+    req.mark_attendance = &m;
+    return call(&req);
+}
+
+static void booking_status(const char *bid, char *out, size_t cap)
+{
+    redisReply *r = h_redis(&env, "HGET tp:{42}:scheduler:booking:%s status", bid);
+    util_strlcpy(out, r && r->str ? r->str : "", cap);
+    if (r)
+        freeReplyObject(r);
+}
+
+static long long taken(const char *sid) { return h_redis_int(&env, "HGET tp:{42}:scheduler:session:%s taken", sid); }
+
+/* the booking of pid in sid, from the roster */
+static void booking_of(const char *sid, const char *pid, char *out, size_t cap)
+{
+    redisReply *r = h_redis(&env, "HGET tp:{42}:scheduler:roster:%s %s", sid, pid);
+    util_strlcpy(out, r && r->str ? r->str : "", cap);
+    if (r)
+        freeReplyObject(r);
+}
+
+static char P[10][TP_ID_LEN + 1];
+
+static int offer_expired(h_env_t *h, void *arg)
+{
+    (void)h;
+    char st[32];
+    booking_status((const char *)arg, st, sizeof st);
+    return !strcmp(st, "expired");
+}
+
+static void seats_waitlist_offers_and_attendance(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 10; i++)
+        util_random_id(P[i]);
+    long long t = 1790000000000LL;
+    /* booking by availability */
+    ans_t a0 = assign(P[0], "mon-am", t + 0);
+    assert_string_equal(a0.status, "booked");
+    assert_string_equal(a0.session, MON);
+    ans_t a1 = assign(P[1], "mon-am", t + 1);
+    assert_string_equal(a1.session, MON);
+    ans_t w = assign(P[4], "wed-am", t + 4);
+    assert_string_equal(w.session, WED);
+    ans_t a2 = assign(P[2], "mon-am", t + 2); /* Monday full: next Monday */
+    assert_string_equal(a2.session, MON2);
+    ans_t a3 = assign(P[3], "mon-am", t + 3);
+    assert_string_equal(a3.session, MON2);
+    /* both Mondays full: the waitlist, in referral order */
+    assert_string_equal(assign(P[6], "mon-am", t + 6).status, "waitlisted");
+    assert_string_equal(assign(P[5], "mon-am", t + 5).status, "waitlisted");
+    assert_string_equal(assign(P[7], "mon-am", t + 7).status, "waitlisted");
+    assert_int_equal(taken(MON), 2);
+    /* one active booking per person and kind */
+    assert_string_equal(assign(P[0], "mon-am", t).status, "already");
+    assert_int_equal(taken(MON), 2);
+
+    /* cancellation -> offer to the first referred (P5, not P6) -> accept */
+    assert_string_equal(cancel(a1.booking).status, "cancelled");
+    char bid5[24], st[32];
+    booking_of(MON, P[5], bid5, sizeof bid5);
+    booking_status(bid5, st, sizeof st);
+    assert_string_equal(st, "offered");
+    assert_int_equal(taken(MON), 2); /* the offer holds the seat */
+    assert_string_equal(answer(bid5, 1).status, "booked");
+    assert_string_equal(answer(bid5, 1).code, "NOT_AN_OFFER"); /* answered already */
+
+    /* decline -> the next one (P6) */
+    assert_string_equal(cancel(a0.booking).status, "cancelled");
+    char bid6[24];
+    booking_of(MON, P[6], bid6, sizeof bid6);
+    assert_string_equal(answer(bid6, 0).status, "declined");
+    char bid7[24];
+    booking_of(MON, P[7], bid7, sizeof bid7);
+    booking_status(bid7, st, sizeof st);
+    assert_string_equal(st, "offered");
+
+    /* expiry -> the next person: P6 declined this session, so nobody is
+     * left for it; the seat stays free and P7 goes back to the waitlist */
+    set_now("2026-11-30T07:05:00Z"); /* 08:05 local: P7's offer (1 h) is over */
+    assert_int_equal(h_wait_for(&env, offer_expired, bid7, 20000), 0);
+    assert_string_equal(answer(bid7, 1).code, "NOT_AN_OFFER");
+    assert_int_equal(taken(MON), 1);
+    assert_int_equal(h_redis_int(&env, "ZSCORE tp:{42}:scheduler:wait:initiation:mon-am %s", P[7]) > 0, 1);
+
+    /* a new person gets the free seat directly, and after the start nobody
+     * is offered it: P2 cancels Monday 7 Dec, P7 is offered that one */
+    assert_string_equal(cancel(a2.booking).status, "cancelled");
+    char bid7b[24];
+    booking_of(MON2, P[7], bid7b, sizeof bid7b);
+    booking_status(bid7b, st, sizeof st);
+    assert_string_equal(st, "offered");
+
+    set_now("2026-11-30T08:35:00Z"); /* 09:35 local: Monday's session has started */
+    /* Monday has a free seat but has started, 7 December is full: P8 waits */
+    assert_string_equal(assign(P[8], "mon-am", t + 8).status, "waitlisted");
+    assert_string_equal(cancel(a3.booking).code, "ACK"); /* 7 Dec is still far */
+    char bid8[24];
+    booking_of(MON2, P[8], bid8, sizeof bid8);
+    booking_status(bid8, st, sizeof st);
+    assert_string_equal(st, "offered");
+    booking_of(MON, P[8], bid8, sizeof bid8);
+    assert_string_equal(bid8, ""); /* never offered the started session */
+
+    /* attendance: after the start only, for those booked */
+    assert_string_equal(mark(MON, P[5], "seen").status, "seen");
+    assert_string_equal(mark(WED, P[4], "seen").code, "SESSION_NOT_STARTED");
+    assert_string_equal(mark(MON, P[9], "seen").code, "NOT_BOOKED");
+    assert_string_equal(mark(MON, P[5], "maybe").code, "UNKNOWN_VALUE");
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:fig:total trained"), 1);
+    /* AttendanceRecorded waits in the outbox for the survey service */
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:scheduler:outbox"), 1);
+}
+
+static int booking_cancelled(h_env_t *h, void *arg)
+{
+    (void)h;
+    char st[32];
+    booking_status((const char *)arg, st, sizeof st);
+    return !strcmp(st, "session_cancelled");
+}
+
+static void timetable_changes_go_through_cancellation(void **state)
+{
+    (void)state;
+    /* Wednesday 2 December: P4 booked. A trainer absence cancels it and
+     * moves P4 to the next Wednesday. */
+    char bid4[24];
+    booking_of(WED, P[4], bid4, sizeof bid4);
+    assert_true(bid4[0] != '\0');
+    write_timetable("", "{ \"trainer\": \"t2\", \"from\": \"2026-12-02\", \"to\": \"2026-12-02\" }");
+    reloads++;
+    h_signal(sched_pid, SIGHUP);
+    assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
+    /* the timer applies it at its next turn */
+    assert_int_equal(h_wait_for(&env, booking_cancelled, bid4, 20000), 0);
+    char moved[24];
+    booking_of(WED2, P[4], moved, sizeof moved);
+    assert_true(moved[0] != '\0');
+
+    /* a holiday on Wednesday 9 December: that session goes too, P4 waits */
+    write_timetable("\"2026-12-09\"", "");
+    reloads++;
+    h_signal(sched_pid, SIGHUP);
+    assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
+    assert_int_equal(h_wait_for(&env, booking_cancelled, moved, 20000), 0);
+    assert_true(h_redis_int(&env, "ZSCORE tp:{42}:scheduler:wait:initiation:wed-am %s", P[4]) > 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(seats_waitlist_offers_and_attendance),
+        cmocka_unit_test(timetable_changes_go_through_cancellation),
+    };
+    return cmocka_run_group_tests_name("scheduler", tests, setup, teardown);
+}
