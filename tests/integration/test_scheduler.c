@@ -31,7 +31,8 @@ static const char *timetable_json =
     "  \"venues\": [ { \"id\": \"wilson\", \"name_fr\": \"Wilson\", \"address_fr\": \"Saint-Étienne\" } ],\n"
     "  \"slots\": [\n"
     "    { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", \"trainer\": \"t1\", \"capacity\": 2 },\n"
-    "    { \"day\": \"wed\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", \"trainer\": \"t2\", \"capacity\": 2 }\n"
+    "    { \"day\": \"wed\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", \"trainer\": \"t2\", \"capacity\": 2 },\n"
+    "    { \"day\": \"mon\", \"start\": \"14:00\", \"kind\": \"budget\", \"venue\": \"wilson\", \"trainer\": \"t3\", \"capacity\": 2 }\n"
     "  ],\n"
     "  \"one_off\": [], \"holidays\": [%s], \"closures\": [], \"absences\": [%s] }\n";
 
@@ -91,7 +92,8 @@ static int setup(void **state)
     snprintf(epoch, sizeof epoch, "%lld", (long long)referral_parse_time("2026-11-30T06:00:00Z"));
     snprintf(start, sizeof start, "%lld", (long long)clock_real_ms());
     if (h_conf_set(&env, "clock", "epoch_ms", epoch) || h_conf_set(&env, "clock", "start_ms", start)
-        || h_conf_set(&env, "scheduler", "cutoff_hours", "1") || h_conf_set(&env, "scheduler", "offer_hours", "1"))
+        || h_conf_set(&env, "scheduler", "cutoff_hours", "1") || h_conf_set(&env, "scheduler", "offer_hours", "1")
+        || h_conf_set(&env, "scheduler", "notice_min", "30"))
         return -1;
     const char *e[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
     sched_pid = h_start(&env, "scheduler", NULL, e);
@@ -129,7 +131,7 @@ static ans_t call(Tremplin__Envelope *req)
     return a;
 }
 
-static ans_t assign(const char *pid, const char *avail, long long referred_at)
+static ans_t assign_kind(const char *pid, const char *kind, const char *avail, long long referred_at)
 {
     Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
     Tremplin__TrackAssigned t = TREMPLIN__TRACK_ASSIGNED__INIT;
@@ -138,13 +140,18 @@ static ans_t assign(const char *pid, const char *avail, long long referred_at)
     char *av[1] = { (char *)avail };
     t.assignment_id = aid;
     t.person_id = (char *)pid;
-    t.kind = "initiation";
+    t.kind = (char *)kind;
     t.availability = av;
     t.n_availability = 1;
     t.referred_at_ms = (uint64_t)referred_at;
     req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_TRACK_ASSIGNED;
     req.track_assigned = &t;
     return call(&req);
+}
+
+static ans_t assign(const char *pid, const char *avail, long long referred_at)
+{
+    return assign_kind(pid, "initiation", avail, referred_at);
 }
 
 static ans_t cancel(const char *bid)
@@ -264,8 +271,12 @@ static void seats_waitlist_offers_and_attendance(void **state)
     assert_int_equal(taken(MON), 1);
     assert_int_equal(h_redis_int(&env, "ZSCORE tp:{42}:scheduler:wait:initiation:mon-am %s", P[7]) > 0, 1);
 
-    /* a new person gets the free seat directly, and after the start nobody
-     * is offered it: P2 cancels Monday 7 Dec, P7 is offered that one */
+    /* a new person gets the free seat directly (30 min notice) */
+    ans_t a9 = assign(P[9], "mon-am", t + 9);
+    assert_string_equal(a9.session, MON);
+
+    /* after the start nobody is offered a seat: P2 cancels Monday 7 Dec, P7
+     * is offered that one */
     assert_string_equal(cancel(a2.booking).status, "cancelled");
     char bid7b[24];
     booking_of(MON2, P[7], bid7b, sizeof bid7b);
@@ -273,24 +284,28 @@ static void seats_waitlist_offers_and_attendance(void **state)
     assert_string_equal(st, "offered");
 
     set_now("2026-11-30T08:35:00Z"); /* 09:35 local: Monday's session has started */
-    /* Monday has a free seat but has started, 7 December is full: P8 waits */
-    assert_string_equal(assign(P[8], "mon-am", t + 8).status, "waitlisted");
-    assert_string_equal(cancel(a3.booking).code, "ACK"); /* 7 Dec is still far */
-    char bid8[24];
-    booking_of(MON2, P[8], bid8, sizeof bid8);
-    booking_status(bid8, st, sizeof st);
-    assert_string_equal(st, "offered");
-    booking_of(MON, P[8], bid8, sizeof bid8);
-    assert_string_equal(bid8, ""); /* never offered the started session */
+    assert_int_equal(h_wait_for(&env, offer_expired, bid7b, 20000), 0); /* P7's offer for 7 Dec ran out too */
+    /* Monday has started: nobody is booked into it any more */
+    ans_t a8 = assign(P[8], "mon-am", t + 8);
+    assert_string_equal(a8.session, MON2);
 
     /* attendance: after the start only, for those booked */
     assert_string_equal(mark(MON, P[5], "seen").status, "seen");
     assert_string_equal(mark(WED, P[4], "seen").code, "SESSION_NOT_STARTED");
-    assert_string_equal(mark(MON, P[9], "seen").code, "NOT_BOOKED");
+    assert_string_equal(mark(MON, P[1], "seen").code, "NOT_BOOKED"); /* cancelled */
+    /* a no-show gets one more chance: placed again, in the next Monday with
+     * a seat (7 December is full) */
+    assert_int_equal(h_wait_for(&env, session_exists, "20261214-0930-wilson-initiation", 20000), 0);
+    assert_string_equal(mark(MON, P[9], "noshow").status, "noshow");
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:person:%s noshows:initiation", P[9]), 1);
+    char b9[24];
+    booking_of("20261214-0930-wilson-initiation", P[9], b9, sizeof b9); /* the horizon has rolled on */
+    booking_status(b9, st, sizeof st);
+    assert_string_equal(st, "booked");
     assert_string_equal(mark(MON, P[5], "maybe").code, "UNKNOWN_VALUE");
     assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:fig:total trained"), 1);
-    /* AttendanceRecorded waits in the outbox for the survey service */
-    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:scheduler:outbox"), 1);
+    /* AttendanceRecorded (seen, noshow) waits in the outbox for the survey service */
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:scheduler:outbox"), 2);
 }
 
 static int booking_cancelled(h_env_t *h, void *arg)
@@ -328,11 +343,63 @@ static void timetable_changes_go_through_cancellation(void **state)
     assert_true(h_redis_int(&env, "ZSCORE tp:{42}:scheduler:wait:initiation:wed-am %s", P[4]) > 0);
 }
 
+static int session_exists_any(h_env_t *h, void *arg) { return session_exists(h, arg); }
+
+/* The week Europe/Paris moves to summer time (Sunday 28 March 2027): 09:30
+ * local is 08:30Z before and 07:30Z after. And no offer once started. */
+static void a_dst_week_and_no_offer_after_start(void **state)
+{
+    (void)state;
+    write_timetable("", "");
+    set_now("2027-03-22T05:00:00Z"); /* Monday 06:00 CET */
+    assert_int_equal(h_wait_for(&env, session_exists_any, "20270331-0930-wilson-initiation", 20000), 0);
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20270322-0930-wilson-initiation start"),
+                     referral_parse_time("2027-03-22T08:30:00Z"));
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20270324-0930-wilson-initiation start"),
+                     referral_parse_time("2027-03-24T08:30:00Z"));
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20270329-0930-wilson-initiation start"),
+                     referral_parse_time("2027-03-29T07:30:00Z"));
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20270331-0930-wilson-initiation start"),
+                     referral_parse_time("2027-03-31T07:30:00Z"));
+    redisReply *r = h_redis(&env, "HGET tp:{42}:scheduler:session:20270329-0930-wilson-initiation half_day");
+    assert_string_equal(r->str, "mon-am");
+    freeReplyObject(r);
+
+    /* nobody is offered a session that has started: Q5's offer for the
+     * 22nd runs out at its start; Q6, waiting, is not offered the seat.
+     * (Budget tools: nobody from the tests before waits for them.) */
+    const char *S = "20270322-1400-wilson-budget", *S2 = "20270329-1400-wilson-budget";
+    char Q[7][TP_ID_LEN + 1];
+    for (int i = 0; i < 7; i++)
+        util_random_id(Q[i]);
+    long long t = 1800000000000LL;
+    ans_t q1 = assign_kind(Q[1], "budget", "mon-pm", t + 1);
+    assert_string_equal(q1.session, S);
+    assert_string_equal(assign_kind(Q[2], "budget", "mon-pm", t + 2).session, S);
+    assert_string_equal(assign_kind(Q[3], "budget", "mon-pm", t + 3).session, S2);
+    assert_string_equal(assign_kind(Q[4], "budget", "mon-pm", t + 4).session, S2);
+    set_now("2027-03-22T11:10:00Z"); /* 12:10 CET */
+    assert_string_equal(assign_kind(Q[5], "budget", "mon-pm", t + 5).status, "waitlisted");
+    assert_string_equal(assign_kind(Q[6], "budget", "mon-pm", t + 6).status, "waitlisted");
+    assert_string_equal(cancel(q1.booking).status, "cancelled");
+    char b5[24], st[32];
+    booking_of(S, Q[5], b5, sizeof b5);
+    booking_status(b5, st, sizeof st);
+    assert_string_equal(st, "offered"); /* until min(now + 1 h, the start) = 13:00Z */
+    set_now("2027-03-22T13:10:00Z");    /* 14:10 CET: started */
+    assert_int_equal(h_wait_for(&env, offer_expired, b5, 20000), 0);
+    char b6[24];
+    booking_of(S, Q[6], b6, sizeof b6);
+    assert_string_equal(b6, "");
+    assert_int_equal(taken(S), 1); /* the free seat stays free: Q6 waits for another session */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(seats_waitlist_offers_and_attendance),
         cmocka_unit_test(timetable_changes_go_through_cancellation),
+        cmocka_unit_test(a_dst_week_and_no_offer_after_start),
     };
     return cmocka_run_group_tests_name("scheduler", tests, setup, teardown);
 }
