@@ -67,6 +67,13 @@ if [ "$mode" = "demo" ]; then
     echo "Essai du bus : 1000 messages intake → matcher"
     tool probe --count 1000 intake matcher
     echo
+    echo "Trois bureaux de poste simulés orientent 150 personnes (clés CURVE, consentement, questionnaire) :"
+    tool simulate --branches 3 --count 150 --seed 42 || true
+    sleep 2   # the matcher assesses, the scheduler books: a moment for the relays
+    echo
+    echo "Les séances des quatre prochaines semaines (places prises / capacité, liste d'attente) :"
+    tool sessions | head -16
+    echo
     echo "Dans un autre terminal :  TREMPLIN_CONF=$var/tremplin.conf $build/bin/tremplin ping"
     echo "Ctrl-C pour tout arrêter."
 fi

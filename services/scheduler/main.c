@@ -143,6 +143,11 @@ static int scheduler_start(svc_t *s)
     scheduler_t *sc = svc_state(s);
     if (scheduler_load(sc) != 0)
         return -1;
+    /* one process, one TZ: the timetable's zone must be the clock's */
+    if (strcmp(sc->timetable.timezone, svc_conf(s)->timezone) != 0) {
+        log_error("timezone_mismatch", "timetable=%s clock=%s", sc->timetable.timezone, svc_conf(s)->timezone);
+        return -1;
+    }
     svc_add_timer(s, sc->conf.timer_ms, scheduler_tick);
     return 0;
 }

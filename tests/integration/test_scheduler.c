@@ -30,20 +30,25 @@ static const char *timetable_json =
     "{ \"version\": \"test-1\", \"timezone\": \"Europe/Paris\", \"horizon_days\": 14,\n"
     "  \"venues\": [ { \"id\": \"wilson\", \"name_fr\": \"Wilson\", \"address_fr\": \"Saint-Étienne\" } ],\n"
     "  \"slots\": [\n"
-    "    { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", \"trainer\": \"t1\", \"capacity\": 2 },\n"
+    "    { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", \"trainer\": \"t1\", \"capacity\": %d },\n"
     "    { \"day\": \"wed\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", \"trainer\": \"t2\", \"capacity\": 2 },\n"
     "    { \"day\": \"mon\", \"start\": \"14:00\", \"kind\": \"budget\", \"venue\": \"wilson\", \"trainer\": \"t3\", \"capacity\": 2 }\n"
     "  ],\n"
     "  \"one_off\": [], \"holidays\": [%s], \"closures\": [], \"absences\": [%s] }\n";
 
-static void write_timetable(const char *holidays, const char *absences)
+static void write_timetable_cap(const char *holidays, const char *absences, int monday_capacity)
 {
     char path[400];
     snprintf(path, sizeof path, "%s/timetable.json", env.dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, timetable_json, holidays, absences);
+    fprintf(f, timetable_json, monday_capacity, holidays, absences);
     fclose(f);
+}
+
+static void write_timetable(const char *holidays, const char *absences)
+{
+    write_timetable_cap(holidays, absences, 2);
 }
 
 static int reloaded(h_env_t *h, void *arg)
@@ -316,6 +321,14 @@ static int booking_cancelled(h_env_t *h, void *arg)
     return !strcmp(st, "session_cancelled");
 }
 
+static int booking_cut(h_env_t *h, void *arg)
+{
+    (void)h;
+    char st[32];
+    booking_status((const char *)arg, st, sizeof st);
+    return !strcmp(st, "capacity_cut");
+}
+
 static void timetable_changes_go_through_cancellation(void **state)
 {
     (void)state;
@@ -341,6 +354,21 @@ static void timetable_changes_go_through_cancellation(void **state)
     assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
     assert_int_equal(h_wait_for(&env, booking_cancelled, moved, 20000), 0);
     assert_true(h_redis_int(&env, "ZSCORE tp:{42}:scheduler:wait:initiation:wed-am %s", P[4]) > 0);
+
+    /* Mondays cut to one seat: on 7 December (P3 and P8 booked) the last
+     * booked, P8, is moved out; P3 keeps the seat */
+    char b3[24], b8[24], st[32];
+    booking_of(MON2, P[3], b3, sizeof b3);
+    booking_of(MON2, P[8], b8, sizeof b8);
+    assert_int_equal(taken(MON2), 2);
+    write_timetable_cap("\"2026-12-09\"", "", 1);
+    reloads++;
+    h_signal(sched_pid, SIGHUP);
+    assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
+    assert_int_equal(h_wait_for(&env, booking_cut, b8, 20000), 0);
+    assert_int_equal(taken(MON2), 1);
+    booking_status(b3, st, sizeof st);
+    assert_string_equal(st, "booked");
 }
 
 static int session_exists_any(h_env_t *h, void *arg) { return session_exists(h, arg); }
