@@ -48,7 +48,10 @@ local function wait_join(P, pid, kind, referred_at, day)
   for _, h in ipairs(words(hget(person, 'availability'))) do
     redis.call('ZADD', P .. 'wait:' .. kind .. ':' .. h, referred_at, pid)
   end
-  redis.call('HSET', person, 'active:' .. kind, 'waiting', 'referred:' .. kind, referred_at)
+  -- wait_seq orders joins and bookings on one counter (the booking ids'):
+  -- with it an audit can tell who was already waiting when a seat was offered
+  redis.call('HSET', person, 'active:' .. kind, 'waiting', 'referred:' .. kind, referred_at,
+             'wait_seq:' .. kind, redis.call('INCR', P .. 'seq'))
   redis.call('HINCRBY', P .. 'fig:current', 'waiting:' .. kind, 1)
   fig(P, day, 'waitlisted:' .. kind)
 end
@@ -126,6 +129,7 @@ local function refill(P, sid, now, offer_ms, day)
         -- the offer holds the seat until its deadline, but never past the start
         local deadline = math.min(now + offer_ms, tonumber(s[6]))
         local bid = new_booking(P, pid, sid, kind, 'offered', now, deadline)
+        redis.call('HSET', P .. 'booking:' .. bid, 'via', 'waitlist')
         notify(P, 'offer', bid, pid, sid, {'deadline', deadline})
         fig(P, day, 'offers:' .. kind)
         free, offered = free - 1, offered + 1

@@ -3,7 +3,9 @@
  * Redis; one instance is killed with kill -9 mid-run and restarted. Then
  * every session and every person is checked: no session above capacity, no
  * seat counter off, no person booked twice in a kind, no free seat left
- * while a compatible person waits. The test prints the counts. */
+ * while a compatible person waits, no seat offered from a waitlist to
+ * someone referred after a compatible person already waiting. The test
+ * prints the counts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,6 +122,7 @@ static void make_op(load_t *l, Tremplin__Envelope *req, char *buf_a, char *buf_b
 /* Every session and every booking, read back from Redis. */
 typedef struct {
     long sessions, oversold, counter_off, free_while_waiting, bookings, active, double_booked, persons;
+    long from_waitlist, out_of_order;
 } audit_t;
 
 static long long hint(redisReply *h, const char *field)
@@ -199,6 +202,33 @@ static void audit(audit_t *a)
                 if (w)
                     freeReplyObject(w);
             }
+            /* first referred, first served: a seat offered from the waitlist
+             * to X while W, referred before X and compatible, was already
+             * waiting (and still is, never having been in this session) */
+            redisReply *w = h_redis(&env, "ZRANGE tp:{42}:scheduler:wait:%s:%s 0 -1 WITHSCORES", kind, half);
+            for (size_t j = 0; roster && j + 1 < roster->elements; j += 2) {
+                const char *bid = roster->element[j + 1]->str;
+                redisReply *b = h_redis(&env, "HMGET tp:{42}:scheduler:booking:%s via referred_at", bid);
+                int via = b->element[0]->str && !strcmp(b->element[0]->str, "waitlist");
+                long long made = atoll(bid + 1), referred = b->element[1]->str ? atoll(b->element[1]->str) : 0;
+                freeReplyObject(b);
+                if (!via)
+                    continue;
+                a->from_waitlist++;
+                for (size_t k = 0; w && k + 1 < w->elements; k += 2) {
+                    if (atoll(w->element[k + 1]->str) >= referred)
+                        break; /* sorted: nobody before X any more */
+                    int in_roster = 0;
+                    for (size_t q = 0; q + 1 < roster->elements && !in_roster; q += 2)
+                        in_roster = !strcmp(roster->element[q]->str, w->element[k]->str);
+                    long long since = h_redis_int(&env, "HGET tp:{42}:scheduler:person:%s wait_seq:%s",
+                                                  w->element[k]->str, kind);
+                    if (!in_roster && since > 0 && since < made)
+                        a->out_of_order++;
+                }
+            }
+            if (w)
+                freeReplyObject(w);
             if (roster)
                 freeReplyObject(roster);
         }
@@ -278,9 +308,9 @@ static void twenty_thousand_operations_two_instances_one_killed(void **state)
     audit(&au);
     printf("COUNTS ops=%ld acked=%ld refused=%ld lost=%ld assignments=%ld cancellations=%ld offer_answers=%ld "
            "sessions=%ld bookings=%ld active=%ld oversold=%ld counter_off=%ld double_booked=%ld "
-           "free_seat_while_waiting=%ld\n",
+           "free_seat_while_waiting=%ld seats_from_waitlist=%ld skipped_out_of_order=%ld\n",
            sent, l.acks, l.errors, l.lost, l.assigned, l.cancels, l.answers, au.sessions, au.bookings, au.active,
-           au.oversold, au.counter_off, au.double_booked, au.free_while_waiting);
+           au.oversold, au.counter_off, au.double_booked, au.free_while_waiting, au.from_waitlist, au.out_of_order);
     assert_int_equal(l.lost, 0);
     assert_int_equal(l.acks + l.errors, N_OPS);
     assert_true(au.sessions > 0);
@@ -289,6 +319,8 @@ static void twenty_thousand_operations_two_instances_one_killed(void **state)
     assert_int_equal(au.counter_off, 0);
     assert_int_equal(au.double_booked, 0);
     assert_int_equal(au.free_while_waiting, 0);
+    assert_true(au.from_waitlist > 0);
+    assert_int_equal(au.out_of_order, 0);
     h_signal(a, SIGKILL);
     h_signal(b, SIGKILL);
 }
