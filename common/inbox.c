@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <zmq.h>
 
@@ -36,7 +37,7 @@ inbox_t *inbox_new(void *router, rds_t *rds, const inbox_conf_t *conf)
     if (self->conf.batch <= 0)
         self->conf.batch = 256;
     self->slots = xcalloc((size_t)self->conf.batch, sizeof *self->slots);
-    self->replies = xcalloc((size_t)self->conf.batch, sizeof *self->replies);
+    self->replies = xcalloc((size_t)self->conf.batch + 1, sizeof *self->replies); /* + WAIT */
     return self;
 }
 
@@ -256,10 +257,31 @@ int inbox_drain(inbox_t *self)
         }
     }
     if (ncalls > 0) {
-        rds_read(self->rds, self->replies, ncalls);
+        int wait = self->conf.wait_replicas > 0;
+        if (wait) { /* one WAIT covers the whole pipeline before it */
+            char n_rep[24], ms[24];
+            snprintf(n_rep, sizeof n_rep, "%lld", (long long)self->conf.wait_replicas);
+            snprintf(ms, sizeof ms, "%lld", (long long)self->conf.wait_timeout_ms);
+            const char *argv[3] = { "WAIT", n_rep, ms };
+            size_t lens[3] = { 4, strlen(n_rep), strlen(ms) };
+            rds_append_argv(self->rds, 3, argv, lens);
+        }
+        rds_read(self->rds, self->replies, ncalls + wait);
+        int replicated = !wait || (self->replies[ncalls] && self->replies[ncalls]->type == REDIS_REPLY_INTEGER
+                                   && self->replies[ncalls]->integer >= self->conf.wait_replicas);
+        if (wait && self->replies[ncalls])
+            freeReplyObject(self->replies[ncalls]);
         for (int i = 0, k = 0; i < n; i++)
-            if (self->slots[i].call.kind == CALL_REDIS)
-                self->slots[i].reply = self->replies[k++];
+            if (self->slots[i].call.kind == CALL_REDIS) {
+                redisReply *r = self->replies[k++];
+                if (!replicated && r) { /* done, but not safe yet: answered UNAVAILABLE, the retry replays it */
+                    freeReplyObject(r);
+                    r = NULL;
+                }
+                self->slots[i].reply = r;
+            }
+        if (!replicated)
+            log_warn("not_replicated", "calls=%d wanted_replicas=%lld", ncalls, (long long)self->conf.wait_replicas);
     }
     for (int i = 0; i < n; i++) {
         inbox_slot_t *slot = &self->slots[i];

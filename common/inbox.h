@@ -29,6 +29,8 @@ typedef struct {
     size_t max_msg;
     int batch;
     long mark_ttl_s;
+    int64_t wait_replicas;   /* > 0: WAIT for them before acking (rds.h) */
+    int64_t wait_timeout_ms;
     const char *const *territories;
     int nterritories;
     const inbox_handler_t *handlers;

@@ -344,14 +344,21 @@ static void outbox_take(outbox_t *self, const char *mode)
     redisReply *replies[64];
     if (rds_read(self->rds, replies, n) != 0)
         return;
+    int lost_group = 0;
     for (int t = 0; t < n; t++) {
-        if (replies[t]->type == REDIS_REPLY_ERROR)
+        if (replies[t]->type == REDIS_REPLY_ERROR) {
             log_warn("outbox_take_failed", "territory=%s reason=\"%.200s\"", self->conf.territories[t], replies[t]->str);
-        else
+            /* the group is gone (a failover before it replicated, data
+             * loss): create it again at the next pump */
+            lost_group |= strstr(replies[t]->str, "NOGROUP") != NULL;
+        } else {
             outbox_adopt(self, self->conf.territories[t], replies[t]);
+        }
         freeReplyObject(replies[t]);
     }
-    if (strcmp(mode, "own") == 0)
+    if (lost_group)
+        self->own_loaded = 0;
+    else if (strcmp(mode, "own") == 0)
         self->own_loaded = 1;
 }
 

@@ -104,6 +104,7 @@ static int rds_sentinel_lookup(const rds_conf_t *conf, char *host, size_t hostle
     char *items[16];
     util_strlcpy(list, conf->sentinels, sizeof list);
     int n = util_split_list(list, items, 16);
+    snprintf(err, errlen, "no sentinel answered in '%s'", conf->sentinels);
     for (int i = 0; i < n; i++) {
         char *colon = strrchr(items[i], ':');
         if (!colon)

@@ -23,6 +23,10 @@ typedef struct {
     int64_t connect_timeout_ms;
     int64_t command_timeout_ms;
     int64_t backoff_max_ms;
+    /* With replicas: a step is acked only once this many replicas have it
+     * (WAIT), so that it survives a failover; 0 = do not wait. */
+    int64_t wait_replicas;
+    int64_t wait_timeout_ms;
 } rds_conf_t;
 
 typedef struct rds rds_t;

@@ -73,6 +73,8 @@ static conf_field_t svc_common_fields[] = {
     CONF_INT_FIELD("redis", "connect_timeout_ms", svc_conf_t, redis.connect_timeout_ms, "1000"),
     CONF_INT_FIELD("redis", "command_timeout_ms", svc_conf_t, redis.command_timeout_ms, "5000"),
     CONF_INT_FIELD("redis", "backoff_max_ms", svc_conf_t, redis.backoff_max_ms, "5000"),
+    CONF_INT_FIELD("redis", "wait_replicas", svc_conf_t, redis.wait_replicas, "0"),
+    CONF_INT_FIELD("redis", "wait_timeout_ms", svc_conf_t, redis.wait_timeout_ms, "1000"),
     CONF_INT_FIELD("clock", "epoch_ms", svc_conf_t, clock_epoch_ms, "0"),
     CONF_INT_FIELD("clock", "start_ms", svc_conf_t, clock_start_ms, "0"),
     CONF_DOUBLE_FIELD("clock", "speed", svc_conf_t, clock_speed, "1"),
@@ -450,6 +452,7 @@ static int svc_start(svc_t *s, char *err, size_t errlen)
     s->inbox_conf = (inbox_conf_t){
         .service = s->def->name, .library = s->def->library, .instance = s->conf.instance,
         .max_msg = (size_t)s->conf.max_msg, .batch = (int)s->conf.batch, .mark_ttl_s = (long)s->conf.mark_ttl_s,
+        .wait_replicas = s->conf.redis.wait_replicas, .wait_timeout_ms = s->conf.redis.wait_timeout_ms,
         .territories = s->territories, .nterritories = s->nterritories,
         .handlers = s->handlers, .nhandlers = s->nhandlers, .handler_arg = s,
         .pong_fill = svc_pong_fill, .committed = svc_committed,

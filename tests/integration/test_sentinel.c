@@ -253,11 +253,11 @@ static int teardown(void **state)
     return 0;
 }
 
-static const char *probe_code(const char *key)
+static const char *probe_code_at(const char *svc, const char *key)
 {
     static char code[64];
     char ep[64];
-    h_service_endpoint(&env, "matcher", ep, sizeof ep);
+    h_service_endpoint(&env, svc, ep, sizeof ep);
     Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
     Tremplin__Probe p = TREMPLIN__PROBE__INIT;
     p.key = (char *)key;
@@ -270,6 +270,8 @@ static const char *probe_code(const char *key)
     wire_free(r, NULL);
     return code;
 }
+
+static const char *probe_code(const char *key) { return probe_code_at("matcher", key); }
 
 static int probe_acked(h_env_t *h, void *arg)
 {
@@ -294,6 +296,33 @@ static void service_finds_the_primary_through_sentinel(void **state)
     assert_int_equal(h_wait_ready(&env, ep, DEADLINE_MS), 0);
     assert_string_equal(probe_code("before"), "ACK");
     assert_int_equal(h_redis_int(&env, "HGET tp:{42}:matcher:probe:seen before"), 1);
+}
+
+/* With [redis] wait_replicas, a step is acked only once a replica has it
+ * (WAIT): what the caller saw acked survives a failover. With more replicas
+ * wanted than there are, the answer is UNAVAILABLE (retryable) instead. */
+static void acked_only_once_replicated(void **state)
+{
+    (void)state;
+    const char *one[] = { "TREMPLIN_REDIS_WAIT_REPLICAS=1", "TREMPLIN_INTAKE_BRANCH_BIND=", NULL };
+    pid_t intake = h_start(&env, "intake", "intake-wait1", one);
+    char ep[64];
+    h_service_endpoint(&env, "intake", ep, sizeof ep);
+    assert_int_equal(h_wait_ready(&env, ep, DEADLINE_MS), 0);
+    assert_string_equal(probe_code_at("intake", "replicated"), "ACK");
+    /* no waiting here: the ack came after the replica had it */
+    redisReply *r = replica_cmd("HGET tp:{42}:intake:probe:seen replicated");
+    assert_non_null(r);
+    assert_string_equal(r->str, "1");
+    freeReplyObject(r);
+    h_signal(intake, SIGKILL);
+
+    const char *two[] = { "TREMPLIN_REDIS_WAIT_REPLICAS=2", "TREMPLIN_REDIS_WAIT_TIMEOUT_MS=200",
+                          "TREMPLIN_INTAKE_BRANCH_BIND=", NULL };
+    intake = h_start(&env, "intake", "intake-wait2", two);
+    assert_int_equal(h_wait_ready(&env, ep, DEADLINE_MS), 0);
+    assert_string_equal(probe_code_at("intake", "unsafe"), "UNAVAILABLE");
+    h_signal(intake, SIGKILL);
 }
 
 static void expect_on_replica(const char *cmd, const char *value)
@@ -340,6 +369,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(service_finds_the_primary_through_sentinel),
+        cmocka_unit_test(acked_only_once_replicated),
         cmocka_unit_test(failover_is_followed),
     };
     return cmocka_run_group_tests_name("sentinel", tests, setup, teardown);
