@@ -117,10 +117,12 @@ redis.register_function(LIB .. '_outbox_done', function(keys, args)
   return redis.call('XDEL', keys[1], unpack(args))
 end)
 
--- touch(outbox; consumer, id...): resent by its owner; resets the idle time
--- (the lease) and counts a delivery.
+-- touch(outbox; consumer, id...): its owner still works on these entries;
+-- resets their idle time (renews the lease). JUSTID: not a delivery, the
+-- owner counts its own tries.
 redis.register_function(LIB .. '_outbox_touch', function(keys, args)
   local consumer = table.remove(args, 1)
+  args[#args + 1] = 'JUSTID'
   return #redis.call('XCLAIM', keys[1], 'relay', consumer, 0, unpack(args))
 end)
 

@@ -50,7 +50,7 @@ static void call_vec_free(call_vec_t *v)
 
 static void call_vec_pushf(call_vec_t *v, const char *prefix, const char *fmt, va_list ap)
 {
-    char buf[512];
+    char buf[4096];
     int p = snprintf(buf, sizeof buf, "%s", prefix);
     int n = vsnprintf(buf + p, sizeof buf - (size_t)p, fmt, ap);
     if (n < 0)
@@ -66,6 +66,7 @@ void call_reset(call_t *c, const char *service, const char *territory, const cha
     c->territory = territory;
     c->msg_id = msg_id;
     c->peer = "";
+    c->producer = "";
     c->function[0] = '\0';
     call_vec_clear(&c->keys);
     call_vec_clear(&c->args);
@@ -121,9 +122,13 @@ void call_argf(call_t *c, const char *fmt, ...)
 
 void call_send(call_t *c, const char *to, const Tremplin__Envelope *env)
 {
+    Tremplin__Envelope stamped = *env; /* the caller's stays as it was */
+    char id[TP_ID_LEN + 1];
+    wire_stamp(&stamped, id, c->msg_id, c->producer, c->territory);
+    util_derive_id(c->msg_id, "out", (unsigned)c->nout, id);
     call_vec_push(&c->out, to, strlen(to));
-    call_vec_push(&c->out, env->msg_id, strlen(env->msg_id));
-    tremplin__envelope__pack(env, call_vec_add(&c->out, tremplin__envelope__get_packed_size(env)));
+    call_vec_push(&c->out, id, strlen(id));
+    tremplin__envelope__pack(&stamped, call_vec_add(&c->out, tremplin__envelope__get_packed_size(&stamped)));
     c->nout++;
 }
 

@@ -37,7 +37,8 @@ typedef struct {
     const char *territory; /* points into the request */
     const char *service;
     const char *msg_id;
-    const char *peer; /* CURVE public key (Z85) of the sender; "" on plain sockets */
+    const char *peer;     /* CURVE public key (Z85) of the sender; "" on plain sockets */
+    const char *producer; /* this service instance, stamped on what it sends */
     char function[64];
     call_vec_t keys; /* handler keys (the mark and outbox are added at flush) */
     call_vec_t args; /* handler args */
@@ -62,7 +63,9 @@ void call_own_key(call_t *c, const char *fmt, ...) __attribute__((format(printf,
 void call_key(call_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void call_arg(call_t *c, const void *data, size_t len);
 void call_argf(call_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Queues env for service `to` in the same step (env is packed now). */
+/* Queues env for service `to` in the same step: stamps its header (a msg_id
+ * derived from the command's and its rank, so a step run again sends the
+ * same message; cause, producer, time, territory) and packs it now. */
 void call_send(call_t *c, const char *to, const Tremplin__Envelope *env);
 /* Answers at once with an Error; no Redis call is made. */
 void call_error(call_t *c, const char *code, const char *field, const char *message_fr, int retryable);

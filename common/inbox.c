@@ -186,6 +186,7 @@ static void inbox_prepare(inbox_t *self, inbox_slot_t *slot)
     const Tremplin__Envelope *env = slot->env;
     call_reset(c, self->conf.service, env ? env->territory : "", env ? env->msg_id : "");
     c->peer = slot->peer;
+    c->producer = self->conf.instance;
     if (slot->werr != WIRE_OK) {
         self->stats.bad_frames++;
         log_warn("bad_frame", "code=%s msg_id=%s type=%s", wire_error_code(slot->werr),

@@ -24,6 +24,7 @@ typedef struct {
     int tries;    /* transmissions so far (the first one included) */
     int unsent;   /* the last attempt found no peer: not counted as a try */
     int64_t deadline_ms;
+    int64_t touched_ms; /* last lease renewal */
 } outbox_entry_t;
 
 struct outbox {
@@ -143,15 +144,20 @@ static int64_t outbox_backoff(const outbox_t *self, int tries)
  * the outbox age shows it. A sent entry comes back after its timeout. */
 #define OUTBOX_UNSENT_RETRY_MS 50
 
+static void outbox_dead(outbox_t *self, outbox_entry_t *e, const char *error);
+
 static void outbox_send(outbox_t *self, outbox_entry_t *e)
 {
     void *sock = self->route(self->route_arg, e->to);
     int64_t now = clock_mono_ms();
-    if (!sock || zmq_send(sock, e->bytes, e->len, ZMQ_DONTWAIT) < 0) {
-        if (!sock)
-            log_warn("outbox_no_route", "msg_id=%s to=%s", e->msg_id, e->to);
+    if (!sock) { /* a destination this deployment does not have: no retry helps */
+        log_warn("outbox_no_route", "msg_id=%s to=%s", e->msg_id, e->to);
+        outbox_dead(self, e, "NO_ROUTE");
+        return;
+    }
+    if (zmq_send(sock, e->bytes, e->len, ZMQ_DONTWAIT) < 0) {
         e->unsent = 1;
-        e->deadline_ms = now + (sock ? OUTBOX_UNSENT_RETRY_MS : self->conf.retry_max_ms);
+        e->deadline_ms = now + OUTBOX_UNSENT_RETRY_MS;
         return;
     }
     e->unsent = 0;
@@ -160,8 +166,8 @@ static void outbox_send(outbox_t *self, outbox_entry_t *e)
 
 static void outbox_fcall(outbox_t *self, const char *fn, int nkeys, const char **keys, int nargs, const char **args)
 {
-    const char *argv[16 + 2048];
-    size_t lens[16 + 2048];
+    const char **argv = xmalloc((size_t)(3 + nkeys + nargs) * sizeof *argv);
+    size_t *lens = xmalloc((size_t)(3 + nkeys + nargs) * sizeof *lens);
     char fname[128], nk[8];
     snprintf(fname, sizeof fname, "%s_%s", self->conf.library, fn);
     snprintf(nk, sizeof nk, "%d", nkeys);
@@ -171,11 +177,13 @@ static void outbox_fcall(outbox_t *self, const char *fn, int nkeys, const char *
     argv[argc++] = nk;
     for (int i = 0; i < nkeys; i++)
         argv[argc++] = keys[i];
-    for (int i = 0; i < nargs && argc < (int)TP_ARRAY_LEN(argv); i++)
+    for (int i = 0; i < nargs; i++)
         argv[argc++] = args[i];
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
     rds_append_argv(self->rds, argc, argv, lens);
+    free(argv);
+    free(lens);
 }
 
 /* Applies the acks gathered since the last call: one function call per
@@ -193,15 +201,16 @@ static void outbox_flush_done(outbox_t *self)
             seen = strcmp(self->done_terr[j], terr) == 0;
         if (seen)
             continue;
-        const char *ids[2048];
+        const char **ids = xmalloc((size_t)self->ndone * sizeof *ids);
         int n = 0;
-        for (int i = first; i < self->ndone && n < (int)TP_ARRAY_LEN(ids); i++)
+        for (int i = first; i < self->ndone; i++)
             if (strcmp(self->done_terr[i], terr) == 0)
                 ids[n++] = self->done_ids[i];
         char key[96];
         outbox_key(key, sizeof key, terr, self->conf.service, "outbox");
         const char *keys[1] = { key };
         outbox_fcall(self, "outbox_done", 1, keys, n, ids);
+        free(ids);
         calls++;
     }
     redisReply *replies[64];
@@ -269,6 +278,10 @@ void outbox_on_reply(outbox_t *self, void *dealer)
                 const Tremplin__Error *err = env->error;
                 log_warn("outbox_rejected", "msg_id=%s to=%s code=%s retryable=%d tries=%d", e->msg_id, e->to,
                          err->code, err->retryable, e->tries);
+                /* the receiver's store is down: not the message's fault, so
+                 * not a try (the backoff still grows with the others) */
+                if (!strcmp(err->code, "UNAVAILABLE") && e->tries > 1)
+                    e->tries--;
                 if (!err->retryable || e->tries >= self->conf.max_tries)
                     outbox_dead(self, e, err->code);
                 /* else: the deadline resends it with backoff */
@@ -298,6 +311,7 @@ static int outbox_adopt(outbox_t *self, const char *territory, const redisReply 
         e = outbox_find(self, mid->str, 1);
         if (!e)
             break;
+        added++;
         memset(e, 0, sizeof *e);
         e->used = 1;
         util_strlcpy(e->msg_id, mid->str, sizeof e->msg_id);
@@ -312,11 +326,11 @@ static int outbox_adopt(outbox_t *self, const char *territory, const redisReply 
         if (e->tries < 1)
             e->tries = 1;
         self->count++;
-        added++;
         if (e->tries > 1)
             self->stats.resent++;
         else
             self->stats.sent++;
+        e->touched_ms = clock_mono_ms();
         outbox_send(self, e);
     }
     return added;
@@ -397,7 +411,11 @@ static void outbox_resend_overdue(outbox_t *self, const char *territory, int64_t
             self->stats.resent++;
         }
         outbox_send(self, e);
-        args[n++] = e->stream_id;
+        /* renew the lease now and then (a third of it), not at each retry */
+        if (e->used == 1 && now - e->touched_ms >= self->conf.lease_ms / 3) {
+            e->touched_ms = now;
+            args[n++] = e->stream_id;
+        }
     }
     if (n == 1)
         return;

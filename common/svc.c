@@ -225,19 +225,22 @@ static void svc_prepare_probe(void *arg, const Tremplin__Envelope *in, call_t *c
         call_error(call, "INVALID_FIELD", "probe.key", "Clé de sonde invalide.", 0);
         return;
     }
+    for (size_t i = 0; i < p->n_route; i++) /* only the services this deployment has */
+        if (!wire_valid_id(p->route[i], 31) || !conf_map_get(&s->conf.endpoints, p->route[i])) {
+            call_error(call, "INVALID_FIELD", "probe.route", "Étape de sonde inconnue.", 0);
+            return;
+        }
     call_function(call, "probe");
     call_own_key(call, "probe:seen");
     if (p->n_route > 0) {
         Tremplin__Envelope out = TREMPLIN__ENVELOPE__INIT;
         Tremplin__Probe fwd = TREMPLIN__PROBE__INIT;
-        char id[TP_ID_LEN + 1];
         fwd.key = p->key;
         fwd.route = p->route + 1;
         fwd.n_route = p->n_route - 1;
         fwd.poison = p->poison;
         out.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
         out.probe = &fwd;
-        wire_stamp(&out, id, in->msg_id, s->conf.instance, in->territory);
         call_send(call, p->route[0], &out);
         call_argf(call, "forward");
     } else {
@@ -396,12 +399,15 @@ static void svc_on_hup(loop_t *loop, void *arg)
 
 /* ---------------------------------------------------------------- main */
 
-void svc_add_router(svc_t *s, void *router)
+void svc_add_router(svc_t *s, void *router, const inbox_handler_t *handlers, size_t nhandlers)
 {
     if (s->nextra == SVC_MAX_ROUTERS)
         abort(); /* fixed by the code, not by input */
+    inbox_conf_t ic = s->inbox_conf;
+    ic.handlers = handlers;
+    ic.nhandlers = nhandlers;
     s->extra[s->nextra].router = router;
-    s->extra[s->nextra].inbox = inbox_new(router, s->rds, &s->inbox_conf);
+    s->extra[s->nextra].inbox = inbox_new(router, s->rds, &ic);
     s->nextra++;
     loop_add_socket(s->loop, router, svc_on_request, s);
 }

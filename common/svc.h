@@ -66,10 +66,10 @@ const char *svc_conf_path(int argc, char **argv);
 int svc_territories(const svc_conf_t *conf, char *buf, size_t cap, const char **out, int max);
 
 /* For a service's start hook: the ZeroMQ context (CZMQ's, so zauth serves
- * its sockets), another ROUTER served by the same handlers (e.g. a CURVE
- * endpoint for branch systems), and a timer of its own. */
+ * its sockets), another ROUTER with the handlers it may serve (e.g. a CURVE
+ * endpoint for branch systems: referrals only), and a timer of its own. */
 void *svc_zctx(const svc_t *s);
-void svc_add_router(svc_t *s, void *router);
+void svc_add_router(svc_t *s, void *router, const inbox_handler_t *handlers, size_t nhandlers);
 void svc_add_timer(svc_t *s, int64_t interval_ms, void (*fn)(svc_t *s));
 
 const svc_conf_t *svc_conf(const svc_t *s);

@@ -74,6 +74,31 @@ uint64_t util_random_u64(void)
     return v;
 }
 
+static uint64_t util_mix(uint64_t h)
+{
+    h ^= h >> 30; /* splitmix64 finaliser */
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
+}
+
+void util_derive_id(const char *seed, const char *label, unsigned index, char out[TP_ID_LEN + 1])
+{
+    uint64_t a = 0xcbf29ce484222325ULL, b = 0x84222325cbf29ce4ULL;
+    for (const char *p = seed; *p; p++) {
+        a = (a ^ (unsigned char)*p) * 0x100000001b3ULL;
+        b = (b ^ (unsigned char)*p) * 0x1000193ULL + 0x9e3779b97f4a7c15ULL;
+    }
+    for (const char *p = label; *p; p++) {
+        a = (a ^ (unsigned char)*p) * 0x100000001b3ULL;
+        b = (b ^ (unsigned char)*p) * 0x1000193ULL + 0x9e3779b97f4a7c15ULL;
+    }
+    a = util_mix(a ^ index);
+    b = util_mix(b + a + index);
+    snprintf(out, TP_ID_LEN + 1, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
+}
+
 int util_strlcpy(char *dst, const char *src, size_t cap)
 {
     if (cap == 0)

@@ -18,6 +18,13 @@ char *xstrdup(const char *s);
 void util_random_id(char out[TP_ID_LEN + 1]);
 uint64_t util_random_u64(void);
 
+/* A 128-bit id (hex, like util_random_id) derived from seed and label: the
+ * same inputs always give the same id. Handlers derive the ids they create
+ * from the msg_id of the command, so that a step run again (a retry after a
+ * failover lost the first run) creates the same ids, which receivers
+ * recognise. The seed (a random msg_id) keeps them unguessable. */
+void util_derive_id(const char *seed, const char *label, unsigned index, char out[TP_ID_LEN + 1]);
+
 /* Copies at most cap-1 bytes and always terminates; returns -1 if truncated. */
 int util_strlcpy(char *dst, const char *src, size_t cap);
 

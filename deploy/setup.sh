@@ -41,8 +41,9 @@ svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous +fcall +fcall_r
     for s in intake matcher scheduler survey; do
         echo "user $s on #$(printf %s "$(pass $s)" | sha256sum | cut -d' ' -f1) ~tp:*:$s:* resetchannels $svc_cmds"
     done
-    # the reporter reads every service's figures and writes only its own keys
-    echo "user reporter on #$(printf %s "$(pass reporter)" | sha256sum | cut -d' ' -f1) %R~tp:* ~tp:*:reporter:* resetchannels $svc_cmds"
+    # the reporter reads every service's figures (never the contact data)
+    # and writes only its own keys
+    echo "user reporter on #$(printf %s "$(pass reporter)" | sha256sum | cut -d' ' -f1) %R~tp:*:fig:* ~tp:*:reporter:* resetchannels $svc_cmds"
     echo "user gateway on #$(printf %s "$(pass gateway)" | sha256sum | cut -d' ' -f1) ~tp:*:gateway:* %R~tp:*:contact:* resetchannels $svc_cmds"
 } > "$dir/redis/users.acl"
 chmod 600 "$dir/redis/users.acl"
@@ -94,6 +95,9 @@ lease_ms = 30000
 max_tries = 12
 
 [intake]
+; a stable name: a restarted instance resumes its own unacknowledged messages
+; at once (a second instance on the same host sets TREMPLIN_INTAKE_INSTANCE)
+instance = intake-1
 ; server key, branch registry (public keys = the ZAP allowlist), branch secrets
 curve_dir = $abs/curve
 ; branch systems connect here with CURVE
@@ -102,10 +106,12 @@ branch_bind = tcp://127.0.0.1:$((base + 6))
 retention_days = 730
 
 [matcher]
+instance = matcher-1
 ; workshop kinds, questionnaire, levels, pathways (JSON; SIGHUP reloads it)
 catalogue = $abs/catalogue.json
 
 [scheduler]
+instance = scheduler-1
 ; weekly slots, one-off sessions, holidays, closures (JSON; SIGHUP reloads it)
 timetable = $abs/timetable.json
 ; business durations: no booking later than notice_min before a start, a person
@@ -113,6 +119,12 @@ timetable = $abs/timetable.json
 notice_min = 120
 cutoff_hours = 24
 offer_hours = 24
+
+[survey]
+instance = survey-1
+
+[reporter]
+instance = reporter-1
 
 [endpoints]
 intake = tcp://127.0.0.1:$((base + 1))

@@ -94,12 +94,13 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
 
     const Tremplin__Person *p = r->person;
     int known = p->person_id[0] != '\0';
-    char rid[TP_ID_LEN + 1], pid[TP_ID_LEN + 1], msg_id[TP_ID_LEN + 1];
-    util_random_id(rid);
+    /* ids derived from the command's: a run again makes the same ones */
+    char rid[TP_ID_LEN + 1], pid[TP_ID_LEN + 1];
+    util_derive_id(env->msg_id, "referral", 0, rid);
     if (known)
         util_strlcpy(pid, p->person_id, sizeof pid);
     else
-        util_random_id(pid);
+        util_derive_id(env->msg_id, "person", 0, pid);
 
     /* what the matcher needs, nothing personal */
     Tremplin__Envelope out = TREMPLIN__ENVELOPE__INIT;
@@ -116,7 +117,6 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
     acc.referred_at_ms = (uint64_t)now;
     out.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_REFERRAL_ACCEPTED;
     out.referral_accepted = &acc;
-    wire_stamp(&out, msg_id, env->msg_id, svc_instance(s), env->territory);
 
     call_function(call, "submit_referral");
     call->event_kind = "referral.accepted";
@@ -198,6 +198,7 @@ static void prepare_withdraw_consent(void *arg, const Tremplin__Envelope *env, c
     call_argf(call, "%s", w->person_id);
 }
 
+/* SubmitReferral first: the branch endpoint serves that one only. */
 const inbox_handler_t intake_handlers[] = {
     { TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL, prepare_submit_referral },
     { TREMPLIN__ENVELOPE__PAYLOAD_WITHDRAW_CONSENT, prepare_withdraw_consent },

@@ -80,7 +80,8 @@ static int intake_start(svc_t *s)
             log_error("start_failed", "reason=\"%s\"", err);
             return -1;
         }
-        svc_add_router(s, in->branch_router);
+        /* branch systems send referrals; nothing else is theirs to send */
+        svc_add_router(s, in->branch_router, intake_handlers, 1);
         log_info("branch_endpoint", "bind=%s branches=%d", in->conf.branch_bind, in->branches.n);
     }
     svc_add_timer(s, in->conf.watch_ms, intake_watch);

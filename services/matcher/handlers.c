@@ -16,13 +16,12 @@ const size_t matcher_nconf_fields = sizeof matcher_conf_fields / sizeof matcher_
 
 static int valid_id(const char *s) { return strlen(s) == TP_ID_LEN && wire_valid_id(s, TP_ID_LEN); }
 
-static void track_assigned(svc_t *s, const Tremplin__Envelope *in, const char *assignment_id, const char *person_id,
+static void track_assigned(const char *assignment_id, const char *person_id,
                            const cat_kind_t *kind, int level, char **availability, size_t navail,
                            uint64_t referred_at, const char *reason, call_t *call)
 {
     Tremplin__Envelope out = TREMPLIN__ENVELOPE__INIT;
     Tremplin__TrackAssigned t = TREMPLIN__TRACK_ASSIGNED__INIT;
-    char id[TP_ID_LEN + 1];
     t.assignment_id = (char *)assignment_id;
     t.person_id = (char *)person_id;
     t.kind = (char *)kind->code;
@@ -33,7 +32,6 @@ static void track_assigned(svc_t *s, const Tremplin__Envelope *in, const char *a
     t.reason = (char *)reason;
     out.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_TRACK_ASSIGNED;
     out.track_assigned = &t;
-    wire_stamp(&out, id, in->msg_id, svc_instance(s), in->territory);
     call_send(call, "scheduler", &out);
 }
 
@@ -58,7 +56,7 @@ static void prepare_referral_accepted(void *arg, const Tremplin__Envelope *env, 
     call_function(call, "assign");
     call->event_kind = "track.assigned";
     if (a.kind)
-        track_assigned(s, env, r->referral_id, r->person_id, a.kind, a.level, r->availability, r->n_availability,
+        track_assigned(r->referral_id, r->person_id, a.kind, a.level, r->availability, r->n_availability,
                        r->referred_at_ms, a.reason_fr, call);
     call_own_key(call, "assignment:%s", r->referral_id);
     call_own_key(call, "person:%s", r->person_id);
@@ -101,7 +99,7 @@ static void prepare_follow_up(void *arg, const Tremplin__Envelope *env, call_t *
     call_function(call, "follow_up");
     call->event_kind = "followup.decided";
     for (int i = 0; i < n; i++) /* availability empty: the scheduler keeps the person's last known */
-        track_assigned(s, env, f->follow_up_id, f->person_id, cands[i], -1, NULL, 0, (uint64_t)now,
+        track_assigned(f->follow_up_id, f->person_id, cands[i], -1, NULL, 0, (uint64_t)now,
                        "suite du parcours", call);
     call_own_key(call, "followup:%s", f->follow_up_id);
     call_own_key(call, "person:%s", f->person_id);

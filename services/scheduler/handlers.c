@@ -1,6 +1,7 @@
 /* scheduler's command handlers: from a command to one Redis function call
  * (scheduler.lua does the seat arithmetic, atomically). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -150,20 +151,28 @@ static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, ca
     int64_t now;
     char day[11];
     today(day, &now);
-    /* what the survey needs, from the timetable: the kind and the start */
-    tt_session_t ts;
-    int known = timetable_find(&sc->timetable, m->session_id, &ts) == 0;
+    /* what the survey needs: the session's kind and start, as recorded
+     * (the timetable may have changed since). A trainer's mark is rare: one
+     * read here costs less than a second step. */
+    char kind[TT_CODE] = "";
+    long long start = 0;
+    redisReply *sr = rds_cmd(svc_rds(s), "HMGET tp:{%s}:scheduler:session:%s kind start", env->territory,
+                             m->session_id);
+    if (sr && sr->type == REDIS_REPLY_ARRAY && sr->elements == 2 && sr->element[0]->str) {
+        util_strlcpy(kind, sr->element[0]->str, sizeof kind);
+        start = atoll(sr->element[1]->str);
+    }
+    if (sr)
+        freeReplyObject(sr);
     Tremplin__Envelope out = TREMPLIN__ENVELOPE__INIT;
     Tremplin__AttendanceRecorded rec = TREMPLIN__ATTENDANCE_RECORDED__INIT;
-    char id[TP_ID_LEN + 1];
     rec.session_id = m->session_id;
     rec.person_id = m->person_id;
     rec.status = m->status;
-    rec.kind = known ? ts.kind : "";
-    rec.session_start_ms = known ? (uint64_t)ts.start_ms : 0;
+    rec.kind = kind;
+    rec.session_start_ms = (uint64_t)start;
     out.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_ATTENDANCE_RECORDED;
     out.attendance_recorded = &rec;
-    wire_stamp(&out, id, env->msg_id, svc_instance(s), env->territory);
 
     call_function(call, "mark_attendance");
     call->event_kind = "attendance.recorded";

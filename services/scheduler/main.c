@@ -84,21 +84,12 @@ static void scheduler_generate(svc_t *s, const char *T, int64_t now, const char 
         if (x->trainer_absent)
             scheduler_cancel(s, T, x->id, "trainer_absent", now, day);
     }
-    /* sessions opened before that the timetable dropped since */
-    char kinds[64][TT_CODE];
-    int nk = 0;
-    for (int i = 0; i < sc->timetable.nslots + sc->timetable.none_off; i++) {
-        const tt_slot_t *sl = i < sc->timetable.nslots ? &sc->timetable.slots[i]
-                                                       : &sc->timetable.one_off[i - sc->timetable.nslots];
-        int seen = 0;
-        for (int k = 0; k < nk && !seen; k++)
-            seen = !strcmp(kinds[k], sl->kind);
-        if (!seen && nk < 64)
-            util_strlcpy(kinds[nk++], sl->kind, TT_CODE);
-    }
-    for (int k = 0; k < nk; k++) {
-        redisReply *ids = rds_cmd(r, "ZRANGEBYSCORE tp:{%s}:scheduler:sessions:%s %lld %lld", T, kinds[k],
-                                  (long long)now, (long long)to);
+    /* sessions opened before that the timetable dropped since: of every
+     * kind ever opened, also one the file no longer has */
+    redisReply *kinds = rds_cmd(r, "SMEMBERS tp:{%s}:scheduler:kinds", T);
+    for (size_t k = 0; kinds && kinds->type == REDIS_REPLY_ARRAY && k < kinds->elements; k++) {
+        redisReply *ids = rds_cmd(r, "ZRANGEBYSCORE tp:{%s}:scheduler:sessions:%s %lld %lld", T,
+                                  kinds->element[k]->str, (long long)now, (long long)to);
         for (size_t j = 0; ids && ids->type == REDIS_REPLY_ARRAY && j < ids->elements; j++) {
             tt_session_t found;
             if (timetable_find(&sc->timetable, ids->element[j]->str, &found) != 0)
@@ -107,6 +98,8 @@ static void scheduler_generate(svc_t *s, const char *T, int64_t now, const char 
         if (ids)
             freeReplyObject(ids);
     }
+    if (kinds)
+        freeReplyObject(kinds);
     log_debug("horizon_generated", "territory=%s sessions=%d", T, n);
 }
 

@@ -28,7 +28,8 @@ local function hget(key, field) return redis.call('HGET', key, field) end
 local function notify(P, kind, bid, pid, sid, extra)
   local f = {'type', kind, 'booking', bid or '', 'person', pid or '', 'session', sid or ''}
   if extra then for _, v in ipairs(extra) do f[#f + 1] = v end end
-  redis.call('XADD', P .. 'notify', '*', unpack(f))
+  -- bounded: the gateway's consumer group reads it long before that
+  redis.call('XADD', P .. 'notify', 'MAXLEN', '~', 100000, '*', unpack(f))
 end
 
 local function fig(P, day, field, by)
@@ -45,20 +46,23 @@ end
 
 local function wait_join(P, pid, kind, referred_at, day)
   local person = P .. 'person:' .. pid
-  for _, h in ipairs(words(hget(person, 'availability'))) do
+  local days = hget(person, 'availability')
+  for _, h in ipairs(words(days)) do
     redis.call('ZADD', P .. 'wait:' .. kind .. ':' .. h, referred_at, pid)
   end
   -- wait_seq orders joins and bookings on one counter (the booking ids'):
   -- with it an audit can tell who was already waiting when a seat was offered
+  -- waitdays: the lists joined, to leave exactly those even if the
+  -- person's availability changes meanwhile
   redis.call('HSET', person, 'active:' .. kind, 'waiting', 'referred:' .. kind, referred_at,
-             'wait_seq:' .. kind, redis.call('INCR', P .. 'seq'))
+             'wait_seq:' .. kind, redis.call('INCR', P .. 'seq'), 'waitdays:' .. kind, days)
   redis.call('HINCRBY', P .. 'fig:current', 'waiting:' .. kind, 1)
   fig(P, day, 'waitlisted:' .. kind)
 end
 
 local function wait_leave(P, pid, kind)
   local person = P .. 'person:' .. pid
-  for _, h in ipairs(words(hget(person, 'availability'))) do
+  for _, h in ipairs(words(hget(person, 'waitdays:' .. kind))) do
     redis.call('ZREM', P .. 'wait:' .. kind .. ':' .. h, pid)
   end
   redis.call('HINCRBY', P .. 'fig:current', 'waiting:' .. kind, -1)
@@ -227,6 +231,9 @@ command('answer_offer', function(keys, args)
   release(P, args[1], 'declined', now)
   fig(P, args[5], 'offers_declined:' .. b[5])
   refill(P, b[3], now, tonumber(args[4]), args[5])
+  -- not this session, but they keep their place for the next one (joined
+  -- after the refill, which would skip them anyway: they are in its roster)
+  wait_join(P, b[4], b[5], hget(P .. 'person:' .. b[4], 'referred:' .. b[5]), args[5])
   return {'ok', 'booking_id', args[1], 'session_id', b[3], 'status', 'declined'}
 end)
 
@@ -286,6 +293,8 @@ command('mark_attendance', function(keys, args)
   if status == 'seen' then
     redis.call('HSET', person, 'completed:' .. kind, now)
     if redis.call('HSETNX', person, 'trained_ms', now) == 1 then fig(P, day, 'trained') end
+  elseif status == 'excused' then
+    place(P, pid, kind, now, tonumber(args[7]), day) -- excused: a seat in a later session
   elseif status == 'noshow' then
     local n = redis.call('HINCRBY', person, 'noshows:' .. kind, 1)
     if n <= tonumber(args[6]) then
@@ -313,6 +322,7 @@ redis.register_function(LIB .. '_ensure_session', function(keys, args)
     redis.call('HSET', keys[1], 'kind', args[2], 'venue', args[3], 'trainer', args[4], 'start', args[5],
                'end', args[6], 'capacity', args[7], 'taken', 0, 'status', 'open', 'half_day', args[8])
     redis.call('ZADD', P .. 'sessions:' .. args[2], args[5], args[1])
+    redis.call('SADD', P .. 'kinds', args[2])
   else
     local cap, taken = tonumber(args[7]), tonumber(hget(keys[1], 'taken'))
     redis.call('HSET', keys[1], 'capacity', cap)

@@ -399,6 +399,17 @@ static void curve_unknown_key_is_refused(void **state)
     assert_string_equal(code_of(reply), "ACK");
     wire_free(reply, NULL);
     json_object_put(o);
+    /* a branch key may send referrals, nothing else */
+    Tremplin__Envelope wd = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__WithdrawConsent w_c = TREMPLIN__WITHDRAW_CONSENT__INIT;
+    w_c.person_id = "0123456789abcdef0123456789abcdef";
+    w_c.purpose = "sms";
+    wd.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_WITHDRAW_CONSENT;
+    wd.withdraw_consent = &w_c;
+    wd.territory = "42";
+    assert_int_equal(client_call(w, &wd, &reply), 0);
+    assert_string_equal(code_of(reply), "UNSUPPORTED");
+    wire_free(reply, NULL);
     /* BRANCH_MISMATCH: wilson's key speaking for montreynaud */
     o = valid_json("montreynaud", "MISMATCH-1");
     assert_int_equal(client_call(w, envelope_of(o, &h, "42"), &reply), 0);

@@ -182,6 +182,15 @@ static void bad_frames_get_stable_codes_and_service_goes_on(void **state)
     raw_error(b.data, b.len, code, sizeof code);
     assert_string_equal(code, "UNKNOWN_TERRITORY");
 
+    b.len = 0; /* a probe routed to a service this deployment does not have */
+    char *nowhere[] = { "nowhere" };
+    pr.route = nowhere;
+    pr.n_route = 1;
+    e.territory = "42";
+    wire_pack(&e, &b);
+    raw_error(b.data, b.len, code, sizeof code);
+    assert_string_equal(code, "INVALID_FIELD");
+
     b.len = 0;
     Tremplin__SubmitSurvey sv = TREMPLIN__SUBMIT_SURVEY__INIT;
     e.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_SURVEY; /* not intake's */

@@ -17,17 +17,16 @@ int cli_init(cli_t *cli, const char *conf_path)
     char *argv[] = { "tremplin", "-c", (char *)conf_path, NULL };
     cli->conf_path = conf_path ? conf_path : svc_conf_path(1, argv);
     char err[512];
-    /* the operator's settings, and intake's (branch keys) */
+    /* the operator's settings, then intake's (branch keys) and the
+     * scheduler's (timetable), each read as that service reads them */
+    svc_conf_t scratch;
     svc_def_t intake_part = { .conf_fields = intake_conf_fields, .nconf_fields = intake_nconf_fields,
                               .conf_base = &cli->intake };
-    if (svc_conf_load(cli->conf_path, "operator", &cli->conf, &intake_part, err, sizeof err) != 0) {
-        fprintf(stderr, "tremplin: %s\n", err);
-        return -1;
-    }
-    svc_conf_t scratch;
     svc_def_t scheduler_part = { .conf_fields = scheduler_conf_fields, .nconf_fields = scheduler_nconf_fields,
                                  .conf_base = &cli->scheduler };
-    if (svc_conf_load(cli->conf_path, "operator", &scratch, &scheduler_part, err, sizeof err) != 0) {
+    if (svc_conf_load(cli->conf_path, "operator", &cli->conf, NULL, err, sizeof err) != 0
+        || svc_conf_load(cli->conf_path, "intake", &scratch, &intake_part, err, sizeof err) != 0
+        || svc_conf_load(cli->conf_path, "scheduler", &scratch, &scheduler_part, err, sizeof err) != 0) {
         fprintf(stderr, "tremplin: %s\n", err);
         return -1;
     }
