@@ -1,7 +1,8 @@
 /* The matcher, for real: referrals through intake to an assignment in Redis
- * and a TrackAssigned for the scheduler; a fourth workshop kind added by a
- * config change and SIGHUP, without recompiling; follow-ups along the
- * pathway; incomplete questionnaires. */
+ * and on to the scheduler, which places the person; a fourth workshop kind
+ * added by a config change and SIGHUP to the matcher and the scheduler,
+ * without recompiling; follow-ups along the pathway; incomplete
+ * questionnaires. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +17,7 @@
 #include "harness.h"
 
 static h_env_t env;
-static pid_t matcher_pid;
+static pid_t matcher_pid, scheduler_pid;
 static char intake_ep[64], matcher_ep[64];
 
 static int setup(void **state)
@@ -30,8 +31,14 @@ static int setup(void **state)
     h_service_endpoint(&env, "intake", intake_ep, sizeof intake_ep);
     h_service_endpoint(&env, "matcher", matcher_ep, sizeof matcher_ep);
     matcher_pid = h_start(&env, "matcher", NULL, NULL);
+    scheduler_pid = h_start(&env, "scheduler", NULL, NULL);
     h_start(&env, "intake", NULL, NULL);
-    return h_wait_ready(&env, intake_ep, 30000) == 0 && h_wait_ready(&env, matcher_ep, 30000) == 0 ? 0 : -1;
+    char sep[64];
+    h_service_endpoint(&env, "scheduler", sep, sizeof sep);
+    return h_wait_ready(&env, intake_ep, 30000) == 0 && h_wait_ready(&env, matcher_ep, 30000) == 0
+                   && h_wait_ready(&env, sep, 30000) == 0
+               ? 0
+               : -1;
 }
 
 static int teardown(void **state)
@@ -87,35 +94,43 @@ static void assignment_field(const char *rid, const char *field, char *out, size
         freeReplyObject(r);
 }
 
-/* The TrackAssigned messages waiting in the matcher's outbox for the
- * scheduler (not running in this test), decoded: kinds of assignment id. */
-static int outbox_kinds(const char *assignment_id, char kinds[4][33])
+/* What the scheduler made of an assignment: its status (booked,
+ * waitlisted) once the TrackAssigned has arrived. */
+typedef struct {
+    const char *assignment_id;
+    char status[32];
+} placed_t;
+
+static int placed(h_env_t *h, void *arg)
 {
-    redisReply *r = h_redis(&env, "XRANGE tp:{42}:matcher:outbox - +");
-    int n = 0;
-    for (size_t i = 0; r && i < r->elements; i++) {
-        const redisReply *f = r->element[i]->element[1];
-        for (size_t j = 0; j + 1 < f->elements; j += 2) {
-            if (strcmp(f->element[j]->str, "msg") != 0)
-                continue;
-            Tremplin__Envelope *e = tremplin__envelope__unpack(NULL, f->element[j + 1]->len,
-                                                               (const uint8_t *)f->element[j + 1]->str);
-            if (e && e->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_TRACK_ASSIGNED
-                && !strcmp(e->track_assigned->assignment_id, assignment_id) && n < 4)
-                util_strlcpy(kinds[n++], e->track_assigned->kind, 33);
-            if (e)
-                tremplin__envelope__free_unpacked(e, NULL);
-        }
-    }
+    (void)h;
+    placed_t *p = arg;
+    redisReply *r = h_redis(&env, "HGET tp:{42}:scheduler:assigned:%s status", p->assignment_id);
+    int ok = r && r->type == REDIS_REPLY_STRING;
+    if (ok)
+        util_strlcpy(p->status, r->str, sizeof p->status);
     if (r)
         freeReplyObject(r);
-    return n;
+    return ok;
+}
+
+/* The kind the scheduler placed the person in for this assignment. */
+static void scheduled_kind(const char *assignment_id, const char *pid, const char *kind)
+{
+    placed_t p = { assignment_id, "" };
+    assert_int_equal(h_wait_for(&env, placed, &p, 30000), 0);
+    assert_true(!strcmp(p.status, "booked") || !strcmp(p.status, "waitlisted"));
+    redisReply *r = h_redis(&env, "HGET tp:{42}:scheduler:person:%s assignment:%s", pid, kind);
+    assert_non_null(r);
+    assert_non_null(r->str);
+    assert_string_equal(r->str, assignment_id);
+    freeReplyObject(r);
 }
 
 static void referral_to_assignment_and_to_the_scheduler(void **state)
 {
     (void)state;
-    char rid[40], pid[40], v[600], kinds[4][33];
+    char rid[40], pid[40], v[600];
     const int beginner[8] = { 2, 1, 1, 1, 0, 1, 0, 1 }; /* 7: level 1 */
     refer("M-1", beginner, "email", rid, pid);
     assignment_field(rid, "kind", v, sizeof v);
@@ -124,8 +139,7 @@ static void referral_to_assignment_and_to_the_scheduler(void **state)
     assert_string_equal(v, "1");
     assignment_field(rid, "rules", v, sizeof v);
     assert_string_equal(v, "catalogue 2026-11-1 / questionnaire q-2026-1");
-    assert_int_equal(outbox_kinds(rid, kinds), 1);
-    assert_string_equal(kinds[0], "initiation");
+    scheduled_kind(rid, pid, "initiation");
 
     const int budget[8] = { 3, 2, 2, 1, 1, 2, 1, 2 }; /* 14: level 2, budget need */
     refer("M-2", budget, "budget", rid, pid);
@@ -135,8 +149,8 @@ static void referral_to_assignment_and_to_the_scheduler(void **state)
     const int autonomous[8] = { 3, 3, 3, 3, 3, 3, 3, 2 }; /* 23: level 3 */
     refer("M-3", autonomous, "email", rid, pid);
     assignment_field(rid, "outcome", v, sizeof v);
-    assert_string_equal(v, "autonomous");
-    assert_int_equal(outbox_kinds(rid, kinds), 0); /* accompanied, no workshop */
+    assert_string_equal(v, "autonomous"); /* accompanied, no workshop: nothing for the scheduler */
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:matcher:fig:total accompanied"), 3);
 
     const int incomplete[8] = { 3, -1, -1, -1, 1, 1, 1, 1 }; /* 3 missing > max_missing 2 */
     refer("M-4", incomplete, "email", rid, pid);
@@ -164,6 +178,13 @@ static int catalogue_reloaded(h_env_t *h, void *arg)
     return n > 0;
 }
 
+static int scheduler_has_demarches(h_env_t *h, void *arg)
+{
+    (void)h;
+    (void)arg;
+    return h_redis_int(&env, "SISMEMBER tp:{42}:scheduler:kinds demarches") == 1;
+}
+
 /* A fourth kind is a config change picked up on SIGHUP; people already
  * placed keep their assignment. */
 static void fourth_kind_by_config_and_sighup(void **state)
@@ -188,9 +209,26 @@ static void fourth_kind_by_config_and_sighup(void **state)
     h_signal(matcher_pid, SIGHUP);
     assert_int_equal(h_wait_for(&env, catalogue_reloaded, NULL, 20000), 0);
 
+    /* and the scheduler gets a weekly slot for it, by its config too */
+    snprintf(path, sizeof path, "%s/timetable.json", env.dir);
+    json_object *tt = json_object_from_file(path);
+    json_object *slot = json_tokener_parse("{\"day\":\"thu\",\"start\":\"16:30\",\"kind\":\"demarches\","
+                                           "\"venue\":\"wilson\",\"trainer\":\"face-loire-03\",\"capacity\":8}");
+    json_object_array_add(json_object_object_get(tt, "slots"), slot);
+    assert_int_equal(json_object_to_file(path, tt), 0);
+    json_object_put(tt);
+    h_signal(scheduler_pid, SIGHUP);
+    assert_int_equal(h_wait_for(&env, scheduler_has_demarches, NULL, 20000), 0);
+
     refer("K4-1", level1, "admin_sites", rid, pid);
     assignment_field(rid, "kind", v, sizeof v);
     assert_string_equal(v, "demarches");
+    scheduled_kind(rid, pid, "demarches");
+    /* available on Thursday afternoons: booked into a session of the new kind */
+    redisReply *r = h_redis(&env, "HGET tp:{42}:scheduler:assigned:%s session", rid);
+    assert_non_null(r->str);
+    assert_non_null(strstr(r->str, "-1630-wilson-demarches"));
+    freeReplyObject(r);
     assignment_field(rid, "rules", v, sizeof v);
     assert_string_equal(v, "catalogue 2026-12-1 / questionnaire q-2026-1");
     assignment_field(rid0, "kind", v, sizeof v); /* never re-assigned */
@@ -222,7 +260,7 @@ static const char *follow_up(const char *fid, const char *pid, const char *compl
 static void follow_ups_along_the_pathway(void **state)
 {
     (void)state;
-    char rid[40], pid[40], fid[3][TP_ID_LEN + 1], kinds[4][33];
+    char rid[40], pid[40], fid[3][TP_ID_LEN + 1];
     const int level1[8] = { 2, 1, 1, 1, 0, 1, 0, 1 };
     refer("F-1", level1, "email", rid, pid);
     char v[64];
@@ -232,14 +270,13 @@ static void follow_ups_along_the_pathway(void **state)
 
     assert_string_equal(follow_up(fid[0], pid, "initiation", ""), "assigned:perfectionnement");
     assert_string_equal(follow_up(fid[0], pid, "initiation", ""), "assigned:perfectionnement"); /* a retry */
-    assert_int_equal(outbox_kinds(fid[0], kinds), 1);
-    assert_string_equal(kinds[0], "perfectionnement");
+    scheduled_kind(fid[0], pid, "perfectionnement");
 
     assert_string_equal(follow_up(fid[1], pid, "perfectionnement", ""), "pathway_finished");
     assert_true(h_redis_int(&env, "HGET tp:{42}:matcher:person:%s reassessment_offered_ms", pid) > 0);
-    assert_int_equal(outbox_kinds(fid[1], kinds), 0);
 
     assert_string_equal(follow_up(fid[2], pid, "", "budget"), "assigned:budget");
+    scheduled_kind(fid[2], pid, "budget");
     assert_string_equal(follow_up("not a valid id", pid, "", ""), "INVALID_FIELD");
 }
 

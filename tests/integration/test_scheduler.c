@@ -290,6 +290,11 @@ static void seats_waitlist_offers_and_attendance(void **state)
 
     set_now("2026-11-30T08:35:00Z"); /* 09:35 local: Monday's session has started */
     assert_int_equal(h_wait_for(&env, offer_expired, bid7b, 20000), 0); /* P6's offer for 7 Dec ran out too */
+    /* expiry -> the next person: P7 is offered that seat */
+    char bid7c[24];
+    booking_of(MON2, P[7], bid7c, sizeof bid7c);
+    booking_status(bid7c, st, sizeof st);
+    assert_string_equal(st, "offered");
     /* P6's expired offer went on to P7 (waiting, referred next), so 7
      * December is full; Monday has started: nobody is booked into it any
      * more. P8 gets the next Monday the rolling horizon has opened. */
