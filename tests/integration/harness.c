@@ -460,3 +460,11 @@ int h_conf_set(h_env_t *h, const char *section, const char *key, const char *val
     fclose(f);
     return 0;
 }
+
+void h_log_tail(h_env_t *h, const char *label, int lines)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "tail -n %d %s/%s.log >&2", lines, h->dir, label);
+    if (system(cmd) != 0)
+        fprintf(stderr, "harness: no log for %s\n", label);
+}

@@ -38,6 +38,8 @@ pid_t h_start(h_env_t *h, const char *svc, const char *label, const char *const 
 /* Starts any program (argv[0] looked up in PATH) the same way: tracked, dies
  * with the test, its output in dir/<log_name>.log. */
 pid_t h_spawn_cmd(h_env_t *h, const char *log_name, char *const argv[]);
+/* Prints the last lines of dir/<label>.log to stderr (after a failure). */
+void h_log_tail(h_env_t *h, const char *label, int lines);
 /* Waits until the service answers Ping with Redis up. */
 int h_wait_ready(h_env_t *h, const char *endpoint, int timeout_ms);
 

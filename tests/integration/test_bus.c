@@ -192,7 +192,11 @@ static pid_t start_ready(const char *svc, const char *label, const char *const *
         util_strlcpy(ep, bind, sizeof ep);
     else
         h_service_endpoint(&env, svc, ep, sizeof ep);
-    assert_int_equal(h_wait_ready(&env, ep, 30000), 0);
+    if (h_wait_ready(&env, ep, 30000) != 0) {
+        fprintf(stderr, "%s (%s) not ready:\n", label, ep);
+        h_log_tail(&env, label, 20);
+        fail();
+    }
     return pid;
 }
 
