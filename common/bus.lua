@@ -152,6 +152,19 @@ redis.register_function(LIB .. '_dead_retry', function(keys, args)
   return 1
 end)
 
+-- Timers ---------------------------------------------------------------------
+-- lease(KEYS 1 lease key; ARGV 1 instance, 2 ttl_ms): a service's timers
+-- (offer expiry, purges …) run in one instance at a time; another takes over
+-- when the holder stops renewing. Returns 1 when the caller holds it.
+redis.register_function(LIB .. '_lease', function(keys, args)
+  local holder = redis.call('GET', keys[1])
+  if holder == false or holder == args[1] then
+    redis.call('SET', keys[1], args[1], 'PX', args[2])
+    return 1
+  end
+  return 0
+end)
+
 -- Bus self-test ----------------------------------------------------------
 -- probe: the last hop counts the probe key once (KEYS[1] a hash of
 -- key -> times executed; more than 1 would be a duplicate effect).

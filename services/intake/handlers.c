@@ -13,6 +13,7 @@ const conf_field_t intake_conf_fields[] = {
     CONF_STR_FIELD("intake", "branch_bind", intake_conf_t, branch_bind, ""),
     CONF_INT_FIELD("intake", "retention_days", intake_conf_t, retention_days, "730"),
     CONF_INT_FIELD("intake", "watch_ms", intake_conf_t, watch_ms, "1000"),
+    CONF_INT_FIELD("intake", "purge_ms", intake_conf_t, purge_ms, "60000"),
 };
 const size_t intake_nconf_fields = sizeof intake_conf_fields / sizeof intake_conf_fields[0];
 

@@ -101,3 +101,18 @@ command('withdraw_consent', function(keys, args)
   end
   return {'ok', 'person_id', args[3], 'status', 'withdrawn'}
 end)
+
+-- purge_contacts: the personal data whose retention date has passed is
+-- deleted; the pseudonymous record says when. (Not a command: the leased
+-- timer runs it.) KEYS 1 retention  ARGV 1 now_ms  2 limit  3 day
+redis.register_function(LIB .. '_purge_contacts', function(keys, args)
+  local P = string.match(keys[1], '^(tp:{[^}]*}:intake:)')
+  local due = redis.call('ZRANGEBYSCORE', keys[1], '-inf', args[1], 'LIMIT', 0, tonumber(args[2]))
+  for _, pid in ipairs(due) do
+    redis.call('DEL', P .. 'contact:' .. pid)
+    redis.call('ZREM', keys[1], pid)
+    redis.call('HSET', P .. 'person:' .. pid, 'contact_purged_ms', args[1])
+  end
+  if #due > 0 then redis.call('HINCRBY', P .. 'fig:' .. args[3], 'contacts_purged', #due) end
+  return #due
+end)

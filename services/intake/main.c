@@ -4,6 +4,7 @@
 #include <czmq.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "intake.h"
 #include "log.h"
 #include "services.h"
@@ -59,6 +60,32 @@ static void intake_watch(svc_t *s)
     }
 }
 
+/* Deletes the contact data past its retention date, in every territory,
+ * from the one instance holding the lease. */
+static void intake_purge(svc_t *s)
+{
+    char buf[256], day[11];
+    const char *t[SVC_MAX_TERRITORIES];
+    int n = svc_territories(svc_conf(s), buf, sizeof buf, t, SVC_MAX_TERRITORIES);
+    int64_t now = clock_now_ms();
+    clock_local_day(now, day);
+    for (int i = 0; i < n; i++) {
+        redisReply *lease = rds_cmd(svc_rds(s), "FCALL %s_lease 1 tp:{%s}:intake:lease:purge %s %lld", INTAKE_LIBRARY,
+                                    t[i], svc_instance(s), (long long)(intake.conf.purge_ms * 3));
+        int held = lease && lease->type == REDIS_REPLY_INTEGER && lease->integer == 1;
+        if (lease)
+            freeReplyObject(lease);
+        if (!held)
+            continue;
+        redisReply *r = rds_cmd(svc_rds(s), "FCALL %s_purge_contacts 1 tp:{%s}:intake:retention %lld 500 %s",
+                                INTAKE_LIBRARY, t[i], (long long)now, day);
+        if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+            log_info("contacts_purged", "territory=%s count=%lld", t[i], r->integer);
+        if (r)
+            freeReplyObject(r);
+    }
+}
+
 static int intake_start(svc_t *s)
 {
     intake_t *in = svc_state(s);
@@ -85,6 +112,7 @@ static int intake_start(svc_t *s)
         log_info("branch_endpoint", "bind=%s branches=%d", in->conf.branch_bind, in->branches.n);
     }
     svc_add_timer(s, in->conf.watch_ms, intake_watch);
+    svc_add_timer(s, in->conf.purge_ms, intake_purge);
     return 0;
 }
 

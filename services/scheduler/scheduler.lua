@@ -361,13 +361,3 @@ redis.register_function(LIB .. '_expire_offers', function(keys, args)
   return #due
 end)
 
--- lease: the timers run in one instance at a time; another takes over when
--- the holder stops renewing. KEYS 1 lease  ARGV 1 instance  2 ttl_ms
-redis.register_function(LIB .. '_lease', function(keys, args)
-  local holder = redis.call('GET', keys[1])
-  if holder == false or holder == args[1] then
-    redis.call('SET', keys[1], args[1], 'PX', args[2])
-    return 1
-  end
-  return 0
-end)

@@ -19,6 +19,7 @@
 
 static h_env_t env;
 static pid_t intake_pid, matcher_pid;
+static const char *const purge_fast[] = { "TREMPLIN_INTAKE_PURGE_MS=200", NULL };
 static char intake_ep[64], branch_ep[64];
 
 static int setup(void **state)
@@ -38,7 +39,7 @@ static int setup(void **state)
     h_service_endpoint(&env, "intake", intake_ep, sizeof intake_ep);
     h_endpoint(&env, 6, branch_ep, sizeof branch_ep);
     matcher_pid = h_start(&env, "matcher", NULL, NULL);
-    intake_pid = h_start(&env, "intake", NULL, NULL);
+    intake_pid = h_start(&env, "intake", NULL, purge_fast);
     char mep[64];
     h_service_endpoint(&env, "matcher", mep, sizeof mep);
     return h_wait_ready(&env, intake_ep, 30000) == 0 && h_wait_ready(&env, mep, 30000) == 0 ? 0 : -1;
@@ -358,7 +359,7 @@ static void kill9_after_ack_loses_nothing(void **state)
     wire_free(reply, NULL);
     h_signal(intake_pid, SIGKILL);
     assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:intake:outbox"), 1);
-    intake_pid = h_start(&env, "intake", "intake-2", NULL);
+    intake_pid = h_start(&env, "intake", "intake-2", purge_fast);
     h_signal(matcher_pid, SIGCONT);
     long long want = accompanied + 1;
     assert_int_equal(h_wait_for(&env, matcher_count_is, &want, 60000), 0);
@@ -536,6 +537,34 @@ static void withdraw_consent_is_recorded(void **state)
     assert_non_null(strstr(out, "UNKNOWN_VALUE"));
 }
 
+static int contact_gone(h_env_t *h, void *arg)
+{
+    (void)h;
+    return h_redis_int(&env, "EXISTS tp:{42}:intake:contact:%s", (const char *)arg) == 0;
+}
+
+/* Personal data past its retention date (730 days after the last
+ * referral) is deleted; the pseudonymous records stay, saying when. */
+static void expired_contacts_are_purged(void **state)
+{
+    (void)state;
+    json_object *o = valid_json("wilson", "RET-1");
+    answer_t a = submit_json(o);
+    json_object_put(o);
+    assert_int_equal(a.exit, 0);
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:contact:%s", a.person_id), 1);
+    char epoch[32], start[32];
+    snprintf(epoch, sizeof epoch, "%lld", (long long)(clock_real_ms() + 731LL * 86400000));
+    snprintf(start, sizeof start, "%lld", (long long)clock_real_ms());
+    assert_int_equal(h_conf_set(&env, "clock", "epoch_ms", epoch), 0);
+    assert_int_equal(h_conf_set(&env, "clock", "start_ms", start), 0);
+    h_signal(intake_pid, SIGHUP);
+    assert_int_equal(h_wait_for(&env, contact_gone, a.person_id, 20000), 0);
+    assert_true(h_redis_int(&env, "HGET tp:{42}:intake:person:%s contact_purged_ms", a.person_id) > 0);
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:referral:%s", a.referral_id), 1);
+    assert_int_equal(h_redis_int(&env, "ZSCORE tp:{42}:intake:retention %s", a.person_id), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -548,6 +577,7 @@ int main(void)
         cmocka_unit_test(revoked_branch_is_cut_off),
         cmocka_unit_test(import_reports_bad_lines_and_reruns_safely),
         cmocka_unit_test(withdraw_consent_is_recorded),
+        cmocka_unit_test(expired_contacts_are_purged), /* last: it moves the clock */
     };
     return cmocka_run_group_tests_name("intake", tests, setup, teardown);
 }
