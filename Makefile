@@ -102,9 +102,10 @@ $(O)/bin/tremplin-%: $(O)/services/%/main.o $(O)/gen/%_lua.o $(O)/libsvc-%.a $(O
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter-out %.a,$^) $(O)/libsvc-$*.a $(O)/libtremplin.a $(LDLIBS)
 
-$(O)/bin/tremplin: $(CLI_OBJ) $(SVC_LIBS) $(O)/libtremplin.a
+# the tool carries the services' function libraries (`tremplin functions load`)
+$(O)/bin/tremplin: $(CLI_OBJ) $(SERVICES:%=$(O)/gen/%_lua.o) $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(SVC_LIBS) $(O)/libtremplin.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(SERVICES:%=$(O)/gen/%_lua.o) $(SVC_LIBS) $(O)/libtremplin.a $(LDLIBS)
 
 $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)

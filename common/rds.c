@@ -55,7 +55,7 @@ void rds_set_library(rds_t *self, const char *name, const char *code)
     free(self->lib_name);
     free(self->lib_code);
     self->lib_name = xstrdup(name);
-    self->lib_code = xstrdup(code);
+    self->lib_code = code ? xstrdup(code) : NULL;
 }
 
 char *rds_library_source(const char *code, const char *name)
@@ -200,6 +200,15 @@ int rds_connect(rds_t *self, char *err, size_t errlen)
         free(src);
         if (rds_expect_ok(c, r, "FUNCTION LOAD", err, errlen) != 0)
             goto fail;
+    } else if (self->lib_name) {
+        redisReply *r = redisCommand(c, "FUNCTION LIST LIBRARYNAME %s", self->lib_name);
+        int present = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+        if (r)
+            freeReplyObject(r);
+        if (!present) {
+            snprintf(err, errlen, "function library %s is not loaded: run `tremplin functions load`", self->lib_name);
+            goto fail;
+        }
     }
     self->ctx = c;
     self->backoff_ms = 0;

@@ -37,8 +37,10 @@ void rds_destroy(rds_t **self_p);
 /* Replaces the connection settings (SIGHUP); takes effect at the next connect. */
 void rds_set_conf(rds_t *self, const rds_conf_t *conf);
 
-/* The library to (re)load on every connect; code's "__LIB__" marks are
- * replaced by name. */
+/* The service's function library. With code, it is (re)loaded on every
+ * connect (FUNCTION LOAD REPLACE, "__LIB__" replaced by name); with NULL, a
+ * connect only checks that it is there (loaded at deploy by an admin:
+ * `tremplin functions load`), and fails with a clear reason if not. */
 void rds_set_library(rds_t *self, const char *name, const char *code);
 
 /* One attempt, now. 0 or -1 with the reason in err. */

@@ -69,6 +69,7 @@ static conf_field_t svc_common_fields[] = {
     CONF_STR_FIELD("redis", "password", svc_conf_t, redis.password, ""),
     CONF_STR_FIELD("redis", "password_file", svc_conf_t, redis.password_file, ""),
     CONF_STR_FIELD("redis", "sentinels", svc_conf_t, redis.sentinels, ""),
+    CONF_BOOL_FIELD("redis", "load_functions", svc_conf_t, load_functions, "no"),
     CONF_STR_FIELD("redis", "master", svc_conf_t, redis.master, "tremplin"),
     CONF_INT_FIELD("redis", "connect_timeout_ms", svc_conf_t, redis.connect_timeout_ms, "1000"),
     CONF_INT_FIELD("redis", "command_timeout_ms", svc_conf_t, redis.command_timeout_ms, "5000"),
@@ -146,6 +147,16 @@ static int svc_conf_check(const svc_conf_t *c, char *err, size_t errlen)
     return 0;
 }
 
+void svc_password_file(const svc_conf_t *conf, const char *user, char *out, size_t cap)
+{
+    const char *tpl = conf->password_file_tpl, *mark = strstr(tpl, "%s");
+    if (!mark) {
+        util_strlcpy(out, tpl, cap);
+        return;
+    }
+    snprintf(out, cap, "%.*s%s%s", (int)(mark - tpl), tpl, user, mark + 2);
+}
+
 int svc_conf_load(const char *path, const char *service, svc_conf_t *conf, const svc_def_t *def, char *err,
                   size_t errlen)
 {
@@ -170,11 +181,8 @@ int svc_conf_load(const char *path, const char *service, svc_conf_t *conf, const
     /* defaults that depend on other settings */
     if (!conf->redis.user[0])
         util_strlcpy(conf->redis.user, service, sizeof conf->redis.user);
-    if (strstr(conf->redis.password_file, "%s")) {
-        char pf[sizeof conf->redis.password_file];
-        snprintf(pf, sizeof pf, conf->redis.password_file, conf->redis.user);
-        util_strlcpy(conf->redis.password_file, pf, sizeof conf->redis.password_file);
-    }
+    util_strlcpy(conf->password_file_tpl, conf->redis.password_file, sizeof conf->password_file_tpl);
+    svc_password_file(conf, conf->redis.user, conf->redis.password_file, sizeof conf->redis.password_file);
     if (!conf->bind[0]) {
         const char *ep = conf_map_get(&conf->endpoints, service);
         if (ep)
@@ -447,7 +455,9 @@ static int svc_start(svc_t *s, char *err, size_t errlen)
     }
 
     s->rds = rds_new(&s->conf.redis, s->conf.instance);
-    rds_set_library(s->rds, s->def->library, s->def->lua);
+    /* in production the library is loaded by an admin at deploy: a service
+     * user may not load code that runs with another service's rights */
+    rds_set_library(s->rds, s->def->library, s->conf.load_functions ? s->def->lua : NULL);
     if (rds_connect(s->rds, err, errlen) != 0)
         log_warn("redis_unavailable", "reason=\"%s\" action=retry_in_background", err);
 

@@ -18,6 +18,8 @@
 typedef struct {
     /* [redis] */
     rds_conf_t redis;
+    char password_file_tpl[256]; /* as written, before %s became the user */
+    int load_functions;          /* load the library at connect (dev), else require it */
     /* [clock] */
     int64_t clock_epoch_ms, clock_start_ms;
     double clock_speed;
@@ -62,6 +64,9 @@ int svc_conf_load(const char *path, const char *service, svc_conf_t *conf, const
                   size_t errlen);
 /* The configuration path: -c FILE, else $TREMPLIN_CONF, else ./tremplin.conf */
 const char *svc_conf_path(int argc, char **argv);
+/* The password file of another Redis user: [redis] password_file with its
+ * "%s" replaced by user. */
+void svc_password_file(const svc_conf_t *conf, const char *user, char *out, size_t cap);
 /* Splits conf->territories into out (pointers into buf). */
 int svc_territories(const svc_conf_t *conf, char *buf, size_t cap, const char **out, int max);
 

@@ -32,7 +32,10 @@ pass() { cat "$dir/secrets/$1.pass"; }
 
 # What a service may run: reads, writes and streams on its own keys, its
 # function library, and nothing dangerous (no KEYS, FLUSHALL, CONFIG ...).
-svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous +fcall +fcall_ro +function|load +function|list +role +client|setname +ping"
+# Function libraries are loaded by the admin (`tremplin functions load`), not
+# by the services: a user that may FUNCTION LOAD could replace another
+# service's library and run code with its rights.
+svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -function +fcall +fcall_ro +function|list +role +client|setname +ping"
 
 {
     echo "user default off"

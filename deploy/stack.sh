@@ -46,6 +46,8 @@ until redis-cli -p "$base" --user admin --pass "$(cat "$var/secrets/admin.pass")
     sleep 0.1
 done
 
+"$build/bin/tremplin" functions load > "$var/log/functions.log" 2>&1 || {
+    echo "loading the Redis functions failed: see $var/log/functions.log" >&2; stop; }
 for s in $services; do
     "$build/bin/tremplin-$s" > "$var/log/$s.log" 2>&1 &
     pids="$pids $!"

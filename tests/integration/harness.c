@@ -205,7 +205,15 @@ int h_setup(h_env_t *h)
         return -1;
     }
     h->zctx = zmq_ctx_new();
-    return h_redis_start(h);
+    if (h_redis_start(h) != 0)
+        return -1;
+    /* as at deploy: the admin loads the function libraries */
+    char out[2048];
+    if (h_cli(h, out, sizeof out, "functions load") != 0) {
+        fprintf(stderr, "harness: tremplin functions load: %s\n", out);
+        return -1;
+    }
+    return 0;
 }
 
 void h_teardown(h_env_t *h)

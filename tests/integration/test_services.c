@@ -113,6 +113,11 @@ static void acl_user_cannot_touch_other_keys(void **state)
     r = redisCommand(c, "FLUSHALL");
     assert_int_equal(r->type, REDIS_REPLY_ERROR);
     freeReplyObject(r);
+    /* nor load code that would run with another service's rights */
+    r = redisCommand(c, "FUNCTION LOAD REPLACE %s", "#!lua name=matcher_v1\nredis.register_function('x', function() end)");
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    assert_non_null(strstr(r->str, "NOPERM"));
+    freeReplyObject(r);
     redisFree(c);
 }
 
@@ -251,7 +256,7 @@ static void redis_restart_is_survived(void **state)
         h_service_endpoint(&env, services[i], ep, sizeof ep);
         assert_int_equal(h_wait_ready(&env, ep, 20000), 0);
     }
-    /* the function library is there again (AOF, and reloaded on reconnect) */
+    /* the function library is there again (functions persist in the AOF) */
     assert_string_equal(probe_code("42"), "ACK");
 }
 

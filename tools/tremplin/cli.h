@@ -38,6 +38,7 @@ rds_t *cli_redis(cli_t *cli);
 int cli_ping(cli_t *cli, int argc, char **argv);
 int cli_outbox(cli_t *cli, int argc, char **argv);
 int cli_probe(cli_t *cli, int argc, char **argv);
+int cli_functions(cli_t *cli, int argc, char **argv);
 int cli_branch(cli_t *cli, int argc, char **argv);
 int cli_referral(cli_t *cli, int argc, char **argv);
 int cli_consent(cli_t *cli, int argc, char **argv);

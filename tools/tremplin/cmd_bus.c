@@ -59,6 +59,48 @@ int cli_ping(cli_t *cli, int argc, char **argv)
     return failures ? 1 : 0;
 }
 
+/* ---------------------------------------------------------------- functions */
+
+extern const char intake_lua[], matcher_lua[], scheduler_lua[], survey_lua[], reporter_lua[];
+
+/* functions load: the five function libraries, loaded (replaced) as the
+ * Redis admin, at deploy and at each upgrade. Services only check that
+ * theirs is there. */
+int cli_functions(cli_t *cli, int argc, char **argv)
+{
+    if (argc != 1 || strcmp(argv[0], "load") != 0) {
+        fprintf(stderr, "usage: tremplin functions load\n");
+        return 2;
+    }
+    const char *code[TP_NSERVICES] = { intake_lua, matcher_lua, scheduler_lua, survey_lua, reporter_lua };
+    rds_conf_t admin = cli->conf.redis;
+    util_strlcpy(admin.user, "admin", sizeof admin.user);
+    svc_password_file(&cli->conf, "admin", admin.password_file, sizeof admin.password_file);
+    rds_t *r = rds_new(&admin, "tremplin-functions");
+    char err[256];
+    if (rds_connect(r, err, sizeof err) != 0) {
+        fprintf(stderr, "tremplin: Redis (admin): %s\n", err);
+        rds_destroy(&r);
+        return 1;
+    }
+    int rc = 0;
+    for (int i = 0; i < TP_NSERVICES; i++) {
+        char *src = rds_library_source(code[i], tp_services[i].library);
+        redisReply *x = rds_cmd(r, "FUNCTION LOAD REPLACE %s", src);
+        free(src);
+        if (!x || x->type == REDIS_REPLY_ERROR) {
+            fprintf(stderr, "tremplin: %s: %s\n", tp_services[i].library, x ? x->str : "Redis lost");
+            rc = 1;
+        } else {
+            printf("%s chargée\n", tp_services[i].library);
+        }
+        if (x)
+            freeReplyObject(x);
+    }
+    rds_destroy(&r);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ outbox */
 
 static int cli_outbox_list(cli_t *cli, rds_t *r)
