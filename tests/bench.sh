@@ -19,6 +19,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 redis-server "$dir/redis/redis.conf" > "$dir/redis.log" 2>&1 &
 pids="$pids $!"
+until "$build/bin/tremplin" functions load >/dev/null 2>&1; do sleep 0.1; done
 for s in intake matcher; do
     "$build/bin/tremplin-$s" 2> "$dir/$s.log" &
     pids="$pids $!"
