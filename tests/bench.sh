@@ -7,7 +7,7 @@
 set -eu
 build=${1:-build}
 dir=$(mktemp -d /tmp/tremplin-bench-XXXXXX)
-base=$((30000 + $$ % 20000))
+base=$((10000 + $$ % 20000)) # below the ephemeral port range
 deploy/setup.sh "$dir" "$base" "$base" >/dev/null
 export TREMPLIN_CONF="$dir/tremplin.conf" TREMPLIN_LOG_LEVEL=warn
 pids=""

@@ -55,13 +55,16 @@ static int check_branch(const intake_t *in, const Tremplin__Envelope *env, const
     return 0;
 }
 
-static void prepare_no_consent(const Tremplin__SubmitReferral *r, const char *day, const referral_error_t *err,
-                               call_t *call)
+static void prepare_no_consent(const Tremplin__SubmitReferral *r, int64_t now, const char *day,
+                               const referral_error_t *err, call_t *call)
 {
+    char yesterday[11];
+    clock_local_day(now - 86400000, yesterday);
     call_function(call, "no_consent");
     call_own_key(call, "noconsent:%s:%s", day, r->branch);
     call_own_key(call, "fig:%s", day);
     call_own_key(call, "fig:total");
+    call_own_key(call, "noconsent:%s:%s", yesterday, r->branch);
     call_argf(call, "%s", r->branch);
     call_argf(call, "%s", r->external_ref);
     call_argf(call, "%s", err->field);
@@ -83,7 +86,7 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
     }
     if (referral_check_consent(r, now, &err) != 0) {
         if (!strcmp(err.code, "CONSENT_REQUIRED"))
-            prepare_no_consent(r, day, &err, call); /* counted, not stored */
+            prepare_no_consent(r, now, day, &err, call); /* counted, not stored */
         else
             reject(call, &err);
         return;

@@ -77,9 +77,11 @@ end)
 -- no_consent: a referral refused for want of consent is not stored, but
 -- counted once per (branch, external_ref) for the figures.
 -- KEYS 1 noconsent:<day>:<branch> (digests seen)  2 fig:<day>  3 fig:total
+--      4 noconsent:<the day before>:<branch> (a retry across midnight)
 -- ARGV 1 branch  2 external_ref  3 field  4 message (the answer, from the checks)
 command('no_consent', function(keys, args)
-  if redis.call('SADD', keys[1], redis.sha1hex(args[2])) == 1 then
+  local digest = redis.sha1hex(args[2])
+  if redis.call('SISMEMBER', keys[4], digest) == 0 and redis.call('SADD', keys[1], digest) == 1 then
     redis.call('EXPIRE', keys[1], 172800) -- the dedupe set outlives any retry
     redis.call('HINCRBY', keys[2], 'no_consent', 1)
     redis.call('HINCRBY', keys[2], 'no_consent:' .. args[1], 1)

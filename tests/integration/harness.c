@@ -66,10 +66,13 @@ static int h_port_free(int port)
     return ok;
 }
 
+/* Ports below the kernel's ephemeral range (ip_local_port_range starts at
+ * 32768 on Linux): a port in that range can be taken at any moment by an
+ * outgoing connection, and a service's bind would then fail. */
 static int h_pick_ports(h_env_t *h)
 {
     for (int attempt = 0; attempt < 200; attempt++) {
-        int base = 20000 + (int)(util_random_u64() % 30000);
+        int base = 10000 + (int)(util_random_u64() % 22000); /* base + 30 < 32768 */
         int ok = 1;
         for (int off = 0; off <= 30 && ok; off++)
             ok = h_port_free(base + off);

@@ -308,7 +308,10 @@ static void acked_only_once_replicated(void **state)
     pid_t intake = h_start(&env, "intake", "intake-wait1", one);
     char ep[64];
     h_service_endpoint(&env, "intake", ep, sizeof ep);
-    assert_int_equal(h_wait_ready(&env, ep, DEADLINE_MS), 0);
+    if (h_wait_ready(&env, ep, DEADLINE_MS) != 0) {
+        h_log_tail(&env, "intake-wait1", 20);
+        fail();
+    }
     assert_string_equal(probe_code_at("intake", "replicated"), "ACK");
     /* no waiting here: the ack came after the replica had it */
     redisReply *r = replica_cmd("HGET tp:{42}:intake:probe:seen replicated");
@@ -320,7 +323,10 @@ static void acked_only_once_replicated(void **state)
     const char *two[] = { "TREMPLIN_REDIS_WAIT_REPLICAS=2", "TREMPLIN_REDIS_WAIT_TIMEOUT_MS=200",
                           "TREMPLIN_INTAKE_BRANCH_BIND=", NULL };
     intake = h_start(&env, "intake", "intake-wait2", two);
-    assert_int_equal(h_wait_ready(&env, ep, DEADLINE_MS), 0);
+    if (h_wait_ready(&env, ep, DEADLINE_MS) != 0) {
+        h_log_tail(&env, "intake-wait2", 20);
+        fail();
+    }
     assert_string_equal(probe_code_at("intake", "unsafe"), "UNAVAILABLE");
     h_signal(intake, SIGKILL);
 }
