@@ -67,23 +67,25 @@ static void scheduler_generate(svc_t *s, const char *T, int64_t now, const char 
     static tt_session_t sessions[1024];
     int64_t to = now + (int64_t)sc->timetable.horizon_days * 86400000;
     int n = timetable_sessions(&sc->timetable, now, to, sessions, 1024);
-    for (int i = 0; i < n; i++) {
-        const tt_session_t *x = &sessions[i];
-        redisReply *rep = rds_cmd(r,
-                                  "FCALL %s_ensure_session 1 tp:{%s}:scheduler:session:%s %s %s %s %s %lld %lld %d %s "
-                                  "%lld %lld %lld %s",
-                                  SCHEDULER_LIBRARY, T, x->id, x->id, x->kind, x->venue, x->trainer,
-                                  (long long)x->start_ms, (long long)x->end_ms, x->capacity, x->half_day,
-                                  (long long)now, (long long)scheduler_offer_ms(sc),
-                                  (long long)scheduler_notice_ms(sc), day);
-        if (!rep)
-            return;
-        if (rep->type == REDIS_REPLY_ERROR)
-            log_error("ensure_session_failed", "session=%s reason=\"%.200s\"", x->id, rep->str);
-        freeReplyObject(rep);
-        if (x->trainer_absent)
-            scheduler_cancel(s, T, x->id, "trainer_absent", now, day);
-    }
+    /* two passes: capacities first, then the cuts (see ensure_session) */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++) {
+            const tt_session_t *x = &sessions[i];
+            redisReply *rep = rds_cmd(r,
+                                      "FCALL %s_ensure_session 1 tp:{%s}:scheduler:session:%s %s %s %s %s %lld %lld %d "
+                                      "%s %lld %lld %lld %s %d",
+                                      SCHEDULER_LIBRARY, T, x->id, x->id, x->kind, x->venue, x->trainer,
+                                      (long long)x->start_ms, (long long)x->end_ms, x->capacity, x->half_day,
+                                      (long long)now, (long long)scheduler_offer_ms(sc),
+                                      (long long)scheduler_notice_ms(sc), day, pass);
+            if (!rep)
+                return;
+            if (rep->type == REDIS_REPLY_ERROR)
+                log_error("ensure_session_failed", "session=%s reason=\"%.200s\"", x->id, rep->str);
+            freeReplyObject(rep);
+            if (pass == 1 && x->trainer_absent)
+                scheduler_cancel(s, T, x->id, "trainer_absent", now, day);
+        }
     /* sessions opened before that the timetable dropped since: of every
      * kind ever opened, also one the file no longer has */
     redisReply *kinds = rds_cmd(r, "SMEMBERS tp:{%s}:scheduler:kinds", T);

@@ -315,6 +315,9 @@ end)
 -- its free seats to the waitlists.
 -- KEYS 1 session:<sid>  ARGV 1 sid 2 kind 3 venue 4 trainer 5 start 6 end
 --      7 capacity 8 half_day 9 now 10 offer_ms 11 notice_ms 12 day
+--      13 '1' to apply a capacity cut (the caller first updates every
+--      session's capacity, then cuts, so nobody is moved into a session
+--      whose own cut is still to come)
 redis.register_function(LIB .. '_ensure_session', function(keys, args)
   local P = prefix_of(keys[1])
   local now = tonumber(args[9])
@@ -326,7 +329,7 @@ redis.register_function(LIB .. '_ensure_session', function(keys, args)
   else
     local cap, taken = tonumber(args[7]), tonumber(hget(keys[1], 'taken'))
     redis.call('HSET', keys[1], 'capacity', cap)
-    if taken > cap and hget(keys[1], 'status') == 'open' and tonumber(args[5]) > now then
+    if args[13] == '1' and taken > cap and hget(keys[1], 'status') == 'open' and tonumber(args[5]) > now then
       -- the last booked leave first
       local bookings = {}
       local roster = redis.call('HGETALL', P .. 'roster:' .. args[1])
