@@ -118,7 +118,7 @@ static void client_transmit(client_t *self, client_req_t *r)
     r->deadline_ms = r->try_deadline_ms;
 }
 
-int client_send(client_t *self, Tremplin__Envelope *req, uint64_t tag)
+int client_send(client_t *self, const Tremplin__Envelope *req, uint64_t tag)
 {
     if (self->count == self->window)
         return -1;
@@ -126,16 +126,20 @@ int client_send(client_t *self, Tremplin__Envelope *req, uint64_t tag)
     for (int i = 0; i < self->window && !r; i++)
         if (!self->reqs[i].used)
             r = &self->reqs[i];
+    if (!r)
+        return -1;
+    /* stamp a copy: the caller's envelope keeps no pointer to our buffer */
+    Tremplin__Envelope stamped = *req;
     char id[TP_ID_LEN + 1];
-    if (!req->msg_id || !req->msg_id[0] || req->msg_id == protobuf_c_empty_string)
-        wire_stamp(req, id, req->cause_id, self->producer, req->territory);
+    if (!req->msg_id || !req->msg_id[0])
+        wire_stamp(&stamped, id, req->cause_id, self->producer, req->territory);
     self->buf.len = 0;
-    wire_pack(req, &self->buf);
+    wire_pack(&stamped, &self->buf);
     free(r->bytes);
     r->bytes = xmalloc(self->buf.len);
     memcpy(r->bytes, self->buf.data, self->buf.len);
     r->len = self->buf.len;
-    util_strlcpy(r->msg_id, req->msg_id, sizeof r->msg_id);
+    util_strlcpy(r->msg_id, stamped.msg_id, sizeof r->msg_id);
     r->tag = tag;
     r->tries = 0;
     r->unsent = 0;
@@ -215,7 +219,7 @@ static void client_keep(void *arg, uint64_t tag, const Tremplin__Envelope *reply
     }
 }
 
-int client_call(client_t *self, Tremplin__Envelope *req, Tremplin__Envelope **reply)
+int client_call(client_t *self, const Tremplin__Envelope *req, Tremplin__Envelope **reply)
 {
     *reply = NULL;
     if (self->count > 0)

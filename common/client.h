@@ -27,13 +27,13 @@ int client_set_curve(client_t *self, const char *server_public, const char *publ
 /* Connects; call after the options above. */
 int client_connect(client_t *self, char *err, size_t errlen);
 
-/* Stamps req (new msg_id unless set), sends, waits. Returns 0 with *reply
- * (free with wire_free) or -1 when every try timed out. */
-int client_call(client_t *self, Tremplin__Envelope *req, Tremplin__Envelope **reply);
+/* Sends req (with a new msg_id unless it has one), waits. Returns 0 with
+ * *reply (free with wire_free) or -1 when every try timed out. */
+int client_call(client_t *self, const Tremplin__Envelope *req, Tremplin__Envelope **reply);
 
-/* Windowed: queues req (stamped if it has no msg_id); returns -1 when the
- * window is full. */
-int client_send(client_t *self, Tremplin__Envelope *req, uint64_t tag);
+/* Windowed: queues req (a copy stamped with a new msg_id when it has none;
+ * req itself is not changed); returns -1 when the window is full. */
+int client_send(client_t *self, const Tremplin__Envelope *req, uint64_t tag);
 /* Waits up to timeout_ms for answers, resends overdue commands, calls fn for
  * each answer or give-up. Returns the number of commands still in flight. */
 int client_poll(client_t *self, int timeout_ms, client_reply_fn fn, void *arg);
