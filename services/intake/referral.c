@@ -168,6 +168,19 @@ int referral_has_purpose(const Tremplin__Consent *c, const char *purpose)
     return 0;
 }
 
+/* The overseas departments have their own country codes, but their numbers
+ * are dialled like mainland ones in France (0692 12 34 56 is +262 692…):
+ * by the first three digits after the 0. */
+static const struct {
+    const char prefix[4];
+    const char cc[4];
+} phone_overseas[] = {
+    { "262", "262" }, { "263", "262" }, { "269", "262" }, { "639", "262" }, /* Réunion, Mayotte */
+    { "692", "262" }, { "693", "262" }, { "590", "590" }, { "690", "590" }, /* Guadeloupe, St-Martin */
+    { "691", "590" }, { "594", "594" }, { "694", "594" },                   /* Guyane */
+    { "596", "596" }, { "696", "596" }, { "697", "596" },                   /* Martinique */
+};
+
 int referral_phone_normalize(const char *in, char out[16])
 {
     char digits[24];
@@ -185,22 +198,38 @@ int referral_phone_normalize(const char *in, char out[16])
         }
     }
     digits[n] = '\0';
-    const char *national = NULL; /* the 9 digits after the 0 or the 33 */
-    if (!plus && n == 10 && digits[0] == '0')
+    /* international form: +CC or 00CC, with the 9 digits after it */
+    const char *intl = plus ? digits : (n > 2 && !strncmp(digits, "00", 2)) ? digits + 2 : NULL;
+    const char *cc = "33", *national = NULL;
+    if (intl) {
+        static const char *const codes[] = { "33", "262", "590", "594", "596" };
+        for (size_t i = 0; i < TP_ARRAY_LEN(codes) && !national; i++)
+            if (!strncmp(intl, codes[i], strlen(codes[i])) && strlen(intl) == strlen(codes[i]) + 9) {
+                cc = codes[i];
+                national = intl + strlen(codes[i]);
+            }
+    } else if (n == 10 && digits[0] == '0') {
         national = digits + 1;
-    else if (plus && n == 11 && !strncmp(digits, "33", 2))
-        national = digits + 2;
-    else if (!plus && n == 13 && !strncmp(digits, "0033", 4))
-        national = digits + 4;
+    }
     if (!national || national[0] == '0')
         return -1;
-    snprintf(out, 16, "+33%.9s", national);
+    if (!strcmp(cc, "33")) /* an overseas number written the mainland way */
+        for (size_t i = 0; i < TP_ARRAY_LEN(phone_overseas); i++)
+            if (!strncmp(national, phone_overseas[i].prefix, 3))
+                cc = phone_overseas[i].cc;
+    snprintf(out, 16, "+%.3s%.9s", cc, national);
     return 0;
 }
 
+/* Mobiles start with 6 or 7 after the country code, overseas too (639,
+ * 69x). */
 int referral_phone_is_mobile(const char *normalized)
 {
-    return strlen(normalized) == 12 && (normalized[3] == '6' || normalized[3] == '7');
+    size_t n = strlen(normalized);
+    if (n < 12 || n > 13 || normalized[0] != '+')
+        return 0;
+    char first = normalized[n - 9];
+    return first == '6' || first == '7';
 }
 
 int referral_check_envelope(const Tremplin__SubmitReferral *r, referral_error_t *err)

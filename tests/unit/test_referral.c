@@ -656,6 +656,15 @@ static const phone_case_t phones[] = {
     { " 06 12 34 56 78 ", "+33612345678" },
     { "07 98 76 54 32", "+33798765432" },
     { "04 77 12 34 56", "+33477123456" },
+    /* overseas departments: their own country codes */
+    { "0692 12 34 56", "+262692123456" },     /* Réunion mobile */
+    { "06 39 12 34 56", "+262639123456" },    /* Mayotte mobile */
+    { "0690 12 34 56", "+590690123456" },     /* Guadeloupe mobile */
+    { "0594 12 34 56", "+594594123456" },     /* Guyane landline */
+    { "0696 12 34 56", "+596696123456" },     /* Martinique mobile */
+    { "+262 692 12 34 56", "+262692123456" },
+    { "00590690123456", "+590690123456" },
+    { "+33 6 92 12 34 56", "+262692123456" }, /* written the mainland way */
     { "0012345678", NULL },        /* 10 digits, but 00 is no French prefix */
     { "+44 20 7946 0958", NULL },
     { "+447946095812", NULL },
@@ -708,6 +717,8 @@ static void test_phone_is_mobile(void **state)
     assert_false(referral_phone_is_mobile("+3361234567"));
     assert_false(referral_phone_is_mobile("+336123456789"));
     assert_false(referral_phone_is_mobile(""));
+    assert_true(referral_phone_is_mobile("+262692123456"));
+    assert_false(referral_phone_is_mobile("+594594123456"));
     /* what normalize gives is what is_mobile reads */
     char out[16];
     assert_int_equal(referral_phone_normalize("07 12 34 56 78", out), 0);
