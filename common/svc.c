@@ -427,6 +427,16 @@ static void svc_timer_trampoline(loop_t *loop, void *arg)
     t->fn(t->s);
 }
 
+int svc_hold_lease(svc_t *s, const char *territory, const char *name, int64_t ttl_ms)
+{
+    redisReply *r = rds_cmd(s->rds, "FCALL %s_lease 1 tp:{%s}:%s:lease:%s %s %lld", s->def->library, territory,
+                            s->def->name, name, s->conf.instance, (long long)ttl_ms);
+    int held = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    if (r)
+        freeReplyObject(r);
+    return held;
+}
+
 void svc_add_timer(svc_t *s, int64_t interval_ms, void (*fn)(svc_t *s))
 {
     if (s->ntimers == SVC_MAX_TIMERS)

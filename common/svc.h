@@ -77,6 +77,12 @@ void *svc_zctx(const svc_t *s);
 void svc_add_router(svc_t *s, void *router, const inbox_handler_t *handlers, size_t nhandlers);
 void svc_add_timer(svc_t *s, int64_t interval_ms, void (*fn)(svc_t *s));
 
+/* For a timer of a service with several instances: 1 when this instance
+ * holds (or has just taken, or renewed) the lease `name` of territory, so
+ * that one instance at a time runs it, and another takes over once the
+ * holder stops renewing for ttl_ms. */
+int svc_hold_lease(svc_t *s, const char *territory, const char *name, int64_t ttl_ms);
+
 const svc_conf_t *svc_conf(const svc_t *s);
 const char *svc_name(const svc_t *s);
 const char *svc_instance(const svc_t *s);

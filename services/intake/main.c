@@ -70,12 +70,7 @@ static void intake_purge(svc_t *s)
     int64_t now = clock_now_ms();
     clock_local_day(now, day);
     for (int i = 0; i < n; i++) {
-        redisReply *lease = rds_cmd(svc_rds(s), "FCALL %s_lease 1 tp:{%s}:intake:lease:purge %s %lld", INTAKE_LIBRARY,
-                                    t[i], svc_instance(s), (long long)(intake.conf.purge_ms * 3));
-        int held = lease && lease->type == REDIS_REPLY_INTEGER && lease->integer == 1;
-        if (lease)
-            freeReplyObject(lease);
-        if (!held)
+        if (!svc_hold_lease(s, t[i], "purge", intake.conf.purge_ms * 3))
             continue;
         redisReply *r = rds_cmd(svc_rds(s), "FCALL %s_purge_contacts 1 tp:{%s}:intake:retention %lld 500 %s",
                                 INTAKE_LIBRARY, t[i], (long long)now, day);

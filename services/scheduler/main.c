@@ -110,12 +110,7 @@ static void scheduler_tick(svc_t *s)
     scheduler_t *sc = svc_state(s);
     rds_t *r = svc_rds(s);
     const char *T = scheduler_territory(s);
-    redisReply *lease = rds_cmd(r, "FCALL %s_lease 1 tp:{%s}:scheduler:lease:timers %s %lld", SCHEDULER_LIBRARY, T,
-                                svc_instance(s), (long long)sc->conf.lease_ms);
-    int held = lease && lease->type == REDIS_REPLY_INTEGER && lease->integer == 1;
-    if (lease)
-        freeReplyObject(lease);
-    if (!held)
+    if (!svc_hold_lease(s, T, "timers", sc->conf.lease_ms))
         return;
     int64_t now = clock_now_ms();
     char day[11];
