@@ -152,7 +152,13 @@ void call_append(call_t *c, rds_t *r, const char *library, long mark_ttl_s)
     char fname[128], numkeys[16], mark[160], outbox[96], ttl[24], nout[16];
     snprintf(fname, sizeof fname, "%s_%s", library, c->function);
     snprintf(numkeys, sizeof numkeys, "%d", nkeys);
-    snprintf(mark, sizeof mark, "tp:{%s}:%s:seen:%s", c->territory, c->service, c->msg_id);
+    if (c->peer[0]) { /* a branch's ids are its own: one cannot replay another's to read its answer */
+        char who[TP_ID_LEN + 1];
+        util_derive_id(c->peer, "peer", 0, who);
+        snprintf(mark, sizeof mark, "tp:{%s}:%s:seen:%.16s:%s", c->territory, c->service, who, c->msg_id);
+    } else {
+        snprintf(mark, sizeof mark, "tp:{%s}:%s:seen:%s", c->territory, c->service, c->msg_id);
+    }
     snprintf(outbox, sizeof outbox, "tp:{%s}:%s:outbox", c->territory, c->service);
     snprintf(ttl, sizeof ttl, "%ld", mark_ttl_s);
     snprintf(nout, sizeof nout, "%d", c->nout);

@@ -21,6 +21,10 @@ void clock_set_timezone(const char *tz);
 /* "YYYY-MM-DD" of ms in the local time zone (out: 11 bytes). */
 void clock_local_day(int64_t ms, char out[11]);
 
+/* The local day before that of ms (a calendar day: right also after a
+ * 23- or 25-hour day). */
+void clock_local_day_before(int64_t ms, char out[11]);
+
 /* Pure form of clock_now_ms(), for tests. */
 int64_t clock_business_ms(int64_t real_ms, int64_t epoch_ms, int64_t start_ms, double speed);
 

@@ -249,14 +249,17 @@ int inbox_drain(inbox_t *self)
         return 0;
     self->stats.received += (unsigned long)n;
 
-    int ncalls = 0;
-    for (int i = 0; i < n; i++) {
+    /* every prepare step first (one may read Redis synchronously), then the
+     * whole batch as one pipeline: nothing else may sit between its
+     * commands and their replies on the connection */
+    for (int i = 0; i < n; i++)
         inbox_prepare(self, &self->slots[i]);
+    int ncalls = 0;
+    for (int i = 0; i < n; i++)
         if (self->slots[i].call.kind == CALL_REDIS) {
             call_append(&self->slots[i].call, self->rds, self->conf.library, self->conf.mark_ttl_s);
             ncalls++;
         }
-    }
     if (ncalls > 0) {
         int wait = self->conf.wait_replicas > 0;
         if (wait) { /* one WAIT covers the whole pipeline before it */

@@ -148,14 +148,15 @@ static void outbox_dead(outbox_t *self, outbox_entry_t *e, const char *error);
 
 static void outbox_send(outbox_t *self, outbox_entry_t *e)
 {
-    void *sock = self->route(self->route_arg, e->to);
+    int unknown = 0;
+    void *sock = self->route(self->route_arg, e->to, &unknown);
     int64_t now = clock_mono_ms();
-    if (!sock) { /* a destination this deployment does not have: no retry helps */
+    if (!sock && unknown) { /* a destination this deployment does not have: no retry helps */
         log_warn("outbox_no_route", "msg_id=%s to=%s", e->msg_id, e->to);
         outbox_dead(self, e, "NO_ROUTE");
         return;
     }
-    if (zmq_send(sock, e->bytes, e->len, ZMQ_DONTWAIT) < 0) {
+    if (!sock || zmq_send(sock, e->bytes, e->len, ZMQ_DONTWAIT) < 0) {
         e->unsent = 1;
         e->deadline_ms = now + OUTBOX_UNSENT_RETRY_MS;
         return;

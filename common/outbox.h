@@ -29,8 +29,10 @@ typedef struct {
 } outbox_conf_t;
 
 /* Where to send what is addressed to a service: returns a connected DEALER
- * socket, or NULL when the destination is unknown. */
-typedef void *(*outbox_route_fn)(void *arg, const char *to);
+ * socket, or NULL, with *unknown set when no such destination is configured
+ * (the message goes to the dead letters) and clear when it is only not
+ * reachable now (tried again). */
+typedef void *(*outbox_route_fn)(void *arg, const char *to, int *unknown);
 
 typedef struct outbox outbox_t;
 

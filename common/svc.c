@@ -234,7 +234,8 @@ static void svc_prepare_probe(void *arg, const Tremplin__Envelope *in, call_t *c
         return;
     }
     for (size_t i = 0; i < p->n_route; i++) /* only the services this deployment has */
-        if (!wire_valid_id(p->route[i], 31) || !conf_map_get(&s->conf.endpoints, p->route[i])) {
+        if (!wire_valid_id(p->route[i], 31) || strspn(p->route[i], "abcdefghijklmnopqrstuvwxyz") != strlen(p->route[i])
+            || !conf_map_get(&s->conf.endpoints, p->route[i])) { /* "x_events", "intake_branch" are not services */
             call_error(call, "INVALID_FIELD", "probe.route", "Étape de sonde inconnue.", 0);
             return;
         }
@@ -309,13 +310,15 @@ static void svc_on_reply(loop_t *loop, void *sock, void *arg)
     outbox_on_reply(s->outbox, sock);
 }
 
-static void *svc_route(void *arg, const char *to)
+static void *svc_route(void *arg, const char *to, int *unknown)
 {
     svc_t *s = arg;
+    *unknown = 0;
     for (int i = 0; i < s->nroutes; i++)
         if (strcmp(s->routes[i].to, to) == 0)
             return s->routes[i].dealer;
     const char *ep = conf_map_get(&s->conf.endpoints, to);
+    *unknown = !ep;
     if (!ep || s->nroutes == SVC_MAX_ROUTES)
         return NULL;
     void *dealer = sock_new(s->ctx, ZMQ_DEALER);
@@ -429,9 +432,13 @@ static void svc_timer_trampoline(loop_t *loop, void *arg)
 
 int svc_hold_lease(svc_t *s, const char *territory, const char *name, int64_t ttl_ms)
 {
-    redisReply *r = rds_cmd(s->rds, "FCALL %s_lease 1 tp:{%s}:%s:lease:%s %s %lld", s->def->library, territory,
-                            s->def->name, name, s->conf.instance, (long long)ttl_ms);
+    /* the holder is this process, not only its instance name: two processes
+     * given the same name by mistake never both hold it */
+    redisReply *r = rds_cmd(s->rds, "FCALL %s_lease 1 tp:{%s}:%s:lease:%s %s/%d %lld", s->def->library, territory,
+                            s->def->name, name, s->conf.instance, (int)getpid(), (long long)ttl_ms);
     int held = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    if (r && r->type == REDIS_REPLY_ERROR)
+        log_error("lease_failed", "lease=%s reason=\"%.200s\"", name, r->str);
     if (r)
         freeReplyObject(r);
     return held;

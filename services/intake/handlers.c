@@ -59,7 +59,7 @@ static void prepare_no_consent(const Tremplin__SubmitReferral *r, int64_t now, c
                                const referral_error_t *err, call_t *call)
 {
     char yesterday[11];
-    clock_local_day(now - 86400000, yesterday);
+    clock_local_day_before(now, yesterday);
     call_function(call, "no_consent");
     call_own_key(call, "noconsent:%s:%s", day, r->branch);
     call_own_key(call, "fig:%s", day);
@@ -99,12 +99,13 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
     const Tremplin__Person *p = r->person;
     int known = p->person_id[0] != '\0';
     /* ids derived from the command's: a run again makes the same ones */
-    char rid[TP_ID_LEN + 1], pid[TP_ID_LEN + 1];
-    util_derive_id(env->msg_id, "referral", 0, rid);
+    char rid[TP_ID_LEN + 1], pid[TP_ID_LEN + 1], seed[256];
+    snprintf(seed, sizeof seed, "%s|%s|%s|%s", env->msg_id, call->peer, r->branch, r->external_ref);
+    util_derive_id(seed, "referral", 0, rid);
     if (known)
         util_strlcpy(pid, p->person_id, sizeof pid);
     else
-        util_derive_id(env->msg_id, "person", 0, pid);
+        util_derive_id(seed, "person", 0, pid);
 
     /* what the matcher needs, nothing personal */
     Tremplin__Envelope out = TREMPLIN__ENVELOPE__INIT;

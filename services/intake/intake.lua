@@ -34,6 +34,9 @@ command('submit_referral', function(keys, args)
             'Personne inconnue : vérifier l\'identifiant transmis.'}
   end
   local rid, pid, now = args[2], args[3], args[7]
+  if not known and redis.call('EXISTS', keys[3]) == 1 then -- ids are derived: never overwrite someone
+    return {'err', 'CONFLICT', 'person', 'Identifiant déjà attribué : renvoyer avec un nouvel identifiant de message.'}
+  end
 
   redis.call('HSET', keys[1], 'digest', digest, 'referral_id', rid, 'person_id', pid)
   redis.call('HSET', keys[2], 'branch', args[5], 'external_ref', args[6], 'person_id', pid,

@@ -62,7 +62,7 @@ end
 
 local function wait_leave(P, pid, kind)
   local person = P .. 'person:' .. pid
-  for _, h in ipairs(words(hget(person, 'waitdays:' .. kind))) do
+  for _, h in ipairs(words(hget(person, 'waitdays:' .. kind) or hget(person, 'availability'))) do
     redis.call('ZREM', P .. 'wait:' .. kind .. ':' .. h, pid)
   end
   redis.call('HINCRBY', P .. 'fig:current', 'waiting:' .. kind, -1)

@@ -321,6 +321,58 @@ static void seats_waitlist_offers_and_attendance(void **state)
     assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:scheduler:outbox"), 2);
 }
 
+typedef struct {
+    char code[3][48];
+} batch_t;
+
+static void on_batch_reply(void *arg, uint64_t tag, const Tremplin__Envelope *r)
+{
+    batch_t *b = arg;
+    util_strlcpy(b->code[tag], !r ? "NO_ANSWER"
+                               : r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK ? "ACK"
+                                                                                   : r->error->code,
+                 sizeof b->code[0]);
+}
+
+/* A handler that reads Redis while preparing (attendance reads the session)
+ * must not take the reply of another command of the same batch: three
+ * commands in flight at once each get their own answer. */
+static void each_command_of_a_batch_gets_its_own_answer(void **state)
+{
+    (void)state;
+    client_t *c = h_client(&env, sched_ep, 2000, 3);
+    client_set_window(c, 3);
+    Tremplin__Envelope req[3];
+    Tremplin__CancelBooking c0 = TREMPLIN__CANCEL_BOOKING__INIT, c2 = TREMPLIN__CANCEL_BOOKING__INIT;
+    Tremplin__MarkAttendance m = TREMPLIN__MARK_ATTENDANCE__INIT;
+    c0.booking_id = "B999990";
+    c2.booking_id = "B999992";
+    m.session_id = MON;
+    m.person_id = P[0];
+    m.status = "seen";
+    for (int i = 0; i < 3; i++) {
+        tremplin__envelope__init(&req[i]);
+        req[i].territory = "42";
+    }
+    req[0].payload_case = TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_BOOKING;
+    req[0].cancel_booking = &c0;
+    req[1].payload_case = TREMPLIN__ENVELOPE__PAYLOAD_MARK_ATTENDANCE;
+    req[1].mark_attendance = &m;
+    req[2].payload_case = TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_BOOKING;
+    req[2].cancel_booking = &c2;
+    batch_t b = { { "", "", "" } };
+    for (int round = 0; round < 10; round++) {
+        for (int i = 0; i < 3; i++)
+            assert_int_equal(client_send(c, &req[i], (uint64_t)i), 0);
+        while (client_inflight(c) > 0)
+            client_poll(c, 100, on_batch_reply, &b);
+        assert_string_equal(b.code[0], "UNKNOWN_BOOKING");
+        assert_string_equal(b.code[1], "NOT_BOOKED"); /* P0 cancelled that Monday */
+        assert_string_equal(b.code[2], "UNKNOWN_BOOKING");
+    }
+    client_destroy(&c);
+}
+
 static int booking_cancelled(h_env_t *h, void *arg)
 {
     (void)h;
@@ -434,6 +486,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(seats_waitlist_offers_and_attendance),
+        cmocka_unit_test(each_command_of_a_batch_gets_its_own_answer),
         cmocka_unit_test(timetable_changes_go_through_cancellation),
         cmocka_unit_test(a_dst_week_and_no_offer_after_start),
     };

@@ -104,9 +104,29 @@ static void test_mono_advances(void **state)
     assert_true(b >= a);
 }
 
+/* The day before is a calendar day, also in the hour after the midnight
+ * that follows the 23-hour day of the spring change (Paris, 28 March 2027). */
+static void test_local_day_before(void **state)
+{
+    (void)state;
+    clock_set_timezone("Europe/Paris");
+    char day[11];
+    clock_local_day_before(1800000000000LL, day); /* 2027-01-15T08:00:00Z */
+    assert_string_equal(day, "2027-01-14");
+    clock_local_day(1806273000000LL - 86400000, day); /* the naive now - 24 h is two days back: */
+    assert_string_equal(day, "2027-03-27");
+    clock_local_day_before(1806273000000LL, day); /* 2027-03-28T22:30:00Z = 00:30 CEST on the 29th */
+    assert_string_equal(day, "2027-03-28");
+    clock_local_day(1806273000000LL, day);
+    assert_string_equal(day, "2027-03-29");
+    clock_local_day_before(1798761600000LL, day); /* 2027-01-01T00:00:00Z = 01:00 CET */
+    assert_string_equal(day, "2026-12-31");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_local_day_before),
         cmocka_unit_test(test_epoch_zero_is_real_time),
         cmocka_unit_test(test_speed_one),
         cmocka_unit_test(test_speed_sixty),
