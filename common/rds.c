@@ -15,6 +15,7 @@ struct rds {
     char name[64];
     char *lib_name;
     char *lib_code;
+    int lib_load;
     int64_t next_try_ms;
     int64_t backoff_ms;
     int pending; /* appended commands whose replies are not read yet */
@@ -50,12 +51,37 @@ void rds_destroy(rds_t **self_p)
 
 void rds_set_conf(rds_t *self, const rds_conf_t *conf) { self->conf = *conf; }
 
-void rds_set_library(rds_t *self, const char *name, const char *code)
+void rds_set_library(rds_t *self, const char *name, const char *code, int load)
 {
     free(self->lib_name);
     free(self->lib_code);
     self->lib_name = xstrdup(name);
-    self->lib_code = code ? xstrdup(code) : NULL;
+    self->lib_code = xstrdup(code);
+    self->lib_load = load;
+}
+
+/* 1 when the library `name` loaded in Redis has exactly this source. */
+static int rds_library_matches(redisContext *c, const char *name, const char *src)
+{
+    redisReply *r = redisCommand(c, "FUNCTION LIST LIBRARYNAME %s WITHCODE", name);
+    int match = 0;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *lib = r->element[i];
+        const char *lname = NULL, *code = NULL;
+        for (size_t j = 0; lib->type == REDIS_REPLY_ARRAY && j + 1 < lib->elements; j += 2) {
+            if (lib->element[j]->type != REDIS_REPLY_STRING || lib->element[j + 1]->type != REDIS_REPLY_STRING)
+                continue;
+            if (!strcmp(lib->element[j]->str, "library_name"))
+                lname = lib->element[j + 1]->str;
+            else if (!strcmp(lib->element[j]->str, "library_code"))
+                code = lib->element[j + 1]->str;
+        }
+        if (lname && code && !strcmp(lname, name) && !strcmp(code, src))
+            match = 1;
+    }
+    if (r)
+        freeReplyObject(r);
+    return match;
 }
 
 char *rds_library_source(const char *code, const char *name)
@@ -196,19 +222,19 @@ int rds_connect(rds_t *self, char *err, size_t errlen)
     }
     if (self->lib_code) {
         char *src = rds_library_source(self->lib_code, self->lib_name);
-        redisReply *r = redisCommand(c, "FUNCTION LOAD REPLACE %s", src);
-        free(src);
-        if (rds_expect_ok(c, r, "FUNCTION LOAD", err, errlen) != 0)
-            goto fail;
-    } else if (self->lib_name) {
-        redisReply *r = redisCommand(c, "FUNCTION LIST LIBRARYNAME %s", self->lib_name);
-        int present = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0;
-        if (r)
-            freeReplyObject(r);
-        if (!present) {
-            snprintf(err, errlen, "function library %s is not loaded: run `tremplin functions load`", self->lib_name);
-            goto fail;
+        int ok;
+        if (self->lib_load) {
+            ok = rds_expect_ok(c, redisCommand(c, "FUNCTION LOAD REPLACE %s", src), "FUNCTION LOAD", err, errlen) == 0;
+        } else {
+            ok = rds_library_matches(c, self->lib_name, src);
+            if (!ok)
+                snprintf(err, errlen,
+                         "function library %s is missing or not this build's: run `tremplin functions load` "
+                         "(or give a changed library a new version)", self->lib_name);
         }
+        free(src);
+        if (!ok)
+            goto fail;
     }
     self->ctx = c;
     self->backoff_ms = 0;

@@ -37,11 +37,13 @@ void rds_destroy(rds_t **self_p);
 /* Replaces the connection settings (SIGHUP); takes effect at the next connect. */
 void rds_set_conf(rds_t *self, const rds_conf_t *conf);
 
-/* The service's function library. With code, it is (re)loaded on every
- * connect (FUNCTION LOAD REPLACE, "__LIB__" replaced by name); with NULL, a
- * connect only checks that it is there (loaded at deploy by an admin:
- * `tremplin functions load`), and fails with a clear reason if not. */
-void rds_set_library(rds_t *self, const char *name, const char *code);
+/* The service's function library ("__LIB__" in code replaced by name).
+ * With load, it is (re)loaded on every connect (FUNCTION LOAD REPLACE);
+ * without, a connect checks that the library loaded at deploy by an admin
+ * (`tremplin functions load`) is there and is this build's code, and fails
+ * with a clear reason if not (a changed library needs a new version in its
+ * name, or a reload). */
+void rds_set_library(rds_t *self, const char *name, const char *code, int load);
 
 /* One attempt, now. 0 or -1 with the reason in err. */
 int rds_connect(rds_t *self, char *err, size_t errlen);

@@ -474,7 +474,7 @@ static int svc_start(svc_t *s, char *err, size_t errlen)
     s->rds = rds_new(&s->conf.redis, s->conf.instance);
     /* in production the library is loaded by an admin at deploy: a service
      * user may not load code that runs with another service's rights */
-    rds_set_library(s->rds, s->def->library, s->conf.load_functions ? s->def->lua : NULL);
+    rds_set_library(s->rds, s->def->library, s->def->lua, s->conf.load_functions);
     if (rds_connect(s->rds, err, errlen) != 0)
         log_warn("redis_unavailable", "reason=\"%s\" action=retry_in_background", err);
 

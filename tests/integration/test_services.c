@@ -307,6 +307,40 @@ static void second_sigterm_exits_at_once(void **state)
     assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:intake:outbox"), 1);
 }
 
+static int survey_says_not_this_build(h_env_t *h, void *arg)
+{
+    (void)arg;
+    char path[400], line[1024];
+    snprintf(path, sizeof path, "%s/survey-old-lib.log", h->dir);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f && fgets(line, sizeof line, f))
+        found |= strstr(line, "not this build") != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* A service refuses a function library that is not its own code (a change
+ * without a version bump, a forgotten reload) and says what to do; after
+ * `tremplin functions load` it comes up. */
+static void a_stale_function_library_is_refused(void **state)
+{
+    (void)state;
+    redisReply *r = h_redis(&env, "FUNCTION LOAD REPLACE %s",
+                            "#!lua name=survey_v1\nredis.register_function('survey_v1_old', function() return 1 end)");
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    freeReplyObject(r);
+    pid_t survey = h_start(&env, "survey", "survey-old-lib", NULL);
+    assert_int_equal(h_wait_for(&env, survey_says_not_this_build, NULL, 20000), 0);
+    char out[2048], ep[64];
+    assert_int_equal(h_cli(&env, out, sizeof out, "functions load"), 0);
+    h_service_endpoint(&env, "survey", ep, sizeof ep);
+    assert_int_equal(h_wait_ready(&env, ep, 30000), 0);
+    h_signal(survey, SIGKILL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +351,7 @@ int main(void)
         cmocka_unit_test(redis_restart_is_survived),
         cmocka_unit_test(sigterm_drains_and_exits_zero),
         cmocka_unit_test(second_sigterm_exits_at_once),
+        cmocka_unit_test(a_stale_function_library_is_refused),
     };
     return cmocka_run_group_tests_name("services", tests, setup, teardown);
 }
