@@ -125,12 +125,18 @@ static void prepare_cancel_session(void *arg, const Tremplin__Envelope *env, cal
     int64_t now;
     char day[11];
     today(day, &now);
+    scheduler_cancel_call(sc, c->session_id, c->reason, now, day, call);
+}
+
+void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *reason, int64_t now, const char *day,
+                           call_t *call)
+{
     call_function(call, "cancel_session");
     call->event_kind = "session.cancelled";
-    call_own_key(call, "session:%s", c->session_id);
-    call_argf(call, "%s", c->session_id);
+    call_own_key(call, "session:%s", sid);
+    call_argf(call, "%s", sid);
     call_argf(call, "%lld", (long long)now);
-    call_argf(call, "%.200s", c->reason);
+    call_argf(call, "%.200s", reason);
     call_argf(call, "%lld", (long long)scheduler_notice_ms(sc));
     call_argf(call, "%s", day);
 }

@@ -41,20 +41,24 @@ static const char *scheduler_territory(svc_t *s)
     return first;
 }
 
-/* A command function called by the timer itself (an absent trainer, a
- * session the timetable no longer has): the mark makes it once only. */
+/* The timer cancels through the same step as CancelSession (an absent
+ * trainer, a session the timetable no longer has), under a message id of
+ * its own making, so that it happens once only. */
 static void scheduler_cancel(svc_t *s, const char *T, const char *sid, const char *why, int64_t now, const char *day)
 {
-    scheduler_t *sc = svc_state(s);
-    redisReply *r = rds_cmd(svc_rds(s),
-                            "FCALL %s_cancel_session 3 tp:{%s}:scheduler:seen:%s-%s tp:{%s}:scheduler:outbox "
-                            "tp:{%s}:scheduler:session:%s %lld 0 %s %lld %s %lld %s",
-                            SCHEDULER_LIBRARY, T, why, sid, T, T, sid, (long long)svc_conf(s)->mark_ttl_s, sid,
-                            (long long)now, why, (long long)scheduler_notice_ms(sc), day);
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 && !strcmp(r->element[0]->str, "ok"))
+    char msg_id[96];
+    snprintf(msg_id, sizeof msg_id, "%s-%s", why, sid);
+    call_t call = { 0 };
+    call_reset(&call, "scheduler", T, msg_id);
+    scheduler_cancel_call(svc_state(s), sid, why, now, day, &call);
+    call_append(&call, svc_rds(s), SCHEDULER_LIBRARY, (long)svc_conf(s)->mark_ttl_s);
+    call_free(&call);
+    redisReply *r;
+    if (rds_read(svc_rds(s), &r, 1) != 0)
+        return;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 && !strcmp(r->element[0]->str, "ok"))
         log_info("session_cancelled", "session=%s reason=%s", sid, why);
-    if (r)
-        freeReplyObject(r);
+    freeReplyObject(r);
 }
 
 /* Opens the sessions of the horizon (each once; capacity changes applied),

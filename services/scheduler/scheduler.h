@@ -38,6 +38,11 @@ int64_t scheduler_notice_ms(const scheduler_t *sc);
 int64_t scheduler_cutoff_ms(const scheduler_t *sc);
 int64_t scheduler_offer_ms(const scheduler_t *sc);
 
+/* The cancel_session step (staff's CancelSession, or the timer for an
+ * absent trainer or a session the timetable dropped). */
+void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *reason, int64_t now, const char *day,
+                           call_t *call);
+
 /* "B123": the booking ids the scheduler makes. */
 int scheduler_valid_booking(const char *id);
 

@@ -124,19 +124,17 @@ static pid_t h_spawn(h_env_t *h, const char *log_name, char *const argv[], const
     return pid;
 }
 
-static int h_redis_connect(h_env_t *h)
+redisContext *h_redis_connect_to(h_env_t *h, int port, int admin)
 {
-    if (h->admin)
-        redisFree(h->admin);
-    h->admin = NULL;
-    struct timeval tv = { 1, 0 };
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", h->redis_port, tv);
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, (struct timeval){ 1, 0 });
     if (!c || c->err) {
         if (c)
             redisFree(c);
-        return -1;
+        return NULL;
     }
     redisSetTimeout(c, (struct timeval){ 10, 0 });
+    if (!admin)
+        return c;
     char path[400], pass[128] = "";
     snprintf(path, sizeof path, "%s/secrets/admin.pass", h->dir);
     FILE *f = fopen(path, "r");
@@ -145,17 +143,24 @@ static int h_redis_connect(h_env_t *h)
             pass[0] = '\0';
         fclose(f);
     }
-    pass[strcspn(pass, "\n")] = '\0';
+    pass[strcspn(pass, "\r\n")] = '\0';
     redisReply *r = redisCommand(c, "AUTH admin %s", pass);
     int ok = r && r->type == REDIS_REPLY_STATUS;
     if (r)
         freeReplyObject(r);
     if (!ok) {
         redisFree(c);
-        return -1;
+        return NULL;
     }
-    h->admin = c;
-    return 0;
+    return c;
+}
+
+static int h_redis_connect(h_env_t *h)
+{
+    if (h->admin)
+        redisFree(h->admin);
+    h->admin = h_redis_connect_to(h, h->redis_port, 1);
+    return h->admin ? 0 : -1;
 }
 
 static int h_redis_up(h_env_t *h, void *arg)
@@ -421,28 +426,6 @@ int h_cli(h_env_t *h, char *out, size_t cap, const char *args)
     out[n] = '\0';
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-int h_conf_replace(h_env_t *h, const char *from, const char *to)
-{
-    FILE *f = fopen(h->conf, "r");
-    if (!f)
-        return -1;
-    char buf[16384];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *at = strstr(buf, from);
-    if (!at)
-        return -1;
-    f = fopen(h->conf, "w");
-    if (!f)
-        return -1;
-    fwrite(buf, 1, (size_t)(at - buf), f);
-    fputs(to, f);
-    fputs(at + strlen(from), f);
-    fclose(f);
-    return 0;
 }
 
 int h_conf_set(h_env_t *h, const char *section, const char *key, const char *value)

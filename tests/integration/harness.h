@@ -54,6 +54,9 @@ int h_wait_exit(pid_t pid, int timeout_ms, int *status);
 
 /* kill -<sig> redis-server, then starts it again on the same data. */
 int h_redis_restart(h_env_t *h, int sig);
+/* A connection to a redis-server of the test on port (a replica, a
+ * Sentinel), logged in as the admin when admin is set; NULL if refused. */
+redisContext *h_redis_connect_to(h_env_t *h, int port, int admin);
 /* A command as the Redis admin user (reconnects if needed); NULL on error. */
 redisReply *h_redis(h_env_t *h, const char *fmt, ...);
 long long h_redis_int(h_env_t *h, const char *fmt, ...);
@@ -79,7 +82,5 @@ int h_cli(h_env_t *h, char *out, size_t cap, const char *args);
 /* Sets key in [section] of the instance's config (the line must exist). */
 int h_conf_set(h_env_t *h, const char *section, const char *key, const char *value);
 
-/* Replaces the first occurrence of from by to in the instance's config. */
-int h_conf_replace(h_env_t *h, const char *from, const char *to);
 
 #endif

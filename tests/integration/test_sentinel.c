@@ -49,33 +49,10 @@ static int read_admin_pass(void)
     return admin_pass[0] ? 0 : -1;
 }
 
-/* A connection to port, as admin when auth is set; NULL if not reachable. */
-static redisContext *connect_to(int port, int auth)
-{
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, (struct timeval){ 1, 0 });
-    if (!c || c->err) {
-        if (c)
-            redisFree(c);
-        return NULL;
-    }
-    redisSetTimeout(c, (struct timeval){ 5, 0 });
-    if (auth) {
-        redisReply *r = redisCommand(c, "AUTH admin %s", admin_pass);
-        int ok = r && r->type == REDIS_REPLY_STATUS;
-        if (r)
-            freeReplyObject(r);
-        if (!ok) {
-            redisFree(c);
-            return NULL;
-        }
-    }
-    return c;
-}
-
 /* A command on the replica as admin, reconnecting when needed. */
 static redisReply *replica_cmd(const char *fmt, ...)
 {
-    if (!replica && !(replica = connect_to(replica_port, 1)))
+    if (!replica && !(replica = h_redis_connect_to(&env, replica_port, 1)))
         return NULL;
     va_list ap;
     va_start(ap, fmt);
@@ -115,7 +92,7 @@ static int replica_is_primary(h_env_t *h, void *arg)
 /* Sentinel's answer to cmd, or NULL. */
 static redisReply *sentinel_cmd(const char *cmd)
 {
-    redisContext *s = connect_to(sentinel_port, 0);
+    redisContext *s = h_redis_connect_to(&env, sentinel_port, 0);
     if (!s)
         return NULL;
     redisReply *r = redisCommand(s, cmd);

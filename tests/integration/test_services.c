@@ -241,7 +241,7 @@ static void sighup_reloads_configuration(void **state)
 {
     (void)state;
     assert_string_equal(probe_code("69"), "UNKNOWN_TERRITORY");
-    assert_int_equal(h_conf_replace(&env, "territories = 42", "territories = 42,69"), 0);
+    assert_int_equal(h_conf_set(&env, "bus", "territories", "42,69"), 0);
     h_signal(pids[1], SIGHUP);
     assert_int_equal(h_wait_for(&env, probe_acked_in_69, NULL, 10000), 0);
     assert_int_equal(h_redis_int(&env, "HGET tp:{69}:matcher:probe:seen reload"), 1);
