@@ -15,13 +15,22 @@ SRC = common/wire.c common/util.c common/clock.c common/jsondoc.c services/intak
       services/intake/referral_json.c
 
 .PHONY: run
+# A target fails the run when the fuzzer exits non-zero or leaves any
+# artifact (crash-, leak-, timeout-, oom-, slow-unit-): libFuzzer writes one
+# per finding. Artifacts of an earlier run are cleared first, so each run
+# speaks for itself.
 run: $(TARGETS:%=$(F)/fuzz_%) $(F)/seeds
+	@rm -f $(F)/crash-* $(F)/leak-* $(F)/timeout-* $(F)/oom-* $(F)/slow-unit-*
 	@for t in $(TARGETS); do \
 	    mkdir -p $(F)/corpus-$$t; $(F)/seeds $(F)/corpus-$$t $$t; \
 	    echo "fuzz $$t for $(FUZZ_SECONDS)s"; \
 	    $(F)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=70000 -artifact_prefix=$(F)/ -print_final_stats=1 \
-	        $(F)/corpus-$$t 2>&1 | grep -E 'stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY|crash' || true; \
-	    test -z "$$(ls $(F)/crash-* 2>/dev/null)" || { echo "fuzz $$t: crash, see $(F)"; exit 1; }; \
+	        $(F)/corpus-$$t > $(F)/fuzz_$$t.log 2>&1; rc=$$?; \
+	    grep -E 'stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY' $(F)/fuzz_$$t.log; \
+	    found=$$(ls $(F)/crash-* $(F)/leak-* $(F)/timeout-* $(F)/oom-* 2>/dev/null); \
+	    if [ $$rc -ne 0 ] || [ -n "$$found" ]; then \
+	        echo "fuzz $$t: exit $$rc, artifacts: $${found:-none} (log $(F)/fuzz_$$t.log)"; exit 1; \
+	    fi; \
 	done
 
 $(F)/gen/tremplin.pb-c.c: proto/tremplin.proto
