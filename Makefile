@@ -47,7 +47,9 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 INTEG_SRC = $(wildcard tests/integration/test_*.c)
 INTEG_BINS = $(INTEG_SRC:tests/integration/%.c=$(O)/tests/%)
-HARNESS_OBJ = $(O)/tests/integration/harness.o
+# everything of tests/integration that is not a test: the harness and its helpers
+HARNESS_SRC = $(filter-out tests/integration/test_%.c,$(wildcard tests/integration/*.c))
+HARNESS_OBJ = $(HARNESS_SRC:%.c=$(O)/%.o)
 
 .PHONY: all deps test check demo bench fuzz clean depcheck ensure-deps
 .PRECIOUS: $(O)/gen/%_lua.c $(O)/gen/tremplin.pb-c.c $(O)/%.o

@@ -37,8 +37,14 @@ pass() { cat "$dir/secrets/$1.pass"; }
 # service's library and run code with its rights.
 svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -function +fcall +fcall_ro +function|list +role +client|setname +ping"
 
+# The default user is disabled (no client can log in as it: "off", no
+# password) but keeps every permission. Redis 7.0 (Debian 12's 7.0.15) replays
+# the AOF as the default user and drops every MULTI/EXEC it may not run —
+# which is how every function call's effects are stored — with "NOPERM ACLs
+# rules changed" in its log: `user default off` alone loses all the data at
+# the next restart. tests/integration/test_durability.c holds this.
 {
-    echo "user default off"
+    echo "user default off resetpass ~* &* +@all"
     echo "user admin on #$(printf %s "$(pass admin)" | sha256sum | cut -d' ' -f1) ~* &* +@all"
     echo "user operator on #$(printf %s "$(pass operator)" | sha256sum | cut -d' ' -f1) ~tp:* resetchannels $svc_cmds"
     for s in intake matcher scheduler survey; do

@@ -18,6 +18,7 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "intake/referral_json.h"
 #include "util.h"
 
 char *mkdtemp(char *template); /* POSIX 2008, hidden by the strict feature macros of some libcs */
@@ -323,9 +324,11 @@ int h_wait_exit(pid_t pid, int timeout_ms, int *status)
 
 int h_redis_restart(h_env_t *h, int sig)
 {
-    h_signal(h->redis_pid, sig);
-    if (sig != SIGKILL)
-        h_wait_exit(h->redis_pid, 20000, NULL);
+    if (sig) {
+        h_signal(h->redis_pid, sig);
+        if (sig != SIGKILL)
+            h_wait_exit(h->redis_pid, 20000, NULL);
+    }
     if (h->admin)
         redisFree(h->admin);
     h->admin = NULL;
@@ -461,4 +464,76 @@ void h_log_tail(h_env_t *h, const char *label, int lines)
     snprintf(cmd, sizeof cmd, "tail -n %d %s/%s.log >&2", lines, h->dir, label);
     if (system(cmd) != 0)
         fprintf(stderr, "harness: no log for %s\n", label);
+}
+
+int h_set_business_time(h_env_t *h, const char *iso_utc)
+{
+    int64_t ms = referral_parse_time(iso_utc);
+    if (ms <= 0)
+        return -1;
+    char epoch[32], start[32];
+    snprintf(epoch, sizeof epoch, "%lld", (long long)ms);
+    snprintf(start, sizeof start, "%lld", (long long)clock_real_ms());
+    return h_conf_set(h, "clock", "epoch_ms", epoch) == 0 && h_conf_set(h, "clock", "start_ms", start) == 0 ? 0 : -1;
+}
+
+int h_log_count(h_env_t *h, const char *label, const char *needle)
+{
+    char path[400], line[4096];
+    snprintf(path, sizeof path, "%s/%s.log", h->dir, label);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    while (f && fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+typedef struct {
+    const char *label;
+    int want;
+} h_reloads_t;
+
+static int h_reloaded(h_env_t *h, void *arg)
+{
+    h_reloads_t *r = arg;
+    return h_log_count(h, r->label, "event=reloaded") >= r->want;
+}
+
+int h_reload(h_env_t *h, pid_t pid, const char *label, int timeout_ms)
+{
+    h_reloads_t r = { label, h_log_count(h, label, "event=reloaded") + 1 };
+    kill(pid, SIGHUP);
+    return h_wait_for(h, h_reloaded, &r, timeout_ms);
+}
+
+int h_stop(pid_t pid, int timeout_ms)
+{
+    int status = 0;
+    kill(pid, SIGTERM);
+    if (h_wait_exit(pid, timeout_ms, &status) != 0)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int h_scan(h_env_t *h, const char *pattern, h_key_fn fn, void *arg)
+{
+    char cursor[32] = "0";
+    do {
+        redisReply *r = h_redis(h, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            if (r)
+                freeReplyObject(r);
+            return -1;
+        }
+        util_strlcpy(cursor, r->element[0]->str, sizeof cursor);
+        int stop = 0;
+        for (size_t i = 0; i < r->element[1]->elements && !stop; i++)
+            stop = fn(h, r->element[1]->element[i]->str, arg);
+        freeReplyObject(r);
+        if (stop)
+            return 0;
+    } while (strcmp(cursor, "0") != 0);
+    return 0;
 }

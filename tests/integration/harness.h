@@ -52,7 +52,8 @@ void h_signal(pid_t pid, int sig);
 /* Waits for pid to exit; 0 with its wait status, -1 on timeout. */
 int h_wait_exit(pid_t pid, int timeout_ms, int *status);
 
-/* kill -<sig> redis-server, then starts it again on the same data. */
+/* kill -<sig> redis-server, then starts it again on the same data; sig 0:
+ * it has stopped already (SHUTDOWN), start it again. */
 int h_redis_restart(h_env_t *h, int sig);
 /* A connection to a redis-server of the test on port (a replica, a
  * Sentinel), logged in as the admin when admin is set; NULL if refused. */
@@ -60,6 +61,12 @@ redisContext *h_redis_connect_to(h_env_t *h, int port, int admin);
 /* A command as the Redis admin user (reconnects if needed); NULL on error. */
 redisReply *h_redis(h_env_t *h, const char *fmt, ...);
 long long h_redis_int(h_env_t *h, const char *fmt, ...);
+
+/* Calls fn for every key matching pattern (SCAN: a key may come twice).
+ * fn returns 0 to go on, anything else to stop. 0, or -1 when Redis could
+ * not be read. */
+typedef int (*h_key_fn)(h_env_t *h, const char *key, void *arg);
+int h_scan(h_env_t *h, const char *pattern, h_key_fn fn, void *arg);
 
 typedef int (*h_cond_fn)(h_env_t *h, void *arg);
 /* Polls cond every few ms until it holds (0) or timeout_ms passes (-1). */
@@ -81,6 +88,19 @@ int h_cli(h_env_t *h, char *out, size_t cap, const char *args);
 
 /* Sets key in [section] of the instance's config (the line must exist). */
 int h_conf_set(h_env_t *h, const char *section, const char *key, const char *value);
+
+/* Business time (ARCHITECTURE.md, "Time"): from now on the clock of the
+ * config reads iso_utc ("2026-11-30T06:00:00Z") and runs at real speed.
+ * Services started later read it; running ones after h_reload. */
+int h_set_business_time(h_env_t *h, const char *iso_utc);
+/* SIGHUP to pid, then waits until dir/<label>.log shows one more
+ * "event=reloaded". 0, or -1 on timeout. */
+int h_reload(h_env_t *h, pid_t pid, const char *label, int timeout_ms);
+/* SIGTERM to pid and waits for it to exit; returns its exit status, or -1
+ * when it did not exit within timeout_ms or died of a signal. */
+int h_stop(pid_t pid, int timeout_ms);
+/* The lines of dir/<label>.log that contain needle. */
+int h_log_count(h_env_t *h, const char *label, const char *needle);
 
 
 #endif
