@@ -1,12 +1,15 @@
 #!/bin/sh
 # Runs a whole Tremplin stack on loopback: a private redis-server (AOF, ACL
 # users, data under ./var/) and the five services, until Ctrl-C, which stops
-# the services (SIGTERM: they drain and exit), then Redis.
+# the services (one SIGTERM each: they drain and exit 0), then Redis (SHUTDOWN:
+# the AOF is flushed). Run again, it starts on the same data.
 #
 #   deploy/stack.sh demo [BUILD_DIR]    start, show health, keep running
 #   deploy/stack.sh up   [BUILD_DIR]    the same without the health banner
 #
-# Ports: Redis 6390, services 6391..6395, events 6401..6405 (change BASE).
+# Exit status: 0 after Ctrl-C (or SIGTERM) with every process stopped
+# cleanly; 1 when the stack could not start or a process did not stop
+# cleanly. Ports: Redis 6390, services 6391..6395, events 6401..6405 (BASE).
 set -eu
 
 mode=${1:-demo}
@@ -19,45 +22,87 @@ deploy/setup.sh "$var" "$base" "$base"
 export TREMPLIN_CONF="$var/tremplin.conf"
 mkdir -p "$var/log"
 
+rcli() {
+    timeout 5 redis-cli -p "$base" --user admin --pass "$(cat "$var/secrets/admin.pass")" --no-auth-warning "$@"
+}
+
 pids=""
 redis_pid=""
+# Stops what runs: services first (they may still write to Redis while they
+# drain), Redis last. Ctrl-C reaches only this script: the processes run in
+# sessions of their own (setsid), so each gets exactly one signal, from here.
 stop() {
-    trap - INT TERM
+    rc=$1
+    trap - INT TERM HUP
     echo
     echo "arrêt des services…"
     for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in $pids; do wait "$p" 2>/dev/null || true; done
+    for p in $pids; do
+        st=0
+        wait "$p" 2>/dev/null || st=$?
+        if [ "$st" -ne 0 ]; then
+            echo "un service (pid $p) s'est arrêté avec le code $st : voir $var/log/" >&2
+            rc=1
+        fi
+    done
     if [ -n "$redis_pid" ]; then
-        redis-cli -p "$base" --user admin --pass "$(cat "$var/secrets/admin.pass")" --no-auth-warning \
-            shutdown >/dev/null 2>&1 || kill -TERM "$redis_pid" 2>/dev/null || true
-        wait "$redis_pid" 2>/dev/null || true
+        rcli shutdown >/dev/null 2>&1 || kill -TERM "$redis_pid" 2>/dev/null || true
+        st=0
+        wait "$redis_pid" 2>/dev/null || st=$?
+        if [ "$st" -ne 0 ]; then
+            echo "redis-server s'est arrêté avec le code $st : voir $var/log/redis.log" >&2
+            rc=1
+        fi
     fi
-    echo "arrêté."
-    exit 0
+    if [ "$rc" -eq 0 ]; then echo "arrêté."; else echo "arrêté, avec des erreurs." >&2; fi
+    exit "$rc"
 }
-trap stop INT TERM
+trap 'stop 0' INT TERM HUP
 
-redis-server "$var/redis/redis.conf" > "$var/log/redis.log" 2>&1 &
+setsid redis-server "$var/redis/redis.conf" >> "$var/log/redis.log" 2>&1 &
 redis_pid=$!
+# Ready means PONG: while Redis loads its AOF it answers -LOADING, on which
+# redis-cli still exits 0.
 i=0
-until redis-cli -p "$base" --user admin --pass "$(cat "$var/secrets/admin.pass")" --no-auth-warning ping >/dev/null 2>&1; do
+until [ "$(rcli ping 2>/dev/null)" = "PONG" ]; do
     i=$((i + 1))
-    if [ $i -gt 100 ]; then echo "redis-server did not start: see $var/log/redis.log" >&2; stop; fi
+    if ! kill -0 "$redis_pid" 2>/dev/null; then
+        redis_pid=""
+        echo "redis-server s'est arrêté au démarrage : voir $var/log/redis.log" >&2
+        tail -n 5 "$var/log/redis.log" >&2
+        stop 1
+    fi
+    if [ $i -gt 600 ]; then echo "redis-server ne répond pas après 60 s : voir $var/log/redis.log" >&2; stop 1; fi
     sleep 0.1
 done
 
 "$build/bin/tremplin" functions load > "$var/log/functions.log" 2>&1 || {
-    echo "loading the Redis functions failed: see $var/log/functions.log" >&2; stop; }
+    echo "le chargement des fonctions Redis a échoué : voir $var/log/functions.log" >&2
+    cat "$var/log/functions.log" >&2
+    stop 1
+}
 for s in $services; do
-    "$build/bin/tremplin-$s" > "$var/log/$s.log" 2>&1 &
+    setsid "$build/bin/tremplin-$s" >> "$var/log/$s.log" 2>&1 &
     pids="$pids $!"
+    eval "pid_$s=$!"
 done
 
 tool() { "$build/bin/tremplin" "$@"; }
 i=0
 until tool ping >/dev/null 2>&1; do
     i=$((i + 1))
-    if [ $i -gt 100 ]; then echo "services did not become healthy: see $var/log/" >&2; tool ping || true; stop; fi
+    for s in $services; do
+        if ! kill -0 "$(eval echo "\$pid_$s")" 2>/dev/null; then
+            echo "tremplin-$s s'est arrêté au démarrage : voir $var/log/$s.log" >&2
+            tail -n 5 "$var/log/$s.log" >&2
+            stop 1
+        fi
+    done
+    if [ $i -gt 300 ]; then
+        echo "les services ne répondent pas après 30 s : voir $var/log/" >&2
+        tool ping || true
+        stop 1
+    fi
     sleep 0.1
 done
 
@@ -67,10 +112,11 @@ if [ "$mode" = "demo" ]; then
     tool ping
     echo
     echo "Essai du bus : 1000 messages intake → matcher"
-    tool probe --count 1000 intake matcher
+    tool probe --count 1000 intake matcher || echo "(l'essai du bus a échoué : voir $var/log/)" >&2
     echo
     echo "Trois bureaux de poste simulés orientent 150 personnes (clés CURVE, consentement, questionnaire) :"
-    tool simulate --branches 3 --count 150 --seed 42 || true
+    echo "(relancé, les mêmes orientations reviennent « déjà reçues » : rien n'est perdu ni compté deux fois)"
+    tool simulate --branches 3 --count 150 --seed 42 || echo "(la simulation a échoué : voir $var/log/)" >&2
     sleep 2   # the matcher assesses, the scheduler books: a moment for the relays
     echo
     echo "Les séances des quatre prochaines semaines (places prises / capacité, liste d'attente) :"
@@ -79,4 +125,9 @@ if [ "$mode" = "demo" ]; then
     echo "Dans un autre terminal :  TREMPLIN_CONF=$var/tremplin.conf $build/bin/tremplin ping"
     echo "Ctrl-C pour tout arrêter."
 fi
+# wait returns when a trapped signal arrives (then stop runs) or when every
+# child has exited by itself, which is a failure
+set +e
 wait
+echo "les processus se sont arrêtés d'eux-mêmes : voir $var/log/" >&2
+stop 1

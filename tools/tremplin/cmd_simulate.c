@@ -58,10 +58,18 @@ static void sim_answer(void *arg, uint64_t tag, const Tremplin__Envelope *reply)
     }
 }
 
+/* Every field of a referral comes from the seed and the period, none from
+ * the clock: the same seed sends the same referrals again (answered "déjà
+ * reçues"), so a demo can be replayed on its own data. The period is a
+ * 30-day block of business time; consent is dated at most an hour before it
+ * starts, always within intake's 90 days. A new period is a new series
+ * (its external references carry the period). */
+#define SIM_PERIOD_MS (30LL * 86400000LL)
+
 /* One realistic referral of branch b, drawn from the generator. */
-static void sim_referral(uint64_t *rng, sim_branch_t *b, int64_t now, Tremplin__Envelope *env)
+static void sim_referral(uint64_t *rng, sim_branch_t *b, int64_t period_start, Tremplin__Envelope *env)
 {
-    static char ext[64], phone[16], *avail[4], *needs[3], *purposes[3], qbuf[8][24];
+    static char ext[96], phone[16], *avail[4], *needs[3], *purposes[3], qbuf[8][24];
     static Tremplin__SubmitReferral r;
     static Tremplin__Mediator m;
     static Tremplin__Person p;
@@ -73,7 +81,7 @@ static void sim_referral(uint64_t *rng, sim_branch_t *b, int64_t now, Tremplin__
     tremplin__person__init(&p);
     tremplin__postal_address__init(&a);
     tremplin__consent__init(&c);
-    snprintf(ext, sizeof ext, "SIM-%s-%06ld", b->id, ++b->seq);
+    snprintf(ext, sizeof ext, "SIM-%s-P%lld-%06ld", b->id, (long long)(period_start / SIM_PERIOD_MS), ++b->seq);
     r.branch = b->id;
     r.external_ref = ext;
     m.id = (char *)(sim_pick(rng, 2) ? "med-pimms-01" : "med-pimms-02");
@@ -98,7 +106,7 @@ static void sim_referral(uint64_t *rng, sim_branch_t *b, int64_t now, Tremplin__
     p.n_availability = (size_t)navail;
     r.person = &p;
     c.given = sim_pick(rng, 20) != 0; /* one in twenty declines */
-    c.given_at_ms = (uint64_t)(now - sim_pick(rng, 3600) * 1000);
+    c.given_at_ms = (uint64_t)(period_start - sim_pick(rng, 3600) * 1000);
     int np = 0;
     purposes[np++] = "training";
     if (!by_post)
@@ -207,12 +215,13 @@ int cli_simulate(cli_t *cli, int argc, char **argv)
         client_set_retry(b[i].client, 3000, 5);
     }
     uint64_t rng = seed * 2654435761ULL + 1;
+    int64_t period_start = clock_now_ms() / SIM_PERIOD_MS * SIM_PERIOD_MS;
     sim_count_t counts = { 0 };
     int64_t t0 = clock_mono_ms();
     for (long n = 0; n < count; n++) {
         sim_branch_t *br = &b[sim_pick(&rng, (int)nbranches)];
         Tremplin__Envelope env;
-        sim_referral(&rng, br, clock_now_ms(), &env);
+        sim_referral(&rng, br, period_start, &env);
         while (client_send(br->client, &env, (uint64_t)n) != 0)
             client_poll(br->client, 50, sim_answer, &counts);
         for (long i = 0; i < nbranches; i++)
