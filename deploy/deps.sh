@@ -9,7 +9,7 @@ PACKAGES="build-essential pkg-config clang libclang-rt-14-dev
 libzmq3-dev libczmq-dev libsodium-dev
 libprotobuf-c-dev protobuf-c-compiler
 libhiredis-dev redis-server redis-tools
-libcmocka-dev libjson-c-dev libinih-dev libcsv-dev"
+libcmocka-dev libjson-c-dev libinih-dev libcsv-dev libglib2.0-dev"
 
 missing=""
 for p in $PACKAGES; do
