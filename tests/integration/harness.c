@@ -16,6 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
+/* cmocka needs these three first */
+#include <setjmp.h>
+#include <stddef.h>
+#include <cmocka.h>
 
 #include "clock.h"
 #include "util.h"
@@ -461,4 +465,11 @@ void h_log_tail(h_env_t *h, const char *label, int lines)
     snprintf(cmd, sizeof cmd, "tail -n %d %s/%s.log >&2", lines, h->dir, label);
     if (system(cmd) != 0)
         fprintf(stderr, "harness: no log for %s\n", label);
+}
+
+void h_test_filter(void)
+{
+    const char *only = getenv("TP_ONLY");
+    if (only && *only)
+        cmocka_set_test_filter(only);
 }
