@@ -15,7 +15,9 @@ A command handler is registered with command(name, fn). Its FCALL carries:
 fn(keys, args) returns {'ok', k1, v1, ...}, {'err', code, field, message_fr},
 or {'dup', k1, v1, ...} when it recognised a business duplicate (the same
 referral sent again under a new msg_id): answered like 'ok' with
-duplicate = 1, and nothing is sent. The wrapper stores the answer under the
+duplicate = 1, and nothing is sent; or {'retry', code, field, message_fr}:
+not now — fn wrote nothing, no mark is kept, and the answer is a retryable
+Error (the sender counts a try and sends it again later). The wrapper stores the answer under the
 mark and appends the outgoing messages to the outbox only when fn answered
 'ok' (fn may return a second value, a set {[i] = true} of the messages to
 send when it chose among prepared ones): state, mark and outbox in one step. A replay (mark present) returns the
@@ -42,6 +44,7 @@ local function command(name, fn)
     for i = 3, #keys do hkeys[#hkeys + 1] = keys[i] end
     for i = 3 + 3 * nout, #args do hargs[#hargs + 1] = args[i] end
     local answer, only = fn(hkeys, hargs)
+    if answer[1] == 'retry' then return answer end
     if answer[1] == 'dup' then
       answer[1] = 'ok'
       answer[#answer + 1] = 'duplicate'
@@ -168,9 +171,13 @@ end)
 -- Bus self-test ----------------------------------------------------------
 -- probe: the last hop counts the probe key once (KEYS[1] a hash of
 -- key -> times executed; more than 1 would be a duplicate effect).
--- args: 'last' or 'forward', the probe key, '1' when poisoned.
+-- args: 'last' or 'forward', the probe key, '1' poisoned (a Lua error),
+-- '2' poisoned retryable (refused each time, for the relay's retries).
 command('probe', function(keys, args)
   if args[3] == '1' then error('poisoned probe') end
+  if args[3] == '2' then
+    return {'retry', 'POISONED_PROBE', 'probe.poison_retryable', 'Sonde refusée à chaque essai (test des reprises).'}
+  end
   if args[1] == 'last' then redis.call('HINCRBY', keys[1], args[2], 1) end
   return {'ok', 'status', 'probed'}
 end)

@@ -258,7 +258,8 @@ int call_parse_reply(const redisReply *reply, Tremplin__Ack *ack, Tremplin__Erro
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0 || reply->element[0]->type != REDIS_REPLY_STRING)
         return call_internal(error, "Réponse interne inattendue.");
     const char *tag = reply->element[0]->str;
-    if (strcmp(tag, "err") == 0) {
+    if (strcmp(tag, "err") == 0 || strcmp(tag, "retry") == 0) {
+        error->retryable = tag[0] == 'r';
         const char **slots[3] = { (const char **)&error->code, (const char **)&error->field,
                                   (const char **)&error->message_fr };
         for (size_t i = 0; i < 3 && i + 1 < reply->elements; i++)

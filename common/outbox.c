@@ -23,6 +23,7 @@ typedef struct {
     size_t len;
     int tries;    /* transmissions so far (the first one included) */
     int unsent;   /* the last attempt found no peer: not counted as a try */
+    int failed;   /* timed out or refused once: in the retry set, not the window */
     int64_t deadline_ms;
     int64_t touched_ms; /* last lease renewal */
 } outbox_entry_t;
@@ -33,8 +34,9 @@ struct outbox {
     outbox_route_fn route;
     void *route_arg;
     outbox_entry_t *table;
-    int cap;   /* power of two, > 2 * window */
+    int cap;   /* power of two, > 2 * (entries the table can hold) */
     int count;
+    int nretry; /* entries with `failed` set */
     int quiesced;
     int own_loaded; /* own pending entries re-read after start */
     int64_t next_claim_ms;
@@ -72,6 +74,8 @@ static outbox_entry_t *outbox_find(outbox_t *self, const char *msg_id, int inser
 
 static void outbox_remove(outbox_t *self, outbox_entry_t *e)
 {
+    if (e->failed)
+        self->nretry--;
     free(e->bytes);
     e->bytes = NULL;
     e->used = 2; /* tombstone keeps probe chains intact */
@@ -85,10 +89,14 @@ outbox_t *outbox_new(rds_t *rds, const outbox_conf_t *conf, outbox_route_fn rout
     self->conf = *conf;
     if (self->conf.window <= 0)
         self->conf.window = 256;
+    if (self->conf.retry_window <= 0)
+        self->conf.retry_window = 4 * self->conf.window;
     self->route = route;
     self->route_arg = route_arg;
+    /* at most window fresh entries, plus retry_window failed ones, plus the
+     * window's entries failing while the retry set is full (see outbox_room) */
     self->cap = 16;
-    while (self->cap < self->conf.window * 4)
+    while (self->cap < (2 * self->conf.window + self->conf.retry_window) * 2)
         self->cap *= 2;
     self->table = xcalloc((size_t)self->cap, sizeof *self->table);
     self->done_ids = xcalloc((size_t)self->conf.window * 2, sizeof *self->done_ids);
@@ -120,6 +128,7 @@ void outbox_destroy(outbox_t **self_p)
 }
 
 outbox_stats_t outbox_stats(const outbox_t *self) { return self->stats; }
+int outbox_retrying(const outbox_t *self) { return self->nretry; }
 int outbox_inflight(const outbox_t *self) { return self->count; }
 void outbox_quiesce(outbox_t *self) { self->quiesced = 1; }
 
@@ -145,6 +154,28 @@ static int64_t outbox_backoff(const outbox_t *self, int tries)
 #define OUTBOX_UNSENT_RETRY_MS 50
 
 static void outbox_dead(outbox_t *self, outbox_entry_t *e, const char *error);
+
+/* An entry that failed leaves the window for the retry set: the window is
+ * for messages that have not failed yet, so a message that keeps failing
+ * never holds back those behind it. */
+static void outbox_failed(outbox_t *self, outbox_entry_t *e)
+{
+    if (!e->failed) {
+        e->failed = 1;
+        self->nretry++;
+    }
+}
+
+/* How many new entries may be taken now. A full retry set stops the intake
+ * of new ones: that many messages failing at once means their destination
+ * fails, and sending more would only add to the pile (backpressure); it also
+ * bounds the table. */
+static int outbox_room(const outbox_t *self)
+{
+    if (self->nretry >= self->conf.retry_window)
+        return 0;
+    return self->conf.window - (self->count - self->nretry);
+}
 
 static void outbox_send(outbox_t *self, outbox_entry_t *e)
 {
@@ -283,9 +314,11 @@ void outbox_on_reply(outbox_t *self, void *dealer)
                  * not a try (the backoff still grows with the others) */
                 if (!strcmp(err->code, "UNAVAILABLE") && e->tries > 1)
                     e->tries--;
-                if (!err->retryable || e->tries >= self->conf.max_tries)
+                if (!err->retryable || e->tries >= self->conf.max_tries) {
                     outbox_dead(self, e, err->code);
-                /* else: the deadline resends it with backoff */
+                } else {
+                    outbox_failed(self, e); /* the deadline resends it with backoff */
+                }
             }
         }
         wire_free(env, NULL);
@@ -339,7 +372,7 @@ static int outbox_adopt(outbox_t *self, const char *territory, const redisReply 
 
 static void outbox_take(outbox_t *self, const char *mode)
 {
-    int room = self->conf.window - self->count;
+    int room = outbox_room(self);
     if (room <= 0)
         return;
     int per = room / self->conf.nterritories;
@@ -408,6 +441,7 @@ static void outbox_resend_overdue(outbox_t *self, const char *territory, int64_t
             continue;
         }
         if (!e->unsent) {
+            outbox_failed(self, e); /* no answer in time */
             e->tries++;
             self->stats.resent++;
         }
@@ -442,7 +476,7 @@ void outbox_pump(outbox_t *self)
     int64_t now = clock_mono_ms();
     for (int t = 0; t < self->conf.nterritories; t++)
         outbox_resend_overdue(self, self->conf.territories[t], now);
-    if (!self->quiesced && self->count < self->conf.window) {
+    if (!self->quiesced && outbox_room(self) > 0) {
         int claim = now >= self->next_claim_ms;
         outbox_take(self, claim ? "claim" : "new");
         if (claim)

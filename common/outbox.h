@@ -4,7 +4,10 @@
  * their state change (see bus.lua). The relay takes them through the
  * consumer group "relay" (one live instance per entry), sends them DEALER ->
  * ROUTER with up to `window` in flight, deletes them when acked (acks are
- * applied in batches), resends after a timeout with exponential backoff,
+ * applied in batches), resends after a timeout with exponential backoff
+ * (an entry that failed once — no answer in time, or a retryable error — waits
+ * for its retries apart, up to `retry_window` of them, so it never holds a
+ * slot of the window: the messages behind it keep flowing),
  * resumes its own pending entries after a restart, claims the entries of an
  * instance that stopped resending for longer than the lease, and after
  * max_tries moves an entry to the dead letters with its last error. */
@@ -21,7 +24,8 @@ typedef struct {
     const char *instance; /* consumer name, stable across restarts */
     const char *const *territories;
     int nterritories;
-    int window;
+    int window;       /* entries on their first try in this process */
+    int retry_window; /* entries that failed at least once, waiting to be sent again */
     int64_t ack_timeout_ms;
     int64_t retry_max_ms;
     int64_t lease_ms;
@@ -54,6 +58,8 @@ void outbox_on_reply(outbox_t *self, void *dealer);
 /* Stops taking new entries (SIGTERM); what is in flight may still be acked. */
 void outbox_quiesce(outbox_t *self);
 int outbox_inflight(const outbox_t *self);
+/* Of those, the entries that failed at least once (the retry set). */
+int outbox_retrying(const outbox_t *self);
 
 typedef struct {
     unsigned long sent, resent, acked, dead;

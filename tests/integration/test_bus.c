@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "harness.h"
 
 #define N_COMMANDS 10000
@@ -62,6 +63,9 @@ static void on_reply(void *arg, uint64_t tag, const Tremplin__Envelope *reply)
         c->failed++;
 }
 
+/* How a probe's last hop treats it. */
+enum { GENUINE, POISON_LUA_ERROR, POISON_RETRYABLE };
+
 static void send_probe(client_t *c, const char *run, long n, int poison)
 {
     Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
@@ -72,7 +76,8 @@ static void send_probe(client_t *c, const char *run, long n, int poison)
     p.key = key;
     p.route = route;
     p.n_route = 1;
-    p.poison = poison;
+    p.poison = poison == POISON_LUA_ERROR;
+    p.poison_retryable = poison == POISON_RETRYABLE;
     req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
     req.probe = &p;
     req.territory = "42";
@@ -114,9 +119,9 @@ static void reset_counts(void)
         freeReplyObject(r);
 }
 
-/* Plays the branch system: n probes (key run-<i>, the first one poisoned
- * when asked) into intake with a window in flight, each retried until
- * acked; after every poll, hook(acked so far) may kill things. */
+/* Plays the branch system: n probes (key run-<i>, each poisoned as asked)
+ * into intake with a window in flight, each retried until acked; after
+ * every poll, hook(acked so far) may kill things. */
 typedef void (*drive_hook_fn)(long acked, void *arg);
 
 typedef struct {
@@ -124,7 +129,7 @@ typedef struct {
     int max_inflight;
 } drive_t;
 
-static void drive(const char *endpoint, const char *run, long n, int poison_first, drive_hook_fn hook, void *arg,
+static void drive(const char *endpoint, const char *run, long n, int poison, drive_hook_fn hook, void *arg,
                   drive_t *out)
 {
     client_t *c = h_client(&env, endpoint, 500, 1000);
@@ -134,7 +139,7 @@ static void drive(const char *endpoint, const char *run, long n, int poison_firs
     long sent = 0;
     while (sent < n || client_inflight(c) > 0) {
         while (sent < n && client_inflight(c) < CLIENT_WINDOW) {
-            send_probe(c, run, sent, poison_first && sent == 0);
+            send_probe(c, run, sent, poison);
             sent++;
         }
         if (client_inflight(c) > out->max_inflight)
@@ -249,7 +254,7 @@ static void kill9_sender_and_receiver_under_load(void **state)
     char ep[64];
     h_service_endpoint(&env, "intake", ep, sizeof ep);
     drive_t d;
-    drive(ep, "k9", N_COMMANDS, 0, kill_on_plan, &plan, &d);
+    drive(ep, "k9", N_COMMANDS, GENUINE, kill_on_plan, &plan, &d);
     assert_int_equal(plan.next, 4);
     assert_true(d.max_inflight >= 100);
     expect_exactly_once("kill9", N_COMMANDS, &d);
@@ -290,7 +295,7 @@ static void two_receivers_one_killed(void **state)
     char ep[64];
     h_service_endpoint(&env, "intake", ep, sizeof ep);
     drive_t d;
-    drive(ep, "2r", N_COMMANDS, 0, kill_once_at_half, &mb, &d);
+    drive(ep, "2r", N_COMMANDS, GENUINE, kill_once_at_half, &mb, &d);
     assert_int_equal(mb, 0);
     expect_exactly_once("two_receivers", N_COMMANDS, &d);
     h_signal(intake, SIGKILL);
@@ -324,7 +329,7 @@ static void sender_instance_death_is_taken_over(void **state)
     /* the receiver is frozen: what intake-a relays stays unacked */
     h_signal(matcher, SIGSTOP);
     drive_t d;
-    drive(ep_a, "to", 500, 0, NULL, NULL, &d);
+    drive(ep_a, "to", 500, GENUINE, NULL, NULL, &d);
     assert_int_equal(d.acked, 500);
     long long pending_a = h_redis_int(&env, "XLEN tp:{42}:intake:outbox");
     printf("tp intake-a acked 500, outbox=%lld; kill -9 intake-a\n", pending_a);
@@ -333,6 +338,79 @@ static void sender_instance_death_is_taken_over(void **state)
     h_signal(matcher, SIGCONT);
     expect_exactly_once("takeover", 500, &d);
     h_signal(ib, SIGKILL);
+    h_signal(matcher, SIGKILL);
+}
+
+/* A field of a stream entry as XRANGE gives it ({id, {k, v, ...}}); "" when absent. */
+static const char *entry_field(const redisReply *entry, const char *name)
+{
+    const redisReply *f = entry->element[1];
+    for (size_t i = 0; i + 1 < f->elements; i += 2)
+        if (!strcmp(f->element[i]->str, name))
+            return f->element[i + 1]->str;
+    return "";
+}
+
+/* Dead letters of intake with this error (and these tries, unless NULL). */
+static long dead_with(const char *error, const char *tries)
+{
+    redisReply *r = h_redis(&env, "XRANGE tp:{42}:intake:dead - +");
+    long n = 0;
+    for (size_t i = 0; r && i < r->elements; i++)
+        n += !strcmp(entry_field(r->element[i], "error"), error)
+             && (!tries || !strcmp(entry_field(r->element[i], "tries"), tries));
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+static int dead_count_is(h_env_t *h, void *arg)
+{
+    (void)h;
+    return h_redis_int(&env, "XLEN tp:{42}:intake:dead") == *(long long *)arg;
+}
+
+/* Messages refused with a retryable error wait for their retries apart from
+ * the window: the genuine messages written behind them all arrive while not
+ * one of them has used up its tries (by data: no dead letter yet). Those
+ * refused again and again end as dead letters after max_tries, with their
+ * error; a Lua error is a dead letter at its first try. */
+static void retried_messages_do_not_hold_back_the_others(void **state)
+{
+    (void)state;
+    reset_counts();
+    /* a small window that the retried ones would fill three times over */
+    const char *e[] = { "TREMPLIN_BUS_WINDOW=32", "TREMPLIN_BUS_RETRY_MAX_MS=300", "TREMPLIN_BUS_MAX_TRIES=40", NULL };
+    pid_t matcher = start_ready("matcher", "matcher-w", NULL);
+    pid_t intake = start_ready("intake", "intake-w", e);
+    char ep[64];
+    h_service_endpoint(&env, "intake", ep, sizeof ep);
+    drive_t d;
+    int64_t t0 = clock_mono_ms();
+    drive(ep, "wr", 100, POISON_RETRYABLE, NULL, NULL, &d); /* first in the outbox */
+    assert_int_equal(d.acked, 100);
+    drive(ep, "wl", 10, POISON_LUA_ERROR, NULL, NULL, &d);
+    assert_int_equal(d.acked, 10);
+    drive(ep, "wg", 1000, GENUINE, NULL, NULL, &d);
+    assert_int_equal(d.acked, 1000);
+
+    long long want = 1000;
+    assert_int_equal(h_wait_for(&env, matcher_has, &want, 120000), 0);
+    long refused_dead = dead_with("POISONED_PROBE", NULL);
+    printf("COUNTS retry_window genuine=1000 delivered=%lld in_ms=%lld retryable_poisoned=100 dead_so_far=%ld\n",
+           h_redis_int(&env, "HLEN tp:{42}:matcher:probe:seen"), (long long)(clock_mono_ms() - t0), refused_dead);
+    assert_int_equal(refused_dead, 0);
+
+    want = 110;
+    assert_int_equal(h_wait_for(&env, dead_count_is, &want, 120000), 0);
+    assert_int_equal(dead_with("POISONED_PROBE", "40"), 100);
+    assert_int_equal(dead_with("INTERNAL", "1"), 10);
+    final_t f;
+    read_final("w", &f);
+    assert_int_equal(f.effects, 1000);
+    assert_int_equal(f.executions, 1000);
+    assert_int_equal(f.outbox, 0);
+    h_signal(intake, SIGKILL);
     h_signal(matcher, SIGKILL);
 }
 
@@ -356,8 +434,10 @@ static void poisoned_message_goes_to_dead_letters(void **state)
     char ep[64];
     h_service_endpoint(&env, "intake", ep, sizeof ep);
     drive_t d;
-    drive(ep, "po", 200, 1, NULL, NULL, &d);
-    assert_int_equal(d.acked, 200); /* intake accepted them all */
+    drive(ep, "po", 1, POISON_LUA_ERROR, NULL, NULL, &d);
+    assert_int_equal(d.acked, 1);
+    drive(ep, "pg", 199, GENUINE, NULL, NULL, &d);
+    assert_int_equal(d.acked, 199); /* intake accepted them all */
 
     long long want = 199;
     assert_int_equal(h_wait_for(&env, matcher_has, &want, 30000), 0);
@@ -374,17 +454,8 @@ static void poisoned_message_goes_to_dead_letters(void **state)
     assert_int_equal(r->elements, 1);
     char id[64];
     util_strlcpy(id, r->element[0]->element[0]->str, sizeof id);
-    const redisReply *fields = r->element[0]->element[1];
-    const char *error = NULL, *tries = NULL;
-    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
-        if (!strcmp(fields->element[i]->str, "error"))
-            error = fields->element[i + 1]->str;
-        if (!strcmp(fields->element[i]->str, "tries"))
-            tries = fields->element[i + 1]->str;
-    }
-    assert_non_null(error);
-    assert_string_equal(error, "INTERNAL");
-    assert_string_equal(tries, "1"); /* not retryable: dead at once, not after max_tries (3) */
+    assert_string_equal(entry_field(r->element[0], "error"), "INTERNAL");
+    assert_string_equal(entry_field(r->element[0], "tries"), "1"); /* not retryable: dead at once, not after max_tries (3) */
     freeReplyObject(r);
 
     char out[8192];
@@ -416,6 +487,7 @@ int main(void)
         cmocka_unit_test_setup(two_receivers_one_killed, fresh),
         cmocka_unit_test_setup(sender_instance_death_is_taken_over, fresh),
         cmocka_unit_test_setup(poisoned_message_goes_to_dead_letters, fresh),
+        cmocka_unit_test_setup(retried_messages_do_not_hold_back_the_others, fresh),
     };
     return cmocka_run_group_tests_name("bus", tests, setup, teardown);
 }

@@ -53,6 +53,21 @@ static int inside(const char *s, const char *buf, size_t cap)
 
 /* -------------------------------------------------------- call_parse_reply */
 
+/* One reply parsed into a fresh answer. */
+typedef struct {
+    Tremplin__Ack ack;
+    Tremplin__Error error;
+    char buf[256];
+    int rc;
+} parsed_t;
+
+static void parse(const redisReply *reply, parsed_t *p)
+{
+    p->ack = (Tremplin__Ack)TREMPLIN__ACK__INIT;
+    p->error = (Tremplin__Error)TREMPLIN__ERROR__INIT;
+    p->rc = call_parse_reply(reply, &p->ack, &p->error, p->buf, sizeof p->buf);
+}
+
 static void test_reply_ok(void **state)
 {
     (void)state;
@@ -109,21 +124,27 @@ static void test_reply_ok_small_buffer(void **state)
     assert_string_equal(ack2.status, "1234567");
 }
 
+/* A handler's refusal: "err" is final, "retry" (it wrote nothing, no mark
+ * was kept) may succeed later. */
 static void test_reply_err(void **state)
 {
     (void)state;
-    fake_reply_t r;
-    const redisReply *reply = FAKE(&r, "err", "INVALID_FIELD", "person.phone", "Numéro de téléphone invalide.");
-    Tremplin__Ack ack = TREMPLIN__ACK__INIT;
-    Tremplin__Error error = TREMPLIN__ERROR__INIT;
-    char buf[256];
-    assert_int_equal(call_parse_reply(reply, &ack, &error, buf, sizeof buf), 0);
-    assert_string_equal(error.code, "INVALID_FIELD");
-    assert_string_equal(error.field, "person.phone");
-    assert_string_equal(error.message_fr, "Numéro de téléphone invalide.");
-    assert_false(error.retryable);
-    assert_true(inside(error.code, buf, sizeof buf));
-    assert_string_equal(ack.referral_id, "");
+    static const struct {
+        const char *tag;
+        int retryable;
+    } kinds[] = { { "err", 0 }, { "retry", 1 } };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        fake_reply_t r;
+        parsed_t p;
+        parse(FAKE(&r, kinds[i].tag, "INVALID_FIELD", "person.phone", "Numéro de téléphone invalide."), &p);
+        assert_int_equal(p.rc, 0);
+        assert_string_equal(p.error.code, "INVALID_FIELD");
+        assert_string_equal(p.error.field, "person.phone");
+        assert_string_equal(p.error.message_fr, "Numéro de téléphone invalide.");
+        assert_int_equal(p.error.retryable, kinds[i].retryable);
+        assert_true(inside(p.error.code, p.buf, sizeof p.buf));
+        assert_string_equal(p.ack.referral_id, "");
+    }
 }
 
 /* A short "err" array fills what it has. */
@@ -171,14 +192,13 @@ static void test_reply_redis_error(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         redisReply reply = { .type = REDIS_REPLY_ERROR, .str = (char *)cases[i].err, .len = strlen(cases[i].err) };
-        Tremplin__Ack ack = TREMPLIN__ACK__INIT;
-        Tremplin__Error error = TREMPLIN__ERROR__INIT;
-        char buf[256];
-        assert_int_equal(call_parse_reply(&reply, &ack, &error, buf, sizeof buf), 0);
-        if (strcmp(error.code, cases[i].code) != 0 || error.retryable != cases[i].retryable)
-            fail_msg("'%s' gave %s retryable=%d", cases[i].err, error.code, error.retryable);
-        assert_true(error.message_fr[0] != '\0');
-        assert_null(strstr(error.message_fr, "poisoned")); /* no internals to the peer */
+        parsed_t p;
+        parse(&reply, &p);
+        assert_int_equal(p.rc, 0);
+        if (strcmp(p.error.code, cases[i].code) != 0 || p.error.retryable != cases[i].retryable)
+            fail_msg("'%s' gave %s retryable=%d", cases[i].err, p.error.code, p.error.retryable);
+        assert_true(p.error.message_fr[0] != '\0');
+        assert_null(strstr(p.error.message_fr, "poisoned")); /* no internals to the peer */
     }
 }
 

@@ -198,12 +198,12 @@ static void cli_probe_reply(void *arg, uint64_t tag, const Tremplin__Envelope *r
         c->failed++;
 }
 
-/* probe [--count N] [--window W] [--poison] HOP [HOP...]: N probes enter at
- * the first hop and travel the others through the outboxes. */
+/* probe [--count N] [--window W] [--poison|--poison-retryable] HOP [HOP...]:
+ * N probes enter at the first hop and travel the others through the outboxes. */
 int cli_probe(cli_t *cli, int argc, char **argv)
 {
     long count = 1, window = 100;
-    int poison = 0, i = 0;
+    int poison = 0, poison_retryable = 0, i = 0;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--count") && i + 1 < argc)
             count = atol(argv[++i]);
@@ -211,11 +211,13 @@ int cli_probe(cli_t *cli, int argc, char **argv)
             window = atol(argv[++i]);
         else if (!strcmp(argv[i], "--poison"))
             poison = 1;
+        else if (!strcmp(argv[i], "--poison-retryable"))
+            poison_retryable = 1;
         else
             break;
     }
     if (i >= argc || count < 1 || window < 1) {
-        fprintf(stderr, "usage: tremplin probe [--count N] [--window W] [--poison] HOP [HOP...]\n");
+        fprintf(stderr, "usage: tremplin probe [--count N] [--window W] [--poison|--poison-retryable] HOP [HOP...]\n");
         return 2;
     }
     for (int k = i; k < argc; k++)
@@ -240,6 +242,7 @@ int cli_probe(cli_t *cli, int argc, char **argv)
             p.route = argv + i + 1;
             p.n_route = (size_t)(argc - i - 1);
             p.poison = poison;
+            p.poison_retryable = poison_retryable;
             req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
             req.probe = &p;
             req.territory = (char *)cli->territories[0];
