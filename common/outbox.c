@@ -11,6 +11,8 @@
 #include "util.h"
 #include "wire.h"
 
+#define OUTBOX_MAX_TERRITORIES 64
+
 /* One message in flight. The table is open-addressed on msg_id so that an
  * ack finds its entry in O(1); the window bounds its size. */
 typedef struct {
@@ -40,6 +42,9 @@ struct outbox {
     int quiesced;
     int own_loaded; /* own pending entries re-read after start */
     int64_t next_claim_ms;
+    int orphans_due;                /* look for orphaned entries at the next pump */
+    int orphans_taken;              /* by the scan under way */
+    char orphan_from[OUTBOX_MAX_TERRITORIES][48]; /* where each territory's unfinished scan goes on */
     outbox_stats_t stats;
     /* acks waiting to be applied */
     char (*done_ids)[32];
@@ -109,6 +114,7 @@ void outbox_set_territories(outbox_t *self, const char *const *territories, int 
     self->conf.territories = territories;
     self->conf.nterritories = n;
     self->own_loaded = 0; /* new outboxes: create their groups, re-read */
+    memset(self->orphan_from, 0, sizeof self->orphan_from);
 }
 
 
@@ -326,13 +332,14 @@ void outbox_on_reply(outbox_t *self, void *dealer)
     outbox_pump(self); /* apply the acks and refill the window */
 }
 
-/* Adds entries returned by the take function: {id, to, msg_id, bytes, tries}... */
-static int outbox_adopt(outbox_t *self, const char *territory, const redisReply *r)
+/* Adds entries returned by the take function: {id, to, msg_id, bytes, tries}...
+ * from element `first` on. */
+static int outbox_adopt(outbox_t *self, const char *territory, const redisReply *r, size_t first)
 {
     int added = 0;
     if (!r || r->type != REDIS_REPLY_ARRAY)
         return 0;
-    for (size_t i = 0; i + 4 < r->elements; i += 5) {
+    for (size_t i = first; i + 4 < r->elements; i += 5) {
         const redisReply *sid = r->element[i], *to = r->element[i + 1], *mid = r->element[i + 2],
                          *bytes = r->element[i + 3], *tries = r->element[i + 4];
         if (sid->type != REDIS_REPLY_STRING || mid->type != REDIS_REPLY_STRING || !wire_valid_id(mid->str, 64))
@@ -381,15 +388,15 @@ static void outbox_take(outbox_t *self, const char *mode)
     char count[16], lease[24];
     snprintf(count, sizeof count, "%d", per);
     snprintf(lease, sizeof lease, "%lld", (long long)self->conf.lease_ms);
-    char keys[64][96];
-    for (int t = 0; t < self->conf.nterritories && t < 64; t++) {
+    char keys[OUTBOX_MAX_TERRITORIES][96];
+    for (int t = 0; t < self->conf.nterritories && t < OUTBOX_MAX_TERRITORIES; t++) {
         outbox_key(keys[t], sizeof keys[t], self->conf.territories[t], self->conf.service, "outbox");
         const char *k[1] = { keys[t] };
         const char *args[4] = { self->conf.instance, count, lease, mode };
         outbox_fcall(self, "outbox_take", 1, k, 4, args);
     }
-    int n = self->conf.nterritories < 64 ? self->conf.nterritories : 64;
-    redisReply *replies[64];
+    int n = self->conf.nterritories < OUTBOX_MAX_TERRITORIES ? self->conf.nterritories : OUTBOX_MAX_TERRITORIES;
+    redisReply *replies[OUTBOX_MAX_TERRITORIES];
     if (rds_read(self->rds, replies, n) != 0)
         return;
     int lost_group = 0;
@@ -400,7 +407,7 @@ static void outbox_take(outbox_t *self, const char *mode)
              * loss): create it again at the next pump */
             lost_group |= strstr(replies[t]->str, "NOGROUP") != NULL;
         } else {
-            outbox_adopt(self, self->conf.territories[t], replies[t]);
+            outbox_adopt(self, self->conf.territories[t], replies[t], 0);
         }
         freeReplyObject(replies[t]);
     }
@@ -408,6 +415,52 @@ static void outbox_take(outbox_t *self, const char *mode)
         self->own_loaded = 0;
     else if (strcmp(mode, "own") == 0)
         self->own_loaded = 1;
+}
+
+/* Takes the orphaned entries of each territory's outbox (bus.lua, orphans):
+ * the group's cursor is past them but no consumer holds them, so neither
+ * 'own', 'claim' nor 'new' would ever read them. Runs after the start and with
+ * each claim pass, then at every pump while a scan is unfinished; at most
+ * OUTBOX_ORPHAN_BUDGET entries examined per territory and call. */
+#define OUTBOX_ORPHAN_BUDGET "1000"
+
+static void outbox_take_orphans(outbox_t *self)
+{
+    int room = outbox_room(self);
+    if (room <= 0)
+        return; /* still due */
+    int n = self->conf.nterritories < OUTBOX_MAX_TERRITORIES ? self->conf.nterritories : OUTBOX_MAX_TERRITORIES;
+    int per = room / n > 0 ? room / n : 1;
+    char count[16];
+    snprintf(count, sizeof count, "%d", per);
+    for (int t = 0; t < n; t++) {
+        char key[96];
+        outbox_key(key, sizeof key, self->conf.territories[t], self->conf.service, "outbox");
+        const char *k[1] = { key };
+        const char *args[4] = { self->conf.instance, count, self->orphan_from[t], OUTBOX_ORPHAN_BUDGET };
+        outbox_fcall(self, "outbox_orphans", 1, k, 4, args);
+    }
+    redisReply *replies[OUTBOX_MAX_TERRITORIES];
+    if (rds_read(self->rds, replies, n) != 0)
+        return;
+    int more = 0;
+    for (int t = 0; t < n; t++) {
+        const redisReply *r = replies[t];
+        if (r->type != REDIS_REPLY_ARRAY || r->elements == 0 || r->element[0]->type != REDIS_REPLY_STRING) {
+            log_warn("outbox_orphans_failed", "territory=%s reason=\"%.200s\"", self->conf.territories[t],
+                     r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        } else {
+            util_strlcpy(self->orphan_from[t], r->element[0]->str, sizeof self->orphan_from[t]);
+            more |= self->orphan_from[t][0] != '\0';
+            self->orphans_taken += outbox_adopt(self, self->conf.territories[t], r, 1);
+        }
+        freeReplyObject(replies[t]);
+    }
+    self->orphans_due = more;
+    if (!more && self->orphans_taken > 0) { /* Redis lost part of what it wrote: worth an operator's look */
+        log_warn("outbox_orphans", "taken=%d", self->orphans_taken);
+        self->orphans_taken = 0;
+    }
 }
 
 /* Creates the consumer group once per outbox (it survives restarts in the
@@ -472,12 +525,15 @@ void outbox_pump(outbox_t *self)
         if (outbox_ensure_groups(self) != 0)
             return;
         outbox_take(self, "own");
+        self->orphans_due = 1;
     }
     int64_t now = clock_mono_ms();
     for (int t = 0; t < self->conf.nterritories; t++)
         outbox_resend_overdue(self, self->conf.territories[t], now);
     if (!self->quiesced && outbox_room(self) > 0) {
         int claim = now >= self->next_claim_ms;
+        if (claim || self->orphans_due)
+            outbox_take_orphans(self);
         outbox_take(self, claim ? "claim" : "new");
         if (claim)
             self->next_claim_ms = now + self->conf.lease_ms / 2;

@@ -9,8 +9,11 @@
  * for its retries apart, up to `retry_window` of them, so it never holds a
  * slot of the window: the messages behind it keep flowing),
  * resumes its own pending entries after a restart, claims the entries of an
- * instance that stopped resending for longer than the lease, and after
- * max_tries moves an entry to the dead letters with its last error. */
+ * instance that stopped resending for longer than the lease, takes the
+ * entries nobody holds that the group's cursor has passed (left behind when
+ * Redis loses part of what it wrote: looked for at start and with each claim
+ * pass), and after max_tries moves an entry to the dead letters with its last
+ * error. */
 #ifndef TP_OUTBOX_H
 #define TP_OUTBOX_H
 
