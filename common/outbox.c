@@ -540,8 +540,7 @@ void outbox_pump(outbox_t *self)
     }
 }
 
-int outbox_backlog(rds_t *rds, const char *service, const char *territory, int64_t *pending, int64_t *oldest_age_ms,
-                   int64_t *dead)
+int outbox_backlog(rds_t *rds, const char *service, const char *territory, outbox_backlog_t *out)
 {
     char okey[96], dkey[96];
     outbox_key(okey, sizeof okey, territory, service, "outbox");
@@ -554,17 +553,19 @@ int outbox_backlog(rds_t *rds, const char *service, const char *territory, int64
     redisReply *r[3];
     if (rds_read(rds, r, 3) != 0)
         return -1;
-    *pending = r[0]->type == REDIS_REPLY_INTEGER ? r[0]->integer : 0;
-    *dead = r[2]->type == REDIS_REPLY_INTEGER ? r[2]->integer : 0;
-    *oldest_age_ms = 0;
+    out->pending = r[0]->type == REDIS_REPLY_INTEGER ? r[0]->integer : 0;
+    out->dead = r[2]->type == REDIS_REPLY_INTEGER ? r[2]->integer : 0;
+    out->oldest_age_ms = 0;
     if (r[1]->type == REDIS_REPLY_ARRAY && r[1]->elements > 0 && r[1]->element[0]->type == REDIS_REPLY_ARRAY
         && r[1]->element[0]->elements > 0) {
-        long long ms = atoll(r[1]->element[0]->element[0]->str); /* stream ids start with their ms time */
-        *oldest_age_ms = clock_real_ms() - ms;
-        if (*oldest_age_ms < 0)
-            *oldest_age_ms = 0;
+        /* stream ids start with Redis's ms time; compared with ours (hosts
+         * keep their clocks in step, and a stall is counted in seconds) */
+        long long first_ms = atoll(r[1]->element[0]->element[0]->str), now_ms = clock_real_ms();
+        out->oldest_age_ms = now_ms > first_ms ? now_ms - first_ms : 0;
     }
     for (int i = 0; i < 3; i++)
         freeReplyObject(r[i]);
     return 0;
 }
+
+int outbox_stalled(const outbox_backlog_t *b, int64_t stall_ms) { return b->pending > 0 && b->oldest_age_ms > stall_ms; }

@@ -69,9 +69,19 @@ typedef struct {
 } outbox_stats_t;
 outbox_stats_t outbox_stats(const outbox_t *self);
 
-/* Entries waiting in the outbox of one territory, the age in ms of the oldest
- * one (0 when empty), and the dead-letter count; -1 when Redis is down. */
-int outbox_backlog(rds_t *rds, const char *service, const char *territory, int64_t *pending, int64_t *oldest_age_ms,
-                   int64_t *dead);
+/* The outbox of one service in one territory, as an operator sees it. */
+typedef struct {
+    int64_t pending;       /* entries not acknowledged yet */
+    int64_t oldest_age_ms; /* how long the oldest has waited; 0 when empty */
+    int64_t dead;          /* dead letters */
+} outbox_backlog_t;
+
+/* Reads it; 0, or -1 when Redis is down. */
+int outbox_backlog(rds_t *rds, const char *service, const char *territory, outbox_backlog_t *out);
+
+/* Stalled: the oldest entry has waited longer than stall_ms. Whatever its
+ * cause (a receiver down, a message retried again and again, an entry no
+ * relay holds), the outbox is not moving and an operator should look. */
+int outbox_stalled(const outbox_backlog_t *b, int64_t stall_ms);
 
 #endif

@@ -93,6 +93,7 @@ static conf_field_t svc_common_fields[] = {
     CONF_INT_FIELD("bus", "max_msg", svc_conf_t, max_msg, "65536"),
     CONF_INT_FIELD("bus", "pump_ms", svc_conf_t, pump_ms, "20"),
     CONF_INT_FIELD("bus", "drain_ms", svc_conf_t, drain_ms, "5000"),
+    CONF_INT_FIELD("bus", "stall_ms", svc_conf_t, stall_ms, "0"),
     CONF_MAP_FIELD("endpoints", svc_conf_t, endpoints),
 };
 
@@ -181,6 +182,8 @@ int svc_conf_load(const char *path, const char *service, svc_conf_t *conf, const
         return -1;
 
     /* defaults that depend on other settings */
+    if (conf->stall_ms <= 0) /* a few retries without progress */
+        conf->stall_ms = 4 * conf->retry_max_ms;
     if (!conf->redis.user[0])
         util_strlcpy(conf->redis.user, service, sizeof conf->redis.user);
     util_strlcpy(conf->password_file_tpl, conf->redis.password_file, sizeof conf->password_file_tpl);
@@ -269,10 +272,13 @@ static void svc_pong_fill(void *arg, Tremplin__Pong *pong)
     pong->uptime_ms = (uint64_t)(clock_mono_ms() - s->started_ms);
     pong->redis_ok = rds_ensure(s->rds) == 0;
     for (int t = 0; t < s->nterritories && pong->redis_ok; t++) {
-        int64_t pending, age, dead;
-        if (outbox_backlog(s->rds, s->def->name, s->territories[t], &pending, &age, &dead) == 0) {
-            pong->outbox_pending += (uint64_t)pending;
-            pong->dead_letters += (uint64_t)dead;
+        outbox_backlog_t b;
+        if (outbox_backlog(s->rds, s->def->name, s->territories[t], &b) == 0) {
+            pong->outbox_pending += (uint64_t)b.pending;
+            pong->dead_letters += (uint64_t)b.dead;
+            if ((uint64_t)b.oldest_age_ms > pong->outbox_oldest_ms)
+                pong->outbox_oldest_ms = (uint64_t)b.oldest_age_ms;
+            pong->outbox_stalled |= outbox_stalled(&b, s->conf.stall_ms);
         }
     }
 }

@@ -504,6 +504,64 @@ static void orphaned_entries_are_delivered_once(void **state)
     h_signal(matcher, SIGKILL);
 }
 
+/* The tool run with args exits with rc and says needle; what it said last
+ * is kept in out (shown when the wait fails). */
+typedef struct {
+    const char *args;
+    int rc;
+    const char *needle;
+    char out[8192];
+} cli_says_t;
+
+static int cli_says(h_env_t *h, void *arg)
+{
+    cli_says_t *x = arg;
+    return h_cli(h, x->out, sizeof x->out, x->args) == x->rc && strstr(x->out, x->needle) != NULL;
+}
+
+static void wait_cli_says(cli_says_t *x)
+{
+    if (h_wait_for(&env, cli_says, x, 30000) != 0)
+        fail_msg("tremplin %s: wanted exit %d and '%s', got:\n%s", x->args, x->rc, x->needle, x->out);
+}
+
+/* An outbox whose oldest entry stops moving (here: its receiver is down) is
+ * reported stalled by ping (not ok, exit 1) and by outbox list, until it
+ * moves again. */
+static void stalled_outbox_is_reported(void **state)
+{
+    (void)state;
+    reset_counts();
+    setenv("TREMPLIN_BUS_STALL_MS", "1000", 1); /* for intake and the tool, both started from here */
+    pid_t intake = start_ready("intake", "intake-s", NULL);
+    char ep[64], out[8192];
+    h_service_endpoint(&env, "intake", ep, sizeof ep);
+    drive_t d;
+    drive(ep, "st", 20, GENUINE, NULL, NULL, &d); /* no matcher */
+    assert_int_equal(d.acked, 20);
+
+    cli_says_t stalled = { "ping intake", 1, "file d'envoi bloquée", "" };
+    wait_cli_says(&stalled);
+    assert_int_equal(h_cli(&env, out, sizeof out, "ping intake"), 1);
+    printf("%s", out);
+    assert_non_null(strstr(out, "intake     KO "));
+    assert_int_equal(h_cli(&env, out, sizeof out, "outbox list"), 0);
+    const char *line = strstr(out, "\nintake ");
+    assert_non_null(line);
+    assert_true(strstr(line, "bloquée") && strstr(line, "bloquée") < strchr(line + 1, '\n'));
+
+    pid_t matcher = start_ready("matcher", "matcher-s", NULL);
+    long long want = 20;
+    assert_int_equal(h_wait_for(&env, all_delivered, &want, 30000), 0);
+    cli_says_t moving = { "ping intake", 0, "intake     ok ", "" };
+    wait_cli_says(&moving);
+    assert_int_equal(h_cli(&env, out, sizeof out, "outbox list"), 0);
+    assert_null(strstr(out, "bloquée"));
+    unsetenv("TREMPLIN_BUS_STALL_MS");
+    h_signal(intake, SIGKILL);
+    h_signal(matcher, SIGKILL);
+}
+
 static int one_dead_letter(h_env_t *h, void *arg)
 {
     (void)h;
@@ -579,6 +637,7 @@ int main(void)
         cmocka_unit_test_setup(poisoned_message_goes_to_dead_letters, fresh),
         cmocka_unit_test_setup(retried_messages_do_not_hold_back_the_others, fresh),
         cmocka_unit_test_setup(orphaned_entries_are_delivered_once, fresh),
+        cmocka_unit_test_setup(stalled_outbox_is_reported, fresh),
     };
     return cmocka_run_group_tests_name("bus", tests, setup, teardown);
 }

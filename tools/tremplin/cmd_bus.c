@@ -17,7 +17,8 @@ static const service_info_t *cli_service(const char *name)
     return NULL;
 }
 
-/* ping [SERVICE...]: exit 0 when every one answered with Redis up. */
+/* ping [SERVICE...]: exit 0 when every one answered, healthy: Redis up and
+ * its outbox moving. */
 int cli_ping(cli_t *cli, int argc, char **argv)
 {
     const char *names[TP_NSERVICES];
@@ -47,11 +48,16 @@ int cli_ping(cli_t *cli, int argc, char **argv)
             failures++;
         } else {
             const Tremplin__Pong *p = reply->pong;
-            printf("%-10s ok instance=%s version=%s redis=%s uptime_s=%" PRIu64 " outbox=%" PRIu64 " dead=%" PRIu64 "\n",
-                   names[i], p->instance, p->version, p->redis_ok ? "ok" : "KO", p->uptime_ms / 1000, p->outbox_pending,
-                   p->dead_letters);
-            if (!p->redis_ok)
-                failures++;
+            int healthy = p->redis_ok && !p->outbox_stalled;
+            printf("%-10s %s instance=%s version=%s redis=%s uptime_s=%" PRIu64 " outbox=%" PRIu64
+                   " oldest_s=%" PRIu64 " dead=%" PRIu64 "\n",
+                   names[i], healthy ? "ok" : "KO", p->instance, p->version, p->redis_ok ? "ok" : "KO",
+                   p->uptime_ms / 1000, p->outbox_pending, p->outbox_oldest_ms / 1000, p->dead_letters);
+            if (p->outbox_stalled)
+                printf("%-10s file d'envoi bloquée : le plus ancien de ses %" PRIu64
+                       " messages attend depuis %" PRIu64 " s (tremplin outbox list)\n",
+                       "", p->outbox_pending, p->outbox_oldest_ms / 1000);
+            failures += !healthy;
         }
         wire_free(reply, NULL);
         client_destroy(&c);
@@ -105,14 +111,17 @@ int cli_functions(cli_t *cli, int argc, char **argv)
 
 static int cli_outbox_list(cli_t *cli, rds_t *r)
 {
-    printf("%-10s %-6s %8s %12s %6s\n", "service", "terr.", "pending", "oldest_ms", "dead");
+    printf("%-10s %-6s %8s %10s %6s  %s\n", "service", "terr.", "pending", "oldest_s", "dead", "état");
     for (int i = 0; i < TP_NSERVICES; i++)
         for (int t = 0; t < cli->nterritories; t++) {
-            int64_t pending, age, dead;
-            if (outbox_backlog(r, tp_services[i].name, cli->territories[t], &pending, &age, &dead) != 0)
+            outbox_backlog_t b;
+            if (outbox_backlog(r, tp_services[i].name, cli->territories[t], &b) != 0)
                 return 1;
-            printf("%-10s %-6s %8" PRId64 " %12" PRId64 " %6" PRId64 "\n", tp_services[i].name, cli->territories[t],
-                   pending, age, dead);
+            printf("%-10s %-6s %8" PRId64 " %10" PRId64 " %6" PRId64 "  %s\n", tp_services[i].name,
+                   cli->territories[t], b.pending, b.oldest_age_ms / 1000, b.dead,
+                   outbox_stalled(&b, cli->conf.stall_ms) ? "bloquée"
+                   : b.pending                            ? "en cours"
+                                                          : "vide");
         }
     int shown = 0;
     for (int i = 0; i < TP_NSERVICES; i++)
