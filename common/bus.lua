@@ -198,15 +198,21 @@ redis.register_function(LIB .. '_outbox_dead', function(keys, args)
   return 1
 end)
 
--- dead_retry(dead, outbox; id): puts a dead letter back in the outbox with
--- its original message id, so receivers still recognise it.
+-- dead_retry(dead, outbox; id...): puts dead letters back in the outbox with
+-- their original message ids, so receivers still recognise them; returns how
+-- many were there.
 redis.register_function(LIB .. '_dead_retry', function(keys, args)
-  local e = redis.call('XRANGE', keys[1], args[1], args[1])
-  if #e == 0 then return 0 end
-  local f = fields(e[1])
-  redis.call('XADD', keys[2], '*', 'to', f.to, 'id', f.id, 'msg', f.msg)
-  redis.call('XDEL', keys[1], args[1])
-  return 1
+  local moved = 0
+  for _, id in ipairs(args) do
+    local e = redis.call('XRANGE', keys[1], id, id)
+    if #e > 0 then
+      local f = fields(e[1])
+      redis.call('XADD', keys[2], '*', 'to', f.to, 'id', f.id, 'msg', f.msg)
+      redis.call('XDEL', keys[1], id)
+      moved = moved + 1
+    end
+  end
+  return moved
 end)
 
 -- Timers ---------------------------------------------------------------------

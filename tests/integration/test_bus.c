@@ -627,6 +627,115 @@ static void poisoned_message_goes_to_dead_letters(void **state)
     h_signal(matcher, SIGKILL);
 }
 
+/* The ids of intake's dead letters: in Redis (the stream's order), and as
+ * the tool printed them (the third column of its "intake" lines with an
+ * error). */
+#define N_DEAD 130
+typedef char dead_id_t[32];
+
+static int dead_ids_in_redis(dead_id_t *ids, int max)
+{
+    redisReply *r = h_redis(&env, "XRANGE tp:{42}:intake:dead - +");
+    int n = 0;
+    for (size_t i = 0; r && i < r->elements && n < max; i++)
+        util_strlcpy(ids[n++], r->element[i]->element[0]->str, sizeof ids[0]);
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+static int dead_ids_printed(const char *out, dead_id_t *ids, int max)
+{
+    int n = 0;
+    for (const char *line = out; line && *line && n < max; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (!strncmp(line, "intake ", 7) && strstr(line, "INTERNAL") && strstr(line, "INTERNAL") < strchr(line, '\n'))
+            if (sscanf(line, "%*s %*s %31s", ids[n]) == 1)
+                n++;
+    return n;
+}
+
+/* out has a line that is exactly line. */
+static int has_line(const char *out, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = out; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (!strncmp(p, line, n) && (p[n] == '\n' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* Runs the tool and checks it printed exactly the dead letters first..first+n-1. */
+static void expect_dead_page(const char *args, const dead_id_t *all, int first, int n, const char *says)
+{
+    char out[32768];
+    static dead_id_t got[N_DEAD + 1];
+    assert_int_equal(h_cli(&env, out, sizeof out, args), 0);
+    if (!strstr(out, says))
+        fail_msg("tremplin %s: no '%s' in:\n%s", args, says, out);
+    assert_int_equal(dead_ids_printed(out, got, N_DEAD + 1), n);
+    for (int i = 0; i < n; i++)
+        assert_string_equal(got[i], all[first + i]);
+}
+
+/* Every dead letter can be listed, a page at a time or all at once, and
+ * several (or all) are retried or dropped in one command. */
+static void dead_letters_are_paged_and_retried_or_dropped_together(void **state)
+{
+    (void)state;
+    reset_counts();
+    pid_t matcher = start_ready("matcher", "matcher-d", NULL);
+    pid_t intake = start_ready("intake", "intake-d", NULL);
+    char ep[64], out[32768], cmd[256];
+    h_service_endpoint(&env, "intake", ep, sizeof ep);
+    drive_t d;
+    drive(ep, "dl", N_DEAD, POISON_LUA_ERROR, NULL, NULL, &d);
+    long long want = N_DEAD;
+    assert_int_equal(h_wait_for(&env, dead_count_is, &want, 60000), 0);
+    static dead_id_t all[N_DEAD];
+    assert_int_equal(dead_ids_in_redis(all, N_DEAD), N_DEAD);
+
+    expect_dead_page("outbox list", all, 0, 50, "lettres mortes 1-50 sur 130 (page 1 sur 3");
+    expect_dead_page("outbox list --page 2", all, 50, 50, "lettres mortes 51-100 sur 130 (page 2 sur 3");
+    expect_dead_page("outbox list intake --page 3", all, 100, 30, "lettres mortes 101-130 sur 130 (page 3 sur 3)");
+    expect_dead_page("outbox list --page 2 --limit 100", all, 100, 30, "101-130 sur 130 (page 2 sur 2)");
+    expect_dead_page("outbox list --all", all, 0, N_DEAD, "lettres mortes : 130 sur 130");
+    expect_dead_page("outbox list --page 4", all, 0, 0, "aucune sur cette page (130 au total, 3 pages)");
+    assert_int_equal(h_cli(&env, out, sizeof out, "outbox list --page 0"), 2);
+
+    /* several at once: back in the outbox, they fail again, dead again (new ids) */
+    snprintf(cmd, sizeof cmd, "outbox retry intake %s %s %s", all[0], all[1], all[2]);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    assert_non_null(has_line(out, "3 remises dans la file d'envoi"));
+    assert_int_equal(h_wait_for(&env, dead_count_is, &want, 60000), 0);
+    static dead_id_t now[N_DEAD];
+    assert_int_equal(dead_ids_in_redis(now, N_DEAD), N_DEAD);
+    assert_string_equal(now[0], all[3]);
+    snprintf(cmd, sizeof cmd, "outbox retry intake %s 1-0", all[3]);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
+    assert_non_null(strstr(out, "introuvable : 1-0"));
+    assert_non_null(has_line(out, "1 remise dans la file d'envoi"));
+    assert_int_equal(h_wait_for(&env, dead_count_is, &want, 60000), 0);
+    assert_int_equal(h_cli(&env, out, sizeof out, "outbox retry intake bogus"), 2);
+    assert_non_null(strstr(out, "identifiant de lettre morte invalide"));
+    assert_int_equal(h_cli(&env, out, sizeof out, "outbox retry intake"), 2);
+
+    /* all of them: each once, even though they die again meanwhile */
+    assert_int_equal(h_cli(&env, out, sizeof out, "outbox retry intake --all"), 0);
+    assert_non_null(has_line(out, "130 remises dans la file d'envoi"));
+    assert_int_equal(h_wait_for(&env, dead_count_is, &want, 60000), 0);
+    assert_int_equal(dead_ids_in_redis(now, N_DEAD), N_DEAD);
+    snprintf(cmd, sizeof cmd, "outbox drop intake %s %s", now[0], now[1]);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    assert_non_null(has_line(out, "2 supprimées"));
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:intake:dead"), N_DEAD - 2);
+    assert_int_equal(h_cli(&env, out, sizeof out, "outbox drop intake --all --territory 42"), 0);
+    assert_non_null(has_line(out, "128 supprimées"));
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:intake:dead"), 0);
+    assert_int_equal(h_redis_int(&env, "HLEN tp:{42}:matcher:probe:seen"), 0);
+    h_signal(intake, SIGKILL);
+    h_signal(matcher, SIGKILL);
+}
+
 int main(void)
 {
     h_test_filter();
@@ -638,6 +747,7 @@ int main(void)
         cmocka_unit_test_setup(retried_messages_do_not_hold_back_the_others, fresh),
         cmocka_unit_test_setup(orphaned_entries_are_delivered_once, fresh),
         cmocka_unit_test_setup(stalled_outbox_is_reported, fresh),
+        cmocka_unit_test_setup(dead_letters_are_paged_and_retried_or_dropped_together, fresh),
     };
     return cmocka_run_group_tests_name("bus", tests, setup, teardown);
 }

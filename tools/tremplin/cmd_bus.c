@@ -1,4 +1,4 @@
-/* tremplin ping | outbox | probe — the health and plumbing of the bus. */
+/* tremplin ping | functions | probe — the health and plumbing of the bus. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "services.h"
 
-static const service_info_t *cli_service(const char *name)
+const service_info_t *cli_service(const char *name)
 {
     for (int i = 0; i < TP_NSERVICES; i++)
         if (strcmp(tp_services[i].name, name) == 0)
@@ -105,90 +105,6 @@ int cli_functions(cli_t *cli, int argc, char **argv)
     }
     rds_destroy(&r);
     return rc;
-}
-
-/* ------------------------------------------------------------------ outbox */
-
-static int cli_outbox_list(cli_t *cli, rds_t *r)
-{
-    printf("%-10s %-6s %8s %10s %6s  %s\n", "service", "terr.", "pending", "oldest_s", "dead", "état");
-    for (int i = 0; i < TP_NSERVICES; i++)
-        for (int t = 0; t < cli->nterritories; t++) {
-            outbox_backlog_t b;
-            if (outbox_backlog(r, tp_services[i].name, cli->territories[t], &b) != 0)
-                return 1;
-            printf("%-10s %-6s %8" PRId64 " %10" PRId64 " %6" PRId64 "  %s\n", tp_services[i].name,
-                   cli->territories[t], b.pending, b.oldest_age_ms / 1000, b.dead,
-                   outbox_stalled(&b, cli->conf.stall_ms) ? "bloquée"
-                   : b.pending                            ? "en cours"
-                                                          : "vide");
-        }
-    int shown = 0;
-    for (int i = 0; i < TP_NSERVICES; i++)
-        for (int t = 0; t < cli->nterritories; t++) {
-            redisReply *x = rds_cmd(r, "XRANGE tp:{%s}:%s:dead - + COUNT 100", cli->territories[t], tp_services[i].name);
-            if (!x)
-                return 1;
-            for (size_t k = 0; x->type == REDIS_REPLY_ARRAY && k < x->elements; k++) {
-                const redisReply *e = x->element[k], *f = e->element[1];
-                const char *to = "", *id = "", *error = "", *tries = "";
-                for (size_t j = 0; j + 1 < f->elements; j += 2) {
-                    const char *name = f->element[j]->str, *val = f->element[j + 1]->str;
-                    if (!strcmp(name, "to")) to = val;
-                    else if (!strcmp(name, "id")) id = val;
-                    else if (!strcmp(name, "error")) error = val;
-                    else if (!strcmp(name, "tries")) tries = val;
-                }
-                if (!shown++)
-                    printf("\ndead letters:\n%-10s %-6s %-20s %-10s %-32s %-18s %s\n", "service", "terr.", "id", "to",
-                           "msg_id", "error", "tries");
-                printf("%-10s %-6s %-20s %-10s %-32s %-18s %s\n", tp_services[i].name, cli->territories[t],
-                       e->element[0]->str, to, id, error, tries);
-            }
-            freeReplyObject(x);
-        }
-    return 0;
-}
-
-/* retry|drop SERVICE ENTRY_ID [TERRITORY] */
-static int cli_outbox_act(cli_t *cli, rds_t *r, int retry, int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: tremplin outbox %s SERVICE ENTRY_ID [TERRITORY]\n", retry ? "retry" : "drop");
-        return 2;
-    }
-    const service_info_t *s = cli_service(argv[0]);
-    if (!s)
-        return 2;
-    const char *terr = argc > 2 ? argv[2] : cli->territories[0];
-    redisReply *x = retry ? rds_cmd(r, "FCALL %s_dead_retry 2 tp:{%s}:%s:dead tp:{%s}:%s:outbox %s", s->library, terr,
-                                    s->name, terr, s->name, argv[1])
-                          : rds_cmd(r, "XDEL tp:{%s}:%s:dead %s", terr, s->name, argv[1]);
-    if (!x)
-        return 1;
-    int done = x->type == REDIS_REPLY_INTEGER && x->integer == 1;
-    if (x->type == REDIS_REPLY_ERROR)
-        fprintf(stderr, "tremplin: %s\n", x->str);
-    freeReplyObject(x);
-    printf("%s\n", done ? (retry ? "remis dans la file d'envoi" : "supprimé") : "introuvable");
-    return done ? 0 : 2;
-}
-
-int cli_outbox(cli_t *cli, int argc, char **argv)
-{
-    if (argc < 1) {
-        fprintf(stderr, "usage: tremplin outbox list | retry SERVICE ID [T] | drop SERVICE ID [T]\n");
-        return 2;
-    }
-    rds_t *r = cli_redis(cli);
-    if (!r)
-        return 1;
-    if (!strcmp(argv[0], "list"))
-        return cli_outbox_list(cli, r);
-    if (!strcmp(argv[0], "retry") || !strcmp(argv[0], "drop"))
-        return cli_outbox_act(cli, r, argv[0][0] == 'r', argc - 1, argv + 1);
-    fprintf(stderr, "tremplin: outbox: unknown action '%s'\n", argv[0]);
-    return 2;
 }
 
 /* ------------------------------------------------------------------- probe */
