@@ -15,7 +15,9 @@ A command handler is registered with command(name, fn). Its FCALL carries:
 fn(keys, args) returns {'ok', k1, v1, ...}, {'err', code, field, message_fr},
 or {'dup', k1, v1, ...} when it recognised a business duplicate (the same
 referral sent again under a new msg_id): answered like 'ok' with
-duplicate = 1, and nothing is sent. The wrapper stores the answer under the
+duplicate = 1, and nothing is sent; or {'retry', code, field, message_fr}:
+not now — fn wrote nothing, no mark is kept, and the answer is a retryable
+Error (the sender counts a try and sends it again later). The wrapper stores the answer under the
 mark and appends the outgoing messages to the outbox only when fn answered
 'ok' (fn may return a second value, a set {[i] = true} of the messages to
 send when it chose among prepared ones): state, mark and outbox in one step. A replay (mark present) returns the
@@ -42,6 +44,7 @@ local function command(name, fn)
     for i = 3, #keys do hkeys[#hkeys + 1] = keys[i] end
     for i = 3 + 3 * nout, #args do hargs[#hargs + 1] = args[i] end
     local answer, only = fn(hkeys, hargs)
+    if answer[1] == 'retry' then return answer end
     if answer[1] == 'dup' then
       answer[1] = 'ok'
       answer[#answer + 1] = 'duplicate'
@@ -64,6 +67,24 @@ end
 -- instance; an entry idle for longer than the lease (its owner stopped
 -- resending) is claimed by another.
 
+-- The fields of a stream entry {id, {name, value, ...}} as a table.
+local function fields(e)
+  local f = {}
+  for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end
+  return f
+end
+
+-- Appends an outbox entry to out as the relay takes it: stream_id, to,
+-- msg_id, bytes, tries.
+local function relay_entry(out, e, tries)
+  local f = fields(e)
+  out[#out + 1] = e[1]
+  out[#out + 1] = f.to or ''
+  out[#out + 1] = f.id or ''
+  out[#out + 1] = f.msg or ''
+  out[#out + 1] = tries
+end
+
 -- take(outbox; consumer, count, lease_ms, mode) returns
 -- {stream_id, to, msg_id, bytes, tries}... The mode says where from:
 --   'own'   this consumer's pending entries (re-read after a restart);
@@ -75,15 +96,7 @@ redis.register_function(LIB .. '_outbox_take', function(keys, args)
   local function add(entries, tries_of)
     for _, e in ipairs(entries) do
       if #out / 5 >= count then return end
-      if e[2] then -- a nil body: deleted meanwhile
-        local f = {}
-        for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end
-        out[#out + 1] = e[1]
-        out[#out + 1] = f.to or ''
-        out[#out + 1] = f.id or ''
-        out[#out + 1] = f.msg or ''
-        out[#out + 1] = tries_of(e[1])
-      end
+      if e[2] then relay_entry(out, e, tries_of(e[1])) end -- a nil body: deleted meanwhile
     end
   end
   local function pending_tries(entries)
@@ -108,6 +121,51 @@ redis.register_function(LIB .. '_outbox_take', function(keys, args)
     local r = redis.call('XREADGROUP', 'GROUP', 'relay', consumer, 'COUNT', count - #out / 5, 'STREAMS', key, '>')
     if r and r[1] then add(r[1][2], function() return 1 end) end
   end
+  return out
+end)
+
+-- orphans(outbox; consumer, count, from, budget): entries the group has
+-- passed (at or before its last-delivered id) that are in no pending list.
+-- Nobody would ever read them again: they were neither acknowledged (that
+-- deletes them) nor are they pending. Redis leaves them behind when it loses
+-- part of what it wrote (an AOF replayed in part, a failover to a replica
+-- that lagged): the group's cursor survives, the pending entries do not.
+-- Cheap when there are none: XLEN = pending + lag (entries not delivered yet)
+-- accounts for every entry. Otherwise scans at most `budget` entries from
+-- `from` ('' = the start), claims up to `count` orphans for consumer (XCLAIM
+-- FORCE creates their pending entry) and returns {next, stream_id, to, msg_id,
+-- bytes, tries}... where next is where to go on, '' once the scan reached the
+-- group's cursor.
+redis.register_function(LIB .. '_outbox_orphans', function(keys, args)
+  local key, consumer, count, budget = keys[1], args[1], tonumber(args[2]), tonumber(args[4])
+  if redis.call('EXISTS', key) == 0 then return {''} end
+  local group
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', key)) do
+    local f = {}
+    for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+    if f.name == 'relay' then group = f end
+  end
+  if not group then return {''} end
+  if group.lag and redis.call('XLEN', key) <= group.pending + group.lag then return {''} end
+  local out, examined, from = {''}, 0, args[3] ~= '' and args[3] or '-'
+  while examined < budget do
+    local want = math.min(100, budget - examined)
+    local page = redis.call('XRANGE', key, from, group['last-delivered-id'], 'COUNT', want)
+    for _, e in ipairs(page) do
+      examined = examined + 1
+      from = '(' .. e[1]
+      if #redis.call('XPENDING', key, 'relay', e[1], e[1], 1) == 0 then
+        redis.call('XCLAIM', key, 'relay', consumer, 0, e[1], 'FORCE', 'JUSTID')
+        relay_entry(out, e, 1)
+        if (#out - 1) / 5 >= count then
+          out[1] = from
+          return out
+        end
+      end
+    end
+    if #page < want then return out end
+  end
+  out[1] = from
   return out
 end)
 
@@ -140,16 +198,21 @@ redis.register_function(LIB .. '_outbox_dead', function(keys, args)
   return 1
 end)
 
--- dead_retry(dead, outbox; id): puts a dead letter back in the outbox with
--- its original message id, so receivers still recognise it.
+-- dead_retry(dead, outbox; id...): puts dead letters back in the outbox with
+-- their original message ids, so receivers still recognise them; returns how
+-- many were there.
 redis.register_function(LIB .. '_dead_retry', function(keys, args)
-  local e = redis.call('XRANGE', keys[1], args[1], args[1])
-  if #e == 0 then return 0 end
-  local f = {}
-  for i = 1, #e[1][2], 2 do f[e[1][2][i]] = e[1][2][i + 1] end
-  redis.call('XADD', keys[2], '*', 'to', f.to, 'id', f.id, 'msg', f.msg)
-  redis.call('XDEL', keys[1], args[1])
-  return 1
+  local moved = 0
+  for _, id in ipairs(args) do
+    local e = redis.call('XRANGE', keys[1], id, id)
+    if #e > 0 then
+      local f = fields(e[1])
+      redis.call('XADD', keys[2], '*', 'to', f.to, 'id', f.id, 'msg', f.msg)
+      redis.call('XDEL', keys[1], id)
+      moved = moved + 1
+    end
+  end
+  return moved
 end)
 
 -- Timers ---------------------------------------------------------------------
@@ -168,9 +231,13 @@ end)
 -- Bus self-test ----------------------------------------------------------
 -- probe: the last hop counts the probe key once (KEYS[1] a hash of
 -- key -> times executed; more than 1 would be a duplicate effect).
--- args: 'last' or 'forward', the probe key, '1' when poisoned.
+-- args: 'last' or 'forward', the probe key, '1' poisoned (a Lua error),
+-- '2' poisoned retryable (refused each time, for the relay's retries).
 command('probe', function(keys, args)
   if args[3] == '1' then error('poisoned probe') end
+  if args[3] == '2' then
+    return {'retry', 'POISONED_PROBE', 'probe.poison_retryable', 'Sonde refusée à chaque essai (test des reprises).'}
+  end
   if args[1] == 'last' then redis.call('HINCRBY', keys[1], args[2], 1) end
   return {'ok', 'status', 'probed'}
 end)

@@ -210,29 +210,56 @@ static char *call_copy(char **w, char *end, const char *s, size_t len)
     return r;
 }
 
+/* Error replies Redis gives for a passing condition of the server (loading
+ * its data, a script running, a replica or a failover, memory, replication,
+ * a cluster resharding) or of the deployment (the library not loaded yet):
+ * the same message succeeds later. Anything else — a function's runtime
+ * error, a wrong type, a refused permission — is a bug that no retry fixes. */
+static const char *const call_transient[] = {
+    "LOADING ", "BUSY ", "READONLY ", "MASTERDOWN ", "OOM ", "NOREPLICAS ", "TRYAGAIN ", "CLUSTERDOWN ",
+    "ERR Function not found",
+};
+
+int call_redis_error_transient(const char *err)
+{
+    for (size_t i = 0; i < TP_ARRAY_LEN(call_transient); i++)
+        if (strncmp(err, call_transient[i], strlen(call_transient[i])) == 0)
+            return 1;
+    return 0;
+}
+
+static int call_unavailable(Tremplin__Error *error)
+{
+    error->code = "UNAVAILABLE";
+    error->message_fr = "Service momentanément indisponible, réessayez.";
+    error->retryable = 1;
+    return 0;
+}
+
+/* A bug of the service, not of the message nor of the moment: not retryable,
+ * so the sender moves the message to its dead letters at once, from where an
+ * operator sends it again once the bug is fixed. */
+static int call_internal(Tremplin__Error *error, const char *message_fr)
+{
+    error->code = "INTERNAL";
+    error->message_fr = (char *)message_fr;
+    error->retryable = 0;
+    return 0;
+}
+
 int call_parse_reply(const redisReply *reply, Tremplin__Ack *ack, Tremplin__Error *error, char *strbuf, size_t strcap)
 {
     char *w = strbuf, *end = strbuf + strcap;
-    if (!reply) {
-        error->code = "UNAVAILABLE";
-        error->message_fr = "Service momentanément indisponible, réessayez.";
-        error->retryable = 1;
-        return 0;
-    }
-    if (reply->type == REDIS_REPLY_ERROR) {
-        error->code = "INTERNAL";
-        error->message_fr = "Erreur interne du service, réessayez plus tard.";
-        error->retryable = 1;
-        return 0;
-    }
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0 || reply->element[0]->type != REDIS_REPLY_STRING) {
-        error->code = "INTERNAL";
-        error->message_fr = "Réponse interne inattendue.";
-        error->retryable = 1;
-        return 0;
-    }
+    if (!reply)
+        return call_unavailable(error);
+    if (reply->type == REDIS_REPLY_ERROR)
+        return call_redis_error_transient(reply->str) ? call_unavailable(error)
+                                                      : call_internal(error, "Erreur interne du service.");
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0 || reply->element[0]->type != REDIS_REPLY_STRING)
+        return call_internal(error, "Réponse interne inattendue.");
     const char *tag = reply->element[0]->str;
-    if (strcmp(tag, "err") == 0) {
+    if (strcmp(tag, "err") == 0 || strcmp(tag, "retry") == 0) {
+        error->retryable = tag[0] == 'r';
         const char **slots[3] = { (const char **)&error->code, (const char **)&error->field,
                                   (const char **)&error->message_fr };
         for (size_t i = 0; i < 3 && i + 1 < reply->elements; i++)

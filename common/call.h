@@ -76,8 +76,14 @@ struct rds;
 void call_append(call_t *c, struct rds *r, const char *library, long mark_ttl_s);
 
 /* Turns a function reply into an answer payload. Fills *ack or *error (the
- * caller passes both initialised); returns 1 for ok, 0 for error. */
+ * caller passes both initialised); returns 1 for ok, 0 for error. No reply
+ * (the connection is lost) and a transient Redis error are UNAVAILABLE,
+ * retryable; any other Redis error (a function's runtime error) is INTERNAL,
+ * not retryable. */
 int call_parse_reply(const redisReply *reply, Tremplin__Ack *ack, Tremplin__Error *error, char *strbuf, size_t strcap);
+/* 1 when a Redis error reply says the server cannot do it now (LOADING, BUSY,
+ * READONLY, ...) rather than that the command or function is wrong. */
+int call_redis_error_transient(const char *err);
 
 void call_vec_push(call_vec_t *v, const void *data, size_t len);
 const char *call_vec_at(const call_vec_t *v, int i, size_t *len);

@@ -207,8 +207,8 @@ static void inbox_prepare(inbox_t *self, inbox_slot_t *slot)
         return;
     }
     h->prepare(self->conf.handler_arg, env, c);
-    if (c->kind == CALL_EMPTY)
-        call_error(c, "INTERNAL", "", "Erreur interne du service.", 1);
+    if (c->kind == CALL_EMPTY) /* a handler that decided nothing: a bug */
+        call_error(c, "INTERNAL", "", "Erreur interne du service.", 0);
 }
 
 static void inbox_finish(inbox_t *self, inbox_slot_t *slot)

@@ -11,6 +11,8 @@
 #include "util.h"
 #include "wire.h"
 
+#define OUTBOX_MAX_TERRITORIES 64
+
 /* One message in flight. The table is open-addressed on msg_id so that an
  * ack finds its entry in O(1); the window bounds its size. */
 typedef struct {
@@ -23,6 +25,7 @@ typedef struct {
     size_t len;
     int tries;    /* transmissions so far (the first one included) */
     int unsent;   /* the last attempt found no peer: not counted as a try */
+    int failed;   /* timed out or refused once: in the retry set, not the window */
     int64_t deadline_ms;
     int64_t touched_ms; /* last lease renewal */
 } outbox_entry_t;
@@ -33,11 +36,15 @@ struct outbox {
     outbox_route_fn route;
     void *route_arg;
     outbox_entry_t *table;
-    int cap;   /* power of two, > 2 * window */
+    int cap;   /* power of two, > 2 * (entries the table can hold) */
     int count;
+    int nretry; /* entries with `failed` set */
     int quiesced;
     int own_loaded; /* own pending entries re-read after start */
     int64_t next_claim_ms;
+    int orphans_due;                /* look for orphaned entries at the next pump */
+    int orphans_taken;              /* by the scan under way */
+    char orphan_from[OUTBOX_MAX_TERRITORIES][48]; /* where each territory's unfinished scan goes on */
     outbox_stats_t stats;
     /* acks waiting to be applied */
     char (*done_ids)[32];
@@ -72,6 +79,8 @@ static outbox_entry_t *outbox_find(outbox_t *self, const char *msg_id, int inser
 
 static void outbox_remove(outbox_t *self, outbox_entry_t *e)
 {
+    if (e->failed)
+        self->nretry--;
     free(e->bytes);
     e->bytes = NULL;
     e->used = 2; /* tombstone keeps probe chains intact */
@@ -85,10 +94,14 @@ outbox_t *outbox_new(rds_t *rds, const outbox_conf_t *conf, outbox_route_fn rout
     self->conf = *conf;
     if (self->conf.window <= 0)
         self->conf.window = 256;
+    if (self->conf.retry_window <= 0)
+        self->conf.retry_window = 4 * self->conf.window;
     self->route = route;
     self->route_arg = route_arg;
+    /* at most window fresh entries, plus retry_window failed ones, plus the
+     * window's entries failing while the retry set is full (see outbox_room) */
     self->cap = 16;
-    while (self->cap < self->conf.window * 4)
+    while (self->cap < (2 * self->conf.window + self->conf.retry_window) * 2)
         self->cap *= 2;
     self->table = xcalloc((size_t)self->cap, sizeof *self->table);
     self->done_ids = xcalloc((size_t)self->conf.window * 2, sizeof *self->done_ids);
@@ -101,6 +114,7 @@ void outbox_set_territories(outbox_t *self, const char *const *territories, int 
     self->conf.territories = territories;
     self->conf.nterritories = n;
     self->own_loaded = 0; /* new outboxes: create their groups, re-read */
+    memset(self->orphan_from, 0, sizeof self->orphan_from);
 }
 
 
@@ -120,6 +134,7 @@ void outbox_destroy(outbox_t **self_p)
 }
 
 outbox_stats_t outbox_stats(const outbox_t *self) { return self->stats; }
+int outbox_retrying(const outbox_t *self) { return self->nretry; }
 int outbox_inflight(const outbox_t *self) { return self->count; }
 void outbox_quiesce(outbox_t *self) { self->quiesced = 1; }
 
@@ -145,6 +160,28 @@ static int64_t outbox_backoff(const outbox_t *self, int tries)
 #define OUTBOX_UNSENT_RETRY_MS 50
 
 static void outbox_dead(outbox_t *self, outbox_entry_t *e, const char *error);
+
+/* An entry that failed leaves the window for the retry set: the window is
+ * for messages that have not failed yet, so a message that keeps failing
+ * never holds back those behind it. */
+static void outbox_failed(outbox_t *self, outbox_entry_t *e)
+{
+    if (!e->failed) {
+        e->failed = 1;
+        self->nretry++;
+    }
+}
+
+/* How many new entries may be taken now. A full retry set stops the intake
+ * of new ones: that many messages failing at once means their destination
+ * fails, and sending more would only add to the pile (backpressure); it also
+ * bounds the table. */
+static int outbox_room(const outbox_t *self)
+{
+    if (self->nretry >= self->conf.retry_window)
+        return 0;
+    return self->conf.window - (self->count - self->nretry);
+}
 
 static void outbox_send(outbox_t *self, outbox_entry_t *e)
 {
@@ -283,9 +320,11 @@ void outbox_on_reply(outbox_t *self, void *dealer)
                  * not a try (the backoff still grows with the others) */
                 if (!strcmp(err->code, "UNAVAILABLE") && e->tries > 1)
                     e->tries--;
-                if (!err->retryable || e->tries >= self->conf.max_tries)
+                if (!err->retryable || e->tries >= self->conf.max_tries) {
                     outbox_dead(self, e, err->code);
-                /* else: the deadline resends it with backoff */
+                } else {
+                    outbox_failed(self, e); /* the deadline resends it with backoff */
+                }
             }
         }
         wire_free(env, NULL);
@@ -293,13 +332,14 @@ void outbox_on_reply(outbox_t *self, void *dealer)
     outbox_pump(self); /* apply the acks and refill the window */
 }
 
-/* Adds entries returned by the take function: {id, to, msg_id, bytes, tries}... */
-static int outbox_adopt(outbox_t *self, const char *territory, const redisReply *r)
+/* Adds entries returned by the take function: {id, to, msg_id, bytes, tries}...
+ * from element `first` on. */
+static int outbox_adopt(outbox_t *self, const char *territory, const redisReply *r, size_t first)
 {
     int added = 0;
     if (!r || r->type != REDIS_REPLY_ARRAY)
         return 0;
-    for (size_t i = 0; i + 4 < r->elements; i += 5) {
+    for (size_t i = first; i + 4 < r->elements; i += 5) {
         const redisReply *sid = r->element[i], *to = r->element[i + 1], *mid = r->element[i + 2],
                          *bytes = r->element[i + 3], *tries = r->element[i + 4];
         if (sid->type != REDIS_REPLY_STRING || mid->type != REDIS_REPLY_STRING || !wire_valid_id(mid->str, 64))
@@ -339,7 +379,7 @@ static int outbox_adopt(outbox_t *self, const char *territory, const redisReply 
 
 static void outbox_take(outbox_t *self, const char *mode)
 {
-    int room = self->conf.window - self->count;
+    int room = outbox_room(self);
     if (room <= 0)
         return;
     int per = room / self->conf.nterritories;
@@ -348,15 +388,15 @@ static void outbox_take(outbox_t *self, const char *mode)
     char count[16], lease[24];
     snprintf(count, sizeof count, "%d", per);
     snprintf(lease, sizeof lease, "%lld", (long long)self->conf.lease_ms);
-    char keys[64][96];
-    for (int t = 0; t < self->conf.nterritories && t < 64; t++) {
+    char keys[OUTBOX_MAX_TERRITORIES][96];
+    for (int t = 0; t < self->conf.nterritories && t < OUTBOX_MAX_TERRITORIES; t++) {
         outbox_key(keys[t], sizeof keys[t], self->conf.territories[t], self->conf.service, "outbox");
         const char *k[1] = { keys[t] };
         const char *args[4] = { self->conf.instance, count, lease, mode };
         outbox_fcall(self, "outbox_take", 1, k, 4, args);
     }
-    int n = self->conf.nterritories < 64 ? self->conf.nterritories : 64;
-    redisReply *replies[64];
+    int n = self->conf.nterritories < OUTBOX_MAX_TERRITORIES ? self->conf.nterritories : OUTBOX_MAX_TERRITORIES;
+    redisReply *replies[OUTBOX_MAX_TERRITORIES];
     if (rds_read(self->rds, replies, n) != 0)
         return;
     int lost_group = 0;
@@ -367,7 +407,7 @@ static void outbox_take(outbox_t *self, const char *mode)
              * loss): create it again at the next pump */
             lost_group |= strstr(replies[t]->str, "NOGROUP") != NULL;
         } else {
-            outbox_adopt(self, self->conf.territories[t], replies[t]);
+            outbox_adopt(self, self->conf.territories[t], replies[t], 0);
         }
         freeReplyObject(replies[t]);
     }
@@ -375,6 +415,52 @@ static void outbox_take(outbox_t *self, const char *mode)
         self->own_loaded = 0;
     else if (strcmp(mode, "own") == 0)
         self->own_loaded = 1;
+}
+
+/* Takes the orphaned entries of each territory's outbox (bus.lua, orphans):
+ * the group's cursor is past them but no consumer holds them, so neither
+ * 'own', 'claim' nor 'new' would ever read them. Runs after the start and with
+ * each claim pass, then at every pump while a scan is unfinished; at most
+ * OUTBOX_ORPHAN_BUDGET entries examined per territory and call. */
+#define OUTBOX_ORPHAN_BUDGET "1000"
+
+static void outbox_take_orphans(outbox_t *self)
+{
+    int room = outbox_room(self);
+    if (room <= 0)
+        return; /* still due */
+    int n = self->conf.nterritories < OUTBOX_MAX_TERRITORIES ? self->conf.nterritories : OUTBOX_MAX_TERRITORIES;
+    int per = room / n > 0 ? room / n : 1;
+    char count[16];
+    snprintf(count, sizeof count, "%d", per);
+    for (int t = 0; t < n; t++) {
+        char key[96];
+        outbox_key(key, sizeof key, self->conf.territories[t], self->conf.service, "outbox");
+        const char *k[1] = { key };
+        const char *args[4] = { self->conf.instance, count, self->orphan_from[t], OUTBOX_ORPHAN_BUDGET };
+        outbox_fcall(self, "outbox_orphans", 1, k, 4, args);
+    }
+    redisReply *replies[OUTBOX_MAX_TERRITORIES];
+    if (rds_read(self->rds, replies, n) != 0)
+        return;
+    int more = 0;
+    for (int t = 0; t < n; t++) {
+        const redisReply *r = replies[t];
+        if (r->type != REDIS_REPLY_ARRAY || r->elements == 0 || r->element[0]->type != REDIS_REPLY_STRING) {
+            log_warn("outbox_orphans_failed", "territory=%s reason=\"%.200s\"", self->conf.territories[t],
+                     r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        } else {
+            util_strlcpy(self->orphan_from[t], r->element[0]->str, sizeof self->orphan_from[t]);
+            more |= self->orphan_from[t][0] != '\0';
+            self->orphans_taken += outbox_adopt(self, self->conf.territories[t], r, 1);
+        }
+        freeReplyObject(replies[t]);
+    }
+    self->orphans_due = more;
+    if (!more && self->orphans_taken > 0) { /* Redis lost part of what it wrote: worth an operator's look */
+        log_warn("outbox_orphans", "taken=%d", self->orphans_taken);
+        self->orphans_taken = 0;
+    }
 }
 
 /* Creates the consumer group once per outbox (it survives restarts in the
@@ -408,6 +494,7 @@ static void outbox_resend_overdue(outbox_t *self, const char *territory, int64_t
             continue;
         }
         if (!e->unsent) {
+            outbox_failed(self, e); /* no answer in time */
             e->tries++;
             self->stats.resent++;
         }
@@ -438,20 +525,22 @@ void outbox_pump(outbox_t *self)
         if (outbox_ensure_groups(self) != 0)
             return;
         outbox_take(self, "own");
+        self->orphans_due = 1;
     }
     int64_t now = clock_mono_ms();
     for (int t = 0; t < self->conf.nterritories; t++)
         outbox_resend_overdue(self, self->conf.territories[t], now);
-    if (!self->quiesced && self->count < self->conf.window) {
+    if (!self->quiesced && outbox_room(self) > 0) {
         int claim = now >= self->next_claim_ms;
+        if (claim || self->orphans_due)
+            outbox_take_orphans(self);
         outbox_take(self, claim ? "claim" : "new");
         if (claim)
             self->next_claim_ms = now + self->conf.lease_ms / 2;
     }
 }
 
-int outbox_backlog(rds_t *rds, const char *service, const char *territory, int64_t *pending, int64_t *oldest_age_ms,
-                   int64_t *dead)
+int outbox_backlog(rds_t *rds, const char *service, const char *territory, outbox_backlog_t *out)
 {
     char okey[96], dkey[96];
     outbox_key(okey, sizeof okey, territory, service, "outbox");
@@ -464,17 +553,19 @@ int outbox_backlog(rds_t *rds, const char *service, const char *territory, int64
     redisReply *r[3];
     if (rds_read(rds, r, 3) != 0)
         return -1;
-    *pending = r[0]->type == REDIS_REPLY_INTEGER ? r[0]->integer : 0;
-    *dead = r[2]->type == REDIS_REPLY_INTEGER ? r[2]->integer : 0;
-    *oldest_age_ms = 0;
+    out->pending = r[0]->type == REDIS_REPLY_INTEGER ? r[0]->integer : 0;
+    out->dead = r[2]->type == REDIS_REPLY_INTEGER ? r[2]->integer : 0;
+    out->oldest_age_ms = 0;
     if (r[1]->type == REDIS_REPLY_ARRAY && r[1]->elements > 0 && r[1]->element[0]->type == REDIS_REPLY_ARRAY
         && r[1]->element[0]->elements > 0) {
-        long long ms = atoll(r[1]->element[0]->element[0]->str); /* stream ids start with their ms time */
-        *oldest_age_ms = clock_real_ms() - ms;
-        if (*oldest_age_ms < 0)
-            *oldest_age_ms = 0;
+        /* stream ids start with Redis's ms time; compared with ours (hosts
+         * keep their clocks in step, and a stall is counted in seconds) */
+        long long first_ms = atoll(r[1]->element[0]->element[0]->str), now_ms = clock_real_ms();
+        out->oldest_age_ms = now_ms > first_ms ? now_ms - first_ms : 0;
     }
     for (int i = 0; i < 3; i++)
         freeReplyObject(r[i]);
     return 0;
 }
+
+int outbox_stalled(const outbox_backlog_t *b, int64_t stall_ms) { return b->pending > 0 && b->oldest_age_ms > stall_ms; }

@@ -4,10 +4,16 @@
  * their state change (see bus.lua). The relay takes them through the
  * consumer group "relay" (one live instance per entry), sends them DEALER ->
  * ROUTER with up to `window` in flight, deletes them when acked (acks are
- * applied in batches), resends after a timeout with exponential backoff,
+ * applied in batches), resends after a timeout with exponential backoff
+ * (an entry that failed once — no answer in time, or a retryable error — waits
+ * for its retries apart, up to `retry_window` of them, so it never holds a
+ * slot of the window: the messages behind it keep flowing),
  * resumes its own pending entries after a restart, claims the entries of an
- * instance that stopped resending for longer than the lease, and after
- * max_tries moves an entry to the dead letters with its last error. */
+ * instance that stopped resending for longer than the lease, takes the
+ * entries nobody holds that the group's cursor has passed (left behind when
+ * Redis loses part of what it wrote: looked for at start and with each claim
+ * pass), and after max_tries moves an entry to the dead letters with its last
+ * error. */
 #ifndef TP_OUTBOX_H
 #define TP_OUTBOX_H
 
@@ -21,7 +27,8 @@ typedef struct {
     const char *instance; /* consumer name, stable across restarts */
     const char *const *territories;
     int nterritories;
-    int window;
+    int window;       /* entries on their first try in this process */
+    int retry_window; /* entries that failed at least once, waiting to be sent again */
     int64_t ack_timeout_ms;
     int64_t retry_max_ms;
     int64_t lease_ms;
@@ -54,15 +61,27 @@ void outbox_on_reply(outbox_t *self, void *dealer);
 /* Stops taking new entries (SIGTERM); what is in flight may still be acked. */
 void outbox_quiesce(outbox_t *self);
 int outbox_inflight(const outbox_t *self);
+/* Of those, the entries that failed at least once (the retry set). */
+int outbox_retrying(const outbox_t *self);
 
 typedef struct {
     unsigned long sent, resent, acked, dead;
 } outbox_stats_t;
 outbox_stats_t outbox_stats(const outbox_t *self);
 
-/* Entries waiting in the outbox of one territory, the age in ms of the oldest
- * one (0 when empty), and the dead-letter count; -1 when Redis is down. */
-int outbox_backlog(rds_t *rds, const char *service, const char *territory, int64_t *pending, int64_t *oldest_age_ms,
-                   int64_t *dead);
+/* The outbox of one service in one territory, as an operator sees it. */
+typedef struct {
+    int64_t pending;       /* entries not acknowledged yet */
+    int64_t oldest_age_ms; /* how long the oldest has waited; 0 when empty */
+    int64_t dead;          /* dead letters */
+} outbox_backlog_t;
+
+/* Reads it; 0, or -1 when Redis is down. */
+int outbox_backlog(rds_t *rds, const char *service, const char *territory, outbox_backlog_t *out);
+
+/* Stalled: the oldest entry has waited longer than stall_ms. Whatever its
+ * cause (a receiver down, a message retried again and again, an entry no
+ * relay holds), the outbox is not moving and an operator should look. */
+int outbox_stalled(const outbox_backlog_t *b, int64_t stall_ms);
 
 #endif

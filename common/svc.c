@@ -83,6 +83,7 @@ static conf_field_t svc_common_fields[] = {
     CONF_STR_FIELD("log", "level", svc_conf_t, log_level, "info"),
     CONF_STR_FIELD("bus", "territories", svc_conf_t, territories, "42"),
     CONF_INT_FIELD("bus", "window", svc_conf_t, window, "256"),
+    CONF_INT_FIELD("bus", "retry_window", svc_conf_t, retry_window, "1024"),
     CONF_INT_FIELD("bus", "batch", svc_conf_t, batch, "256"),
     CONF_INT_FIELD("bus", "ack_timeout_ms", svc_conf_t, ack_timeout_ms, "1000"),
     CONF_INT_FIELD("bus", "retry_max_ms", svc_conf_t, retry_max_ms, "8000"),
@@ -92,6 +93,7 @@ static conf_field_t svc_common_fields[] = {
     CONF_INT_FIELD("bus", "max_msg", svc_conf_t, max_msg, "65536"),
     CONF_INT_FIELD("bus", "pump_ms", svc_conf_t, pump_ms, "20"),
     CONF_INT_FIELD("bus", "drain_ms", svc_conf_t, drain_ms, "5000"),
+    CONF_INT_FIELD("bus", "stall_ms", svc_conf_t, stall_ms, "0"),
     CONF_MAP_FIELD("endpoints", svc_conf_t, endpoints),
 };
 
@@ -120,9 +122,10 @@ static int svc_conf_check(const svc_conf_t *c, char *err, size_t errlen)
         snprintf(err, errlen, "log.level must be debug, info, warn, error or off");
         return -1;
     }
-    if (c->window < 1 || c->batch < 1 || c->max_tries < 1 || c->ack_timeout_ms < 1 || c->max_msg < 256
-        || c->max_msg > SOCK_HARD_MAX || c->pump_ms < 1) {
-        snprintf(err, errlen, "bus: window, batch, max_tries, ack_timeout_ms, pump_ms >= 1 and 256 <= max_msg <= %d",
+    if (c->window < 1 || c->retry_window < 1 || c->batch < 1 || c->max_tries < 1 || c->ack_timeout_ms < 1
+        || c->max_msg < 256 || c->max_msg > SOCK_HARD_MAX || c->pump_ms < 1) {
+        snprintf(err, errlen,
+                 "bus: window, retry_window, batch, max_tries, ack_timeout_ms, pump_ms >= 1 and 256 <= max_msg <= %d",
                  SOCK_HARD_MAX);
         return -1;
     }
@@ -179,6 +182,8 @@ int svc_conf_load(const char *path, const char *service, svc_conf_t *conf, const
         return -1;
 
     /* defaults that depend on other settings */
+    if (conf->stall_ms <= 0) /* a few retries without progress */
+        conf->stall_ms = 4 * conf->retry_max_ms;
     if (!conf->redis.user[0])
         util_strlcpy(conf->redis.user, service, sizeof conf->redis.user);
     util_strlcpy(conf->password_file_tpl, conf->redis.password_file, sizeof conf->password_file_tpl);
@@ -248,6 +253,7 @@ static void svc_prepare_probe(void *arg, const Tremplin__Envelope *in, call_t *c
         fwd.route = p->route + 1;
         fwd.n_route = p->n_route - 1;
         fwd.poison = p->poison;
+        fwd.poison_retryable = p->poison_retryable;
         out.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
         out.probe = &fwd;
         call_send(call, p->route[0], &out);
@@ -256,7 +262,7 @@ static void svc_prepare_probe(void *arg, const Tremplin__Envelope *in, call_t *c
         call_argf(call, "last");
     }
     call_argf(call, "%s", p->key);
-    call_argf(call, "%d", p->poison && p->n_route == 0);
+    call_argf(call, "%d", p->n_route > 0 ? 0 : p->poison ? 1 : p->poison_retryable ? 2 : 0);
 }
 
 static void svc_pong_fill(void *arg, Tremplin__Pong *pong)
@@ -266,10 +272,13 @@ static void svc_pong_fill(void *arg, Tremplin__Pong *pong)
     pong->uptime_ms = (uint64_t)(clock_mono_ms() - s->started_ms);
     pong->redis_ok = rds_ensure(s->rds) == 0;
     for (int t = 0; t < s->nterritories && pong->redis_ok; t++) {
-        int64_t pending, age, dead;
-        if (outbox_backlog(s->rds, s->def->name, s->territories[t], &pending, &age, &dead) == 0) {
-            pong->outbox_pending += (uint64_t)pending;
-            pong->dead_letters += (uint64_t)dead;
+        outbox_backlog_t b;
+        if (outbox_backlog(s->rds, s->def->name, s->territories[t], &b) == 0) {
+            pong->outbox_pending += (uint64_t)b.pending;
+            pong->dead_letters += (uint64_t)b.dead;
+            if ((uint64_t)b.oldest_age_ms > pong->outbox_oldest_ms)
+                pong->outbox_oldest_ms = (uint64_t)b.oldest_age_ms;
+            pong->outbox_stalled |= outbox_stalled(&b, s->conf.stall_ms);
         }
     }
 }
@@ -494,7 +503,8 @@ static int svc_start(svc_t *s, char *err, size_t errlen)
     outbox_conf_t oc = {
         .service = s->def->name, .library = s->def->library, .instance = s->conf.instance,
         .territories = s->territories, .nterritories = s->nterritories,
-        .window = (int)s->conf.window, .ack_timeout_ms = s->conf.ack_timeout_ms,
+        .window = (int)s->conf.window, .retry_window = (int)s->conf.retry_window,
+        .ack_timeout_ms = s->conf.ack_timeout_ms,
         .retry_max_ms = s->conf.retry_max_ms, .lease_ms = s->conf.lease_ms, .max_tries = (int)s->conf.max_tries,
     };
     s->outbox = outbox_new(s->rds, &oc, svc_route, s);
@@ -556,8 +566,9 @@ int svc_main(const svc_def_t *def, int argc, char **argv)
         rc = loop_run(s->loop) == 0 ? 0 : 1;
         outbox_stats_t os = outbox_stats(s->outbox);
         inbox_stats_t is = inbox_stats(s->inbox);
-        log_info("stopped", "received=%lu acked=%lu errors=%lu sent=%lu resent=%lu dead=%lu inflight=%d", is.received,
-                 is.acked, is.errors, os.sent, os.resent, os.dead, outbox_inflight(s->outbox));
+        log_info("stopped", "received=%lu acked=%lu errors=%lu sent=%lu resent=%lu dead=%lu inflight=%d retrying=%d",
+                 is.received, is.acked, is.errors, os.sent, os.resent, os.dead, outbox_inflight(s->outbox),
+                 outbox_retrying(s->outbox));
     }
     svc_stop(s);
     loop_destroy(&s->loop);

@@ -28,7 +28,8 @@ typedef struct {
     char log_level[16];
     /* [bus] */
     char territories[256];
-    int64_t window, batch, ack_timeout_ms, retry_max_ms, lease_ms, max_tries, mark_ttl_s, max_msg, pump_ms, drain_ms;
+    int64_t window, retry_window, batch, ack_timeout_ms, retry_max_ms, lease_ms, max_tries, mark_ttl_s, max_msg, pump_ms,
+        drain_ms, stall_ms;
     /* [endpoints]: where each service is reached */
     conf_map_t endpoints;
     /* [<service>] */

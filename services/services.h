@@ -10,7 +10,7 @@
 #define SURVEY_LIBRARY "survey_v1"
 #define REPORTER_LIBRARY "reporter_v1"
 
-typedef struct {
+typedef struct service_info {
     const char *name;
     const char *library;
 } service_info_t;

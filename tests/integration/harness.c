@@ -16,6 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
+/* cmocka needs these three first */
+#include <setjmp.h>
+#include <stddef.h>
+#include <cmocka.h>
 
 #include "clock.h"
 #include "intake/referral_json.h"
@@ -536,4 +540,11 @@ int h_scan(h_env_t *h, const char *pattern, h_key_fn fn, void *arg)
             return 0;
     } while (strcmp(cursor, "0") != 0);
     return 0;
+}
+
+void h_test_filter(void)
+{
+    const char *only = getenv("TP_ONLY");
+    if (only && *only)
+        cmocka_set_test_filter(only);
 }

@@ -86,6 +86,10 @@ Tremplin__Envelope *h_call(h_env_t *h, const char *endpoints, Tremplin__Envelope
  * exit status or -1. */
 int h_cli(h_env_t *h, char *out, size_t cap, const char *args);
 
+/* Runs only the tests whose name matches $TP_ONLY (a cmocka pattern, e.g.
+ * TP_ONLY='*poison*'), for development; call first in main. */
+void h_test_filter(void);
+
 /* Sets key in [section] of the instance's config (the line must exist). */
 int h_conf_set(h_env_t *h, const char *section, const char *key, const char *value);
 

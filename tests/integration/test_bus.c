@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "harness.h"
 
 #define N_COMMANDS 10000
@@ -62,6 +63,9 @@ static void on_reply(void *arg, uint64_t tag, const Tremplin__Envelope *reply)
         c->failed++;
 }
 
+/* How a probe's last hop treats it. */
+enum { GENUINE, POISON_LUA_ERROR, POISON_RETRYABLE };
+
 static void send_probe(client_t *c, const char *run, long n, int poison)
 {
     Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
@@ -72,7 +76,8 @@ static void send_probe(client_t *c, const char *run, long n, int poison)
     p.key = key;
     p.route = route;
     p.n_route = 1;
-    p.poison = poison;
+    p.poison = poison == POISON_LUA_ERROR;
+    p.poison_retryable = poison == POISON_RETRYABLE;
     req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
     req.probe = &p;
     req.territory = "42";
@@ -114,9 +119,9 @@ static void reset_counts(void)
         freeReplyObject(r);
 }
 
-/* Plays the branch system: n probes (key run-<i>, the first one poisoned
- * when asked) into intake with a window in flight, each retried until
- * acked; after every poll, hook(acked so far) may kill things. */
+/* Plays the branch system: n probes (key run-<i>, each poisoned as asked)
+ * into intake with a window in flight, each retried until acked; after
+ * every poll, hook(acked so far) may kill things. */
 typedef void (*drive_hook_fn)(long acked, void *arg);
 
 typedef struct {
@@ -124,7 +129,7 @@ typedef struct {
     int max_inflight;
 } drive_t;
 
-static void drive(const char *endpoint, const char *run, long n, int poison_first, drive_hook_fn hook, void *arg,
+static void drive(const char *endpoint, const char *run, long n, int poison, drive_hook_fn hook, void *arg,
                   drive_t *out)
 {
     client_t *c = h_client(&env, endpoint, 500, 1000);
@@ -134,7 +139,7 @@ static void drive(const char *endpoint, const char *run, long n, int poison_firs
     long sent = 0;
     while (sent < n || client_inflight(c) > 0) {
         while (sent < n && client_inflight(c) < CLIENT_WINDOW) {
-            send_probe(c, run, sent, poison_first && sent == 0);
+            send_probe(c, run, sent, poison);
             sent++;
         }
         if (client_inflight(c) > out->max_inflight)
@@ -249,7 +254,7 @@ static void kill9_sender_and_receiver_under_load(void **state)
     char ep[64];
     h_service_endpoint(&env, "intake", ep, sizeof ep);
     drive_t d;
-    drive(ep, "k9", N_COMMANDS, 0, kill_on_plan, &plan, &d);
+    drive(ep, "k9", N_COMMANDS, GENUINE, kill_on_plan, &plan, &d);
     assert_int_equal(plan.next, 4);
     assert_true(d.max_inflight >= 100);
     expect_exactly_once("kill9", N_COMMANDS, &d);
@@ -290,7 +295,7 @@ static void two_receivers_one_killed(void **state)
     char ep[64];
     h_service_endpoint(&env, "intake", ep, sizeof ep);
     drive_t d;
-    drive(ep, "2r", N_COMMANDS, 0, kill_once_at_half, &mb, &d);
+    drive(ep, "2r", N_COMMANDS, GENUINE, kill_once_at_half, &mb, &d);
     assert_int_equal(mb, 0);
     expect_exactly_once("two_receivers", N_COMMANDS, &d);
     h_signal(intake, SIGKILL);
@@ -324,7 +329,7 @@ static void sender_instance_death_is_taken_over(void **state)
     /* the receiver is frozen: what intake-a relays stays unacked */
     h_signal(matcher, SIGSTOP);
     drive_t d;
-    drive(ep_a, "to", 500, 0, NULL, NULL, &d);
+    drive(ep_a, "to", 500, GENUINE, NULL, NULL, &d);
     assert_int_equal(d.acked, 500);
     long long pending_a = h_redis_int(&env, "XLEN tp:{42}:intake:outbox");
     printf("tp intake-a acked 500, outbox=%lld; kill -9 intake-a\n", pending_a);
@@ -336,6 +341,227 @@ static void sender_instance_death_is_taken_over(void **state)
     h_signal(matcher, SIGKILL);
 }
 
+/* A field of a stream entry as XRANGE gives it ({id, {k, v, ...}}); "" when absent. */
+static const char *entry_field(const redisReply *entry, const char *name)
+{
+    const redisReply *f = entry->element[1];
+    for (size_t i = 0; i + 1 < f->elements; i += 2)
+        if (!strcmp(f->element[i]->str, name))
+            return f->element[i + 1]->str;
+    return "";
+}
+
+/* Dead letters of intake with this error (and these tries, unless NULL). */
+static long dead_with(const char *error, const char *tries)
+{
+    redisReply *r = h_redis(&env, "XRANGE tp:{42}:intake:dead - +");
+    long n = 0;
+    for (size_t i = 0; r && i < r->elements; i++)
+        n += !strcmp(entry_field(r->element[i], "error"), error)
+             && (!tries || !strcmp(entry_field(r->element[i], "tries"), tries));
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+static int dead_count_is(h_env_t *h, void *arg)
+{
+    (void)h;
+    return h_redis_int(&env, "XLEN tp:{42}:intake:dead") == *(long long *)arg;
+}
+
+/* Messages refused with a retryable error wait for their retries apart from
+ * the window: the genuine messages written behind them all arrive while not
+ * one of them has used up its tries (by data: no dead letter yet). Those
+ * refused again and again end as dead letters after max_tries, with their
+ * error; a Lua error is a dead letter at its first try. */
+static void retried_messages_do_not_hold_back_the_others(void **state)
+{
+    (void)state;
+    reset_counts();
+    /* a small window that the retried ones would fill three times over */
+    const char *e[] = { "TREMPLIN_BUS_WINDOW=32", "TREMPLIN_BUS_RETRY_MAX_MS=300", "TREMPLIN_BUS_MAX_TRIES=40", NULL };
+    pid_t matcher = start_ready("matcher", "matcher-w", NULL);
+    pid_t intake = start_ready("intake", "intake-w", e);
+    char ep[64];
+    h_service_endpoint(&env, "intake", ep, sizeof ep);
+    drive_t d;
+    int64_t t0 = clock_mono_ms();
+    drive(ep, "wr", 100, POISON_RETRYABLE, NULL, NULL, &d); /* first in the outbox */
+    assert_int_equal(d.acked, 100);
+    drive(ep, "wl", 10, POISON_LUA_ERROR, NULL, NULL, &d);
+    assert_int_equal(d.acked, 10);
+    drive(ep, "wg", 1000, GENUINE, NULL, NULL, &d);
+    assert_int_equal(d.acked, 1000);
+
+    long long want = 1000;
+    assert_int_equal(h_wait_for(&env, matcher_has, &want, 120000), 0);
+    long refused_dead = dead_with("POISONED_PROBE", NULL);
+    printf("COUNTS retry_window genuine=1000 delivered=%lld in_ms=%lld retryable_poisoned=100 dead_so_far=%ld\n",
+           h_redis_int(&env, "HLEN tp:{42}:matcher:probe:seen"), (long long)(clock_mono_ms() - t0), refused_dead);
+    assert_int_equal(refused_dead, 0);
+
+    want = 110;
+    assert_int_equal(h_wait_for(&env, dead_count_is, &want, 120000), 0);
+    assert_int_equal(dead_with("POISONED_PROBE", "40"), 100);
+    assert_int_equal(dead_with("INTERNAL", "1"), 10);
+    final_t f;
+    read_final("w", &f);
+    assert_int_equal(f.effects, 1000);
+    assert_int_equal(f.executions, 1000);
+    assert_int_equal(f.outbox, 0);
+    h_signal(intake, SIGKILL);
+    h_signal(matcher, SIGKILL);
+}
+
+/* Entries of intake's outbox that a consumer holds (its pending list). */
+static long long outbox_pending(void)
+{
+    redisReply *r = h_redis(&env, "XPENDING tp:{42}:intake:outbox relay");
+    long long n = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? r->element[0]->integer : -1;
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+static int pending_is(h_env_t *h, void *arg)
+{
+    (void)h;
+    return outbox_pending() == *(long long *)arg;
+}
+
+/* Writes a probe for the matcher into intake's outbox as intake's handler
+ * does (to, id, msg). */
+static void outbox_add_probe(const char *key)
+{
+    Tremplin__Envelope e = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__Probe p = TREMPLIN__PROBE__INIT;
+    p.key = (char *)key;
+    e.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
+    e.probe = &p;
+    char id[TP_ID_LEN + 1];
+    wire_stamp(&e, id, "orphan-test", "test", "42");
+    wire_buf_t b = { 0 };
+    wire_pack(&e, &b);
+    redisReply *r = h_redis(&env, "XADD tp:{42}:intake:outbox * to matcher id %s msg %b", id, b.data, b.len);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    freeReplyObject(r);
+    wire_buf_free(&b);
+}
+
+/* What a lossy Redis restart leaves: outbox entries behind the consumer
+ * group's cursor that are in no pending list — 300 whose pending entries
+ * were lost (acknowledged in the group, never deleted), 200 the cursor was
+ * moved past (XGROUP SETID $) before anyone read them. No relay reads them
+ * as its own, as claimable or as new; the relay's orphan pass must find
+ * them at start, and each must take effect exactly once. */
+static void orphaned_entries_are_delivered_once(void **state)
+{
+    (void)state;
+    reset_counts();
+    const char *wide[] = { "TREMPLIN_BUS_WINDOW=512", NULL };
+    pid_t intake = start_ready("intake", "intake-o", wide);
+    char ep[64];
+    h_service_endpoint(&env, "intake", ep, sizeof ep);
+    drive_t d;
+    drive(ep, "oa", 300, GENUINE, NULL, NULL, &d); /* no matcher: all stay pending */
+    assert_int_equal(d.acked, 300);
+    long long want = 300;
+    assert_int_equal(h_wait_for(&env, pending_is, &want, 30000), 0);
+    h_signal(intake, SIGKILL);
+
+    redisReply *r = h_redis(&env, "XPENDING tp:{42}:intake:outbox relay - + 1000");
+    assert_non_null(r);
+    assert_int_equal(r->elements, 300);
+    for (size_t i = 0; i < r->elements; i++)
+        assert_int_equal(h_redis_int(&env, "XACK tp:{42}:intake:outbox relay %s", r->element[i]->element[0]->str), 1);
+    freeReplyObject(r);
+    for (int i = 0; i < 200; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "ob-%d", i);
+        outbox_add_probe(key);
+    }
+    r = h_redis(&env, "XGROUP SETID tp:{42}:intake:outbox relay $");
+    assert_non_null(r);
+    freeReplyObject(r);
+    assert_int_equal(outbox_pending(), 0);
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:intake:outbox"), 500);
+
+    pid_t matcher = start_ready("matcher", "matcher-o", NULL);
+    intake = start_ready("intake", "intake-o", NULL);
+    want = 500;
+    int rc = h_wait_for(&env, all_delivered, &want, 60000);
+    final_t f;
+    read_final("orphans", &f);
+    printf("COUNTS orphans=500 effects=%lld duplicates=%lld outbox=%lld dead=%lld\n", f.effects,
+           f.executions - f.effects, f.outbox, f.dead);
+    assert_int_equal(rc, 0);
+    assert_int_equal(f.effects, 500);
+    assert_int_equal(f.executions, 500);
+    assert_int_equal(f.dead, 0);
+    h_signal(intake, SIGKILL);
+    h_signal(matcher, SIGKILL);
+}
+
+/* The tool run with args exits with rc and says needle; what it said last
+ * is kept in out (shown when the wait fails). */
+typedef struct {
+    const char *args;
+    int rc;
+    const char *needle;
+    char out[8192];
+} cli_says_t;
+
+static int cli_says(h_env_t *h, void *arg)
+{
+    cli_says_t *x = arg;
+    return h_cli(h, x->out, sizeof x->out, x->args) == x->rc && strstr(x->out, x->needle) != NULL;
+}
+
+static void wait_cli_says(cli_says_t *x)
+{
+    if (h_wait_for(&env, cli_says, x, 30000) != 0)
+        fail_msg("tremplin %s: wanted exit %d and '%s', got:\n%s", x->args, x->rc, x->needle, x->out);
+}
+
+/* An outbox whose oldest entry stops moving (here: its receiver is down) is
+ * reported stalled by ping (not ok, exit 1) and by outbox list, until it
+ * moves again. */
+static void stalled_outbox_is_reported(void **state)
+{
+    (void)state;
+    reset_counts();
+    setenv("TREMPLIN_BUS_STALL_MS", "1000", 1); /* for intake and the tool, both started from here */
+    pid_t intake = start_ready("intake", "intake-s", NULL);
+    char ep[64], out[8192];
+    h_service_endpoint(&env, "intake", ep, sizeof ep);
+    drive_t d;
+    drive(ep, "st", 20, GENUINE, NULL, NULL, &d); /* no matcher */
+    assert_int_equal(d.acked, 20);
+
+    cli_says_t stalled = { "ping intake", 1, "file d'envoi bloquée", "" };
+    wait_cli_says(&stalled);
+    assert_int_equal(h_cli(&env, out, sizeof out, "ping intake"), 1);
+    printf("%s", out);
+    assert_non_null(strstr(out, "intake     KO "));
+    assert_int_equal(h_cli(&env, out, sizeof out, "outbox list"), 0);
+    const char *line = strstr(out, "\nintake ");
+    assert_non_null(line);
+    assert_true(strstr(line, "bloquée") && strstr(line, "bloquée") < strchr(line + 1, '\n'));
+
+    pid_t matcher = start_ready("matcher", "matcher-s", NULL);
+    long long want = 20;
+    assert_int_equal(h_wait_for(&env, all_delivered, &want, 30000), 0);
+    cli_says_t moving = { "ping intake", 0, "intake     ok ", "" };
+    wait_cli_says(&moving);
+    assert_int_equal(h_cli(&env, out, sizeof out, "outbox list"), 0);
+    assert_null(strstr(out, "bloquée"));
+    unsetenv("TREMPLIN_BUS_STALL_MS");
+    h_signal(intake, SIGKILL);
+    h_signal(matcher, SIGKILL);
+}
+
 static int one_dead_letter(h_env_t *h, void *arg)
 {
     (void)h;
@@ -343,9 +569,9 @@ static int one_dead_letter(h_env_t *h, void *arg)
     return h_redis_int(&env, "XLEN tp:{42}:intake:dead") == 1;
 }
 
-/* A message whose handler always fails ends in the dead letters after
- * max_tries and does not hold back the others; the operator sees it, and
- * can retry or drop it. */
+/* A message whose handler fails with a Lua error (a bug, not a passing
+ * fault) ends in the dead letters at its first try, without holding back the
+ * others; the operator sees it, and can retry or drop it. */
 static void poisoned_message_goes_to_dead_letters(void **state)
 {
     (void)state;
@@ -356,8 +582,10 @@ static void poisoned_message_goes_to_dead_letters(void **state)
     char ep[64];
     h_service_endpoint(&env, "intake", ep, sizeof ep);
     drive_t d;
-    drive(ep, "po", 200, 1, NULL, NULL, &d);
-    assert_int_equal(d.acked, 200); /* intake accepted them all */
+    drive(ep, "po", 1, POISON_LUA_ERROR, NULL, NULL, &d);
+    assert_int_equal(d.acked, 1);
+    drive(ep, "pg", 199, GENUINE, NULL, NULL, &d);
+    assert_int_equal(d.acked, 199); /* intake accepted them all */
 
     long long want = 199;
     assert_int_equal(h_wait_for(&env, matcher_has, &want, 30000), 0);
@@ -374,17 +602,8 @@ static void poisoned_message_goes_to_dead_letters(void **state)
     assert_int_equal(r->elements, 1);
     char id[64];
     util_strlcpy(id, r->element[0]->element[0]->str, sizeof id);
-    const redisReply *fields = r->element[0]->element[1];
-    const char *error = NULL, *tries = NULL;
-    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
-        if (!strcmp(fields->element[i]->str, "error"))
-            error = fields->element[i + 1]->str;
-        if (!strcmp(fields->element[i]->str, "tries"))
-            tries = fields->element[i + 1]->str;
-    }
-    assert_non_null(error);
-    assert_string_equal(error, "INTERNAL");
-    assert_string_equal(tries, "3");
+    assert_string_equal(entry_field(r->element[0], "error"), "INTERNAL");
+    assert_string_equal(entry_field(r->element[0], "tries"), "1"); /* not retryable: dead at once, not after max_tries (3) */
     freeReplyObject(r);
 
     char out[8192];
@@ -408,13 +627,127 @@ static void poisoned_message_goes_to_dead_letters(void **state)
     h_signal(matcher, SIGKILL);
 }
 
+/* The ids of intake's dead letters: in Redis (the stream's order), and as
+ * the tool printed them (the third column of its "intake" lines with an
+ * error). */
+#define N_DEAD 130
+typedef char dead_id_t[32];
+
+static int dead_ids_in_redis(dead_id_t *ids, int max)
+{
+    redisReply *r = h_redis(&env, "XRANGE tp:{42}:intake:dead - +");
+    int n = 0;
+    for (size_t i = 0; r && i < r->elements && n < max; i++)
+        util_strlcpy(ids[n++], r->element[i]->element[0]->str, sizeof ids[0]);
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+static int dead_ids_printed(const char *out, dead_id_t *ids, int max)
+{
+    int n = 0;
+    for (const char *line = out; line && *line && n < max; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (!strncmp(line, "intake ", 7) && strstr(line, "INTERNAL") && strstr(line, "INTERNAL") < strchr(line, '\n'))
+            if (sscanf(line, "%*s %*s %31s", ids[n]) == 1)
+                n++;
+    return n;
+}
+
+/* out has a line that is exactly line. */
+static int has_line(const char *out, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = out; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (!strncmp(p, line, n) && (p[n] == '\n' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* Runs the tool and checks it printed exactly the dead letters first..first+n-1. */
+static void expect_dead_page(const char *args, const dead_id_t *all, int first, int n, const char *says)
+{
+    char out[32768];
+    static dead_id_t got[N_DEAD + 1];
+    assert_int_equal(h_cli(&env, out, sizeof out, args), 0);
+    if (!strstr(out, says))
+        fail_msg("tremplin %s: no '%s' in:\n%s", args, says, out);
+    assert_int_equal(dead_ids_printed(out, got, N_DEAD + 1), n);
+    for (int i = 0; i < n; i++)
+        assert_string_equal(got[i], all[first + i]);
+}
+
+/* Every dead letter can be listed, a page at a time or all at once, and
+ * several (or all) are retried or dropped in one command. */
+static void dead_letters_are_paged_and_retried_or_dropped_together(void **state)
+{
+    (void)state;
+    reset_counts();
+    pid_t matcher = start_ready("matcher", "matcher-d", NULL);
+    pid_t intake = start_ready("intake", "intake-d", NULL);
+    char ep[64], out[32768], cmd[256];
+    h_service_endpoint(&env, "intake", ep, sizeof ep);
+    drive_t d;
+    drive(ep, "dl", N_DEAD, POISON_LUA_ERROR, NULL, NULL, &d);
+    long long want = N_DEAD;
+    assert_int_equal(h_wait_for(&env, dead_count_is, &want, 60000), 0);
+    static dead_id_t all[N_DEAD];
+    assert_int_equal(dead_ids_in_redis(all, N_DEAD), N_DEAD);
+
+    expect_dead_page("outbox list", all, 0, 50, "lettres mortes 1-50 sur 130 (page 1 sur 3");
+    expect_dead_page("outbox list --page 2", all, 50, 50, "lettres mortes 51-100 sur 130 (page 2 sur 3");
+    expect_dead_page("outbox list intake --page 3", all, 100, 30, "lettres mortes 101-130 sur 130 (page 3 sur 3)");
+    expect_dead_page("outbox list --page 2 --limit 100", all, 100, 30, "101-130 sur 130 (page 2 sur 2)");
+    expect_dead_page("outbox list --all", all, 0, N_DEAD, "lettres mortes : 130 sur 130");
+    expect_dead_page("outbox list --page 4", all, 0, 0, "aucune sur cette page (130 au total, 3 pages)");
+    assert_int_equal(h_cli(&env, out, sizeof out, "outbox list --page 0"), 2);
+
+    /* several at once: back in the outbox, they fail again, dead again (new ids) */
+    snprintf(cmd, sizeof cmd, "outbox retry intake %s %s %s", all[0], all[1], all[2]);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    assert_non_null(has_line(out, "3 remises dans la file d'envoi"));
+    assert_int_equal(h_wait_for(&env, dead_count_is, &want, 60000), 0);
+    static dead_id_t now[N_DEAD];
+    assert_int_equal(dead_ids_in_redis(now, N_DEAD), N_DEAD);
+    assert_string_equal(now[0], all[3]);
+    snprintf(cmd, sizeof cmd, "outbox retry intake %s 1-0", all[3]);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
+    assert_non_null(strstr(out, "introuvable : 1-0"));
+    assert_non_null(has_line(out, "1 remise dans la file d'envoi"));
+    assert_int_equal(h_wait_for(&env, dead_count_is, &want, 60000), 0);
+    assert_int_equal(h_cli(&env, out, sizeof out, "outbox retry intake bogus"), 2);
+    assert_non_null(strstr(out, "identifiant de lettre morte invalide"));
+    assert_int_equal(h_cli(&env, out, sizeof out, "outbox retry intake"), 2);
+
+    /* all of them: each once, even though they die again meanwhile */
+    assert_int_equal(h_cli(&env, out, sizeof out, "outbox retry intake --all"), 0);
+    assert_non_null(has_line(out, "130 remises dans la file d'envoi"));
+    assert_int_equal(h_wait_for(&env, dead_count_is, &want, 60000), 0);
+    assert_int_equal(dead_ids_in_redis(now, N_DEAD), N_DEAD);
+    snprintf(cmd, sizeof cmd, "outbox drop intake %s %s", now[0], now[1]);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    assert_non_null(has_line(out, "2 supprimées"));
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:intake:dead"), N_DEAD - 2);
+    assert_int_equal(h_cli(&env, out, sizeof out, "outbox drop intake --all --territory 42"), 0);
+    assert_non_null(has_line(out, "128 supprimées"));
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:intake:dead"), 0);
+    assert_int_equal(h_redis_int(&env, "HLEN tp:{42}:matcher:probe:seen"), 0);
+    h_signal(intake, SIGKILL);
+    h_signal(matcher, SIGKILL);
+}
+
 int main(void)
 {
+    h_test_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(kill9_sender_and_receiver_under_load, fresh),
         cmocka_unit_test_setup(two_receivers_one_killed, fresh),
         cmocka_unit_test_setup(sender_instance_death_is_taken_over, fresh),
         cmocka_unit_test_setup(poisoned_message_goes_to_dead_letters, fresh),
+        cmocka_unit_test_setup(retried_messages_do_not_hold_back_the_others, fresh),
+        cmocka_unit_test_setup(orphaned_entries_are_delivered_once, fresh),
+        cmocka_unit_test_setup(stalled_outbox_is_reported, fresh),
+        cmocka_unit_test_setup(dead_letters_are_paged_and_retried_or_dropped_together, fresh),
     };
     return cmocka_run_group_tests_name("bus", tests, setup, teardown);
 }

@@ -53,6 +53,21 @@ static int inside(const char *s, const char *buf, size_t cap)
 
 /* -------------------------------------------------------- call_parse_reply */
 
+/* One reply parsed into a fresh answer. */
+typedef struct {
+    Tremplin__Ack ack;
+    Tremplin__Error error;
+    char buf[256];
+    int rc;
+} parsed_t;
+
+static void parse(const redisReply *reply, parsed_t *p)
+{
+    p->ack = (Tremplin__Ack)TREMPLIN__ACK__INIT;
+    p->error = (Tremplin__Error)TREMPLIN__ERROR__INIT;
+    p->rc = call_parse_reply(reply, &p->ack, &p->error, p->buf, sizeof p->buf);
+}
+
 static void test_reply_ok(void **state)
 {
     (void)state;
@@ -109,21 +124,27 @@ static void test_reply_ok_small_buffer(void **state)
     assert_string_equal(ack2.status, "1234567");
 }
 
+/* A handler's refusal: "err" is final, "retry" (it wrote nothing, no mark
+ * was kept) may succeed later. */
 static void test_reply_err(void **state)
 {
     (void)state;
-    fake_reply_t r;
-    const redisReply *reply = FAKE(&r, "err", "INVALID_FIELD", "person.phone", "Numéro de téléphone invalide.");
-    Tremplin__Ack ack = TREMPLIN__ACK__INIT;
-    Tremplin__Error error = TREMPLIN__ERROR__INIT;
-    char buf[256];
-    assert_int_equal(call_parse_reply(reply, &ack, &error, buf, sizeof buf), 0);
-    assert_string_equal(error.code, "INVALID_FIELD");
-    assert_string_equal(error.field, "person.phone");
-    assert_string_equal(error.message_fr, "Numéro de téléphone invalide.");
-    assert_false(error.retryable);
-    assert_true(inside(error.code, buf, sizeof buf));
-    assert_string_equal(ack.referral_id, "");
+    static const struct {
+        const char *tag;
+        int retryable;
+    } kinds[] = { { "err", 0 }, { "retry", 1 } };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        fake_reply_t r;
+        parsed_t p;
+        parse(FAKE(&r, kinds[i].tag, "INVALID_FIELD", "person.phone", "Numéro de téléphone invalide."), &p);
+        assert_int_equal(p.rc, 0);
+        assert_string_equal(p.error.code, "INVALID_FIELD");
+        assert_string_equal(p.error.field, "person.phone");
+        assert_string_equal(p.error.message_fr, "Numéro de téléphone invalide.");
+        assert_int_equal(p.error.retryable, kinds[i].retryable);
+        assert_true(inside(p.error.code, p.buf, sizeof p.buf));
+        assert_string_equal(p.ack.referral_id, "");
+    }
 }
 
 /* A short "err" array fills what it has. */
@@ -141,18 +162,44 @@ static void test_reply_err_short(void **state)
     assert_string_equal(error.message_fr, "");
 }
 
+/* A Redis error reply: a passing condition of the server is UNAVAILABLE and
+ * retryable; a function's own failure is a bug, INTERNAL and not retryable
+ * (the sender dead-letters it at once). */
 static void test_reply_redis_error(void **state)
 {
     (void)state;
-    redisReply reply = { .type = REDIS_REPLY_ERROR, .str = (char *)"ERR user_script:1: boom", .len = 23 };
-    Tremplin__Ack ack = TREMPLIN__ACK__INIT;
-    Tremplin__Error error = TREMPLIN__ERROR__INIT;
-    char buf[256];
-    assert_int_equal(call_parse_reply(&reply, &ack, &error, buf, sizeof buf), 0);
-    assert_string_equal(error.code, "INTERNAL");
-    assert_true(error.retryable);
-    assert_true(error.message_fr[0] != '\0');
-    assert_null(strstr(error.message_fr, "boom")); /* no internals to the peer */
+    static const struct {
+        const char *err, *code;
+        int retryable;
+    } cases[] = {
+        { "ERR user_function:2: poisoned probe script: probe, on @user_function:2.", "INTERNAL", 0 },
+        { "ERR user_function:3: attempt to index local 'x' (a nil value)", "INTERNAL", 0 },
+        { "ERR value is not an integer or out of range script: f, on @user_function:6.", "INTERNAL", 0 },
+        { "ERR The user executing the script can't run this command or subcommand", "INTERNAL", 0 },
+        { "WRONGTYPE Operation against a key holding the wrong kind of value", "INTERNAL", 0 },
+        { "NOPERM this user has no permissions to run the 'fcall' command", "INTERNAL", 0 },
+        { "LOADING Redis is loading the dataset in memory", "UNAVAILABLE", 1 },
+        { "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.", "UNAVAILABLE", 1 },
+        { "READONLY You can't write against a read only replica.", "UNAVAILABLE", 1 },
+        { "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.", "UNAVAILABLE", 1 },
+        { "OOM command not allowed when used memory > 'maxmemory'.", "UNAVAILABLE", 1 },
+        { "NOREPLICAS Not enough good replicas to write.", "UNAVAILABLE", 1 },
+        { "TRYAGAIN Multiple keys request during rehashing of slot", "UNAVAILABLE", 1 },
+        { "CLUSTERDOWN The cluster is down", "UNAVAILABLE", 1 },
+        { "ERR Function not found", "UNAVAILABLE", 1 },
+        { "LOADINGX not a known prefix", "INTERNAL", 0 },
+        { "", "INTERNAL", 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        redisReply reply = { .type = REDIS_REPLY_ERROR, .str = (char *)cases[i].err, .len = strlen(cases[i].err) };
+        parsed_t p;
+        parse(&reply, &p);
+        assert_int_equal(p.rc, 0);
+        if (strcmp(p.error.code, cases[i].code) != 0 || p.error.retryable != cases[i].retryable)
+            fail_msg("'%s' gave %s retryable=%d", cases[i].err, p.error.code, p.error.retryable);
+        assert_true(p.error.message_fr[0] != '\0');
+        assert_null(strstr(p.error.message_fr, "poisoned")); /* no internals to the peer */
+    }
 }
 
 static void test_reply_null_is_unavailable(void **state)
@@ -183,7 +230,7 @@ static void test_reply_wrong_shape(void **state)
         Tremplin__Error error = TREMPLIN__ERROR__INIT;
         assert_int_equal(call_parse_reply(shapes[i], &ack, &error, buf, sizeof buf), 0);
         assert_string_equal(error.code, "INTERNAL");
-        assert_true(error.retryable);
+        assert_false(error.retryable);
         assert_string_equal(ack.referral_id, "");
     }
     fake_reply_t empty;

@@ -34,6 +34,9 @@ void cli_fini(cli_t *cli);
 client_t *cli_client(cli_t *cli, const char *service);
 /* The operator's Redis connection, or NULL with a message printed. */
 rds_t *cli_redis(cli_t *cli);
+/* A service by name, or NULL with a message printed. */
+struct service_info;
+const struct service_info *cli_service(const char *name);
 
 int cli_ping(cli_t *cli, int argc, char **argv);
 int cli_outbox(cli_t *cli, int argc, char **argv);

@@ -1,4 +1,4 @@
-/* tremplin ping | outbox | probe — the health and plumbing of the bus. */
+/* tremplin ping | functions | probe — the health and plumbing of the bus. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "services.h"
 
-static const service_info_t *cli_service(const char *name)
+const service_info_t *cli_service(const char *name)
 {
     for (int i = 0; i < TP_NSERVICES; i++)
         if (strcmp(tp_services[i].name, name) == 0)
@@ -17,7 +17,8 @@ static const service_info_t *cli_service(const char *name)
     return NULL;
 }
 
-/* ping [SERVICE...]: exit 0 when every one answered with Redis up. */
+/* ping [SERVICE...]: exit 0 when every one answered, healthy: Redis up and
+ * its outbox moving. */
 int cli_ping(cli_t *cli, int argc, char **argv)
 {
     const char *names[TP_NSERVICES];
@@ -47,11 +48,16 @@ int cli_ping(cli_t *cli, int argc, char **argv)
             failures++;
         } else {
             const Tremplin__Pong *p = reply->pong;
-            printf("%-10s ok instance=%s version=%s redis=%s uptime_s=%" PRIu64 " outbox=%" PRIu64 " dead=%" PRIu64 "\n",
-                   names[i], p->instance, p->version, p->redis_ok ? "ok" : "KO", p->uptime_ms / 1000, p->outbox_pending,
-                   p->dead_letters);
-            if (!p->redis_ok)
-                failures++;
+            int healthy = p->redis_ok && !p->outbox_stalled;
+            printf("%-10s %s instance=%s version=%s redis=%s uptime_s=%" PRIu64 " outbox=%" PRIu64
+                   " oldest_s=%" PRIu64 " dead=%" PRIu64 "\n",
+                   names[i], healthy ? "ok" : "KO", p->instance, p->version, p->redis_ok ? "ok" : "KO",
+                   p->uptime_ms / 1000, p->outbox_pending, p->outbox_oldest_ms / 1000, p->dead_letters);
+            if (p->outbox_stalled)
+                printf("%-10s file d'envoi bloquée : le plus ancien de ses %" PRIu64
+                       " messages attend depuis %" PRIu64 " s (tremplin outbox list)\n",
+                       "", p->outbox_pending, p->outbox_oldest_ms / 1000);
+            failures += !healthy;
         }
         wire_free(reply, NULL);
         client_destroy(&c);
@@ -101,87 +107,6 @@ int cli_functions(cli_t *cli, int argc, char **argv)
     return rc;
 }
 
-/* ------------------------------------------------------------------ outbox */
-
-static int cli_outbox_list(cli_t *cli, rds_t *r)
-{
-    printf("%-10s %-6s %8s %12s %6s\n", "service", "terr.", "pending", "oldest_ms", "dead");
-    for (int i = 0; i < TP_NSERVICES; i++)
-        for (int t = 0; t < cli->nterritories; t++) {
-            int64_t pending, age, dead;
-            if (outbox_backlog(r, tp_services[i].name, cli->territories[t], &pending, &age, &dead) != 0)
-                return 1;
-            printf("%-10s %-6s %8" PRId64 " %12" PRId64 " %6" PRId64 "\n", tp_services[i].name, cli->territories[t],
-                   pending, age, dead);
-        }
-    int shown = 0;
-    for (int i = 0; i < TP_NSERVICES; i++)
-        for (int t = 0; t < cli->nterritories; t++) {
-            redisReply *x = rds_cmd(r, "XRANGE tp:{%s}:%s:dead - + COUNT 100", cli->territories[t], tp_services[i].name);
-            if (!x)
-                return 1;
-            for (size_t k = 0; x->type == REDIS_REPLY_ARRAY && k < x->elements; k++) {
-                const redisReply *e = x->element[k], *f = e->element[1];
-                const char *to = "", *id = "", *error = "", *tries = "";
-                for (size_t j = 0; j + 1 < f->elements; j += 2) {
-                    const char *name = f->element[j]->str, *val = f->element[j + 1]->str;
-                    if (!strcmp(name, "to")) to = val;
-                    else if (!strcmp(name, "id")) id = val;
-                    else if (!strcmp(name, "error")) error = val;
-                    else if (!strcmp(name, "tries")) tries = val;
-                }
-                if (!shown++)
-                    printf("\ndead letters:\n%-10s %-6s %-20s %-10s %-32s %-18s %s\n", "service", "terr.", "id", "to",
-                           "msg_id", "error", "tries");
-                printf("%-10s %-6s %-20s %-10s %-32s %-18s %s\n", tp_services[i].name, cli->territories[t],
-                       e->element[0]->str, to, id, error, tries);
-            }
-            freeReplyObject(x);
-        }
-    return 0;
-}
-
-/* retry|drop SERVICE ENTRY_ID [TERRITORY] */
-static int cli_outbox_act(cli_t *cli, rds_t *r, int retry, int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: tremplin outbox %s SERVICE ENTRY_ID [TERRITORY]\n", retry ? "retry" : "drop");
-        return 2;
-    }
-    const service_info_t *s = cli_service(argv[0]);
-    if (!s)
-        return 2;
-    const char *terr = argc > 2 ? argv[2] : cli->territories[0];
-    redisReply *x = retry ? rds_cmd(r, "FCALL %s_dead_retry 2 tp:{%s}:%s:dead tp:{%s}:%s:outbox %s", s->library, terr,
-                                    s->name, terr, s->name, argv[1])
-                          : rds_cmd(r, "XDEL tp:{%s}:%s:dead %s", terr, s->name, argv[1]);
-    if (!x)
-        return 1;
-    int done = x->type == REDIS_REPLY_INTEGER && x->integer == 1;
-    if (x->type == REDIS_REPLY_ERROR)
-        fprintf(stderr, "tremplin: %s\n", x->str);
-    freeReplyObject(x);
-    printf("%s\n", done ? (retry ? "remis dans la file d'envoi" : "supprimé") : "introuvable");
-    return done ? 0 : 2;
-}
-
-int cli_outbox(cli_t *cli, int argc, char **argv)
-{
-    if (argc < 1) {
-        fprintf(stderr, "usage: tremplin outbox list | retry SERVICE ID [T] | drop SERVICE ID [T]\n");
-        return 2;
-    }
-    rds_t *r = cli_redis(cli);
-    if (!r)
-        return 1;
-    if (!strcmp(argv[0], "list"))
-        return cli_outbox_list(cli, r);
-    if (!strcmp(argv[0], "retry") || !strcmp(argv[0], "drop"))
-        return cli_outbox_act(cli, r, argv[0][0] == 'r', argc - 1, argv + 1);
-    fprintf(stderr, "tremplin: outbox: unknown action '%s'\n", argv[0]);
-    return 2;
-}
-
 /* ------------------------------------------------------------------- probe */
 
 typedef struct {
@@ -198,12 +123,12 @@ static void cli_probe_reply(void *arg, uint64_t tag, const Tremplin__Envelope *r
         c->failed++;
 }
 
-/* probe [--count N] [--window W] [--poison] HOP [HOP...]: N probes enter at
- * the first hop and travel the others through the outboxes. */
+/* probe [--count N] [--window W] [--poison|--poison-retryable] HOP [HOP...]:
+ * N probes enter at the first hop and travel the others through the outboxes. */
 int cli_probe(cli_t *cli, int argc, char **argv)
 {
     long count = 1, window = 100;
-    int poison = 0, i = 0;
+    int poison = 0, poison_retryable = 0, i = 0;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--count") && i + 1 < argc)
             count = atol(argv[++i]);
@@ -211,11 +136,13 @@ int cli_probe(cli_t *cli, int argc, char **argv)
             window = atol(argv[++i]);
         else if (!strcmp(argv[i], "--poison"))
             poison = 1;
+        else if (!strcmp(argv[i], "--poison-retryable"))
+            poison_retryable = 1;
         else
             break;
     }
     if (i >= argc || count < 1 || window < 1) {
-        fprintf(stderr, "usage: tremplin probe [--count N] [--window W] [--poison] HOP [HOP...]\n");
+        fprintf(stderr, "usage: tremplin probe [--count N] [--window W] [--poison|--poison-retryable] HOP [HOP...]\n");
         return 2;
     }
     for (int k = i; k < argc; k++)
@@ -240,6 +167,7 @@ int cli_probe(cli_t *cli, int argc, char **argv)
             p.route = argv + i + 1;
             p.n_route = (size_t)(argc - i - 1);
             p.poison = poison;
+            p.poison_retryable = poison_retryable;
             req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
             req.probe = &p;
             req.territory = (char *)cli->territories[0];
