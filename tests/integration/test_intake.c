@@ -280,6 +280,80 @@ static void each_rule_is_rejected_with_its_code(void **state)
     assert_string_equal(a.field, "external_ref");
 }
 
+/* The referral o, packed with a fresh msg_id (written into id), with the '#'
+ * of the string s turned into a NUL on the wire when s is given. */
+static void pack_raw(json_object *o, const char *s, char id[TP_ID_LEN + 1], wire_buf_t *b)
+{
+    referral_json_t h;
+    Tremplin__Envelope *e = envelope_of(o, &h, "42");
+    wire_stamp(e, id, NULL, "raw-client", "42");
+    b->len = 0;
+    wire_pack(e, b);
+    if (!s)
+        return;
+    size_t n = strlen(s), at = 0;
+    while (at + n <= b->len && memcmp(b->data + at, s, n) != 0)
+        at++;
+    assert_true(at + n <= b->len);
+    b->data[at + (size_t)(strchr(s, '#') - s)] = 0;
+}
+
+/* What an independent client found: a string with an embedded NUL was read
+ * cut short ("X\0other" answered as a duplicate of "X", a control character
+ * hidden behind the NUL never checked); a frame over the size cap was
+ * answered without its cause_id, so a client with several requests in
+ * flight could not tell which one was refused. */
+static void wire_faults_are_answered_by_field_and_request(void **state)
+{
+    (void)state;
+    json_object *o = valid_json("wilson", "NULREF");
+    answer_t first = submit_json(o);
+    assert_int_equal(first.exit, 0);
+    json_object_put(o);
+
+    static const struct {
+        const char *path, *value, *nul, *field;
+    } cases[] = {
+        { "external_ref", "NULREF#other", "NULREF#other", "external_ref" },
+        { "person.given_name", "Jo#\001hidden", "Jo#\001hidden", "person.given_name" },
+    };
+    wire_buf_t b = { 0 };
+    char id[TP_ID_LEN + 1];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        o = valid_json("wilson", "NUL-2");
+        set_path(o, cases[i].path, json_object_new_string(cases[i].value));
+        pack_raw(o, cases[i].nul, id, &b);
+        json_object_put(o);
+        Tremplin__Envelope *r = h_raw_call(&env, intake_ep, b.data, b.len);
+        printf("tp NUL in %s -> %s %s\n", cases[i].path, code_of(r), r && r->error ? r->error->field : "");
+        assert_string_equal(code_of(r), "INVALID_FIELD");
+        assert_string_equal(r->error->field, cases[i].field);
+        assert_string_equal(r->cause_id, id);
+        wire_free(r, NULL);
+    }
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:ref:wilson:NUL-2"), 0);
+
+    /* over bus.max_msg (64 KiB): refused, and the tool takes that refusal as
+     * final: refused (2), not "unreachable" (1) after three tries */
+    static char big[70001];
+    memset(big, 'a', sizeof big - 1);
+    o = valid_json("wilson", "BIG-1");
+    set_path(o, "person.given_name", json_object_new_string(big));
+    answer_t a = submit_json(o);
+    assert_int_equal(a.exit, 2);
+    assert_string_equal(a.code, "MESSAGE_TOO_LARGE");
+    /* answered with the request's ids */
+    pack_raw(o, NULL, id, &b);
+    json_object_put(o);
+    Tremplin__Envelope *r = h_raw_call(&env, intake_ep, b.data, b.len);
+    assert_string_equal(code_of(r), "MESSAGE_TOO_LARGE");
+    assert_string_equal(r->cause_id, id);
+    assert_string_equal(r->territory, "42");
+    assert_false(r->error->retryable);
+    wire_free(r, NULL);
+    wire_buf_free(&b);
+}
+
 /* The same message replayed (a lost Ack) and the same referral resent under
  * a new message id: the first answer, nothing new. */
 static void idempotent_after_a_lost_answer(void **state)
@@ -570,6 +644,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(accepted_persisted_apart_and_assigned),
         cmocka_unit_test(each_rule_is_rejected_with_its_code),
+        cmocka_unit_test(wire_faults_are_answered_by_field_and_request),
         cmocka_unit_test(idempotent_after_a_lost_answer),
         cmocka_unit_test(without_consent_counted_not_stored),
         cmocka_unit_test(kill9_after_ack_loses_nothing),

@@ -126,24 +126,11 @@ static void raw_error(const void *data, size_t len, char *code, size_t cap)
 {
     char ep[64];
     h_service_endpoint(&env, "intake", ep, sizeof ep);
-    void *s = sock_new(env.zctx, ZMQ_DEALER);
-    int zero = 0;
-    zmq_setsockopt(s, ZMQ_IMMEDIATE, &zero, sizeof zero);
-    zmq_connect(s, ep);
-    zmq_send(s, data, len, 0);
-    int timeout = 5000;
-    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    static uint8_t buf[65536];
-    int n = zmq_recv(s, buf, sizeof buf, 0);
+    Tremplin__Envelope *r = h_raw_call(&env, ep, data, len);
     code[0] = '\0';
-    if (n > 0) {
-        Tremplin__Envelope *r = tremplin__envelope__unpack(NULL, (size_t)n, buf);
-        if (r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR)
-            util_strlcpy(code, r->error->code, cap);
-        if (r)
-            tremplin__envelope__free_unpacked(r, NULL);
-    }
-    zmq_close(s);
+    if (r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR)
+        util_strlcpy(code, r->error->code, cap);
+    wire_free(r, NULL);
 }
 
 static void bad_frames_get_stable_codes_and_service_goes_on(void **state)
