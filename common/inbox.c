@@ -189,12 +189,20 @@ static void inbox_prepare(inbox_t *self, inbox_slot_t *slot)
     call_reset(c, self->conf.service, env ? env->territory : "", env ? env->msg_id : "");
     c->peer = slot->peer;
     c->producer = self->conf.instance;
-    if (slot->werr != WIRE_OK) {
+    wire_err_t e = slot->werr;
+    /* a newer producer's command (its payload may be one we do not know):
+     * say why it is refused; a Ping is answered whatever its version, a
+     * newer tool may ask */
+    if ((e == WIRE_OK || e == WIRE_EUNSUPPORTED) && env->payload_case != TREMPLIN__ENVELOPE__PAYLOAD_PING
+        && wire_check_version(env) != WIRE_OK)
+        e = WIRE_EVERSION;
+    if (e != WIRE_OK) {
+        const char *field = e == WIRE_EVERSION ? "schema_version" : slot->info.field;
         self->stats.bad_frames++;
-        log_warn("bad_frame", "code=%s msg_id=%s type=%s field=%s", wire_error_code(slot->werr),
+        log_warn("bad_frame", "code=%s msg_id=%s type=%s field=%s", wire_error_code(e),
                  slot->info.msg_id[0] ? slot->info.msg_id : "-", env && wire_valid_id(env->type, 64) ? env->type : "-",
-                 slot->info.field[0] ? slot->info.field : "-");
-        call_error(c, wire_error_code(slot->werr), slot->info.field, wire_error_message_fr(slot->werr), 0);
+                 field[0] ? field : "-");
+        call_error(c, wire_error_code(e), field, wire_error_message_fr(e), 0);
         return;
     }
     if (env->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_PING)

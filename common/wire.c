@@ -17,6 +17,8 @@ static const struct {
     [WIRE_EHEADER] = { "INVALID_HEADER", "En-tête du message invalide (identifiant ou territoire)." },
     [WIRE_EUNSUPPORTED] = { "UNSUPPORTED", "Type de message non pris en charge par ce service." },
     [WIRE_EFIELD] = { "INVALID_FIELD", "Champ invalide : un texte contient un caractère nul." },
+    [WIRE_EVERSION] = { "UNSUPPORTED_VERSION",
+                        "Message d'une version plus récente que ce service : mettre à jour le service destinataire." },
 };
 
 const char *wire_error_code(wire_err_t e) { return wire_errors[e].code; }
@@ -196,6 +198,11 @@ wire_err_t wire_unpack(const uint8_t *buf, size_t len, size_t max, ProtobufCAllo
                        Tremplin__Envelope **out)
 {
     return wire_decode(buf, len, max, alloc, out, NULL);
+}
+
+wire_err_t wire_check_version(const Tremplin__Envelope *env)
+{
+    return env->schema_version > WIRE_SCHEMA_VERSION ? WIRE_EVERSION : WIRE_OK;
 }
 
 void wire_free(Tremplin__Envelope *env, ProtobufCAllocator *alloc)

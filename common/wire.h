@@ -22,6 +22,7 @@ typedef enum {
     WIRE_EHEADER,      /* msg_id or territory missing or malformed */
     WIRE_EUNSUPPORTED, /* payload not set: a member this build does not know */
     WIRE_EFIELD,       /* a payload string holds a NUL (C would read it cut short) */
+    WIRE_EVERSION,     /* schema_version newer than this build's (wire_check_version) */
     WIRE_NERR
 } wire_err_t;
 
@@ -53,6 +54,13 @@ wire_err_t wire_unpack(const uint8_t *buf, size_t len, size_t max, ProtobufCAllo
 wire_err_t wire_decode(const uint8_t *buf, size_t len, size_t max, ProtobufCAllocator *alloc,
                        Tremplin__Envelope **out, wire_info_t *info);
 void wire_free(Tremplin__Envelope *env, ProtobufCAllocator *alloc);
+
+/* A command's schema_version: WIRE_EVERSION when it is newer than this
+ * build's (the receiver would misread what it cannot know), else WIRE_OK.
+ * 0 is a producer that does not state it and reads as version 1, the first
+ * (proto/README.md). Answers are not checked: a caller reads what it knows
+ * of a newer service's answer. */
+wire_err_t wire_check_version(const Tremplin__Envelope *env);
 
 /* A msg_id is 1..64 chars of [0-9a-zA-Z_-]; a territory 1..16 of the same. */
 int wire_valid_id(const char *s, size_t max);

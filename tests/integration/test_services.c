@@ -174,6 +174,27 @@ static void bad_frames_get_stable_codes_and_service_goes_on(void **state)
     raw_error(b.data, b.len, code, sizeof code);
     assert_string_equal(code, "UNKNOWN_TERRITORY");
 
+    /* schema_version: 0 (not stated) reads as 1; a newer one is refused,
+     * also with a payload this build does not know */
+    b.len = 0;
+    e.territory = "42";
+    e.schema_version = 0;
+    wire_pack(&e, &b);
+    raw_error(b.data, b.len, code, sizeof code);
+    assert_string_equal(code, ""); /* acked */
+    b.len = 0;
+    e.schema_version = WIRE_SCHEMA_VERSION + 1;
+    wire_pack(&e, &b);
+    raw_error(b.data, b.len, code, sizeof code);
+    assert_string_equal(code, "UNSUPPORTED_VERSION");
+    b.len = 0;
+    e.payload_case = TREMPLIN__ENVELOPE__PAYLOAD__NOT_SET;
+    wire_pack(&e, &b);
+    raw_error(b.data, b.len, code, sizeof code);
+    assert_string_equal(code, "UNSUPPORTED_VERSION");
+    e.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
+    e.schema_version = 0;
+
     b.len = 0; /* a probe routed to a service this deployment does not have */
     char *nowhere[] = { "nowhere" };
     pr.route = nowhere;

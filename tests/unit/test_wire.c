@@ -525,6 +525,21 @@ static void test_ids_of_undecodable_frames(void **state)
     wire_buf_free(&b);
 }
 
+/* A command from a newer producer is refused; 0 (not stated) reads as 1. */
+static void test_check_version(void **state)
+{
+    (void)state;
+    Tremplin__Envelope env;
+    char id[TP_ID_LEN + 1];
+    header_init(&env, id);
+    assert_int_equal(wire_check_version(&env), WIRE_OK);
+    env.schema_version = 0;
+    assert_int_equal(wire_check_version(&env), WIRE_OK);
+    env.schema_version = WIRE_SCHEMA_VERSION + 1;
+    assert_int_equal(wire_check_version(&env), WIRE_EVERSION);
+    assert_string_equal(wire_error_code(WIRE_EVERSION), "UNSUPPORTED_VERSION");
+}
+
 /* ------------------------------------------------------------- helpers */
 
 static void test_type_name(void **state)
@@ -672,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_unknown_payload),
         cmocka_unit_test(test_embedded_nul),
         cmocka_unit_test(test_ids_of_undecodable_frames),
+        cmocka_unit_test(test_check_version),
         cmocka_unit_test(test_type_name),
         cmocka_unit_test(test_valid_id),
         cmocka_unit_test(test_error_codes),
