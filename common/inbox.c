@@ -188,6 +188,7 @@ static void inbox_prepare(inbox_t *self, inbox_slot_t *slot)
     const Tremplin__Envelope *env = slot->env;
     call_reset(c, self->conf.service, env ? env->territory : "", env ? env->msg_id : "");
     c->peer = slot->peer;
+    c->digest = slot->info.digest;
     c->producer = self->conf.instance;
     wire_err_t e = slot->werr;
     /* a newer producer's command (its payload may be one we do not know):

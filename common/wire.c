@@ -113,18 +113,27 @@ static void wire_take_id(char *out, size_t cap, const uint8_t *val, size_t len)
         memcpy(out, tmp, len + 1);
 }
 
-/* msg_id and territory as far as the frame can be read (the last of each,
- * as a decoder would keep). */
-static void wire_peek_ids(const uint8_t *buf, size_t len, wire_info_t *info)
+/* msg_id, territory and the payload's bytes as far as the frame can be
+ * read (the last of each, as a decoder would keep). */
+static void wire_peek(const uint8_t *buf, size_t len, wire_info_t *info)
 {
-    const uint8_t *p = buf, *end = buf + len;
+    const uint8_t *p = buf, *end = buf + len, *payload = NULL;
+    size_t payload_len = 0;
     wire_field_t f;
-    while (p < end && wire_field(&p, end, &f) == 0) {
+    for (const uint8_t *at = p; p < end && wire_field(&p, end, &f) == 0; at = p) {
+        const ProtobufCFieldDescriptor *d =
+            f.type == 2 ? protobuf_c_message_descriptor_get_field(&tremplin__envelope__descriptor, f.num) : NULL;
         if (f.type == 2 && f.num == 1)
             wire_take_id(info->msg_id, sizeof info->msg_id, f.val, f.len);
         else if (f.type == 2 && f.num == 7)
             wire_take_id(info->territory, sizeof info->territory, f.val, f.len);
+        else if (d && d->type == PROTOBUF_C_TYPE_MESSAGE) { /* a payload member */
+            payload = at;
+            payload_len = (size_t)(p - at);
+        }
     }
+    if (payload)
+        util_digest(payload, payload_len, info->digest);
 }
 
 /* Finds the first string field (in d and the messages it holds) whose bytes
@@ -176,7 +185,7 @@ wire_err_t wire_decode(const uint8_t *buf, size_t len, size_t max, ProtobufCAllo
     if (len == 0)
         return WIRE_EEMPTY;
     if (info != &scratch)
-        wire_peek_ids(buf, len, info);
+        wire_peek(buf, len, info);
     if (len > max)
         return WIRE_ETOOBIG;
     Tremplin__Envelope *env = tremplin__envelope__unpack(alloc, len, buf);

@@ -38,6 +38,10 @@ typedef struct {
     char field[64]; /* "msg_id", "person.given_name", "answers[2].question_id" */
     char msg_id[65];
     char territory[WIRE_TERRITORY_MAX + 1];
+    /* what the command asks: a digest of its payload member (tag and bytes),
+     * so that a receiver tells a resend of the same command from another
+     * command under the same msg_id; "" when there is none */
+    char digest[TP_ID_LEN + 1];
 } wire_info_t;
 
 /* Decodes buf into *out (freed with wire_free using the same allocator, which
