@@ -245,6 +245,7 @@ static void each_rule_is_rejected_with_its_code(void **state)
           "person.accessibility" },
         { "needs", "[\"astrology\"]", "UNKNOWN_VALUE", "needs[0]" },
         { "answers", "{\"bad id!\": 1}", "INVALID_FIELD", "answers[0]" },
+        { "answers", "{\"q_is_thirty_three_characters_long\": 1}", "INVALID_FIELD", "answers[0]" },
         { "person.birth_year", "\"1950\"", "INVALID_JSON", "" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -419,6 +420,39 @@ static void idempotent_after_a_lost_answer(void **state)
     wire_free(resent, NULL);
     json_object_put(o);
     json_object_put(other);
+}
+
+/* The referral record kept its answers cut at 1 023 bytes: at the bounds the
+ * checks allow (32 answers, 32-character question ids) it keeps them all, and
+ * past them the referral is refused with the field named. */
+static void answers_are_recorded_whole_within_their_bounds(void **state)
+{
+    (void)state;
+    for (int extra = 0; extra < 2; extra++) {
+        json_object *o = valid_json("wilson", extra ? "ANS-33" : "ANS-32"), *ans = json_object_new_object();
+        char want[2048] = "";
+        size_t w = 0;
+        for (int i = 0; i < 32 + extra; i++) {
+            char q[40];
+            snprintf(q, sizeof q, "q%02d_abcdefghijklmnopqrstuvwxyzab", i); /* 32 characters */
+            json_object_object_add(ans, q, json_object_new_int(i % 4));
+            w += (size_t)snprintf(want + w, sizeof want - w, "%s%s=%d", i ? " " : "", q, i % 4);
+        }
+        set_path(o, "answers", ans);
+        answer_t a = submit_json(o);
+        json_object_put(o);
+        if (extra) {
+            assert_string_equal(a.code, "TOO_MANY");
+            assert_string_equal(a.field, "answers");
+            continue;
+        }
+        assert_int_equal(a.exit, 0);
+        redisReply *r = h_redis(&env, "HGET tp:{42}:intake:referral:%s answers", a.referral_id);
+        assert_non_null(r);
+        assert_true(strlen(want) > 1023);
+        assert_string_equal(r->str, want);
+        freeReplyObject(r);
+    }
 }
 
 static void without_consent_counted_not_stored(void **state)
@@ -675,6 +709,7 @@ int main(void)
         cmocka_unit_test(each_rule_is_rejected_with_its_code),
         cmocka_unit_test(wire_faults_are_answered_by_field_and_request),
         cmocka_unit_test(idempotent_after_a_lost_answer),
+        cmocka_unit_test(answers_are_recorded_whole_within_their_bounds),
         cmocka_unit_test(without_consent_counted_not_stored),
         cmocka_unit_test(kill9_after_ack_loses_nothing),
         cmocka_unit_test(curve_unknown_key_is_refused),
