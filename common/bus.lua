@@ -10,7 +10,9 @@ A command handler is registered with command(name, fn). Its FCALL carries:
   KEYS[2]  the service's outbox  tp:{T}:<svc>:outbox
   KEYS[3..] the handler's keys (same territory)
   ARGV[1]  mark lifetime in seconds
-  ARGV[2]  n: number of outgoing messages, then n triples (to, msg_id, bytes)
+  ARGV[2]  digest of what the command asks (its payload; '' for a service's
+           own step)
+  ARGV[3]  n: number of outgoing messages, then n triples (to, msg_id, bytes)
   ARGV[..] the handler's arguments
 fn(keys, args) returns {'ok', k1, v1, ...}, {'err', code, field, message_fr},
 or {'dup', k1, v1, ...} when it recognised a business duplicate (the same
@@ -20,8 +22,11 @@ not now — fn wrote nothing, no mark is kept, and the answer is a retryable
 Error (the sender counts a try and sends it again later). The wrapper stores the answer under the
 mark and appends the outgoing messages to the outbox only when fn answered
 'ok' (fn may return a second value, a set {[i] = true} of the messages to
-send when it chose among prepared ones): state, mark and outbox in one step. A replay (mark present) returns the
-first answer, marked duplicate, and changes nothing.
+send when it chose among prepared ones): state, mark and outbox in one step.
+The mark keeps the digest next to the answer. A replay (mark present, same
+digest: a resend is byte-identical) returns the first answer, marked
+duplicate, and changes nothing; the same msg_id with another content is a
+CONFLICT, never another command's answer.
 
 Redis does not roll back a function that raises after writing: a handler
 checks everything first, then writes. ]]
@@ -32,17 +37,22 @@ local function command(name, fn)
   redis.register_function(LIB .. '_' .. name, function(keys, args)
     local first = redis.call('GET', keys[1])
     if first then
-      local answer = cjson.decode(first)
+      local mark = cjson.decode(first)
+      local answer = mark.answer or mark -- a mark of an earlier build: the answer alone
+      if mark.answer and mark.digest ~= args[2] then
+        return {'err', 'CONFLICT', 'msg_id',
+                'Identifiant de message déjà utilisé pour un autre contenu : envoyer avec un nouvel identifiant.'}
+      end
       if answer[1] == 'ok' and answer[#answer - 1] ~= 'duplicate' then
         answer[#answer + 1] = 'duplicate'
         answer[#answer + 1] = '1'
       end
       return answer
     end
-    local nout = tonumber(args[2])
+    local nout = tonumber(args[3])
     local hkeys, hargs = {}, {}
     for i = 3, #keys do hkeys[#hkeys + 1] = keys[i] end
-    for i = 3 + 3 * nout, #args do hargs[#hargs + 1] = args[i] end
+    for i = 4 + 3 * nout, #args do hargs[#hargs + 1] = args[i] end
     local answer, only = fn(hkeys, hargs)
     if answer[1] == 'retry' then return answer end
     if answer[1] == 'dup' then
@@ -51,13 +61,13 @@ local function command(name, fn)
       answer[#answer + 1] = '1'
     elseif answer[1] == 'ok' then
       for i = 0, nout - 1 do
-        local b = 3 + 3 * i
+        local b = 4 + 3 * i
         if not only or only[i + 1] then
           redis.call('XADD', keys[2], '*', 'to', args[b], 'id', args[b + 1], 'msg', args[b + 2])
         end
       end
     end
-    redis.call('SET', keys[1], cjson.encode(answer), 'EX', args[1])
+    redis.call('SET', keys[1], cjson.encode({digest = args[2], answer = answer}), 'EX', args[1])
     return answer
   end)
 end

@@ -66,6 +66,7 @@ void call_reset(call_t *c, const char *service, const char *territory, const cha
     c->territory = territory;
     c->msg_id = msg_id;
     c->peer = "";
+    c->digest = "";
     c->producer = "";
     c->function[0] = '\0';
     call_vec_clear(&c->keys);
@@ -144,7 +145,7 @@ void call_error(call_t *c, const char *code, const char *field, const char *mess
 void call_append(call_t *c, rds_t *r, const char *library, long mark_ttl_s)
 {
     int nkeys = 2 + c->keys.n;
-    int argc = 3 + nkeys + 2 + c->out.n + c->args.n;
+    int argc = 3 + nkeys + 3 + c->out.n + c->args.n;
     const char *argv_stack[64];
     size_t lens_stack[64];
     const char **argv = argc <= 64 ? argv_stack : xmalloc((size_t)argc * sizeof *argv);
@@ -175,6 +176,7 @@ void call_append(call_t *c, rds_t *r, const char *library, long mark_ttl_s)
         PUSH(s, l);
     }
     PUSH(ttl, strlen(ttl));
+    PUSH(c->digest, strlen(c->digest));
     PUSH(nout, strlen(nout));
     for (int k = 0; k < c->out.n; k++) {
         size_t l;

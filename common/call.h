@@ -38,6 +38,7 @@ typedef struct {
     const char *service;
     const char *msg_id;
     const char *peer;     /* CURVE public key (Z85) of the sender; "" on plain sockets */
+    const char *digest;   /* what the command asks (wire_info_t); "" for a service's own step */
     const char *producer; /* this service instance, stamped on what it sends */
     char function[64];
     call_vec_t keys; /* handler keys (the mark and outbox are added at flush) */
@@ -70,8 +71,8 @@ void call_send(call_t *c, const char *to, const Tremplin__Envelope *env);
 /* Answers at once with an Error; no Redis call is made. */
 void call_error(call_t *c, const char *code, const char *field, const char *message_fr, int retryable);
 
-/* Appends "FCALL <lib>_<fn> numkeys mark outbox keys.. ttl nout out.. args.."
- * to the pipeline. */
+/* Appends "FCALL <lib>_<fn> numkeys mark outbox keys.. ttl digest nout out..
+ * args.." to the pipeline (the layout common/bus.lua's command() reads). */
 struct rds;
 void call_append(call_t *c, struct rds *r, const char *library, long mark_ttl_s);
 

@@ -149,10 +149,16 @@ int client_send(client_t *self, const Tremplin__Envelope *req, uint64_t tag)
     return 0;
 }
 
-static client_req_t *client_find(client_t *self, const char *msg_id)
+/* The request an answer is for: the one its cause_id names; or, for a final
+ * Error that names none (the service could not read the request's ids, so
+ * the answer has no cause_id and no territory either), the only request in
+ * flight — resending it would get the same refusal. */
+static client_req_t *client_find(client_t *self, const Tremplin__Envelope *reply, wire_err_t werr)
 {
+    int only = (werr == WIRE_OK || werr == WIRE_EHEADER) && self->count == 1 && !reply->cause_id[0]
+               && reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR && !reply->error->retryable;
     for (int i = 0; i < self->window; i++)
-        if (self->reqs[i].used && strcmp(self->reqs[i].msg_id, msg_id) == 0)
+        if (self->reqs[i].used && (only || (werr == WIRE_OK && strcmp(self->reqs[i].msg_id, reply->cause_id) == 0)))
             return &self->reqs[i];
     return NULL;
 }
@@ -172,8 +178,9 @@ int client_poll(client_t *self, int timeout_ms, client_reply_fn fn, void *arg)
         int n;
         while ((n = zmq_recv(self->dealer, buf, sizeof buf, ZMQ_DONTWAIT)) >= 0) {
             Tremplin__Envelope *env = NULL;
-            if ((size_t)n <= sizeof buf && wire_unpack(buf, (size_t)n, sizeof buf, NULL, &env) == WIRE_OK) {
-                client_req_t *r = client_find(self, env->cause_id);
+            wire_err_t werr = (size_t)n <= sizeof buf ? wire_unpack(buf, (size_t)n, sizeof buf, NULL, &env) : WIRE_ETOOBIG;
+            if (env) {
+                client_req_t *r = client_find(self, env, werr);
                 if (r) {
                     r->used = 0;
                     self->count--;

@@ -13,6 +13,7 @@ typedef struct {
     char peer[48]; /* ZAP User-Id: the CURVE public key of the sender */
     Tremplin__Envelope *env;
     wire_err_t werr;
+    wire_info_t info; /* the request's ids as far as they could be read */
     call_t call;
     redisReply *reply;
 } inbox_slot_t;
@@ -89,8 +90,7 @@ static int inbox_has_more(void *sock)
 static void inbox_send(inbox_t *self, inbox_slot_t *slot, Tremplin__Envelope *reply)
 {
     char id[TP_ID_LEN + 1];
-    const Tremplin__Envelope *req = slot->env;
-    wire_stamp(reply, id, req ? req->msg_id : "", self->conf.instance, req ? req->territory : "");
+    wire_stamp(reply, id, slot->info.msg_id, self->conf.instance, slot->info.territory);
     self->out.len = 0;
     wire_pack(reply, &self->out);
     zmq_msg_t idm;
@@ -98,7 +98,7 @@ static void inbox_send(inbox_t *self, inbox_slot_t *slot, Tremplin__Envelope *re
     zmq_msg_copy(&idm, &slot->identity);
     if (zmq_msg_send(&idm, self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
         || zmq_send(self->router, self->out.data, self->out.len, ZMQ_DONTWAIT) < 0) {
-        log_debug("reply_dropped", "msg_id=%s errno=%d", req ? req->msg_id : "-", errno);
+        log_debug("reply_dropped", "msg_id=%s errno=%d", slot->info.msg_id[0] ? slot->info.msg_id : "-", errno);
         zmq_msg_close(&idm);
     }
 }
@@ -160,6 +160,7 @@ static int inbox_receive(inbox_t *self, inbox_slot_t *slot)
     slot->env = NULL;
     slot->reply = NULL;
     slot->peer[0] = '\0';
+    memset(&slot->info, 0, sizeof slot->info);
     if (!inbox_has_more(self->router)) {
         slot->werr = WIRE_EEMPTY;
         return 0;
@@ -173,7 +174,8 @@ static int inbox_receive(inbox_t *self, inbox_slot_t *slot)
         inbox_discard_rest(self->router);
         slot->werr = WIRE_EDECODE;
     } else {
-        slot->werr = wire_unpack(zmq_msg_data(&body), zmq_msg_size(&body), self->conf.max_msg, NULL, &slot->env);
+        slot->werr = wire_decode(zmq_msg_data(&body), zmq_msg_size(&body), self->conf.max_msg, NULL, &slot->env,
+                                 &slot->info);
     }
     zmq_msg_close(&body);
     return 0;
@@ -186,13 +188,22 @@ static void inbox_prepare(inbox_t *self, inbox_slot_t *slot)
     const Tremplin__Envelope *env = slot->env;
     call_reset(c, self->conf.service, env ? env->territory : "", env ? env->msg_id : "");
     c->peer = slot->peer;
+    c->digest = slot->info.digest;
     c->producer = self->conf.instance;
-    if (slot->werr != WIRE_OK) {
+    wire_err_t e = slot->werr;
+    /* a newer producer's command (its payload may be one we do not know):
+     * say why it is refused; a Ping is answered whatever its version, a
+     * newer tool may ask */
+    if ((e == WIRE_OK || e == WIRE_EUNSUPPORTED) && env->payload_case != TREMPLIN__ENVELOPE__PAYLOAD_PING
+        && wire_check_version(env) != WIRE_OK)
+        e = WIRE_EVERSION;
+    if (e != WIRE_OK) {
+        const char *field = e == WIRE_EVERSION ? "schema_version" : slot->info.field;
         self->stats.bad_frames++;
-        log_warn("bad_frame", "code=%s msg_id=%s type=%s", wire_error_code(slot->werr),
-                 env && wire_valid_id(env->msg_id, 64) ? env->msg_id : "-",
-                 env && wire_valid_id(env->type, 64) ? env->type : "-");
-        call_error(c, wire_error_code(slot->werr), "", wire_error_message_fr(slot->werr), 0);
+        log_warn("bad_frame", "code=%s msg_id=%s type=%s field=%s", wire_error_code(e),
+                 slot->info.msg_id[0] ? slot->info.msg_id : "-", env && wire_valid_id(env->type, 64) ? env->type : "-",
+                 field[0] ? field : "-");
+        call_error(c, wire_error_code(e), field, wire_error_message_fr(e), 0);
         return;
     }
     if (env->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_PING)

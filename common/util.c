@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <sys/random.h>
 
 static void util_oom(size_t n)
@@ -55,16 +56,31 @@ static void util_random_bytes(void *buf, size_t n)
     }
 }
 
-void util_random_id(char out[TP_ID_LEN + 1])
+/* TP_ID_LEN / 2 bytes as an id: lowercase hex and a NUL. */
+static void util_hex_id(const unsigned char raw[TP_ID_LEN / 2], char out[TP_ID_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char raw[TP_ID_LEN / 2];
-    util_random_bytes(raw, sizeof raw);
-    for (size_t i = 0; i < sizeof raw; i++) {
+    for (size_t i = 0; i < TP_ID_LEN / 2; i++) {
         out[2 * i] = hex[raw[i] >> 4];
         out[2 * i + 1] = hex[raw[i] & 15];
     }
     out[TP_ID_LEN] = '\0';
+}
+
+void util_random_id(char out[TP_ID_LEN + 1])
+{
+    unsigned char raw[TP_ID_LEN / 2];
+    util_random_bytes(raw, sizeof raw);
+    util_hex_id(raw, out);
+}
+
+void util_digest(const void *data, size_t len, char out[TP_ID_LEN + 1])
+{
+    unsigned char raw[TP_ID_LEN / 2];
+    if (sodium_init() < 0)
+        abort(); /* no usable randomness or CPU support: nothing can run safely */
+    crypto_generichash(raw, sizeof raw, data, len, NULL, 0);
+    util_hex_id(raw, out);
 }
 
 uint64_t util_random_u64(void)

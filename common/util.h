@@ -25,6 +25,10 @@ uint64_t util_random_u64(void);
  * recognise. The seed (a random msg_id) keeps them unguessable. */
 void util_derive_id(const char *seed, const char *label, unsigned index, char out[TP_ID_LEN + 1]);
 
+/* A digest of data (BLAKE2b, 128 bits) as lowercase hex, like an id: to
+ * tell one content from another, not to keep it secret. */
+void util_digest(const void *data, size_t len, char out[TP_ID_LEN + 1]);
+
 /* Copies at most cap-1 bytes and always terminates; returns -1 if truncated. */
 int util_strlcpy(char *dst, const char *src, size_t cap);
 

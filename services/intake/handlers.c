@@ -95,6 +95,12 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
         reject(call, &err);
         return;
     }
+    char answers[REFERRAL_ANSWERS_TEXT_MAX]; /* the validated bounds always fit: never a record cut short */
+    int nanswers = referral_answers_text(r, answers, sizeof answers);
+    if (nanswers < 0) {
+        call_error(call, "TOO_MANY", "answers", "Réponses trop longues pour être enregistrées.", 0);
+        return;
+    }
 
     const Tremplin__Person *p = r->person;
     int known = p->person_id[0] != '\0';
@@ -156,12 +162,7 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
     call_argf(call, "%s", r->mediator->id);
     call_argf(call, "%s", r->mediator->partner);
     call_argf(call, "%s", join(r->needs, r->n_needs, list, sizeof list));
-    size_t w = 0;
-    list[0] = '\0';
-    for (size_t i = 0; i < r->n_answers && w + 1 < sizeof list; i++)
-        w += (size_t)snprintf(list + w, sizeof list - w, "%s%s=%d", i ? " " : "", r->answers[i]->question_id,
-                              r->answers[i]->score);
-    call_argf(call, "%s", list);
+    call_arg(call, answers, (size_t)nanswers); /* not call_argf: its 4 KiB would cut it */
     call_argf(call, "%s", join(p->availability, p->n_availability, list, sizeof list));
     call_argf(call, "%s", join(r->consent->purposes, r->consent->n_purposes, list, sizeof list));
     call_argf(call, "%s", r->consent->text_version);

@@ -8,7 +8,6 @@
 #include "util.h"
 
 #define REFERRAL_MAX_NEEDS 16
-#define REFERRAL_MAX_ANSWERS 32
 #define REFERRAL_MAX_ACCESS 8
 #define CONSENT_MAX_AGE_MS (90LL * 24 * 3600 * 1000)
 #define CONSENT_MAX_AHEAD_MS (10LL * 60 * 1000) /* clocks of branch systems drift */
@@ -346,18 +345,38 @@ static int check_person(const Tremplin__SubmitReferral *r, int64_t now_ms, refer
 static int check_answers(const Tremplin__SubmitReferral *r, referral_error_t *err)
 {
     if (r->n_answers > REFERRAL_MAX_ANSWERS)
-        return referral_fail(err, "TOO_MANY", "answers", "Trop de réponses (au plus %d).", REFERRAL_MAX_ANSWERS);
+        return referral_fail(err, "TOO_MANY", "answers", "Trop de réponses : au plus %d, une par question.",
+                             REFERRAL_MAX_ANSWERS);
     for (size_t i = 0; i < r->n_answers; i++) {
         char f[48];
         snprintf(f, sizeof f, "answers[%zu]", i);
         const Tremplin__Answer *a = r->answers[i];
-        if (!a || !is_token(a->question_id, 32, "_-"))
-            return referral_fail(err, "INVALID_FIELD", f, "Identifiant de question invalide.");
+        if (a && strlen(a->question_id) > REFERRAL_QUESTION_MAX)
+            return referral_fail(err, "INVALID_FIELD", f, "Identifiant de question trop long : %d caractères au plus.",
+                                 REFERRAL_QUESTION_MAX);
+        if (!a || !is_token(a->question_id, REFERRAL_QUESTION_MAX, "_-"))
+            return referral_fail(err, "INVALID_FIELD", f,
+                                 "Identifiant de question invalide (lettres, chiffres, - et _).");
         for (size_t j = 0; j < i; j++)
             if (!strcmp(a->question_id, r->answers[j]->question_id))
                 return referral_fail(err, "DUPLICATE_VALUE", f, "Question « %s » répondue deux fois.", a->question_id);
     }
     return 0;
+}
+
+int referral_answers_text(const Tremplin__SubmitReferral *r, char *buf, size_t cap)
+{
+    size_t w = 0;
+    if (cap == 0)
+        return -1;
+    buf[0] = '\0';
+    for (size_t i = 0; i < r->n_answers; i++) {
+        int n = snprintf(buf + w, cap - w, "%s%s=%d", i ? " " : "", r->answers[i]->question_id, r->answers[i]->score);
+        if (n < 0 || (size_t)n >= cap - w)
+            return -1;
+        w += (size_t)n;
+    }
+    return (int)w;
 }
 
 int referral_validate(const Tremplin__SubmitReferral *r, int64_t now_ms, referral_error_t *err)

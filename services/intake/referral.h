@@ -11,6 +11,13 @@
 
 #include "tremplin.pb-c.h"
 
+#define REFERRAL_MAX_ANSWERS 32  /* one per question of the questionnaire, with room to grow */
+#define REFERRAL_QUESTION_MAX 32 /* characters of a question id */
+/* The answers as the referral record keeps them, "q1=2 q2=0", at those
+ * bounds: a question id, '=', a score (an int32: 11 characters at most) and
+ * a space each. */
+#define REFERRAL_ANSWERS_TEXT_MAX (REFERRAL_MAX_ANSWERS * (REFERRAL_QUESTION_MAX + 13))
+
 typedef struct {
     const char *code;
     char field[64];
@@ -27,6 +34,11 @@ int referral_check_envelope(const Tremplin__SubmitReferral *r, referral_error_t 
 int referral_check_consent(const Tremplin__SubmitReferral *r, int64_t now_ms, referral_error_t *err);
 /* Everything: envelope checks, then consent, then person, needs, answers. */
 int referral_validate(const Tremplin__SubmitReferral *r, int64_t now_ms, referral_error_t *err);
+
+/* Writes the answers as the record keeps them ("q1=2 q2=0") into buf;
+ * returns the length, or -1 when they do not fit (never for a validated
+ * referral and REFERRAL_ANSWERS_TEXT_MAX bytes): never a record cut short. */
+int referral_answers_text(const Tremplin__SubmitReferral *r, char *buf, size_t cap);
 
 /* "06 12-34.56 78", "+33612345678", "0033 6…" -> "+33612345678". -1 if not
  * a French number. */

@@ -6,7 +6,7 @@
 FUZZ_SECONDS ?= 10
 F = build/fuzz
 FCC = clang
-PKGS = libzmq libczmq libprotobuf-c hiredis inih json-c
+PKGS = libzmq libczmq libprotobuf-c hiredis inih json-c libsodium
 FFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
          -I$(F)/gen -Icommon -Iservices $(shell pkg-config --cflags $(PKGS))
 FLIBS = $(shell pkg-config --libs $(PKGS)) -lm

@@ -4,16 +4,22 @@
  * time from the schema, so it never goes stale. */
 #include <stdio.h>
 #include <string.h>
-#include <string.h>
 
 #include "wire.h"
 
-static void write_sample(const char *dir, const char *name, Tremplin__Envelope *env)
+/* nul: a string of env whose middle byte becomes a NUL in the packed bytes
+ * (only the wire can carry one), or NULL. */
+static void write_sample(const char *dir, const char *name, Tremplin__Envelope *env, const char *nul)
 {
     char id[TP_ID_LEN + 1], path[512];
     wire_stamp(env, id, "cause", "seeds", "42");
     wire_buf_t b = { 0 };
     wire_pack(env, &b);
+    for (size_t at = 0, n = nul ? strlen(nul) : 0; nul && at + n <= b.len; at++)
+        if (memcmp(b.data + at, nul, n) == 0) {
+            b.data[at + n / 2] = 0;
+            break;
+        }
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
     if (f) {
@@ -62,7 +68,7 @@ int main(int argc, char **argv)
     ping.nonce = "n";
     env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PING;
     env.ping = &ping;
-    write_sample(argv[1], "ping", &env);
+    write_sample(argv[1], "ping", &env, NULL);
 
     Tremplin__Probe probe = TREMPLIN__PROBE__INIT;
     char *route[] = { "matcher", "scheduler" };
@@ -71,7 +77,7 @@ int main(int argc, char **argv)
     probe.n_route = 2;
     env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
     env.probe = &probe;
-    write_sample(argv[1], "probe", &env);
+    write_sample(argv[1], "probe", &env, NULL);
 
     Tremplin__SubmitReferral sr = TREMPLIN__SUBMIT_REFERRAL__INIT;
     Tremplin__Mediator med = TREMPLIN__MEDIATOR__INIT;
@@ -104,32 +110,37 @@ int main(int argc, char **argv)
     sr.n_answers = 1;
     env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL;
     env.submit_referral = &sr;
-    write_sample(argv[1], "submit_referral", &env);
+    write_sample(argv[1], "submit_referral", &env, NULL);
 
     /* one referral per rejection code */
     sr.branch = "";
-    write_sample(argv[1], "reject_missing_field", &env);
+    write_sample(argv[1], "reject_missing_field", &env, NULL);
     sr.branch = "wilson";
     person.phone = "12";
-    write_sample(argv[1], "reject_invalid_field", &env);
+    write_sample(argv[1], "reject_invalid_field", &env, NULL);
     person.phone = "0612345678";
     char *dup_avail[] = { "mon-am", "mon-am" };
     person.availability = dup_avail;
-    write_sample(argv[1], "reject_duplicate_value", &env);
+    write_sample(argv[1], "reject_duplicate_value", &env, NULL);
     char *bad_avail[] = { "sun-am" };
     person.availability = bad_avail;
     person.n_availability = 1;
-    write_sample(argv[1], "reject_unknown_value", &env);
+    write_sample(argv[1], "reject_unknown_value", &env, NULL);
     person.availability = avail;
     person.n_availability = 2;
     char *many[] = { "a", "b", "c", "d", "e", "f", "g", "h", "i" };
     person.accessibility = many;
     person.n_accessibility = 9;
-    write_sample(argv[1], "reject_too_many", &env);
+    write_sample(argv[1], "reject_too_many", &env, NULL);
     person.n_accessibility = 0;
     consent.given = 0;
-    write_sample(argv[1], "reject_consent_required", &env);
+    write_sample(argv[1], "reject_consent_required", &env, NULL);
     consent.given = 1;
+    /* strings the decoder refuses: a NUL in the payload, in the header */
+    sr.external_ref = "REF-other";
+    write_sample(argv[1], "reject_nul_in_string", &env, "REF-other");
+    sr.external_ref = "REF-1";
+    write_sample(argv[1], "reject_nul_in_header", &env, "SubmitReferral");
 
     Tremplin__Error err = TREMPLIN__ERROR__INIT;
     err.code = "INVALID_FIELD";
@@ -137,6 +148,6 @@ int main(int argc, char **argv)
     err.message_fr = "Numéro invalide.";
     env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_ERROR;
     env.error = &err;
-    write_sample(argv[1], "error", &env);
+    write_sample(argv[1], "error", &env, NULL);
     return 0;
 }

@@ -422,6 +422,20 @@ Tremplin__Envelope *h_call(h_env_t *h, const char *endpoints, Tremplin__Envelope
     return reply;
 }
 
+Tremplin__Envelope *h_raw_call(h_env_t *h, const char *endpoint, const void *data, size_t len)
+{
+    void *s = zmq_socket(h->zctx, ZMQ_DEALER);
+    int zero = 0, timeout = 5000;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    zmq_connect(s, endpoint);
+    zmq_send(s, data, len, 0);
+    static uint8_t buf[65536];
+    int n = zmq_recv(s, buf, sizeof buf, 0);
+    zmq_close(s);
+    return n > 0 && (size_t)n <= sizeof buf ? tremplin__envelope__unpack(NULL, (size_t)n, buf) : NULL;
+}
+
 int h_cli(h_env_t *h, char *out, size_t cap, const char *args)
 {
     char cmd[1024];

@@ -82,6 +82,10 @@ client_t *h_client(h_env_t *h, const char *endpoints, int64_t timeout_ms, int tr
 /* One command, its reply (free with wire_free) or NULL. */
 Tremplin__Envelope *h_call(h_env_t *h, const char *endpoints, Tremplin__Envelope *req);
 
+/* Sends raw bytes (any frame, valid or not) to a ROUTER and returns the
+ * answer decoded as it is (free with wire_free), or NULL after 5 s. */
+Tremplin__Envelope *h_raw_call(h_env_t *h, const char *endpoint, const void *data, size_t len);
+
 /* Runs the tremplin tool with args; captures stdout into out. Returns the
  * exit status or -1. */
 int h_cli(h_env_t *h, char *out, size_t cap, const char *args);

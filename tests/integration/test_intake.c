@@ -245,6 +245,7 @@ static void each_rule_is_rejected_with_its_code(void **state)
           "person.accessibility" },
         { "needs", "[\"astrology\"]", "UNKNOWN_VALUE", "needs[0]" },
         { "answers", "{\"bad id!\": 1}", "INVALID_FIELD", "answers[0]" },
+        { "answers", "{\"q_is_thirty_three_characters_long\": 1}", "INVALID_FIELD", "answers[0]" },
         { "person.birth_year", "\"1950\"", "INVALID_JSON", "" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -280,8 +281,98 @@ static void each_rule_is_rejected_with_its_code(void **state)
     assert_string_equal(a.field, "external_ref");
 }
 
+/* The referral o, packed with a fresh msg_id (written into id), with the '#'
+ * of the string s turned into a NUL on the wire when s is given. */
+static void pack_raw(json_object *o, const char *s, char id[TP_ID_LEN + 1], wire_buf_t *b)
+{
+    referral_json_t h;
+    Tremplin__Envelope *e = envelope_of(o, &h, "42");
+    wire_stamp(e, id, NULL, "raw-client", "42");
+    b->len = 0;
+    wire_pack(e, b);
+    if (!s)
+        return;
+    size_t n = strlen(s), at = 0;
+    while (at + n <= b->len && memcmp(b->data + at, s, n) != 0)
+        at++;
+    assert_true(at + n <= b->len);
+    b->data[at + (size_t)(strchr(s, '#') - s)] = 0;
+}
+
+/* What an independent client found: a string with an embedded NUL was read
+ * cut short ("X\0other" answered as a duplicate of "X", a control character
+ * hidden behind the NUL never checked); a frame over the size cap was
+ * answered without its cause_id, so a client with several requests in
+ * flight could not tell which one was refused. */
+static void wire_faults_are_answered_by_field_and_request(void **state)
+{
+    (void)state;
+    json_object *o = valid_json("wilson", "NULREF");
+    answer_t first = submit_json(o);
+    assert_int_equal(first.exit, 0);
+    json_object_put(o);
+
+    static const struct {
+        const char *path, *value, *nul, *field;
+    } cases[] = {
+        { "external_ref", "NULREF#other", "NULREF#other", "external_ref" },
+        { "person.given_name", "Jo#\001hidden", "Jo#\001hidden", "person.given_name" },
+    };
+    wire_buf_t b = { 0 };
+    char id[TP_ID_LEN + 1];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        o = valid_json("wilson", "NUL-2");
+        set_path(o, cases[i].path, json_object_new_string(cases[i].value));
+        pack_raw(o, cases[i].nul, id, &b);
+        json_object_put(o);
+        Tremplin__Envelope *r = h_raw_call(&env, intake_ep, b.data, b.len);
+        printf("tp NUL in %s -> %s %s\n", cases[i].path, code_of(r), r && r->error ? r->error->field : "");
+        assert_string_equal(code_of(r), "INVALID_FIELD");
+        assert_string_equal(r->error->field, cases[i].field);
+        assert_string_equal(r->cause_id, id);
+        wire_free(r, NULL);
+    }
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:ref:wilson:NUL-2"), 0);
+
+    /* over bus.max_msg (64 KiB): refused, and the tool takes that refusal as
+     * final: refused (2), not "unreachable" (1) after three tries */
+    static char big[70001];
+    memset(big, 'a', sizeof big - 1);
+    o = valid_json("wilson", "BIG-1");
+    set_path(o, "person.given_name", json_object_new_string(big));
+    answer_t a = submit_json(o);
+    assert_int_equal(a.exit, 2);
+    assert_string_equal(a.code, "MESSAGE_TOO_LARGE");
+    /* answered with the request's ids */
+    pack_raw(o, NULL, id, &b);
+    json_object_put(o);
+    Tremplin__Envelope *r = h_raw_call(&env, intake_ep, b.data, b.len);
+    assert_string_equal(code_of(r), "MESSAGE_TOO_LARGE");
+    assert_string_equal(r->cause_id, id);
+    assert_string_equal(r->territory, "42");
+    assert_false(r->error->retryable);
+    wire_free(r, NULL);
+    wire_buf_free(&b);
+}
+
+/* How many entries were ever added to a stream (XINFO STREAM entries-added):
+ * unlike XLEN, the relay deleting what it delivered does not hide one. */
+static long long stream_added(const char *key)
+{
+    redisReply *r = h_redis(&env, "XINFO STREAM %s", key);
+    long long n = -1;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
+        if (!strcmp(r->element[i]->str, "entries-added"))
+            n = r->element[i + 1]->integer;
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
 /* The same message replayed (a lost Ack) and the same referral resent under
- * a new message id: the first answer, nothing new. */
+ * a new message id: the first answer, nothing new. The same message id with
+ * another referral (a branch reusing its ids): CONFLICT, never the first
+ * referral's answer, and the other referral is not taken for it. */
 static void idempotent_after_a_lost_answer(void **state)
 {
     (void)state;
@@ -295,7 +386,8 @@ static void idempotent_after_a_lost_answer(void **state)
     assert_string_equal(code_of(first), "ACK");
     long long refs = h_redis_int(&env, "HGET tp:{42}:intake:fig:total referrals");
     long long people = h_redis_int(&env, "HGET tp:{42}:intake:fig:total people");
-    long long outbox_before = h_redis_int(&env, "XLEN tp:{42}:intake:outbox");
+    long long sent = stream_added("tp:{42}:intake:outbox");
+    assert_true(sent > 0);
 
     Tremplin__Envelope *again = h_call(&env, intake_ep, e); /* same msg_id */
     assert_string_equal(code_of(again), "ACK");
@@ -303,6 +395,16 @@ static void idempotent_after_a_lost_answer(void **state)
     assert_string_equal(again->ack->referral_id, first->ack->referral_id);
     assert_string_equal(again->ack->person_id, first->ack->person_id);
 
+    json_object *other = valid_json("wilson", "IDEM-2");
+    referral_json_t h2;
+    Tremplin__Envelope *e2 = envelope_of(other, &h2, "42");
+    e2->msg_id = id; /* the same msg_id, another referral */
+    Tremplin__Envelope *reused = h_call(&env, intake_ep, e2);
+    assert_string_equal(code_of(reused), "CONFLICT");
+    assert_string_equal(reused->error->field, "msg_id");
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:ref:wilson:IDEM-2"), 0);
+
+    e = envelope_of(o, &h, "42");
     e->msg_id = NULL; /* the branch resends it as a new message */
     Tremplin__Envelope *resent = h_call(&env, intake_ep, e);
     assert_string_equal(code_of(resent), "ACK");
@@ -311,11 +413,46 @@ static void idempotent_after_a_lost_answer(void **state)
 
     assert_int_equal(h_redis_int(&env, "HGET tp:{42}:intake:fig:total referrals"), refs);
     assert_int_equal(h_redis_int(&env, "HGET tp:{42}:intake:fig:total people"), people);
-    assert_true(h_redis_int(&env, "XLEN tp:{42}:intake:outbox") <= outbox_before);
+    assert_int_equal(stream_added("tp:{42}:intake:outbox"), sent); /* nothing more sent */
     wire_free(first, NULL);
     wire_free(again, NULL);
+    wire_free(reused, NULL);
     wire_free(resent, NULL);
     json_object_put(o);
+    json_object_put(other);
+}
+
+/* The referral record kept its answers cut at 1 023 bytes: at the bounds the
+ * checks allow (32 answers, 32-character question ids) it keeps them all, and
+ * past them the referral is refused with the field named. */
+static void answers_are_recorded_whole_within_their_bounds(void **state)
+{
+    (void)state;
+    for (int extra = 0; extra < 2; extra++) {
+        json_object *o = valid_json("wilson", extra ? "ANS-33" : "ANS-32"), *ans = json_object_new_object();
+        char want[2048] = "";
+        size_t w = 0;
+        for (int i = 0; i < 32 + extra; i++) {
+            char q[40];
+            snprintf(q, sizeof q, "q%02d_abcdefghijklmnopqrstuvwxyzab", i); /* 32 characters */
+            json_object_object_add(ans, q, json_object_new_int(i % 4));
+            w += (size_t)snprintf(want + w, sizeof want - w, "%s%s=%d", i ? " " : "", q, i % 4);
+        }
+        set_path(o, "answers", ans);
+        answer_t a = submit_json(o);
+        json_object_put(o);
+        if (extra) {
+            assert_string_equal(a.code, "TOO_MANY");
+            assert_string_equal(a.field, "answers");
+            continue;
+        }
+        assert_int_equal(a.exit, 0);
+        redisReply *r = h_redis(&env, "HGET tp:{42}:intake:referral:%s answers", a.referral_id);
+        assert_non_null(r);
+        assert_true(strlen(want) > 1023);
+        assert_string_equal(r->str, want);
+        freeReplyObject(r);
+    }
 }
 
 static void without_consent_counted_not_stored(void **state)
@@ -570,7 +707,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(accepted_persisted_apart_and_assigned),
         cmocka_unit_test(each_rule_is_rejected_with_its_code),
+        cmocka_unit_test(wire_faults_are_answered_by_field_and_request),
         cmocka_unit_test(idempotent_after_a_lost_answer),
+        cmocka_unit_test(answers_are_recorded_whole_within_their_bounds),
         cmocka_unit_test(without_consent_counted_not_stored),
         cmocka_unit_test(kill9_after_ack_loses_nothing),
         cmocka_unit_test(curve_unknown_key_is_refused),

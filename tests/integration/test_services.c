@@ -126,24 +126,11 @@ static void raw_error(const void *data, size_t len, char *code, size_t cap)
 {
     char ep[64];
     h_service_endpoint(&env, "intake", ep, sizeof ep);
-    void *s = sock_new(env.zctx, ZMQ_DEALER);
-    int zero = 0;
-    zmq_setsockopt(s, ZMQ_IMMEDIATE, &zero, sizeof zero);
-    zmq_connect(s, ep);
-    zmq_send(s, data, len, 0);
-    int timeout = 5000;
-    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    static uint8_t buf[65536];
-    int n = zmq_recv(s, buf, sizeof buf, 0);
+    Tremplin__Envelope *r = h_raw_call(&env, ep, data, len);
     code[0] = '\0';
-    if (n > 0) {
-        Tremplin__Envelope *r = tremplin__envelope__unpack(NULL, (size_t)n, buf);
-        if (r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR)
-            util_strlcpy(code, r->error->code, cap);
-        if (r)
-            tremplin__envelope__free_unpacked(r, NULL);
-    }
-    zmq_close(s);
+    if (r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR)
+        util_strlcpy(code, r->error->code, cap);
+    wire_free(r, NULL);
 }
 
 static void bad_frames_get_stable_codes_and_service_goes_on(void **state)
@@ -187,6 +174,27 @@ static void bad_frames_get_stable_codes_and_service_goes_on(void **state)
     raw_error(b.data, b.len, code, sizeof code);
     assert_string_equal(code, "UNKNOWN_TERRITORY");
 
+    /* schema_version: 0 (not stated) reads as 1; a newer one is refused,
+     * also with a payload this build does not know */
+    b.len = 0;
+    e.territory = "42";
+    e.schema_version = 0;
+    wire_pack(&e, &b);
+    raw_error(b.data, b.len, code, sizeof code);
+    assert_string_equal(code, ""); /* acked */
+    b.len = 0;
+    e.schema_version = WIRE_SCHEMA_VERSION + 1;
+    wire_pack(&e, &b);
+    raw_error(b.data, b.len, code, sizeof code);
+    assert_string_equal(code, "UNSUPPORTED_VERSION");
+    b.len = 0;
+    e.payload_case = TREMPLIN__ENVELOPE__PAYLOAD__NOT_SET;
+    wire_pack(&e, &b);
+    raw_error(b.data, b.len, code, sizeof code);
+    assert_string_equal(code, "UNSUPPORTED_VERSION");
+    e.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
+    e.schema_version = 0;
+
     b.len = 0; /* a probe routed to a service this deployment does not have */
     char *nowhere[] = { "nowhere" };
     pr.route = nowhere;
@@ -212,22 +220,48 @@ static void bad_frames_get_stable_codes_and_service_goes_on(void **state)
     wire_free(r, NULL);
 }
 
-static const char *probe_code(const char *territory)
+/* A Probe with this key to svc (under msg_id, or a new one when NULL): "ACK",
+ * "ACK-DUP" for a replay, the error code, or "NONE". */
+static const char *probe_as(const char *svc, const char *territory, const char *msg_id, const char *key)
 {
     static char code[64];
     char ep[64];
-    h_service_endpoint(&env, "matcher", ep, sizeof ep);
+    h_service_endpoint(&env, svc, ep, sizeof ep);
     Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
     Tremplin__Probe p = TREMPLIN__PROBE__INIT;
-    p.key = "reload";
+    p.key = (char *)key;
     req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
     req.probe = &p;
     req.territory = (char *)territory;
+    req.msg_id = (char *)msg_id;
     Tremplin__Envelope *r = h_call(&env, ep, &req);
-    util_strlcpy(code, !r ? "NONE" : r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK ? "ACK" : r->error->code,
+    util_strlcpy(code,
+                 !r ? "NONE"
+                 : r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK ? (r->ack->duplicate ? "ACK-DUP" : "ACK")
+                                                                      : r->error->code,
                  sizeof code);
     wire_free(r, NULL);
     return code;
+}
+
+static const char *probe_code(const char *territory) { return probe_as("matcher", territory, NULL, "reload"); }
+
+/* Every service's idempotency mark remembers what it answered for: the same
+ * msg_id again is a replay, the same msg_id with other content a CONFLICT
+ * (never the first command's answer), and the other content is not run. */
+static void a_msg_id_reused_for_other_content_is_a_conflict(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 5; i++) {
+        char id[TP_ID_LEN + 1], key[64];
+        util_random_id(id);
+        snprintf(key, sizeof key, "reuse-%s", services[i]);
+        assert_string_equal(probe_as(services[i], "42", id, key), "ACK");
+        assert_string_equal(probe_as(services[i], "42", id, key), "ACK-DUP");
+        assert_string_equal(probe_as(services[i], "42", id, "reuse-other"), "CONFLICT");
+        assert_int_equal(h_redis_int(&env, "HGET tp:{42}:%s:probe:seen %s", services[i], key), 1);
+        assert_int_equal(h_redis_int(&env, "HGET tp:{42}:%s:probe:seen reuse-other", services[i]), 0);
+    }
 }
 
 static int probe_acked_in_69(h_env_t *h, void *arg)
@@ -347,6 +381,7 @@ int main(void)
         cmocka_unit_test(each_service_answers_ping_as_its_acl_user),
         cmocka_unit_test(acl_user_cannot_touch_other_keys),
         cmocka_unit_test(bad_frames_get_stable_codes_and_service_goes_on),
+        cmocka_unit_test(a_msg_id_reused_for_other_content_is_a_conflict),
         cmocka_unit_test(sighup_reloads_configuration),
         cmocka_unit_test(redis_restart_is_survived),
         cmocka_unit_test(sigterm_drains_and_exits_zero),

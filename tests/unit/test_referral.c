@@ -35,7 +35,7 @@ typedef struct {
     char *availability[16];
     char *accessibility[12];
     char *needs[20];
-    char qid[40][16];
+    char qid[40][REFERRAL_QUESTION_MAX + 1];
     char buf[4][128]; /* for generated strings */
 } fixture_t;
 
@@ -571,12 +571,42 @@ static void test_messages(void **state)
     assert_int_equal(referral_validate(r, NOW_MS, &err), -1);
     assert_non_null(strstr(err.message_fr, "2010"));
 
+    r = valid_referral();
+    m_long_question(r);
+    reset_err(&err);
+    assert_int_equal(referral_validate(r, NOW_MS, &err), -1);
+    assert_non_null(strstr(err.message_fr, "trop long"));
+
     /* referral_fail itself: NULL field, formatted message, -1 */
     reset_err(&err);
     assert_int_equal(referral_fail(&err, "TOO_MANY", NULL, "au plus %d", 7), -1);
     assert_string_equal(err.code, "TOO_MANY");
     assert_string_equal(err.field, "");
     assert_string_equal(err.message_fr, "au plus 7");
+}
+
+/* The record keeps every answer, at the largest the checks let through:
+ * 32 answers, 32-character question ids, the longest scores. */
+static void test_answers_record(void **state)
+{
+    (void)state;
+    Tremplin__SubmitReferral *r = valid_referral();
+    r->n_answers = REFERRAL_MAX_ANSWERS;
+    for (int i = 0; i < REFERRAL_MAX_ANSWERS; i++) {
+        snprintf(fx.qid[i], sizeof fx.qid[i], "q%02d_%.*s", i, REFERRAL_QUESTION_MAX - 4,
+                 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnop");
+        assert_int_equal(strlen(fx.qid[i]), REFERRAL_QUESTION_MAX);
+        fx.answer[i].score = INT32_MIN;
+    }
+    referral_error_t err;
+    reset_err(&err);
+    assert_int_equal(referral_validate(r, NOW_MS, &err), 0);
+    char text[REFERRAL_ANSWERS_TEXT_MAX];
+    int n = referral_answers_text(r, text, sizeof text);
+    assert_int_equal(n, REFERRAL_MAX_ANSWERS * (REFERRAL_QUESTION_MAX + 12) + REFERRAL_MAX_ANSWERS - 1);
+    assert_int_equal(strlen(text), (size_t)n);
+    assert_non_null(strstr(text, "q31_abcdefghijklmnopqrstuvwxyzab=-2147483648"));
+    assert_int_equal(referral_answers_text(r, text, (size_t)n), -1); /* one byte short: refused, not cut */
 }
 
 /* --------------------------------------------------------------- order */
@@ -751,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_every_code_covered),
         cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_answers_record),
         cmocka_unit_test(test_order),
         cmocka_unit_test(test_phone_normalize),
         cmocka_unit_test(test_phone_is_mobile),

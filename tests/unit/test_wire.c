@@ -98,14 +98,14 @@ static void with_ping(Tremplin__Envelope *env)
 static int known_err(wire_err_t e)
 {
     return e == WIRE_OK || e == WIRE_EEMPTY || e == WIRE_ETOOBIG || e == WIRE_EDECODE || e == WIRE_EHEADER
-           || e == WIRE_EUNSUPPORTED;
+           || e == WIRE_EUNSUPPORTED || e == WIRE_EFIELD;
 }
 
 /* The contract on *out: NULL exactly when nothing was decoded. */
 static void check_out(wire_err_t e, const Tremplin__Envelope *env)
 {
     assert_true(known_err(e));
-    if (e == WIRE_OK || e == WIRE_EHEADER || e == WIRE_EUNSUPPORTED)
+    if (e == WIRE_OK || e == WIRE_EHEADER || e == WIRE_EUNSUPPORTED || e == WIRE_EFIELD)
         assert_non_null(env);
     else
         assert_null(env);
@@ -251,7 +251,7 @@ static void test_every_truncation(void **state)
     rich_init(&r);
     wire_buf_t b = { 0 };
     size_t n = wire_pack(&r.env, &b);
-    int counts[WIRE_EUNSUPPORTED + 1] = { 0 };
+    int counts[WIRE_NERR] = { 0 };
     for (size_t len = 0; len < n; len++) {
         /* a copy of exactly len bytes, so ASan sees any read past it */
         uint8_t *cut = malloc(len ? len : 1);
@@ -309,7 +309,7 @@ static void test_mutated_frames(void **state)
     size_t n = wire_pack(&r.env, &b);
     uint8_t *buf = malloc(n);
     uint64_t seed = 0x1234567890abcdefULL;
-    int counts[WIRE_EUNSUPPORTED + 1] = { 0 };
+    int counts[WIRE_NERR] = { 0 };
     for (int i = 0; i < 2000; i++) {
         memcpy(buf, b.data, n);
         int flips = 1 + (int)(rng_next(&seed) % 4);
@@ -418,6 +418,128 @@ static void test_unknown_payload(void **state)
     wire_buf_free(&b);
 }
 
+/* ------------------------------------------------------ embedded NULs */
+
+/* Packs r, then turns the '#' of the string s in the packed bytes into a
+ * NUL: protobuf-c packs C strings, so a NUL can only be made on the wire. */
+static wire_err_t unpack_with_nul(rich_t *r, const char *s, wire_info_t *info)
+{
+    wire_buf_t b = { 0 };
+    wire_pack(&r->env, &b);
+    size_t n = strlen(s), at = 0;
+    while (at + n <= b.len && memcmp(b.data + at, s, n) != 0)
+        at++;
+    assert_true(at + n <= b.len);
+    b.data[at + (size_t)(strchr(s, '#') - s)] = 0;
+    Tremplin__Envelope *env = NULL;
+    wire_err_t e = wire_decode(b.data, b.len, WIRE_MAX_DEFAULT, NULL, &env, info);
+    check_out(e, env);
+    wire_free(env, NULL);
+    wire_buf_free(&b);
+    return e;
+}
+
+/* A string whose wire length is not its C length is refused, named as the
+ * handlers name fields: it would otherwise be read cut short ("X\0other" as
+ * "X", a duplicate of another referral). */
+static void test_embedded_nul(void **state)
+{
+    (void)state;
+    static const struct {
+        int at; /* which string gets the marker */
+        wire_err_t err;
+        const char *field;
+    } cases[] = {
+        { 0, WIRE_EFIELD, "external_ref" },          { 1, WIRE_EFIELD, "person.given_name" },
+        { 2, WIRE_EFIELD, "person.availability[2]" }, { 3, WIRE_EFIELD, "answers[1].question_id" },
+        { 4, WIRE_EFIELD, "person.address.city" },    { 5, WIRE_EHEADER, "msg_id" },
+        { 6, WIRE_EHEADER, "territory" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rich_t r;
+        rich_init(&r);
+        char *avail[] = { "mon-am", "tue-pm", "#thu-am" };
+        const char *s = "";
+        switch (cases[i].at) {
+        case 0: s = r.sr.external_ref = "X#other"; break;
+        case 1: s = r.person.given_name = "Jo#\001hidden"; break;
+        case 2: s = avail[2]; r.person.availability = avail; break;
+        case 3: s = r.answer[1].question_id = "q#forms"; break;
+        case 4: s = r.address.city = "Saint-#tienne"; break;
+        case 5: s = r.env.msg_id = "m1#x"; break;
+        case 6: s = r.env.territory = "42#9"; break;
+        }
+        wire_info_t info;
+        assert_int_equal(unpack_with_nul(&r, s, &info), cases[i].err);
+        assert_string_equal(info.field, cases[i].field);
+        assert_string_equal(info.msg_id, cases[i].at == 5 ? "" : r.env.msg_id);
+    }
+    /* the same strings without the NUL are fine */
+    rich_t r;
+    rich_init(&r);
+    r.sr.external_ref = "X#other";
+    wire_buf_t b = { 0 };
+    wire_pack(&r.env, &b);
+    Tremplin__Envelope *env = NULL;
+    wire_info_t info;
+    assert_int_equal(wire_decode(b.data, b.len, WIRE_MAX_DEFAULT, NULL, &env, &info), WIRE_OK);
+    assert_string_equal(info.field, "");
+    wire_free(env, NULL);
+    wire_buf_free(&b);
+}
+
+/* A frame refused before (or without) decoding is still answered with the
+ * request's ids, read from the raw bytes: a client with several requests in
+ * flight knows which one was refused. */
+static void test_ids_of_undecodable_frames(void **state)
+{
+    (void)state;
+    rich_t r;
+    rich_init(&r);
+    wire_buf_t b = { 0 };
+    size_t n = wire_pack(&r.env, &b);
+    Tremplin__Envelope *env = NULL;
+    wire_info_t info;
+    assert_int_equal(wire_decode(b.data, n, n - 1, NULL, &env, &info), WIRE_ETOOBIG);
+    assert_null(env);
+    assert_string_equal(info.msg_id, r.id);
+    assert_string_equal(info.territory, "42");
+    /* cut inside the payload: no envelope, the ids before it are known */
+    assert_int_equal(wire_decode(b.data, n - 3, WIRE_MAX_DEFAULT, NULL, &env, &info), WIRE_EDECODE);
+    assert_string_equal(info.msg_id, r.id);
+    assert_string_equal(info.territory, "42");
+    /* ids that are not ids are not repeated back */
+    Tremplin__Envelope src = TREMPLIN__ENVELOPE__INIT;
+    with_ping(&src);
+    src.msg_id = "tp:{42}:x";
+    src.territory = "42";
+    b.len = 0;
+    n = wire_pack(&src, &b);
+    assert_int_equal(wire_decode(b.data, n, n - 1, NULL, &env, &info), WIRE_ETOOBIG);
+    assert_string_equal(info.msg_id, "");
+    assert_string_equal(info.territory, "42");
+    /* nothing readable at all */
+    assert_int_equal(wire_decode((const uint8_t *)"\xff\xff\xff", 3, WIRE_MAX_DEFAULT, NULL, &env, &info),
+                     WIRE_EDECODE);
+    assert_string_equal(info.msg_id, "");
+    wire_buf_free(&b);
+}
+
+/* A command from a newer producer is refused; 0 (not stated) reads as 1. */
+static void test_check_version(void **state)
+{
+    (void)state;
+    Tremplin__Envelope env;
+    char id[TP_ID_LEN + 1];
+    header_init(&env, id);
+    assert_int_equal(wire_check_version(&env), WIRE_OK);
+    env.schema_version = 0;
+    assert_int_equal(wire_check_version(&env), WIRE_OK);
+    env.schema_version = WIRE_SCHEMA_VERSION + 1;
+    assert_int_equal(wire_check_version(&env), WIRE_EVERSION);
+    assert_string_equal(wire_error_code(WIRE_EVERSION), "UNSUPPORTED_VERSION");
+}
+
 /* ------------------------------------------------------------- helpers */
 
 static void test_type_name(void **state)
@@ -458,7 +580,8 @@ static void test_error_codes(void **state)
     assert_string_equal(wire_error_code(WIRE_OK), "OK");
     assert_string_equal(wire_error_code(WIRE_EDECODE), "MALFORMED_MESSAGE");
     assert_string_equal(wire_error_code(WIRE_EUNSUPPORTED), "UNSUPPORTED");
-    for (int e = WIRE_EEMPTY; e <= WIRE_EUNSUPPORTED; e++) {
+    assert_string_equal(wire_error_code(WIRE_EFIELD), "INVALID_FIELD");
+    for (int e = WIRE_EEMPTY; e < WIRE_NERR; e++) {
         assert_true(wire_error_message_fr((wire_err_t)e)[0] != '\0');
         for (int k = WIRE_OK; k < e; k++)
             assert_string_not_equal(wire_error_code((wire_err_t)e), wire_error_code((wire_err_t)k));
@@ -562,6 +685,9 @@ int main(void)
         cmocka_unit_test(test_header_limits),
         cmocka_unit_test(test_payload_not_set),
         cmocka_unit_test(test_unknown_payload),
+        cmocka_unit_test(test_embedded_nul),
+        cmocka_unit_test(test_ids_of_undecodable_frames),
+        cmocka_unit_test(test_check_version),
         cmocka_unit_test(test_type_name),
         cmocka_unit_test(test_valid_id),
         cmocka_unit_test(test_error_codes),
