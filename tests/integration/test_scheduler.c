@@ -433,30 +433,30 @@ static void timetable_changes_go_through_cancellation(void **state)
 
 static int session_exists_any(h_env_t *h, void *arg) { return session_exists(h, arg); }
 
-/* The week Europe/Paris moves to summer time (Sunday 28 March 2027): 09:30
+/* The week Europe/Paris moves to summer time (Sunday 26 March 2028): 09:30
  * local is 08:30Z before and 07:30Z after. And no offer once started. */
 static void a_dst_week_and_no_offer_after_start(void **state)
 {
     (void)state;
     write_timetable("", "");
-    set_now("2027-03-22T05:00:00Z"); /* Monday 06:00 CET */
-    assert_int_equal(h_wait_for(&env, session_exists_any, "20270331-0930-wilson-initiation", 20000), 0);
-    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20270322-0930-wilson-initiation start"),
-                     referral_parse_time("2027-03-22T08:30:00Z"));
-    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20270324-0930-wilson-initiation start"),
-                     referral_parse_time("2027-03-24T08:30:00Z"));
-    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20270329-0930-wilson-initiation start"),
-                     referral_parse_time("2027-03-29T07:30:00Z"));
-    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20270331-0930-wilson-initiation start"),
-                     referral_parse_time("2027-03-31T07:30:00Z"));
-    redisReply *r = h_redis(&env, "HGET tp:{42}:scheduler:session:20270329-0930-wilson-initiation half_day");
+    set_now("2028-03-20T05:00:00Z"); /* Monday 06:00 CET */
+    assert_int_equal(h_wait_for(&env, session_exists_any, "20280329-0930-wilson-initiation", 20000), 0);
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20280320-0930-wilson-initiation start"),
+                     referral_parse_time("2028-03-20T08:30:00Z"));
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20280322-0930-wilson-initiation start"),
+                     referral_parse_time("2028-03-22T08:30:00Z"));
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20280327-0930-wilson-initiation start"),
+                     referral_parse_time("2028-03-27T07:30:00Z"));
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20280329-0930-wilson-initiation start"),
+                     referral_parse_time("2028-03-29T07:30:00Z"));
+    redisReply *r = h_redis(&env, "HGET tp:{42}:scheduler:session:20280327-0930-wilson-initiation half_day");
     assert_string_equal(r->str, "mon-am");
     freeReplyObject(r);
 
     /* nobody is offered a session that has started: Q5's offer for the
-     * 22nd runs out at its start; Q6, waiting, is not offered the seat.
+     * 20th runs out at its start; Q6, waiting, is not offered the seat.
      * (Budget tools: nobody from the tests before waits for them.) */
-    const char *S = "20270322-1400-wilson-budget", *S2 = "20270329-1400-wilson-budget";
+    const char *S = "20280320-1400-wilson-budget", *S2 = "20280327-1400-wilson-budget";
     char Q[7][TP_ID_LEN + 1];
     for (int i = 0; i < 7; i++)
         util_random_id(Q[i]);
@@ -466,7 +466,7 @@ static void a_dst_week_and_no_offer_after_start(void **state)
     assert_string_equal(assign_kind(Q[2], "budget", "mon-pm", t + 2).session, S);
     assert_string_equal(assign_kind(Q[3], "budget", "mon-pm", t + 3).session, S2);
     assert_string_equal(assign_kind(Q[4], "budget", "mon-pm", t + 4).session, S2);
-    set_now("2027-03-22T11:10:00Z"); /* 12:10 CET */
+    set_now("2028-03-20T11:10:00Z"); /* 12:10 CET */
     assert_string_equal(assign_kind(Q[5], "budget", "mon-pm", t + 5).status, "waitlisted");
     assert_string_equal(assign_kind(Q[6], "budget", "mon-pm", t + 6).status, "waitlisted");
     assert_string_equal(cancel(q1.booking).status, "cancelled");
@@ -474,7 +474,7 @@ static void a_dst_week_and_no_offer_after_start(void **state)
     booking_of(S, Q[5], b5, sizeof b5);
     booking_status(b5, st, sizeof st);
     assert_string_equal(st, "offered"); /* until min(now + 1 h, the start) = 13:00Z */
-    set_now("2027-03-22T13:10:00Z");    /* 14:10 CET: started */
+    set_now("2028-03-20T13:10:00Z");    /* 14:10 CET: started */
     assert_int_equal(h_wait_for(&env, offer_expired, b5, 20000), 0);
     char b6[24];
     booking_of(S, Q[6], b6, sizeof b6);
