@@ -125,11 +125,11 @@ static void prepare_cancel_session(void *arg, const Tremplin__Envelope *env, cal
     int64_t now;
     char day[11];
     today(day, &now);
-    scheduler_cancel_call(sc, c->session_id, c->reason, now, day, call);
+    scheduler_cancel_call(sc, c->session_id, c->reason, "staff", now, day, call);
 }
 
-void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *reason, int64_t now, const char *day,
-                           call_t *call)
+void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *reason, const char *by, int64_t now,
+                           const char *day, call_t *call)
 {
     call_function(call, "cancel_session");
     call->event_kind = "session.cancelled";
@@ -139,6 +139,7 @@ void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *r
     call_argf(call, "%.200s", reason);
     call_argf(call, "%lld", (long long)scheduler_notice_ms(sc));
     call_argf(call, "%s", day);
+    call_argf(call, "%s", by);
 }
 
 static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, call_t *call)

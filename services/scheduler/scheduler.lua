@@ -2,6 +2,9 @@
 -- Keys: tp:{T}:scheduler:*, all derived from the prefix of KEYS[1] (the
 -- territory hash tag keeps every call in one slot):
 --   session:<sid>   kind venue trainer start end capacity taken status half_day
+--                   status: open | closing (known to be cancelled: nobody is
+--                   booked or offered into it any more) | cancelled;
+--                   cancelled_by: timetable | staff; round: times reopened
 --   sessions:<kind> zset start -> sid           (the timetable, in time order)
 --   booking:<bid>   pid sid kind status deadline assignment referred_at
 --   roster:<sid>    hash pid -> bid             (one booking per person and session)
@@ -245,18 +248,25 @@ local function move_out(P, bid, why, now, notice_ms, day)
   return place(P, pid, kind, now, notice_ms, day)
 end
 
--- cancel_session: staff, or a trainer absence.
+-- cancel_session: staff, or the timer for a session the timetable no longer
+-- holds (a trainer absence, a holiday, a closure, a slot removed).
 -- KEYS 1 session:<sid>   ARGV 1 sid  2 now  3 reason  4 notice_ms  5 day
+--      6 by: 'staff' or 'timetable' (only the latter comes back when the
+--      timetable change is undone)
 command('cancel_session', function(keys, args)
   local P = prefix_of(keys[1])
   local st = hget(keys[1], 'status')
   if not st then return {'err', 'UNKNOWN_SESSION', 'session_id', 'Séance inconnue.'} end
-  if st == 'cancelled' then return {'dup', 'session_id', args[1], 'status', 'cancelled'} end
+  if st == 'cancelled' then
+    -- staff confirm it: it stays cancelled even if the timetable change is undone
+    if args[6] == 'staff' then redis.call('HSET', keys[1], 'cancelled_by', 'staff') end
+    return {'dup', 'session_id', args[1], 'status', 'cancelled'}
+  end
   local now = tonumber(args[2])
   if tonumber(hget(keys[1], 'start')) <= now then
     return {'err', 'SESSION_STARTED', 'session_id', 'La séance a déjà commencé.'}
   end
-  redis.call('HSET', keys[1], 'status', 'cancelled', 'cancel_reason', args[3])
+  redis.call('HSET', keys[1], 'status', 'cancelled', 'cancel_reason', args[3], 'cancelled_by', args[6])
   local roster = redis.call('HGETALL', P .. 'roster:' .. args[1])
   local moved = 0
   for i = 2, #roster, 2 do
@@ -310,23 +320,53 @@ end)
 
 -- timers (not commands: run by the instance holding the lease) -------------
 
--- ensure_session: creates a session of the timetable once, or updates its
--- capacity; a cut below the bookings moves the last booked out. Then offers
--- its free seats to the waitlists.
+-- close_session: the session is known to be cancelled (its trainer is
+-- absent, the timetable no longer holds it): from now on nobody is booked or
+-- offered into it ('closing'); the timer then cancels it through
+-- cancel_session, which moves its people out. Returns {status, round}: the
+-- round (times reopened) makes each cancellation a step of its own.
+-- KEYS 1 session:<sid>
+redis.register_function(LIB .. '_close_session', function(keys)
+  local s = redis.call('HMGET', keys[1], 'status', 'round')
+  if s[1] == 'open' then
+    redis.call('HSET', keys[1], 'status', 'closing')
+    s[1] = 'closing'
+  end
+  return {s[1] or '', s[2] or '0'}
+end)
+
+-- ensure_session: creates a session of the timetable once (cancelled from
+-- the start when its trainer is known to be absent), or updates its
+-- capacity; a cut below the bookings moves the last booked out; a session
+-- the timetable had cancelled and holds again (the change was undone) is
+-- reopened. Then offers its free seats to the waitlists.
 -- KEYS 1 session:<sid>  ARGV 1 sid 2 kind 3 venue 4 trainer 5 start 6 end
 --      7 capacity 8 half_day 9 now 10 offer_ms 11 notice_ms 12 day
 --      13 '1' to apply a capacity cut (the caller first updates every
 --      session's capacity, then cuts, so nobody is moved into a session
---      whose own cut is still to come)
+--      whose own cut is still to come)  14 '1' when the trainer is absent
 redis.register_function(LIB .. '_ensure_session', function(keys, args)
   local P = prefix_of(keys[1])
-  local now = tonumber(args[9])
+  local now, absent = tonumber(args[9]), args[14] == '1'
   if redis.call('EXISTS', keys[1]) == 0 then
     redis.call('HSET', keys[1], 'kind', args[2], 'venue', args[3], 'trainer', args[4], 'start', args[5],
                'end', args[6], 'capacity', args[7], 'taken', 0, 'status', 'open', 'half_day', args[8])
     redis.call('ZADD', P .. 'sessions:' .. args[2], args[5], args[1])
     redis.call('SADD', P .. 'kinds', args[2])
+    if absent then
+      redis.call('HSET', keys[1], 'status', 'cancelled', 'cancel_reason', 'trainer_absent', 'cancelled_by', 'timetable')
+      fig(P, args[12], 'sessions_cancelled')
+      return 0
+    end
   else
+    local st = redis.call('HMGET', keys[1], 'status', 'cancelled_by')
+    if not absent and tonumber(args[5]) > now
+       and (st[1] == 'closing' or (st[1] == 'cancelled' and st[2] == 'timetable')) then
+      redis.call('HSET', keys[1], 'status', 'open')
+      redis.call('HDEL', keys[1], 'cancel_reason', 'cancelled_by')
+      redis.call('HINCRBY', keys[1], 'round', 1)
+      if st[1] == 'cancelled' then fig(P, args[12], 'sessions_reopened') end
+    end
     local cap, taken = tonumber(args[7]), tonumber(hget(keys[1], 'taken'))
     redis.call('HSET', keys[1], 'capacity', cap)
     if args[13] == '1' and taken > cap and hget(keys[1], 'status') == 'open' and tonumber(args[5]) > now then

@@ -32,7 +32,8 @@ static const char *timetable_json =
     "  \"slots\": [\n"
     "    { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", \"trainer\": \"t1\", \"capacity\": %d },\n"
     "    { \"day\": \"wed\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", \"trainer\": \"t2\", \"capacity\": 2 },\n"
-    "    { \"day\": \"mon\", \"start\": \"14:00\", \"kind\": \"budget\", \"venue\": \"wilson\", \"trainer\": \"t3\", \"capacity\": 2 }\n"
+    "    { \"day\": \"mon\", \"start\": \"14:00\", \"kind\": \"budget\", \"venue\": \"wilson\", \"trainer\": \"t3\", \"capacity\": 2 },\n"
+    "    { \"day\": \"tue\", \"start\": \"14:00\", \"kind\": \"perfectionnement\", \"venue\": \"wilson\", \"trainer\": \"t4\", \"capacity\": 2 }\n"
     "  ],\n"
     "  \"one_off\": [], \"holidays\": [%s], \"closures\": [], \"absences\": [%s] }\n";
 
@@ -431,6 +432,125 @@ static void timetable_changes_go_through_cancellation(void **state)
     assert_string_equal(st, "booked");
 }
 
+/* Tuesday afternoons: perfectionnement, nobody else's in these tests */
+#define TUE1 "20261201-1400-wilson-perfectionnement"
+#define TUE2 "20261208-1400-wilson-perfectionnement"
+#define TUE3 "20261215-1400-wilson-perfectionnement"
+
+static void hget_str(const char *key, const char *field, char *out, size_t cap)
+{
+    redisReply *r = h_redis(&env, "HGET tp:{42}:scheduler:%s %s", key, field);
+    util_strlcpy(out, r && r->str ? r->str : "", cap);
+    if (r)
+        freeReplyObject(r);
+}
+
+static int session_status_is(const char *sid, const char *status)
+{
+    char key[96], st[32];
+    snprintf(key, sizeof key, "session:%s", sid);
+    hget_str(key, "status", st, sizeof st);
+    return !strcmp(st, status);
+}
+
+static int tue12_cancelled(h_env_t *h, void *arg)
+{
+    (void)h;
+    (void)arg;
+    return session_status_is(TUE1, "cancelled") && session_status_is(TUE2, "cancelled");
+}
+
+static int tue3_open(h_env_t *h, void *arg)
+{
+    (void)h;
+    (void)arg;
+    return session_status_is(TUE3, "open");
+}
+
+/* Jobs on the notify stream that put someone into sid (offer, convocation). */
+static int seats_given_in(const char *sid)
+{
+    redisReply *r = h_redis(&env, "XRANGE tp:{42}:scheduler:notify - +");
+    int n = 0;
+    for (size_t i = 0; r && i < r->elements; i++) {
+        redisReply *f = r->element[i]->element[1];
+        const char *type = "", *session = "";
+        for (size_t j = 0; j + 1 < f->elements; j += 2) {
+            if (!strcmp(f->element[j]->str, "type"))
+                type = f->element[j + 1]->str;
+            if (!strcmp(f->element[j]->str, "session"))
+                session = f->element[j + 1]->str;
+        }
+        n += !strcmp(session, sid) && (!strcmp(type, "offer") || !strcmp(type, "convocation"));
+    }
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+static void reload_timetable(const char *absences)
+{
+    write_timetable_cap("\"2026-12-09\"", absences, 1); /* the state the test before left */
+    reloads++;
+    h_signal(sched_pid, SIGHUP);
+    assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
+}
+
+/* A session known to be cancelled (its trainer is absent) is never offered
+ * or booked: the people of one cancelled Tuesday are not moved into the next
+ * one, cancelled too, and a Tuesday that enters the horizon during the
+ * absence is not offered to those waiting. When the absence is withdrawn,
+ * the sessions it cancelled come back and offer their seats; one that
+ * staff cancelled stays cancelled. */
+static void known_cancelled_sessions_are_never_offered(void **state)
+{
+    (void)state;
+    char R[3][TP_ID_LEN + 1], st[32];
+    for (int i = 0; i < 3; i++)
+        util_random_id(R[i]);
+    long long t = 1795000000000LL;
+    assert_string_equal(assign_kind(R[0], "perfectionnement", "tue-pm", t + 0).session, TUE1);
+    assert_string_equal(assign_kind(R[1], "perfectionnement", "tue-pm", t + 1).session, TUE1);
+    assert_string_equal(assign_kind(R[2], "perfectionnement", "tue-pm", t + 2).session, TUE2); /* one seat left there */
+
+    reload_timetable("{ \"trainer\": \"t4\", \"from\": \"2026-12-01\", \"to\": \"2026-12-15\" }");
+    assert_int_equal(h_wait_for(&env, tue12_cancelled, NULL, 20000), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(h_redis_int(&env, "HEXISTS tp:{42}:scheduler:roster:%s %s", TUE2, R[i]), i == 2);
+        redisReply *a = h_redis(&env, "HGET tp:{42}:scheduler:person:%s active:perfectionnement", R[i]);
+        assert_string_equal(a && a->str ? a->str : "", "waiting");
+        freeReplyObject(a);
+    }
+    assert_int_equal(seats_given_in(TUE2), 1); /* R2's convocation, before the absence */
+
+    set_now("2026-12-01T14:00:00Z"); /* Tuesday 15 enters the horizon, cancelled from the start */
+    assert_int_equal(h_wait_for(&env, session_exists, TUE3, 20000), 0);
+    assert_true(session_status_is(TUE3, "cancelled"));
+    assert_int_equal(h_redis_int(&env, "HLEN tp:{42}:scheduler:roster:%s", TUE3), 0);
+    assert_int_equal(seats_given_in(TUE3), 0);
+
+    /* staff cancel Tuesday 8 themselves; then the absence is withdrawn */
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__CancelSession cs = TREMPLIN__CANCEL_SESSION__INIT;
+    cs.session_id = TUE2;
+    cs.reason = "salle indisponible";
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_SESSION;
+    req.cancel_session = &cs;
+    assert_string_equal(call(&req).code, "ACK");
+    long long reopened = h_redis_int(&env, "HGET tp:{42}:scheduler:fig:total sessions_reopened");
+    reload_timetable("");
+    assert_int_equal(h_wait_for(&env, tue3_open, NULL, 20000), 0);
+    assert_true(session_status_is(TUE2, "cancelled")); /* staff's, ensured before Tuesday 15 */
+    /* Tuesday 15's two seats offered in referral order: R0, R1; R2 waits */
+    for (int i = 0; i < 3; i++) {
+        char bid[24];
+        booking_of(TUE3, R[i], bid, sizeof bid);
+        booking_status(bid, st, sizeof st);
+        assert_string_equal(st, i < 2 ? "offered" : "");
+    }
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:fig:total sessions_reopened"), reopened + 1);
+}
+
 static int session_exists_any(h_env_t *h, void *arg) { return session_exists(h, arg); }
 
 /* The week Europe/Paris moves to summer time (Sunday 26 March 2028): 09:30
@@ -488,6 +608,7 @@ int main(void)
         cmocka_unit_test(seats_waitlist_offers_and_attendance),
         cmocka_unit_test(each_command_of_a_batch_gets_its_own_answer),
         cmocka_unit_test(timetable_changes_go_through_cancellation),
+        cmocka_unit_test(known_cancelled_sessions_are_never_offered),
         cmocka_unit_test(a_dst_week_and_no_offer_after_start),
     };
     return cmocka_run_group_tests_name("scheduler", tests, setup, teardown);
