@@ -19,7 +19,7 @@ O       ?= build
 SANFLAGS =
 endif
 
-PKGS     = libzmq libczmq libprotobuf-c hiredis inih json-c
+PKGS     = libzmq libczmq libprotobuf-c hiredis inih json-c libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -1,5 +1,6 @@
 /* scheduler — service entry point: wiring only (the timers are in
  * timers.c). */
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,10 @@ static int scheduler_load(scheduler_t *sc)
 static int scheduler_start(svc_t *s)
 {
     scheduler_t *sc = svc_state(s);
+    if (sodium_init() < 0) { /* booking ids come from its random numbers */
+        log_error("start_failed", "reason=\"libsodium\"");
+        return -1;
+    }
     if (scheduler_load(sc) != 0)
         return -1;
     /* one process, one TZ: the timetable's zone must be the clock's */

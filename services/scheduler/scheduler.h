@@ -61,7 +61,13 @@ void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *r
 const char *scheduler_territory(svc_t *s);
 void scheduler_tick(svc_t *s);
 
-/* "B123": the booking ids the scheduler makes. */
-int scheduler_valid_booking(const char *id);
+/* Booking ids (booking_id.c): 10 characters of Crockford's base 32, made
+ * by scheduler.lua from a secret nonce drawn for each step. */
+#define SCHEDULER_BOOKING_LEN 10
+#define SCHEDULER_NONCE_LEN 32
+void scheduler_nonce(char out[SCHEDULER_NONCE_LEN + 1]);
+/* A booking id as a person typed it (any case; O for 0, I or L for 1) into
+ * out, canonical. 0, or -1 if it cannot be one. */
+int scheduler_booking_id(const char *in, char out[SCHEDULER_BOOKING_LEN + 1]);
 
 #endif

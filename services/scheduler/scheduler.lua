@@ -6,7 +6,9 @@
 --                   booked or offered into it any more) | cancelled;
 --                   cancelled_by: timetable | staff; round: times reopened
 --   sessions:<kind> zset start -> sid           (the timetable, in time order)
---   booking:<bid>   pid sid kind status deadline assignment referred_at
+--   booking:<bid>   pid sid kind status deadline assignment referred_at seq
+--                   (bid: 10 characters of Crockford's base 32 from the step's
+--                   secret nonce, see new_booking; seq: the order they were made)
 --   roster:<sid>    hash pid -> bid             (one booking per person and session)
 --   person:<pid>    availability, active:<kind> = bid | 'waiting', referred:<kind>,
 --                   assignment:<kind>, noshows:<kind>, flagged:<kind>
@@ -53,7 +55,7 @@ local function wait_join(P, pid, kind, referred_at, day)
   for _, h in ipairs(words(days)) do
     redis.call('ZADD', P .. 'wait:' .. kind .. ':' .. h, referred_at, pid)
   end
-  -- wait_seq orders joins and bookings on one counter (the booking ids'):
+  -- wait_seq orders joins and bookings on one counter (the bookings' seq):
   -- with it an audit can tell who was already waiting when a seat was offered
   -- waitdays: the lists joined, to leave exactly those even if the
   -- person's availability changes meanwhile
@@ -73,12 +75,40 @@ end
 
 -- bookings -----------------------------------------------------------------
 
+-- Booking ids are unguessable (people answer offers by SMS with them): each
+-- step that may make bookings gets a secret nonce from the C side as its last
+-- argument and calls ids_start(nonce) first; the n-th id of the step is 50
+-- bits of sha1(nonce:n) in Crockford's base 32 (no I, L, O, U), skipping one
+-- already taken.
+local ids = {nonce = nil, n = 0}
+local crockford = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+
+local function ids_start(nonce)
+  ids.nonce, ids.n = nonce, 0
+end
+
+local function next_bid(P)
+  if not ids.nonce or #ids.nonce < 32 then error('booking ids need the step\'s nonce') end
+  while true do
+    ids.n = ids.n + 1
+    local v = tonumber(string.sub(redis.sha1hex(ids.nonce .. ':' .. ids.n), 1, 13), 16)
+    local c = {}
+    for i = 1, 10 do
+      local d = v % 32
+      c[i] = string.sub(crockford, d + 1, d + 1)
+      v = (v - d) / 32
+    end
+    local bid = table.concat(c)
+    if redis.call('EXISTS', P .. 'booking:' .. bid) == 0 then return bid end
+  end
+end
+
 local function new_booking(P, pid, sid, kind, status, now, deadline)
-  local bid = 'B' .. redis.call('INCR', P .. 'seq')
+  local bid = next_bid(P)
   local person = P .. 'person:' .. pid
   redis.call('HSET', P .. 'booking:' .. bid, 'pid', pid, 'sid', sid, 'kind', kind, 'status', status,
              'created', now, 'deadline', deadline or 0, 'assignment', hget(person, 'assignment:' .. kind) or '',
-             'referred_at', hget(person, 'referred:' .. kind) or now)
+             'referred_at', hget(person, 'referred:' .. kind) or now, 'seq', redis.call('INCR', P .. 'seq'))
   redis.call('HSET', P .. 'roster:' .. sid, pid, bid)
   redis.call('HINCRBY', P .. 'session:' .. sid, 'taken', 1)
   redis.call('HSET', person, 'active:' .. kind, bid)
@@ -166,9 +196,10 @@ end
 -- track_assigned: a person to place in a kind of workshop.
 -- KEYS 1 person:<pid>  2 assigned:<assignment_id>
 -- ARGV 1 pid  2 kind  3 availability ('' = the last known)  4 referred_at
---      5 now  6 notice_ms  7 offer_ms  8 day  9 assignment_id
+--      5 now  6 notice_ms  7 offer_ms  8 day  9 assignment_id  10 nonce
 command('track_assigned', function(keys, args)
   local P = prefix_of(keys[1])
+  ids_start(args[10])
   local first = redis.call('HMGET', keys[2], 'status', 'booking', 'session')
   if first[1] then
     return {'dup', 'booking_id', first[2], 'session_id', first[3], 'status', first[1]}
@@ -191,9 +222,10 @@ end)
 
 -- cancel_booking: by the person, until the cut-off before the start; the seat
 -- is offered at once to the next compatible waitlisted person.
--- KEYS 1 booking:<bid>   ARGV 1 bid  2 now  3 cutoff_ms  4 offer_ms  5 day
+-- KEYS 1 booking:<bid>   ARGV 1 bid  2 now  3 cutoff_ms  4 offer_ms  5 day  6 nonce
 command('cancel_booking', function(keys, args)
   local P = prefix_of(keys[1])
+  ids_start(args[6])
   local st = hget(keys[1], 'status')
   if not st then return {'err', 'UNKNOWN_BOOKING', 'booking_id', 'Réservation inconnue.'} end
   if st ~= 'booked' and st ~= 'offered' then
@@ -211,9 +243,10 @@ command('cancel_booking', function(keys, args)
 end)
 
 -- answer_offer: yes books the seat, no releases it to the next person.
--- KEYS 1 booking:<bid>   ARGV 1 bid  2 now  3 accept '1'/'0'  4 offer_ms  5 day
+-- KEYS 1 booking:<bid>   ARGV 1 bid  2 now  3 accept '1'/'0'  4 offer_ms  5 day  6 nonce
 command('answer_offer', function(keys, args)
   local P = prefix_of(keys[1])
+  ids_start(args[6])
   local b = redis.call('HMGET', keys[1], 'status', 'deadline', 'sid', 'pid', 'kind')
   if not b[1] then return {'err', 'UNKNOWN_BOOKING', 'booking_id', 'Proposition inconnue.'} end
   if b[1] ~= 'offered' then
@@ -252,9 +285,10 @@ end
 -- holds (a trainer absence, a holiday, a closure, a slot removed).
 -- KEYS 1 session:<sid>   ARGV 1 sid  2 now  3 reason  4 notice_ms  5 day
 --      6 by: 'staff' or 'timetable' (only the latter comes back when the
---      timetable change is undone)
+--      timetable change is undone)  7 nonce
 command('cancel_session', function(keys, args)
   local P = prefix_of(keys[1])
+  ids_start(args[7])
   local st = hget(keys[1], 'status')
   if not st then return {'err', 'UNKNOWN_SESSION', 'session_id', 'Séance inconnue.'} end
   if st == 'cancelled' then
@@ -282,9 +316,10 @@ end)
 
 -- mark_attendance: the trainer, after the start.
 -- KEYS 1 roster:<sid>   ARGV 1 sid  2 pid  3 seen|noshow|excused  4 now  5 day
---      6 noshow second chances  7 notice_ms
+--      6 noshow second chances  7 notice_ms  8 nonce
 command('mark_attendance', function(keys, args)
   local P = prefix_of(keys[1])
+  ids_start(args[8])
   local sid, pid, status, now, day = args[1], args[2], args[3], tonumber(args[4]), args[5]
   local s = redis.call('HMGET', P .. 'session:' .. sid, 'start', 'kind', 'status')
   if not s[1] then return {'err', 'UNKNOWN_SESSION', 'session_id', 'Séance inconnue.'} end
@@ -345,8 +380,10 @@ end)
 --      13 '1' to apply a capacity cut (the caller first updates every
 --      session's capacity, then cuts, so nobody is moved into a session
 --      whose own cut is still to come)  14 '1' when the trainer is absent
+--      15 nonce
 redis.register_function(LIB .. '_ensure_session', function(keys, args)
   local P = prefix_of(keys[1])
+  ids_start(args[15])
   local now, absent = tonumber(args[9]), args[14] == '1'
   if redis.call('EXISTS', keys[1]) == 0 then
     redis.call('HSET', keys[1], 'kind', args[2], 'venue', args[3], 'trainer', args[4], 'start', args[5],
@@ -385,9 +422,10 @@ redis.register_function(LIB .. '_ensure_session', function(keys, args)
 end)
 
 -- expire_offers: offers whose deadline passed go to the next person.
--- KEYS 1 offers   ARGV 1 now  2 offer_ms  3 day  4 limit
+-- KEYS 1 offers   ARGV 1 now  2 offer_ms  3 day  4 limit  5 nonce
 redis.register_function(LIB .. '_expire_offers', function(keys, args)
   local P = prefix_of(keys[1])
+  ids_start(args[5])
   local now = tonumber(args[1])
   local due = redis.call('ZRANGEBYSCORE', keys[1], '-inf', now, 'LIMIT', 0, tonumber(args[4]))
   for _, bid in ipairs(due) do

@@ -93,17 +93,19 @@ static void scheduler_generate(svc_t *s, const char *T, int64_t now, const char 
     }
     if (kinds)
         freeReplyObject(kinds);
+    char nonce[SCHEDULER_NONCE_LEN + 1];
+    scheduler_nonce(nonce);
     /* two passes: capacities first, then the cuts (see ensure_session) */
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < n; i++) {
             const tt_session_t *x = &sessions[i];
             redisReply *rep = rds_cmd(r,
                                       "FCALL %s_ensure_session 1 tp:{%s}:scheduler:session:%s %s %s %s %s %lld %lld %d "
-                                      "%s %lld %lld %lld %s %d %d",
+                                      "%s %lld %lld %lld %s %d %d %s",
                                       SCHEDULER_LIBRARY, T, x->id, x->id, x->kind, x->venue, x->trainer,
                                       (long long)x->start_ms, (long long)x->end_ms, x->capacity, x->half_day,
                                       (long long)now, (long long)scheduler_offer_ms(sc),
-                                      (long long)scheduler_notice_ms(sc), day, pass, x->trainer_absent);
+                                      (long long)scheduler_notice_ms(sc), day, pass, x->trainer_absent, nonce);
             if (!rep)
                 return;
             if (rep->type == REDIS_REPLY_ERROR)
@@ -125,8 +127,10 @@ void scheduler_tick(svc_t *s)
     int64_t now = clock_now_ms();
     char day[11];
     clock_local_day(now, day);
-    redisReply *x = rds_cmd(r, "FCALL %s_expire_offers 1 tp:{%s}:scheduler:offers %lld %lld %s 100", SCHEDULER_LIBRARY,
-                            T, (long long)now, (long long)scheduler_offer_ms(sc), day);
+    char nonce[SCHEDULER_NONCE_LEN + 1];
+    scheduler_nonce(nonce);
+    redisReply *x = rds_cmd(r, "FCALL %s_expire_offers 1 tp:{%s}:scheduler:offers %lld %lld %s 100 %s",
+                            SCHEDULER_LIBRARY, T, (long long)now, (long long)scheduler_offer_ms(sc), day, nonce);
     if (x && x->type == REDIS_REPLY_INTEGER && x->integer > 0)
         log_info("offers_expired", "count=%lld", x->integer);
     if (x)

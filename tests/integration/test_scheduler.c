@@ -213,6 +213,17 @@ static void booking_of(const char *sid, const char *pid, char *out, size_t cap)
 }
 
 static char P[10][TP_ID_LEN + 1];
+static char first_booking[24]; /* the first of a fresh database */
+
+/* A booking id as a person may type it from an SMS: lower case, O for 0,
+ * l for 1. */
+static void typed(const char *bid, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; bid[i] && i + 1 < cap; i++)
+        out[i] = bid[i] == '0' ? 'O' : bid[i] == '1' ? 'l' : (bid[i] >= 'A' && bid[i] <= 'Z') ? (char)(bid[i] + 32) : bid[i];
+    out[i] = '\0';
+}
 
 static int offer_expired(h_env_t *h, void *arg)
 {
@@ -231,6 +242,7 @@ static void seats_waitlist_offers_and_attendance(void **state)
     /* booking by availability */
     ans_t a0 = assign(P[0], "mon-am", t + 0);
     assert_string_equal(a0.status, "booked");
+    util_strlcpy(first_booking, a0.booking, sizeof first_booking);
     assert_string_equal(a0.session, MON);
     ans_t a1 = assign(P[1], "mon-am", t + 1);
     assert_string_equal(a1.session, MON);
@@ -256,8 +268,11 @@ static void seats_waitlist_offers_and_attendance(void **state)
     booking_status(bid5, st, sizeof st);
     assert_string_equal(st, "offered");
     assert_int_equal(taken(MON), 2); /* the offer holds the seat */
-    assert_string_equal(answer(bid5, 1).status, "booked");
+    char bid5_typed[24];
+    typed(bid5, bid5_typed, sizeof bid5_typed);
+    assert_string_equal(answer(bid5_typed, 1).status, "booked"); /* as typed from the SMS */
     assert_string_equal(answer(bid5, 1).code, "NOT_AN_OFFER"); /* answered already */
+    assert_string_equal(answer("B12", 1).code, "INVALID_FIELD");
 
     /* decline -> the next one (P6) */
     assert_string_equal(cancel(a0.booking).status, "cancelled");
@@ -346,8 +361,8 @@ static void each_command_of_a_batch_gets_its_own_answer(void **state)
     Tremplin__Envelope req[3];
     Tremplin__CancelBooking c0 = TREMPLIN__CANCEL_BOOKING__INIT, c2 = TREMPLIN__CANCEL_BOOKING__INIT;
     Tremplin__MarkAttendance m = TREMPLIN__MARK_ATTENDANCE__INIT;
-    c0.booking_id = "B999990";
-    c2.booking_id = "B999992";
+    c0.booking_id = "ZZZZZZZZZ0";
+    c2.booking_id = "ZZZZZZZZZ2";
     m.session_id = MON;
     m.person_id = P[0];
     m.status = "seen";
@@ -602,6 +617,51 @@ static void a_dst_week_and_no_offer_after_start(void **state)
     assert_int_equal(taken(S), 1); /* the free seat stays free: Q6 waits for another session */
 }
 
+static int first_session_back(h_env_t *h, void *arg)
+{
+    (void)arg;
+    return h_redis_int(h, "EXISTS tp:{42}:scheduler:session:20280327-0930-wilson-initiation") == 1;
+}
+
+/* Booking ids: 10 characters of Crockford's base 32, in no relation to the
+ * order they were made, and no function of what anyone can see: the first
+ * booking of a fresh database is another id every time. */
+static void booking_ids_are_unguessable(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    static struct {
+        long long seq;
+        char id[24];
+    } b[512];
+    int n = 0;
+    redisReply *keys = h_redis(&env, "KEYS tp:{42}:scheduler:booking:*");
+    for (size_t i = 0; keys && i < keys->elements && n < 512; i++) {
+        const char *id = strrchr(keys->element[i]->str, ':') + 1;
+        assert_int_equal(strlen(id), 10);
+        assert_int_equal(strspn(id, alphabet), 10);
+        util_strlcpy(b[n].id, id, sizeof b[n].id);
+        b[n].seq = h_redis_int(&env, "HGET %s seq", keys->element[i]->str);
+        n++;
+    }
+    freeReplyObject(keys);
+    assert_true(n >= 20);
+    int inversions = 0; /* pairs whose ids are not in the order they were made */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            inversions += b[i].seq < b[j].seq && strcmp(b[i].id, b[j].id) > 0;
+    assert_true(inversions > n / 4);
+
+    h_redis_int(&env, "FLUSHALL");
+    assert_int_equal(h_wait_for(&env, first_session_back, NULL, 20000), 0);
+    char pid[TP_ID_LEN + 1];
+    util_random_id(pid);
+    ans_t a = assign(pid, "mon-am", 1810000000000LL);
+    assert_string_equal(a.status, "booked");
+    assert_int_equal(strlen(a.booking), 10);
+    assert_string_not_equal(a.booking, first_booking);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -610,6 +670,7 @@ int main(void)
         cmocka_unit_test(timetable_changes_go_through_cancellation),
         cmocka_unit_test(known_cancelled_sessions_are_never_offered),
         cmocka_unit_test(a_dst_week_and_no_offer_after_start),
+        cmocka_unit_test(booking_ids_are_unguessable),
     };
     return cmocka_run_group_tests_name("scheduler", tests, setup, teardown);
 }
