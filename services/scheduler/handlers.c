@@ -24,18 +24,21 @@ int64_t scheduler_notice_ms(const scheduler_t *sc) { return sc->conf.notice_min 
 int64_t scheduler_cutoff_ms(const scheduler_t *sc) { return sc->conf.cutoff_hours * 3600000; }
 int64_t scheduler_offer_ms(const scheduler_t *sc) { return sc->conf.offer_hours * 3600000; }
 
-int scheduler_valid_booking(const char *id)
-{
-    size_t n = strlen(id);
-    return n >= 2 && n <= 20 && id[0] == 'B' && strspn(id + 1, "0123456789") == n - 1;
-}
-
 static int valid_hex_id(const char *s) { return strlen(s) == TP_ID_LEN && wire_valid_id(s, TP_ID_LEN); }
 
 static void today(char day[11], int64_t *now)
 {
     *now = clock_now_ms();
     clock_local_day(*now, day);
+}
+
+/* The last argument of every step that may make bookings: the secret its
+ * booking ids are derived from. */
+static void nonce_arg(call_t *call)
+{
+    char nonce[SCHEDULER_NONCE_LEN + 1];
+    scheduler_nonce(nonce);
+    call_argf(call, "%s", nonce);
 }
 
 static void prepare_track_assigned(void *arg, const Tremplin__Envelope *env, call_t *call)
@@ -70,13 +73,14 @@ static void prepare_track_assigned(void *arg, const Tremplin__Envelope *env, cal
     call_argf(call, "%lld", (long long)scheduler_offer_ms(sc));
     call_argf(call, "%s", day);
     call_argf(call, "%s", t->assignment_id);
+    nonce_arg(call);
 }
 
 static void prepare_cancel_booking(void *arg, const Tremplin__Envelope *env, call_t *call)
 {
     scheduler_t *sc = svc_state(arg);
-    const char *bid = env->cancel_booking->booking_id;
-    if (!scheduler_valid_booking(bid)) {
+    char bid[SCHEDULER_BOOKING_LEN + 1];
+    if (scheduler_booking_id(env->cancel_booking->booking_id, bid) != 0) {
         call_error(call, "INVALID_FIELD", "booking_id", "Numéro de réservation invalide.", 0);
         return;
     }
@@ -91,13 +95,15 @@ static void prepare_cancel_booking(void *arg, const Tremplin__Envelope *env, cal
     call_argf(call, "%lld", (long long)scheduler_cutoff_ms(sc));
     call_argf(call, "%lld", (long long)scheduler_offer_ms(sc));
     call_argf(call, "%s", day);
+    nonce_arg(call);
 }
 
 static void prepare_answer_offer(void *arg, const Tremplin__Envelope *env, call_t *call)
 {
     scheduler_t *sc = svc_state(arg);
     const Tremplin__AnswerOffer *a = env->answer_offer;
-    if (!scheduler_valid_booking(a->booking_id)) {
+    char bid[SCHEDULER_BOOKING_LEN + 1];
+    if (scheduler_booking_id(a->booking_id, bid) != 0) {
         call_error(call, "INVALID_FIELD", "booking_id", "Numéro de proposition invalide.", 0);
         return;
     }
@@ -106,12 +112,13 @@ static void prepare_answer_offer(void *arg, const Tremplin__Envelope *env, call_
     today(day, &now);
     call_function(call, "answer_offer");
     call->event_kind = "booking.changed";
-    call_own_key(call, "booking:%s", a->booking_id);
-    call_argf(call, "%s", a->booking_id);
+    call_own_key(call, "booking:%s", bid);
+    call_argf(call, "%s", bid);
     call_argf(call, "%lld", (long long)now);
     call_argf(call, "%d", a->accept ? 1 : 0);
     call_argf(call, "%lld", (long long)scheduler_offer_ms(sc));
     call_argf(call, "%s", day);
+    nonce_arg(call);
 }
 
 static void prepare_cancel_session(void *arg, const Tremplin__Envelope *env, call_t *call)
@@ -125,11 +132,11 @@ static void prepare_cancel_session(void *arg, const Tremplin__Envelope *env, cal
     int64_t now;
     char day[11];
     today(day, &now);
-    scheduler_cancel_call(sc, c->session_id, c->reason, now, day, call);
+    scheduler_cancel_call(sc, c->session_id, c->reason, "staff", now, day, call);
 }
 
-void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *reason, int64_t now, const char *day,
-                           call_t *call)
+void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *reason, const char *by, int64_t now,
+                           const char *day, call_t *call)
 {
     call_function(call, "cancel_session");
     call->event_kind = "session.cancelled";
@@ -139,6 +146,8 @@ void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *r
     call_argf(call, "%.200s", reason);
     call_argf(call, "%lld", (long long)scheduler_notice_ms(sc));
     call_argf(call, "%s", day);
+    call_argf(call, "%s", by);
+    nonce_arg(call);
 }
 
 static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, call_t *call)
@@ -191,6 +200,7 @@ static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, ca
     call_argf(call, "%s", day);
     call_argf(call, "%lld", (long long)sc->conf.noshow_chances);
     call_argf(call, "%lld", (long long)scheduler_notice_ms(sc));
+    nonce_arg(call);
 }
 
 const inbox_handler_t scheduler_handlers[] = {

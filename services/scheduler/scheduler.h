@@ -24,10 +24,22 @@ typedef struct {
 extern const conf_field_t scheduler_conf_fields[];
 extern const size_t scheduler_nconf_fields;
 
+#define SCHEDULER_MAX_CLOSING 256
+
+/* A session the timer closed, to be cancelled once the horizon is done. */
+typedef struct {
+    char id[TT_ID];
+    char why[16];  /* trainer_absent | timetable_change */
+    char round[16]; /* times the session was reopened */
+} sched_closing_t;
+
 typedef struct {
     scheduler_conf_t conf;
     timetable_t timetable;
     int64_t next_generate_ms;
+    char first_territory[17];
+    sched_closing_t closing[SCHEDULER_MAX_CLOSING];
+    int nclosing;
 } scheduler_t;
 
 extern const inbox_handler_t scheduler_handlers[];
@@ -38,12 +50,24 @@ int64_t scheduler_notice_ms(const scheduler_t *sc);
 int64_t scheduler_cutoff_ms(const scheduler_t *sc);
 int64_t scheduler_offer_ms(const scheduler_t *sc);
 
-/* The cancel_session step (staff's CancelSession, or the timer for an
- * absent trainer or a session the timetable dropped). */
-void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *reason, int64_t now, const char *day,
-                           call_t *call);
+/* The cancel_session step (staff's CancelSession, by = "staff", or the
+ * timer for an absent trainer or a session the timetable dropped, by =
+ * "timetable": only those come back when the change is undone). */
+void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *reason, const char *by, int64_t now,
+                           const char *day, call_t *call);
 
-/* "B123": the booking ids the scheduler makes. */
-int scheduler_valid_booking(const char *id);
+/* Timers (timers.c): the territory whose sessions the timetable holds, and
+ * the leased tick (offer expiry, the rolling horizon). */
+const char *scheduler_territory(svc_t *s);
+void scheduler_tick(svc_t *s);
+
+/* Booking ids (booking_id.c): 10 characters of Crockford's base 32, made
+ * by scheduler.lua from a secret nonce drawn for each step. */
+#define SCHEDULER_BOOKING_LEN 10
+#define SCHEDULER_NONCE_LEN 32
+void scheduler_nonce(char out[SCHEDULER_NONCE_LEN + 1]);
+/* A booking id as a person typed it (any case; O for 0, I or L for 1) into
+ * out, canonical. 0, or -1 if it cannot be one. */
+int scheduler_booking_id(const char *in, char out[SCHEDULER_BOOKING_LEN + 1]);
 
 #endif

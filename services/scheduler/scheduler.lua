@@ -2,8 +2,13 @@
 -- Keys: tp:{T}:scheduler:*, all derived from the prefix of KEYS[1] (the
 -- territory hash tag keeps every call in one slot):
 --   session:<sid>   kind venue trainer start end capacity taken status half_day
+--                   status: open | closing (known to be cancelled: nobody is
+--                   booked or offered into it any more) | cancelled;
+--                   cancelled_by: timetable | staff; round: times reopened
 --   sessions:<kind> zset start -> sid           (the timetable, in time order)
---   booking:<bid>   pid sid kind status deadline assignment referred_at
+--   booking:<bid>   pid sid kind status deadline assignment referred_at seq
+--                   (bid: 10 characters of Crockford's base 32 from the step's
+--                   secret nonce, see new_booking; seq: the order they were made)
 --   roster:<sid>    hash pid -> bid             (one booking per person and session)
 --   person:<pid>    availability, active:<kind> = bid | 'waiting', referred:<kind>,
 --                   assignment:<kind>, noshows:<kind>, flagged:<kind>
@@ -50,7 +55,7 @@ local function wait_join(P, pid, kind, referred_at, day)
   for _, h in ipairs(words(days)) do
     redis.call('ZADD', P .. 'wait:' .. kind .. ':' .. h, referred_at, pid)
   end
-  -- wait_seq orders joins and bookings on one counter (the booking ids'):
+  -- wait_seq orders joins and bookings on one counter (the bookings' seq):
   -- with it an audit can tell who was already waiting when a seat was offered
   -- waitdays: the lists joined, to leave exactly those even if the
   -- person's availability changes meanwhile
@@ -70,12 +75,40 @@ end
 
 -- bookings -----------------------------------------------------------------
 
+-- Booking ids are unguessable (people answer offers by SMS with them): each
+-- step that may make bookings gets a secret nonce from the C side as its last
+-- argument and calls ids_start(nonce) first; the n-th id of the step is 50
+-- bits of sha1(nonce:n) in Crockford's base 32 (no I, L, O, U), skipping one
+-- already taken.
+local ids = {nonce = nil, n = 0}
+local crockford = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+
+local function ids_start(nonce)
+  ids.nonce, ids.n = nonce, 0
+end
+
+local function next_bid(P)
+  if not ids.nonce or #ids.nonce < 32 then error('booking ids need the step\'s nonce') end
+  while true do
+    ids.n = ids.n + 1
+    local v = tonumber(string.sub(redis.sha1hex(ids.nonce .. ':' .. ids.n), 1, 13), 16)
+    local c = {}
+    for i = 1, 10 do
+      local d = v % 32
+      c[i] = string.sub(crockford, d + 1, d + 1)
+      v = (v - d) / 32
+    end
+    local bid = table.concat(c)
+    if redis.call('EXISTS', P .. 'booking:' .. bid) == 0 then return bid end
+  end
+end
+
 local function new_booking(P, pid, sid, kind, status, now, deadline)
-  local bid = 'B' .. redis.call('INCR', P .. 'seq')
+  local bid = next_bid(P)
   local person = P .. 'person:' .. pid
   redis.call('HSET', P .. 'booking:' .. bid, 'pid', pid, 'sid', sid, 'kind', kind, 'status', status,
              'created', now, 'deadline', deadline or 0, 'assignment', hget(person, 'assignment:' .. kind) or '',
-             'referred_at', hget(person, 'referred:' .. kind) or now)
+             'referred_at', hget(person, 'referred:' .. kind) or now, 'seq', redis.call('INCR', P .. 'seq'))
   redis.call('HSET', P .. 'roster:' .. sid, pid, bid)
   redis.call('HINCRBY', P .. 'session:' .. sid, 'taken', 1)
   redis.call('HSET', person, 'active:' .. kind, bid)
@@ -163,9 +196,10 @@ end
 -- track_assigned: a person to place in a kind of workshop.
 -- KEYS 1 person:<pid>  2 assigned:<assignment_id>
 -- ARGV 1 pid  2 kind  3 availability ('' = the last known)  4 referred_at
---      5 now  6 notice_ms  7 offer_ms  8 day  9 assignment_id
+--      5 now  6 notice_ms  7 offer_ms  8 day  9 assignment_id  10 nonce
 command('track_assigned', function(keys, args)
   local P = prefix_of(keys[1])
+  ids_start(args[10])
   local first = redis.call('HMGET', keys[2], 'status', 'booking', 'session')
   if first[1] then
     return {'dup', 'booking_id', first[2], 'session_id', first[3], 'status', first[1]}
@@ -188,9 +222,10 @@ end)
 
 -- cancel_booking: by the person, until the cut-off before the start; the seat
 -- is offered at once to the next compatible waitlisted person.
--- KEYS 1 booking:<bid>   ARGV 1 bid  2 now  3 cutoff_ms  4 offer_ms  5 day
+-- KEYS 1 booking:<bid>   ARGV 1 bid  2 now  3 cutoff_ms  4 offer_ms  5 day  6 nonce
 command('cancel_booking', function(keys, args)
   local P = prefix_of(keys[1])
+  ids_start(args[6])
   local st = hget(keys[1], 'status')
   if not st then return {'err', 'UNKNOWN_BOOKING', 'booking_id', 'Réservation inconnue.'} end
   if st ~= 'booked' and st ~= 'offered' then
@@ -208,9 +243,10 @@ command('cancel_booking', function(keys, args)
 end)
 
 -- answer_offer: yes books the seat, no releases it to the next person.
--- KEYS 1 booking:<bid>   ARGV 1 bid  2 now  3 accept '1'/'0'  4 offer_ms  5 day
+-- KEYS 1 booking:<bid>   ARGV 1 bid  2 now  3 accept '1'/'0'  4 offer_ms  5 day  6 nonce
 command('answer_offer', function(keys, args)
   local P = prefix_of(keys[1])
+  ids_start(args[6])
   local b = redis.call('HMGET', keys[1], 'status', 'deadline', 'sid', 'pid', 'kind')
   if not b[1] then return {'err', 'UNKNOWN_BOOKING', 'booking_id', 'Proposition inconnue.'} end
   if b[1] ~= 'offered' then
@@ -245,18 +281,26 @@ local function move_out(P, bid, why, now, notice_ms, day)
   return place(P, pid, kind, now, notice_ms, day)
 end
 
--- cancel_session: staff, or a trainer absence.
+-- cancel_session: staff, or the timer for a session the timetable no longer
+-- holds (a trainer absence, a holiday, a closure, a slot removed).
 -- KEYS 1 session:<sid>   ARGV 1 sid  2 now  3 reason  4 notice_ms  5 day
+--      6 by: 'staff' or 'timetable' (only the latter comes back when the
+--      timetable change is undone)  7 nonce
 command('cancel_session', function(keys, args)
   local P = prefix_of(keys[1])
+  ids_start(args[7])
   local st = hget(keys[1], 'status')
   if not st then return {'err', 'UNKNOWN_SESSION', 'session_id', 'Séance inconnue.'} end
-  if st == 'cancelled' then return {'dup', 'session_id', args[1], 'status', 'cancelled'} end
+  if st == 'cancelled' then
+    -- staff confirm it: it stays cancelled even if the timetable change is undone
+    if args[6] == 'staff' then redis.call('HSET', keys[1], 'cancelled_by', 'staff') end
+    return {'dup', 'session_id', args[1], 'status', 'cancelled'}
+  end
   local now = tonumber(args[2])
   if tonumber(hget(keys[1], 'start')) <= now then
     return {'err', 'SESSION_STARTED', 'session_id', 'La séance a déjà commencé.'}
   end
-  redis.call('HSET', keys[1], 'status', 'cancelled', 'cancel_reason', args[3])
+  redis.call('HSET', keys[1], 'status', 'cancelled', 'cancel_reason', args[3], 'cancelled_by', args[6])
   local roster = redis.call('HGETALL', P .. 'roster:' .. args[1])
   local moved = 0
   for i = 2, #roster, 2 do
@@ -272,9 +316,10 @@ end)
 
 -- mark_attendance: the trainer, after the start.
 -- KEYS 1 roster:<sid>   ARGV 1 sid  2 pid  3 seen|noshow|excused  4 now  5 day
---      6 noshow second chances  7 notice_ms
+--      6 noshow second chances  7 notice_ms  8 nonce
 command('mark_attendance', function(keys, args)
   local P = prefix_of(keys[1])
+  ids_start(args[8])
   local sid, pid, status, now, day = args[1], args[2], args[3], tonumber(args[4]), args[5]
   local s = redis.call('HMGET', P .. 'session:' .. sid, 'start', 'kind', 'status')
   if not s[1] then return {'err', 'UNKNOWN_SESSION', 'session_id', 'Séance inconnue.'} end
@@ -310,23 +355,55 @@ end)
 
 -- timers (not commands: run by the instance holding the lease) -------------
 
--- ensure_session: creates a session of the timetable once, or updates its
--- capacity; a cut below the bookings moves the last booked out. Then offers
--- its free seats to the waitlists.
+-- close_session: the session is known to be cancelled (its trainer is
+-- absent, the timetable no longer holds it): from now on nobody is booked or
+-- offered into it ('closing'); the timer then cancels it through
+-- cancel_session, which moves its people out. Returns {status, round}: the
+-- round (times reopened) makes each cancellation a step of its own.
+-- KEYS 1 session:<sid>
+redis.register_function(LIB .. '_close_session', function(keys)
+  local s = redis.call('HMGET', keys[1], 'status', 'round')
+  if s[1] == 'open' then
+    redis.call('HSET', keys[1], 'status', 'closing')
+    s[1] = 'closing'
+  end
+  return {s[1] or '', s[2] or '0'}
+end)
+
+-- ensure_session: creates a session of the timetable once (cancelled from
+-- the start when its trainer is known to be absent), or updates its
+-- capacity; a cut below the bookings moves the last booked out; a session
+-- the timetable had cancelled and holds again (the change was undone) is
+-- reopened. Then offers its free seats to the waitlists.
 -- KEYS 1 session:<sid>  ARGV 1 sid 2 kind 3 venue 4 trainer 5 start 6 end
 --      7 capacity 8 half_day 9 now 10 offer_ms 11 notice_ms 12 day
 --      13 '1' to apply a capacity cut (the caller first updates every
 --      session's capacity, then cuts, so nobody is moved into a session
---      whose own cut is still to come)
+--      whose own cut is still to come)  14 '1' when the trainer is absent
+--      15 nonce
 redis.register_function(LIB .. '_ensure_session', function(keys, args)
   local P = prefix_of(keys[1])
-  local now = tonumber(args[9])
+  ids_start(args[15])
+  local now, absent = tonumber(args[9]), args[14] == '1'
   if redis.call('EXISTS', keys[1]) == 0 then
     redis.call('HSET', keys[1], 'kind', args[2], 'venue', args[3], 'trainer', args[4], 'start', args[5],
                'end', args[6], 'capacity', args[7], 'taken', 0, 'status', 'open', 'half_day', args[8])
     redis.call('ZADD', P .. 'sessions:' .. args[2], args[5], args[1])
     redis.call('SADD', P .. 'kinds', args[2])
+    if absent then
+      redis.call('HSET', keys[1], 'status', 'cancelled', 'cancel_reason', 'trainer_absent', 'cancelled_by', 'timetable')
+      fig(P, args[12], 'sessions_cancelled')
+      return 0
+    end
   else
+    local st = redis.call('HMGET', keys[1], 'status', 'cancelled_by')
+    if not absent and tonumber(args[5]) > now
+       and (st[1] == 'closing' or (st[1] == 'cancelled' and st[2] == 'timetable')) then
+      redis.call('HSET', keys[1], 'status', 'open')
+      redis.call('HDEL', keys[1], 'cancel_reason', 'cancelled_by')
+      redis.call('HINCRBY', keys[1], 'round', 1)
+      if st[1] == 'cancelled' then fig(P, args[12], 'sessions_reopened') end
+    end
     local cap, taken = tonumber(args[7]), tonumber(hget(keys[1], 'taken'))
     redis.call('HSET', keys[1], 'capacity', cap)
     if args[13] == '1' and taken > cap and hget(keys[1], 'status') == 'open' and tonumber(args[5]) > now then
@@ -345,9 +422,10 @@ redis.register_function(LIB .. '_ensure_session', function(keys, args)
 end)
 
 -- expire_offers: offers whose deadline passed go to the next person.
--- KEYS 1 offers   ARGV 1 now  2 offer_ms  3 day  4 limit
+-- KEYS 1 offers   ARGV 1 now  2 offer_ms  3 day  4 limit  5 nonce
 redis.register_function(LIB .. '_expire_offers', function(keys, args)
   local P = prefix_of(keys[1])
+  ids_start(args[5])
   local now = tonumber(args[1])
   local due = redis.call('ZRANGEBYSCORE', keys[1], '-inf', now, 'LIMIT', 0, tonumber(args[4]))
   for _, bid in ipairs(due) do

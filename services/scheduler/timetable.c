@@ -58,6 +58,31 @@ static int tt_days_in_month(int y, int m)
     return m == 2 && leap ? 29 : len[m - 1];
 }
 
+/* Easter Sunday of year y, as days since 1970-01-01: the anonymous
+ * Gregorian algorithm (Meeus/Jones/Butcher), exact for every Gregorian year. */
+static int32_t tt_easter(int y)
+{
+    int a = y % 19, b = y / 100, c = y % 100, d = b / 4, e = b % 4;
+    int f = (b + 8) / 25, g = (b - f + 1) / 3;
+    int h = (19 * a + b - d - g + 15) % 30;
+    int i = c / 4, k = c % 4;
+    int l = (32 + 2 * e + 2 * i - h - k) % 7;
+    int m = (a + 11 * h + 22 * l) / 451;
+    int month = (h + l - 7 * m + 114) / 31, day = (h + l - 7 * m + 114) % 31 + 1;
+    return tt_days_from_civil(y, month, day);
+}
+
+int timetable_fr_holiday(int y, int m, int d)
+{
+    static const int fixed[][2] = { { 1, 1 }, { 5, 1 }, { 5, 8 }, { 7, 14 }, { 8, 15 }, { 11, 1 }, { 11, 11 }, { 12, 25 } };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (m == fixed[i][0] && d == fixed[i][1])
+            return 1;
+    /* Easter Monday, Ascension (Thursday, +39) and Whit Monday (+50) */
+    int32_t day = tt_days_from_civil(y, m, d), easter = tt_easter(y);
+    return day == easter + 1 || day == easter + 39 || day == easter + 50;
+}
+
 static int tt_digits(const char *s, int n)
 {
     int v = 0;
@@ -449,9 +474,10 @@ static int tt_parse_absences(json_object *root, timetable_t *tt, char *err, size
 
 int timetable_parse(const char *json_text, timetable_t *tt, char *err, size_t errlen)
 {
-    static const char *const keys[] = { "version", "timezone", "horizon_days", "venues", "slots",
-                                        "one_off", "holidays", "closures", "absences", NULL };
+    static const char *const keys[] = { "version", "timezone", "horizon_days", "venues", "slots", "one_off",
+                                        "public_holidays", "holidays", "closures", "absences", NULL };
     memset(tt, 0, sizeof *tt);
+    char ph[8];
     enum json_tokener_error jerr;
     json_object *root = json_tokener_parse_verbose(json_text, &jerr);
     if (!root)
@@ -464,8 +490,16 @@ int timetable_parse(const char *json_text, timetable_t *tt, char *err, size_t er
     if (tt_keys(root, keys, "timetable", err, errlen) != 0
         || tt_str(root, "version", tt->version, sizeof tt->version, 1, "timetable", err, errlen) != 0
         || tt_str(root, "timezone", tt->timezone, sizeof tt->timezone, 1, "timetable", err, errlen) != 0
-        || tt_int(root, "horizon_days", &tt->horizon_days, 1, 366, 28, "timetable", err, errlen) != 0)
+        || tt_int(root, "horizon_days", &tt->horizon_days, 1, 366, 28, "timetable", err, errlen) != 0
+        || tt_str(root, "public_holidays", ph, sizeof ph, 0, "timetable", err, errlen) != 0)
         goto done;
+    /* the French days are computed for any year; "none" where another
+     * calendar applies (its days then go in "holidays") */
+    tt->public_holidays = !ph[0] || !strcmp(ph, "fr");
+    if (!tt->public_holidays && strcmp(ph, "none") != 0) {
+        tt_fail(err, errlen, "timetable.public_holidays: \"%s\" is not \"fr\" or \"none\"", ph);
+        goto done;
+    }
     if (!tt->version[0]) {
         tt_fail(err, errlen, "timetable.version: must not be empty");
         goto done;
@@ -556,6 +590,10 @@ static int32_t tt_local_day(int64_t ms)
 
 static int tt_is_holiday(const timetable_t *tt, int32_t day)
 {
+    int y, m, d;
+    tt_civil_from_days(day, &y, &m, &d);
+    if (tt->public_holidays && timetable_fr_holiday(y, m, d))
+        return 1;
     for (int i = 0; i < tt->nholidays; i++)
         if (tt->holidays[i] == day)
             return 1;
@@ -580,6 +618,14 @@ static int tt_is_absent(const timetable_t *tt, const char *trainer, int32_t day)
             return 1;
     }
     return 0;
+}
+
+int timetable_is_holiday(const timetable_t *tt, const char *date)
+{
+    int32_t day;
+    if (!tt || !date || tt_parse_date(date, &day) != 0)
+        return -1;
+    return tt_is_holiday(tt, day);
 }
 
 /* The session of slot s on day (its weekday or its date), if the day is

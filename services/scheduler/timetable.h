@@ -1,7 +1,8 @@
 /* timetable — the workshops of the venues, read from a JSON file
  * (deploy/timetable.json: config, not code; a SIGHUP reloads it), and the pure
  * rule that turns it into dated sessions over a window of time: weekly slots
- * and one-off sessions, minus public holidays and venue closures, with the
+ * and one-off sessions, minus public holidays (the French ones computed for
+ * any year, plus those the file lists) and venue closures, with the
  * sessions of an absent trainer flagged (the scheduler cancels those).
  *
  * The file is written in the venues' local time; the conversion to UTC goes
@@ -68,7 +69,8 @@ typedef struct {
     int nslots;
     tt_slot_t one_off[TT_MAX_ONE_OFF];
     int none_off;
-    int32_t holidays[TT_MAX_HOLIDAYS]; /* no session that day, at any venue */
+    int public_holidays;               /* "public_holidays": "fr" (1, the default) or "none" (0) */
+    int32_t holidays[TT_MAX_HOLIDAYS]; /* more days without sessions, at any venue */
     int nholidays;
     tt_closure_t closures[TT_MAX_CLOSURES];
     int nclosures;
@@ -113,5 +115,16 @@ int timetable_find(const timetable_t *tt, const char *id, tt_session_t *out);
 int timetable_half_day(const timetable_t *tt, int64_t ms, char out[TT_HALF_DAY]);
 
 const tt_venue_t *timetable_venue(const timetable_t *tt, const char *id);
+
+/* 1 if a civil date is one of the eleven French public holidays: 1 Jan,
+ * Easter Monday, 1 May, 8 May, Ascension, Whit Monday, 14 Jul, 15 Aug,
+ * 1 Nov, 11 Nov, 25 Dec (Easter by the anonymous Gregorian algorithm). Pure:
+ * any year of the Gregorian calendar. */
+int timetable_fr_holiday(int y, int m, int d);
+
+/* 1 if the timetable has no session at all on that date ("YYYY-MM-DD"): a
+ * public holiday (when "public_holidays" is "fr") or a listed holiday; 0 if
+ * not; -1 if it is not a date. */
+int timetable_is_holiday(const timetable_t *tt, const char *date);
 
 #endif

@@ -32,7 +32,8 @@ static const char *timetable_json =
     "  \"slots\": [\n"
     "    { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", \"trainer\": \"t1\", \"capacity\": %d },\n"
     "    { \"day\": \"wed\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", \"trainer\": \"t2\", \"capacity\": 2 },\n"
-    "    { \"day\": \"mon\", \"start\": \"14:00\", \"kind\": \"budget\", \"venue\": \"wilson\", \"trainer\": \"t3\", \"capacity\": 2 }\n"
+    "    { \"day\": \"mon\", \"start\": \"14:00\", \"kind\": \"budget\", \"venue\": \"wilson\", \"trainer\": \"t3\", \"capacity\": 2 },\n"
+    "    { \"day\": \"tue\", \"start\": \"14:00\", \"kind\": \"perfectionnement\", \"venue\": \"wilson\", \"trainer\": \"t4\", \"capacity\": 2 }\n"
     "  ],\n"
     "  \"one_off\": [], \"holidays\": [%s], \"closures\": [], \"absences\": [%s] }\n";
 
@@ -212,6 +213,17 @@ static void booking_of(const char *sid, const char *pid, char *out, size_t cap)
 }
 
 static char P[10][TP_ID_LEN + 1];
+static char first_booking[24]; /* the first of a fresh database */
+
+/* A booking id as a person may type it from an SMS: lower case, O for 0,
+ * l for 1. */
+static void typed(const char *bid, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; bid[i] && i + 1 < cap; i++)
+        out[i] = bid[i] == '0' ? 'O' : bid[i] == '1' ? 'l' : (bid[i] >= 'A' && bid[i] <= 'Z') ? (char)(bid[i] + 32) : bid[i];
+    out[i] = '\0';
+}
 
 static int offer_expired(h_env_t *h, void *arg)
 {
@@ -230,6 +242,7 @@ static void seats_waitlist_offers_and_attendance(void **state)
     /* booking by availability */
     ans_t a0 = assign(P[0], "mon-am", t + 0);
     assert_string_equal(a0.status, "booked");
+    util_strlcpy(first_booking, a0.booking, sizeof first_booking);
     assert_string_equal(a0.session, MON);
     ans_t a1 = assign(P[1], "mon-am", t + 1);
     assert_string_equal(a1.session, MON);
@@ -255,8 +268,11 @@ static void seats_waitlist_offers_and_attendance(void **state)
     booking_status(bid5, st, sizeof st);
     assert_string_equal(st, "offered");
     assert_int_equal(taken(MON), 2); /* the offer holds the seat */
-    assert_string_equal(answer(bid5, 1).status, "booked");
+    char bid5_typed[24];
+    typed(bid5, bid5_typed, sizeof bid5_typed);
+    assert_string_equal(answer(bid5_typed, 1).status, "booked"); /* as typed from the SMS */
     assert_string_equal(answer(bid5, 1).code, "NOT_AN_OFFER"); /* answered already */
+    assert_string_equal(answer("B12", 1).code, "INVALID_FIELD");
 
     /* decline -> the next one (P6) */
     assert_string_equal(cancel(a0.booking).status, "cancelled");
@@ -345,8 +361,8 @@ static void each_command_of_a_batch_gets_its_own_answer(void **state)
     Tremplin__Envelope req[3];
     Tremplin__CancelBooking c0 = TREMPLIN__CANCEL_BOOKING__INIT, c2 = TREMPLIN__CANCEL_BOOKING__INIT;
     Tremplin__MarkAttendance m = TREMPLIN__MARK_ATTENDANCE__INIT;
-    c0.booking_id = "B999990";
-    c2.booking_id = "B999992";
+    c0.booking_id = "ZZZZZZZZZ0";
+    c2.booking_id = "ZZZZZZZZZ2";
     m.session_id = MON;
     m.person_id = P[0];
     m.status = "seen";
@@ -431,32 +447,151 @@ static void timetable_changes_go_through_cancellation(void **state)
     assert_string_equal(st, "booked");
 }
 
+/* Tuesday afternoons: perfectionnement, nobody else's in these tests */
+#define TUE1 "20261201-1400-wilson-perfectionnement"
+#define TUE2 "20261208-1400-wilson-perfectionnement"
+#define TUE3 "20261215-1400-wilson-perfectionnement"
+
+static void hget_str(const char *key, const char *field, char *out, size_t cap)
+{
+    redisReply *r = h_redis(&env, "HGET tp:{42}:scheduler:%s %s", key, field);
+    util_strlcpy(out, r && r->str ? r->str : "", cap);
+    if (r)
+        freeReplyObject(r);
+}
+
+static int session_status_is(const char *sid, const char *status)
+{
+    char key[96], st[32];
+    snprintf(key, sizeof key, "session:%s", sid);
+    hget_str(key, "status", st, sizeof st);
+    return !strcmp(st, status);
+}
+
+static int tue12_cancelled(h_env_t *h, void *arg)
+{
+    (void)h;
+    (void)arg;
+    return session_status_is(TUE1, "cancelled") && session_status_is(TUE2, "cancelled");
+}
+
+static int tue3_open(h_env_t *h, void *arg)
+{
+    (void)h;
+    (void)arg;
+    return session_status_is(TUE3, "open");
+}
+
+/* Jobs on the notify stream that put someone into sid (offer, convocation). */
+static int seats_given_in(const char *sid)
+{
+    redisReply *r = h_redis(&env, "XRANGE tp:{42}:scheduler:notify - +");
+    int n = 0;
+    for (size_t i = 0; r && i < r->elements; i++) {
+        redisReply *f = r->element[i]->element[1];
+        const char *type = "", *session = "";
+        for (size_t j = 0; j + 1 < f->elements; j += 2) {
+            if (!strcmp(f->element[j]->str, "type"))
+                type = f->element[j + 1]->str;
+            if (!strcmp(f->element[j]->str, "session"))
+                session = f->element[j + 1]->str;
+        }
+        n += !strcmp(session, sid) && (!strcmp(type, "offer") || !strcmp(type, "convocation"));
+    }
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+static void reload_timetable(const char *absences)
+{
+    write_timetable_cap("\"2026-12-09\"", absences, 1); /* the state the test before left */
+    reloads++;
+    h_signal(sched_pid, SIGHUP);
+    assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
+}
+
+/* A session known to be cancelled (its trainer is absent) is never offered
+ * or booked: the people of one cancelled Tuesday are not moved into the next
+ * one, cancelled too, and a Tuesday that enters the horizon during the
+ * absence is not offered to those waiting. When the absence is withdrawn,
+ * the sessions it cancelled come back and offer their seats; one that
+ * staff cancelled stays cancelled. */
+static void known_cancelled_sessions_are_never_offered(void **state)
+{
+    (void)state;
+    char R[3][TP_ID_LEN + 1], st[32];
+    for (int i = 0; i < 3; i++)
+        util_random_id(R[i]);
+    long long t = 1795000000000LL;
+    assert_string_equal(assign_kind(R[0], "perfectionnement", "tue-pm", t + 0).session, TUE1);
+    assert_string_equal(assign_kind(R[1], "perfectionnement", "tue-pm", t + 1).session, TUE1);
+    assert_string_equal(assign_kind(R[2], "perfectionnement", "tue-pm", t + 2).session, TUE2); /* one seat left there */
+
+    reload_timetable("{ \"trainer\": \"t4\", \"from\": \"2026-12-01\", \"to\": \"2026-12-15\" }");
+    assert_int_equal(h_wait_for(&env, tue12_cancelled, NULL, 20000), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(h_redis_int(&env, "HEXISTS tp:{42}:scheduler:roster:%s %s", TUE2, R[i]), i == 2);
+        redisReply *a = h_redis(&env, "HGET tp:{42}:scheduler:person:%s active:perfectionnement", R[i]);
+        assert_string_equal(a && a->str ? a->str : "", "waiting");
+        freeReplyObject(a);
+    }
+    assert_int_equal(seats_given_in(TUE2), 1); /* R2's convocation, before the absence */
+
+    set_now("2026-12-01T14:00:00Z"); /* Tuesday 15 enters the horizon, cancelled from the start */
+    assert_int_equal(h_wait_for(&env, session_exists, TUE3, 20000), 0);
+    assert_true(session_status_is(TUE3, "cancelled"));
+    assert_int_equal(h_redis_int(&env, "HLEN tp:{42}:scheduler:roster:%s", TUE3), 0);
+    assert_int_equal(seats_given_in(TUE3), 0);
+
+    /* staff cancel Tuesday 8 themselves; then the absence is withdrawn */
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__CancelSession cs = TREMPLIN__CANCEL_SESSION__INIT;
+    cs.session_id = TUE2;
+    cs.reason = "salle indisponible";
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_SESSION;
+    req.cancel_session = &cs;
+    assert_string_equal(call(&req).code, "ACK");
+    long long reopened = h_redis_int(&env, "HGET tp:{42}:scheduler:fig:total sessions_reopened");
+    reload_timetable("");
+    assert_int_equal(h_wait_for(&env, tue3_open, NULL, 20000), 0);
+    assert_true(session_status_is(TUE2, "cancelled")); /* staff's, ensured before Tuesday 15 */
+    /* Tuesday 15's two seats offered in referral order: R0, R1; R2 waits */
+    for (int i = 0; i < 3; i++) {
+        char bid[24];
+        booking_of(TUE3, R[i], bid, sizeof bid);
+        booking_status(bid, st, sizeof st);
+        assert_string_equal(st, i < 2 ? "offered" : "");
+    }
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:fig:total sessions_reopened"), reopened + 1);
+}
+
 static int session_exists_any(h_env_t *h, void *arg) { return session_exists(h, arg); }
 
-/* The week Europe/Paris moves to summer time (Sunday 28 March 2027): 09:30
+/* The week Europe/Paris moves to summer time (Sunday 26 March 2028): 09:30
  * local is 08:30Z before and 07:30Z after. And no offer once started. */
 static void a_dst_week_and_no_offer_after_start(void **state)
 {
     (void)state;
     write_timetable("", "");
-    set_now("2027-03-22T05:00:00Z"); /* Monday 06:00 CET */
-    assert_int_equal(h_wait_for(&env, session_exists_any, "20270331-0930-wilson-initiation", 20000), 0);
-    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20270322-0930-wilson-initiation start"),
-                     referral_parse_time("2027-03-22T08:30:00Z"));
-    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20270324-0930-wilson-initiation start"),
-                     referral_parse_time("2027-03-24T08:30:00Z"));
-    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20270329-0930-wilson-initiation start"),
-                     referral_parse_time("2027-03-29T07:30:00Z"));
-    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20270331-0930-wilson-initiation start"),
-                     referral_parse_time("2027-03-31T07:30:00Z"));
-    redisReply *r = h_redis(&env, "HGET tp:{42}:scheduler:session:20270329-0930-wilson-initiation half_day");
+    set_now("2028-03-20T05:00:00Z"); /* Monday 06:00 CET */
+    assert_int_equal(h_wait_for(&env, session_exists_any, "20280329-0930-wilson-initiation", 20000), 0);
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20280320-0930-wilson-initiation start"),
+                     referral_parse_time("2028-03-20T08:30:00Z"));
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20280322-0930-wilson-initiation start"),
+                     referral_parse_time("2028-03-22T08:30:00Z"));
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20280327-0930-wilson-initiation start"),
+                     referral_parse_time("2028-03-27T07:30:00Z"));
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:20280329-0930-wilson-initiation start"),
+                     referral_parse_time("2028-03-29T07:30:00Z"));
+    redisReply *r = h_redis(&env, "HGET tp:{42}:scheduler:session:20280327-0930-wilson-initiation half_day");
     assert_string_equal(r->str, "mon-am");
     freeReplyObject(r);
 
     /* nobody is offered a session that has started: Q5's offer for the
-     * 22nd runs out at its start; Q6, waiting, is not offered the seat.
+     * 20th runs out at its start; Q6, waiting, is not offered the seat.
      * (Budget tools: nobody from the tests before waits for them.) */
-    const char *S = "20270322-1400-wilson-budget", *S2 = "20270329-1400-wilson-budget";
+    const char *S = "20280320-1400-wilson-budget", *S2 = "20280327-1400-wilson-budget";
     char Q[7][TP_ID_LEN + 1];
     for (int i = 0; i < 7; i++)
         util_random_id(Q[i]);
@@ -466,7 +601,7 @@ static void a_dst_week_and_no_offer_after_start(void **state)
     assert_string_equal(assign_kind(Q[2], "budget", "mon-pm", t + 2).session, S);
     assert_string_equal(assign_kind(Q[3], "budget", "mon-pm", t + 3).session, S2);
     assert_string_equal(assign_kind(Q[4], "budget", "mon-pm", t + 4).session, S2);
-    set_now("2027-03-22T11:10:00Z"); /* 12:10 CET */
+    set_now("2028-03-20T11:10:00Z"); /* 12:10 CET */
     assert_string_equal(assign_kind(Q[5], "budget", "mon-pm", t + 5).status, "waitlisted");
     assert_string_equal(assign_kind(Q[6], "budget", "mon-pm", t + 6).status, "waitlisted");
     assert_string_equal(cancel(q1.booking).status, "cancelled");
@@ -474,12 +609,57 @@ static void a_dst_week_and_no_offer_after_start(void **state)
     booking_of(S, Q[5], b5, sizeof b5);
     booking_status(b5, st, sizeof st);
     assert_string_equal(st, "offered"); /* until min(now + 1 h, the start) = 13:00Z */
-    set_now("2027-03-22T13:10:00Z");    /* 14:10 CET: started */
+    set_now("2028-03-20T13:10:00Z");    /* 14:10 CET: started */
     assert_int_equal(h_wait_for(&env, offer_expired, b5, 20000), 0);
     char b6[24];
     booking_of(S, Q[6], b6, sizeof b6);
     assert_string_equal(b6, "");
     assert_int_equal(taken(S), 1); /* the free seat stays free: Q6 waits for another session */
+}
+
+static int first_session_back(h_env_t *h, void *arg)
+{
+    (void)arg;
+    return h_redis_int(h, "EXISTS tp:{42}:scheduler:session:20280327-0930-wilson-initiation") == 1;
+}
+
+/* Booking ids: 10 characters of Crockford's base 32, in no relation to the
+ * order they were made, and no function of what anyone can see: the first
+ * booking of a fresh database is another id every time. */
+static void booking_ids_are_unguessable(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    static struct {
+        long long seq;
+        char id[24];
+    } b[512];
+    int n = 0;
+    redisReply *keys = h_redis(&env, "KEYS tp:{42}:scheduler:booking:*");
+    for (size_t i = 0; keys && i < keys->elements && n < 512; i++) {
+        const char *id = strrchr(keys->element[i]->str, ':') + 1;
+        assert_int_equal(strlen(id), 10);
+        assert_int_equal(strspn(id, alphabet), 10);
+        util_strlcpy(b[n].id, id, sizeof b[n].id);
+        b[n].seq = h_redis_int(&env, "HGET %s seq", keys->element[i]->str);
+        n++;
+    }
+    freeReplyObject(keys);
+    assert_true(n >= 20);
+    int inversions = 0; /* pairs whose ids are not in the order they were made */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            inversions += b[i].seq < b[j].seq && strcmp(b[i].id, b[j].id) > 0;
+    assert_true(inversions > n / 4);
+
+    h_redis_int(&env, "FLUSHALL");
+    assert_int_equal(h_wait_for(&env, first_session_back, NULL, 20000), 0);
+    char pid[TP_ID_LEN + 1];
+    util_random_id(pid);
+    ans_t a = assign(pid, "mon-am", 1810000000000LL);
+    assert_string_equal(a.status, "booked");
+    assert_int_equal(strlen(a.booking), 10);
+    assert_string_not_equal(a.booking, first_booking);
 }
 
 int main(void)
@@ -488,7 +668,9 @@ int main(void)
         cmocka_unit_test(seats_waitlist_offers_and_attendance),
         cmocka_unit_test(each_command_of_a_batch_gets_its_own_answer),
         cmocka_unit_test(timetable_changes_go_through_cancellation),
+        cmocka_unit_test(known_cancelled_sessions_are_never_offered),
         cmocka_unit_test(a_dst_week_and_no_offer_after_start),
+        cmocka_unit_test(booking_ids_are_unguessable),
     };
     return cmocka_run_group_tests_name("scheduler", tests, setup, teardown);
 }

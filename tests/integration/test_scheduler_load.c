@@ -208,9 +208,10 @@ static void audit(audit_t *a)
             redisReply *w = h_redis(&env, "ZRANGE tp:{42}:scheduler:wait:%s:%s 0 -1 WITHSCORES", kind, half);
             for (size_t j = 0; roster && j + 1 < roster->elements; j += 2) {
                 const char *bid = roster->element[j + 1]->str;
-                redisReply *b = h_redis(&env, "HMGET tp:{42}:scheduler:booking:%s via referred_at", bid);
+                redisReply *b = h_redis(&env, "HMGET tp:{42}:scheduler:booking:%s via referred_at seq", bid);
                 int via = b->element[0]->str && !strcmp(b->element[0]->str, "waitlist");
-                long long made = atoll(bid + 1), referred = b->element[1]->str ? atoll(b->element[1]->str) : 0;
+                long long made = b->element[2]->str ? atoll(b->element[2]->str) : 0;
+                long long referred = b->element[1]->str ? atoll(b->element[1]->str) : 0;
                 freeReplyObject(b);
                 if (!via)
                     continue;

@@ -53,7 +53,7 @@ static int64_t at(int y, int m, int d, int h, int mi, int off)
 /* Two venues; the six weekly slots of the default at wilson, and Monday
  * 09:30 at the gare as well. No holidays. */
 #define HEAD                                                                                                  \
-    "{\"version\":\"t\",\"timezone\":\"Europe/Paris\",\"horizon_days\":28,"                                    \
+    "{\"version\":\"t\",\"timezone\":\"Europe/Paris\",\"horizon_days\":28,\"public_holidays\":\"none\","                                    \
     "\"venues\":[{\"id\":\"wilson\",\"name_fr\":\"Wilson\"},{\"id\":\"gare\",\"name_fr\":\"Gare\"}],"
 #define SLOT(day, start, kind, venue, trainer)                                                                \
     "{\"day\":\"" day "\",\"start\":\"" start "\",\"kind\":\"" kind "\",\"venue\":\"" venue                  \
@@ -111,7 +111,8 @@ static void test_load_default(void **state)
     }
     assert_int_equal(days, 0x7e); /* one slot each day, monday to saturday */
     assert_int_equal(deflt.none_off, 1);
-    assert_int_equal(deflt.nholidays, 22); /* 11 a year, 2026 and 2027 */
+    assert_int_equal(deflt.public_holidays, 1); /* computed, every year */
+    assert_int_equal(deflt.nholidays, 0);
     assert_int_equal(deflt.nclosures, 1);
     assert_int_equal(deflt.nabsences, 0);
 }
@@ -192,6 +193,74 @@ static void test_holiday_week(void **state)
     assert_int_equal(n, 5);
     assert_int_equal(count_on(s, n, "2026-11-16", NULL), 0);
     assert_int_equal(timetable_sessions(tt, mon + 7 * 24 * HOUR, mon + 14 * 24 * HOUR, s, MAXS), 7);
+    free(tt);
+}
+
+/* The French public holidays, computed for any year: the eleven days of
+ * years whose Easter falls early, late and on leap years (checked against
+ * published calendars), nothing else of the year, and the timetable uses
+ * them past 2027 as well: no session on Easter Monday 2030 or on 14 July
+ * 2100. "none" switches them off. */
+static void test_fr_holidays(void **state)
+{
+    (void)state;
+    static const struct {
+        int y;
+        int easter_monday[2], ascension[2], whit_monday[2];
+        int count; /* distinct days (Ascension may fall on 1 or 8 May) */
+    } cases[] = {
+        { 2008, { 3, 24 }, { 5, 1 }, { 5, 12 }, 10 },  /* Ascension on 1 May */
+        { 2024, { 4, 1 }, { 5, 9 }, { 5, 20 }, 11 },   /* leap year */
+        { 2025, { 4, 21 }, { 5, 29 }, { 6, 9 }, 11 },
+        { 2026, { 4, 6 }, { 5, 14 }, { 5, 25 }, 11 },
+        { 2027, { 3, 29 }, { 5, 6 }, { 5, 17 }, 11 },
+        { 2028, { 4, 17 }, { 5, 25 }, { 6, 5 }, 11 },
+        { 2030, { 4, 22 }, { 5, 30 }, { 6, 10 }, 11 },
+        { 2038, { 4, 26 }, { 6, 3 }, { 6, 14 }, 11 },  /* Easter 25 April: the latest */
+        { 2100, { 3, 29 }, { 5, 6 }, { 5, 17 }, 11 },  /* not a leap year */
+        { 2160, { 3, 24 }, { 5, 1 }, { 5, 12 }, 10 },
+    };
+    static const int fixed[][2] = { { 1, 1 }, { 5, 1 }, { 5, 8 }, { 7, 14 }, { 8, 15 }, { 11, 1 }, { 11, 11 }, { 12, 25 } };
+    static const int dim[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int y = cases[i].y;
+        for (size_t f = 0; f < sizeof fixed / sizeof fixed[0]; f++)
+            assert_int_equal(timetable_fr_holiday(y, fixed[f][0], fixed[f][1]), 1);
+        assert_int_equal(timetable_fr_holiday(y, cases[i].easter_monday[0], cases[i].easter_monday[1]), 1);
+        assert_int_equal(timetable_fr_holiday(y, cases[i].ascension[0], cases[i].ascension[1]), 1);
+        assert_int_equal(timetable_fr_holiday(y, cases[i].whit_monday[0], cases[i].whit_monday[1]), 1);
+        int n = 0;
+        for (int m = 1; m <= 12; m++)
+            for (int d = 1; d <= dim[m - 1]; d++)
+                n += timetable_fr_holiday(y, m, d);
+        if (n != cases[i].count)
+            fprintf(stderr, "%d: %d holidays\n", y, n);
+        assert_int_equal(n, cases[i].count);
+    }
+    /* the day after each movable feast is not one */
+    assert_int_equal(timetable_fr_holiday(2030, 4, 23), 0);
+    assert_int_equal(timetable_fr_holiday(2030, 5, 31), 0);
+    assert_int_equal(timetable_fr_holiday(2030, 6, 11), 0);
+
+    /* the default timetable uses them in any year */
+    assert_int_equal(timetable_is_holiday(&deflt, "2030-04-22"), 1);
+    assert_int_equal(timetable_is_holiday(&deflt, "2100-07-14"), 1);
+    assert_int_equal(timetable_is_holiday(&deflt, "2030-04-23"), 0);
+    assert_int_equal(timetable_is_holiday(&deflt, "2030-02-30"), -1);
+    tt_session_t s[MAXS];
+    int64_t mon = at(2030, 4, 22, 0, 0, 2);
+    int n = timetable_sessions(&deflt, mon, mon + 7 * 24 * HOUR, s, MAXS);
+    assert_int_equal(n, 5);
+    assert_int_equal(count_on(s, n, "2030-04-22", NULL), 0);
+    tt_session_t one;
+    assert_int_equal(timetable_find(&deflt, "20300422-0930-wilson-initiation", &one), -1);
+    assert_int_equal(timetable_find(&deflt, "20300424-0930-wilson-initiation", &one), 0);
+
+    /* "none": only the listed days */
+    timetable_t *tt = parse_ok(HEAD "\"slots\":[" SIX_SLOTS "],\"holidays\":[\"2030-04-23\"]}");
+    assert_int_equal(tt->public_holidays, 0);
+    assert_int_equal(timetable_is_holiday(tt, "2030-04-22"), 0);
+    assert_int_equal(timetable_is_holiday(tt, "2030-04-23"), 1);
     free(tt);
 }
 
@@ -393,7 +462,7 @@ static void test_bounds(void **state)
     assert_memory_equal(few, all, sizeof few);
     /* and over all time, at once */
     assert_int_equal(timetable_sessions(&deflt, INT64_MIN, INT64_MAX, few, 3), 3);
-    assert_string_equal(few[0].id, "20000101-0930-wilson-initiation"); /* a saturday; holidays listed from 2026 */
+    assert_string_equal(few[0].id, "20000103-0930-wilson-initiation"); /* Sat 1 Jan 2000 is a holiday too */
 }
 
 /* Europe/Paris: CEST (UTC+2) until Sun 25 Oct 2026 03:00, CET (UTC+1) until
@@ -576,6 +645,7 @@ static void test_parse_errors(void **state)
     } cases[] = {
         { "{", "not JSON" },
         { "[]", "timetable: an object is required" },
+        { HEAD "\"public_holidays\":\"de\",\"slots\":[" OK_SLOT "]}", "timetable.public_holidays: \"de\" is not" },
         { "{\"timezone\":\"Europe/Paris\",\"venues\":[{\"id\":\"w\",\"name_fr\":\"W\"}],\"slots\":[]}",
           "timetable.version: a string is required" },
         { "{\"version\":\"\",\"timezone\":\"Europe/Paris\",\"venues\":[{\"id\":\"w\",\"name_fr\":\"W\"}],\"slots\":[]}",
@@ -747,6 +817,7 @@ int main(void)
         cmocka_unit_test(test_load_missing_file),
         cmocka_unit_test(test_four_weeks),
         cmocka_unit_test(test_holiday_week),
+        cmocka_unit_test(test_fr_holidays),
         cmocka_unit_test(test_closures),
         cmocka_unit_test(test_one_off),
         cmocka_unit_test(test_absences),
