@@ -504,27 +504,6 @@ static void orphaned_entries_are_delivered_once(void **state)
     h_signal(matcher, SIGKILL);
 }
 
-/* The tool run with args exits with rc and says needle; what it said last
- * is kept in out (shown when the wait fails). */
-typedef struct {
-    const char *args;
-    int rc;
-    const char *needle;
-    char out[8192];
-} cli_says_t;
-
-static int cli_says(h_env_t *h, void *arg)
-{
-    cli_says_t *x = arg;
-    return h_cli(h, x->out, sizeof x->out, x->args) == x->rc && strstr(x->out, x->needle) != NULL;
-}
-
-static void wait_cli_says(cli_says_t *x)
-{
-    if (h_wait_for(&env, cli_says, x, 30000) != 0)
-        fail_msg("tremplin %s: wanted exit %d and '%s', got:\n%s", x->args, x->rc, x->needle, x->out);
-}
-
 /* An outbox whose oldest entry stops moving (here: its receiver is down) is
  * reported stalled by ping (not ok, exit 1) and by outbox list, until it
  * moves again. */
@@ -540,8 +519,7 @@ static void stalled_outbox_is_reported(void **state)
     drive(ep, "st", 20, GENUINE, NULL, NULL, &d); /* no matcher */
     assert_int_equal(d.acked, 20);
 
-    cli_says_t stalled = { "ping intake", 1, "file d'envoi bloquée", "" };
-    wait_cli_says(&stalled);
+    assert_int_equal(h_wait_cli(&env, "ping intake", 1, "file d'envoi bloquée", 30000), 0);
     assert_int_equal(h_cli(&env, out, sizeof out, "ping intake"), 1);
     printf("%s", out);
     assert_non_null(strstr(out, "intake     KO "));
@@ -553,8 +531,7 @@ static void stalled_outbox_is_reported(void **state)
     pid_t matcher = start_ready("matcher", "matcher-s", NULL);
     long long want = 20;
     assert_int_equal(h_wait_for(&env, all_delivered, &want, 30000), 0);
-    cli_says_t moving = { "ping intake", 0, "intake     ok ", "" };
-    wait_cli_says(&moving);
+    assert_int_equal(h_wait_cli(&env, "ping intake", 0, "intake     ok ", 30000), 0);
     assert_int_equal(h_cli(&env, out, sizeof out, "outbox list"), 0);
     assert_null(strstr(out, "bloquée"));
     unsetenv("TREMPLIN_BUS_STALL_MS");
