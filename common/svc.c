@@ -273,6 +273,9 @@ static void svc_pong_fill(void *arg, Tremplin__Pong *pong)
     pong->version = (char *)SVC_VERSION;
     pong->uptime_ms = (uint64_t)(clock_mono_ms() - s->started_ms);
     pong->redis_ok = rds_ensure(s->rds) == 0;
+    pong->duplicates = inbox_stats(s->inbox).duplicates;
+    for (int i = 0; i < s->nextra; i++)
+        pong->duplicates += inbox_stats(s->extra[i].inbox).duplicates;
     rds_persistence_t p;
     rds_persistence(s->rds, &p);
     pong->persistence_known = p.known;
@@ -581,9 +584,10 @@ int svc_main(const svc_def_t *def, int argc, char **argv)
         rc = loop_run(s->loop) == 0 ? 0 : 1;
         outbox_stats_t os = outbox_stats(s->outbox);
         inbox_stats_t is = inbox_stats(s->inbox);
-        log_info("stopped", "received=%lu acked=%lu errors=%lu sent=%lu resent=%lu dead=%lu inflight=%d retrying=%d",
-                 is.received, is.acked, is.errors, os.sent, os.resent, os.dead, outbox_inflight(s->outbox),
-                 outbox_retrying(s->outbox));
+        log_info("stopped",
+                 "received=%lu acked=%lu duplicates=%lu errors=%lu sent=%lu resent=%lu dead=%lu inflight=%d retrying=%d",
+                 is.received, is.acked, is.duplicates, is.errors, os.sent, os.resent, os.dead,
+                 outbox_inflight(s->outbox), outbox_retrying(s->outbox));
     }
     svc_stop(s);
     loop_destroy(&s->loop);

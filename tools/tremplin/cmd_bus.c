@@ -29,9 +29,9 @@ static int cli_ping_print(const char *name, const Tremplin__Pong *p)
     int loading = p->persistence_known && p->redis_loading;
     int healthy = p->redis_ok && !p->outbox_stalled && !aof_off && !write_err && !rewrite_err && !loading;
     printf("%-10s %s instance=%s version=%s redis=%s uptime_s=%" PRIu64 " outbox=%" PRIu64 " oldest_s=%" PRIu64
-           " dead=%" PRIu64 " aof=%s aof_write=%s aof_rewrite=%s loading=%s\n",
+           " dead=%" PRIu64 " duplicates=%" PRIu64 " aof=%s aof_write=%s aof_rewrite=%s loading=%s\n",
            name, healthy ? "ok" : "KO", p->instance, p->version, p->redis_ok ? "ok" : "KO", p->uptime_ms / 1000,
-           p->outbox_pending, p->outbox_oldest_ms / 1000, p->dead_letters,
+           p->outbox_pending, p->outbox_oldest_ms / 1000, p->dead_letters, p->duplicates,
            !p->persistence_known ? "?" : p->aof_enabled ? "on" : "off",
            p->persistence_known ? p->aof_last_write_status : "?", p->persistence_known ? p->aof_last_rewrite_status : "?",
            !p->persistence_known ? "?" : p->redis_loading ? "oui" : "non");
