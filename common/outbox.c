@@ -14,7 +14,8 @@
 #define OUTBOX_MAX_TERRITORIES 64
 
 /* One message in flight. The table is open-addressed on msg_id so that an
- * ack finds its entry in O(1); the window bounds its size. */
+ * ack finds its entry in O(1); the window and the retry window bound its
+ * size. */
 typedef struct {
     int used;
     char msg_id[65];

@@ -489,11 +489,7 @@ static int h_cli_says(h_env_t *h, void *arg)
 
 int h_wait_cli(h_env_t *h, const char *args, int rc, const char *needle, int timeout_ms)
 {
-    static h_cli_says_t x; /* the output buffer is large */
-    x.args = args;
-    x.rc = rc;
-    x.needle = needle;
-    x.out[0] = '\0';
+    h_cli_says_t x = { args, rc, needle, "" };
     if (h_wait_for(h, h_cli_says, &x, timeout_ms) == 0)
         return 0;
     fprintf(stderr, "tremplin %s: wanted exit %d and '%s', got:\n%s\n", args, rc, needle, x.out);
