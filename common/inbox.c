@@ -242,7 +242,9 @@ static void inbox_finish(inbox_t *self, inbox_slot_t *slot)
         inbox_answer_error(self, slot, err.code, err.field, err.message_fr, err.retryable);
         return;
     }
-    if (!ack.duplicate && self->conf.committed)
+    if (ack.duplicate)
+        self->stats.duplicates++;
+    else if (self->conf.committed)
         self->conf.committed(self->conf.handler_arg, c, &ack);
     Tremplin__Envelope reply = TREMPLIN__ENVELOPE__INIT;
     reply.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_ACK;

@@ -52,9 +52,10 @@ void inbox_set_territories(inbox_t *self, const char *const *territories, int n)
 /* Drains and handles what is ready; returns the number of messages handled. */
 int inbox_drain(inbox_t *self);
 
-/* Counters since start, for /metrics and tests. */
+/* Counters since start, for /metrics and tests. duplicates: commands acked
+ * as already done (a replay of a msg_id, or a business duplicate). */
 typedef struct {
-    unsigned long received, acked, errors, bad_frames;
+    unsigned long received, acked, errors, bad_frames, duplicates;
 } inbox_stats_t;
 inbox_stats_t inbox_stats(const inbox_t *self);
 

@@ -14,7 +14,8 @@
 #define OUTBOX_MAX_TERRITORIES 64
 
 /* One message in flight. The table is open-addressed on msg_id so that an
- * ack finds its entry in O(1); the window bounds its size. */
+ * ack finds its entry in O(1); the window and the retry window bound its
+ * size. */
 typedef struct {
     int used;
     char msg_id[65];
@@ -253,8 +254,11 @@ static void outbox_flush_done(outbox_t *self)
     }
     redisReply *replies[64];
     if (rds_read(self->rds, replies, calls) == 0) {
-        for (int i = 0; i < calls; i++)
+        for (int i = 0; i < calls; i++) {
+            if (replies[i]->type == REDIS_REPLY_ERROR) /* dropped: sent again after the lease, answered from the mark */
+                log_warn("outbox_done_failed", "reason=\"%.200s\" action=resend_after_lease", replies[i]->str);
             freeReplyObject(replies[i]);
+        }
         self->ndone = 0;
     }
     /* on failure the ids stay queued and are applied after the reconnect;

@@ -19,6 +19,7 @@ struct rds {
     int64_t next_try_ms;
     int64_t backoff_ms;
     int pending; /* appended commands whose replies are not read yet */
+    rds_persistence_t persistence; /* as last read */
 };
 
 rds_t *rds_new(const rds_conf_t *conf, const char *client_name)
@@ -174,6 +175,60 @@ static int rds_read_password(const rds_conf_t *conf, char *out, size_t cap, char
     return 0;
 }
 
+/* The value of "name:value" in INFO text into out; -1 when absent. */
+static int rds_info_field(const char *info, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    for (const char *p = info; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (!strncmp(p, name, n) && p[n] == ':') {
+            size_t len = strcspn(p + n + 1, "\r\n");
+            snprintf(out, cap, "%.*s", (int)len, p + n + 1);
+            return 0;
+        }
+    return -1;
+}
+
+int rds_parse_persistence(const char *info, rds_persistence_t *out)
+{
+    char aof[8] = "", loading[8] = "";
+    memset(out, 0, sizeof *out);
+    int rc = rds_info_field(info, "aof_enabled", aof, sizeof aof) | rds_info_field(info, "loading", loading, sizeof loading)
+             | rds_info_field(info, "aof_last_write_status", out->aof_last_write_status,
+                              sizeof out->aof_last_write_status)
+             | rds_info_field(info, "aof_last_bgrewrite_status", out->aof_last_bgrewrite_status,
+                              sizeof out->aof_last_bgrewrite_status);
+    out->aof_enabled = !strcmp(aof, "1");
+    out->loading = !strcmp(loading, "1");
+    out->known = rc == 0;
+    return rc == 0 ? 0 : -1;
+}
+
+/* INFO persistence into self->persistence (a service's ACL user may run
+ * exactly that: +info|persistence). -1 when the connection failed. */
+static int rds_read_persistence(rds_t *self, redisContext *c)
+{
+    redisReply *r = redisCommand(c, "INFO persistence");
+    if (!r)
+        return -1;
+    rds_persistence_t p;
+    if (r->type == REDIS_REPLY_STRING && rds_parse_persistence(r->str, &p) == 0)
+        self->persistence = p;
+    else
+        log_warn("redis_persistence_unknown", "reason=\"%.200s\"",
+                 r->type == REDIS_REPLY_ERROR ? r->str : "fields missing in INFO persistence");
+    freeReplyObject(r);
+    return 0;
+}
+
+static void rds_failed(rds_t *self);
+
+void rds_persistence(rds_t *self, rds_persistence_t *out)
+{
+    if (self->ctx && rds_read_persistence(self, self->ctx) != 0)
+        rds_failed(self);
+    *out = self->persistence;
+}
+
 static int rds_expect_ok(redisContext *c, redisReply *r, const char *what, char *err, size_t errlen)
 {
     int ok = r && r->type != REDIS_REPLY_ERROR;
@@ -219,6 +274,25 @@ int rds_connect(rds_t *self, char *err, size_t errlen)
             snprintf(err, errlen, "%s:%d is not a primary", host, port);
             goto fail;
         }
+    }
+    self->persistence.known = 0;
+    if (rds_read_persistence(self, c) != 0) {
+        snprintf(err, errlen, "INFO persistence: %s", c->errstr);
+        goto fail;
+    }
+    if (conf->require_aof && (!self->persistence.known || !self->persistence.aof_enabled)) {
+        if (self->persistence.known)
+            snprintf(err, errlen,
+                     "Redis %s:%d runs without AOF (appendonly no): what is acknowledged would not survive its "
+                     "restart; turn AOF on, or set [redis] require_aof = no for a deliberately non-persistent setup",
+                     host, port);
+        else
+            snprintf(err, errlen,
+                     "cannot read INFO persistence of %s:%d to check that AOF is on: the ACL user needs "
+                     "+info|persistence (deploy/setup.sh writes it), or set [redis] require_aof = no",
+                     host, port);
+        redisFree(c);
+        return -2;
     }
     if (self->lib_code) {
         char *src = rds_library_source(self->lib_code, self->lib_name);

@@ -3,8 +3,9 @@
  * Connects with a timeout as the service's ACL user, directly or through
  * Sentinel; after any transport error the context is dead (hiredis rule) and
  * the next rds_ensure() reconnects with exponential backoff. On every
- * (re)connect the service's function library is loaded with FUNCTION LOAD
- * REPLACE, so a new or failed-over primary always has it. */
+ * (re)connect the service's function library is checked (or loaded), and
+ * Redis must run with AOF unless the configuration says otherwise: without
+ * it, what a service acknowledged would not survive a Redis restart. */
 #ifndef TP_RDS_H
 #define TP_RDS_H
 
@@ -27,7 +28,23 @@ typedef struct {
      * (WAIT), so that it survives a failover; 0 = do not wait. */
     int64_t wait_replicas;
     int64_t wait_timeout_ms;
+    /* Refuse a Redis whose AOF is off ("no" only for a deliberately
+     * non-persistent setup). */
+    int require_aof;
 } rds_conf_t;
+
+/* What INFO persistence says about the durability of what is written. */
+typedef struct {
+    int known; /* read at least once */
+    int aof_enabled;
+    int loading; /* still reading its data at start */
+    char aof_last_write_status[8];     /* "ok" or "err" */
+    char aof_last_bgrewrite_status[8]; /* "ok" or "err" */
+} rds_persistence_t;
+
+/* Reads the fields above from the text of INFO persistence; 0, or -1 when
+ * one is missing (out->known says whether all were found). */
+int rds_parse_persistence(const char *info, rds_persistence_t *out);
 
 typedef struct rds rds_t;
 
@@ -45,8 +62,13 @@ void rds_set_conf(rds_t *self, const rds_conf_t *conf);
  * name, or a reload). */
 void rds_set_library(rds_t *self, const char *name, const char *code, int load);
 
-/* One attempt, now. 0 or -1 with the reason in err. */
+/* One attempt, now. 0, or -1 with the reason in err; -2 when this Redis is
+ * refused by configuration (AOF off), which retrying will not change. */
 int rds_connect(rds_t *self, char *err, size_t errlen);
+
+/* Redis's persistence as last seen: read again now when connected, else as
+ * read at the last connect attempt (known = 0 if never). */
+void rds_persistence(rds_t *self, rds_persistence_t *out);
 
 /* 0 when connected; otherwise tries to connect if the backoff allows. */
 int rds_ensure(rds_t *self);

@@ -55,6 +55,7 @@ struct svc {
     int64_t started_ms;
     int64_t drain_deadline_ms;
     int wrote_outbox;
+    char aof_write[8], aof_rewrite[8]; /* strings of the last Pong */
     inbox_handler_t handlers[64];
     size_t nhandlers;
     wire_buf_t evbuf;
@@ -76,6 +77,7 @@ static conf_field_t svc_common_fields[] = {
     CONF_INT_FIELD("redis", "backoff_max_ms", svc_conf_t, redis.backoff_max_ms, "5000"),
     CONF_INT_FIELD("redis", "wait_replicas", svc_conf_t, redis.wait_replicas, "0"),
     CONF_INT_FIELD("redis", "wait_timeout_ms", svc_conf_t, redis.wait_timeout_ms, "1000"),
+    CONF_BOOL_FIELD("redis", "require_aof", svc_conf_t, redis.require_aof, "yes"),
     CONF_INT_FIELD("clock", "epoch_ms", svc_conf_t, clock_epoch_ms, "0"),
     CONF_INT_FIELD("clock", "start_ms", svc_conf_t, clock_start_ms, "0"),
     CONF_DOUBLE_FIELD("clock", "speed", svc_conf_t, clock_speed, "1"),
@@ -271,6 +273,19 @@ static void svc_pong_fill(void *arg, Tremplin__Pong *pong)
     pong->version = (char *)SVC_VERSION;
     pong->uptime_ms = (uint64_t)(clock_mono_ms() - s->started_ms);
     pong->redis_ok = rds_ensure(s->rds) == 0;
+    pong->duplicates = inbox_stats(s->inbox).duplicates;
+    for (int i = 0; i < s->nextra; i++)
+        pong->duplicates += inbox_stats(s->extra[i].inbox).duplicates;
+    rds_persistence_t p;
+    rds_persistence(s->rds, &p);
+    pong->persistence_known = p.known;
+    pong->aof_enabled = p.aof_enabled;
+    pong->redis_loading = p.loading;
+    pong->aof_required = s->conf.redis.require_aof;
+    util_strlcpy(s->aof_write, p.aof_last_write_status, sizeof s->aof_write);
+    util_strlcpy(s->aof_rewrite, p.aof_last_bgrewrite_status, sizeof s->aof_rewrite);
+    pong->aof_last_write_status = s->aof_write;
+    pong->aof_last_rewrite_status = s->aof_rewrite;
     for (int t = 0; t < s->nterritories && pong->redis_ok; t++) {
         outbox_backlog_t b;
         if (outbox_backlog(s->rds, s->def->name, s->territories[t], &b) == 0) {
@@ -484,7 +499,10 @@ static int svc_start(svc_t *s, char *err, size_t errlen)
     /* in production the library is loaded by an admin at deploy: a service
      * user may not load code that runs with another service's rights */
     rds_set_library(s->rds, s->def->library, s->def->lua, s->conf.load_functions);
-    if (rds_connect(s->rds, err, errlen) != 0)
+    int rc = rds_connect(s->rds, err, errlen);
+    if (rc == -2) /* refused by configuration (AOF off): not a passing fault */
+        return -1;
+    if (rc != 0)
         log_warn("redis_unavailable", "reason=\"%s\" action=retry_in_background", err);
 
     for (size_t i = 0; i < s->def->nhandlers && s->nhandlers < TP_ARRAY_LEN(s->handlers) - 1; i++)
@@ -566,9 +584,10 @@ int svc_main(const svc_def_t *def, int argc, char **argv)
         rc = loop_run(s->loop) == 0 ? 0 : 1;
         outbox_stats_t os = outbox_stats(s->outbox);
         inbox_stats_t is = inbox_stats(s->inbox);
-        log_info("stopped", "received=%lu acked=%lu errors=%lu sent=%lu resent=%lu dead=%lu inflight=%d retrying=%d",
-                 is.received, is.acked, is.errors, os.sent, os.resent, os.dead, outbox_inflight(s->outbox),
-                 outbox_retrying(s->outbox));
+        log_info("stopped",
+                 "received=%lu acked=%lu duplicates=%lu errors=%lu sent=%lu resent=%lu dead=%lu inflight=%d retrying=%d",
+                 is.received, is.acked, is.duplicates, is.errors, os.sent, os.resent, os.dead,
+                 outbox_inflight(s->outbox), outbox_retrying(s->outbox));
     }
     svc_stop(s);
     loop_destroy(&s->loop);

@@ -35,7 +35,9 @@ pass() { cat "$dir/secrets/$1.pass"; }
 # Function libraries are loaded by the admin (`tremplin functions load`), not
 # by the services: a user that may FUNCTION LOAD could replace another
 # service's library and run code with its rights.
-svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -function +fcall +fcall_ro +function|list +role +client|setname +ping"
+# INFO persistence only (INFO is @dangerous): a service checks at connect that
+# AOF is on, and reports it in its Pong.
+svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -function +fcall +fcall_ro +function|list +role +client|setname +ping +info|persistence"
 
 # The default user is disabled (no client can log in as it: "off", no
 # password) but keeps every permission. Redis 7.0 (Debian 12's 7.0.15) replays

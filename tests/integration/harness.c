@@ -562,3 +562,38 @@ void h_test_filter(void)
     if (only && *only)
         cmocka_set_test_filter(only);
 }
+
+typedef struct {
+    const char *args;
+    int rc;
+    const char *needle;
+    char out[8192];
+} h_cli_says_t;
+
+static int h_cli_says(h_env_t *h, void *arg)
+{
+    h_cli_says_t *x = arg;
+    return h_cli(h, x->out, sizeof x->out, x->args) == x->rc && strstr(x->out, x->needle) != NULL;
+}
+
+int h_wait_cli(h_env_t *h, const char *args, int rc, const char *needle, int timeout_ms)
+{
+    h_cli_says_t x = { args, rc, needle, "" };
+    if (h_wait_for(h, h_cli_says, &x, timeout_ms) == 0)
+        return 0;
+    fprintf(stderr, "tremplin %s: wanted exit %d and '%s', got:\n%s\n", args, rc, needle, x.out);
+    return -1;
+}
+
+int h_log_has(h_env_t *h, const char *label, const char *text)
+{
+    char path[400], line[4096];
+    snprintf(path, sizeof path, "%s/%s.log", h->dir, label);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, text) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}

@@ -94,6 +94,13 @@ int h_cli(h_env_t *h, char *out, size_t cap, const char *args);
  * TP_ONLY='*poison*'), for development; call first in main. */
 void h_test_filter(void);
 
+/* Waits until `tremplin args` exits with rc and its output contains needle;
+ * 0, or -1 with what it said last printed to stderr. */
+int h_wait_cli(h_env_t *h, const char *args, int rc, const char *needle, int timeout_ms);
+
+/* 1 when dir/<label>.log contains text. */
+int h_log_has(h_env_t *h, const char *label, const char *text);
+
 /* Sets key in [section] of the instance's config (the line must exist). */
 int h_conf_set(h_env_t *h, const char *section, const char *key, const char *value);
 

@@ -46,6 +46,9 @@ static int fresh(void **state)
 {
     (void)state;
     h_kill_services(&env);
+    redisReply *r = h_redis(&env, "ACL SETUSER intake +xack"); /* a failed test may have left it denied */
+    if (r)
+        freeReplyObject(r);
     return 0;
 }
 
@@ -262,17 +265,89 @@ static void kill9_sender_and_receiver_under_load(void **state)
     h_signal(plan.matcher, SIGKILL);
 }
 
-static void kill_once_at_half(long acked, void *arg)
+/* A field of a stream entry as XRANGE gives it ({id, {k, v, ...}}); "" when absent. */
+static const char *entry_field(const redisReply *entry, const char *name)
 {
-    pid_t *pid = arg;
-    if (*pid && acked >= N_COMMANDS / 2) {
-        printf("tp kill -9 matcher-b at acked=%ld\n", acked);
-        h_signal(*pid, SIGKILL);
-        *pid = 0;
+    const redisReply *f = entry->element[1];
+    for (size_t i = 0; i + 1 < f->elements; i += 2)
+        if (!strcmp(f->element[i]->str, name))
+            return f->element[i + 1]->str;
+    return "";
+}
+
+/* While lost, intake's acks are not applied (its ACL user may not XACK, so
+ * its outbox_done fails): every message a receiver acks meanwhile stays in
+ * intake's outbox, is claimed again once its lease runs out and sent again —
+ * a redelivery of a message the receiver has committed, as when a sender
+ * dies between the receiver's commit and its own XACK, but on cue. */
+static void acks_lost(int lost)
+{
+    redisReply *r = h_redis(&env, "ACL SETUSER intake %s", lost ? "-xack" : "+xack");
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+}
+
+static long long matcher_effects(void) { return h_redis_int(&env, "HLEN tp:{42}:matcher:probe:seen"); }
+
+/* Entries of intake's outbox the matcher has already committed (its mark is
+ * there): each one will be delivered to it again. */
+static long long committed_in_outbox(void)
+{
+    redisReply *r = h_redis(&env, "XRANGE tp:{42}:intake:outbox - +");
+    long long n = 0;
+    for (size_t i = 0; r && i < r->elements; i++)
+        n += h_redis_int(&env, "EXISTS tp:{42}:matcher:seen:%s", entry_field(r->element[i], "id")) == 1;
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+/* Commands a service instance has acked as already done (Pong.duplicates). */
+static long long duplicates_answered(const char *endpoint)
+{
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__Ping p = TREMPLIN__PING__INIT;
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PING;
+    req.ping = &p;
+    req.territory = "42";
+    Tremplin__Envelope *r = h_call(&env, endpoint, &req);
+    long long n = r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_PONG ? (long long)r->pong->duplicates : -1;
+    wire_free(r, NULL);
+    return n;
+}
+
+typedef struct {
+    int step;
+    pid_t b;
+    long long base;        /* matcher effects when the acks began to be lost */
+    long long redelivered; /* committed entries still in the outbox when b died */
+} two_plan_t;
+
+/* At half: intake's acks are lost while 1 000 more messages take effect,
+ * through both receivers; then matcher-b dies for good and the acks come
+ * back. Everything committed meanwhile is sent again, now to matcher-a. */
+static void lose_acks_then_kill_b(long acked, void *arg)
+{
+    two_plan_t *p = arg;
+    if (p->step == 0 && acked >= N_COMMANDS / 2) {
+        acks_lost(1);
+        p->base = matcher_effects();
+        p->step = 1;
+    } else if (p->step == 1 && matcher_effects() >= p->base + 1000) {
+        h_signal(p->b, SIGKILL);
+        p->b = 0;
+        p->redelivered = committed_in_outbox();
+        acks_lost(0);
+        printf("tp acks lost from effects=%lld, kill -9 matcher-b at acked=%ld, committed and still in the outbox: "
+               "%lld\n", p->base, acked, p->redelivered);
+        p->step = 2;
     }
 }
 
-/* Two receiver instances behind one sender; one dies mid-run for good. */
+/* Two receiver instances behind one sender; one dies mid-run for good. The
+ * messages either had committed but whose acks were lost are delivered again
+ * to the other: the shared idempotency mark answers them as duplicates. */
 static void two_receivers_one_killed(void **state)
 {
     (void)state;
@@ -295,9 +370,14 @@ static void two_receivers_one_killed(void **state)
     char ep[64];
     h_service_endpoint(&env, "intake", ep, sizeof ep);
     drive_t d;
-    drive(ep, "2r", N_COMMANDS, GENUINE, kill_once_at_half, &mb, &d);
-    assert_int_equal(mb, 0);
+    two_plan_t plan = { 0, mb, 0, 0 };
+    drive(ep, "2r", N_COMMANDS, GENUINE, lose_acks_then_kill_b, &plan, &d);
+    assert_int_equal(plan.step, 2);
+    assert_true(plan.redelivered >= 1000);
     expect_exactly_once("two_receivers", N_COMMANDS, &d);
+    long long replays = duplicates_answered(ep_a);
+    printf("COUNTS two_receivers redelivered_committed=%lld duplicates_answered_by_a=%lld\n", plan.redelivered, replays);
+    assert_true(replays >= plan.redelivered);
     h_signal(intake, SIGKILL);
     h_signal(ma, SIGKILL);
 }
@@ -308,8 +388,24 @@ static int matcher_has(h_env_t *h, void *arg)
     return h_redis_int(&env, "HLEN tp:{42}:matcher:probe:seen") >= *(long long *)arg;
 }
 
-/* Two sender instances: one dies holding unacked entries; the other claims
- * them once the lease runs out, and every entry is delivered once. */
+/* Entries of intake's outbox held by one consumer (relay instance). */
+static long long pending_of(const char *consumer)
+{
+    redisReply *r = h_redis(&env, "XPENDING tp:{42}:intake:outbox relay");
+    long long n = 0;
+    for (size_t i = 0; r && r->elements == 4 && r->element[3]->type == REDIS_REPLY_ARRAY && i < r->element[3]->elements;
+         i++)
+        if (!strcmp(r->element[3]->element[i]->element[0]->str, consumer))
+            n = atoll(r->element[3]->element[i]->element[1]->str);
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+/* Two sender instances: one dies holding unacked entries — 500 its receiver
+ * committed but whose acks were lost, 500 never delivered (the receiver
+ * frozen) —; the other claims them once the lease runs out, and every entry
+ * takes effect once: the first 500 are answered from their marks. */
 static void sender_instance_death_is_taken_over(void **state)
 {
     (void)state;
@@ -326,29 +422,34 @@ static void sender_instance_death_is_taken_over(void **state)
     pid_t ia = start_ready("intake", "intake-a", ea);
     pid_t ib = start_ready("intake", "intake-b", eb);
 
-    /* the receiver is frozen: what intake-a relays stays unacked */
-    h_signal(matcher, SIGSTOP);
-    drive_t d;
+    /* delivered and committed, but the acks are lost */
+    acks_lost(1);
+    drive_t d, d2;
     drive(ep_a, "to", 500, GENUINE, NULL, NULL, &d);
-    assert_int_equal(d.acked, 500);
-    long long pending_a = h_redis_int(&env, "XLEN tp:{42}:intake:outbox");
-    printf("tp intake-a acked 500, outbox=%lld; kill -9 intake-a\n", pending_a);
-    assert_true(pending_a > 0);
+    long long want = 500;
+    assert_int_equal(h_wait_for(&env, matcher_has, &want, 30000), 0);
+    long long committed = committed_in_outbox();
+    assert_int_equal(committed, 500);
+    /* never delivered: the receiver is frozen */
+    h_signal(matcher, SIGSTOP);
+    drive(ep_a, "tu", 500, GENUINE, NULL, NULL, &d2);
+    d.acked += d2.acked;
+    d.failed += d2.failed;
+    long long held_a = pending_of("intake-a");
+    printf("tp intake-a holds %lld entries, outbox=%lld; kill -9 intake-a\n", held_a,
+           h_redis_int(&env, "XLEN tp:{42}:intake:outbox"));
+    assert_true(held_a > 0);
     h_signal(ia, SIGKILL);
     h_signal(matcher, SIGCONT);
-    expect_exactly_once("takeover", 500, &d);
+    acks_lost(0);
+    expect_exactly_once("takeover", 1000, &d);
+    char ep_m[64];
+    h_service_endpoint(&env, "matcher", ep_m, sizeof ep_m);
+    long long replays = duplicates_answered(ep_m);
+    printf("COUNTS takeover committed_before=%lld duplicates_answered=%lld\n", committed, replays);
+    assert_true(replays >= committed);
     h_signal(ib, SIGKILL);
     h_signal(matcher, SIGKILL);
-}
-
-/* A field of a stream entry as XRANGE gives it ({id, {k, v, ...}}); "" when absent. */
-static const char *entry_field(const redisReply *entry, const char *name)
-{
-    const redisReply *f = entry->element[1];
-    for (size_t i = 0; i + 1 < f->elements; i += 2)
-        if (!strcmp(f->element[i]->str, name))
-            return f->element[i + 1]->str;
-    return "";
 }
 
 /* Dead letters of intake with this error (and these tries, unless NULL). */
@@ -504,27 +605,6 @@ static void orphaned_entries_are_delivered_once(void **state)
     h_signal(matcher, SIGKILL);
 }
 
-/* The tool run with args exits with rc and says needle; what it said last
- * is kept in out (shown when the wait fails). */
-typedef struct {
-    const char *args;
-    int rc;
-    const char *needle;
-    char out[8192];
-} cli_says_t;
-
-static int cli_says(h_env_t *h, void *arg)
-{
-    cli_says_t *x = arg;
-    return h_cli(h, x->out, sizeof x->out, x->args) == x->rc && strstr(x->out, x->needle) != NULL;
-}
-
-static void wait_cli_says(cli_says_t *x)
-{
-    if (h_wait_for(&env, cli_says, x, 30000) != 0)
-        fail_msg("tremplin %s: wanted exit %d and '%s', got:\n%s", x->args, x->rc, x->needle, x->out);
-}
-
 /* An outbox whose oldest entry stops moving (here: its receiver is down) is
  * reported stalled by ping (not ok, exit 1) and by outbox list, until it
  * moves again. */
@@ -540,8 +620,7 @@ static void stalled_outbox_is_reported(void **state)
     drive(ep, "st", 20, GENUINE, NULL, NULL, &d); /* no matcher */
     assert_int_equal(d.acked, 20);
 
-    cli_says_t stalled = { "ping intake", 1, "file d'envoi bloquée", "" };
-    wait_cli_says(&stalled);
+    assert_int_equal(h_wait_cli(&env, "ping intake", 1, "file d'envoi bloquée", 30000), 0);
     assert_int_equal(h_cli(&env, out, sizeof out, "ping intake"), 1);
     printf("%s", out);
     assert_non_null(strstr(out, "intake     KO "));
@@ -553,8 +632,7 @@ static void stalled_outbox_is_reported(void **state)
     pid_t matcher = start_ready("matcher", "matcher-s", NULL);
     long long want = 20;
     assert_int_equal(h_wait_for(&env, all_delivered, &want, 30000), 0);
-    cli_says_t moving = { "ping intake", 0, "intake     ok ", "" };
-    wait_cli_says(&moving);
+    assert_int_equal(h_wait_cli(&env, "ping intake", 0, "intake     ok ", 30000), 0);
     assert_int_equal(h_cli(&env, out, sizeof out, "outbox list"), 0);
     assert_null(strstr(out, "bloquée"));
     unsetenv("TREMPLIN_BUS_STALL_MS");

@@ -344,15 +344,7 @@ static void second_sigterm_exits_at_once(void **state)
 static int survey_says_not_this_build(h_env_t *h, void *arg)
 {
     (void)arg;
-    char path[400], line[1024];
-    snprintf(path, sizeof path, "%s/survey-old-lib.log", h->dir);
-    FILE *f = fopen(path, "r");
-    int found = 0;
-    while (f && fgets(line, sizeof line, f))
-        found |= strstr(line, "not this build") != NULL;
-    if (f)
-        fclose(f);
-    return found;
+    return h_log_has(h, "survey-old-lib", "not this build");
 }
 
 /* A service refuses a function library that is not its own code (a change
@@ -375,8 +367,57 @@ static void a_stale_function_library_is_refused(void **state)
     h_signal(survey, SIGKILL);
 }
 
+static void config_set(const char *param, const char *value)
+{
+    redisReply *r = h_redis(&env, "CONFIG SET %s %s", param, value);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+}
+
+/* A Redis without AOF would lose what services acknowledged at its next
+ * restart: a service refuses to start on one (exit 1, with the reason in its
+ * log) unless [redis] require_aof = no; ping shows the persistence state each
+ * service sees, and a service that requires AOF is KO while it is off. */
+static void redis_without_aof_is_refused_and_shown(void **state)
+{
+    (void)state;
+    h_kill_services(&env); /* this test's own, whatever ran before */
+    char ep[64];
+    h_service_endpoint(&env, "intake", ep, sizeof ep);
+    pid_t intake = h_start(&env, "intake", "intake-aof", NULL);
+    assert_int_equal(h_wait_ready(&env, ep, 20000), 0);
+    assert_int_equal(h_wait_cli(&env, "ping intake", 0, "aof=on aof_write=ok aof_rewrite=ok loading=non", 20000), 0);
+
+    config_set("appendonly", "no"); /* now a Redis without AOF, as if started with appendonly no */
+    assert_int_equal(h_wait_cli(&env, "ping intake", 1, "Redis tourne sans AOF", 20000), 0);
+    assert_int_equal(h_wait_cli(&env, "ping intake", 1, "intake     KO ", 20000), 0);
+
+    int status = 0;
+    pid_t refused = h_start(&env, "matcher", "matcher-noaof", NULL);
+    assert_int_equal(h_wait_exit(refused, 20000, &status), 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    assert_true(h_log_has(&env, "matcher-noaof", "start_failed"));
+    assert_true(h_log_has(&env, "matcher-noaof", "runs without AOF"));
+    h_log_tail(&env, "matcher-noaof", 1);
+
+    /* deliberately non-persistent: it starts, and says AOF is off */
+    const char *dev[] = { "TREMPLIN_REDIS_REQUIRE_AOF=no", NULL };
+    pid_t matcher = h_start(&env, "matcher", "matcher-dev", dev);
+    h_service_endpoint(&env, "matcher", ep, sizeof ep);
+    assert_int_equal(h_wait_ready(&env, ep, 20000), 0);
+    assert_int_equal(h_wait_cli(&env, "ping matcher", 0, "aof=off", 20000), 0);
+
+    config_set("appendonly", "yes");
+    assert_int_equal(h_wait_cli(&env, "ping intake", 0, "aof=on aof_write=ok", 20000), 0);
+    h_signal(matcher, SIGKILL);
+    h_signal(intake, SIGKILL);
+}
+
 int main(void)
 {
+    h_test_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_service_answers_ping_as_its_acl_user),
         cmocka_unit_test(acl_user_cannot_touch_other_keys),
@@ -387,6 +428,7 @@ int main(void)
         cmocka_unit_test(sigterm_drains_and_exits_zero),
         cmocka_unit_test(second_sigterm_exits_at_once),
         cmocka_unit_test(a_stale_function_library_is_refused),
+        cmocka_unit_test(redis_without_aof_is_refused_and_shown),
     };
     return cmocka_run_group_tests_name("services", tests, setup, teardown);
 }

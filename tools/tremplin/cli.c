@@ -30,6 +30,9 @@ int cli_init(cli_t *cli, const char *conf_path)
         fprintf(stderr, "tremplin: %s\n", err);
         return -1;
     }
+    /* the tool inspects and repairs whatever Redis it finds; only the
+     * services refuse to work on one without AOF */
+    cli->conf.redis.require_aof = 0;
     cli->nterritories = svc_territories(&cli->conf, cli->terr_buf, sizeof cli->terr_buf, cli->territories,
                                         SVC_MAX_TERRITORIES);
     cli->ctx = zmq_ctx_new();

@@ -17,8 +17,40 @@ const service_info_t *cli_service(const char *name)
     return NULL;
 }
 
-/* ping [SERVICE...]: exit 0 when every one answered, healthy: Redis up and
- * its outbox moving. */
+/* Prints a service's Pong: one line of figures, then a French line per
+ * problem. Healthy: Redis reachable and safe to write to (AOF on unless the
+ * service was told otherwise, its last AOF write and rewrite ok, its data
+ * loaded), and the outbox moving. */
+static int cli_ping_print(const char *name, const Tremplin__Pong *p)
+{
+    int aof_off = p->persistence_known && !p->aof_enabled && p->aof_required;
+    int write_err = p->persistence_known && p->aof_enabled && strcmp(p->aof_last_write_status, "ok") != 0;
+    int rewrite_err = p->persistence_known && p->aof_enabled && strcmp(p->aof_last_rewrite_status, "ok") != 0;
+    int loading = p->persistence_known && p->redis_loading;
+    int healthy = p->redis_ok && !p->outbox_stalled && !aof_off && !write_err && !rewrite_err && !loading;
+    printf("%-10s %s instance=%s version=%s redis=%s uptime_s=%" PRIu64 " outbox=%" PRIu64 " oldest_s=%" PRIu64
+           " dead=%" PRIu64 " duplicates=%" PRIu64 " aof=%s aof_write=%s aof_rewrite=%s loading=%s\n",
+           name, healthy ? "ok" : "KO", p->instance, p->version, p->redis_ok ? "ok" : "KO", p->uptime_ms / 1000,
+           p->outbox_pending, p->outbox_oldest_ms / 1000, p->dead_letters, p->duplicates,
+           !p->persistence_known ? "?" : p->aof_enabled ? "on" : "off",
+           p->persistence_known ? p->aof_last_write_status : "?", p->persistence_known ? p->aof_last_rewrite_status : "?",
+           !p->persistence_known ? "?" : p->redis_loading ? "oui" : "non");
+    if (p->outbox_stalled)
+        printf("%-10s file d'envoi bloquée : le plus ancien de ses %" PRIu64 " messages attend depuis %" PRIu64
+               " s (tremplin outbox list)\n",
+               "", p->outbox_pending, p->outbox_oldest_ms / 1000);
+    if (aof_off)
+        printf("%-10s Redis tourne sans AOF : ce qui est acquitté ne survivrait pas à son redémarrage\n", "");
+    if (write_err)
+        printf("%-10s Redis : la dernière écriture de l'AOF a échoué (disque plein ?)\n", "");
+    if (rewrite_err)
+        printf("%-10s Redis : la dernière réécriture de l'AOF a échoué\n", "");
+    if (loading)
+        printf("%-10s Redis charge encore ses données\n", "");
+    return healthy;
+}
+
+/* ping [SERVICE...]: exit 0 when every one answered, healthy. */
 int cli_ping(cli_t *cli, int argc, char **argv)
 {
     const char *names[TP_NSERVICES];
@@ -47,17 +79,7 @@ int cli_ping(cli_t *cli, int argc, char **argv)
             printf("%-10s injoignable\n", names[i]);
             failures++;
         } else {
-            const Tremplin__Pong *p = reply->pong;
-            int healthy = p->redis_ok && !p->outbox_stalled;
-            printf("%-10s %s instance=%s version=%s redis=%s uptime_s=%" PRIu64 " outbox=%" PRIu64
-                   " oldest_s=%" PRIu64 " dead=%" PRIu64 "\n",
-                   names[i], healthy ? "ok" : "KO", p->instance, p->version, p->redis_ok ? "ok" : "KO",
-                   p->uptime_ms / 1000, p->outbox_pending, p->outbox_oldest_ms / 1000, p->dead_letters);
-            if (p->outbox_stalled)
-                printf("%-10s file d'envoi bloquée : le plus ancien de ses %" PRIu64
-                       " messages attend depuis %" PRIu64 " s (tremplin outbox list)\n",
-                       "", p->outbox_pending, p->outbox_oldest_ms / 1000);
-            failures += !healthy;
+            failures += !cli_ping_print(names[i], reply->pong);
         }
         wire_free(reply, NULL);
         client_destroy(&c);

@@ -7,8 +7,9 @@
 static const cli_command_t cli_commands[] = {
     { "ping", "ping [SERVICE...]            ask each service (default: all) for its health", cli_ping },
     { "functions", "functions load               load the services' Redis function libraries (admin)", cli_functions },
-    { "outbox", "outbox list|retry|drop ...   inspect and act on outboxes and dead letters", cli_outbox },
-    { "probe", "probe [--count N] HOP...      send bus probes through the services", cli_probe },
+    { "outbox", "outbox list [SERVICE] [--page N] [--limit N|--all] | retry|drop SERVICE ID...|--all [--territory T]",
+      cli_outbox },
+    { "probe", "probe [--count N] [--poison|--poison-retryable] HOP...   send bus probes through the services", cli_probe },
     { "branch", "branch add ID --name N --territory T | revoke ID | list", cli_branch },
     { "referral", "referral submit [FILE|-] | import FILE.csv|FILE.jsonl | explain ID", cli_referral },
     { "consent", "consent withdraw PERSON_ID training|sms|survey", cli_consent },
