@@ -462,3 +462,16 @@ void h_log_tail(h_env_t *h, const char *label, int lines)
     if (system(cmd) != 0)
         fprintf(stderr, "harness: no log for %s\n", label);
 }
+
+int h_log_count(h_env_t *h, const char *label, const char *needle)
+{
+    char path[400], line[2048];
+    snprintf(path, sizeof path, "%s/%s.log", h->dir, label);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    while (f && fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return n;
+}

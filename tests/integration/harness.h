@@ -79,6 +79,9 @@ Tremplin__Envelope *h_call(h_env_t *h, const char *endpoints, Tremplin__Envelope
  * exit status or -1. */
 int h_cli(h_env_t *h, char *out, size_t cap, const char *args);
 
+/* Lines of dir/<label>.log that contain needle (e.g. "event=reloaded"). */
+int h_log_count(h_env_t *h, const char *label, const char *needle);
+
 /* Sets key in [section] of the instance's config (the line must exist). */
 int h_conf_set(h_env_t *h, const char *section, const char *key, const char *value);
 

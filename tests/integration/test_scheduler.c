@@ -55,15 +55,7 @@ static void write_timetable(const char *holidays, const char *absences)
 static int reloaded(h_env_t *h, void *arg)
 {
     (void)arg;
-    char path[400], line[1024];
-    snprintf(path, sizeof path, "%s/scheduler.log", h->dir);
-    FILE *f = fopen(path, "r");
-    int n = 0;
-    while (f && fgets(line, sizeof line, f))
-        n += strstr(line, "event=reloaded") != NULL;
-    if (f)
-        fclose(f);
-    return n >= reloads;
+    return h_log_count(h, "scheduler", "event=reloaded") >= reloads;
 }
 
 /* Business time = iso, from now on; the scheduler picks it up on SIGHUP. */
