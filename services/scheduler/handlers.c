@@ -14,6 +14,7 @@ const conf_field_t scheduler_conf_fields[] = {
     CONF_INT_FIELD("scheduler", "cutoff_hours", scheduler_conf_t, cutoff_hours, "24"),
     CONF_INT_FIELD("scheduler", "offer_hours", scheduler_conf_t, offer_hours, "24"),
     CONF_INT_FIELD("scheduler", "noshow_chances", scheduler_conf_t, noshow_chances, "1"),
+    CONF_INT_FIELD("scheduler", "correct_hours", scheduler_conf_t, correct_hours, "72"),
     CONF_INT_FIELD("scheduler", "timer_ms", scheduler_conf_t, timer_ms, "1000"),
     CONF_INT_FIELD("scheduler", "generate_ms", scheduler_conf_t, generate_ms, "60000"),
     CONF_INT_FIELD("scheduler", "lease_ms", scheduler_conf_t, lease_ms, "5000"),
@@ -159,6 +160,10 @@ static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, ca
         call_error(call, "INVALID_FIELD", "session_id", "Séance ou personne invalide.", 0);
         return;
     }
+    if (m->trainer_id[0] && !wire_valid_id(m->trainer_id, TT_CODE - 1)) {
+        call_error(call, "INVALID_FIELD", "trainer_id", "Identifiant de formateur invalide.", 0);
+        return;
+    }
     if (strcmp(m->status, "seen") && strcmp(m->status, "noshow") && strcmp(m->status, "excused")) {
         call_error(call, "UNKNOWN_VALUE", "status", "Présence : seen, noshow ou excused.", 0);
         return;
@@ -200,6 +205,9 @@ static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, ca
     call_argf(call, "%s", day);
     call_argf(call, "%lld", (long long)sc->conf.noshow_chances);
     call_argf(call, "%lld", (long long)scheduler_notice_ms(sc));
+    call_argf(call, "%lld", (long long)scheduler_offer_ms(sc));
+    call_argf(call, "%lld", (long long)sc->conf.correct_hours * 3600000);
+    call_argf(call, "%s", m->trainer_id);
     nonce_arg(call);
 }
 

@@ -16,6 +16,7 @@ typedef struct {
     int64_t cutoff_hours;     /* a person may cancel until this long before the start */
     int64_t offer_hours;      /* an offer holds its seat this long (business time) */
     int64_t noshow_chances;   /* seats offered again after a no-show, before the mediator is told */
+    int64_t correct_hours;    /* attendance may be corrected until this long after the end */
     int64_t timer_ms;         /* offer expiry check (real time) */
     int64_t generate_ms;      /* timetable horizon refresh (real time) */
     int64_t lease_ms;         /* the timers' lease: another instance takes over after it */

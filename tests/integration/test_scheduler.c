@@ -91,7 +91,7 @@ static int setup(void **state)
     snprintf(start, sizeof start, "%lld", (long long)clock_real_ms());
     if (h_conf_set(&env, "clock", "epoch_ms", epoch) || h_conf_set(&env, "clock", "start_ms", start)
         || h_conf_set(&env, "scheduler", "cutoff_hours", "1") || h_conf_set(&env, "scheduler", "offer_hours", "1")
-        || h_conf_set(&env, "scheduler", "notice_min", "30"))
+        || h_conf_set(&env, "scheduler", "notice_min", "30") || h_conf_set(&env, "scheduler", "correct_hours", "1"))
         return -1;
     const char *e[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
     sched_pid = h_start(&env, "scheduler", NULL, e);
@@ -173,17 +173,20 @@ static ans_t answer(const char *bid, int accept)
     return call(&req);
 }
 
-static ans_t mark(const char *sid, const char *pid, const char *status)
+static ans_t mark_by(const char *sid, const char *pid, const char *status, const char *trainer)
 {
     Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
     Tremplin__MarkAttendance m = TREMPLIN__MARK_ATTENDANCE__INIT;
     m.session_id = (char *)sid;
     m.person_id = (char *)pid;
     m.status = (char *)status;
+    m.trainer_id = (char *)trainer;
     req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_MARK_ATTENDANCE;
     req.mark_attendance = &m;
     return call(&req);
 }
+
+static ans_t mark(const char *sid, const char *pid, const char *status) { return mark_by(sid, pid, status, ""); }
 
 static void booking_status(const char *bid, char *out, size_t cap)
 {
@@ -327,6 +330,96 @@ static void seats_waitlist_offers_and_attendance(void **state)
     assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:fig:total trained"), 1);
     /* AttendanceRecorded (seen, noshow) waits in the outbox for the survey service */
     assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:scheduler:outbox"), 2);
+}
+
+static long long person_int(const char *pid, const char *field)
+{
+    return h_redis_int(&env, "HGET tp:{42}:scheduler:person:%s %s", pid, field);
+}
+
+static void person_str(const char *pid, const char *field, char *out, size_t cap)
+{
+    redisReply *r = h_redis(&env, "HGET tp:{42}:scheduler:person:%s %s", pid, field);
+    util_strlcpy(out, r && r->str ? r->str : "", cap);
+    if (r)
+        freeReplyObject(r);
+}
+
+static long long fig_total(const char *field)
+{
+    return h_redis_int(&env, "HGET tp:{42}:scheduler:fig:total %s", field);
+}
+
+/* The same mark again is a duplicate; another one is a correction with its
+ * consequences moved: P9's no-show (placed again: waiting) corrected to
+ * seen leaves the waitlist and counts as trained; P5's seen corrected to
+ * excused gives a seat again, which a second correction to noshow keeps
+ * (one placement, not two); once the session is closed, no correction. */
+static void attendance_marked_again_and_corrected(void **state)
+{
+    (void)state;
+    char b5[24], b9[24], active[32], st[32];
+    booking_of(MON, P[5], b5, sizeof b5);
+    booking_of(MON, P[9], b9, sizeof b9);
+    long long outbox = h_redis_int(&env, "XLEN tp:{42}:scheduler:outbox");
+    /* the same mark: answered again, nothing moves, nothing sent */
+    assert_string_equal(mark(MON, P[5], "seen").status, "seen");
+    assert_int_equal(fig_total("trained"), 1);
+    assert_int_equal(fig_total("seen:initiation"), 1);
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:scheduler:outbox"), outbox);
+
+    /* noshow -> seen: off the waitlist, trained, figures moved */
+    assert_true(h_redis_int(&env, "ZSCORE tp:{42}:scheduler:wait:initiation:mon-am %s", P[9]) > 0);
+    assert_string_equal(mark_by(MON, P[9], "seen", "t1").status, "seen");
+    assert_int_equal(h_redis_int(&env, "ZSCORE tp:{42}:scheduler:wait:initiation:mon-am %s", P[9]), 0);
+    person_str(P[9], "active:initiation", active, sizeof active);
+    assert_string_equal(active, "");
+    assert_int_equal(person_int(P[9], "noshows:initiation"), 0);
+    assert_true(person_int(P[9], "completed:initiation") > 0);
+    assert_int_equal(fig_total("trained"), 2);
+    assert_int_equal(fig_total("seen:initiation"), 2);
+    assert_int_equal(fig_total("noshow:initiation"), 0);
+    redisReply *c = h_redis(&env, "HMGET tp:{42}:scheduler:booking:%s status corrected_from corrected_by corrections", b9);
+    assert_string_equal(c->element[0]->str, "seen");
+    assert_string_equal(c->element[1]->str, "noshow");
+    assert_string_equal(c->element[2]->str, "t1");
+    assert_string_equal(c->element[3]->str, "1");
+    freeReplyObject(c);
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:scheduler:outbox"), outbox + 1); /* the survey is told */
+
+    /* seen -> excused: a seat again; -> noshow (a chance left): the same
+     * seat, not a second one; -> excused again */
+    assert_string_equal(mark_by(MON, P[5], "excused", "t1").status, "excused");
+    assert_int_equal(fig_total("trained"), 1);
+    char seat[32], again[32];
+    person_str(P[5], "active:initiation", seat, sizeof seat);
+    assert_true(seat[0] != '\0');
+    long long waiting = h_redis_int(&env, "HGET tp:{42}:scheduler:fig:current waiting:initiation");
+    assert_string_equal(mark_by(MON, P[5], "noshow", "t1").status, "noshow");
+    person_str(P[5], "active:initiation", again, sizeof again);
+    assert_string_equal(again, seat);
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:fig:current waiting:initiation"), waiting);
+    assert_int_equal(person_int(P[5], "noshows:initiation"), 1);
+    assert_string_equal(mark_by(MON, P[5], "excused", "t1").status, "excused");
+    person_str(P[5], "active:initiation", again, sizeof again);
+    assert_string_equal(again, seat);
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:fig:current waiting:initiation"), waiting);
+    assert_int_equal(person_int(P[5], "noshows:initiation"), 0);
+    assert_int_equal(fig_total("noshow:initiation"), 0);
+    assert_int_equal(fig_total("excused:initiation"), 1);
+    booking_status(b5, st, sizeof st);
+    assert_string_equal(st, "excused");
+    assert_string_equal(mark_by(MON, P[5], "seen", "bad trainer!").code, "INVALID_FIELD");
+}
+
+/* Monday 30 November is closed an hour after its end (correct_hours = 1
+ * here; the clock is at 1 December now): the same mark still answers, a
+ * correction no more. */
+static void attendance_closed_after_the_window(void **state)
+{
+    (void)state;
+    assert_string_equal(mark(MON, P[5], "excused").status, "excused");
+    assert_string_equal(mark_by(MON, P[5], "seen", "t1").code, "SESSION_CLOSED");
 }
 
 typedef struct {
@@ -658,9 +751,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(seats_waitlist_offers_and_attendance),
+        cmocka_unit_test(attendance_marked_again_and_corrected),
         cmocka_unit_test(each_command_of_a_batch_gets_its_own_answer),
         cmocka_unit_test(timetable_changes_go_through_cancellation),
         cmocka_unit_test(known_cancelled_sessions_are_never_offered),
+        cmocka_unit_test(attendance_closed_after_the_window),
         cmocka_unit_test(a_dst_week_and_no_offer_after_start),
         cmocka_unit_test(booking_ids_are_unguessable),
     };
