@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "matcher/catalogue.h"
 #include "svc.h"
 #include "timetable.h"
 
@@ -56,6 +57,12 @@ int64_t scheduler_offer_ms(const scheduler_t *sc);
  * "timetable": only those come back when the change is undone). */
 void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *reason, const char *by, int64_t now,
                            const char *day, call_t *call);
+
+/* The timetable's kinds must be the catalogue's (kinds.c): 0, or -1 with
+ * "file:line: …" in err; warning gets the catalogue kinds no session serves
+ * (French, for `tremplin ping`), "" when none. */
+int scheduler_check_kinds(const timetable_t *tt, const catalogue_t *cat, const char *catalogue_path, char *err,
+                          size_t errlen, char *warning, size_t wcap);
 
 /* Timers (timers.c): the territory whose sessions the timetable holds, and
  * the leased tick (offer expiry, the rolling horizon). */

@@ -475,3 +475,9 @@ int h_log_count(h_env_t *h, const char *label, const char *needle)
         fclose(f);
     return n;
 }
+
+int h_log_reaches(h_env_t *h, void *arg)
+{
+    const h_log_wait_t *w = arg;
+    return h_log_count(h, w->label, w->needle) >= w->n;
+}

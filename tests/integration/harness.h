@@ -81,6 +81,12 @@ int h_cli(h_env_t *h, char *out, size_t cap, const char *args);
 
 /* Lines of dir/<label>.log that contain needle (e.g. "event=reloaded"). */
 int h_log_count(h_env_t *h, const char *label, const char *needle);
+/* For h_wait_for: until the log of label has n lines with needle. */
+typedef struct {
+    const char *label, *needle;
+    int n;
+} h_log_wait_t;
+int h_log_reaches(h_env_t *h, void *h_log_wait);
 
 /* Sets key in [section] of the instance's config (the line must exist). */
 int h_conf_set(h_env_t *h, const char *section, const char *key, const char *value);

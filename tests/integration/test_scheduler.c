@@ -30,21 +30,27 @@ static const char *timetable_json =
     "{ \"version\": \"test-1\", \"timezone\": \"Europe/Paris\", \"horizon_days\": 14,\n"
     "  \"venues\": [ { \"id\": \"wilson\", \"name_fr\": \"Wilson\", \"address_fr\": \"Saint-Étienne\" } ],\n"
     "  \"slots\": [\n"
-    "    { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", \"trainer\": \"t1\", \"capacity\": %d },\n"
+    "    { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"%s\", \"venue\": \"wilson\", \"trainer\": \"t1\", \"capacity\": %d },\n"
     "    { \"day\": \"wed\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", \"trainer\": \"t2\", \"capacity\": 2 },\n"
     "    { \"day\": \"mon\", \"start\": \"14:00\", \"kind\": \"budget\", \"venue\": \"wilson\", \"trainer\": \"t3\", \"capacity\": 2 },\n"
     "    { \"day\": \"tue\", \"start\": \"14:00\", \"kind\": \"perfectionnement\", \"venue\": \"wilson\", \"trainer\": \"t4\", \"capacity\": 2 }\n"
     "  ],\n"
     "  \"one_off\": [], \"holidays\": [%s], \"closures\": [], \"absences\": [%s] }\n";
 
-static void write_timetable_cap(const char *holidays, const char *absences, int monday_capacity)
+static void write_timetable_kind(const char *holidays, const char *absences, int monday_capacity,
+                                 const char *monday_kind)
 {
     char path[400];
     snprintf(path, sizeof path, "%s/timetable.json", env.dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, timetable_json, monday_capacity, holidays, absences);
+    fprintf(f, timetable_json, monday_kind, monday_capacity, holidays, absences);
     fclose(f);
+}
+
+static void write_timetable_cap(const char *holidays, const char *absences, int monday_capacity)
+{
+    write_timetable_kind(holidays, absences, monday_capacity, "initiation");
 }
 
 static void write_timetable(const char *holidays, const char *absences)
@@ -93,7 +99,9 @@ static int setup(void **state)
         || h_conf_set(&env, "scheduler", "cutoff_hours", "1") || h_conf_set(&env, "scheduler", "offer_hours", "1")
         || h_conf_set(&env, "scheduler", "notice_min", "30") || h_conf_set(&env, "scheduler", "correct_hours", "1"))
         return -1;
-    const char *e[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
+    /* debug: the test counts the horizon's generations (event=horizon_generated) */
+    const char *e[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", "TREMPLIN_LOG_LEVEL=debug",
+                        NULL };
     sched_pid = h_start(&env, "scheduler", NULL, e);
     h_service_endpoint(&env, "scheduler", sched_ep, sizeof sched_ep);
     if (h_wait_ready(&env, sched_ep, 30000) != 0)
@@ -567,6 +575,33 @@ static int tue3_open(h_env_t *h, void *arg)
     return session_status_is(TUE3, "open");
 }
 
+/* A misspelt kind ("initation") is refused on SIGHUP with the file and the
+ * line: the timetable in use stays, so the real Monday sessions are neither
+ * cancelled nor doubled by sessions of a kind nobody is assigned to. */
+static void a_misspelt_kind_is_refused(void **state)
+{
+    (void)state;
+    h_log_wait_t refused = { "scheduler", "event=timetable_invalid", 0 };
+    h_log_wait_t generated = { "scheduler", "event=horizon_generated", 0 };
+    refused.n = h_log_count(&env, "scheduler", refused.needle) + 1;
+    write_timetable_kind("\"2026-12-09\"", "", 1, "initation");
+    reloads++;
+    h_signal(sched_pid, SIGHUP);
+    assert_int_equal(h_wait_for(&env, h_log_reaches, &refused, 20000), 0);
+    assert_true(h_log_count(&env, "scheduler", "timetable.json:4: slots[0].kind \"initation\" is not a kind of the catalogue")
+                >= 1);
+    /* two more turns of the horizon: nothing of the misspelt file applied */
+    generated.n = h_log_count(&env, "scheduler", "event=horizon_generated") + 2;
+    assert_int_equal(h_wait_for(&env, h_log_reaches, &generated, 20000), 0);
+    assert_int_equal(h_redis_int(&env, "ZCARD tp:{42}:scheduler:sessions:initation"), 0);
+    assert_true(session_status_is(MON2, "open"));
+    assert_true(session_status_is("20261214-0930-wilson-initiation", "open"));
+    write_timetable_cap("\"2026-12-09\"", "", 1);
+    reloads++;
+    h_signal(sched_pid, SIGHUP);
+    assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
+}
+
 /* Jobs on the notify stream that put someone into sid (offer, convocation). */
 static int seats_given_in(const char *sid)
 {
@@ -754,6 +789,7 @@ int main(void)
         cmocka_unit_test(attendance_marked_again_and_corrected),
         cmocka_unit_test(each_command_of_a_batch_gets_its_own_answer),
         cmocka_unit_test(timetable_changes_go_through_cancellation),
+        cmocka_unit_test(a_misspelt_kind_is_refused),
         cmocka_unit_test(known_cancelled_sessions_are_never_offered),
         cmocka_unit_test(attendance_closed_after_the_window),
         cmocka_unit_test(a_dst_week_and_no_offer_after_start),

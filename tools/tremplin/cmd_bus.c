@@ -50,6 +50,8 @@ int cli_ping(cli_t *cli, int argc, char **argv)
             printf("%-10s ok instance=%s version=%s redis=%s uptime_s=%" PRIu64 " outbox=%" PRIu64 " dead=%" PRIu64 "\n",
                    names[i], p->instance, p->version, p->redis_ok ? "ok" : "KO", p->uptime_ms / 1000, p->outbox_pending,
                    p->dead_letters);
+            for (size_t w = 0; w < p->n_warnings; w++)
+                printf("%-10s attention : %s\n", names[i], p->warnings[w]);
             if (!p->redis_ok)
                 failures++;
         }
