@@ -206,6 +206,13 @@ command('track_assigned', function(keys, args)
     return {'dup', 'booking_id', first[2], 'session_id', first[3], 'status', first[1]}
   end
   local pid, kind, now, day = args[1], args[2], tonumber(args[5]), args[8]
+  -- referred before they withdrew their consent to training (a follow-up of
+  -- an old referral): not placed; a new referral, with consent, is
+  local withdrawn = tonumber(hget(keys[1], 'training_withdrawn_ms') or 0)
+  if withdrawn > 0 and tonumber(args[4]) <= withdrawn then
+    redis.call('HSET', keys[2], 'status', 'consent_withdrawn', 'booking', '', 'session', '')
+    return {'ok', 'booking_id', '', 'status', 'consent_withdrawn'}
+  end
   if args[3] ~= '' then redis.call('HSET', keys[1], 'availability', args[3]) end
   if not hget(keys[1], 'availability') then
     return {'err', 'INVALID_FIELD', 'availability', 'Disponibilités inconnues pour cette personne.'}
@@ -272,6 +279,35 @@ command('answer_offer', function(keys, args)
   -- after the refill, which would skip them anyway: they are in its roster)
   wait_join(P, b[4], b[5], hget(P .. 'person:' .. b[4], 'referred:' .. b[5]), args[5])
   return {'ok', 'booking_id', args[1], 'session_id', b[3], 'status', 'declined'}
+end)
+
+-- consent_withdrawn: the person withdrew their consent to training (intake,
+-- in the step that recorded it): every booking and offer of theirs is
+-- released, its seat offered to the next person, and they leave every
+-- waitlist. Nothing left to do is not an error (a replay, a second withdrawal).
+-- KEYS 1 person:<pid>   ARGV 1 pid  2 withdrawn_at_ms  3 now  4 offer_ms  5 day  6 nonce
+command('consent_withdrawn', function(keys, args)
+  local P = prefix_of(keys[1])
+  ids_start(args[6])
+  local pid, now, day = args[1], tonumber(args[3]), args[5]
+  if tonumber(hget(keys[1], 'training_withdrawn_ms') or 0) < tonumber(args[2]) then
+    redis.call('HSET', keys[1], 'training_withdrawn_ms', args[2])
+  end
+  local fields, n = redis.call('HGETALL', keys[1]), 0
+  for i = 1, #fields, 2 do
+    local kind = string.match(fields[i], '^active:(.+)$')
+    if kind and fields[i + 1] == 'waiting' then
+      wait_leave(P, pid, kind)
+      redis.call('HDEL', keys[1], fields[i])
+      n = n + 1
+    elseif kind then
+      local _, sid = release(P, fields[i + 1], 'consent_withdrawn', now)
+      refill(P, sid, now, tonumber(args[4]), day)
+      n = n + 1
+    end
+  end
+  if n > 0 then fig(P, day, 'consent_withdrawn', n) end
+  return {'ok', 'status', 'withdrawn:' .. n}
 end)
 
 -- Moves everyone of a session elsewhere (cancelled session, capacity cut):
