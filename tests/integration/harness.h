@@ -75,6 +75,17 @@ client_t *h_client(h_env_t *h, const char *endpoints, int64_t timeout_ms, int tr
 /* One command, its reply (free with wire_free) or NULL. */
 Tremplin__Envelope *h_call(h_env_t *h, const char *endpoints, Tremplin__Envelope *req);
 
+/* One command's answer summed up: code "ACK", the Error's code, or
+ * "NO_ANSWER"; and the Ack's ids. The territory is "42" unless set. */
+typedef struct {
+    char code[48], booking[24], session[64], status[48];
+} h_answer_t;
+h_answer_t h_ask(h_env_t *h, const char *endpoints, Tremplin__Envelope *req);
+/* TrackAssigned of a new assignment: the person to kind, available one
+ * half-day, referred at that time. */
+h_answer_t h_assign(h_env_t *h, const char *endpoints, const char *pid, const char *kind, const char *half_day,
+                    long long referred_at);
+
 /* Runs the tremplin tool with args; captures stdout into out. Returns the
  * exit status or -1. */
 int h_cli(h_env_t *h, char *out, size_t cap, const char *args);
@@ -87,6 +98,12 @@ typedef struct {
     int n;
 } h_log_wait_t;
 int h_log_reaches(h_env_t *h, void *h_log_wait);
+
+/* The business clock of the instance's config: "now" is iso_utc (e.g.
+ * "2026-11-30T06:00:00Z") from this moment on; services take it on SIGHUP. */
+int h_set_clock(h_env_t *h, const char *iso_utc);
+/* Writes text to dir/name (e.g. the instance's timetable.json). */
+int h_write(h_env_t *h, const char *name, const char *text);
 
 /* Sets key in [section] of the instance's config (the line must exist). */
 int h_conf_set(h_env_t *h, const char *section, const char *key, const char *value);

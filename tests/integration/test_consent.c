@@ -36,21 +36,15 @@ static int setup(void **state)
     zsys_handler_set(NULL);
     if (h_setup(&env) != 0)
         return -1;
-    char path[400], out[1024], epoch[32], start[32];
-    snprintf(path, sizeof path, "%s/timetable.json", env.dir);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs("{ \"version\": \"consent\", \"timezone\": \"Europe/Paris\", \"horizon_days\": 1,\n"
-          "  \"venues\": [ { \"id\": \"wilson\", \"name_fr\": \"Wilson\" } ],\n"
-          "  \"slots\": [ { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\",\n"
-          "               \"trainer\": \"t1\", \"capacity\": 1 } ] }\n",
-          f);
-    fclose(f);
-    /* Monday 30 November 2026, 07:00 in Saint-Étienne */
-    snprintf(epoch, sizeof epoch, "%lld", (long long)referral_parse_time("2026-11-30T06:00:00Z"));
-    snprintf(start, sizeof start, "%lld", (long long)clock_real_ms());
-    if (h_conf_set(&env, "clock", "epoch_ms", epoch) || h_conf_set(&env, "clock", "start_ms", start)
+    char out[1024];
+    /* one Monday session of one seat; Monday 30 November 2026, 07:00 in
+     * Saint-Étienne */
+    if (h_write(&env, "timetable.json",
+                "{ \"version\": \"consent\", \"timezone\": \"Europe/Paris\", \"horizon_days\": 1,\n"
+                "  \"venues\": [ { \"id\": \"wilson\", \"name_fr\": \"Wilson\" } ],\n"
+                "  \"slots\": [ { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\",\n"
+                "               \"trainer\": \"t1\", \"capacity\": 1 } ] }\n")
+        || h_set_clock(&env, "2026-11-30T06:00:00Z")
         || h_cli(&env, out, sizeof out, "branch add wilson --name 'Saint-Étienne Wilson' --territory 42") != 0)
         return -1;
     const char *fast[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
@@ -188,26 +182,11 @@ static void withdrawing_training_releases_seats_and_waitlist_places(void **state
     assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:intake:dead"), 0);
 
     /* an assignment of A referred before the withdrawal: not placed */
-    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
-    Tremplin__TrackAssigned t = TREMPLIN__TRACK_ASSIGNED__INIT;
-    char aid[TP_ID_LEN + 1], ep[64];
-    util_random_id(aid);
-    char *av[1] = { "mon-am" };
-    t.assignment_id = aid;
-    t.person_id = a.person;
-    t.kind = "initiation";
-    t.availability = av;
-    t.n_availability = 1;
-    t.referred_at_ms = (uint64_t)referral_parse_time("2026-11-30T06:00:00Z");
-    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_TRACK_ASSIGNED;
-    req.track_assigned = &t;
-    req.territory = "42";
+    char ep[64];
     h_service_endpoint(&env, "scheduler", ep, sizeof ep);
-    Tremplin__Envelope *r = h_call(&env, ep, &req);
-    assert_non_null(r);
-    assert_int_equal(r->payload_case, TREMPLIN__ENVELOPE__PAYLOAD_ACK);
-    assert_string_equal(r->ack->status, "consent_withdrawn");
-    wire_free(r, NULL);
+    h_answer_t old = h_assign(&env, ep, a.person, "initiation", "mon-am", referral_parse_time("2026-11-30T06:00:00Z"));
+    assert_string_equal(old.code, "ACK");
+    assert_string_equal(old.status, "consent_withdrawn");
     person_field(a.person, "active:initiation", active, sizeof active);
     assert_string_equal(active, "");
 }

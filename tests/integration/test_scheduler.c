@@ -67,13 +67,7 @@ static int reloaded(h_env_t *h, void *arg)
 /* Business time = iso, from now on; the scheduler picks it up on SIGHUP. */
 static void set_now(const char *iso_utc)
 {
-    char epoch[32], start[32];
-    int64_t ms = referral_parse_time(iso_utc);
-    assert_true(ms > 0);
-    snprintf(epoch, sizeof epoch, "%lld", (long long)ms);
-    snprintf(start, sizeof start, "%lld", (long long)clock_real_ms());
-    assert_int_equal(h_conf_set(&env, "clock", "epoch_ms", epoch), 0);
-    assert_int_equal(h_conf_set(&env, "clock", "start_ms", start), 0);
+    assert_int_equal(h_set_clock(&env, iso_utc), 0);
     reloads++;
     h_signal(sched_pid, SIGHUP);
     assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
@@ -92,10 +86,7 @@ static int setup(void **state)
         return -1;
     write_timetable("", "");
     /* Monday 30 November 2026, 07:00 in Saint-Étienne */
-    char epoch[32], start[32];
-    snprintf(epoch, sizeof epoch, "%lld", (long long)referral_parse_time("2026-11-30T06:00:00Z"));
-    snprintf(start, sizeof start, "%lld", (long long)clock_real_ms());
-    if (h_conf_set(&env, "clock", "epoch_ms", epoch) || h_conf_set(&env, "clock", "start_ms", start)
+    if (h_set_clock(&env, "2026-11-30T06:00:00Z") != 0
         || h_conf_set(&env, "scheduler", "cutoff_hours", "1") || h_conf_set(&env, "scheduler", "offer_hours", "1")
         || h_conf_set(&env, "scheduler", "notice_min", "30") || h_conf_set(&env, "scheduler", "correct_hours", "1"))
         return -1;
@@ -116,43 +107,13 @@ static int teardown(void **state)
     return 0;
 }
 
-typedef struct {
-    char code[48], booking[24], session[64], status[48];
-} ans_t;
+typedef h_answer_t ans_t;
 
-static ans_t call(Tremplin__Envelope *req)
-{
-    req->territory = "42";
-    Tremplin__Envelope *r = h_call(&env, sched_ep, req);
-    ans_t a = { "NO_ANSWER", "", "", "" };
-    if (r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK) {
-        util_strlcpy(a.code, "ACK", sizeof a.code);
-        util_strlcpy(a.booking, r->ack->booking_id, sizeof a.booking);
-        util_strlcpy(a.session, r->ack->session_id, sizeof a.session);
-        util_strlcpy(a.status, r->ack->status, sizeof a.status);
-    } else if (r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR) {
-        util_strlcpy(a.code, r->error->code, sizeof a.code);
-    }
-    wire_free(r, NULL);
-    return a;
-}
+static ans_t call(Tremplin__Envelope *req) { return h_ask(&env, sched_ep, req); }
 
 static ans_t assign_kind(const char *pid, const char *kind, const char *avail, long long referred_at)
 {
-    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
-    Tremplin__TrackAssigned t = TREMPLIN__TRACK_ASSIGNED__INIT;
-    char aid[TP_ID_LEN + 1];
-    util_random_id(aid);
-    char *av[1] = { (char *)avail };
-    t.assignment_id = aid;
-    t.person_id = (char *)pid;
-    t.kind = (char *)kind;
-    t.availability = av;
-    t.n_availability = 1;
-    t.referred_at_ms = (uint64_t)referred_at;
-    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_TRACK_ASSIGNED;
-    req.track_assigned = &t;
-    return call(&req);
+    return h_assign(&env, sched_ep, pid, kind, avail, referred_at);
 }
 
 static ans_t assign(const char *pid, const char *avail, long long referred_at)

@@ -61,11 +61,7 @@ static void write_timetable(void)
 
 static void set_clock(const char *iso_utc)
 {
-    char epoch[32], start[32];
-    snprintf(epoch, sizeof epoch, "%lld", (long long)referral_parse_time(iso_utc));
-    snprintf(start, sizeof start, "%lld", (long long)clock_real_ms());
-    assert_int_equal(h_conf_set(&env, "clock", "epoch_ms", epoch), 0);
-    assert_int_equal(h_conf_set(&env, "clock", "start_ms", start), 0);
+    assert_int_equal(h_set_clock(&env, iso_utc), 0);
     clock_configure(referral_parse_time(iso_utc), clock_real_ms(), 1); /* the audit's now */
 }
 
