@@ -100,9 +100,12 @@ $(foreach s,$(SERVICES),$(eval $(call svc_lib_rule,$(s))))
 
 # ----------------------------------------------------------------- binaries
 
-$(O)/bin/tremplin-%: $(O)/services/%/main.o $(O)/gen/%_lua.o $(O)/libsvc-%.a $(O)/libtremplin.a
+# a service may use another's pure logic (the scheduler checks the timetable
+# against the matcher's catalogue): every library is offered, the linker
+# takes what is used
+$(O)/bin/tremplin-%: $(O)/services/%/main.o $(O)/gen/%_lua.o $(O)/libsvc-%.a $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter-out %.a,$^) $(O)/libsvc-$*.a $(O)/libtremplin.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out %.a,$^) $(O)/libsvc-$*.a $(SVC_LIBS) $(O)/libtremplin.a $(LDLIBS)
 
 # the tool carries the services' function libraries (`tremplin functions load`)
 $(O)/bin/tremplin: $(CLI_OBJ) $(SERVICES:%=$(O)/gen/%_lua.o) $(SVC_LIBS) $(O)/libtremplin.a

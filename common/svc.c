@@ -59,6 +59,8 @@ struct svc {
     inbox_handler_t handlers[64];
     size_t nhandlers;
     wire_buf_t evbuf;
+    char warning[512];
+    char *warning_v[1]; /* the Pong's list of warnings */
 };
 
 /* ------------------------------------------------------------------ config */
@@ -210,6 +212,16 @@ int svc_conf_load(const char *path, const char *service, svc_conf_t *conf, const
     return 0;
 }
 
+int svc_conf_peer(const svc_t *s, const char *program, const conf_field_t *fields, size_t nfields, void *base,
+                  char *err, size_t errlen)
+{
+    svc_conf_t scratch;
+    svc_def_t part = { .conf_fields = fields, .nconf_fields = nfields, .conf_base = base };
+    return svc_conf_load(s->conf_path, program, &scratch, &part, err, errlen);
+}
+
+void svc_set_warning(svc_t *s, const char *text) { util_strlcpy(s->warning, text, sizeof s->warning); }
+
 static void svc_apply_conf(svc_t *s)
 {
     log_level_t lvl = TPLOG_INFO;
@@ -286,6 +298,11 @@ static void svc_pong_fill(void *arg, Tremplin__Pong *pong)
     util_strlcpy(s->aof_rewrite, p.aof_last_bgrewrite_status, sizeof s->aof_rewrite);
     pong->aof_last_write_status = s->aof_write;
     pong->aof_last_rewrite_status = s->aof_rewrite;
+    if (s->warning[0]) {
+        s->warning_v[0] = s->warning;
+        pong->warnings = s->warning_v;
+        pong->n_warnings = 1;
+    }
     for (int t = 0; t < s->nterritories && pong->redis_ok; t++) {
         outbox_backlog_t b;
         if (outbox_backlog(s->rds, s->def->name, s->territories[t], &b) == 0) {

@@ -63,6 +63,11 @@ int svc_main(const svc_def_t *def, int argc, char **argv);
  * into conf. Used by services and the CLI. */
 int svc_conf_load(const char *path, const char *service, svc_conf_t *conf, const svc_def_t *def, char *err,
                   size_t errlen);
+/* Another program's settings of the file this service reads (e.g. the
+ * matcher's catalogue path, for the scheduler), read as that program reads
+ * them: fields/base its table. 0 or -1 with the reason. */
+int svc_conf_peer(const svc_t *s, const char *program, const conf_field_t *fields, size_t nfields, void *base,
+                  char *err, size_t errlen);
 /* The configuration path: -c FILE, else $TREMPLIN_CONF, else ./tremplin.conf */
 const char *svc_conf_path(int argc, char **argv);
 /* The password file of another Redis user: [redis] password_file with its
@@ -83,6 +88,10 @@ void svc_add_timer(svc_t *s, int64_t interval_ms, void (*fn)(svc_t *s));
  * that one instance at a time runs it, and another takes over once the
  * holder stops renewing for ttl_ms. */
 int svc_hold_lease(svc_t *s, const char *territory, const char *name, int64_t ttl_ms);
+
+/* A warning this service reports in every Pong until it is replaced ("" =
+ * none): a configuration that works but leaves something undone. */
+void svc_set_warning(svc_t *s, const char *text);
 
 const svc_conf_t *svc_conf(const svc_t *s);
 const char *svc_name(const svc_t *s);

@@ -130,6 +130,8 @@ timetable = $abs/timetable.json
 notice_min = 120
 cutoff_hours = 24
 offer_hours = 24
+; a trainer may correct attendance until correct_hours after the session's end
+correct_hours = 72
 
 [survey]
 instance = survey-1

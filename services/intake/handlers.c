@@ -197,6 +197,16 @@ static void prepare_withdraw_consent(void *arg, const Tremplin__Envelope *env, c
     clock_local_day(now, day);
     call_function(call, "withdraw_consent");
     call->event_kind = "consent.withdrawn";
+    if (!strcmp(w->purpose, "training")) { /* the scheduler obeys it, in the same step */
+        Tremplin__Envelope out = TREMPLIN__ENVELOPE__INIT;
+        Tremplin__ConsentWithdrawn cw = TREMPLIN__CONSENT_WITHDRAWN__INIT;
+        cw.person_id = w->person_id;
+        cw.purpose = w->purpose;
+        cw.withdrawn_at_ms = (uint64_t)now;
+        out.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_CONSENT_WITHDRAWN;
+        out.consent_withdrawn = &cw;
+        call_send(call, "scheduler", &out);
+    }
     call_own_key(call, "person:%s", w->person_id);
     call_own_key(call, "fig:%s", day);
     call_argf(call, "%s", w->purpose);

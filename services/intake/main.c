@@ -7,6 +7,8 @@
 #include "clock.h"
 #include "intake.h"
 #include "log.h"
+#include "referral.h"
+#include "scheduler/scheduler.h"
 #include "services.h"
 #include "sock.h"
 
@@ -48,6 +50,27 @@ static void intake_reload_branches(intake_t *in)
         if (sock_bind_list(in->branch_router, in->conf.branch_bind, err, sizeof err) != 0)
             log_error("branch_rebind_failed", "reason=\"%s\"", err);
     }
+}
+
+/* The half-days people may declare include those of the timetable's
+ * sessions (a Saturday afternoon one-off), so that every session can be
+ * reached. A timetable that does not load leaves the ones known before. */
+static void intake_load_half_days(svc_t *s)
+{
+    static timetable_t tt;
+    scheduler_conf_t sc;
+    char err[512], half_days[TT_MAX_SLOTS + TT_MAX_ONE_OFF][TT_HALF_DAY];
+    const char *list[TT_MAX_SLOTS + TT_MAX_ONE_OFF];
+    if (svc_conf_peer(s, "scheduler", scheduler_conf_fields, scheduler_nconf_fields, &sc, err, sizeof err) != 0
+        || timetable_load(sc.timetable_path, &tt, err, sizeof err) != 0) {
+        log_warn("timetable_unreadable", "reason=\"%s\" action=keep_half_days", err);
+        return;
+    }
+    int n = timetable_half_days(&tt, half_days, TT_MAX_SLOTS + TT_MAX_ONE_OFF);
+    for (int i = 0; i < n; i++)
+        list[i] = half_days[i];
+    int more = referral_set_timetable_half_days(list, n);
+    log_info("half_days_loaded", "timetable=%s more=%d", sc.timetable_path, more);
 }
 
 static void intake_watch(svc_t *s)
@@ -92,6 +115,7 @@ static int intake_start(svc_t *s)
     }
     in->stamp = branches_dir_stamp(in->conf.curve_dir);
     intake_reload_branches(in);
+    intake_load_half_days(s);
     if (in->conf.branch_bind[0]) {
         char dir[600];
         snprintf(dir, sizeof dir, "%s/branches", in->conf.curve_dir);
@@ -111,7 +135,11 @@ static int intake_start(svc_t *s)
     return 0;
 }
 
-static void intake_reload(svc_t *s) { intake_reload_branches(svc_state(s)); }
+static void intake_reload(svc_t *s)
+{
+    intake_reload_branches(svc_state(s));
+    intake_load_half_days(s);
+}
 
 static void intake_stop(svc_t *s)
 {

@@ -32,6 +32,14 @@ const char *const referral_half_days[] = {
 
 static const char *const referral_purposes[] = { "training", "sms", "survey", NULL };
 
+/* The half-days a person may declare: the week's, and those of the
+ * timetable's sessions the week's lack (a Saturday afternoon one-off), set
+ * by intake whenever it loads the timetable, so every session can be reached. */
+#define REFERRAL_MAX_MORE_HALF_DAYS 14
+static char referral_more[REFERRAL_MAX_MORE_HALF_DAYS][8];
+static const char *referral_accepted[sizeof referral_half_days / sizeof referral_half_days[0] + REFERRAL_MAX_MORE_HALF_DAYS];
+static size_t referral_naccepted;
+
 int referral_fail(referral_error_t *err, const char *code, const char *field, const char *fmt, ...)
 {
     err->code = code;
@@ -52,6 +60,22 @@ static int in_list(const char *const *list, const char *s)
 }
 
 static int is_empty(const char *s) { return !s || !*s; }
+
+int referral_set_timetable_half_days(const char *const *half_days, int n)
+{
+    size_t k = 0, more = 0;
+    for (; referral_half_days[k]; k++)
+        referral_accepted[k] = referral_half_days[k];
+    referral_accepted[k] = NULL;
+    for (int i = 0; i < n && more < REFERRAL_MAX_MORE_HALF_DAYS; i++)
+        if (strlen(half_days[i]) < sizeof referral_more[0] && !in_list(referral_accepted, half_days[i])) {
+            memcpy(referral_more[more], half_days[i], strlen(half_days[i]) + 1);
+            referral_accepted[k++] = referral_more[more++];
+            referral_accepted[k] = NULL;
+        }
+    referral_naccepted = k;
+    return (int)more;
+}
 
 /* 1..max chars of [A-Za-z0-9] and the extra punctuation given. */
 static int is_token(const char *s, size_t max, const char *extra)
@@ -337,7 +361,10 @@ static int check_person(const Tremplin__SubmitReferral *r, int64_t now_ms, refer
     if (!known && p->n_availability == 0)
         return referral_fail(err, "MISSING_FIELD", "person.availability",
                              "Indiquer au moins une demi-journée de disponibilité (mon-am … sat-am).");
-    if (check_tags(p->availability, p->n_availability, 11, referral_half_days, "person.availability", err) != 0)
+    if (!referral_naccepted)
+        referral_set_timetable_half_days(NULL, 0);
+    if (check_tags(p->availability, p->n_availability, referral_naccepted, referral_accepted, "person.availability",
+                   err) != 0)
         return -1;
     return check_tags(p->accessibility, p->n_accessibility, REFERRAL_MAX_ACCESS, NULL, "person.accessibility", err);
 }

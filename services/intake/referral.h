@@ -52,5 +52,9 @@ int referral_has_purpose(const Tremplin__Consent *c, const char *purpose);
 /* The needs tags and half-days the programme knows. */
 extern const char *const referral_needs[];
 extern const char *const referral_half_days[];
+/* The half-days of the timetable's sessions, accepted besides
+ * referral_half_days (replacing those set before); returns how many were
+ * not among them. */
+int referral_set_timetable_half_days(const char *const *half_days, int n);
 
 #endif

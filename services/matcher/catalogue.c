@@ -193,6 +193,14 @@ int catalogue_load(const char *path, catalogue_t *out, char *err, size_t errlen)
     return rc;
 }
 
+int catalogue_codes(const catalogue_t *c, const char **out, int max)
+{
+    int n = 0;
+    for (; n < c->nkinds && n < max; n++)
+        out[n] = c->kinds[n].code;
+    return n;
+}
+
 const cat_kind_t *catalogue_kind(const catalogue_t *c, const char *code)
 {
     for (int i = 0; i < c->nkinds; i++)

@@ -57,6 +57,8 @@ int catalogue_load(const char *path, catalogue_t *out, char *err, size_t errlen)
 int catalogue_parse(const char *json_text, catalogue_t *out, char *err, size_t errlen);
 
 const cat_kind_t *catalogue_kind(const catalogue_t *c, const char *code);
+/* The kinds' codes, pointers into c; returns how many (at most max). */
+int catalogue_codes(const catalogue_t *c, const char **out, int max);
 
 typedef enum { ASSESS_WORKSHOP, ASSESS_AUTONOMOUS, ASSESS_REASSESS } assess_outcome_t;
 

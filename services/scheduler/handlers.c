@@ -14,6 +14,7 @@ const conf_field_t scheduler_conf_fields[] = {
     CONF_INT_FIELD("scheduler", "cutoff_hours", scheduler_conf_t, cutoff_hours, "24"),
     CONF_INT_FIELD("scheduler", "offer_hours", scheduler_conf_t, offer_hours, "24"),
     CONF_INT_FIELD("scheduler", "noshow_chances", scheduler_conf_t, noshow_chances, "1"),
+    CONF_INT_FIELD("scheduler", "correct_hours", scheduler_conf_t, correct_hours, "72"),
     CONF_INT_FIELD("scheduler", "timer_ms", scheduler_conf_t, timer_ms, "1000"),
     CONF_INT_FIELD("scheduler", "generate_ms", scheduler_conf_t, generate_ms, "60000"),
     CONF_INT_FIELD("scheduler", "lease_ms", scheduler_conf_t, lease_ms, "5000"),
@@ -26,10 +27,15 @@ int64_t scheduler_offer_ms(const scheduler_t *sc) { return sc->conf.offer_hours 
 
 static int valid_hex_id(const char *s) { return strlen(s) == TP_ID_LEN && wire_valid_id(s, TP_ID_LEN); }
 
-static void today(char day[11], int64_t *now)
+/* Starts a handler's step: its function and event, and the business time
+ * and local day it runs at (returned, and in day). */
+static int64_t step(call_t *call, const char *function, const char *event_kind, char day[11])
 {
-    *now = clock_now_ms();
-    clock_local_day(*now, day);
+    int64_t now = clock_now_ms();
+    clock_local_day(now, day);
+    call_function(call, function);
+    call->event_kind = event_kind;
+    return now;
 }
 
 /* The last argument of every step that may make bookings: the secret its
@@ -57,11 +63,8 @@ static void prepare_track_assigned(void *arg, const Tremplin__Envelope *env, cal
         }
         w += (size_t)snprintf(avail + w, sizeof avail - w, "%s%s", i ? " " : "", t->availability[i]);
     }
-    int64_t now;
     char day[11];
-    today(day, &now);
-    call_function(call, "track_assigned");
-    call->event_kind = "booking.changed";
+    int64_t now = step(call, "track_assigned", "booking.changed", day);
     call_own_key(call, "person:%s", t->person_id);
     call_own_key(call, "assigned:%s", t->assignment_id);
     call_argf(call, "%s", t->person_id);
@@ -84,11 +87,8 @@ static void prepare_cancel_booking(void *arg, const Tremplin__Envelope *env, cal
         call_error(call, "INVALID_FIELD", "booking_id", "Numéro de réservation invalide.", 0);
         return;
     }
-    int64_t now;
     char day[11];
-    today(day, &now);
-    call_function(call, "cancel_booking");
-    call->event_kind = "booking.changed";
+    int64_t now = step(call, "cancel_booking", "booking.changed", day);
     call_own_key(call, "booking:%s", bid);
     call_argf(call, "%s", bid);
     call_argf(call, "%lld", (long long)now);
@@ -107,11 +107,8 @@ static void prepare_answer_offer(void *arg, const Tremplin__Envelope *env, call_
         call_error(call, "INVALID_FIELD", "booking_id", "Numéro de proposition invalide.", 0);
         return;
     }
-    int64_t now;
     char day[11];
-    today(day, &now);
-    call_function(call, "answer_offer");
-    call->event_kind = "booking.changed";
+    int64_t now = step(call, "answer_offer", "booking.changed", day);
     call_own_key(call, "booking:%s", bid);
     call_argf(call, "%s", bid);
     call_argf(call, "%lld", (long long)now);
@@ -129,9 +126,9 @@ static void prepare_cancel_session(void *arg, const Tremplin__Envelope *env, cal
         call_error(call, "INVALID_FIELD", "session_id", "Identifiant de séance invalide.", 0);
         return;
     }
-    int64_t now;
     char day[11];
-    today(day, &now);
+    int64_t now = clock_now_ms();
+    clock_local_day(now, day);
     scheduler_cancel_call(sc, c->session_id, c->reason, "staff", now, day, call);
 }
 
@@ -159,13 +156,16 @@ static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, ca
         call_error(call, "INVALID_FIELD", "session_id", "Séance ou personne invalide.", 0);
         return;
     }
+    if (m->trainer_id[0] && !wire_valid_id(m->trainer_id, TT_CODE - 1)) {
+        call_error(call, "INVALID_FIELD", "trainer_id", "Identifiant de formateur invalide.", 0);
+        return;
+    }
     if (strcmp(m->status, "seen") && strcmp(m->status, "noshow") && strcmp(m->status, "excused")) {
         call_error(call, "UNKNOWN_VALUE", "status", "Présence : seen, noshow ou excused.", 0);
         return;
     }
-    int64_t now;
     char day[11];
-    today(day, &now);
+    int64_t now = step(call, "mark_attendance", "attendance.recorded", day);
     /* what the survey needs: the session's kind and start, as recorded
      * (the timetable may have changed since). A trainer's mark is rare: one
      * read here costs less than a second step. */
@@ -189,8 +189,6 @@ static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, ca
     out.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_ATTENDANCE_RECORDED;
     out.attendance_recorded = &rec;
 
-    call_function(call, "mark_attendance");
-    call->event_kind = "attendance.recorded";
     call_send(call, "survey", &out);
     call_own_key(call, "roster:%s", m->session_id);
     call_argf(call, "%s", m->session_id);
@@ -200,6 +198,29 @@ static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, ca
     call_argf(call, "%s", day);
     call_argf(call, "%lld", (long long)sc->conf.noshow_chances);
     call_argf(call, "%lld", (long long)scheduler_notice_ms(sc));
+    call_argf(call, "%lld", (long long)scheduler_offer_ms(sc));
+    call_argf(call, "%lld", (long long)sc->conf.correct_hours * 3600000);
+    call_argf(call, "%s", m->trainer_id);
+    nonce_arg(call);
+}
+
+/* intake: the person withdrew their consent to training. */
+static void prepare_consent_withdrawn(void *arg, const Tremplin__Envelope *env, call_t *call)
+{
+    scheduler_t *sc = svc_state(arg);
+    const Tremplin__ConsentWithdrawn *w = env->consent_withdrawn;
+    if (!valid_hex_id(w->person_id) || strcmp(w->purpose, "training") != 0) {
+        call_error(call, "INVALID_FIELD", "person_id", "Retrait de consentement invalide.", 0);
+        return;
+    }
+    char day[11];
+    int64_t now = step(call, "consent_withdrawn", "booking.changed", day);
+    call_own_key(call, "person:%s", w->person_id);
+    call_argf(call, "%s", w->person_id);
+    call_argf(call, "%llu", (unsigned long long)(w->withdrawn_at_ms ? w->withdrawn_at_ms : (uint64_t)now));
+    call_argf(call, "%lld", (long long)now);
+    call_argf(call, "%lld", (long long)scheduler_offer_ms(sc));
+    call_argf(call, "%s", day);
     nonce_arg(call);
 }
 
@@ -209,5 +230,6 @@ const inbox_handler_t scheduler_handlers[] = {
     { TREMPLIN__ENVELOPE__PAYLOAD_ANSWER_OFFER, prepare_answer_offer },
     { TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_SESSION, prepare_cancel_session },
     { TREMPLIN__ENVELOPE__PAYLOAD_MARK_ATTENDANCE, prepare_mark_attendance },
+    { TREMPLIN__ENVELOPE__PAYLOAD_CONSENT_WITHDRAWN, prepare_consent_withdrawn },
 };
 const size_t scheduler_nhandlers = sizeof scheduler_handlers / sizeof scheduler_handlers[0];

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "matcher/catalogue.h"
 #include "svc.h"
 #include "timetable.h"
 
@@ -16,6 +17,7 @@ typedef struct {
     int64_t cutoff_hours;     /* a person may cancel until this long before the start */
     int64_t offer_hours;      /* an offer holds its seat this long (business time) */
     int64_t noshow_chances;   /* seats offered again after a no-show, before the mediator is told */
+    int64_t correct_hours;    /* attendance may be corrected until this long after the end */
     int64_t timer_ms;         /* offer expiry check (real time) */
     int64_t generate_ms;      /* timetable horizon refresh (real time) */
     int64_t lease_ms;         /* the timers' lease: another instance takes over after it */
@@ -55,6 +57,12 @@ int64_t scheduler_offer_ms(const scheduler_t *sc);
  * "timetable": only those come back when the change is undone). */
 void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *reason, const char *by, int64_t now,
                            const char *day, call_t *call);
+
+/* The timetable's kinds must be the catalogue's (kinds.c): 0, or -1 with
+ * "file:line: …" in err; warning gets the catalogue kinds no session serves
+ * (French, for `tremplin ping`), "" when none. */
+int scheduler_check_kinds(const timetable_t *tt, const catalogue_t *cat, const char *catalogue_path, char *err,
+                          size_t errlen, char *warning, size_t wcap);
 
 /* Timers (timers.c): the territory whose sessions the timetable holds, and
  * the leased tick (offer expiry, the rolling horizon). */

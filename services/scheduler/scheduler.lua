@@ -11,7 +11,8 @@
 --                   secret nonce, see new_booking; seq: the order they were made)
 --   roster:<sid>    hash pid -> bid             (one booking per person and session)
 --   person:<pid>    availability, active:<kind> = bid | 'waiting', referred:<kind>,
---                   assignment:<kind>, noshows:<kind>, flagged:<kind>
+--                   assignment:<kind>, noshows:<kind>, flagged:<kind>, completed:<kind>,
+--                   seen_total, trained_ms
 --   wait:<kind>:<half_day>  zset referred_at -> pid: one waitlist per kind and
 --                   half-day, so the next compatible person is found in O(log n)
 --   offers          zset deadline -> bid        (offers waiting for an answer)
@@ -205,6 +206,13 @@ command('track_assigned', function(keys, args)
     return {'dup', 'booking_id', first[2], 'session_id', first[3], 'status', first[1]}
   end
   local pid, kind, now, day = args[1], args[2], tonumber(args[5]), args[8]
+  -- referred before they withdrew their consent to training (a follow-up of
+  -- an old referral): not placed; a new referral, with consent, is
+  local withdrawn = tonumber(hget(keys[1], 'training_withdrawn_ms') or 0)
+  if withdrawn > 0 and tonumber(args[4]) <= withdrawn then
+    redis.call('HSET', keys[2], 'status', 'consent_withdrawn', 'booking', '', 'session', '')
+    return {'ok', 'booking_id', '', 'status', 'consent_withdrawn'}
+  end
   if args[3] ~= '' then redis.call('HSET', keys[1], 'availability', args[3]) end
   if not hget(keys[1], 'availability') then
     return {'err', 'INVALID_FIELD', 'availability', 'Disponibilités inconnues pour cette personne.'}
@@ -273,6 +281,35 @@ command('answer_offer', function(keys, args)
   return {'ok', 'booking_id', args[1], 'session_id', b[3], 'status', 'declined'}
 end)
 
+-- consent_withdrawn: the person withdrew their consent to training (intake,
+-- in the step that recorded it): every booking and offer of theirs is
+-- released, its seat offered to the next person, and they leave every
+-- waitlist. Nothing left to do is not an error (a replay, a second withdrawal).
+-- KEYS 1 person:<pid>   ARGV 1 pid  2 withdrawn_at_ms  3 now  4 offer_ms  5 day  6 nonce
+command('consent_withdrawn', function(keys, args)
+  local P = prefix_of(keys[1])
+  ids_start(args[6])
+  local pid, now, day = args[1], tonumber(args[3]), args[5]
+  if tonumber(hget(keys[1], 'training_withdrawn_ms') or 0) < tonumber(args[2]) then
+    redis.call('HSET', keys[1], 'training_withdrawn_ms', args[2])
+  end
+  local fields, n = redis.call('HGETALL', keys[1]), 0
+  for i = 1, #fields, 2 do
+    local kind = string.match(fields[i], '^active:(.+)$')
+    if kind and fields[i + 1] == 'waiting' then
+      wait_leave(P, pid, kind)
+      redis.call('HDEL', keys[1], fields[i])
+      n = n + 1
+    elseif kind then
+      local _, sid = release(P, fields[i + 1], 'consent_withdrawn', now)
+      refill(P, sid, now, tonumber(args[4]), day)
+      n = n + 1
+    end
+  end
+  if n > 0 then fig(P, day, 'consent_withdrawn', n) end
+  return {'ok', 'status', 'withdrawn:' .. n}
+end)
+
 -- Moves everyone of a session elsewhere (cancelled session, capacity cut):
 -- the next compatible session, else the waitlist at their first place.
 local function move_out(P, bid, why, now, notice_ms, day)
@@ -314,42 +351,108 @@ command('cancel_session', function(keys, args)
   return {'ok', 'session_id', args[1], 'status', 'cancelled:' .. moved}
 end)
 
--- mark_attendance: the trainer, after the start.
+-- Attendance: a mark's consequences, applied and undone (a correction undoes
+-- the old mark's, then applies the new one's). Figures count on the day of
+-- the first mark, so a correction moves them within that day.
+-- m: {P, bid, booking key, pid, person key, kind, sid, day (of the first
+-- mark), now, chances, notice_ms, offer_ms}
+local function attendance_apply(m, status)
+  fig(m.P, m.day, status .. ':' .. m.kind)
+  if status == 'seen' then
+    redis.call('HSET', m.person, 'completed:' .. m.kind, m.now)
+    if redis.call('HINCRBY', m.person, 'seen_total', 1) == 1 and redis.call('HSETNX', m.person, 'trained_ms', m.now) == 1 then
+      fig(m.P, m.day, 'trained')
+    end
+    return
+  end
+  if status == 'noshow' and redis.call('HINCRBY', m.person, 'noshows:' .. m.kind, 1) > m.chances then
+    redis.call('HSET', m.person, 'flagged:' .. m.kind, m.now)
+    redis.call('HSET', m.b, 'flagged', 1)
+    notify(m.P, 'mediator_flag', m.bid, m.pid, m.sid, {'reason', 'noshow'})
+    fig(m.P, m.day, 'flagged_noshow')
+    return
+  end
+  -- excused, or a no-show with a chance left: a seat in a later session
+  -- (unless they have one for this kind already)
+  if not hget(m.person, 'active:' .. m.kind) then
+    local _, bid = place(m.P, m.pid, m.kind, m.now, m.notice_ms, m.day)
+    redis.call('HSET', m.b, 'replaced', bid ~= '' and bid or 'waiting')
+  end
+end
+
+-- keep_seat: the new mark gives a seat again; the one this mark gave stays.
+local function attendance_undo(m, status, keep_seat)
+  fig(m.P, m.day, status .. ':' .. m.kind, -1)
+  if status == 'seen' then
+    redis.call('HDEL', m.person, 'completed:' .. m.kind)
+    if redis.call('HINCRBY', m.person, 'seen_total', -1) <= 0 and redis.call('HDEL', m.person, 'trained_ms') == 1 then
+      fig(m.P, m.day, 'trained', -1)
+    end
+    return
+  end
+  if status == 'noshow' then redis.call('HINCRBY', m.person, 'noshows:' .. m.kind, -1) end
+  if hget(m.b, 'flagged') then
+    redis.call('HDEL', m.person, 'flagged:' .. m.kind)
+    redis.call('HDEL', m.b, 'flagged')
+    notify(m.P, 'mediator_unflag', m.bid, m.pid, m.sid, {'reason', 'attendance_corrected'})
+    fig(m.P, m.day, 'flagged_noshow', -1)
+  end
+  -- the seat (or waitlist place) this mark gave, if it is still theirs
+  local r = hget(m.b, 'replaced')
+  if keep_seat then return end
+  redis.call('HDEL', m.b, 'replaced')
+  if r and hget(m.person, 'active:' .. m.kind) == r then
+    if r == 'waiting' then
+      wait_leave(m.P, m.pid, m.kind)
+      redis.call('HDEL', m.person, 'active:' .. m.kind)
+    else
+      local _, sid = release(m.P, r, 'withdrawn', m.now)
+      notify(m.P, 'withdrawn', r, m.pid, sid, {'reason', 'attendance_corrected'})
+      refill(m.P, sid, m.now, m.offer_ms, m.day)
+    end
+  end
+end
+
+-- mark_attendance: the trainer, after the start. The same mark again is
+-- answered as a duplicate; another mark is a correction, until the session
+-- is closed (correct_ms after its end), recorded with who and when.
 -- KEYS 1 roster:<sid>   ARGV 1 sid  2 pid  3 seen|noshow|excused  4 now  5 day
---      6 noshow second chances  7 notice_ms  8 nonce
+--      6 noshow second chances  7 notice_ms  8 offer_ms  9 correct_ms
+--      10 trainer_id  11 nonce
 command('mark_attendance', function(keys, args)
   local P = prefix_of(keys[1])
-  ids_start(args[8])
-  local sid, pid, status, now, day = args[1], args[2], args[3], tonumber(args[4]), args[5]
-  local s = redis.call('HMGET', P .. 'session:' .. sid, 'start', 'kind', 'status')
+  ids_start(args[11])
+  local sid, pid, status, now = args[1], args[2], args[3], tonumber(args[4])
+  local s = redis.call('HMGET', P .. 'session:' .. sid, 'start', 'kind', 'end')
   if not s[1] then return {'err', 'UNKNOWN_SESSION', 'session_id', 'Séance inconnue.'} end
   if tonumber(s[1]) > now then
     return {'err', 'SESSION_NOT_STARTED', 'session_id', 'La présence se note une fois la séance commencée.'}
   end
   local bid = redis.call('HGET', keys[1], pid)
-  local b = bid and hget(P .. 'booking:' .. bid, 'status')
-  if b ~= 'booked' then
+  local b = bid and redis.call('HMGET', P .. 'booking:' .. bid, 'status', 'marked_day')
+  local old = b and b[1]
+  local marked = old == 'seen' or old == 'noshow' or old == 'excused'
+  if old ~= 'booked' and not marked then
     return {'err', 'NOT_BOOKED', 'person_id', 'Cette personne n\'est pas inscrite à cette séance.'}
   end
-  local kind, person = s[2], P .. 'person:' .. pid
-  redis.call('HSET', P .. 'booking:' .. bid, 'status', status, 'marked', now)
-  redis.call('HDEL', person, 'active:' .. kind)
-  fig(P, day, status .. ':' .. kind)
-  if status == 'seen' then
-    redis.call('HSET', person, 'completed:' .. kind, now)
-    if redis.call('HSETNX', person, 'trained_ms', now) == 1 then fig(P, day, 'trained') end
-  elseif status == 'excused' then
-    place(P, pid, kind, now, tonumber(args[7]), day) -- excused: a seat in a later session
-  elseif status == 'noshow' then
-    local n = redis.call('HINCRBY', person, 'noshows:' .. kind, 1)
-    if n <= tonumber(args[6]) then
-      place(P, pid, kind, now, tonumber(args[7]), day) -- one more seat
-    else
-      redis.call('HSET', person, 'flagged:' .. kind, now)
-      notify(P, 'mediator_flag', bid, pid, sid, {'reason', 'noshow'})
-      fig(P, day, 'flagged_noshow')
-    end
+  if old == status then return {'dup', 'booking_id', bid, 'session_id', sid, 'status', status} end
+  if marked and now > tonumber(s[3] or s[1]) + tonumber(args[9]) then
+    return {'err', 'SESSION_CLOSED', 'status', 'La séance est close : la présence ne peut plus être corrigée.'}
   end
+  local m = {P = P, bid = bid, b = P .. 'booking:' .. bid, pid = pid, person = P .. 'person:' .. pid, kind = s[2],
+             sid = sid, day = b[2] or args[5], now = now, chances = tonumber(args[6]),
+             notice_ms = tonumber(args[7]), offer_ms = tonumber(args[8])}
+  if marked then
+    local noshows = tonumber(hget(m.person, 'noshows:' .. m.kind) or 0)
+    attendance_undo(m, old, status == 'excused' or (status == 'noshow' and noshows + 1 <= m.chances))
+    redis.call('HSET', m.b, 'corrected_from', old, 'corrected', now, 'corrected_by', args[10])
+    redis.call('HINCRBY', m.b, 'corrections', 1)
+  else
+    redis.call('HSET', m.b, 'marked', now, 'marked_by', args[10], 'marked_day', args[5])
+    redis.call('HDEL', m.person, 'active:' .. m.kind)
+  end
+  redis.call('HSET', m.b, 'status', status)
+  attendance_apply(m, status)
   return {'ok', 'booking_id', bid, 'session_id', sid, 'status', status}
 end)
 

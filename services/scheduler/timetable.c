@@ -472,6 +472,40 @@ static int tt_parse_absences(json_object *root, timetable_t *tt, char *err, size
     return 0;
 }
 
+/* The line of the nth (1-based) "kind": "<kind>" of the text, 0 if none:
+ * where a message about a slot's kind points. */
+static int tt_kind_line(const char *text, const char *kind, int nth)
+{
+    size_t klen = strlen(kind);
+    for (const char *p = text; (p = strstr(p, "\"kind\"")) != NULL;) {
+        const char *v = p + 6;
+        v += strspn(v, " \t\r\n");
+        if (*v == ':')
+            v += 1 + strspn(v + 1, " \t\r\n");
+        if (*v == '"' && !strncmp(v + 1, kind, klen) && v[1 + klen] == '"' && --nth == 0) {
+            int line = 1;
+            for (const char *c = text; c < p; c++)
+                line += *c == '\n';
+            return line;
+        }
+        p = v;
+    }
+    return 0;
+}
+
+/* Each slot and one-off remembers the line of its kind (in the order of the
+ * file: slots, then one-offs). */
+static void tt_set_lines(const char *text, timetable_t *tt)
+{
+    for (int i = 0; i < tt->nslots + tt->none_off; i++) {
+        tt_slot_t *s = i < tt->nslots ? &tt->slots[i] : &tt->one_off[i - tt->nslots];
+        int nth = 1;
+        for (int j = 0; j < i; j++)
+            nth += !strcmp((j < tt->nslots ? &tt->slots[j] : &tt->one_off[j - tt->nslots])->kind, s->kind);
+        s->line = tt_kind_line(text, s->kind, nth);
+    }
+}
+
 int timetable_parse(const char *json_text, timetable_t *tt, char *err, size_t errlen)
 {
     static const char *const keys[] = { "version", "timezone", "horizon_days", "venues", "slots", "one_off",
@@ -512,6 +546,7 @@ int timetable_parse(const char *json_text, timetable_t *tt, char *err, size_t er
         || tt_parse_one_off(root, tt, err, errlen) != 0 || tt_parse_holidays(root, tt, err, errlen) != 0
         || tt_parse_closures(root, tt, err, errlen) != 0 || tt_parse_absences(root, tt, err, errlen) != 0)
         goto done;
+    tt_set_lines(json_text, tt);
     rc = 0;
 done:
     json_object_put(root);
@@ -535,7 +570,65 @@ int timetable_load(const char *path, timetable_t *out, char *err, size_t errlen)
     free(buf);
     if (rc != 0)
         tt_fail(err, errlen, "%s: %s", path, reason);
+    else
+        util_strlcpy(out->path, path, sizeof out->path);
     return rc;
+}
+
+static int tt_in(const char *const *list, int n, const char *x)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(list[i], x))
+            return 1;
+    return 0;
+}
+
+int timetable_check_kinds(const timetable_t *tt, const char *const *kinds, int nkinds, const char *catalogue,
+                          char *err, size_t errlen)
+{
+    for (int i = 0; i < tt->nslots + tt->none_off; i++) {
+        int weekly = i < tt->nslots;
+        const tt_slot_t *s = weekly ? &tt->slots[i] : &tt->one_off[i - tt->nslots];
+        if (!tt_in(kinds, nkinds, s->kind))
+            return tt_fail(err, errlen, "%s:%d: %s[%d].kind \"%s\" is not a kind of the catalogue (%s)",
+                           tt->path[0] ? tt->path : "timetable", s->line, weekly ? "slots" : "one_off",
+                           weekly ? i : i - tt->nslots, s->kind, catalogue);
+    }
+    return 0;
+}
+
+int timetable_unserved_kinds(const timetable_t *tt, const char *const *kinds, int nkinds, char *out, size_t cap)
+{
+    int n = 0;
+    size_t w = 0;
+    out[0] = '\0';
+    for (int k = 0; k < nkinds; k++) {
+        int served = 0;
+        for (int i = 0; i < tt->nslots + tt->none_off && !served; i++)
+            served = !strcmp((i < tt->nslots ? &tt->slots[i] : &tt->one_off[i - tt->nslots])->kind, kinds[k]);
+        if (!served) {
+            n++;
+            if (w < cap)
+                w += (size_t)snprintf(out + w, cap - w, "%s%s", w ? " " : "", kinds[k]);
+        }
+    }
+    return n;
+}
+
+int timetable_half_days(const timetable_t *tt, char out[][TT_HALF_DAY], int max)
+{
+    int n = 0;
+    for (int i = 0; i < tt->nslots + tt->none_off; i++) {
+        const tt_slot_t *s = i < tt->nslots ? &tt->slots[i] : &tt->one_off[i - tt->nslots];
+        char h[TT_HALF_DAY];
+        snprintf(h, sizeof h, "%s-%s", tt_day_names[s->wday], s->start_min < 12 * 60 ? "am" : "pm");
+        int seen = 0;
+        for (int j = 0; j < n && !seen; j++)
+            seen = !strcmp(out[j], h);
+        if (!seen && n < max)
+            util_strlcpy(out[n++], h, TT_HALF_DAY);
+    }
+    return n;
 }
 
 const tt_venue_t *timetable_venue(const timetable_t *tt, const char *id)

@@ -46,6 +46,7 @@ typedef struct {
     char kind[TT_CODE];
     char venue[TT_CODE];
     char trainer[TT_CODE];
+    int line; /* of its "kind" in the file, for messages (0: unknown) */
 } tt_slot_t;
 
 typedef struct {
@@ -60,6 +61,7 @@ typedef struct {
 } tt_absence_t;
 
 typedef struct {
+    char path[256]; /* the file it was loaded from ("" when parsed from text) */
     char version[TT_CODE];
     char timezone[64]; /* a name of the tz database, e.g. "Europe/Paris" */
     int horizon_days;  /* how far ahead the scheduler opens sessions */
@@ -115,6 +117,19 @@ int timetable_find(const timetable_t *tt, const char *id, tt_session_t *out);
 int timetable_half_day(const timetable_t *tt, int64_t ms, char out[TT_HALF_DAY]);
 
 const tt_venue_t *timetable_venue(const timetable_t *tt, const char *id);
+
+/* The timetable's kinds must be the catalogue's (kinds, nkinds): a misspelt
+ * kind would open sessions nobody is ever assigned to and cancel the real
+ * ones. 0, or -1 with "file:line: slots[i].kind \"x\" is not a kind of the
+ * catalogue (catalogue)" in err. */
+int timetable_check_kinds(const timetable_t *tt, const char *const *kinds, int nkinds, const char *catalogue,
+                          char *err, size_t errlen);
+/* The kinds of the list with no weekly slot and no one-off: people assigned
+ * to one wait for good. Writes them space separated to out; returns how many. */
+int timetable_unserved_kinds(const timetable_t *tt, const char *const *kinds, int nkinds, char *out, size_t cap);
+/* The distinct half-days ("mon-am" … "sun-pm") of its weekly slots and
+ * one-offs, the first max of them; returns how many. */
+int timetable_half_days(const timetable_t *tt, char out[][TT_HALF_DAY], int max);
 
 /* 1 if a civil date is one of the eleven French public holidays: 1 Jan,
  * Easter Monday, 1 May, 8 May, Ascension, Whit Monday, 14 Jul, 15 Aug,

@@ -484,17 +484,6 @@ void h_log_tail(h_env_t *h, const char *label, int lines)
         fprintf(stderr, "harness: no log for %s\n", label);
 }
 
-int h_set_business_time(h_env_t *h, const char *iso_utc)
-{
-    int64_t ms = referral_parse_time(iso_utc);
-    if (ms <= 0)
-        return -1;
-    char epoch[32], start[32];
-    snprintf(epoch, sizeof epoch, "%lld", (long long)ms);
-    snprintf(start, sizeof start, "%lld", (long long)clock_real_ms());
-    return h_conf_set(h, "clock", "epoch_ms", epoch) == 0 && h_conf_set(h, "clock", "start_ms", start) == 0 ? 0 : -1;
-}
-
 int h_log_count(h_env_t *h, const char *label, const char *needle)
 {
     char path[400], line[4096];
@@ -508,22 +497,11 @@ int h_log_count(h_env_t *h, const char *label, const char *needle)
     return n;
 }
 
-typedef struct {
-    const char *label;
-    int want;
-} h_reloads_t;
-
-static int h_reloaded(h_env_t *h, void *arg)
-{
-    h_reloads_t *r = arg;
-    return h_log_count(h, r->label, "event=reloaded") >= r->want;
-}
-
 int h_reload(h_env_t *h, pid_t pid, const char *label, int timeout_ms)
 {
-    h_reloads_t r = { label, h_log_count(h, label, "event=reloaded") + 1 };
+    h_log_wait_t w = { label, "event=reloaded", h_log_count(h, label, "event=reloaded") + 1 };
     kill(pid, SIGHUP);
-    return h_wait_for(h, h_reloaded, &r, timeout_ms);
+    return h_wait_for(h, h_log_reaches, &w, timeout_ms);
 }
 
 int h_stop(pid_t pid, int timeout_ms)
@@ -585,15 +563,69 @@ int h_wait_cli(h_env_t *h, const char *args, int rc, const char *needle, int tim
     return -1;
 }
 
-int h_log_has(h_env_t *h, const char *label, const char *text)
+int h_log_has(h_env_t *h, const char *label, const char *text) { return h_log_count(h, label, text) > 0; }
+
+int h_log_reaches(h_env_t *h, void *arg)
 {
-    char path[400], line[4096];
-    snprintf(path, sizeof path, "%s/%s.log", h->dir, label);
-    FILE *f = fopen(path, "r");
-    int found = 0;
-    while (f && !found && fgets(line, sizeof line, f))
-        found = strstr(line, text) != NULL;
-    if (f)
-        fclose(f);
-    return found;
+    const h_log_wait_t *w = arg;
+    return h_log_count(h, w->label, w->needle) >= w->n;
+}
+
+h_answer_t h_ask(h_env_t *h, const char *endpoints, Tremplin__Envelope *req)
+{
+    if (!req->territory || !req->territory[0])
+        req->territory = "42";
+    Tremplin__Envelope *r = h_call(h, endpoints, req);
+    h_answer_t a = { "NO_ANSWER", "", "", "" };
+    if (r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK) {
+        util_strlcpy(a.code, "ACK", sizeof a.code);
+        util_strlcpy(a.booking, r->ack->booking_id, sizeof a.booking);
+        util_strlcpy(a.session, r->ack->session_id, sizeof a.session);
+        util_strlcpy(a.status, r->ack->status, sizeof a.status);
+    } else if (r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR) {
+        util_strlcpy(a.code, r->error->code, sizeof a.code);
+    }
+    wire_free(r, NULL);
+    return a;
+}
+
+h_answer_t h_assign(h_env_t *h, const char *endpoints, const char *pid, const char *kind, const char *half_day,
+                    long long referred_at)
+{
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__TrackAssigned t = TREMPLIN__TRACK_ASSIGNED__INIT;
+    char aid[TP_ID_LEN + 1];
+    util_random_id(aid);
+    char *av[1] = { (char *)half_day };
+    t.assignment_id = aid;
+    t.person_id = (char *)pid;
+    t.kind = (char *)kind;
+    t.availability = av;
+    t.n_availability = 1;
+    t.referred_at_ms = (uint64_t)referred_at;
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_TRACK_ASSIGNED;
+    req.track_assigned = &t;
+    return h_ask(h, endpoints, &req);
+}
+
+int h_set_clock(h_env_t *h, const char *iso_utc)
+{
+    char epoch[32], start[32];
+    int64_t ms = referral_parse_time(iso_utc);
+    if (ms <= 0)
+        return -1;
+    snprintf(epoch, sizeof epoch, "%lld", (long long)ms);
+    snprintf(start, sizeof start, "%lld", (long long)clock_real_ms());
+    return h_conf_set(h, "clock", "epoch_ms", epoch) || h_conf_set(h, "clock", "start_ms", start) ? -1 : 0;
+}
+
+int h_write(h_env_t *h, const char *name, const char *text)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s", h->dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int rc = fputs(text, f) < 0 ? -1 : 0;
+    return fclose(f) != 0 ? -1 : rc;
 }

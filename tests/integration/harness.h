@@ -85,6 +85,16 @@ Tremplin__Envelope *h_call(h_env_t *h, const char *endpoints, Tremplin__Envelope
 /* Sends raw bytes (any frame, valid or not) to a ROUTER and returns the
  * answer decoded as it is (free with wire_free), or NULL after 5 s. */
 Tremplin__Envelope *h_raw_call(h_env_t *h, const char *endpoint, const void *data, size_t len);
+/* One command's answer summed up: code "ACK", the Error's code, or
+ * "NO_ANSWER"; and the Ack's ids. The territory is "42" unless set. */
+typedef struct {
+    char code[48], booking[24], session[64], status[48];
+} h_answer_t;
+h_answer_t h_ask(h_env_t *h, const char *endpoints, Tremplin__Envelope *req);
+/* TrackAssigned of a new assignment: the person to kind, available one
+ * half-day, referred at that time. */
+h_answer_t h_assign(h_env_t *h, const char *endpoints, const char *pid, const char *kind, const char *half_day,
+                    long long referred_at);
 
 /* Runs the tremplin tool with args; captures stdout into out. Returns the
  * exit status or -1. */
@@ -100,14 +110,22 @@ int h_wait_cli(h_env_t *h, const char *args, int rc, const char *needle, int tim
 
 /* 1 when dir/<label>.log contains text. */
 int h_log_has(h_env_t *h, const char *label, const char *text);
+/* For h_wait_for: until the log of label has n lines with needle. */
+typedef struct {
+    const char *label, *needle;
+    int n;
+} h_log_wait_t;
+int h_log_reaches(h_env_t *h, void *h_log_wait);
+
+/* The business clock of the instance's config: "now" is iso_utc (e.g.
+ * "2026-11-30T06:00:00Z") from this moment on; services take it on SIGHUP. */
+int h_set_clock(h_env_t *h, const char *iso_utc);
+/* Writes text to dir/name (e.g. the instance's timetable.json). */
+int h_write(h_env_t *h, const char *name, const char *text);
 
 /* Sets key in [section] of the instance's config (the line must exist). */
 int h_conf_set(h_env_t *h, const char *section, const char *key, const char *value);
 
-/* Business time (ARCHITECTURE.md, "Time"): from now on the clock of the
- * config reads iso_utc ("2026-11-30T06:00:00Z") and runs at real speed.
- * Services started later read it; running ones after h_reload. */
-int h_set_business_time(h_env_t *h, const char *iso_utc);
 /* SIGHUP to pid, then waits until dir/<label>.log shows one more
  * "event=reloaded". 0, or -1 on timeout. */
 int h_reload(h_env_t *h, pid_t pid, const char *label, int timeout_ms);

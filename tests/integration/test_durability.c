@@ -88,7 +88,7 @@ static int setup(void **state)
     fputs(timetable_json, f);
     fclose(f);
     /* Monday 30 November 2026, 07:00 in Saint-Étienne */
-    if (h_set_business_time(&env, "2026-11-30T06:00:00Z") || h_conf_set(&env, "scheduler", "cutoff_hours", "1")
+    if (h_set_clock(&env, "2026-11-30T06:00:00Z") || h_conf_set(&env, "scheduler", "cutoff_hours", "1")
         || h_conf_set(&env, "scheduler", "offer_hours", "1") || h_conf_set(&env, "scheduler", "notice_min", "30"))
         return -1;
     if (h_cli(&env, out, sizeof out, "branch add wilson --name 'Saint-Étienne Wilson' --territory 42") != 0) {
@@ -389,7 +389,7 @@ static void a_clean_shutdown_keeps_every_key(void **state)
     assert_int_equal(t.acks, 120);
     assert_int_equal(h_wait_for(&env, flow_settled, NULL, 60000), 0);
     cancel_and_answer_offers(2);
-    assert_int_equal(h_set_business_time(&env, "2026-11-30T09:00:00Z"), 0); /* 10:00 in Paris */
+    assert_int_equal(h_set_clock(&env, "2026-11-30T09:00:00Z"), 0); /* 10:00 in Paris */
     assert_int_equal(h_reload(&env, pids[2], "scheduler", 20000), 0);
     mark_monday();
     stop_flow();

@@ -279,6 +279,14 @@ static void each_rule_is_rejected_with_its_code(void **state)
     json_object_put(o);
     assert_string_equal(a.code, "CONFLICT");
     assert_string_equal(a.field, "external_ref");
+
+    /* a half-day of the timetable's sessions (the Saturday afternoon
+     * one-off) may be declared: that session can be reached */
+    o = valid_json("wilson", "SATPM-1");
+    set_path(o, "person.availability", json_tokener_parse("[\"sat-pm\"]"));
+    a = submit_json(o);
+    json_object_put(o);
+    assert_int_equal(a.exit, 0);
 }
 
 /* The referral o, packed with a fresh msg_id (written into id), with the '#'

@@ -186,7 +186,9 @@ static int scheduler_has_demarches(h_env_t *h, void *arg)
 }
 
 /* A fourth kind is a config change picked up on SIGHUP; people already
- * placed keep their assignment. */
+ * placed keep their assignment. Until the timetable has a session of it,
+ * the matcher says so at load and in ping; the scheduler, loading both
+ * files once the slot is there, has nothing to say. */
 static void fourth_kind_by_config_and_sighup(void **state)
 {
     (void)state;
@@ -208,6 +210,11 @@ static void fourth_kind_by_config_and_sighup(void **state)
     json_object_put(cat);
     h_signal(matcher_pid, SIGHUP);
     assert_int_equal(h_wait_for(&env, catalogue_reloaded, NULL, 20000), 0);
+    assert_true(h_log_count(&env, "matcher", "event=kinds_unserved") >= 1);
+    char out[2048];
+    assert_int_equal(h_cli(&env, out, sizeof out, "ping matcher"), 0);
+    assert_non_null(strstr(out, "attention : types d'atelier sans séance au calendrier"));
+    assert_non_null(strstr(out, ": demarches"));
 
     /* and the scheduler gets a weekly slot for it, by its config too */
     snprintf(path, sizeof path, "%s/timetable.json", env.dir);
@@ -219,6 +226,8 @@ static void fourth_kind_by_config_and_sighup(void **state)
     json_object_put(tt);
     h_signal(scheduler_pid, SIGHUP);
     assert_int_equal(h_wait_for(&env, scheduler_has_demarches, NULL, 20000), 0);
+    assert_int_equal(h_cli(&env, out, sizeof out, "ping scheduler"), 0);
+    assert_null(strstr(out, "attention"));
 
     refer("K4-1", level1, "admin_sites", rid, pid);
     assignment_field(rid, "kind", v, sizeof v);
@@ -233,6 +242,42 @@ static void fourth_kind_by_config_and_sighup(void **state)
     assert_string_equal(v, "catalogue 2026-12-1 / questionnaire q-2026-1");
     assignment_field(rid0, "kind", v, sizeof v); /* never re-assigned */
     assert_string_equal(v, "initiation");
+}
+
+/* A catalogue without a kind the timetable has (budget) is refused on
+ * SIGHUP, with the timetable's file and line: the matcher keeps the one in
+ * use and goes on assigning. */
+static void a_catalogue_missing_a_timetable_kind_is_refused(void **state)
+{
+    (void)state;
+    char path[400], saved[400];
+    snprintf(path, sizeof path, "%s/catalogue.json", env.dir);
+    snprintf(saved, sizeof saved, "%s/catalogue.saved", env.dir);
+    json_object *cat = json_object_from_file(path);
+    assert_int_equal(json_object_to_file(saved, cat), 0);
+    json_object *kinds = json_object_object_get(cat, "kinds"), *kept = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(kinds); i++) {
+        json_object *k = json_object_array_get_idx(kinds, i);
+        if (strcmp(json_object_get_string(json_object_object_get(k, "code")), "budget") != 0)
+            json_object_array_add(kept, json_object_get(k));
+    }
+    json_object_object_add(cat, "kinds", kept);
+    assert_int_equal(json_object_to_file(path, cat), 0);
+    json_object_put(cat);
+    h_log_wait_t refused = { "matcher", "event=catalogue_invalid", 0 };
+    refused.n = h_log_count(&env, "matcher", refused.needle) + 1;
+    h_signal(matcher_pid, SIGHUP);
+    assert_int_equal(h_wait_for(&env, h_log_reaches, &refused, 20000), 0);
+    /* (the test before rewrote the timetable on one line) */
+    assert_true(h_log_count(&env, "matcher", "timetable.json:1: slots[3].kind \"budget\" is not a kind of the catalogue")
+                >= 1);
+    /* still the catalogue in use: a budget need is still served */
+    char rid[40], pid[40], v[64];
+    const int level1[8] = { 2, 1, 1, 1, 0, 1, 0, 1 };
+    refer("R-1", level1, "budget", rid, pid);
+    assignment_field(rid, "kind", v, sizeof v);
+    assert_string_equal(v, "budget");
+    rename(saved, path);
 }
 
 static const char *follow_up(const char *fid, const char *pid, const char *completed, const char *topic)
@@ -285,6 +330,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(referral_to_assignment_and_to_the_scheduler),
         cmocka_unit_test(fourth_kind_by_config_and_sighup),
+        cmocka_unit_test(a_catalogue_missing_a_timetable_kind_is_refused),
         cmocka_unit_test(follow_ups_along_the_pathway),
     };
     return cmocka_run_group_tests_name("matcher", tests, setup, teardown);

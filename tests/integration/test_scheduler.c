@@ -30,21 +30,27 @@ static const char *timetable_json =
     "{ \"version\": \"test-1\", \"timezone\": \"Europe/Paris\", \"horizon_days\": 14,\n"
     "  \"venues\": [ { \"id\": \"wilson\", \"name_fr\": \"Wilson\", \"address_fr\": \"Saint-Étienne\" } ],\n"
     "  \"slots\": [\n"
-    "    { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", \"trainer\": \"t1\", \"capacity\": %d },\n"
+    "    { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"%s\", \"venue\": \"wilson\", \"trainer\": \"t1\", \"capacity\": %d },\n"
     "    { \"day\": \"wed\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", \"trainer\": \"t2\", \"capacity\": 2 },\n"
     "    { \"day\": \"mon\", \"start\": \"14:00\", \"kind\": \"budget\", \"venue\": \"wilson\", \"trainer\": \"t3\", \"capacity\": 2 },\n"
     "    { \"day\": \"tue\", \"start\": \"14:00\", \"kind\": \"perfectionnement\", \"venue\": \"wilson\", \"trainer\": \"t4\", \"capacity\": 2 }\n"
     "  ],\n"
     "  \"one_off\": [], \"holidays\": [%s], \"closures\": [], \"absences\": [%s] }\n";
 
-static void write_timetable_cap(const char *holidays, const char *absences, int monday_capacity)
+static void write_timetable_kind(const char *holidays, const char *absences, int monday_capacity,
+                                 const char *monday_kind)
 {
     char path[400];
     snprintf(path, sizeof path, "%s/timetable.json", env.dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, timetable_json, monday_capacity, holidays, absences);
+    fprintf(f, timetable_json, monday_kind, monday_capacity, holidays, absences);
     fclose(f);
+}
+
+static void write_timetable_cap(const char *holidays, const char *absences, int monday_capacity)
+{
+    write_timetable_kind(holidays, absences, monday_capacity, "initiation");
 }
 
 static void write_timetable(const char *holidays, const char *absences)
@@ -55,27 +61,13 @@ static void write_timetable(const char *holidays, const char *absences)
 static int reloaded(h_env_t *h, void *arg)
 {
     (void)arg;
-    char path[400], line[1024];
-    snprintf(path, sizeof path, "%s/scheduler.log", h->dir);
-    FILE *f = fopen(path, "r");
-    int n = 0;
-    while (f && fgets(line, sizeof line, f))
-        n += strstr(line, "event=reloaded") != NULL;
-    if (f)
-        fclose(f);
-    return n >= reloads;
+    return h_log_count(h, "scheduler", "event=reloaded") >= reloads;
 }
 
 /* Business time = iso, from now on; the scheduler picks it up on SIGHUP. */
 static void set_now(const char *iso_utc)
 {
-    char epoch[32], start[32];
-    int64_t ms = referral_parse_time(iso_utc);
-    assert_true(ms > 0);
-    snprintf(epoch, sizeof epoch, "%lld", (long long)ms);
-    snprintf(start, sizeof start, "%lld", (long long)clock_real_ms());
-    assert_int_equal(h_conf_set(&env, "clock", "epoch_ms", epoch), 0);
-    assert_int_equal(h_conf_set(&env, "clock", "start_ms", start), 0);
+    assert_int_equal(h_set_clock(&env, iso_utc), 0);
     reloads++;
     h_signal(sched_pid, SIGHUP);
     assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
@@ -94,14 +86,13 @@ static int setup(void **state)
         return -1;
     write_timetable("", "");
     /* Monday 30 November 2026, 07:00 in Saint-Étienne */
-    char epoch[32], start[32];
-    snprintf(epoch, sizeof epoch, "%lld", (long long)referral_parse_time("2026-11-30T06:00:00Z"));
-    snprintf(start, sizeof start, "%lld", (long long)clock_real_ms());
-    if (h_conf_set(&env, "clock", "epoch_ms", epoch) || h_conf_set(&env, "clock", "start_ms", start)
+    if (h_set_clock(&env, "2026-11-30T06:00:00Z") != 0
         || h_conf_set(&env, "scheduler", "cutoff_hours", "1") || h_conf_set(&env, "scheduler", "offer_hours", "1")
-        || h_conf_set(&env, "scheduler", "notice_min", "30"))
+        || h_conf_set(&env, "scheduler", "notice_min", "30") || h_conf_set(&env, "scheduler", "correct_hours", "1"))
         return -1;
-    const char *e[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
+    /* debug: the test counts the horizon's generations (event=horizon_generated) */
+    const char *e[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", "TREMPLIN_LOG_LEVEL=debug",
+                        NULL };
     sched_pid = h_start(&env, "scheduler", NULL, e);
     h_service_endpoint(&env, "scheduler", sched_ep, sizeof sched_ep);
     if (h_wait_ready(&env, sched_ep, 30000) != 0)
@@ -116,43 +107,13 @@ static int teardown(void **state)
     return 0;
 }
 
-typedef struct {
-    char code[48], booking[24], session[64], status[48];
-} ans_t;
+typedef h_answer_t ans_t;
 
-static ans_t call(Tremplin__Envelope *req)
-{
-    req->territory = "42";
-    Tremplin__Envelope *r = h_call(&env, sched_ep, req);
-    ans_t a = { "NO_ANSWER", "", "", "" };
-    if (r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK) {
-        util_strlcpy(a.code, "ACK", sizeof a.code);
-        util_strlcpy(a.booking, r->ack->booking_id, sizeof a.booking);
-        util_strlcpy(a.session, r->ack->session_id, sizeof a.session);
-        util_strlcpy(a.status, r->ack->status, sizeof a.status);
-    } else if (r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR) {
-        util_strlcpy(a.code, r->error->code, sizeof a.code);
-    }
-    wire_free(r, NULL);
-    return a;
-}
+static ans_t call(Tremplin__Envelope *req) { return h_ask(&env, sched_ep, req); }
 
 static ans_t assign_kind(const char *pid, const char *kind, const char *avail, long long referred_at)
 {
-    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
-    Tremplin__TrackAssigned t = TREMPLIN__TRACK_ASSIGNED__INIT;
-    char aid[TP_ID_LEN + 1];
-    util_random_id(aid);
-    char *av[1] = { (char *)avail };
-    t.assignment_id = aid;
-    t.person_id = (char *)pid;
-    t.kind = (char *)kind;
-    t.availability = av;
-    t.n_availability = 1;
-    t.referred_at_ms = (uint64_t)referred_at;
-    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_TRACK_ASSIGNED;
-    req.track_assigned = &t;
-    return call(&req);
+    return h_assign(&env, sched_ep, pid, kind, avail, referred_at);
 }
 
 static ans_t assign(const char *pid, const char *avail, long long referred_at)
@@ -181,17 +142,20 @@ static ans_t answer(const char *bid, int accept)
     return call(&req);
 }
 
-static ans_t mark(const char *sid, const char *pid, const char *status)
+static ans_t mark_by(const char *sid, const char *pid, const char *status, const char *trainer)
 {
     Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
     Tremplin__MarkAttendance m = TREMPLIN__MARK_ATTENDANCE__INIT;
     m.session_id = (char *)sid;
     m.person_id = (char *)pid;
     m.status = (char *)status;
+    m.trainer_id = (char *)trainer;
     req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_MARK_ATTENDANCE;
     req.mark_attendance = &m;
     return call(&req);
 }
+
+static ans_t mark(const char *sid, const char *pid, const char *status) { return mark_by(sid, pid, status, ""); }
 
 static void booking_status(const char *bid, char *out, size_t cap)
 {
@@ -337,6 +301,96 @@ static void seats_waitlist_offers_and_attendance(void **state)
     assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:scheduler:outbox"), 2);
 }
 
+static long long person_int(const char *pid, const char *field)
+{
+    return h_redis_int(&env, "HGET tp:{42}:scheduler:person:%s %s", pid, field);
+}
+
+static void person_str(const char *pid, const char *field, char *out, size_t cap)
+{
+    redisReply *r = h_redis(&env, "HGET tp:{42}:scheduler:person:%s %s", pid, field);
+    util_strlcpy(out, r && r->str ? r->str : "", cap);
+    if (r)
+        freeReplyObject(r);
+}
+
+static long long fig_total(const char *field)
+{
+    return h_redis_int(&env, "HGET tp:{42}:scheduler:fig:total %s", field);
+}
+
+/* The same mark again is a duplicate; another one is a correction with its
+ * consequences moved: P9's no-show (placed again: waiting) corrected to
+ * seen leaves the waitlist and counts as trained; P5's seen corrected to
+ * excused gives a seat again, which a second correction to noshow keeps
+ * (one placement, not two); once the session is closed, no correction. */
+static void attendance_marked_again_and_corrected(void **state)
+{
+    (void)state;
+    char b5[24], b9[24], active[32], st[32];
+    booking_of(MON, P[5], b5, sizeof b5);
+    booking_of(MON, P[9], b9, sizeof b9);
+    long long outbox = h_redis_int(&env, "XLEN tp:{42}:scheduler:outbox");
+    /* the same mark: answered again, nothing moves, nothing sent */
+    assert_string_equal(mark(MON, P[5], "seen").status, "seen");
+    assert_int_equal(fig_total("trained"), 1);
+    assert_int_equal(fig_total("seen:initiation"), 1);
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:scheduler:outbox"), outbox);
+
+    /* noshow -> seen: off the waitlist, trained, figures moved */
+    assert_true(h_redis_int(&env, "ZSCORE tp:{42}:scheduler:wait:initiation:mon-am %s", P[9]) > 0);
+    assert_string_equal(mark_by(MON, P[9], "seen", "t1").status, "seen");
+    assert_int_equal(h_redis_int(&env, "ZSCORE tp:{42}:scheduler:wait:initiation:mon-am %s", P[9]), 0);
+    person_str(P[9], "active:initiation", active, sizeof active);
+    assert_string_equal(active, "");
+    assert_int_equal(person_int(P[9], "noshows:initiation"), 0);
+    assert_true(person_int(P[9], "completed:initiation") > 0);
+    assert_int_equal(fig_total("trained"), 2);
+    assert_int_equal(fig_total("seen:initiation"), 2);
+    assert_int_equal(fig_total("noshow:initiation"), 0);
+    redisReply *c = h_redis(&env, "HMGET tp:{42}:scheduler:booking:%s status corrected_from corrected_by corrections", b9);
+    assert_string_equal(c->element[0]->str, "seen");
+    assert_string_equal(c->element[1]->str, "noshow");
+    assert_string_equal(c->element[2]->str, "t1");
+    assert_string_equal(c->element[3]->str, "1");
+    freeReplyObject(c);
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:scheduler:outbox"), outbox + 1); /* the survey is told */
+
+    /* seen -> excused: a seat again; -> noshow (a chance left): the same
+     * seat, not a second one; -> excused again */
+    assert_string_equal(mark_by(MON, P[5], "excused", "t1").status, "excused");
+    assert_int_equal(fig_total("trained"), 1);
+    char seat[32], again[32];
+    person_str(P[5], "active:initiation", seat, sizeof seat);
+    assert_true(seat[0] != '\0');
+    long long waiting = h_redis_int(&env, "HGET tp:{42}:scheduler:fig:current waiting:initiation");
+    assert_string_equal(mark_by(MON, P[5], "noshow", "t1").status, "noshow");
+    person_str(P[5], "active:initiation", again, sizeof again);
+    assert_string_equal(again, seat);
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:fig:current waiting:initiation"), waiting);
+    assert_int_equal(person_int(P[5], "noshows:initiation"), 1);
+    assert_string_equal(mark_by(MON, P[5], "excused", "t1").status, "excused");
+    person_str(P[5], "active:initiation", again, sizeof again);
+    assert_string_equal(again, seat);
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:fig:current waiting:initiation"), waiting);
+    assert_int_equal(person_int(P[5], "noshows:initiation"), 0);
+    assert_int_equal(fig_total("noshow:initiation"), 0);
+    assert_int_equal(fig_total("excused:initiation"), 1);
+    booking_status(b5, st, sizeof st);
+    assert_string_equal(st, "excused");
+    assert_string_equal(mark_by(MON, P[5], "seen", "bad trainer!").code, "INVALID_FIELD");
+}
+
+/* Monday 30 November is closed an hour after its end (correct_hours = 1
+ * here; the clock is at 1 December now): the same mark still answers, a
+ * correction no more. */
+static void attendance_closed_after_the_window(void **state)
+{
+    (void)state;
+    assert_string_equal(mark(MON, P[5], "excused").status, "excused");
+    assert_string_equal(mark_by(MON, P[5], "seen", "t1").code, "SESSION_CLOSED");
+}
+
 typedef struct {
     char code[3][48];
 } batch_t;
@@ -480,6 +534,33 @@ static int tue3_open(h_env_t *h, void *arg)
     (void)h;
     (void)arg;
     return session_status_is(TUE3, "open");
+}
+
+/* A misspelt kind ("initation") is refused on SIGHUP with the file and the
+ * line: the timetable in use stays, so the real Monday sessions are neither
+ * cancelled nor doubled by sessions of a kind nobody is assigned to. */
+static void a_misspelt_kind_is_refused(void **state)
+{
+    (void)state;
+    h_log_wait_t refused = { "scheduler", "event=timetable_invalid", 0 };
+    h_log_wait_t generated = { "scheduler", "event=horizon_generated", 0 };
+    refused.n = h_log_count(&env, "scheduler", refused.needle) + 1;
+    write_timetable_kind("\"2026-12-09\"", "", 1, "initation");
+    reloads++;
+    h_signal(sched_pid, SIGHUP);
+    assert_int_equal(h_wait_for(&env, h_log_reaches, &refused, 20000), 0);
+    assert_true(h_log_count(&env, "scheduler", "timetable.json:4: slots[0].kind \"initation\" is not a kind of the catalogue")
+                >= 1);
+    /* two more turns of the horizon: nothing of the misspelt file applied */
+    generated.n = h_log_count(&env, "scheduler", "event=horizon_generated") + 2;
+    assert_int_equal(h_wait_for(&env, h_log_reaches, &generated, 20000), 0);
+    assert_int_equal(h_redis_int(&env, "ZCARD tp:{42}:scheduler:sessions:initation"), 0);
+    assert_true(session_status_is(MON2, "open"));
+    assert_true(session_status_is("20261214-0930-wilson-initiation", "open"));
+    write_timetable_cap("\"2026-12-09\"", "", 1);
+    reloads++;
+    h_signal(sched_pid, SIGHUP);
+    assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
 }
 
 /* Jobs on the notify stream that put someone into sid (offer, convocation). */
@@ -666,9 +747,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(seats_waitlist_offers_and_attendance),
+        cmocka_unit_test(attendance_marked_again_and_corrected),
         cmocka_unit_test(each_command_of_a_batch_gets_its_own_answer),
         cmocka_unit_test(timetable_changes_go_through_cancellation),
+        cmocka_unit_test(a_misspelt_kind_is_refused),
         cmocka_unit_test(known_cancelled_sessions_are_never_offered),
+        cmocka_unit_test(attendance_closed_after_the_window),
         cmocka_unit_test(a_dst_week_and_no_offer_after_start),
         cmocka_unit_test(booking_ids_are_unguessable),
     };

@@ -525,6 +525,37 @@ static void test_mutations(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* The half-days of the timetable's sessions are accepted besides the
+ * week's (intake sets them from the timetable): a Saturday afternoon, and
+ * twelve half-days in all; still not a Sunday the timetable has none on. */
+static void test_timetable_half_days(void **state)
+{
+    (void)state;
+    static const char *const timetable[] = { "mon-am", "sat-pm", "thu-pm" };
+    assert_int_equal(referral_set_timetable_half_days(timetable, 3), 1);
+    referral_error_t err;
+    Tremplin__SubmitReferral *r = valid_referral();
+    m_sat_pm(r);
+    reset_err(&err);
+    assert_int_equal(referral_validate(r, NOW_MS, &err), 0);
+    r = valid_referral();
+    m_12_availability(r);
+    reset_err(&err);
+    assert_int_equal(referral_validate(r, NOW_MS, &err), 0);
+    r = valid_referral();
+    r->person->availability[0] = "sun-am";
+    reset_err(&err);
+    assert_int_equal(referral_validate(r, NOW_MS, &err), -1);
+    assert_string_equal(err.code, "UNKNOWN_VALUE");
+    /* a timetable without it: refused again */
+    assert_int_equal(referral_set_timetable_half_days(timetable, 1), 0);
+    r = valid_referral();
+    m_sat_pm(r);
+    reset_err(&err);
+    assert_int_equal(referral_validate(r, NOW_MS, &err), -1);
+    assert_string_equal(err.code, "UNKNOWN_VALUE");
+}
+
 /* Every code the file can give appears in the table: a new rule with a new
  * code must come with its case. */
 static void test_every_code_covered(void **state)
@@ -779,6 +810,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_timetable_half_days),
         cmocka_unit_test(test_every_code_covered),
         cmocka_unit_test(test_messages),
         cmocka_unit_test(test_answers_record),

@@ -264,6 +264,44 @@ static void test_fr_holidays(void **state)
     free(tt);
 }
 
+/* The kinds must be the catalogue's: a misspelt one is refused with the
+ * file, its line and where it is; kinds no session serves are listed; the
+ * half-days of the sessions (a Saturday afternoon one-off among them). */
+static void test_kinds_and_half_days(void **state)
+{
+    (void)state;
+    static const char *const catalogue[] = { "initiation", "perfectionnement", "budget", "demarches" };
+    char err[512] = "", out[256];
+    assert_int_equal(timetable_check_kinds(&deflt, catalogue, 4, "cat.json", err, sizeof err), 0);
+    assert_int_equal(timetable_unserved_kinds(&deflt, catalogue, 4, out, sizeof out), 1);
+    assert_string_equal(out, "demarches");
+    assert_int_equal(timetable_unserved_kinds(&deflt, catalogue, 3, out, sizeof out), 0);
+    assert_string_equal(out, "");
+    /* only two kinds in the catalogue: the default's first budget slot is
+     * refused, at its line */
+    assert_int_equal(timetable_check_kinds(&deflt, catalogue, 2, "cat.json", err, sizeof err), -1);
+    assert_string_equal(err, "deploy/timetable.json:13: slots[3].kind \"budget\" is not a kind of the catalogue "
+                             "(cat.json)");
+
+    timetable_t *tt = parse_ok(HEAD "\"slots\":[\n" SLOT("mon", "09:30", "initiation", "wilson", "t1") ",\n"
+                               SLOT("wed", "09:30", "initation", "wilson", "t1") "],\n\"one_off\":[\n"
+                               "{\"date\":\"2026-12-05\",\"start\":\"14:00\",\"kind\":\"initation\","
+                               "\"venue\":\"gare\",\"trainer\":\"t1\",\"capacity\":8}]}");
+    assert_int_equal(timetable_check_kinds(tt, catalogue, 4, "cat.json", err, sizeof err), -1);
+    assert_string_equal(err, "timetable:3: slots[1].kind \"initation\" is not a kind of the catalogue (cat.json)");
+    assert_int_equal(tt->one_off[0].line, 5); /* the second "initation" */
+    char h[16][TT_HALF_DAY];
+    int n = timetable_half_days(tt, h, 16);
+    assert_int_equal(n, 3);
+    assert_string_equal(h[0], "mon-am");
+    assert_string_equal(h[1], "wed-am");
+    assert_string_equal(h[2], "sat-pm");
+    free(tt);
+    n = timetable_half_days(&deflt, h, 16);
+    assert_int_equal(n, 7); /* six weekly slots, and the Saturday afternoon one-off */
+    assert_string_equal(h[6], "sat-pm");
+}
+
 /* A closure removes the sessions of its venue only, inclusive of both
  * ends; one without a venue closes them all. */
 static void test_closures(void **state)
@@ -818,6 +856,7 @@ int main(void)
         cmocka_unit_test(test_four_weeks),
         cmocka_unit_test(test_holiday_week),
         cmocka_unit_test(test_fr_holidays),
+        cmocka_unit_test(test_kinds_and_half_days),
         cmocka_unit_test(test_closures),
         cmocka_unit_test(test_one_off),
         cmocka_unit_test(test_absences),

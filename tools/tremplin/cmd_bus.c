@@ -47,6 +47,8 @@ static int cli_ping_print(const char *name, const Tremplin__Pong *p)
         printf("%-10s Redis : la dernière réécriture de l'AOF a échoué\n", "");
     if (loading)
         printf("%-10s Redis charge encore ses données\n", "");
+    for (size_t w = 0; w < p->n_warnings; w++) /* works, but leaves something undone */
+        printf("%-10s attention : %s\n", "", p->warnings[w]);
     return healthy;
 }
 

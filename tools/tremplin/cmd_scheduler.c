@@ -104,8 +104,8 @@ int cli_sessions(cli_t *cli, int argc, char **argv)
 
 int cli_attendance(cli_t *cli, int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: tremplin attendance SESSION PERSON seen|noshow|excused\n");
+    if (argc != 3 && !(argc == 5 && !strcmp(argv[3], "--trainer"))) {
+        fprintf(stderr, "usage: tremplin attendance SESSION PERSON seen|noshow|excused [--trainer ID]\n");
         return 2;
     }
     Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT;
@@ -113,6 +113,7 @@ int cli_attendance(cli_t *cli, int argc, char **argv)
     m.session_id = argv[0];
     m.person_id = argv[1];
     m.status = argv[2];
+    m.trainer_id = argc == 5 ? argv[4] : "";
     env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_MARK_ATTENDANCE;
     env.mark_attendance = &m;
     return cli_command(cli, "scheduler", &env);

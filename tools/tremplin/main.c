@@ -14,7 +14,7 @@ static const cli_command_t cli_commands[] = {
     { "referral", "referral submit [FILE|-] | import FILE.csv|FILE.jsonl | explain ID", cli_referral },
     { "consent", "consent withdraw PERSON_ID training|sms|survey", cli_consent },
     { "sessions", "sessions [--week YYYY-Www] [--kind K]   seats taken/capacity and waitlists", cli_sessions },
-    { "attendance", "attendance SESSION PERSON seen|noshow|excused", cli_attendance },
+    { "attendance", "attendance SESSION PERSON seen|noshow|excused [--trainer ID]   (again: a correction)", cli_attendance },
     { "offer", "offer accept|decline BOOKING", cli_offer },
     { "booking", "booking cancel BOOKING [REASON]", cli_booking },
     { "session", "session cancel SESSION REASON", cli_session },

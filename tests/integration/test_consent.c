@@ -1,0 +1,200 @@
+/* Consent withdrawal, obeyed end to end through the real services: intake
+ * records the withdrawal of "training" and, in the same step, tells the
+ * scheduler (ConsentWithdrawn through its outbox); the scheduler releases
+ * the person's booking (the seat goes to the next person waiting) and takes
+ * them off the waitlists, once however often it is told; an assignment
+ * from before the withdrawal no longer places them. One Monday session of
+ * one seat; the business clock is set by the test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <czmq.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "harness.h"
+#include "intake/referral_json.h"
+
+#define MON "20261130-0930-wilson-initiation"
+
+static h_env_t env;
+
+static int session_open(h_env_t *h, void *arg)
+{
+    (void)arg;
+    return h_redis_int(h, "EXISTS tp:{42}:scheduler:session:" MON) == 1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    zsys_handler_set(NULL);
+    if (h_setup(&env) != 0)
+        return -1;
+    char out[1024];
+    /* one Monday session of one seat; Monday 30 November 2026, 07:00 in
+     * Saint-Étienne */
+    if (h_write(&env, "timetable.json",
+                "{ \"version\": \"consent\", \"timezone\": \"Europe/Paris\", \"horizon_days\": 1,\n"
+                "  \"venues\": [ { \"id\": \"wilson\", \"name_fr\": \"Wilson\" } ],\n"
+                "  \"slots\": [ { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\",\n"
+                "               \"trainer\": \"t1\", \"capacity\": 1 } ] }\n")
+        || h_set_clock(&env, "2026-11-30T06:00:00Z")
+        || h_cli(&env, out, sizeof out, "branch add wilson --name 'Saint-Étienne Wilson' --territory 42") != 0)
+        return -1;
+    const char *fast[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
+    h_start(&env, "scheduler", NULL, fast);
+    h_start(&env, "matcher", NULL, NULL);
+    h_start(&env, "intake", NULL, NULL);
+    static const char *const svcs[] = { "scheduler", "matcher", "intake" };
+    for (int i = 0; i < 3; i++) {
+        char ep[64];
+        h_service_endpoint(&env, svcs[i], ep, sizeof ep);
+        if (h_wait_ready(&env, ep, 30000) != 0)
+            return -1;
+    }
+    return h_wait_for(&env, session_open, NULL, 20000);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    h_teardown(&env);
+    return 0;
+}
+
+typedef struct {
+    char referral[40], person[40];
+} referred_t;
+
+static int placed(h_env_t *h, void *arg)
+{
+    return h_redis_int(h, "EXISTS tp:{42}:scheduler:assigned:%s", (const char *)arg) == 1;
+}
+
+/* The shipped example referral under another reference, through intake;
+ * returns once the scheduler has placed the person. */
+static referred_t refer(const char *ref)
+{
+    char path[400], out[2048], cmd[512];
+    json_object *o = json_object_from_file("deploy/examples/referral.json");
+    assert_non_null(o);
+    json_object_object_add(o, "external_ref", json_object_new_string(ref));
+    snprintf(path, sizeof path, "%s/%s.json", env.dir, ref);
+    assert_int_equal(json_object_to_file(path, o), 0);
+    json_object_put(o);
+    snprintf(cmd, sizeof cmd, "referral submit %s", path);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    json_object *r = json_tokener_parse(out);
+    assert_non_null(r);
+    referred_t x;
+    util_strlcpy(x.referral, json_object_get_string(json_object_object_get(r, "referral_id")), sizeof x.referral);
+    util_strlcpy(x.person, json_object_get_string(json_object_object_get(r, "person_id")), sizeof x.person);
+    json_object_put(r);
+    assert_int_equal(h_wait_for(&env, placed, x.referral, 20000), 0);
+    return x;
+}
+
+static void person_field(const char *pid, const char *field, char *out, size_t cap)
+{
+    redisReply *r = h_redis(&env, "HGET tp:{42}:scheduler:person:%s %s", pid, field);
+    util_strlcpy(out, r && r->str ? r->str : "", cap);
+    if (r)
+        freeReplyObject(r);
+}
+
+static void booking_in(const char *pid, char *status, size_t cap)
+{
+    redisReply *b = h_redis(&env, "HGET tp:{42}:scheduler:roster:" MON " %s", pid);
+    char bid[24];
+    util_strlcpy(bid, b && b->str ? b->str : "", sizeof bid);
+    if (b)
+        freeReplyObject(b);
+    redisReply *s = h_redis(&env, "HGET tp:{42}:scheduler:booking:%s status", bid);
+    util_strlcpy(status, s && s->str ? s->str : "", cap);
+    if (s)
+        freeReplyObject(s);
+}
+
+static int withdrawn_in_scheduler(h_env_t *h, void *arg)
+{
+    (void)h;
+    char v[32];
+    person_field((const char *)arg, "training_withdrawn_ms", v, sizeof v);
+    return v[0] != '\0';
+}
+
+static int intake_outbox_empty(h_env_t *h, void *arg)
+{
+    (void)arg;
+    return h_redis_int(h, "XLEN tp:{42}:intake:outbox") == 0;
+}
+
+static void withdraw(const char *pid)
+{
+    char out[1024], cmd[128];
+    snprintf(cmd, sizeof cmd, "consent withdraw %s training", pid);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+}
+
+static void withdrawing_training_releases_seats_and_waitlist_places(void **state)
+{
+    (void)state;
+    referred_t a = refer("CONS-A"), b = refer("CONS-B"), c = refer("CONS-C");
+    char st[32], active[32];
+    booking_in(a.person, st, sizeof st);
+    assert_string_equal(st, "booked"); /* the one seat */
+    person_field(b.person, "active:initiation", active, sizeof active);
+    assert_string_equal(active, "waiting");
+    assert_true(h_redis_int(&env, "ZSCORE tp:{42}:scheduler:wait:initiation:mon-am %s", b.person) > 0);
+
+    /* B, waiting, withdraws: off both waitlists of their half-days */
+    withdraw(b.person);
+    assert_int_equal(h_wait_for(&env, withdrawn_in_scheduler, b.person, 20000), 0);
+    assert_int_equal(h_redis_int(&env, "ZSCORE tp:{42}:scheduler:wait:initiation:mon-am %s", b.person), 0);
+    assert_int_equal(h_redis_int(&env, "ZSCORE tp:{42}:scheduler:wait:initiation:thu-pm %s", b.person), 0);
+    person_field(b.person, "active:initiation", active, sizeof active);
+    assert_string_equal(active, "");
+
+    /* A, booked, withdraws: the seat goes to the next one waiting, C (not B) */
+    withdraw(a.person);
+    assert_int_equal(h_wait_for(&env, withdrawn_in_scheduler, a.person, 20000), 0);
+    booking_in(a.person, st, sizeof st);
+    assert_string_equal(st, "consent_withdrawn");
+    booking_in(c.person, st, sizeof st);
+    assert_string_equal(st, "offered");
+    booking_in(b.person, st, sizeof st);
+    assert_string_equal(st, "");
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:session:" MON " taken"), 1);
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:fig:total consent_withdrawn"), 2);
+
+    /* told again (a second withdrawal): nothing moves */
+    withdraw(a.person);
+    assert_int_equal(h_wait_for(&env, intake_outbox_empty, NULL, 20000), 0);
+    booking_in(c.person, st, sizeof st);
+    assert_string_equal(st, "offered");
+    assert_int_equal(h_redis_int(&env, "HGET tp:{42}:scheduler:fig:total consent_withdrawn"), 2);
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:intake:dead"), 0);
+
+    /* an assignment of A referred before the withdrawal: not placed */
+    char ep[64];
+    h_service_endpoint(&env, "scheduler", ep, sizeof ep);
+    h_answer_t old = h_assign(&env, ep, a.person, "initiation", "mon-am", referral_parse_time("2026-11-30T06:00:00Z"));
+    assert_string_equal(old.code, "ACK");
+    assert_string_equal(old.status, "consent_withdrawn");
+    person_field(a.person, "active:initiation", active, sizeof active);
+    assert_string_equal(active, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(withdrawing_training_releases_seats_and_waitlist_places),
+    };
+    return cmocka_run_group_tests_name("consent", tests, setup, teardown);
+}
