@@ -2,7 +2,6 @@
 
 #include <glib.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -87,35 +86,44 @@ int32_t cal_easter(int year)
     return cal_days_from_civil(year, month, day);
 }
 
-cal_zone_t *cal_zone_new(const char *name)
+#define CAL_MAX_ZONES 8
+
+static cal_zone_t cal_zones[CAL_MAX_ZONES];
+static int cal_nzones;
+
+const cal_zone_t *cal_zone(const char *name)
 {
+    if (!name || !*name || strlen(name) >= sizeof cal_zones[0].name)
+        return NULL;
+    for (int i = 0; i < cal_nzones; i++)
+        if (!strcmp(cal_zones[i].name, name))
+            return &cal_zones[i];
+    if (cal_nzones == CAL_MAX_ZONES)
+        return NULL;
     /* g_time_zone_new_identifier: NULL for a name the database lacks (the
      * older g_time_zone_new silently gave UTC) */
-    GTimeZone *tz = name && *name ? g_time_zone_new_identifier(name) : NULL;
+    GTimeZone *tz = g_time_zone_new_identifier(name);
     if (!tz)
         return NULL;
-    cal_zone_t *z = xcalloc(1, sizeof *z);
+    cal_zone_t *z = &cal_zones[cal_nzones++];
     z->tz = tz;
     util_strlcpy(z->name, name, sizeof z->name);
     return z;
 }
 
-void cal_zone_free(cal_zone_t **zone_p)
-{
-    if (!zone_p || !*zone_p)
-        return;
-    g_time_zone_unref((*zone_p)->tz);
-    free(*zone_p);
-    *zone_p = NULL;
-}
-
 const char *cal_zone_name(const cal_zone_t *zone) { return zone->name; }
+
+#define CAL_MIN_S (-62135596800LL) /* 0001-01-01T00:00:00Z */
+#define CAL_MAX_S 253402300799LL   /* 9999-12-31T23:59:59Z */
 
 static int64_t cal_floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
 
 void cal_to_local(const cal_zone_t *zone, int64_t utc_ms, cal_local_t *out)
 {
+    /* instants are taken within years 1..9999, so that any int64 (a window
+     * "over all time") gives a date that fits */
     gint64 t = cal_floor_div(utc_ms, 1000);
+    t = t < CAL_MIN_S ? CAL_MIN_S : t > CAL_MAX_S ? CAL_MAX_S : t;
     /* the interval (a span with one offset) the instant falls in: no
      * allocation, unlike a GDateTime */
     gint interval = g_time_zone_find_interval(zone->tz, G_TIME_TYPE_UNIVERSAL, t);

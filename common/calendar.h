@@ -28,12 +28,13 @@ int32_t cal_easter(int year);
 
 typedef struct cal_zone cal_zone_t;
 
-/* A zone of the tz database ("Europe/Paris"); NULL when it does not know it. */
-cal_zone_t *cal_zone_new(const char *name);
-void cal_zone_free(cal_zone_t **zone_p);
+/* A zone of the tz database ("Europe/Paris"), or NULL when the name is not
+ * one it knows (glibc's TZ would silently give UTC). Zones are opened once
+ * and kept for the life of the process (a service uses one or two); call
+ * from the main thread. */
+const cal_zone_t *cal_zone(const char *name);
 const char *cal_zone_name(const cal_zone_t *zone);
 
-/* The local wall time of an instant. */
 typedef struct {
     int32_t days;    /* the local civil date */
     int minute;      /* minutes since local midnight */
@@ -42,6 +43,7 @@ typedef struct {
     int offset_min;  /* local - UTC, in minutes (+60 in Paris in winter) */
 } cal_local_t;
 
+/* The local wall time of an instant (taken within years 1 to 9999). */
 void cal_to_local(const cal_zone_t *zone, int64_t utc_ms, cal_local_t *out);
 /* The instant of a local date and time. A time that does not exist (in the
  * hour skipped when clocks go forward) is moved forward past the gap; one

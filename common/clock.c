@@ -1,7 +1,5 @@
 #include "clock.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <time.h>
 
 static int64_t clock_epoch_ms;
@@ -37,31 +35,38 @@ int64_t clock_now_ms(void)
     return clock_business_ms(clock_real_ms(), clock_epoch_ms, clock_start_ms, clock_speed);
 }
 
-void clock_set_timezone(const char *tz)
+/* The venues' zone: local days and times are computed in it, without the
+ * process-global TZ (common/calendar.c). UTC until configured. */
+static const cal_zone_t *clock_zone_now;
+
+int clock_set_timezone(const char *tz)
 {
-    if (tz && *tz)
-        setenv("TZ", tz, 1);
-    tzset();
+    const cal_zone_t *z = cal_zone(tz);
+    if (!z)
+        return -1;
+    clock_zone_now = z;
+    return 0;
 }
+
+const cal_zone_t *clock_zone(void)
+{
+    if (!clock_zone_now)
+        clock_zone_now = cal_zone("UTC");
+    return clock_zone_now;
+}
+
+void clock_local(int64_t ms, cal_local_t *out) { cal_to_local(clock_zone(), ms, out); }
 
 void clock_local_day(int64_t ms, char out[11])
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    strftime(out, 11, "%Y-%m-%d", &tm);
+    cal_local_t l;
+    clock_local(ms, &l);
+    cal_format_date(l.days, out);
 }
 
 void clock_local_day_before(int64_t ms, char out[11])
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    tm.tm_mday -= 1; /* mktime normalises the month and year */
-    tm.tm_hour = 12;
-    tm.tm_min = tm.tm_sec = 0;
-    tm.tm_isdst = -1;
-    t = mktime(&tm);
-    localtime_r(&t, &tm);
-    strftime(out, 11, "%Y-%m-%d", &tm);
+    cal_local_t l;
+    clock_local(ms, &l);
+    cal_format_date(l.days - 1, out);
 }

@@ -139,6 +139,10 @@ static int svc_conf_check(const svc_conf_t *c, char *err, size_t errlen)
         snprintf(err, errlen, "bus.lease_ms must be more than twice bus.retry_max_ms");
         return -1;
     }
+    if (!cal_zone(c->timezone)) {
+        snprintf(err, errlen, "clock.timezone: '%s' is not a zone of the tz database", c->timezone);
+        return -1;
+    }
     char buf[256];
     const char *t[SVC_MAX_TERRITORIES];
     int n = svc_territories(c, buf, sizeof buf, t, SVC_MAX_TERRITORIES);

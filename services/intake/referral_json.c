@@ -4,16 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Days since 1970-01-01 of a civil date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
+#include "calendar.h"
 
 int64_t referral_parse_time(const char *s)
 {
@@ -44,7 +35,7 @@ int64_t referral_parse_time(const char *s)
     }
     if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return -1;
-    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    int64_t days = cal_days_from_civil(y, mo, d);
     return ((days * 86400) + h * 3600 + mi * 60 + sec - offset_min * 60) * 1000;
 }
 

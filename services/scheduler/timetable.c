@@ -6,9 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "calendar.h"
 #include "util.h"
 
 /* Dates of the file are kept from 2000-01-01 to 2199-12-31: wide enough for a
@@ -20,58 +19,6 @@ static const char *const tt_day_names[7] = { "sun", "mon", "tue", "wed", "thu", 
 
 /* ------------------------------------------------------------ calendar */
 
-/* Days since 1970-01-01 of a civil date, and back (H. Hinnant's algorithms,
- * exact for the proleptic Gregorian calendar). Pure: no time zone. */
-static int32_t tt_days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void tt_civil_from_days(int32_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int era = (z >= 0 ? z : z - 146096) / 146097;
-    int doe = z - era * 146097;
-    int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static int tt_weekday(int32_t days) /* 0 = sunday; 1970-01-01 was a thursday */
-{
-    int w = (int)((days + 4) % 7);
-    return w < 0 ? w + 7 : w;
-}
-
-static int tt_days_in_month(int y, int m)
-{
-    static const int len[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : len[m - 1];
-}
-
-/* Easter Sunday of year y, as days since 1970-01-01: the anonymous
- * Gregorian algorithm (Meeus/Jones/Butcher), exact for every Gregorian year. */
-static int32_t tt_easter(int y)
-{
-    int a = y % 19, b = y / 100, c = y % 100, d = b / 4, e = b % 4;
-    int f = (b + 8) / 25, g = (b - f + 1) / 3;
-    int h = (19 * a + b - d - g + 15) % 30;
-    int i = c / 4, k = c % 4;
-    int l = (32 + 2 * e + 2 * i - h - k) % 7;
-    int m = (a + 11 * h + 22 * l) / 451;
-    int month = (h + l - 7 * m + 114) / 31, day = (h + l - 7 * m + 114) % 31 + 1;
-    return tt_days_from_civil(y, month, day);
-}
-
 int timetable_fr_holiday(int y, int m, int d)
 {
     static const int fixed[][2] = { { 1, 1 }, { 5, 1 }, { 5, 8 }, { 7, 14 }, { 8, 15 }, { 11, 1 }, { 11, 11 }, { 12, 25 } };
@@ -79,49 +26,22 @@ int timetable_fr_holiday(int y, int m, int d)
         if (m == fixed[i][0] && d == fixed[i][1])
             return 1;
     /* Easter Monday, Ascension (Thursday, +39) and Whit Monday (+50) */
-    int32_t day = tt_days_from_civil(y, m, d), easter = tt_easter(y);
+    int32_t day = cal_days_from_civil(y, m, d), easter = cal_easter(y);
     return day == easter + 1 || day == easter + 39 || day == easter + 50;
 }
 
-static int tt_digits(const char *s, int n)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
-/* "YYYY-MM-DD" to days; -1 if it is not a date of the calendar. */
-static int tt_parse_date(const char *s, int32_t *out)
-{
-    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-        return -1;
-    int y = tt_digits(s, 4), m = tt_digits(s + 5, 2), d = tt_digits(s + 8, 2);
-    if (y < TT_YEAR_MIN || y > TT_YEAR_MAX || m < 1 || m > 12 || d < 1 || d > tt_days_in_month(y, m))
-        return -1;
-    *out = tt_days_from_civil(y, m, d);
-    return 0;
-}
+/* "YYYY-MM-DD" to days; -1 if it is not a date of the file's calendar. */
+static int tt_parse_date(const char *s, int32_t *out) { return cal_parse_date(s, TT_YEAR_MIN, TT_YEAR_MAX, out); }
 
 /* "HH:MM" to minutes after midnight; -1 if it is not a time of day. */
 static int tt_parse_time(const char *s)
 {
-    if (strlen(s) != 5 || s[2] != ':')
+    if (strlen(s) != 5 || s[2] != ':' || strspn(s, "0123456789:") != 5)
         return -1;
-    int h = tt_digits(s, 2), m = tt_digits(s + 3, 2);
+    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
     if (h < 0 || h > 23 || m < 0 || m > 59)
         return -1;
     return h * 60 + m;
-}
-
-static void tt_format_date(int32_t days, char out[11])
-{
-    int y, m, d;
-    tt_civil_from_days(days, &y, &m, &d);
-    snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)d % 100u);
 }
 
 /* ------------------------------------------------------------ loading */
@@ -264,21 +184,9 @@ static int tt_venue_index(const timetable_t *tt, const char *id)
     return -1;
 }
 
-/* The time zone must name a file of the tz database: glibc silently falls
- * back to UTC for a name it does not know. */
-static int tt_timezone_ok(const char *tz)
-{
-    if (!tz[0] || tz[0] == '/' || strstr(tz, ".."))
-        return 0;
-    for (const char *p = tz; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '/'
-              || *p == '_' || *p == '-' || *p == '+'))
-            return 0;
-    const char *dir = getenv("TZDIR");
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
-    return access(path, R_OK) == 0;
-}
+/* The time zone must be one the tz database knows: glibc silently falls
+ * back to UTC for a name it does not know, and so would every session. */
+static int tt_timezone_ok(const char *tz) { return cal_zone(tz) != NULL; }
 
 /* Fields common to weekly slots and one-offs; the caller sets date and wday. */
 static int tt_parse_slot_fields(json_object *o, const timetable_t *tt, tt_slot_t *s, const char *where, char *err,
@@ -379,7 +287,7 @@ static int tt_parse_one_off(json_object *root, timetable_t *tt, char *err, size_
         if (!o || tt_keys(o, keys, where, err, errlen) != 0 || tt_date(o, "date", &s->date, where, err, errlen) != 0
             || tt_parse_slot_fields(o, tt, s, where, err, errlen) != 0)
             return -1;
-        s->wday = tt_weekday(s->date);
+        s->wday = cal_weekday(s->date);
         /* a one-off never shares its venue's time with another session:
          * session ids stay unique and a room is never booked twice */
         for (int j = 0; j < tt->nslots; j++)
@@ -639,52 +547,25 @@ const tt_venue_t *timetable_venue(const timetable_t *tt, const char *id)
 
 /* ------------------------------------------------------------ sessions */
 
-/* The process works in the timetable's time zone from now on (see the
- * header: TZ is process-global and is not restored). */
-static void tt_use_timezone(const timetable_t *tt)
+/* UTC ms of a local date and time of the timetable's zone. */
+static int64_t tt_local_ms(const timetable_t *tt, int32_t day, int min)
 {
-    const char *cur = getenv("TZ");
-    if (!cur || strcmp(cur, tt->timezone) != 0)
-        setenv("TZ", tt->timezone, 1);
-    tzset();
-}
-
-/* UTC ms of a local date and time. tm_isdst = -1: mktime decides from the tz
- * database whether summer time is in force that day. */
-static int64_t tt_local_ms(int32_t day, int min)
-{
-    int y, m, d;
-    tt_civil_from_days(day, &y, &m, &d);
-    struct tm tm = { 0 };
-    tm.tm_year = y - 1900;
-    tm.tm_mon = m - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = min / 60;
-    tm.tm_min = min % 60;
-    tm.tm_isdst = -1;
-    return (int64_t)mktime(&tm) * 1000;
+    return cal_from_local(cal_zone(tt->timezone), day, min);
 }
 
 /* The local date (days) of an instant, within the calendar of the file. */
-static int32_t tt_local_day(int64_t ms)
+static int32_t tt_local_day(const timetable_t *tt, int64_t ms)
 {
-    int64_t s = ms / 1000 - (ms % 1000 < 0);
-    time_t t = (time_t)s;
-    struct tm tm;
-    int32_t lo = tt_days_from_civil(TT_YEAR_MIN, 1, 1), hi = tt_days_from_civil(TT_YEAR_MAX, 12, 31);
-    if ((int64_t)t != s || !localtime_r(&t, &tm))
-        return s < 0 ? lo : hi;
-    if (tm.tm_year + 1900 < TT_YEAR_MIN)
-        return lo;
-    if (tm.tm_year + 1900 > TT_YEAR_MAX)
-        return hi;
-    return tt_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    cal_local_t l;
+    cal_to_local(cal_zone(tt->timezone), ms, &l);
+    int32_t lo = cal_days_from_civil(TT_YEAR_MIN, 1, 1), hi = cal_days_from_civil(TT_YEAR_MAX, 12, 31);
+    return l.days < lo ? lo : l.days > hi ? hi : l.days;
 }
 
 static int tt_is_holiday(const timetable_t *tt, int32_t day)
 {
     int y, m, d;
-    tt_civil_from_days(day, &y, &m, &d);
+    cal_civil_from_days(day, &y, &m, &d);
     if (tt->public_holidays && timetable_fr_holiday(y, m, d))
         return 1;
     for (int i = 0; i < tt->nholidays; i++)
@@ -728,12 +609,12 @@ static int tt_make(const timetable_t *tt, const tt_slot_t *s, int32_t day, tt_se
     if (tt_is_holiday(tt, day) || tt_is_closed(tt, s->venue, day))
         return 0;
     int y, m, d;
-    tt_civil_from_days(day, &y, &m, &d);
+    cal_civil_from_days(day, &y, &m, &d);
     memset(out, 0, sizeof *out);
-    out->start_ms = tt_local_ms(day, s->start_min);
+    out->start_ms = tt_local_ms(tt, day, s->start_min);
     out->end_ms = out->start_ms + (int64_t)s->duration_min * 60000;
     /* the id and the local fields come from the file's date and time, not
-     * from a round trip through mktime: they never change for a session */
+     * from a round trip through the time zone: they never change for a session */
     unsigned hh = (unsigned)(s->start_min / 60) % 100u, mm = (unsigned)(s->start_min % 60) % 100u;
     snprintf(out->id, sizeof out->id, "%04u%02u%02u-%02u%02u-%.16s-%.32s", (unsigned)y % 10000u, (unsigned)m % 100u,
              (unsigned)d % 100u, hh, mm, s->venue, s->kind);
@@ -741,9 +622,9 @@ static int tt_make(const timetable_t *tt, const tt_slot_t *s, int32_t day, tt_se
     memcpy(out->venue, s->venue, TT_CODE);
     memcpy(out->trainer, s->trainer, TT_CODE);
     out->capacity = s->capacity;
-    snprintf(out->half_day, sizeof out->half_day, "%s-%s", tt_day_names[tt_weekday(day)],
+    snprintf(out->half_day, sizeof out->half_day, "%s-%s", tt_day_names[cal_weekday(day)],
              s->start_min < 12 * 60 ? "am" : "pm");
-    tt_format_date(day, out->local_date);
+    cal_format_date(day, out->local_date);
     snprintf(out->local_start, sizeof out->local_start, "%02u:%02u", hh, mm);
     out->trainer_absent = tt_is_absent(tt, s->trainer, day);
     return 1;
@@ -777,11 +658,10 @@ int timetable_sessions(const timetable_t *tt, int64_t from_ms, int64_t to_ms, tt
 {
     if (!tt || !out || max <= 0 || from_ms >= to_ms)
         return 0;
-    tt_use_timezone(tt);
     /* the local days the window touches, one more on each side: a local day
      * is never more than a day away from the UTC one */
-    int32_t first = tt_local_day(from_ms) - 1, last = tt_local_day(to_ms) + 1;
-    int32_t lo = tt_days_from_civil(TT_YEAR_MIN, 1, 1), hi = tt_days_from_civil(TT_YEAR_MAX, 12, 31);
+    int32_t first = tt_local_day(tt, from_ms) - 1, last = tt_local_day(tt, to_ms) + 1;
+    int32_t lo = cal_days_from_civil(TT_YEAR_MIN, 1, 1), hi = cal_days_from_civil(TT_YEAR_MAX, 12, 31);
     first = first < lo ? lo : first; /* the calendar of the file, and of timetable_find() */
     last = last > hi ? hi : last;
     if (tt->nslots == 0) { /* only one-offs: no need to walk past the last */
@@ -798,9 +678,9 @@ int timetable_sessions(const timetable_t *tt, int64_t from_ms, int64_t to_ms, tt
     for (int32_t day = first; day <= last; day++) {
         /* full, and everything kept starts before the day before: the rest
          * of the window can only come later */
-        if (n == max && out[max - 1].start_ms < tt_local_ms(day - 1, 0))
+        if (n == max && out[max - 1].start_ms < tt_local_ms(tt, day - 1, 0))
             break;
-        int wday = tt_weekday(day);
+        int wday = cal_weekday(day);
         for (int i = 0; i < tt->nslots; i++)
             if (tt->slots[i].wday == wday && tt_make(tt, &tt->slots[i], day, &s) && s.start_ms >= from_ms
                 && s.start_ms < to_ms)
@@ -823,8 +703,7 @@ int timetable_find(const timetable_t *tt, const char *id, tt_session_t *out)
     int32_t day;
     if (tt_parse_date(date, &day) != 0)
         return -1;
-    tt_use_timezone(tt);
-    int wday = tt_weekday(day);
+    int wday = cal_weekday(day);
     tt_session_t s;
     for (int i = 0; i < tt->nslots; i++)
         if (tt->slots[i].wday == wday && tt_make(tt, &tt->slots[i], day, &s) && !strcmp(s.id, id)) {
@@ -841,14 +720,11 @@ int timetable_find(const timetable_t *tt, const char *id, tt_session_t *out)
 
 int timetable_half_day(const timetable_t *tt, int64_t ms, char out[TT_HALF_DAY])
 {
-    if (!tt)
+    const cal_zone_t *z = tt ? cal_zone(tt->timezone) : NULL;
+    if (!z)
         return -1;
-    tt_use_timezone(tt);
-    int64_t s = ms / 1000 - (ms % 1000 < 0);
-    time_t t = (time_t)s;
-    struct tm tm;
-    if ((int64_t)t != s || !localtime_r(&t, &tm))
-        return -1;
-    snprintf(out, TT_HALF_DAY, "%s-%s", tt_day_names[tm.tm_wday], tm.tm_hour < 12 ? "am" : "pm");
+    cal_local_t l;
+    cal_to_local(z, ms, &l);
+    snprintf(out, TT_HALF_DAY, "%s-%s", tt_day_names[l.weekday], l.minute < 12 * 60 ? "am" : "pm");
     return 0;
 }

@@ -6,11 +6,8 @@
  * sessions of an absent trainer flagged (the scheduler cancels those).
  *
  * The file is written in the venues' local time; the conversion to UTC goes
- * through the system tz database (mktime/localtime_r). TZ is process-global:
- * timetable_sessions(), timetable_find() and timetable_half_day() set the
- * environment variable TZ to the timetable's time zone (setenv + tzset) and
- * restore nothing, like clock_set_timezone() — a service works in one time
- * zone, which must be the same as [clock] timezone. Not thread-safe. */
+ * through the system tz database (common/calendar.c, GLib's GTimeZone),
+ * without the process-global TZ. */
 #ifndef TP_TIMETABLE_H
 #define TP_TIMETABLE_H
 

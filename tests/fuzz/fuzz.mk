@@ -6,12 +6,12 @@
 FUZZ_SECONDS ?= 10
 F = build/fuzz
 FCC = clang
-PKGS = libzmq libczmq libprotobuf-c hiredis inih json-c libsodium
+PKGS = libzmq libczmq libprotobuf-c hiredis inih json-c libsodium glib-2.0
 FFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
          -I$(F)/gen -Icommon -Iservices $(shell pkg-config --cflags $(PKGS))
 FLIBS = $(shell pkg-config --libs $(PKGS)) -lm
 TARGETS = envelope referral referral_json
-SRC = common/wire.c common/util.c common/clock.c common/jsondoc.c services/intake/referral.c \
+SRC = common/wire.c common/util.c common/clock.c common/calendar.c common/jsondoc.c services/intake/referral.c \
       services/intake/referral_json.c
 
 .PHONY: run

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 
 #include "clock.h"
 
@@ -109,7 +110,10 @@ static void test_mono_advances(void **state)
 static void test_local_day_before(void **state)
 {
     (void)state;
-    clock_set_timezone("Europe/Paris");
+    assert_int_equal(clock_set_timezone("Europe/Paris"), 0);
+    assert_null(getenv("TZ")); /* the process's TZ is left alone: CZMQ's threads may read it */
+    assert_int_equal(clock_set_timezone("Europe/Pariss"), -1);
+    assert_string_equal(cal_zone_name(clock_zone()), "Europe/Paris");
     char day[11];
     clock_local_day_before(1800000000000LL, day); /* 2027-01-15T08:00:00Z */
     assert_string_equal(day, "2027-01-14");

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "clock.h"
@@ -15,11 +14,9 @@ static int64_t iso_week_start(const char *s)
     int y, w, n = 0;
     if (sscanf(s, "%4d-W%2d%n", &y, &w, &n) != 2 || s[n] || w < 1 || w > 53)
         return -1;
-    struct tm jan4 = { .tm_year = y - 1900, .tm_mon = 0, .tm_mday = 4, .tm_hour = 12, .tm_isdst = -1 };
-    mktime(&jan4); /* fills tm_wday; week 1 holds 4 January */
-    int back = (jan4.tm_wday + 6) % 7; /* days since Monday */
-    struct tm mon = { .tm_year = y - 1900, .tm_mon = 0, .tm_mday = 4 - back + (w - 1) * 7, .tm_isdst = -1 };
-    return (int64_t)mktime(&mon) * 1000;
+    int32_t jan4 = cal_days_from_civil(y, 1, 4); /* week 1 holds 4 January */
+    int32_t monday = jan4 - (cal_weekday(jan4) + 6) % 7 + (w - 1) * 7;
+    return cal_from_local(clock_zone(), monday, 0);
 }
 
 int cli_sessions(cli_t *cli, int argc, char **argv)
@@ -81,12 +78,13 @@ int cli_sessions(cli_t *cli, int argc, char **argv)
                     freeReplyObject(x);
                 continue;
             }
-            time_t start = (time_t)(atoll(x->element[0]->str) / 1000);
-            struct tm tm;
-            localtime_r(&start, &tm);
-            char date[11], hour[6], places[16];
-            strftime(date, sizeof date, "%d/%m/%Y", &tm);
-            strftime(hour, sizeof hour, "%H:%M", &tm);
+            cal_local_t l;
+            clock_local(atoll(x->element[0]->str), &l);
+            int yy, mm, dd;
+            cal_civil_from_days(l.days, &yy, &mm, &dd);
+            char date[40], hour[24], places[16];
+            snprintf(date, sizeof date, "%02d/%02d/%04d", dd, mm, yy);
+            snprintf(hour, sizeof hour, "%02d:%02d", l.minute / 60, l.minute % 60);
             snprintf(places, sizeof places, "%s/%s", x->element[1]->str, x->element[2]->str);
             printf("%-36s %-10s %-5s %-18s %-8s %-7s %lld\n", ids->element[j]->str, date, hour, kinds[k], places,
                    !strcmp(x->element[3]->str, "open") ? "ouverte" : "annulée", waiting);
