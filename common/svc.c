@@ -16,6 +16,7 @@
 #define SVC_MAX_ROUTES 16
 #define SVC_MAX_ROUTERS 4
 #define SVC_MAX_TIMERS 8
+#define SVC_MAX_SOCKETS 4
 #define SVC_VERSION "0.1.0"
 
 typedef struct {
@@ -27,6 +28,11 @@ typedef struct {
     struct svc *s;
     void (*fn)(struct svc *s);
 } svc_timer_t;
+
+typedef struct {
+    struct svc *s;
+    void (*fn)(struct svc *s, void *sock);
+} svc_socket_t;
 
 struct svc {
     const svc_def_t *def;
@@ -48,6 +54,8 @@ struct svc {
     int nextra;
     svc_timer_t timers[SVC_MAX_TIMERS];
     int ntimers;
+    svc_socket_t sockets[SVC_MAX_SOCKETS];
+    int nsockets;
     outbox_t *outbox;
     loop_t *loop;
     svc_route_t routes[SVC_MAX_ROUTES];
@@ -272,6 +280,8 @@ static void svc_pong_fill(void *arg, Tremplin__Pong *pong)
             pong->dead_letters += (uint64_t)dead;
         }
     }
+    if (s->def->pong_fill)
+        s->def->pong_fill(s, pong);
 }
 
 /* After a handler's step is committed: wake the relay if it wrote to the
@@ -452,6 +462,22 @@ void svc_add_timer(svc_t *s, int64_t interval_ms, void (*fn)(svc_t *s))
     s->timers[s->ntimers].fn = fn;
     loop_add_timer(s->loop, interval_ms, svc_timer_trampoline, &s->timers[s->ntimers]);
     s->ntimers++;
+}
+
+static void svc_socket_trampoline(loop_t *loop, void *sock, void *arg)
+{
+    (void)loop;
+    svc_socket_t *k = arg;
+    k->fn(k->s, sock);
+}
+
+void svc_add_socket(svc_t *s, void *sock, void (*fn)(svc_t *s, void *sock))
+{
+    if (s->nsockets == SVC_MAX_SOCKETS)
+        abort(); /* fixed by the code, not by input */
+    s->sockets[s->nsockets] = (svc_socket_t){ s, fn };
+    loop_add_socket(s->loop, sock, svc_socket_trampoline, &s->sockets[s->nsockets]);
+    s->nsockets++;
 }
 
 static int svc_start(svc_t *s, char *err, size_t errlen)

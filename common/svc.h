@@ -53,6 +53,7 @@ typedef struct {
     int (*start)(svc_t *s);
     void (*reload)(svc_t *s);
     void (*stop)(svc_t *s);
+    void (*pong_fill)(svc_t *s, Tremplin__Pong *pong); /* what only this service checks */
     void *state; /* the service's own data, for its handlers */
 } svc_def_t;
 
@@ -76,6 +77,8 @@ int svc_territories(const svc_conf_t *conf, char *buf, size_t cap, const char **
 void *svc_zctx(const svc_t *s);
 void svc_add_router(svc_t *s, void *router, const inbox_handler_t *handlers, size_t nhandlers);
 void svc_add_timer(svc_t *s, int64_t interval_ms, void (*fn)(svc_t *s));
+/* Calls fn when sock (the service's own, not a command ROUTER) is readable. */
+void svc_add_socket(svc_t *s, void *sock, void (*fn)(svc_t *s, void *sock));
 
 /* For a timer of a service with several instances: 1 when this instance
  * holds (or has just taken, or renewed) the lease `name` of territory, so

@@ -47,9 +47,14 @@ int cli_ping(cli_t *cli, int argc, char **argv)
             failures++;
         } else {
             const Tremplin__Pong *p = reply->pong;
-            printf("%-10s ok instance=%s version=%s redis=%s uptime_s=%" PRIu64 " outbox=%" PRIu64 " dead=%" PRIu64 "\n",
+            printf("%-10s ok instance=%s version=%s redis=%s uptime_s=%" PRIu64 " outbox=%" PRIu64 " dead=%" PRIu64,
                    names[i], p->instance, p->version, p->redis_ok ? "ok" : "KO", p->uptime_ms / 1000, p->outbox_pending,
                    p->dead_letters);
+            for (size_t k = 0; k < p->n_checks; k++) { /* what else the service checked */
+                printf(" %s", p->checks[k]);
+                failures += strstr(p->checks[k], "=KO") != NULL;
+            }
+            printf("\n");
             if (!p->redis_ok)
                 failures++;
         }

@@ -41,20 +41,29 @@ int cli_branch(cli_t *cli, int argc, char **argv)
         return 0;
     }
     if (argc == 2 && !strcmp(argv[0], "revoke")) {
-        if (branches_revoke(dir, argv[1], err, sizeof err) != 0) {
+        if (branches_revoke(dir, argv[1], clock_real_ms(), err, sizeof err) != 0) {
             fprintf(stderr, "tremplin: %s\n", err);
             return 2;
         }
-        printf("agence %s révoquée : ses connexions sont refusées et fermées\n", argv[1]);
+        printf("agence %s révoquée : ses nouvelles connexions sont refusées, ses messages en cours reçoivent "
+               "BRANCH_REVOKED (les autres agences ne sont pas touchées)\n",
+               argv[1]);
         return 0;
     }
     if (argc == 1 && !strcmp(argv[0], "list")) {
         branches_t b;
         if (branches_load(dir, &b, err, sizeof err) != 0)
             fprintf(stderr, "tremplin: %s\n", err);
-        for (int i = 0; i < b.n; i++)
-            printf("%-16s %-6s %.12s…  %s\n", b.items[i].id, b.items[i].territory, b.items[i].public_key,
+        for (int i = 0; i < b.n; i++) {
+            char state[40] = "active";
+            if (b.items[i].revoked_ms) {
+                char day[11];
+                clock_local_day(b.items[i].revoked_ms, day);
+                snprintf(state, sizeof state, "révoquée le %s", day);
+            }
+            printf("%-16s %-6s %.12s…  %-22s %s\n", b.items[i].id, b.items[i].territory, b.items[i].public_key, state,
                    b.items[i].name);
+        }
         branches_free(&b);
         return 0;
     }
