@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -692,31 +693,38 @@ static void a_branch_is_served_as_soon_as_it_is_added(void **state)
     assert_int_equal(a.exit, 0);
 }
 
-/* 10 000 referrals with one bad line: counted, reported, safe to re-run. */
-static void import_reports_bad_lines_and_reruns_safely(void **state)
+/* Writes n referrals as JSON lines into dir/<name>.jsonl (path), line
+ * `bad` with a phone that is not one (0: none). */
+static void write_import(const char *name, int n, int bad, char path[400])
 {
-    (void)state;
-    char path[400];
-    snprintf(path, sizeof path, "%s/import.jsonl", env.dir);
+    snprintf(path, 400, "%s/%s.jsonl", env.dir, name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    for (int i = 1; i <= 10000; i++) {
-        char ref[32];
-        snprintf(ref, sizeof ref, "IMP-%05d", i);
+    for (int i = 1; i <= n; i++) {
+        char ref[48];
+        snprintf(ref, sizeof ref, "%s-%05d", name, i);
         json_object *o = valid_json(i % 2 ? "wilson" : "montreynaud", ref);
-        if (i == 4321)
+        if (i == bad)
             set_path(o, "person.phone", json_object_new_string("not a phone"));
         fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
         json_object_put(o);
     }
     fclose(f);
+}
+
+/* 10 000 referrals with one bad line: counted, reported, safe to re-run. */
+static void import_reports_bad_lines_and_reruns_safely(void **state)
+{
+    (void)state;
+    char path[400];
+    write_import("import", 10000, 4321, path);
     char out[4096], cmd[600], rejects[500];
     snprintf(cmd, sizeof cmd, "referral import %s", path);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
     printf("tp first run: %s", strstr(out, "acceptées=") ?: out);
     assert_non_null(strstr(out, "acceptées=9999 déjà_reçues=0 rejetées=1 injoignables=0"));
     snprintf(rejects, sizeof rejects, "%s.rejected", path);
-    f = fopen(rejects, "r");
+    FILE *f = fopen(rejects, "r");
     assert_non_null(f);
     char line[512] = "";
     assert_non_null(fgets(line, sizeof line, f));
@@ -745,6 +753,42 @@ static void import_reports_bad_lines_and_reruns_safely(void **state)
     snprintf(cmd, sizeof cmd, "referral import %s", path);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
     assert_non_null(strstr(out, "acceptées=4 déjà_reçues=0 rejetées=1"));
+}
+
+/* An import while intake is gone used to wait each line's tries in turn
+ * (10 000 lines: 40 minutes, seen as a hang): every line has a deadline,
+ * the lines left unanswered are reported unreachable (not rejected), the
+ * import ends with 1, and running it again once intake is back takes them
+ * all, once. */
+static void import_ends_when_intake_stops(void **state)
+{
+    (void)state;
+    char path[400], bin[400], out[4096], cmd[600];
+    write_import("stopped", 3000, 0, path);
+    snprintf(bin, sizeof bin, "%s/bin/tremplin", env.build);
+    char *argv[] = { bin, "-c", env.conf, "referral", "import", path, NULL };
+    h_signal(intake_pid, SIGSTOP); /* intake stops answering: nothing of the import is answered */
+    pid_t imp = h_spawn_cmd(&env, "import-stopped", argv);
+    h_signal(intake_pid, SIGKILL);
+    int status = 0;
+    /* a deadline for the condition, far above one line's (5 tries of 3 s) */
+    assert_int_equal(h_wait_exit(imp, 120000, &status), 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    snprintf(cmd, sizeof cmd, "%s/import-stopped.log", env.dir);
+    FILE *f = fopen(cmd, "r");
+    assert_non_null(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    printf("tp intake stopped: %s", strstr(out, "acceptées=") ?: out);
+    assert_non_null(strstr(out, "acceptées=0 déjà_reçues=0 rejetées=0 injoignables=3000"));
+
+    intake_pid = h_start(&env, "intake", "intake-3", purge_fast);
+    assert_int_equal(h_wait_ready(&env, intake_ep, 30000), 0);
+    snprintf(cmd, sizeof cmd, "referral import %s", path);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    assert_non_null(strstr(out, "acceptées=3000 déjà_reçues=0 rejetées=0 injoignables=0"));
 }
 
 static void withdraw_consent_is_recorded(void **state)
@@ -809,6 +853,7 @@ int main(void)
         cmocka_unit_test(a_branch_is_served_as_soon_as_it_is_added),
         cmocka_unit_test(revoking_a_branch_disturbs_no_other),
         cmocka_unit_test(import_reports_bad_lines_and_reruns_safely),
+        cmocka_unit_test(import_ends_when_intake_stops),
         cmocka_unit_test(withdraw_consent_is_recorded),
         cmocka_unit_test(expired_contacts_are_purged), /* last: it moves the clock */
     };
