@@ -100,6 +100,7 @@ static conf_field_t svc_common_fields[] = {
     CONF_INT_FIELD("bus", "max_msg", svc_conf_t, max_msg, "65536"),
     CONF_INT_FIELD("bus", "pump_ms", svc_conf_t, pump_ms, "20"),
     CONF_INT_FIELD("bus", "drain_ms", svc_conf_t, drain_ms, "5000"),
+    CONF_STR_FIELD("bus", "id_key_file", svc_conf_t, id_key_file, ""),
     CONF_MAP_FIELD("endpoints", svc_conf_t, endpoints),
 };
 
@@ -482,7 +483,11 @@ void svc_add_socket(svc_t *s, void *sock, void (*fn)(svc_t *s, void *sock))
 
 static int svc_start(svc_t *s, char *err, size_t errlen)
 {
-    /* CZMQ's context, so that its zauth actor answers ZAP for our sockets */
+    /* read once: a key changed under a running service would derive other
+     * ids for a step run again */
+    if (util_id_key_load(s->conf.id_key_file, err, errlen) != 0)
+        return -1;
+    /* CZMQ's context, shared with the services' own sockets (intake's ZAP handler) */
     s->ctx = zsys_init();
     s->router = sock_new(s->ctx, ZMQ_ROUTER);
     if (!s->conf.bind[0]) {

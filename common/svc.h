@@ -29,6 +29,7 @@ typedef struct {
     /* [bus] */
     char territories[256];
     int64_t window, batch, ack_timeout_ms, retry_max_ms, lease_ms, max_tries, mark_ttl_s, max_msg, pump_ms, drain_ms;
+    char id_key_file[256]; /* the deployment's secret for derived ids (util_derive_id), read at start */
     /* [endpoints]: where each service is reached */
     conf_map_t endpoints;
     /* [<service>] */
@@ -71,8 +72,7 @@ void svc_password_file(const svc_conf_t *conf, const char *user, char *out, size
 /* Splits conf->territories into out (pointers into buf). */
 int svc_territories(const svc_conf_t *conf, char *buf, size_t cap, const char **out, int max);
 
-/* For a service's start hook: the ZeroMQ context (CZMQ's, so zauth serves
- * its sockets), another ROUTER with the handlers it may serve (e.g. a CURVE
+/* For a service's start hook: the ZeroMQ context (CZMQ's), another ROUTER with the handlers it may serve (e.g. a CURVE
  * endpoint for branch systems: referrals only), and a timer of its own. */
 void *svc_zctx(const svc_t *s);
 void svc_add_router(svc_t *s, void *router, const inbox_handler_t *handlers, size_t nhandlers);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -380,6 +381,16 @@ static void wire_faults_are_answered_by_field_and_request(void **state)
     wire_buf_free(&b);
 }
 
+/* o sent to the loopback endpoint under msg_id id (a new one when NULL):
+ * the answer, to wire_free. */
+static Tremplin__Envelope *call_with_id(json_object *o, const char *id)
+{
+    referral_json_t h;
+    Tremplin__Envelope *e = envelope_of(o, &h, "42");
+    e->msg_id = (char *)id;
+    return h_call(&env, intake_ep, e);
+}
+
 /* How many entries were ever added to a stream (XINFO STREAM entries-added):
  * unlike XLEN, the relay deleting what it delivered does not hide one. */
 static long long stream_added(const char *key)
@@ -402,36 +413,28 @@ static void idempotent_after_a_lost_answer(void **state)
 {
     (void)state;
     json_object *o = valid_json("wilson", "IDEM-1");
-    referral_json_t h;
-    Tremplin__Envelope *e = envelope_of(o, &h, "42");
     char id[TP_ID_LEN + 1];
     util_random_id(id);
-    e->msg_id = id;
-    Tremplin__Envelope *first = h_call(&env, intake_ep, e);
+    Tremplin__Envelope *first = call_with_id(o, id);
     assert_string_equal(code_of(first), "ACK");
     long long refs = h_redis_int(&env, "HGET tp:{42}:intake:fig:total referrals");
     long long people = h_redis_int(&env, "HGET tp:{42}:intake:fig:total people");
     long long sent = stream_added("tp:{42}:intake:outbox");
     assert_true(sent > 0);
 
-    Tremplin__Envelope *again = h_call(&env, intake_ep, e); /* same msg_id */
+    Tremplin__Envelope *again = call_with_id(o, id); /* same msg_id */
     assert_string_equal(code_of(again), "ACK");
     assert_true(again->ack->duplicate);
     assert_string_equal(again->ack->referral_id, first->ack->referral_id);
     assert_string_equal(again->ack->person_id, first->ack->person_id);
 
     json_object *other = valid_json("wilson", "IDEM-2");
-    referral_json_t h2;
-    Tremplin__Envelope *e2 = envelope_of(other, &h2, "42");
-    e2->msg_id = id; /* the same msg_id, another referral */
-    Tremplin__Envelope *reused = h_call(&env, intake_ep, e2);
+    Tremplin__Envelope *reused = call_with_id(other, id); /* the same msg_id, another referral */
     assert_string_equal(code_of(reused), "CONFLICT");
     assert_string_equal(reused->error->field, "msg_id");
     assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:ref:wilson:IDEM-2"), 0);
 
-    e = envelope_of(o, &h, "42");
-    e->msg_id = NULL; /* the branch resends it as a new message */
-    Tremplin__Envelope *resent = h_call(&env, intake_ep, e);
+    Tremplin__Envelope *resent = call_with_id(o, NULL); /* the branch resends it as a new message */
     assert_string_equal(code_of(resent), "ACK");
     assert_true(resent->ack->duplicate);
     assert_string_equal(resent->ack->referral_id, first->ack->referral_id);
@@ -816,6 +819,53 @@ static void import_ends_when_intake_stops(void **state)
     assert_non_null(strstr(out, "acceptées=3000 déjà_reçues=0 rejetées=0 injoignables=0"));
 }
 
+/* Ids are derived with the deployment's secret (secrets/ids.key, mode 600,
+ * written by setup.sh): a service will not start without it, and a step run
+ * again by another process (here: the step's records lost, as after a
+ * failover, then the same message sent to a new intake) derives the same
+ * referral and person ids. */
+static void ids_are_derived_with_the_deployments_key(void **state)
+{
+    (void)state;
+    char path[400];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/secrets/ids.key", env.dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    const char *const nokey[] = { "TREMPLIN_BUS_ID_KEY_FILE=/nonexistent/ids.key", NULL };
+    pid_t p = h_start(&env, "intake", "intake-nokey", nokey);
+    int status = 0;
+    assert_int_equal(h_wait_exit(p, 30000, &status), 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+
+    json_object *o = valid_json("wilson", "KEYED-1");
+    char id[TP_ID_LEN + 1];
+    util_random_id(id);
+    Tremplin__Envelope *first = call_with_id(o, id);
+    assert_string_equal(code_of(first), "ACK");
+    char rid[40], pid[40];
+    util_strlcpy(rid, first->ack->referral_id, sizeof rid);
+    util_strlcpy(pid, first->ack->person_id, sizeof pid);
+    wire_free(first, NULL);
+    redisReply *r = h_redis(&env, "DEL tp:{42}:intake:seen:%s tp:{42}:intake:ref:wilson:KEYED-1 tp:{42}:intake:referral:%s "
+                                  "tp:{42}:intake:person:%s tp:{42}:intake:contact:%s",
+                            id, rid, pid, pid);
+    assert_non_null(r);
+    assert_int_equal(r->integer, 5);
+    freeReplyObject(r);
+    h_signal(intake_pid, SIGKILL);
+    intake_pid = h_start(&env, "intake", "intake-4", purge_fast);
+    assert_int_equal(h_wait_ready(&env, intake_ep, 30000), 0);
+    Tremplin__Envelope *again = call_with_id(o, id);
+    assert_string_equal(code_of(again), "ACK");
+    assert_false(again->ack->duplicate); /* run again, not replayed */
+    assert_string_equal(again->ack->referral_id, rid);
+    assert_string_equal(again->ack->person_id, pid);
+    wire_free(again, NULL);
+    json_object_put(o);
+}
+
 static void withdraw_consent_is_recorded(void **state)
 {
     (void)state;
@@ -879,6 +929,7 @@ int main(void)
         cmocka_unit_test(revoking_a_branch_disturbs_no_other),
         cmocka_unit_test(import_reports_bad_lines_and_reruns_safely),
         cmocka_unit_test(import_ends_when_intake_stops),
+        cmocka_unit_test(ids_are_derived_with_the_deployments_key),
         cmocka_unit_test(withdraw_consent_is_recorded),
         cmocka_unit_test(expired_contacts_are_purged), /* last: it moves the clock */
     };
