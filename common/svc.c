@@ -16,6 +16,7 @@
 #define SVC_MAX_ROUTES 16
 #define SVC_MAX_ROUTERS 4
 #define SVC_MAX_TIMERS 8
+#define SVC_MAX_SOCKETS 4
 #define SVC_VERSION "0.1.0"
 
 typedef struct {
@@ -27,6 +28,11 @@ typedef struct {
     struct svc *s;
     void (*fn)(struct svc *s);
 } svc_timer_t;
+
+typedef struct {
+    struct svc *s;
+    void (*fn)(struct svc *s, void *sock);
+} svc_socket_t;
 
 struct svc {
     const svc_def_t *def;
@@ -48,6 +54,8 @@ struct svc {
     int nextra;
     svc_timer_t timers[SVC_MAX_TIMERS];
     int ntimers;
+    svc_socket_t sockets[SVC_MAX_SOCKETS];
+    int nsockets;
     outbox_t *outbox;
     loop_t *loop;
     svc_route_t routes[SVC_MAX_ROUTES];
@@ -98,6 +106,7 @@ static conf_field_t svc_common_fields[] = {
     CONF_INT_FIELD("bus", "pump_ms", svc_conf_t, pump_ms, "20"),
     CONF_INT_FIELD("bus", "drain_ms", svc_conf_t, drain_ms, "5000"),
     CONF_INT_FIELD("bus", "stall_ms", svc_conf_t, stall_ms, "0"),
+    CONF_STR_FIELD("bus", "id_key_file", svc_conf_t, id_key_file, ""),
     CONF_MAP_FIELD("endpoints", svc_conf_t, endpoints),
 };
 
@@ -317,6 +326,8 @@ static void svc_pong_fill(void *arg, Tremplin__Pong *pong)
             pong->outbox_stalled |= outbox_stalled(&b, s->conf.stall_ms);
         }
     }
+    if (s->def->pong_fill)
+        s->def->pong_fill(s, pong);
 }
 
 /* After a handler's step is committed: wake the relay if it wrote to the
@@ -499,9 +510,29 @@ void svc_add_timer(svc_t *s, int64_t interval_ms, void (*fn)(svc_t *s))
     s->ntimers++;
 }
 
+static void svc_socket_trampoline(loop_t *loop, void *sock, void *arg)
+{
+    (void)loop;
+    svc_socket_t *k = arg;
+    k->fn(k->s, sock);
+}
+
+void svc_add_socket(svc_t *s, void *sock, void (*fn)(svc_t *s, void *sock))
+{
+    if (s->nsockets == SVC_MAX_SOCKETS)
+        abort(); /* fixed by the code, not by input */
+    s->sockets[s->nsockets] = (svc_socket_t){ s, fn };
+    loop_add_socket(s->loop, sock, svc_socket_trampoline, &s->sockets[s->nsockets]);
+    s->nsockets++;
+}
+
 static int svc_start(svc_t *s, char *err, size_t errlen)
 {
-    /* CZMQ's context, so that its zauth actor answers ZAP for our sockets */
+    /* read once: a key changed under a running service would derive other
+     * ids for a step run again */
+    if (util_id_key_load(s->conf.id_key_file, err, errlen) != 0)
+        return -1;
+    /* CZMQ's context, shared with the services' own sockets (intake's ZAP handler) */
     s->ctx = zsys_init();
     s->router = sock_new(s->ctx, ZMQ_ROUTER);
     if (!s->conf.bind[0]) {

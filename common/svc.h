@@ -30,6 +30,7 @@ typedef struct {
     char territories[256];
     int64_t window, retry_window, batch, ack_timeout_ms, retry_max_ms, lease_ms, max_tries, mark_ttl_s, max_msg, pump_ms,
         drain_ms, stall_ms;
+    char id_key_file[256]; /* the deployment's secret for derived ids (util_derive_id), read at start */
     /* [endpoints]: where each service is reached */
     conf_map_t endpoints;
     /* [<service>] */
@@ -54,6 +55,7 @@ typedef struct {
     int (*start)(svc_t *s);
     void (*reload)(svc_t *s);
     void (*stop)(svc_t *s);
+    void (*pong_fill)(svc_t *s, Tremplin__Pong *pong); /* what only this service checks */
     void *state; /* the service's own data, for its handlers */
 } svc_def_t;
 
@@ -76,12 +78,13 @@ void svc_password_file(const svc_conf_t *conf, const char *user, char *out, size
 /* Splits conf->territories into out (pointers into buf). */
 int svc_territories(const svc_conf_t *conf, char *buf, size_t cap, const char **out, int max);
 
-/* For a service's start hook: the ZeroMQ context (CZMQ's, so zauth serves
- * its sockets), another ROUTER with the handlers it may serve (e.g. a CURVE
+/* For a service's start hook: the ZeroMQ context (CZMQ's), another ROUTER with the handlers it may serve (e.g. a CURVE
  * endpoint for branch systems: referrals only), and a timer of its own. */
 void *svc_zctx(const svc_t *s);
 void svc_add_router(svc_t *s, void *router, const inbox_handler_t *handlers, size_t nhandlers);
 void svc_add_timer(svc_t *s, int64_t interval_ms, void (*fn)(svc_t *s));
+/* Calls fn when sock (the service's own, not a command ROUTER) is readable. */
+void svc_add_socket(svc_t *s, void *sock, void (*fn)(svc_t *s, void *sock));
 
 /* For a timer of a service with several instances: 1 when this instance
  * holds (or has just taken, or renewed) the lease `name` of territory, so

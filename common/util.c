@@ -90,29 +90,62 @@ uint64_t util_random_u64(void)
     return v;
 }
 
-static uint64_t util_mix(uint64_t h)
+/* The deployment's secret for derived ids: configuration of the process,
+ * like the business clock, set once at start. */
+static unsigned char util_key[TP_ID_KEY_LEN];
+static int util_key_set;
+
+void util_id_key_set(const unsigned char key[TP_ID_KEY_LEN])
 {
-    h ^= h >> 30; /* splitmix64 finaliser */
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    return h ^ (h >> 31);
+    memcpy(util_key, key, TP_ID_KEY_LEN);
+    util_key_set = 1;
+}
+
+int util_id_key_load(const char *path, char *err, size_t errlen)
+{
+    FILE *f = path && *path ? fopen(path, "r") : NULL;
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot read the id key (bus.id_key_file; deploy/setup.sh writes it)",
+                 path && *path ? path : "bus.id_key_file not set");
+        return -1;
+    }
+    char hex[2 * TP_ID_KEY_LEN + 2] = "";
+    size_t n = fread(hex, 1, sizeof hex - 1, f);
+    fclose(f);
+    while (n > 0 && (hex[n - 1] == '\n' || hex[n - 1] == '\r' || hex[n - 1] == ' '))
+        n--;
+    hex[n] = '\0';
+    unsigned char key[TP_ID_KEY_LEN];
+    size_t bin = 0;
+    if (n != 2 * TP_ID_KEY_LEN || sodium_hex2bin(key, sizeof key, hex, n, NULL, &bin, NULL) != 0
+        || bin != TP_ID_KEY_LEN) {
+        snprintf(err, errlen, "%s: the id key must be %d hex characters", path, 2 * TP_ID_KEY_LEN);
+        return -1;
+    }
+    util_id_key_set(key);
+    sodium_memzero(key, sizeof key);
+    return 0;
 }
 
 void util_derive_id(const char *seed, const char *label, unsigned index, char out[TP_ID_LEN + 1])
 {
-    uint64_t a = 0xcbf29ce484222325ULL, b = 0x84222325cbf29ce4ULL;
-    for (const char *p = seed; *p; p++) {
-        a = (a ^ (unsigned char)*p) * 0x100000001b3ULL;
-        b = (b ^ (unsigned char)*p) * 0x1000193ULL + 0x9e3779b97f4a7c15ULL;
+    if (!util_key_set) {
+        fprintf(stderr, "level=error event=no_id_key\n");
+        abort(); /* a programming error: every service loads the key at start */
     }
-    for (const char *p = label; *p; p++) {
-        a = (a ^ (unsigned char)*p) * 0x100000001b3ULL;
-        b = (b ^ (unsigned char)*p) * 0x1000193ULL + 0x9e3779b97f4a7c15ULL;
-    }
-    a = util_mix(a ^ index);
-    b = util_mix(b + a + index);
-    snprintf(out, TP_ID_LEN + 1, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
+    if (sodium_init() < 0)
+        abort();
+    /* seed and label each end with their NUL: ("ab", "c") is not ("a", "bc") */
+    const unsigned char idx[4] = { (unsigned char)(index >> 24), (unsigned char)(index >> 16),
+                                   (unsigned char)(index >> 8), (unsigned char)index };
+    unsigned char raw[TP_ID_LEN / 2];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, util_key, sizeof util_key, sizeof raw);
+    crypto_generichash_update(&st, (const unsigned char *)seed, strlen(seed) + 1);
+    crypto_generichash_update(&st, (const unsigned char *)label, strlen(label) + 1);
+    crypto_generichash_update(&st, idx, sizeof idx);
+    crypto_generichash_final(&st, raw, sizeof raw);
+    util_hex_id(raw, out);
 }
 
 int util_strlcpy(char *dst, const char *src, size_t cap)

@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TP_ID_LEN 32 /* hex chars of a random id, without the NUL */
+#define TP_ID_LEN 32     /* hex chars of a random id, without the NUL */
+#define TP_ID_KEY_LEN 32 /* bytes of the deployment's key for derived ids */
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -18,12 +19,21 @@ char *xstrdup(const char *s);
 void util_random_id(char out[TP_ID_LEN + 1]);
 uint64_t util_random_u64(void);
 
-/* A 128-bit id (hex, like util_random_id) derived from seed and label: the
+/* A 128-bit id (hex, like util_random_id) derived from seed, label and
+ * index with a keyed hash (BLAKE2b keyed with the deployment's secret): the
  * same inputs always give the same id. Handlers derive the ids they create
  * from the msg_id of the command, so that a step run again (a retry after a
- * failover lost the first run) creates the same ids, which receivers
- * recognise. The seed (a random msg_id) keeps them unguessable. */
+ * failover lost the first run, on any instance: they share the key)
+ * creates the same ids, which receivers recognise. Without the key, one id
+ * says nothing of another: a published referral id does not give the person
+ * id of the same submission. Aborts when no key was set: a service loads
+ * it at start. */
 void util_derive_id(const char *seed, const char *label, unsigned index, char out[TP_ID_LEN + 1]);
+/* The deployment's key: set it, or read it from a file of 2 * TP_ID_KEY_LEN
+ * hex characters (deploy/setup.sh writes secrets/ids.key). 0, or -1 with
+ * the reason in err. */
+void util_id_key_set(const unsigned char key[TP_ID_KEY_LEN]);
+int util_id_key_load(const char *path, char *err, size_t errlen);
 
 /* A digest of data (BLAKE2b, 128 bits) as lowercase hex, like an id: to
  * tell one content from another, not to keep it secret. */

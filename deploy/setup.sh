@@ -29,6 +29,11 @@ for u in $users; do
     fi
 done
 pass() { cat "$dir/secrets/$1.pass"; }
+# the key of the ids services derive (a keyed hash: without it one id says
+# nothing of another); every instance of the deployment needs the same file
+if [ ! -s "$dir/secrets/ids.key" ]; then
+    (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$dir/secrets/ids.key")
+fi
 
 # What a service may run: reads, writes and streams on its own keys, its
 # function library, and nothing dangerous (no KEYS, FLUSHALL, CONFIG ...).
@@ -98,6 +103,9 @@ speed = 1
 level = info
 
 [bus]
+; the secret of derived ids (referral, person, message ids): the same file on
+; every host of the deployment, mode 600
+id_key_file = $abs/secrets/ids.key
 territories = 42
 window = 256
 ack_timeout_ms = 1000

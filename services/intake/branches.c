@@ -69,6 +69,8 @@ int branches_load(const char *curve_dir, branches_t *out, char *err, size_t errl
         util_strlcpy(b->name, name ? name : id, sizeof b->name);
         util_strlcpy(b->territory, terr, sizeof b->territory);
         util_strlcpy(b->public_key, zcert_public_txt(cert), sizeof b->public_key);
+        const char *revoked = zcert_meta(cert, "revoked_ms");
+        b->revoked_ms = revoked ? strtoll(revoked, NULL, 10) : 0;
         zcert_destroy(&cert);
     }
     closedir(d);
@@ -98,11 +100,25 @@ const branch_t *branches_by_key(const branches_t *b, const char *public_key)
     return NULL;
 }
 
-int branches_any_removed(const branches_t *old, const branches_t *fresh)
+int branches_revoked(const branches_t *b)
 {
-    for (int i = 0; i < old->n; i++)
-        if (!branches_by_key(fresh, old->items[i].public_key))
-            return 1;
+    int n = 0;
+    for (int i = 0; i < b->n; i++)
+        n += b->items[i].revoked_ms != 0;
+    return n;
+}
+
+/* Writes the public certificate whole beside the registry, then renames it
+ * into place: a reader (intake, at any moment) never sees half of it. */
+static int branches_save_public(zcert_t *cert, const char *curve_dir, const char *id)
+{
+    char tmp[512], pub[512];
+    branches_path(tmp, sizeof tmp, curve_dir, "", ".new-", id);
+    branches_path(pub, sizeof pub, curve_dir, "branches", id, ".key");
+    if (zcert_save_public(cert, tmp) != 0 || rename(tmp, pub) != 0) {
+        unlink(tmp);
+        return -1;
+    }
     return 0;
 }
 
@@ -187,7 +203,9 @@ int branches_add(const char *curve_dir, const char *id, const char *name, const 
     zcert_set_meta(cert, "endpoint", "%s", endpoint ? endpoint : "");
     /* the secret first: a registered key whose secret was never written
      * would be a branch nobody can use */
-    int rc = zcert_save_secret(cert, sec) == 0 && chmod(sec, 0600) == 0 && zcert_save_public(cert, pub) == 0 ? 0 : -1;
+    int rc = zcert_save_secret(cert, sec) == 0 && chmod(sec, 0600) == 0 && branches_save_public(cert, curve_dir, id) == 0
+                 ? 0
+                 : -1;
     if (rc != 0)
         snprintf(err, errlen, "cannot write the keys of %s under %s", id, curve_dir);
     zcert_destroy(&cert);
@@ -195,7 +213,7 @@ int branches_add(const char *curve_dir, const char *id, const char *name, const 
     return rc;
 }
 
-int branches_revoke(const char *curve_dir, const char *id, char *err, size_t errlen)
+int branches_revoke(const char *curve_dir, const char *id, int64_t now_ms, char *err, size_t errlen)
 {
     char pub[512], sec[512];
     if (!wire_valid_id(id, BRANCH_ID_MAX - 1)) {
@@ -204,10 +222,24 @@ int branches_revoke(const char *curve_dir, const char *id, char *err, size_t err
     }
     branches_path(pub, sizeof pub, curve_dir, "branches", id, ".key");
     branches_path(sec, sizeof sec, curve_dir, "branch-secrets", id, ".key_secret");
-    if (unlink(pub) != 0) {
+    zcert_t *cert = zcert_load(pub);
+    if (!cert) {
         snprintf(err, errlen, "agence %s inconnue", id);
         return -1;
     }
-    unlink(sec);
-    return 0;
+    int rc = 0;
+    if (zcert_meta(cert, "revoked_ms")) {
+        snprintf(err, errlen, "l'agence %s est déjà révoquée", id);
+        rc = -1;
+    } else {
+        zcert_set_meta(cert, "revoked_ms", "%lld", (long long)now_ms);
+        if (branches_save_public(cert, curve_dir, id) != 0) {
+            snprintf(err, errlen, "cannot write %s", pub);
+            rc = -1;
+        } else {
+            unlink(sec);
+        }
+    }
+    zcert_destroy(&cert);
+    return rc;
 }

@@ -32,22 +32,29 @@ static const char *join(char **items, size_t n, char *buf, size_t cap)
     return buf;
 }
 
-/* The branch checks that need the registry: known branch, the sender's key
- * is that branch's (on the CURVE endpoint), the territory is the branch's. */
-static int check_branch(const intake_t *in, const Tremplin__Envelope *env, const char *branch_id, const char *peer,
+/* The branch checks that need the registry: known branch, not revoked, the
+ * sender's key is that branch's (on the CURVE endpoint: the key ZAP let in,
+ * from the same registry), the territory is the branch's. A branch added a
+ * moment ago (staff on the loopback endpoint) is looked for again in the
+ * registry's directory before it is called unknown. */
+static int check_branch(intake_t *in, const Tremplin__Envelope *env, const char *branch_id, const char *peer,
                         referral_error_t *err)
 {
     const branch_t *b = branches_by_id(&in->branches, branch_id);
+    if (!b && intake_branches_refresh(in))
+        b = branches_by_id(&in->branches, branch_id);
     if (!b)
         return referral_fail(err, "UNKNOWN_BRANCH", "branch", "Agence inconnue : « %s ».", branch_id);
     if (peer[0]) {
         const branch_t *sender = branches_by_key(&in->branches, peer);
-        if (!sender)
+        if (!sender || sender->revoked_ms)
             return referral_fail(err, "BRANCH_REVOKED", "branch", "La clé de cette agence n'est plus autorisée.");
         if (strcmp(sender->id, b->id) != 0)
             return referral_fail(err, "BRANCH_MISMATCH", "branch",
                                  "L'agence indiquée (%s) n'est pas celle de la clé qui envoie (%s).", b->id, sender->id);
     }
+    if (b->revoked_ms)
+        return referral_fail(err, "BRANCH_REVOKED", "branch", "L'agence %s a été révoquée.", b->id);
     if (strcmp(b->territory, env->territory) != 0)
         return referral_fail(err, "TERRITORY_MISMATCH", "territory",
                              "Le territoire du message (%s) n'est pas celui de l'agence (%s).", env->territory,

@@ -23,15 +23,34 @@ extern const size_t intake_nconf_fields;
 
 typedef struct {
     intake_conf_t conf;
-    branches_t branches;
-    unsigned long stamp;
+    branches_t branches;  /* the one registry ZAP and the handlers read */
+    unsigned long stamp;  /* of the registry directory when loaded */
     void *branch_router;
-    void *auth; /* zauth actor */
+    char server_public[BRANCH_KEY_LEN + 1];
+    void *zap;            /* ZAP handler (access.c) */
+    /* the self-check of the branch endpoint (selfcheck.c) */
+    void *self_dealer;
+    char self_public[BRANCH_KEY_LEN + 1], self_secret[BRANCH_KEY_LEN + 1];
+    int64_t self_answered_ms;
+    char self_check[40]; /* "branch_endpoint=ok" or "=KO", shown by tremplin ping */
+    char *self_checks[1];
     svc_t *svc;
 } intake_t;
 
 /* Handlers (prepare steps) of the commands intake serves. */
 extern const inbox_handler_t intake_handlers[];
 extern const size_t intake_nhandlers;
+
+/* access.c: reloads the registry when its directory changed (1 when it
+ * did); serves ZAP for the branch endpoint from that registry. */
+int intake_branches_refresh(intake_t *in);
+int intake_zap_start(intake_t *in, char *err, size_t errlen);
+void intake_zap_stop(intake_t *in);
+
+/* selfcheck.c: intake pings its own branch endpoint over CURVE (through
+ * ZAP) every watch_ms; its Pong says whether the last answer is recent. */
+int intake_selfcheck_start(intake_t *in, char *err, size_t errlen);
+void intake_selfcheck_pong(intake_t *in, Tremplin__Pong *pong);
+void intake_selfcheck_stop(intake_t *in);
 
 #endif

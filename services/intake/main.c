@@ -1,6 +1,6 @@
 /* intake — service entry point: wiring only. The branch endpoint (CURVE,
- * ZAP allowlist = the branch registry) is served by the same handlers as
- * the loopback one. */
+ * ZAP from the branch registry: access.c) is served by the same handlers as
+ * the loopback one, and checked by intake itself (selfcheck.c). */
 #include <czmq.h>
 #include <zmq.h>
 
@@ -29,27 +29,9 @@ static int intake_open_branch_endpoint(intake_t *in, char *err, size_t errlen)
     int one = 1;
     zmq_setsockopt(in->branch_router, ZMQ_CURVE_SERVER, &one, sizeof one);
     zcert_apply(server, in->branch_router);
+    util_strlcpy(in->server_public, zcert_public_txt(server), sizeof in->server_public);
     zcert_destroy(&server);
     return sock_bind_list(in->branch_router, in->conf.branch_bind, err, errlen);
-}
-
-static void intake_reload_branches(intake_t *in)
-{
-    branches_t fresh;
-    char err[512];
-    if (branches_load(in->conf.curve_dir, &fresh, err, sizeof err) != 0)
-        log_warn("branch_registry", "reason=\"%s\"", err);
-    int revoked = branches_any_removed(&in->branches, &fresh);
-    branches_free(&in->branches);
-    in->branches = fresh;
-    log_info("branches_loaded", "count=%d revoked=%d", in->branches.n, revoked);
-    /* zauth already refuses new connections of a removed key; unbinding
-     * closes the ones it still has (the others reconnect at once) */
-    if (revoked && in->branch_router) {
-        zmq_unbind(in->branch_router, in->conf.branch_bind);
-        if (sock_bind_list(in->branch_router, in->conf.branch_bind, err, sizeof err) != 0)
-            log_error("branch_rebind_failed", "reason=\"%s\"", err);
-    }
 }
 
 /* The half-days people may declare include those of the timetable's
@@ -73,15 +55,9 @@ static void intake_load_half_days(svc_t *s)
     log_info("half_days_loaded", "timetable=%s more=%d", sc.timetable_path, more);
 }
 
-static void intake_watch(svc_t *s)
-{
-    intake_t *in = svc_state(s);
-    unsigned long stamp = branches_dir_stamp(in->conf.curve_dir);
-    if (stamp != in->stamp) {
-        in->stamp = stamp;
-        intake_reload_branches(in);
-    }
-}
+/* A revocation never touches the socket: ZAP refuses the key's next
+ * handshakes, the handlers answer its open connections BRANCH_REVOKED. */
+static void intake_watch(svc_t *s) { intake_branches_refresh(svc_state(s)); }
 
 /* Deletes the contact data past its retention date, in every territory,
  * from the one instance holding the lease. */
@@ -113,16 +89,11 @@ static int intake_start(svc_t *s)
         log_error("start_failed", "reason=\"%s\"", err);
         return -1;
     }
-    in->stamp = branches_dir_stamp(in->conf.curve_dir);
-    intake_reload_branches(in);
+    intake_branches_refresh(in);
     intake_load_half_days(s);
     if (in->conf.branch_bind[0]) {
-        char dir[600];
-        snprintf(dir, sizeof dir, "%s/branches", in->conf.curve_dir);
-        in->auth = zactor_new(zauth, NULL);
-        zstr_sendx(in->auth, "CURVE", dir, NULL);
-        zsock_wait(in->auth);
-        if (intake_open_branch_endpoint(in, err, sizeof err) != 0) {
+        if (intake_zap_start(in, err, sizeof err) != 0 || intake_open_branch_endpoint(in, err, sizeof err) != 0
+            || intake_selfcheck_start(in, err, sizeof err) != 0) {
             log_error("start_failed", "reason=\"%s\"", err);
             return -1;
         }
@@ -137,17 +108,19 @@ static int intake_start(svc_t *s)
 
 static void intake_reload(svc_t *s)
 {
-    intake_reload_branches(svc_state(s));
+    intake_branches_refresh(svc_state(s));
     intake_load_half_days(s);
 }
+
+static void intake_pong_fill(svc_t *s, Tremplin__Pong *pong) { intake_selfcheck_pong(svc_state(s), pong); }
 
 static void intake_stop(svc_t *s)
 {
     intake_t *in = svc_state(s);
+    intake_selfcheck_stop(in);
     if (in->branch_router)
         zmq_close(in->branch_router);
-    zactor_t *auth = in->auth;
-    zactor_destroy(&auth);
+    intake_zap_stop(in);
     branches_free(&in->branches);
 }
 
@@ -165,6 +138,7 @@ int main(int argc, char **argv)
         .start = intake_start,
         .reload = intake_reload,
         .stop = intake_stop,
+        .pong_fill = intake_pong_fill,
         .state = &intake,
     };
     return svc_main(&def, argc, argv);

@@ -8,6 +8,9 @@
 --      6 score  7 outcome  8 reason (French)  9 rules version  10 now_ms
 --      11 availability  12 branch
 command('assign', function(keys, args)
+  -- every delivery that got past the idempotency mark, counted before the
+  -- business check: more than 1 means the referral reached the matcher twice
+  redis.call('HINCRBY', keys[1], 'received', 1)
   local prev = redis.call('HGET', keys[1], 'outcome')
   if prev then
     return {'dup', 'referral_id', args[1], 'person_id', args[2], 'status', prev}

@@ -423,6 +423,8 @@ static void test_error_answers_now(void **state)
 
 int main(void)
 {
+    static const unsigned char key[TP_ID_KEY_LEN] = { 1 }; /* call_send derives message ids */
+    util_id_key_set(key);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reply_ok),
         cmocka_unit_test(test_reply_ok_every_field),

@@ -27,7 +27,10 @@ static int cli_ping_print(const char *name, const Tremplin__Pong *p)
     int write_err = p->persistence_known && p->aof_enabled && strcmp(p->aof_last_write_status, "ok") != 0;
     int rewrite_err = p->persistence_known && p->aof_enabled && strcmp(p->aof_last_rewrite_status, "ok") != 0;
     int loading = p->persistence_known && p->redis_loading;
-    int healthy = p->redis_ok && !p->outbox_stalled && !aof_off && !write_err && !rewrite_err && !loading;
+    int checks_ko = 0; /* what else the service checked, e.g. intake's branch endpoint */
+    for (size_t k = 0; k < p->n_checks; k++)
+        checks_ko += strstr(p->checks[k], "=KO") != NULL;
+    int healthy = p->redis_ok && !p->outbox_stalled && !aof_off && !write_err && !rewrite_err && !loading && !checks_ko;
     printf("%-10s %s instance=%s version=%s redis=%s uptime_s=%" PRIu64 " outbox=%" PRIu64 " oldest_s=%" PRIu64
            " dead=%" PRIu64 " duplicates=%" PRIu64 " aof=%s aof_write=%s aof_rewrite=%s loading=%s\n",
            name, healthy ? "ok" : "KO", p->instance, p->version, p->redis_ok ? "ok" : "KO", p->uptime_ms / 1000,
@@ -35,6 +38,8 @@ static int cli_ping_print(const char *name, const Tremplin__Pong *p)
            !p->persistence_known ? "?" : p->aof_enabled ? "on" : "off",
            p->persistence_known ? p->aof_last_write_status : "?", p->persistence_known ? p->aof_last_rewrite_status : "?",
            !p->persistence_known ? "?" : p->redis_loading ? "oui" : "non");
+    for (size_t k = 0; k < p->n_checks; k++)
+        printf("%-10s %s\n", "", p->checks[k]);
     if (p->outbox_stalled)
         printf("%-10s file d'envoi bloquée : le plus ancien de ses %" PRIu64 " messages attend depuis %" PRIu64
                " s (tremplin outbox list)\n",

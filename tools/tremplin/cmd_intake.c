@@ -41,20 +41,29 @@ int cli_branch(cli_t *cli, int argc, char **argv)
         return 0;
     }
     if (argc == 2 && !strcmp(argv[0], "revoke")) {
-        if (branches_revoke(dir, argv[1], err, sizeof err) != 0) {
+        if (branches_revoke(dir, argv[1], clock_real_ms(), err, sizeof err) != 0) {
             fprintf(stderr, "tremplin: %s\n", err);
             return 2;
         }
-        printf("agence %s révoquée : ses connexions sont refusées et fermées\n", argv[1]);
+        printf("agence %s révoquée : ses nouvelles connexions sont refusées, ses messages en cours reçoivent "
+               "BRANCH_REVOKED (les autres agences ne sont pas touchées)\n",
+               argv[1]);
         return 0;
     }
     if (argc == 1 && !strcmp(argv[0], "list")) {
         branches_t b;
         if (branches_load(dir, &b, err, sizeof err) != 0)
             fprintf(stderr, "tremplin: %s\n", err);
-        for (int i = 0; i < b.n; i++)
-            printf("%-16s %-6s %.12s…  %s\n", b.items[i].id, b.items[i].territory, b.items[i].public_key,
+        for (int i = 0; i < b.n; i++) {
+            char state[40] = "active";
+            if (b.items[i].revoked_ms) {
+                char day[11];
+                clock_local_day(b.items[i].revoked_ms, day);
+                snprintf(state, sizeof state, "révoquée le %s", day);
+            }
+            printf("%-16s %-6s %.12s…  %-22s %s\n", b.items[i].id, b.items[i].territory, b.items[i].public_key, state,
                    b.items[i].name);
+        }
         branches_free(&b);
         return 0;
     }
@@ -191,8 +200,8 @@ static void cli_import_reject(cli_import_t *st, long line, const char *code, con
 static void cli_import_answer(void *arg, uint64_t tag, const Tremplin__Envelope *reply)
 {
     cli_import_t *st = arg;
-    if (!reply)
-        st->unreachable++;
+    if (!reply || (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR && reply->error->retryable))
+        st->unreachable++; /* no answer, or intake could not store it now: not the line's fault */
     else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK)
         reply->ack->duplicate ? st->duplicate++ : st->accepted++;
     else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR)
@@ -211,8 +220,23 @@ static void cli_import_progress(cli_importer_t *im, int final)
 {
     if (!final && (im->st.lines % 200 != 0 || !im->tty))
         return;
-    fprintf(stderr, "%s%ld lignes : %ld acceptées, %ld déjà reçues, %ld rejetées%s", im->tty ? "\r" : "",
-            im->st.lines, im->st.accepted, im->st.duplicate, im->st.rejected, final || !im->tty ? "\n" : "");
+    fprintf(stderr, "%s%ld lignes : %ld acceptées, %ld déjà reçues, %ld rejetées, %ld injoignables%s",
+            im->tty ? "\r" : "", im->st.lines, im->st.accepted, im->st.duplicate, im->st.rejected, im->st.unreachable,
+            final || !im->tty ? "\n" : "");
+}
+
+/* Sends one line, waiting for room in the window. Each line has a deadline
+ * (the client's tries); once a line got no answer by its deadline, intake
+ * is gone: the lines after it are counted unreachable without being sent,
+ * instead of each waiting as long in turn (10 000 lines took 40 minutes). */
+static void cli_import_send(cli_importer_t *im, const Tremplin__Envelope *env, long line)
+{
+    while (im->st.unreachable == 0) {
+        if (client_send(im->client, env, (uint64_t)line) == 0)
+            return;
+        client_poll(im->client, 100, cli_import_answer, &im->st);
+    }
+    im->st.unreachable++;
 }
 
 /* Sends one record (a JSON object) as line `line`; keeps the window full. */
@@ -228,8 +252,7 @@ static void cli_import_record(cli_importer_t *im, json_object *root, long line)
     } else {
         Tremplin__Envelope env;
         cli_envelope(&env, &h.referral, cli_territory_of(im->cli, &im->branches, h.referral.branch));
-        while (client_send(im->client, &env, (uint64_t)line) != 0)
-            client_poll(im->client, 100, cli_import_answer, &im->st);
+        cli_import_send(im, &env, line);
     }
     if (root)
         json_object_put(root);
@@ -420,6 +443,10 @@ static int cli_referral_import(cli_t *cli, const char *path)
         fclose(im.st.rejects);
     printf("acceptées=%ld déjà_reçues=%ld rejetées=%ld injoignables=%ld%s%s\n", im.st.accepted, im.st.duplicate,
            im.st.rejected, im.st.unreachable, im.st.rejected ? " rejets=" : "", im.st.rejected ? rejects : "");
+    if (im.st.unreachable)
+        fprintf(stderr, "tremplin: intake injoignable : %ld lignes sans réponse ; relancer le même import quand intake "
+                        "répond (les lignes déjà reçues ne seront pas créées deux fois)\n",
+                im.st.unreachable);
     client_destroy(&im.client);
     branches_free(&im.branches);
     if (rc != 0 || im.st.unreachable)
