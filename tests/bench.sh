@@ -20,11 +20,11 @@ trap cleanup EXIT INT TERM
 redis-server "$dir/redis/redis.conf" > "$dir/redis.log" 2>&1 &
 pids="$pids $!"
 until "$build/bin/tremplin" functions load >/dev/null 2>&1; do sleep 0.1; done
-for s in intake matcher; do
+for s in intake matcher scheduler; do
     "$build/bin/tremplin-$s" 2> "$dir/$s.log" &
     pids="$pids $!"
 done
-until "$build/bin/tremplin" ping intake matcher >/dev/null 2>&1; do sleep 0.1; done
+until "$build/bin/tremplin" ping intake matcher scheduler >/dev/null 2>&1; do sleep 0.1; done
 
 run() { # label, probe args
     label=$1
@@ -44,3 +44,25 @@ until "$build/bin/tremplin" ping intake | grep -q 'outbox=0 '; do sleep 0.01; do
 t1=$(date +%s%N)
 printf '%-44s probes=50000 ms=%d per_s=%d\n' "2 hops, until the outbox is empty" $(((t1 - t0) / 1000000)) \
     $((50000 * 1000000000 / (t1 - t0)))
+
+# Referrals end to end: simulated branches over CURVE -> intake -> matcher ->
+# scheduler, until every outbox is empty. Redis's own accounting (INFO
+# commandstats: calls and microseconds, Lua's commands included; INFO cpu)
+# divided by the referrals accepted gives the cost per referral.
+admin() { redis-cli -p "$base" --user admin --pass "$(cat "$dir/secrets/admin.pass")" --no-auth-warning "$@"; }
+stats() { # calls usec cpu_ms
+    admin info commandstats | tr -d '\r' | awk -F'[=,]' '/^cmdstat_/ { c += $2; u += $4 } END { printf "%d %d ", c, u }'
+    admin info cpu | tr -d '\r' | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%d\n", s * 1000 }'
+}
+n=${BENCH_REFERRALS:-5000}
+set -- $(stats)
+c0=$1 u0=$2 p0=$3
+t0=$(date +%s%N)
+out=$("$build/bin/tremplin" simulate --branches 5 --count "$n" --seed 7)
+until [ "$(admin xlen 'tp:{42}:intake:outbox')" = 0 ] && [ "$(admin xlen 'tp:{42}:matcher:outbox')" = 0 ]; do sleep 0.01; done
+t1=$(date +%s%N)
+set -- $(stats)
+acc=$(echo "$out" | sed -n 's/.*acceptées=\([0-9]*\).*/\1/p')
+printf '%-44s referrals=%d accepted=%d ms=%d per_s=%d redis_calls_per=%d redis_us_per=%d redis_cpu_us_per=%d\n' \
+    "referrals end to end (5 branches, CURVE)" "$n" "$acc" $(((t1 - t0) / 1000000)) \
+    $((acc * 1000000000 / (t1 - t0))) $((($1 - c0) / acc)) $((($2 - u0) / acc)) $((($3 - p0) * 1000 / acc))
