@@ -173,7 +173,7 @@ static void outbox_failed(outbox_t *self, outbox_entry_t *e)
     }
 }
 
-/* How many new entries may be taken now. A full retry set stops the intake
+/* How many new entries may be taken now. A full retry set stops the taking
  * of new ones: that many messages failing at once means their destination
  * fails, and sending more would only add to the pile (backpressure); it also
  * bounds the table. */

@@ -312,10 +312,8 @@ static void svc_committed(void *arg, const call_t *call, const Tremplin__Ack *ac
     char id[TP_ID_LEN + 1], kind[96];
     snprintf(kind, sizeof kind, "%s.%s", s->def->name, call->event_kind ? call->event_kind : call->function);
     ev.kind = kind;
-    ev.subject_id = ack->referral_id[0] ? ack->referral_id
-                    : ack->booking_id[0] ? ack->booking_id
-                    : ack->session_id[0] ? ack->session_id
-                                         : (char *)call->msg_id;
+    const char *subject = call->event_subject ? call_ack_string(ack, call->event_subject) : NULL;
+    ev.subject_id = (char *)(subject && subject[0] ? subject : call->msg_id);
     env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_EVENT;
     env.event = &ev;
     wire_stamp(&env, id, call->msg_id, s->conf.instance, call->territory);

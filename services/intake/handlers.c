@@ -130,7 +130,7 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
     out.referral_accepted = &acc;
 
     call_function(call, "submit_referral");
-    call->event_kind = "referral.accepted";
+    call_event(call, "referral.accepted", "referral_id");
     call_send(call, "matcher", &out);
     call_own_key(call, "ref:%s:%s", r->branch, r->external_ref);
     call_own_key(call, "referral:%s", rid);
@@ -196,7 +196,7 @@ static void prepare_withdraw_consent(void *arg, const Tremplin__Envelope *env, c
     int64_t now = clock_now_ms();
     clock_local_day(now, day);
     call_function(call, "withdraw_consent");
-    call->event_kind = "consent.withdrawn";
+    call_event(call, "consent.withdrawn", NULL);
     call_own_key(call, "person:%s", w->person_id);
     call_own_key(call, "fig:%s", day);
     call_argf(call, "%s", w->purpose);

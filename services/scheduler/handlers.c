@@ -61,7 +61,7 @@ static void prepare_track_assigned(void *arg, const Tremplin__Envelope *env, cal
     char day[11];
     today(day, &now);
     call_function(call, "track_assigned");
-    call->event_kind = "booking.changed";
+    call_event(call, "booking.changed", "booking_id");
     call_own_key(call, "person:%s", t->person_id);
     call_own_key(call, "assigned:%s", t->assignment_id);
     call_argf(call, "%s", t->person_id);
@@ -88,7 +88,7 @@ static void prepare_cancel_booking(void *arg, const Tremplin__Envelope *env, cal
     char day[11];
     today(day, &now);
     call_function(call, "cancel_booking");
-    call->event_kind = "booking.changed";
+    call_event(call, "booking.changed", "booking_id");
     call_own_key(call, "booking:%s", bid);
     call_argf(call, "%s", bid);
     call_argf(call, "%lld", (long long)now);
@@ -111,7 +111,7 @@ static void prepare_answer_offer(void *arg, const Tremplin__Envelope *env, call_
     char day[11];
     today(day, &now);
     call_function(call, "answer_offer");
-    call->event_kind = "booking.changed";
+    call_event(call, "booking.changed", "booking_id");
     call_own_key(call, "booking:%s", bid);
     call_argf(call, "%s", bid);
     call_argf(call, "%lld", (long long)now);
@@ -139,7 +139,7 @@ void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *r
                            const char *day, call_t *call)
 {
     call_function(call, "cancel_session");
-    call->event_kind = "session.cancelled";
+    call_event(call, "session.cancelled", "session_id");
     call_own_key(call, "session:%s", sid);
     call_argf(call, "%s", sid);
     call_argf(call, "%lld", (long long)now);
@@ -190,7 +190,7 @@ static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, ca
     out.attendance_recorded = &rec;
 
     call_function(call, "mark_attendance");
-    call->event_kind = "attendance.recorded";
+    call_event(call, "attendance.recorded", "booking_id");
     call_send(call, "survey", &out);
     call_own_key(call, "roster:%s", m->session_id);
     call_argf(call, "%s", m->session_id);
