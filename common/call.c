@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys.h"
 #include "rds.h"
 
 void call_vec_clear(call_vec_t *v)
@@ -48,17 +49,6 @@ static void call_vec_free(call_vec_t *v)
     v->n = v->cap = 0;
 }
 
-static void call_vec_pushf(call_vec_t *v, const char *prefix, const char *fmt, va_list ap)
-{
-    char buf[4096];
-    int p = snprintf(buf, sizeof buf, "%s", prefix);
-    int n = vsnprintf(buf + p, sizeof buf - (size_t)p, fmt, ap);
-    if (n < 0)
-        n = 0;
-    size_t len = (size_t)p + (size_t)n;
-    call_vec_push(v, buf, len < sizeof buf ? len : sizeof buf - 1);
-}
-
 void call_reset(call_t *c, const char *service, const char *territory, const char *msg_id)
 {
     c->kind = CALL_EMPTY;
@@ -91,23 +81,30 @@ void call_function(call_t *c, const char *name)
     util_strlcpy(c->function, name, sizeof c->function);
 }
 
+/* Keys and arguments are short (ids, numbers, codes): one longer than the
+ * buffer is cut. */
+#define CALL_ITEM_MAX 4096
+
+static void call_push_key(call_t *c, const char *service, const char *fmt, va_list ap)
+{
+    char buf[CALL_ITEM_MAX];
+    size_t n = tp_vkey(buf, sizeof buf, c->territory, service, fmt, ap);
+    call_vec_push(&c->keys, buf, n < sizeof buf ? n : sizeof buf - 1);
+}
+
 void call_own_key(call_t *c, const char *fmt, ...)
 {
-    char prefix[96];
-    snprintf(prefix, sizeof prefix, "tp:{%s}:%s:", c->territory, c->service);
     va_list ap;
     va_start(ap, fmt);
-    call_vec_pushf(&c->keys, prefix, fmt, ap);
+    call_push_key(c, c->service, fmt, ap);
     va_end(ap);
 }
 
 void call_key(call_t *c, const char *fmt, ...)
 {
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "tp:{%s}:", c->territory);
     va_list ap;
     va_start(ap, fmt);
-    call_vec_pushf(&c->keys, prefix, fmt, ap);
+    call_push_key(c, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -115,10 +112,13 @@ void call_arg(call_t *c, const void *data, size_t len) { call_vec_push(&c->args,
 
 void call_argf(call_t *c, const char *fmt, ...)
 {
+    char buf[CALL_ITEM_MAX];
     va_list ap;
     va_start(ap, fmt);
-    call_vec_pushf(&c->args, "", fmt, ap);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    size_t len = n > 0 ? (size_t)n : 0;
+    call_vec_push(&c->args, buf, len < sizeof buf ? len : sizeof buf - 1);
 }
 
 void call_send(call_t *c, const char *to, const Tremplin__Envelope *env)
@@ -162,11 +162,11 @@ void call_append(call_t *c, rds_t *r, const char *library, long mark_ttl_s)
     if (c->peer[0]) { /* a CURVE peer's ids are its own: one cannot replay another's to read its answer */
         char who[TP_ID_LEN + 1];
         util_derive_id(c->peer, "peer", 0, who);
-        snprintf(mark, sizeof mark, "tp:{%s}:%s:seen:%.16s:%s", c->territory, c->service, who, c->msg_id);
+        tp_key(mark, sizeof mark, c->territory, c->service, "seen:%.16s:%s", who, c->msg_id);
     } else {
-        snprintf(mark, sizeof mark, "tp:{%s}:%s:seen:%s", c->territory, c->service, c->msg_id);
+        tp_key(mark, sizeof mark, c->territory, c->service, "seen:%s", c->msg_id);
     }
-    snprintf(outbox, sizeof outbox, "tp:{%s}:%s:outbox", c->territory, c->service);
+    tp_key(outbox, sizeof outbox, c->territory, c->service, "outbox");
     snprintf(ttl, sizeof ttl, "%ld", mark_ttl_s);
     snprintf(nout, sizeof nout, "%d", c->nout);
     int i = 0;
