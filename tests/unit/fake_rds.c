@@ -261,7 +261,8 @@ int rds_read(rds_t *self, redisReply **out, int n)
         rc |= out[i] == NULL; /* down, or a connection lost mid-pipeline */
     }
     int taken = n < fake.nqueue ? n : fake.nqueue;
-    memmove(fake.queue, fake.queue + taken, (size_t)(fake.nqueue - taken) * sizeof *fake.queue);
+    if (taken > 0)
+        memmove(fake.queue, fake.queue + taken, (size_t)(fake.nqueue - taken) * sizeof *fake.queue);
     fake.nqueue -= taken;
     if (rc != 0) { /* as rds.c: every reply of a failed read is NULL, and what is left is lost */
         for (int i = 0; i < n; i++)

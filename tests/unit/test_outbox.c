@@ -18,10 +18,10 @@
 
 #include "fake_clock.h"
 #include "fake_rds.h"
+#include "inproc.h"
 #include "keys.h"
 #include "log.h"
 #include "outbox.h"
-#include "sock.h"
 #include "wire.h"
 
 #define LIB "lib_v1"
@@ -49,7 +49,7 @@ typedef struct {
 } entry_t;
 
 typedef struct {
-    void *ctx, *peer, *dealer;
+    inproc_pair_t z; /* z.router: the receiver's; z.dealer: the relay's route */
     rds_t *rds;
     outbox_t *ob;
     outbox_conf_t conf;
@@ -169,7 +169,7 @@ static void *route(void *arg, const char *to, int *unknown)
     fx_t *f = arg;
     assert_string_equal(to, "peer");
     *unknown = f->route_unknown;
-    return f->route_unknown || f->route_none ? NULL : f->dealer;
+    return f->route_unknown || f->route_none ? NULL : f->z.dealer;
 }
 
 /* Takes every message the relay has sent so far (inproc: a message sent is
@@ -180,7 +180,7 @@ static int peer_take(fx_t *f, char (*mids)[65], int max)
     for (;;) {
         zmq_msg_t id, body;
         zmq_msg_init(&id);
-        if (zmq_msg_recv(&id, f->peer, ZMQ_DONTWAIT) < 0) {
+        if (zmq_msg_recv(&id, f->z.router, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&id);
             return n;
         }
@@ -191,7 +191,7 @@ static int peer_take(fx_t *f, char (*mids)[65], int max)
         }
         zmq_msg_close(&id);
         zmq_msg_init(&body);
-        assert_true(zmq_msg_recv(&body, f->peer, 0) >= 0);
+        assert_true(zmq_msg_recv(&body, f->z.router, 0) >= 0);
         Tremplin__Envelope *env = NULL;
         assert_int_equal(wire_unpack(zmq_msg_data(&body), zmq_msg_size(&body), WIRE_MAX_DEFAULT, NULL, &env), WIRE_OK);
         assert_true(n < max);
@@ -211,34 +211,24 @@ static void peer_answer(fx_t *f, const char *mid)
     Tremplin__Envelope reply = TREMPLIN__ENVELOPE__INIT;
     Tremplin__Ack ack = TREMPLIN__ACK__INIT;
     Tremplin__Error err = TREMPLIN__ERROR__INIT;
-    if (e->refuse) {
-        err.code = (char *)e->code;
-        err.retryable = e->retryable;
-        reply.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_ERROR;
+    err.code = (char *)e->code;
+    err.retryable = e->retryable;
+    reply.payload_case = e->refuse ? TREMPLIN__ENVELOPE__PAYLOAD_ERROR : TREMPLIN__ENVELOPE__PAYLOAD_ACK;
+    if (e->refuse)
         reply.error = &err;
-    } else {
-        reply.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_ACK;
+    else
         reply.ack = &ack;
-    }
     char id[TP_ID_LEN + 1];
     wire_stamp(&reply, id, mid, "peer-1", e->territory);
-    wire_buf_t buf = { 0 };
-    wire_pack(&reply, &buf);
-    zmq_msg_t to;
-    zmq_msg_init(&to);
-    zmq_msg_copy(&to, &f->identity);
-    assert_true(zmq_msg_send(&to, f->peer, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(f->peer, buf.data, buf.len, 0) >= 0);
-    wire_buf_free(&buf);
+    inproc_send(f->z.router, &f->identity, &reply);
 }
 
 /* Hands what the receiver answered to the relay, as the loop does when the
  * DEALER is readable (waiting for it with a deadline, never a sleep). */
 static void relay_reads(fx_t *f)
 {
-    zmq_pollitem_t item = { f->dealer, 0, ZMQ_POLLIN, 0 };
-    assert_int_equal(zmq_poll(&item, 1, 5000), 1);
-    outbox_on_reply(f->ob, f->dealer);
+    inproc_wait(f->z.dealer);
+    outbox_on_reply(f->ob, f->z.dealer);
 }
 
 /* One round: the relay pumps, the receiver answers all it got, the relay
@@ -266,11 +256,7 @@ static int fx_setup(void **state)
     fake_rds_reset();
     fake_rds_answer(bus, f);
     fake_clock_set(T0);
-    f->ctx = zmq_ctx_new();
-    f->peer = sock_new(f->ctx, ZMQ_ROUTER);
-    assert_int_equal(zmq_bind(f->peer, "inproc://peer"), 0);
-    f->dealer = sock_new(f->ctx, ZMQ_DEALER);
-    assert_int_equal(zmq_connect(f->dealer, "inproc://peer"), 0);
+    inproc_open(&f->z, "inproc://peer");
     rds_conf_t rc = { 0 };
     f->rds = rds_new(&rc, "test");
     f->territories[0] = "42";
@@ -305,9 +291,7 @@ static int fx_teardown(void **state)
     rds_destroy(&f->rds);
     if (f->have_identity)
         zmq_msg_close(&f->identity);
-    zmq_close(f->dealer);
-    zmq_close(f->peer);
-    zmq_ctx_term(f->ctx);
+    inproc_close(&f->z);
     fake_rds_reset();
     fake_clock_set(0);
     free(f);
