@@ -8,7 +8,6 @@
 #include "svc_int.h"
 #include "util.h"
 
-
 /* Probe: forward to route[0] through the outbox, or count at the last hop. */
 void svc_prepare_probe(void *arg, const Tremplin__Envelope *in, call_t *call)
 {
