@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys.h"
 #include "rds.h"
 
 void call_vec_clear(call_vec_t *v)
@@ -48,17 +49,6 @@ static void call_vec_free(call_vec_t *v)
     v->n = v->cap = 0;
 }
 
-static void call_vec_pushf(call_vec_t *v, const char *prefix, const char *fmt, va_list ap)
-{
-    char buf[4096];
-    int p = snprintf(buf, sizeof buf, "%s", prefix);
-    int n = vsnprintf(buf + p, sizeof buf - (size_t)p, fmt, ap);
-    if (n < 0)
-        n = 0;
-    size_t len = (size_t)p + (size_t)n;
-    call_vec_push(v, buf, len < sizeof buf ? len : sizeof buf - 1);
-}
-
 void call_reset(call_t *c, const char *service, const char *territory, const char *msg_id)
 {
     c->kind = CALL_EMPTY;
@@ -73,7 +63,7 @@ void call_reset(call_t *c, const char *service, const char *territory, const cha
     call_vec_clear(&c->args);
     call_vec_clear(&c->out);
     c->nout = 0;
-    c->event_kind = NULL;
+    c->event_kind = c->event_subject = NULL;
     c->err_code[0] = c->err_field[0] = c->err_message[0] = '\0';
     c->err_retryable = 0;
 }
@@ -91,23 +81,30 @@ void call_function(call_t *c, const char *name)
     util_strlcpy(c->function, name, sizeof c->function);
 }
 
+/* Keys and arguments are short (ids, numbers, codes): one longer than the
+ * buffer is cut. */
+#define CALL_ITEM_MAX 4096
+
+static void call_push_key(call_t *c, const char *service, const char *fmt, va_list ap)
+{
+    char buf[CALL_ITEM_MAX];
+    size_t n = tp_vkey(buf, sizeof buf, c->territory, service, fmt, ap);
+    call_vec_push(&c->keys, buf, n < sizeof buf ? n : sizeof buf - 1);
+}
+
 void call_own_key(call_t *c, const char *fmt, ...)
 {
-    char prefix[96];
-    snprintf(prefix, sizeof prefix, "tp:{%s}:%s:", c->territory, c->service);
     va_list ap;
     va_start(ap, fmt);
-    call_vec_pushf(&c->keys, prefix, fmt, ap);
+    call_push_key(c, c->service, fmt, ap);
     va_end(ap);
 }
 
 void call_key(call_t *c, const char *fmt, ...)
 {
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "tp:{%s}:", c->territory);
     va_list ap;
     va_start(ap, fmt);
-    call_vec_pushf(&c->keys, prefix, fmt, ap);
+    call_push_key(c, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -115,10 +112,13 @@ void call_arg(call_t *c, const void *data, size_t len) { call_vec_push(&c->args,
 
 void call_argf(call_t *c, const char *fmt, ...)
 {
+    char buf[CALL_ITEM_MAX];
     va_list ap;
     va_start(ap, fmt);
-    call_vec_pushf(&c->args, "", fmt, ap);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    size_t len = n > 0 ? (size_t)n : 0;
+    call_vec_push(&c->args, buf, len < sizeof buf ? len : sizeof buf - 1);
 }
 
 void call_send(call_t *c, const char *to, const Tremplin__Envelope *env)
@@ -131,6 +131,12 @@ void call_send(call_t *c, const char *to, const Tremplin__Envelope *env)
     call_vec_push(&c->out, id, strlen(id));
     tremplin__envelope__pack(&stamped, call_vec_add(&c->out, tremplin__envelope__get_packed_size(&stamped)));
     c->nout++;
+}
+
+void call_event(call_t *c, const char *kind, const char *subject_key)
+{
+    c->event_kind = kind;
+    c->event_subject = subject_key;
 }
 
 void call_error(call_t *c, const char *code, const char *field, const char *message_fr, int retryable)
@@ -153,14 +159,14 @@ void call_append(call_t *c, rds_t *r, const char *library, long mark_ttl_s)
     char fname[128], numkeys[16], mark[160], outbox[96], ttl[24], nout[16];
     snprintf(fname, sizeof fname, "%s_%s", library, c->function);
     snprintf(numkeys, sizeof numkeys, "%d", nkeys);
-    if (c->peer[0]) { /* a branch's ids are its own: one cannot replay another's to read its answer */
+    if (c->peer[0]) { /* a CURVE peer's ids are its own: one cannot replay another's to read its answer */
         char who[TP_ID_LEN + 1];
         util_derive_id(c->peer, "peer", 0, who);
-        snprintf(mark, sizeof mark, "tp:{%s}:%s:seen:%.16s:%s", c->territory, c->service, who, c->msg_id);
+        tp_key(mark, sizeof mark, c->territory, c->service, "seen:%.16s:%s", who, c->msg_id);
     } else {
-        snprintf(mark, sizeof mark, "tp:{%s}:%s:seen:%s", c->territory, c->service, c->msg_id);
+        tp_key(mark, sizeof mark, c->territory, c->service, "seen:%s", c->msg_id);
     }
-    snprintf(outbox, sizeof outbox, "tp:{%s}:%s:outbox", c->territory, c->service);
+    tp_key(outbox, sizeof outbox, c->territory, c->service, "outbox");
     snprintf(ttl, sizeof ttl, "%ld", mark_ttl_s);
     snprintf(nout, sizeof nout, "%d", c->nout);
     int i = 0;
@@ -249,6 +255,29 @@ static int call_internal(Tremplin__Error *error, const char *message_fr)
     return 0;
 }
 
+/* The plain (not repeated, not in a oneof) string or bool field of Ack named
+ * name: a reply key is an Ack field's name, so common/ names none of them. */
+static const ProtobufCFieldDescriptor *call_ack_field(const char *name)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(&tremplin__ack__descriptor, name);
+    if (!f || f->label == PROTOBUF_C_LABEL_REPEATED || (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+        || (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_BOOL))
+        return NULL;
+    return f;
+}
+
+static void call_ack_set(Tremplin__Ack *ack, const ProtobufCFieldDescriptor *f, char *val)
+{
+    char *at = (char *)ack + f->offset;
+    if (f->type == PROTOBUF_C_TYPE_STRING)
+        *(char **)at = val;
+    else
+        *(protobuf_c_boolean *)at = val[0] == '1';
+    if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset) /* a has_ flag */
+        *(protobuf_c_boolean *)((char *)ack + f->quantifier_offset) = 1;
+}
+
 int call_parse_reply(const redisReply *reply, Tremplin__Ack *ack, Tremplin__Error *error, char *strbuf, size_t strcap)
 {
     char *w = strbuf, *end = strbuf + strcap;
@@ -273,13 +302,15 @@ int call_parse_reply(const redisReply *reply, Tremplin__Ack *ack, Tremplin__Erro
         const redisReply *k = reply->element[i], *v = reply->element[i + 1];
         if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
             continue;
-        char *val = call_copy(&w, end, v->str, v->len);
-        if (!strcmp(k->str, "referral_id")) ack->referral_id = val;
-        else if (!strcmp(k->str, "person_id")) ack->person_id = val;
-        else if (!strcmp(k->str, "booking_id")) ack->booking_id = val;
-        else if (!strcmp(k->str, "session_id")) ack->session_id = val;
-        else if (!strcmp(k->str, "status")) ack->status = val;
-        else if (!strcmp(k->str, "duplicate")) ack->duplicate = val[0] == '1';
+        const ProtobufCFieldDescriptor *f = call_ack_field(k->str);
+        if (f)
+            call_ack_set(ack, f, call_copy(&w, end, v->str, v->len));
     }
     return 1;
+}
+
+const char *call_ack_string(const Tremplin__Ack *ack, const char *name)
+{
+    const ProtobufCFieldDescriptor *f = call_ack_field(name);
+    return f && f->type == PROTOBUF_C_TYPE_STRING ? *(char *const *)((const char *)ack + f->offset) : NULL;
 }

@@ -45,7 +45,9 @@ typedef struct {
     call_vec_t args; /* handler args */
     call_vec_t out;  /* outgoing: triples (to, msg_id, bytes) */
     int nout;
+    /* the event published once the step is committed (call_event) */
     const char *event_kind;
+    const char *event_subject;
     /* CALL_ANSWER: an Error or any reply payload */
     char err_code[48];
     char err_field[64];
@@ -68,6 +70,11 @@ void call_argf(call_t *c, const char *fmt, ...) __attribute__((format(printf, 2,
  * derived from the command's and its rank, so a step run again sends the
  * same message; cause, producer, time, territory) and packs it now. */
 void call_send(call_t *c, const char *to, const Tremplin__Envelope *env);
+/* Names the event published once the step is committed: its kind (the
+ * service's name is put in front) and the reply key whose value is its
+ * subject (an Ack field, e.g. "booking_id"); NULL or an empty value: the
+ * command's msg_id. Without it, the kind is the function's name. */
+void call_event(call_t *c, const char *kind, const char *subject_key);
 /* Answers at once with an Error; no Redis call is made. */
 void call_error(call_t *c, const char *code, const char *field, const char *message_fr, int retryable);
 
@@ -77,11 +84,16 @@ struct rds;
 void call_append(call_t *c, struct rds *r, const char *library, long mark_ttl_s);
 
 /* Turns a function reply into an answer payload. Fills *ack or *error (the
- * caller passes both initialised); returns 1 for ok, 0 for error. No reply
+ * caller passes both initialised); returns 1 for ok, 0 for error. The pairs
+ * of an ok reply set the Ack fields of the same name (string or bool, found
+ * by the Ack's descriptor, so a new field needs no change here); a key the
+ * Ack does not have is ignored. No reply
  * (the connection is lost) and a transient Redis error are UNAVAILABLE,
  * retryable; any other Redis error (a function's runtime error) is INTERNAL,
  * not retryable. */
 int call_parse_reply(const redisReply *reply, Tremplin__Ack *ack, Tremplin__Error *error, char *strbuf, size_t strcap);
+/* The string field of ack named name, or NULL when it has none such. */
+const char *call_ack_string(const Tremplin__Ack *ack, const char *name);
 /* 1 when a Redis error reply says the server cannot do it now (LOADING, BUSY,
  * READONLY, ...) rather than that the command or function is wrong. */
 int call_redis_error_transient(const char *err);

@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "keys.h"
 #include "log.h"
 #include "util.h"
 #include "wire.h"
@@ -139,11 +140,6 @@ int outbox_retrying(const outbox_t *self) { return self->nretry; }
 int outbox_inflight(const outbox_t *self) { return self->count; }
 void outbox_quiesce(outbox_t *self) { self->quiesced = 1; }
 
-static void outbox_key(char *out, size_t cap, const char *territory, const char *service, const char *what)
-{
-    snprintf(out, cap, "tp:{%s}:%s:%s", territory, service, what);
-}
-
 static int64_t outbox_backoff(const outbox_t *self, int tries)
 {
     int64_t d = self->conf.ack_timeout_ms;
@@ -173,7 +169,7 @@ static void outbox_failed(outbox_t *self, outbox_entry_t *e)
     }
 }
 
-/* How many new entries may be taken now. A full retry set stops the intake
+/* How many new entries may be taken now. A full retry set stops the taking
  * of new ones: that many messages failing at once means their destination
  * fails, and sending more would only add to the pile (backpressure); it also
  * bounds the table. */
@@ -246,7 +242,7 @@ static void outbox_flush_done(outbox_t *self)
             if (strcmp(self->done_terr[i], terr) == 0)
                 ids[n++] = self->done_ids[i];
         char key[96];
-        outbox_key(key, sizeof key, terr, self->conf.service, "outbox");
+        tp_key(key, sizeof key, terr, self->conf.service, "outbox");
         const char *keys[1] = { key };
         outbox_fcall(self, "outbox_done", 1, keys, n, ids);
         free(ids);
@@ -282,8 +278,8 @@ static void outbox_dead(outbox_t *self, outbox_entry_t *e, const char *error)
 {
     char okey[96], dkey[96], tries[16];
     const char *terr = e->territory;
-    outbox_key(okey, sizeof okey, terr, self->conf.service, "outbox");
-    outbox_key(dkey, sizeof dkey, terr, self->conf.service, "dead");
+    tp_key(okey, sizeof okey, terr, self->conf.service, "outbox");
+    tp_key(dkey, sizeof dkey, terr, self->conf.service, "dead");
     snprintf(tries, sizeof tries, "%d", e->tries);
     const char *keys[2] = { okey, dkey };
     const char *args[3] = { e->stream_id, error, tries };
@@ -394,7 +390,7 @@ static void outbox_take(outbox_t *self, const char *mode)
     snprintf(lease, sizeof lease, "%lld", (long long)self->conf.lease_ms);
     char keys[OUTBOX_MAX_TERRITORIES][96];
     for (int t = 0; t < self->conf.nterritories && t < OUTBOX_MAX_TERRITORIES; t++) {
-        outbox_key(keys[t], sizeof keys[t], self->conf.territories[t], self->conf.service, "outbox");
+        tp_key(keys[t], sizeof keys[t], self->conf.territories[t], self->conf.service, "outbox");
         const char *k[1] = { keys[t] };
         const char *args[4] = { self->conf.instance, count, lease, mode };
         outbox_fcall(self, "outbox_take", 1, k, 4, args);
@@ -439,7 +435,7 @@ static void outbox_take_orphans(outbox_t *self)
     snprintf(count, sizeof count, "%d", per);
     for (int t = 0; t < n; t++) {
         char key[96];
-        outbox_key(key, sizeof key, self->conf.territories[t], self->conf.service, "outbox");
+        tp_key(key, sizeof key, self->conf.territories[t], self->conf.service, "outbox");
         const char *k[1] = { key };
         const char *args[4] = { self->conf.instance, count, self->orphan_from[t], OUTBOX_ORPHAN_BUDGET };
         outbox_fcall(self, "outbox_orphans", 1, k, 4, args);
@@ -473,7 +469,7 @@ static int outbox_ensure_groups(outbox_t *self)
 {
     for (int t = 0; t < self->conf.nterritories; t++) {
         char key[96];
-        outbox_key(key, sizeof key, self->conf.territories[t], self->conf.service, "outbox");
+        tp_key(key, sizeof key, self->conf.territories[t], self->conf.service, "outbox");
         redisReply *r = rds_cmd(self->rds, "XGROUP CREATE %s relay 0 MKSTREAM", key);
         if (!r)
             return -1;
@@ -512,7 +508,7 @@ static void outbox_resend_overdue(outbox_t *self, const char *territory, int64_t
     if (n == 1)
         return;
     char key[96];
-    outbox_key(key, sizeof key, territory, self->conf.service, "outbox");
+    tp_key(key, sizeof key, territory, self->conf.service, "outbox");
     const char *keys[1] = { key };
     outbox_fcall(self, "outbox_touch", 1, keys, n, args);
     redisReply *r;
@@ -547,8 +543,8 @@ void outbox_pump(outbox_t *self)
 int outbox_backlog(rds_t *rds, const char *service, const char *territory, outbox_backlog_t *out)
 {
     char okey[96], dkey[96];
-    outbox_key(okey, sizeof okey, territory, service, "outbox");
-    outbox_key(dkey, sizeof dkey, territory, service, "dead");
+    tp_key(okey, sizeof okey, territory, service, "outbox");
+    tp_key(dkey, sizeof dkey, territory, service, "dead");
     const char *a1[] = { "XLEN", okey }, *a2[] = { "XRANGE", okey, "-", "+", "COUNT", "1" }, *a3[] = { "XLEN", dkey };
     size_t l1[] = { 4, strlen(okey) }, l2[] = { 6, strlen(okey), 1, 1, 5, 1 }, l3[] = { 4, strlen(dkey) };
     rds_append_argv(rds, 2, a1, l1);

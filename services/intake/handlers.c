@@ -137,7 +137,7 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
     out.referral_accepted = &acc;
 
     call_function(call, "submit_referral");
-    call->event_kind = "referral.accepted";
+    call_event(call, "referral.accepted", "referral_id");
     call_send(call, "matcher", &out);
     call_own_key(call, "ref:%s:%s", r->branch, r->external_ref);
     call_own_key(call, "referral:%s", rid);
@@ -203,7 +203,7 @@ static void prepare_withdraw_consent(void *arg, const Tremplin__Envelope *env, c
     int64_t now = clock_now_ms();
     clock_local_day(now, day);
     call_function(call, "withdraw_consent");
-    call->event_kind = "consent.withdrawn";
+    call_event(call, "consent.withdrawn", "person_id");
     if (!strcmp(w->purpose, "training")) { /* the scheduler obeys it, in the same step */
         Tremplin__Envelope out = TREMPLIN__ENVELOPE__INIT;
         Tremplin__ConsentWithdrawn cw = TREMPLIN__CONSENT_WITHDRAWN__INIT;

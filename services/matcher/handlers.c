@@ -54,7 +54,7 @@ static void prepare_referral_accepted(void *arg, const Tremplin__Envelope *env, 
         w += (size_t)snprintf(avail + w, sizeof avail - w, "%s%s", i ? " " : "", r->availability[i]);
 
     call_function(call, "assign");
-    call->event_kind = "track.assigned";
+    call_event(call, "track.assigned", "referral_id");
     if (a.kind)
         track_assigned(r->referral_id, r->person_id, a.kind, a.level, r->availability, r->n_availability,
                        r->referred_at_ms, a.reason_fr, call);
@@ -97,7 +97,7 @@ static void prepare_follow_up(void *arg, const Tremplin__Envelope *env, call_t *
     char day[11];
     clock_local_day(now, day);
     call_function(call, "follow_up");
-    call->event_kind = "followup.decided";
+    call_event(call, "followup.decided", NULL);
     for (int i = 0; i < n; i++) /* availability empty: the scheduler keeps the person's last known */
         track_assigned(f->follow_up_id, f->person_id, cands[i], -1, NULL, 0, (uint64_t)now,
                        "suite du parcours", call);

@@ -29,12 +29,14 @@ static int valid_hex_id(const char *s) { return strlen(s) == TP_ID_LEN && wire_v
 
 /* Starts a handler's step: its function and event, and the business time
  * and local day it runs at (returned, and in day). */
+/* The common start of a step: its function, its event (subject: the
+ * booking), and the business time and day it runs at. */
 static int64_t step(call_t *call, const char *function, const char *event_kind, char day[11])
 {
     int64_t now = clock_now_ms();
     clock_local_day(now, day);
     call_function(call, function);
-    call->event_kind = event_kind;
+    call_event(call, event_kind, "booking_id");
     return now;
 }
 
@@ -136,7 +138,7 @@ void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *r
                            const char *day, call_t *call)
 {
     call_function(call, "cancel_session");
-    call->event_kind = "session.cancelled";
+    call_event(call, "session.cancelled", "session_id");
     call_own_key(call, "session:%s", sid);
     call_argf(call, "%s", sid);
     call_argf(call, "%lld", (long long)now);

@@ -1,6 +1,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -140,15 +141,8 @@ redisContext *h_redis_connect_to(h_env_t *h, int port, int admin)
     redisSetTimeout(c, (struct timeval){ 10, 0 });
     if (!admin)
         return c;
-    char path[400], pass[128] = "";
-    snprintf(path, sizeof path, "%s/secrets/admin.pass", h->dir);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        if (!fgets(pass, sizeof pass, f))
-            pass[0] = '\0';
-        fclose(f);
-    }
-    pass[strcspn(pass, "\r\n")] = '\0';
+    char pass[128] = "";
+    h_read_secret(h, "admin", pass, sizeof pass);
     redisReply *r = redisCommand(c, "AUTH admin %s", pass);
     int ok = r && r->type == REDIS_REPLY_STATUS;
     if (r)
@@ -249,6 +243,23 @@ void h_teardown(h_env_t *h)
     }
 }
 
+static h_env_t *h_group;
+
+void h_group_env(h_env_t *h) { h_group = h; }
+
+int h_group_setup(void **state)
+{
+    (void)state;
+    return h_setup(h_group);
+}
+
+int h_group_teardown(void **state)
+{
+    (void)state;
+    h_teardown(h_group);
+    return 0;
+}
+
 pid_t h_start(h_env_t *h, const char *svc, const char *label, const char *const *env)
 {
     char bin[400];
@@ -266,20 +277,30 @@ typedef struct {
     const char *endpoint;
 } h_ready_t;
 
-static int h_pong_ok(h_env_t *h, void *arg)
+/* A Ping to endpoint with this client's retries. */
+static Tremplin__Envelope *h_ping_with(h_env_t *h, const char *endpoint, int64_t timeout_ms, int tries)
 {
-    h_ready_t *r = arg;
     Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
     Tremplin__Ping ping = TREMPLIN__PING__INIT;
+    ping.nonce = "h-ping";
     req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PING;
     req.ping = &ping;
     req.territory = "42";
-    client_t *c = h_client(h, r->endpoint, 200, 1);
+    client_t *c = h_client(h, endpoint, timeout_ms, tries);
     Tremplin__Envelope *reply = NULL;
-    int ok = client_call(c, &req, &reply) == 0 && reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_PONG
-             && reply->pong->redis_ok;
-    wire_free(reply, NULL);
+    client_call(c, &req, &reply);
     client_destroy(&c);
+    return reply;
+}
+
+Tremplin__Envelope *h_ping(h_env_t *h, const char *endpoint) { return h_ping_with(h, endpoint, 2000, 3); }
+
+static int h_pong_ok(h_env_t *h, void *arg)
+{
+    h_ready_t *r = arg;
+    Tremplin__Envelope *reply = h_ping_with(h, r->endpoint, 200, 1);
+    int ok = reply && reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_PONG && reply->pong->redis_ok;
+    wire_free(reply, NULL);
     return ok;
 }
 
@@ -287,6 +308,66 @@ int h_wait_ready(h_env_t *h, const char *endpoint, int timeout_ms)
 {
     h_ready_t r = { endpoint };
     return h_wait_for(h, h_pong_ok, &r, timeout_ms);
+}
+
+int h_service_ready(h_env_t *h, const char *svc, int timeout_ms)
+{
+    char ep[64];
+    h_service_endpoint(h, svc, ep, sizeof ep);
+    return h_wait_ready(h, ep, timeout_ms);
+}
+
+pid_t h_start_ready(h_env_t *h, const char *svc, const char *label, const char *const *env, int timeout_ms)
+{
+    pid_t pid = h_start(h, svc, label, env);
+    char bind[48], ep[256] = "";
+    size_t n = (size_t)snprintf(bind, sizeof bind, "TREMPLIN_%s_BIND=", svc);
+    for (size_t i = 0; i < n; i++)
+        bind[i] = (char)toupper((unsigned char)bind[i]);
+    for (int i = 0; env && env[i]; i++)
+        if (!strncmp(env[i], bind, n))
+            util_strlcpy(ep, env[i] + n, sizeof ep);
+    if (!ep[0])
+        h_service_endpoint(h, svc, ep, sizeof ep);
+    if (pid < 0 || h_wait_ready(h, ep, timeout_ms) != 0) {
+        fprintf(stderr, "harness: %s (%s) not ready:\n", label ? label : svc, ep);
+        h_log_tail(h, label ? label : svc, 20);
+        return -1;
+    }
+    return pid;
+}
+
+const char *h_probe(h_env_t *h, const char *svc, const char *territory, const char *msg_id, const char *key)
+{
+    char ep[64];
+    h_service_endpoint(h, svc, ep, sizeof ep);
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__Probe p = TREMPLIN__PROBE__INIT;
+    p.key = (char *)key;
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
+    req.probe = &p;
+    req.territory = (char *)territory;
+    req.msg_id = (char *)(msg_id ? msg_id : "");
+    Tremplin__Envelope *r = h_call(h, ep, &req);
+    util_strlcpy(h->answer,
+                 !r ? "NONE"
+                 : r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK ? (r->ack->duplicate ? "ACK-DUP" : "ACK")
+                                                                      : r->error->code,
+                 sizeof h->answer);
+    wire_free(r, NULL);
+    return h->answer;
+}
+
+void h_count_reply(void *arg, uint64_t tag, const Tremplin__Envelope *reply)
+{
+    (void)tag;
+    h_counts_t *c = arg;
+    if (!reply)
+        c->lost++;
+    else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK)
+        c->acked++;
+    else
+        c->refused++;
 }
 
 void h_signal(pid_t pid, int sig)
@@ -563,6 +644,30 @@ int h_wait_cli(h_env_t *h, const char *args, int rc, const char *needle, int tim
     return -1;
 }
 
+int h_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int rc = fputs(text, f) < 0 ? -1 : 0;
+    return fclose(f) != 0 ? -1 : rc;
+}
+
+int h_read_secret(const h_env_t *h, const char *user, char *out, size_t cap)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/secrets/%s.pass", h->dir, user);
+    FILE *f = fopen(path, "r");
+    out[0] = '\0';
+    if (!f)
+        return -1;
+    if (!fgets(out, (int)cap, f))
+        out[0] = '\0';
+    fclose(f);
+    out[strcspn(out, "\r\n")] = '\0';
+    return out[0] ? 0 : -1;
+}
+
 int h_log_has(h_env_t *h, const char *label, const char *text) { return h_log_count(h, label, text) > 0; }
 
 int h_log_reaches(h_env_t *h, void *arg)
@@ -623,9 +728,5 @@ int h_write(h_env_t *h, const char *name, const char *text)
 {
     char path[400];
     snprintf(path, sizeof path, "%s/%s", h->dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    int rc = fputs(text, f) < 0 ? -1 : 0;
-    return fclose(f) != 0 ? -1 : rc;
+    return h_write_file(path, text);
 }

@@ -24,6 +24,7 @@ typedef struct {
     pid_t redis_pid;
     redisContext *admin;
     void *zctx;
+    char answer[64]; /* what the last h_probe was answered */
 } h_env_t;
 
 /* Creates the instance and starts Redis. 0 or -1 (reason on stderr). */
@@ -31,6 +32,13 @@ int h_setup(h_env_t *h);
 /* Kills every process still running and removes the instance directory
  * (kept when TP_KEEP=1, for a post-mortem). */
 void h_teardown(h_env_t *h);
+
+/* cmocka group fixtures for a file whose tests share one instance, h (given
+ * once, before cmocka_run_group_tests): h_group_setup is h_setup(h),
+ * h_group_teardown h_teardown(h). A group that needs more calls them first. */
+void h_group_env(h_env_t *h);
+int h_group_setup(void **state);
+int h_group_teardown(void **state);
 
 /* Starts service `svc` with extra environment entries ("KEY=VALUE", NULL
  * terminated, may be NULL); its log goes to dir/<label>.log. */
@@ -42,6 +50,13 @@ pid_t h_spawn_cmd(h_env_t *h, const char *log_name, char *const argv[]);
 void h_log_tail(h_env_t *h, const char *label, int lines);
 /* Waits until the service answers Ping with Redis up. */
 int h_wait_ready(h_env_t *h, const char *endpoint, int timeout_ms);
+/* The same at the endpoint configured for svc. */
+int h_service_ready(h_env_t *h, const char *svc, int timeout_ms);
+/* h_start, then h_wait_ready at the service's endpoint: the
+ * TREMPLIN_<SVC>_BIND of env when it has one, else the configured one.
+ * Returns its pid, or -1 after printing the end of its log (the process
+ * stays tracked: teardown kills it). */
+pid_t h_start_ready(h_env_t *h, const char *svc, const char *label, const char *const *env, int timeout_ms);
 
 /* kill -9 every process this harness started except Redis: a failed test
  * leaves nothing running for the next one. */
@@ -82,6 +97,21 @@ client_t *h_client(h_env_t *h, const char *endpoints, int64_t timeout_ms, int tr
 /* One command, its reply (free with wire_free) or NULL. */
 Tremplin__Envelope *h_call(h_env_t *h, const char *endpoints, Tremplin__Envelope *req);
 
+/* A Ping (territory 42, nonce "h-ping") to endpoint: its answer (free with
+ * wire_free) or NULL. */
+Tremplin__Envelope *h_ping(h_env_t *h, const char *endpoint);
+/* A Probe with key to svc in territory, under msg_id (NULL: a new one).
+ * Returns h->answer: "ACK", "ACK-DUP" for a replay, the Error's code, or
+ * "NONE" when nothing answered. */
+const char *h_probe(h_env_t *h, const char *svc, const char *territory, const char *msg_id, const char *key);
+
+/* The answers of a windowed client (h_count_reply is client_poll's
+ * callback; arg an h_counts_t): Acks, Errors, and commands given up. */
+typedef struct {
+    long acked, refused, lost;
+} h_counts_t;
+void h_count_reply(void *arg, uint64_t tag, const Tremplin__Envelope *reply);
+
 /* Sends raw bytes (any frame, valid or not) to a ROUTER and returns the
  * answer decoded as it is (free with wire_free), or NULL after 5 s. */
 Tremplin__Envelope *h_raw_call(h_env_t *h, const char *endpoint, const void *data, size_t len);
@@ -107,6 +137,11 @@ void h_test_filter(void);
 /* Waits until `tremplin args` exits with rc and its output contains needle;
  * 0, or -1 with what it said last printed to stderr. */
 int h_wait_cli(h_env_t *h, const char *args, int rc, const char *needle, int timeout_ms);
+
+/* Writes text into path; 0 or -1. */
+int h_write_file(const char *path, const char *text);
+/* The password of a Redis user, from the instance's secrets/; 0 or -1. */
+int h_read_secret(const h_env_t *h, const char *user, char *out, size_t cap);
 
 /* 1 when dir/<label>.log contains text. */
 int h_log_has(h_env_t *h, const char *label, const char *text);

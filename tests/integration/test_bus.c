@@ -29,19 +29,6 @@ static const char *const fast_bus[] = {
     "TREMPLIN_BUS_MAX_TRIES=100",     "TREMPLIN_BUS_WINDOW=256",         NULL,
 };
 
-static int setup(void **state)
-{
-    (void)state;
-    return h_setup(&env);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_teardown(&env);
-    return 0;
-}
-
 static int fresh(void **state)
 {
     (void)state;
@@ -50,20 +37,6 @@ static int fresh(void **state)
     if (r)
         freeReplyObject(r);
     return 0;
-}
-
-typedef struct {
-    long acked, failed;
-} counts_t;
-
-static void on_reply(void *arg, uint64_t tag, const Tremplin__Envelope *reply)
-{
-    (void)tag;
-    counts_t *c = arg;
-    if (reply && reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK)
-        c->acked++;
-    else
-        c->failed++;
 }
 
 /* How a probe's last hop treats it. */
@@ -137,7 +110,7 @@ static void drive(const char *endpoint, const char *run, long n, int poison, dri
 {
     client_t *c = h_client(&env, endpoint, 500, 1000);
     client_set_window(c, CLIENT_WINDOW);
-    counts_t counts = { 0, 0 };
+    h_counts_t counts = { 0 };
     out->max_inflight = 0;
     long sent = 0;
     while (sent < n || client_inflight(c) > 0) {
@@ -147,13 +120,13 @@ static void drive(const char *endpoint, const char *run, long n, int poison, dri
         }
         if (client_inflight(c) > out->max_inflight)
             out->max_inflight = client_inflight(c);
-        client_poll(c, 50, on_reply, &counts);
+        client_poll(c, 50, h_count_reply, &counts);
         if (hook)
             hook(counts.acked, arg);
     }
     client_destroy(&c);
     out->acked = counts.acked;
-    out->failed = counts.failed;
+    out->failed = counts.refused + counts.lost;
 }
 
 /* Waits for the outbox to drain, prints the counts, and checks each command
@@ -181,6 +154,7 @@ static unsigned seed_from_env(void)
     return s ? (unsigned)strtoul(s, NULL, 10) : 20261126u;
 }
 
+/* A service with the short bus timeouts and extra settings, ready. */
 static pid_t start_ready(const char *svc, const char *label, const char *const *extra)
 {
     const char *e[16];
@@ -190,21 +164,9 @@ static pid_t start_ready(const char *svc, const char *label, const char *const *
     for (int i = 0; extra && extra[i]; i++)
         e[n++] = extra[i];
     e[n] = NULL;
-    pid_t pid = h_start(&env, svc, label, e);
-    char ep[64];
-    const char *bind = NULL;
-    for (int i = 0; extra && extra[i]; i++)
-        if (!strncmp(extra[i], "TREMPLIN_MATCHER_BIND=", 22) || !strncmp(extra[i], "TREMPLIN_INTAKE_BIND=", 21))
-            bind = strchr(extra[i], '=') + 1;
-    if (bind)
-        util_strlcpy(ep, bind, sizeof ep);
-    else
-        h_service_endpoint(&env, svc, ep, sizeof ep);
-    if (h_wait_ready(&env, ep, 30000) != 0) {
-        fprintf(stderr, "%s (%s) not ready:\n", label, ep);
-        h_log_tail(&env, label, 20);
+    pid_t pid = h_start_ready(&env, svc, label, e, 30000);
+    if (pid < 0)
         fail();
-    }
     return pid;
 }
 
@@ -306,12 +268,7 @@ static long long committed_in_outbox(void)
 /* Commands a service instance has acked as already done (Pong.duplicates). */
 static long long duplicates_answered(const char *endpoint)
 {
-    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
-    Tremplin__Ping p = TREMPLIN__PING__INIT;
-    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PING;
-    req.ping = &p;
-    req.territory = "42";
-    Tremplin__Envelope *r = h_call(&env, endpoint, &req);
+    Tremplin__Envelope *r = h_ping(&env, endpoint);
     long long n = r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_PONG ? (long long)r->pong->duplicates : -1;
     wire_free(r, NULL);
     return n;
@@ -827,5 +784,6 @@ int main(void)
         cmocka_unit_test_setup(stalled_outbox_is_reported, fresh),
         cmocka_unit_test_setup(dead_letters_are_paged_and_retried_or_dropped_together, fresh),
     };
-    return cmocka_run_group_tests_name("bus", tests, setup, teardown);
+    h_group_env(&env);
+    return cmocka_run_group_tests_name("bus", tests, h_group_setup, h_group_teardown);
 }

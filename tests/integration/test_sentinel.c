@@ -26,29 +26,6 @@ static char admin_pass[128];
 static int replica_port, sentinel_port;
 static redisContext *replica; /* admin connection to the replica */
 
-static int write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    return fclose(f);
-}
-
-static int read_admin_pass(void)
-{
-    char path[400];
-    snprintf(path, sizeof path, "%s/secrets/admin.pass", env.dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    if (!fgets(admin_pass, sizeof admin_pass, f))
-        admin_pass[0] = '\0';
-    fclose(f);
-    admin_pass[strcspn(admin_pass, "\r\n")] = '\0';
-    return admin_pass[0] ? 0 : -1;
-}
-
 /* A command on the replica as admin, reconnecting when needed. */
 static redisReply *replica_cmd(const char *fmt, ...)
 {
@@ -160,7 +137,7 @@ static pid_t start_replica(void)
              "daemonize no\n"
              "logfile \"\"\n",
              replica_port, dir, env.dir, env.redis_port, admin_pass);
-    if (write_file(conf, text) != 0)
+    if (h_write_file(conf, text) != 0)
         return -1;
     char *argv[] = { "redis-server", conf, NULL };
     return h_spawn_cmd(&env, "replica", argv);
@@ -187,7 +164,7 @@ static pid_t start_sentinel(void)
              "sentinel failover-timeout tremplin 10000\n"
              "sentinel parallel-syncs tremplin 1\n",
              sentinel_port, dir, env.redis_port, admin_pass);
-    if (write_file(conf, text) != 0)
+    if (h_write_file(conf, text) != 0)
         return -1;
     char *argv[] = { "redis-server", conf, "--sentinel", NULL };
     return h_spawn_cmd(&env, "sentinel", argv);
@@ -195,8 +172,7 @@ static pid_t start_sentinel(void)
 
 static int setup(void **state)
 {
-    (void)state;
-    if (h_setup(&env) != 0 || read_admin_pass() != 0)
+    if (h_group_setup(state) != 0 || h_read_secret(&env, "admin", admin_pass, sizeof admin_pass) != 0)
         return -1;
     replica_port = env.base_port + REPLICA_OFF;
     sentinel_port = env.base_port + SENTINEL_OFF;
@@ -222,30 +198,16 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    (void)state;
     if (replica)
         redisFree(replica);
     replica = NULL;
-    h_teardown(&env);
-    return 0;
+    return h_group_teardown(state);
 }
 
 static const char *probe_code_at(const char *svc, const char *key)
 {
-    static char code[64];
-    char ep[64];
-    h_service_endpoint(&env, svc, ep, sizeof ep);
-    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
-    Tremplin__Probe p = TREMPLIN__PROBE__INIT;
-    p.key = (char *)key;
-    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
-    req.probe = &p;
-    req.territory = "42";
-    Tremplin__Envelope *r = h_call(&env, ep, &req);
-    util_strlcpy(code, !r ? "NONE" : r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK ? "ACK" : r->error->code,
-                 sizeof code);
-    wire_free(r, NULL);
-    return code;
+    const char *a = h_probe(&env, svc, "42", NULL, key);
+    return strcmp(a, "ACK-DUP") ? a : "ACK";
 }
 
 static const char *probe_code(const char *key) { return probe_code_at("matcher", key); }
@@ -266,11 +228,8 @@ static void service_finds_the_primary_through_sentinel(void **state)
      * capped lower than the default 5 s only to keep the test short. */
     const char *e[] = { sentinels, "TREMPLIN_REDIS_MASTER=tremplin", "TREMPLIN_REDIS_PORT=1",
                         "TREMPLIN_REDIS_BACKOFF_MAX_MS=1000", NULL };
-    pid_t matcher = h_start(&env, "matcher", NULL, e);
+    pid_t matcher = h_start_ready(&env, "matcher", NULL, e, DEADLINE_MS);
     assert_true(matcher > 0);
-    char ep[64];
-    h_service_endpoint(&env, "matcher", ep, sizeof ep);
-    assert_int_equal(h_wait_ready(&env, ep, DEADLINE_MS), 0);
     assert_string_equal(probe_code("before"), "ACK");
     assert_int_equal(h_redis_int(&env, "HGET tp:{42}:matcher:probe:seen before"), 1);
 }
@@ -282,13 +241,8 @@ static void acked_only_once_replicated(void **state)
 {
     (void)state;
     const char *one[] = { "TREMPLIN_REDIS_WAIT_REPLICAS=1", "TREMPLIN_INTAKE_BRANCH_BIND=", NULL };
-    pid_t intake = h_start(&env, "intake", "intake-wait1", one);
-    char ep[64];
-    h_service_endpoint(&env, "intake", ep, sizeof ep);
-    if (h_wait_ready(&env, ep, DEADLINE_MS) != 0) {
-        h_log_tail(&env, "intake-wait1", 20);
-        fail();
-    }
+    pid_t intake = h_start_ready(&env, "intake", "intake-wait1", one, DEADLINE_MS);
+    assert_true(intake > 0);
     assert_string_equal(probe_code_at("intake", "replicated"), "ACK");
     /* no waiting here: the ack came after the replica had it */
     redisReply *r = replica_cmd("HGET tp:{42}:intake:probe:seen replicated");
@@ -299,11 +253,8 @@ static void acked_only_once_replicated(void **state)
 
     const char *two[] = { "TREMPLIN_REDIS_WAIT_REPLICAS=2", "TREMPLIN_REDIS_WAIT_TIMEOUT_MS=200",
                           "TREMPLIN_INTAKE_BRANCH_BIND=", NULL };
-    intake = h_start(&env, "intake", "intake-wait2", two);
-    if (h_wait_ready(&env, ep, DEADLINE_MS) != 0) {
-        h_log_tail(&env, "intake-wait2", 20);
-        fail();
-    }
+    intake = h_start_ready(&env, "intake", "intake-wait2", two, DEADLINE_MS);
+    assert_true(intake > 0);
     assert_string_equal(probe_code_at("intake", "unsafe"), "UNAVAILABLE");
     h_signal(intake, SIGKILL);
 }
@@ -333,9 +284,7 @@ static void failover_is_followed(void **state)
 
     /* the matcher may not have seen its connection die yet: a probe answered
      * with an error before it reconnects writes nothing, so retry until acked */
-    char ep[64];
-    h_service_endpoint(&env, "matcher", ep, sizeof ep);
-    assert_int_equal(h_wait_ready(&env, ep, DEADLINE_MS), 0);
+    assert_int_equal(h_service_ready(&env, "matcher", DEADLINE_MS), 0);
     assert_int_equal(h_wait_for(&env, probe_acked, "after", DEADLINE_MS), 0);
 
     /* the step was written once, on the new primary, where the earlier one
@@ -355,5 +304,6 @@ int main(void)
         cmocka_unit_test(acked_only_once_replicated),
         cmocka_unit_test(failover_is_followed),
     };
+    h_group_env(&env);
     return cmocka_run_group_tests_name("sentinel", tests, setup, teardown);
 }

@@ -21,26 +21,15 @@ static pid_t pids[5];
 
 static int setup(void **state)
 {
-    (void)state;
-    if (h_setup(&env) != 0)
+    if (h_group_setup(state) != 0)
         return -1;
     for (int i = 0; i < 5; i++)
         pids[i] = h_start(&env, services[i], NULL, NULL);
-    for (int i = 0; i < 5; i++) {
-        char ep[64];
-        h_service_endpoint(&env, services[i], ep, sizeof ep);
-        if (h_wait_ready(&env, ep, 20000) != 0) {
+    for (int i = 0; i < 5; i++)
+        if (h_service_ready(&env, services[i], 20000) != 0) {
             fprintf(stderr, "%s not ready\n", services[i]);
             return -1;
         }
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_teardown(&env);
     return 0;
 }
 
@@ -48,13 +37,7 @@ static Tremplin__Envelope *ping(const char *svc)
 {
     char ep[64];
     h_service_endpoint(&env, svc, ep, sizeof ep);
-    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
-    Tremplin__Ping p = TREMPLIN__PING__INIT;
-    p.nonce = "n-1";
-    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PING;
-    req.ping = &p;
-    req.territory = "42";
-    return h_call(&env, ep, &req);
+    return h_ping(&env, ep);
 }
 
 static void each_service_answers_ping_as_its_acl_user(void **state)
@@ -69,7 +52,7 @@ static void each_service_answers_ping_as_its_acl_user(void **state)
         assert_non_null(r);
         assert_int_equal(r->payload_case, TREMPLIN__ENVELOPE__PAYLOAD_PONG);
         assert_string_equal(r->pong->service, services[i]);
-        assert_string_equal(r->pong->nonce, "n-1");
+        assert_string_equal(r->pong->nonce, "h-ping");
         assert_true(r->pong->redis_ok);
         wire_free(r, NULL);
         char user[64], lib[64];
@@ -220,31 +203,7 @@ static void bad_frames_get_stable_codes_and_service_goes_on(void **state)
     wire_free(r, NULL);
 }
 
-/* A Probe with this key to svc (under msg_id, or a new one when NULL): "ACK",
- * "ACK-DUP" for a replay, the error code, or "NONE". */
-static const char *probe_as(const char *svc, const char *territory, const char *msg_id, const char *key)
-{
-    static char code[64];
-    char ep[64];
-    h_service_endpoint(&env, svc, ep, sizeof ep);
-    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
-    Tremplin__Probe p = TREMPLIN__PROBE__INIT;
-    p.key = (char *)key;
-    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
-    req.probe = &p;
-    req.territory = (char *)territory;
-    req.msg_id = (char *)msg_id;
-    Tremplin__Envelope *r = h_call(&env, ep, &req);
-    util_strlcpy(code,
-                 !r ? "NONE"
-                 : r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK ? (r->ack->duplicate ? "ACK-DUP" : "ACK")
-                                                                      : r->error->code,
-                 sizeof code);
-    wire_free(r, NULL);
-    return code;
-}
-
-static const char *probe_code(const char *territory) { return probe_as("matcher", territory, NULL, "reload"); }
+static const char *probe_code(const char *territory) { return h_probe(&env, "matcher", territory, NULL, "reload"); }
 
 /* Every service's idempotency mark remembers what it answered for: the same
  * msg_id again is a replay, the same msg_id with other content a CONFLICT
@@ -256,9 +215,9 @@ static void a_msg_id_reused_for_other_content_is_a_conflict(void **state)
         char id[TP_ID_LEN + 1], key[64];
         util_random_id(id);
         snprintf(key, sizeof key, "reuse-%s", services[i]);
-        assert_string_equal(probe_as(services[i], "42", id, key), "ACK");
-        assert_string_equal(probe_as(services[i], "42", id, key), "ACK-DUP");
-        assert_string_equal(probe_as(services[i], "42", id, "reuse-other"), "CONFLICT");
+        assert_string_equal(h_probe(&env, services[i], "42", id, key), "ACK");
+        assert_string_equal(h_probe(&env, services[i], "42", id, key), "ACK-DUP");
+        assert_string_equal(h_probe(&env, services[i], "42", id, "reuse-other"), "CONFLICT");
         assert_int_equal(h_redis_int(&env, "HGET tp:{42}:%s:probe:seen %s", services[i], key), 1);
         assert_int_equal(h_redis_int(&env, "HGET tp:{42}:%s:probe:seen reuse-other", services[i]), 0);
     }
@@ -285,11 +244,8 @@ static void redis_restart_is_survived(void **state)
 {
     (void)state;
     assert_int_equal(h_redis_restart(&env, SIGKILL), 0);
-    for (int i = 0; i < 5; i++) {
-        char ep[64];
-        h_service_endpoint(&env, services[i], ep, sizeof ep);
-        assert_int_equal(h_wait_ready(&env, ep, 20000), 0);
-    }
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(h_service_ready(&env, services[i], 20000), 0);
     /* the function library is there again (functions persist in the AOF) */
     assert_string_equal(probe_code("42"), "ACK");
 }
@@ -312,10 +268,10 @@ static void second_sigterm_exits_at_once(void **state)
     /* intake with an outbox entry for a matcher that is not running: the
      * first SIGTERM waits for it (drain), the second one does not wait */
     const char *e[] = { "TREMPLIN_BUS_DRAIN_MS=60000", NULL };
-    pid_t intake = h_start(&env, "intake", "intake-drain", e);
+    pid_t intake = h_start_ready(&env, "intake", "intake-drain", e, 20000);
+    assert_true(intake > 0);
     char ep[64];
     h_service_endpoint(&env, "intake", ep, sizeof ep);
-    assert_int_equal(h_wait_ready(&env, ep, 20000), 0);
     Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
     Tremplin__Probe p = TREMPLIN__PROBE__INIT;
     char *route[] = { "matcher" };
@@ -360,10 +316,9 @@ static void a_stale_function_library_is_refused(void **state)
     freeReplyObject(r);
     pid_t survey = h_start(&env, "survey", "survey-old-lib", NULL);
     assert_int_equal(h_wait_for(&env, survey_says_not_this_build, NULL, 20000), 0);
-    char out[2048], ep[64];
+    char out[2048];
     assert_int_equal(h_cli(&env, out, sizeof out, "functions load"), 0);
-    h_service_endpoint(&env, "survey", ep, sizeof ep);
-    assert_int_equal(h_wait_ready(&env, ep, 30000), 0);
+    assert_int_equal(h_service_ready(&env, "survey", 30000), 0);
     h_signal(survey, SIGKILL);
 }
 
@@ -383,10 +338,8 @@ static void redis_without_aof_is_refused_and_shown(void **state)
 {
     (void)state;
     h_kill_services(&env); /* this test's own, whatever ran before */
-    char ep[64];
-    h_service_endpoint(&env, "intake", ep, sizeof ep);
-    pid_t intake = h_start(&env, "intake", "intake-aof", NULL);
-    assert_int_equal(h_wait_ready(&env, ep, 20000), 0);
+    pid_t intake = h_start_ready(&env, "intake", "intake-aof", NULL, 20000);
+    assert_true(intake > 0);
     assert_int_equal(h_wait_cli(&env, "ping intake", 0, "aof=on aof_write=ok aof_rewrite=ok loading=non", 20000), 0);
 
     config_set("appendonly", "no"); /* now a Redis without AOF, as if started with appendonly no */
@@ -404,9 +357,8 @@ static void redis_without_aof_is_refused_and_shown(void **state)
 
     /* deliberately non-persistent: it starts, and says AOF is off */
     const char *dev[] = { "TREMPLIN_REDIS_REQUIRE_AOF=no", NULL };
-    pid_t matcher = h_start(&env, "matcher", "matcher-dev", dev);
-    h_service_endpoint(&env, "matcher", ep, sizeof ep);
-    assert_int_equal(h_wait_ready(&env, ep, 20000), 0);
+    pid_t matcher = h_start_ready(&env, "matcher", "matcher-dev", dev, 20000);
+    assert_true(matcher > 0);
     assert_int_equal(h_wait_cli(&env, "ping matcher", 0, "aof=off", 20000), 0);
 
     config_set("appendonly", "yes");
@@ -430,5 +382,6 @@ int main(void)
         cmocka_unit_test(a_stale_function_library_is_refused),
         cmocka_unit_test(redis_without_aof_is_refused_and_shown),
     };
-    return cmocka_run_group_tests_name("services", tests, setup, teardown);
+    h_group_env(&env);
+    return cmocka_run_group_tests_name("services", tests, setup, h_group_teardown);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "call.h"
@@ -102,6 +103,59 @@ static void test_reply_ok_every_field(void **state)
     assert_false(ack.duplicate);
     assert_string_equal(ack.referral_id, ""); /* integer value skipped */
     assert_string_equal(ack.person_id, "");   /* key without value */
+}
+
+/* Every string or bool field of Ack is set by the reply key of its name:
+ * the mapping comes from the descriptor, so a field added to the proto
+ * reaches the caller with no change to common/. */
+static void test_reply_maps_every_ack_field_by_name(void **state)
+{
+    (void)state;
+    const ProtobufCMessageDescriptor *d = &tremplin__ack__descriptor;
+    int seen = 0;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_BOOL)
+            continue;
+        char value[64];
+        snprintf(value, sizeof value, "%s", f->type == PROTOBUF_C_TYPE_BOOL ? "1" : f->name);
+        fake_reply_t r;
+        const redisReply *reply = FAKE(&r, "ok", f->name, value);
+        Tremplin__Ack ack = TREMPLIN__ACK__INIT;
+        Tremplin__Error error = TREMPLIN__ERROR__INIT;
+        char buf[256];
+        assert_int_equal(call_parse_reply(reply, &ack, &error, buf, sizeof buf), 1);
+        const char *at = (const char *)&ack + f->offset;
+        if (f->type == PROTOBUF_C_TYPE_BOOL) {
+            assert_true(*(const protobuf_c_boolean *)at);
+            assert_null(call_ack_string(&ack, f->name)); /* not a string */
+        } else {
+            assert_string_equal(*(char *const *)at, f->name);
+            assert_string_equal(call_ack_string(&ack, f->name), f->name);
+        }
+        seen++;
+    }
+    assert_int_equal(seen, (int)d->n_fields); /* Ack holds only strings and bools today */
+    Tremplin__Ack ack = TREMPLIN__ACK__INIT;
+    assert_null(call_ack_string(&ack, "no_such_field"));
+}
+
+/* The handler names its event and the reply key of its subject; a reset
+ * forgets both (calls are reused from one cycle to the next). */
+static void test_event(void **state)
+{
+    (void)state;
+    call_t c = { 0 };
+    call_reset(&c, "svc", "42", "m1");
+    assert_null(c.event_kind);
+    assert_null(c.event_subject);
+    call_event(&c, "thing.done", "booking_id");
+    assert_string_equal(c.event_kind, "thing.done");
+    assert_string_equal(c.event_subject, "booking_id");
+    call_reset(&c, "svc", "42", "m2");
+    assert_null(c.event_kind);
+    assert_null(c.event_subject);
+    call_free(&c);
 }
 
 /* A small strbuf truncates values, never writes past its end. */
@@ -428,6 +482,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reply_ok),
         cmocka_unit_test(test_reply_ok_every_field),
+        cmocka_unit_test(test_reply_maps_every_ack_field_by_name),
+        cmocka_unit_test(test_event),
         cmocka_unit_test(test_reply_ok_small_buffer),
         cmocka_unit_test(test_reply_err),
         cmocka_unit_test(test_reply_err_short),

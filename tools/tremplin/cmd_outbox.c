@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "keys.h"
 #include "services.h"
 
 #define CLI_DEAD_PAGE 50 /* dead letters per page by default */
@@ -32,9 +33,10 @@ typedef struct {
  * in chunks (a page deep in a long list costs the entries before it). */
 static int cli_dead_page(rds_t *r, const char *service, const char *terr, cli_page_t *pg)
 {
-    char from[48] = "-";
+    char from[48] = "-", dead[96];
+    tp_key(dead, sizeof dead, terr, service, "dead");
     while (pg->left != 0) {
-        redisReply *x = rds_cmd(r, "XRANGE tp:{%s}:%s:dead %s + COUNT %d", terr, service, from, CLI_DEAD_CHUNK);
+        redisReply *x = rds_cmd(r, "XRANGE %s %s + COUNT %d", dead, from, CLI_DEAD_CHUNK);
         if (!x || x->type != REDIS_REPLY_ARRAY) {
             if (x)
                 freeReplyObject(x);
@@ -142,8 +144,8 @@ static int cli_outbox_list(cli_t *cli, rds_t *r, int argc, char **argv)
 static long cli_dead_act(rds_t *r, const service_info_t *s, const char *terr, int retry, const char **ids, int n)
 {
     char dead[96], outbox[96], fn[96];
-    snprintf(dead, sizeof dead, "tp:{%s}:%s:dead", terr, s->name);
-    snprintf(outbox, sizeof outbox, "tp:{%s}:%s:outbox", terr, s->name);
+    tp_key(dead, sizeof dead, terr, s->name, "dead");
+    tp_key(outbox, sizeof outbox, terr, s->name, "outbox");
     snprintf(fn, sizeof fn, "%s_dead_retry", s->library);
     const char *argv[3 + 2 + CLI_DEAD_CHUNK];
     size_t lens[3 + 2 + CLI_DEAD_CHUNK];
@@ -177,7 +179,9 @@ static long cli_dead_act(rds_t *r, const service_info_t *s, const char *terr, in
  * it, and is not taken again in the same run. */
 static long cli_dead_act_all(rds_t *r, const service_info_t *s, const char *terr, int retry)
 {
-    redisReply *last = rds_cmd(r, "XREVRANGE tp:{%s}:%s:dead + - COUNT 1", terr, s->name);
+    char dead[96];
+    tp_key(dead, sizeof dead, terr, s->name, "dead");
+    redisReply *last = rds_cmd(r, "XREVRANGE %s + - COUNT 1", dead);
     if (!last)
         return -1;
     char upto[48] = "";
@@ -186,7 +190,7 @@ static long cli_dead_act_all(rds_t *r, const service_info_t *s, const char *terr
     freeReplyObject(last);
     long done = 0;
     while (upto[0]) {
-        redisReply *x = rds_cmd(r, "XRANGE tp:{%s}:%s:dead - %s COUNT %d", terr, s->name, upto, CLI_DEAD_CHUNK);
+        redisReply *x = rds_cmd(r, "XRANGE %s - %s COUNT %d", dead, upto, CLI_DEAD_CHUNK);
         if (!x)
             return -1;
         const char *ids[CLI_DEAD_CHUNK];
