@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,15 @@ void util_derive_id(const char *seed, const char *label, unsigned index, char ou
     crypto_generichash_update(&st, idx, sizeof idx);
     crypto_generichash_final(&st, raw, sizeof raw);
     util_hex_id(raw, out);
+}
+
+int util_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
 int util_strlcpy(char *dst, const char *src, size_t cap)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "calendar.h"
+#include "util.h"
 
 int64_t referral_parse_time(const char *s)
 {
@@ -47,12 +48,6 @@ static const char *str_at(json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
-static int shape_error(char *err, size_t errlen, const char *field, const char *what)
-{
-    snprintf(err, errlen, "%s: %s", field, what);
-    return -1;
-}
-
 /* Checks that every present key has the expected JSON type. */
 static int check_types(json_object *o, const char *where, const char *const *strings, const char *const *others,
                        char *err, size_t errlen)
@@ -60,7 +55,7 @@ static int check_types(json_object *o, const char *where, const char *const *str
     if (!o)
         return 0;
     if (!json_object_is_type(o, json_type_object))
-        return shape_error(err, errlen, where, "un objet JSON est attendu");
+        return util_fail(err, errlen, "%s: un objet JSON est attendu", where);
     json_object_object_foreach(o, key, val)
     {
         int known = 0;
@@ -70,7 +65,7 @@ static int check_types(json_object *o, const char *where, const char *const *str
                 if (!json_object_is_type(val, json_type_string)) {
                     char f[96];
                     snprintf(f, sizeof f, "%s%s%s", where, *where ? "." : "", key);
-                    return shape_error(err, errlen, f, "une chaîne est attendue");
+                    return util_fail(err, errlen, "%s: une chaîne est attendue", f);
                 }
             }
         for (int i = 0; others && others[i]; i++)
@@ -79,7 +74,7 @@ static int check_types(json_object *o, const char *where, const char *const *str
         if (!known) {
             char f[96];
             snprintf(f, sizeof f, "%s%s%s", where, *where ? "." : "", key);
-            return shape_error(err, errlen, f, "champ inconnu");
+            return util_fail(err, errlen, "%s: champ inconnu", f);
         }
     }
     return 0;
@@ -93,14 +88,14 @@ static int str_list(json_object *o, const char *key, const char *field, char **o
     if (!o || !json_object_object_get_ex(o, key, &arr))
         return 0;
     if (!json_object_is_type(arr, json_type_array))
-        return shape_error(err, errlen, field, "une liste est attendue");
+        return util_fail(err, errlen, "%s: une liste est attendue", field);
     size_t len = json_object_array_length(arr);
     if (len > RJ_MAX_LIST)
-        return shape_error(err, errlen, field, "liste trop longue");
+        return util_fail(err, errlen, "%s: liste trop longue", field);
     for (size_t i = 0; i < len; i++) {
         json_object *it = json_object_array_get_idx(arr, i);
         if (!json_object_is_type(it, json_type_string))
-            return shape_error(err, errlen, field, "une liste de chaînes est attendue");
+            return util_fail(err, errlen, "%s: une liste de chaînes est attendue", field);
         out[(*n)++] = (char *)json_object_get_string(it);
     }
     return 0;
@@ -153,7 +148,7 @@ int referral_from_json(json_object *root, referral_json_t *h, char *err, size_t 
         if (by) {
             if (!json_object_is_type(by, json_type_int) || json_object_get_int64(by) < 0
                 || json_object_get_int64(by) > 9999)
-                return shape_error(err, errlen, "person.birth_year", "une année (nombre) est attendue");
+                return util_fail(err, errlen, "person.birth_year: une année (nombre) est attendue");
             p->birth_year = (uint32_t)json_object_get_int64(by);
         }
         if (adr) {
@@ -175,7 +170,7 @@ int referral_from_json(json_object *root, referral_json_t *h, char *err, size_t 
         Tremplin__Consent *c = &h->consent;
         json_object *given = child(con, "given");
         if (given && !json_object_is_type(given, json_type_boolean))
-            return shape_error(err, errlen, "consent.given", "true ou false est attendu");
+            return util_fail(err, errlen, "consent.given: true ou false est attendu");
         c->given = given && json_object_get_boolean(given);
         c->text_version = (char *)str_at(con, "text_version");
         const char *at = str_at(con, "given_at");
@@ -183,11 +178,11 @@ int referral_from_json(json_object *root, referral_json_t *h, char *err, size_t 
         if (*at) {
             int64_t ms = referral_parse_time(at);
             if (ms < 0)
-                return shape_error(err, errlen, "consent.given_at", "date ISO 8601 attendue (2026-11-26T09:30:00Z)");
+                return util_fail(err, errlen, "consent.given_at: date ISO 8601 attendue (2026-11-26T09:30:00Z)");
             c->given_at_ms = (uint64_t)ms;
         } else if (at_ms) {
             if (!json_object_is_type(at_ms, json_type_int) || json_object_get_int64(at_ms) < 0)
-                return shape_error(err, errlen, "consent.given_at_ms", "un nombre de millisecondes est attendu");
+                return util_fail(err, errlen, "consent.given_at_ms: un nombre de millisecondes est attendu");
             c->given_at_ms = (uint64_t)json_object_get_int64(at_ms);
         }
         c->purposes = h->purposes;
@@ -201,13 +196,13 @@ int referral_from_json(json_object *root, referral_json_t *h, char *err, size_t 
     json_object *ans = child(root, "answers");
     if (ans) {
         if (!json_object_is_type(ans, json_type_object))
-            return shape_error(err, errlen, "answers", "un objet {question: score} est attendu");
+            return util_fail(err, errlen, "answers: un objet {question: score} est attendu");
         json_object_object_foreach(ans, q, score)
         {
             if (r->n_answers == RJ_MAX_LIST)
-                return shape_error(err, errlen, "answers", "trop de réponses");
+                return util_fail(err, errlen, "answers: trop de réponses");
             if (!json_object_is_type(score, json_type_int))
-                return shape_error(err, errlen, "answers", "chaque score doit être un nombre entier");
+                return util_fail(err, errlen, "answers: chaque score doit être un nombre entier");
             Tremplin__Answer *a = &h->answer_items[r->n_answers];
             tremplin__answer__init(a);
             a->question_id = q;

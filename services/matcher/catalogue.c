@@ -1,7 +1,6 @@
 #include "catalogue.h"
 
 #include <json-c/json.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,16 +10,6 @@
 #include "wire.h"
 
 /* ------------------------------------------------------------------ loading */
-
-static int cat_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int cat_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static json_object *cat_get(json_object *o, const char *key, json_type type)
 {
@@ -36,10 +25,10 @@ static int cat_str(json_object *o, const char *key, char *out, size_t cap, int r
     json_object *v = cat_get(o, key, json_type_string);
     if (!v) {
         out[0] = '\0';
-        return required ? cat_fail(err, errlen, "%s.%s: a string is required", where, key) : 0;
+        return required ? util_fail(err, errlen, "%s.%s: a string is required", where, key) : 0;
     }
     if (util_strlcpy(out, json_object_get_string(v), cap) != 0)
-        return cat_fail(err, errlen, "%s.%s: too long", where, key);
+        return util_fail(err, errlen, "%s.%s: too long", where, key);
     return 0;
 }
 
@@ -48,7 +37,7 @@ static int cat_int(json_object *o, const char *key, int *out, int lo, int hi, co
 {
     json_object *v = cat_get(o, key, json_type_int);
     if (!v || json_object_get_int(v) < lo || json_object_get_int(v) > hi)
-        return cat_fail(err, errlen, "%s.%s: an integer from %d to %d is required", where, key, lo, hi);
+        return util_fail(err, errlen, "%s.%s: an integer from %d to %d is required", where, key, lo, hi);
     *out = json_object_get_int(v);
     return 0;
 }
@@ -58,13 +47,13 @@ static int cat_code(const char *s) { return wire_valid_id(s, CAT_CODE - 1); }
 static int cat_parse_questionnaire(json_object *q, catalogue_t *c, char *err, size_t errlen)
 {
     if (!q)
-        return cat_fail(err, errlen, "questionnaire: an object is required");
+        return util_fail(err, errlen, "questionnaire: an object is required");
     if (cat_str(q, "version", c->q_version, sizeof c->q_version, 1, "questionnaire", err, errlen)
         || cat_int(q, "max_missing", &c->max_missing, 0, CAT_MAX_QUESTIONS, "questionnaire", err, errlen))
         return -1;
     json_object *qs = cat_get(q, "questions", json_type_array);
     if (!qs || json_object_array_length(qs) == 0 || json_object_array_length(qs) > CAT_MAX_QUESTIONS)
-        return cat_fail(err, errlen, "questionnaire.questions: 1 to %d questions", CAT_MAX_QUESTIONS);
+        return util_fail(err, errlen, "questionnaire.questions: 1 to %d questions", CAT_MAX_QUESTIONS);
     for (size_t i = 0; i < json_object_array_length(qs); i++) {
         json_object *o = json_object_array_get_idx(qs, i);
         cat_question_t *qq = &c->questions[c->nquestions];
@@ -76,15 +65,15 @@ static int cat_parse_questionnaire(json_object *q, catalogue_t *c, char *err, si
             || cat_str(o, "text_fr", qq->text_fr, sizeof qq->text_fr, 1, where, err, errlen))
             return -1;
         if (!cat_code(qq->id))
-            return cat_fail(err, errlen, "%s.id: letters, digits, - and _ only", where);
+            return util_fail(err, errlen, "%s.id: letters, digits, - and _ only", where);
         for (int j = 0; j < c->nquestions; j++)
             if (!strcmp(c->questions[j].id, qq->id))
-                return cat_fail(err, errlen, "%s.id: '%s' twice", where, qq->id);
+                return util_fail(err, errlen, "%s.id: '%s' twice", where, qq->id);
         c->nquestions++;
     }
     json_object *ls = cat_get(q, "levels", json_type_array);
     if (!ls || json_object_array_length(ls) == 0 || json_object_array_length(ls) > CAT_MAX_LEVELS)
-        return cat_fail(err, errlen, "questionnaire.levels: 1 to %d levels", CAT_MAX_LEVELS);
+        return util_fail(err, errlen, "questionnaire.levels: 1 to %d levels", CAT_MAX_LEVELS);
     for (size_t i = 0; i < json_object_array_length(ls); i++) {
         json_object *o = json_object_array_get_idx(ls, i);
         cat_level_t *l = &c->levels[c->nlevels];
@@ -95,15 +84,15 @@ static int cat_parse_questionnaire(json_object *q, catalogue_t *c, char *err, si
             || cat_str(o, "name_fr", l->name_fr, sizeof l->name_fr, 1, where, err, errlen))
             return -1;
         if (l->level != (int)i || (i > 0 && l->max_score <= c->levels[i - 1].max_score))
-            return cat_fail(err, errlen, "%s: levels must be 0, 1, 2 … with rising max_score", where);
+            return util_fail(err, errlen, "%s: levels must be 0, 1, 2 … with rising max_score", where);
         c->nlevels++;
     }
     int full = 0;
     for (int i = 0; i < c->nquestions; i++)
         full += c->questions[i].weight * c->questions[i].max;
     if (c->levels[c->nlevels - 1].max_score < full)
-        return cat_fail(err, errlen, "levels: the last max_score (%d) must reach the full score (%d)",
-                        c->levels[c->nlevels - 1].max_score, full);
+        return util_fail(err, errlen, "levels: the last max_score (%d) must reach the full score (%d)",
+                         c->levels[c->nlevels - 1].max_score, full);
     return 0;
 }
 
@@ -121,18 +110,18 @@ static int cat_parse_kind(json_object *o, size_t i, catalogue_t *c, char *err, s
         || cat_str(o, "next", k->next, sizeof k->next, 0, where, err, errlen))
         return -1;
     if (!cat_code(k->code))
-        return cat_fail(err, errlen, "%s.code: letters, digits, - and _ only", where);
+        return util_fail(err, errlen, "%s.code: letters, digits, - and _ only", where);
     for (int j = 0; j < c->nkinds; j++)
         if (!strcmp(c->kinds[j].code, k->code))
-            return cat_fail(err, errlen, "%s.code: '%s' twice", where, k->code);
+            return util_fail(err, errlen, "%s.code: '%s' twice", where, k->code);
     json_object *lv = cat_get(o, "levels", json_type_array);
     if (!lv || json_object_array_length(lv) == 0)
-        return cat_fail(err, errlen, "%s.levels: a list of levels is required", where);
+        return util_fail(err, errlen, "%s.levels: a list of levels is required", where);
     for (size_t j = 0; j < json_object_array_length(lv); j++) {
         json_object *x = json_object_array_get_idx(lv, j);
         int l = json_object_is_type(x, json_type_int) ? json_object_get_int(x) : -1;
         if (l < 0 || l >= c->nlevels)
-            return cat_fail(err, errlen, "%s.levels: %d is not a level of the questionnaire", where, l);
+            return util_fail(err, errlen, "%s.levels: %d is not a level of the questionnaire", where, l);
         k->levels |= 1u << l;
     }
     json_object *nd = cat_get(o, "needs", json_type_array);
@@ -140,7 +129,7 @@ static int cat_parse_kind(json_object *o, size_t i, catalogue_t *c, char *err, s
         json_object *x = json_object_array_get_idx(nd, j);
         if (k->nneeds == CAT_MAX_NEEDS || !json_object_is_type(x, json_type_string)
             || util_strlcpy(k->needs[k->nneeds], json_object_get_string(x), CAT_CODE) != 0)
-            return cat_fail(err, errlen, "%s.needs: at most %d need tags", where, CAT_MAX_NEEDS);
+            return util_fail(err, errlen, "%s.needs: at most %d need tags", where, CAT_MAX_NEEDS);
         k->nneeds++;
     }
     c->nkinds++;
@@ -159,7 +148,7 @@ int catalogue_parse(const char *json_text, catalogue_t *c, char *err, size_t err
         || cat_parse_questionnaire(cat_get(root, "questionnaire", json_type_object), c, err, errlen))
         goto done;
     if (!kinds || json_object_array_length(kinds) == 0 || json_object_array_length(kinds) > CAT_MAX_KINDS) {
-        cat_fail(err, errlen, "kinds: 1 to %d workshop kinds", CAT_MAX_KINDS);
+        util_fail(err, errlen, "kinds: 1 to %d workshop kinds", CAT_MAX_KINDS);
         goto done;
     }
     for (size_t i = 0; i < json_object_array_length(kinds); i++)
@@ -167,7 +156,7 @@ int catalogue_parse(const char *json_text, catalogue_t *c, char *err, size_t err
             goto done;
     for (int i = 0; i < c->nkinds; i++)
         if (c->kinds[i].next[0] && !catalogue_kind(c, c->kinds[i].next)) {
-            cat_fail(err, errlen, "kinds[%d].next: no kind '%s'", i, c->kinds[i].next);
+            util_fail(err, errlen, "kinds[%d].next: no kind '%s'", i, c->kinds[i].next);
             goto done;
         }
     rc = 0;
@@ -180,7 +169,7 @@ int catalogue_load(const char *path, catalogue_t *out, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return cat_fail(err, errlen, "%s: cannot open", path);
+        return util_fail(err, errlen, "%s: cannot open", path);
     char *buf = xmalloc(1024 * 1024);
     size_t n = fread(buf, 1, 1024 * 1024 - 1, f);
     fclose(f);
@@ -189,7 +178,7 @@ int catalogue_load(const char *path, catalogue_t *out, char *err, size_t errlen)
     int rc = catalogue_parse(buf, out, reason, sizeof reason);
     free(buf);
     if (rc != 0)
-        cat_fail(err, errlen, "%s: %s", path, reason);
+        util_fail(err, errlen, "%s: %s", path, reason);
     return rc;
 }
 

@@ -2,7 +2,6 @@
 
 #include <json-c/json.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,16 +45,6 @@ static int tt_parse_time(const char *s)
 
 /* ------------------------------------------------------------ loading */
 
-static int tt_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int tt_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* Refuses a key that is not in allowed (NULL-terminated): a misspelt
  * "holidays" must not silently give sessions on Christmas. Keys starting
  * with '_' are comments. */
@@ -68,7 +57,7 @@ static int tt_keys(json_object *o, const char *const *allowed, const char *where
         for (int i = 0; !ok && allowed[i]; i++)
             ok = !strcmp(name, allowed[i]);
         if (!ok)
-            return tt_fail(err, errlen, "%s.%s: unknown key", where, name);
+            return util_fail(err, errlen, "%s.%s: unknown key", where, name);
     }
     return 0;
 }
@@ -81,15 +70,15 @@ static int tt_str(json_object *o, const char *key, char *out, size_t cap, int re
     json_object *v;
     out[0] = '\0';
     if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
-        return required ? tt_fail(err, errlen, "%s.%s: a string is required", where, key) : 0;
+        return required ? util_fail(err, errlen, "%s.%s: a string is required", where, key) : 0;
     }
     if (!json_object_is_type(v, json_type_string))
-        return tt_fail(err, errlen, "%s.%s: a string is required", where, key);
+        return util_fail(err, errlen, "%s.%s: a string is required", where, key);
     const char *s = json_object_get_string(v);
     if ((size_t)json_object_get_string_len(v) != strlen(s))
-        return tt_fail(err, errlen, "%s.%s: contains a NUL character", where, key);
+        return util_fail(err, errlen, "%s.%s: contains a NUL character", where, key);
     if (util_strlcpy(out, s, cap) != 0)
-        return tt_fail(err, errlen, "%s.%s: too long (at most %zu bytes)", where, key, cap - 1);
+        return util_fail(err, errlen, "%s.%s: too long (at most %zu bytes)", where, key, cap - 1);
     return 0;
 }
 
@@ -100,13 +89,13 @@ static int tt_int(json_object *o, const char *key, int *out, int lo, int hi, int
     json_object *v;
     if (!json_object_object_get_ex(o, key, &v)) {
         if (def < lo)
-            return tt_fail(err, errlen, "%s.%s: an integer from %d to %d is required", where, key, lo, hi);
+            return util_fail(err, errlen, "%s.%s: an integer from %d to %d is required", where, key, lo, hi);
         *out = def;
         return 0;
     }
     int64_t x = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : INT64_MIN;
     if (x < lo || x > hi)
-        return tt_fail(err, errlen, "%s.%s: an integer from %d to %d is required", where, key, lo, hi);
+        return util_fail(err, errlen, "%s.%s: an integer from %d to %d is required", where, key, lo, hi);
     *out = (int)x;
     return 0;
 }
@@ -130,8 +119,8 @@ static int tt_code(json_object *o, const char *key, char *out, size_t max, const
     if (tt_str(o, key, tmp, sizeof tmp, 1, where, err, errlen) != 0)
         return -1;
     if (!tt_code_ok(tmp, max))
-        return tt_fail(err, errlen, "%s.%s: \"%s\" is not a code ([a-z0-9_-], 1 to %zu characters)", where, key, tmp,
-                       max);
+        return util_fail(err, errlen, "%s.%s: \"%s\" is not a code ([a-z0-9_-], 1 to %zu characters)", where, key, tmp,
+                         max);
     memcpy(out, tmp, sizeof tmp);
     return 0;
 }
@@ -142,8 +131,8 @@ static int tt_date(json_object *o, const char *key, int32_t *out, const char *wh
     if (tt_str(o, key, s, sizeof s, 1, where, err, errlen) != 0)
         return -1;
     if (tt_parse_date(s, out) != 0)
-        return tt_fail(err, errlen, "%s.%s: \"%s\" is not a date YYYY-MM-DD (%d to %d)", where, key, s, TT_YEAR_MIN,
-                       TT_YEAR_MAX);
+        return util_fail(err, errlen, "%s.%s: \"%s\" is not a date YYYY-MM-DD (%d to %d)", where, key, s, TT_YEAR_MIN,
+                         TT_YEAR_MAX);
     return 0;
 }
 
@@ -155,11 +144,11 @@ static int tt_array(json_object *root, const char *key, int max, int required, j
     json_object *v;
     *out = NULL;
     if (!json_object_object_get_ex(root, key, &v))
-        return required ? tt_fail(err, errlen, "%s: a list is required", key) : 0;
+        return required ? util_fail(err, errlen, "%s: a list is required", key) : 0;
     if (!json_object_is_type(v, json_type_array))
-        return tt_fail(err, errlen, "%s: a list is required", key);
+        return util_fail(err, errlen, "%s: a list is required", key);
     if ((int)json_object_array_length(v) > max)
-        return tt_fail(err, errlen, "%s: at most %d items", key, max);
+        return util_fail(err, errlen, "%s: at most %d items", key, max);
     *out = v;
     return 0;
 }
@@ -170,7 +159,7 @@ static json_object *tt_item(json_object *arr, size_t i, const char *key, char *w
     snprintf(where, wcap, "%s[%zu]", key, i);
     json_object *o = json_object_array_get_idx(arr, i);
     if (!json_object_is_type(o, json_type_object)) {
-        tt_fail(err, errlen, "%s: an object is required", where);
+        util_fail(err, errlen, "%s: an object is required", where);
         return NULL;
     }
     return o;
@@ -196,18 +185,18 @@ static int tt_parse_slot_fields(json_object *o, const timetable_t *tt, tt_slot_t
     if (tt_str(o, "start", start, sizeof start, 1, where, err, errlen) != 0)
         return -1;
     if ((s->start_min = tt_parse_time(start)) < 0)
-        return tt_fail(err, errlen, "%s.start: \"%s\" is not a time HH:MM (00:00 to 23:59)", where, start);
+        return util_fail(err, errlen, "%s.start: \"%s\" is not a time HH:MM (00:00 to 23:59)", where, start);
     if (tt_int(o, "duration_min", &s->duration_min, 15, 600, TT_DEFAULT_DURATION, where, err, errlen) != 0)
         return -1;
     if (s->start_min + s->duration_min > 24 * 60)
-        return tt_fail(err, errlen, "%s.duration_min: the session would end after midnight", where);
+        return util_fail(err, errlen, "%s.duration_min: the session would end after midnight", where);
     if (tt_code(o, "kind", s->kind, TT_CODE - 1, where, err, errlen) != 0
         || tt_code(o, "venue", s->venue, TT_VENUE_ID_MAX, where, err, errlen) != 0
         || tt_code(o, "trainer", s->trainer, TT_CODE - 1, where, err, errlen) != 0
         || tt_int(o, "capacity", &s->capacity, 1, 100, -1, where, err, errlen) != 0)
         return -1;
     if (tt_venue_index(tt, s->venue) < 0)
-        return tt_fail(err, errlen, "%s.venue: no venue \"%s\"", where, s->venue);
+        return util_fail(err, errlen, "%s.venue: no venue \"%s\"", where, s->venue);
     return 0;
 }
 
@@ -224,7 +213,7 @@ static int tt_parse_venues(json_object *root, timetable_t *tt, char *err, size_t
     if (tt_array(root, "venues", TT_MAX_VENUES, 1, &arr, err, errlen) != 0)
         return -1;
     if (json_object_array_length(arr) == 0)
-        return tt_fail(err, errlen, "venues: 1 to %d venues", TT_MAX_VENUES);
+        return util_fail(err, errlen, "venues: 1 to %d venues", TT_MAX_VENUES);
     for (size_t i = 0; i < json_object_array_length(arr); i++) {
         char where[48];
         json_object *o = tt_item(arr, i, "venues", where, sizeof where, err, errlen);
@@ -235,9 +224,9 @@ static int tt_parse_venues(json_object *root, timetable_t *tt, char *err, size_t
             || tt_str(o, "address_fr", v->address_fr, sizeof v->address_fr, 0, where, err, errlen) != 0)
             return -1;
         if (!v->name_fr[0])
-            return tt_fail(err, errlen, "%s.name_fr: must not be empty", where);
+            return util_fail(err, errlen, "%s.name_fr: must not be empty", where);
         if (tt_venue_index(tt, v->id) >= 0)
-            return tt_fail(err, errlen, "%s.id: \"%s\" twice", where, v->id);
+            return util_fail(err, errlen, "%s.id: \"%s\" twice", where, v->id);
         tt->nvenues++;
     }
     return 0;
@@ -262,12 +251,12 @@ static int tt_parse_slots(json_object *root, timetable_t *tt, char *err, size_t 
             if (!strcmp(day, tt_day_names[d]))
                 s->wday = d;
         if (s->wday < 0)
-            return tt_fail(err, errlen, "%s.day: \"%s\" is not one of mon, tue, wed, thu, fri, sat", where, day);
+            return util_fail(err, errlen, "%s.day: \"%s\" is not one of mon, tue, wed, thu, fri, sat", where, day);
         if (tt_parse_slot_fields(o, tt, s, where, err, errlen) != 0)
             return -1;
         for (int j = 0; j < tt->nslots; j++)
             if (tt->slots[j].wday == s->wday && tt_overlap(&tt->slots[j], s))
-                return tt_fail(err, errlen, "%s: overlaps slots[%d] at venue \"%s\" on %s", where, j, s->venue, day);
+                return util_fail(err, errlen, "%s: overlaps slots[%d] at venue \"%s\" on %s", where, j, s->venue, day);
         tt->nslots++;
     }
     return 0;
@@ -292,10 +281,10 @@ static int tt_parse_one_off(json_object *root, timetable_t *tt, char *err, size_
          * session ids stay unique and a room is never booked twice */
         for (int j = 0; j < tt->nslots; j++)
             if (tt->slots[j].wday == s->wday && tt_overlap(&tt->slots[j], s))
-                return tt_fail(err, errlen, "%s: overlaps the weekly slots[%d] at venue \"%s\"", where, j, s->venue);
+                return util_fail(err, errlen, "%s: overlaps the weekly slots[%d] at venue \"%s\"", where, j, s->venue);
         for (int j = 0; j < tt->none_off; j++)
             if (tt->one_off[j].date == s->date && tt_overlap(&tt->one_off[j], s))
-                return tt_fail(err, errlen, "%s: overlaps one_off[%d] at venue \"%s\"", where, j, s->venue);
+                return util_fail(err, errlen, "%s: overlaps one_off[%d] at venue \"%s\"", where, j, s->venue);
         tt->none_off++;
     }
     return 0;
@@ -311,11 +300,11 @@ static int tt_parse_holidays(json_object *root, timetable_t *tt, char *err, size
         const char *s = json_object_is_type(x, json_type_string) ? json_object_get_string(x) : NULL;
         int32_t d;
         if (!s || tt_parse_date(s, &d) != 0)
-            return tt_fail(err, errlen, "holidays[%zu]: \"%.16s\" is not a date YYYY-MM-DD (%d to %d)", i,
-                           s ? s : "", TT_YEAR_MIN, TT_YEAR_MAX);
+            return util_fail(err, errlen, "holidays[%zu]: \"%.16s\" is not a date YYYY-MM-DD (%d to %d)", i,
+                             s ? s : "", TT_YEAR_MIN, TT_YEAR_MAX);
         for (int j = 0; j < tt->nholidays; j++)
             if (tt->holidays[j] == d)
-                return tt_fail(err, errlen, "holidays[%zu]: %s twice", i, s);
+                return util_fail(err, errlen, "holidays[%zu]: %s twice", i, s);
         tt->holidays[tt->nholidays++] = d;
     }
     return 0;
@@ -337,9 +326,9 @@ static int tt_parse_closures(json_object *root, timetable_t *tt, char *err, size
             || tt_str(o, "reason_fr", c->reason_fr, sizeof c->reason_fr, 0, where, err, errlen) != 0)
             return -1;
         if (c->from > c->to)
-            return tt_fail(err, errlen, "%s: from is after to", where);
+            return util_fail(err, errlen, "%s: from is after to", where);
         if (c->venue[0] && tt_venue_index(tt, c->venue) < 0)
-            return tt_fail(err, errlen, "%s.venue: no venue \"%s\"", where, c->venue);
+            return util_fail(err, errlen, "%s.venue: no venue \"%s\"", where, c->venue);
         tt->nclosures++;
     }
     return 0;
@@ -371,10 +360,10 @@ static int tt_parse_absences(json_object *root, timetable_t *tt, char *err, size
             || tt_date(o, "from", &a->from, where, err, errlen) != 0 || tt_date(o, "to", &a->to, where, err, errlen) != 0)
             return -1;
         if (a->from > a->to)
-            return tt_fail(err, errlen, "%s: from is after to", where);
+            return util_fail(err, errlen, "%s: from is after to", where);
         /* a misspelt trainer would silently leave their sessions on */
         if (!tt_has_trainer(tt, a->trainer))
-            return tt_fail(err, errlen, "%s.trainer: no slot or one-off has trainer \"%s\"", where, a->trainer);
+            return util_fail(err, errlen, "%s.trainer: no slot or one-off has trainer \"%s\"", where, a->trainer);
         tt->nabsences++;
     }
     return 0;
@@ -423,10 +412,10 @@ int timetable_parse(const char *json_text, timetable_t *tt, char *err, size_t er
     enum json_tokener_error jerr;
     json_object *root = json_tokener_parse_verbose(json_text, &jerr);
     if (!root)
-        return tt_fail(err, errlen, "not JSON: %s", json_tokener_error_desc(jerr));
+        return util_fail(err, errlen, "not JSON: %s", json_tokener_error_desc(jerr));
     int rc = -1;
     if (!json_object_is_type(root, json_type_object)) {
-        tt_fail(err, errlen, "timetable: an object is required");
+        util_fail(err, errlen, "timetable: an object is required");
         goto done;
     }
     if (tt_keys(root, keys, "timetable", err, errlen) != 0
@@ -439,15 +428,15 @@ int timetable_parse(const char *json_text, timetable_t *tt, char *err, size_t er
      * calendar applies (its days then go in "holidays") */
     tt->public_holidays = !ph[0] || !strcmp(ph, "fr");
     if (!tt->public_holidays && strcmp(ph, "none") != 0) {
-        tt_fail(err, errlen, "timetable.public_holidays: \"%s\" is not \"fr\" or \"none\"", ph);
+        util_fail(err, errlen, "timetable.public_holidays: \"%s\" is not \"fr\" or \"none\"", ph);
         goto done;
     }
     if (!tt->version[0]) {
-        tt_fail(err, errlen, "timetable.version: must not be empty");
+        util_fail(err, errlen, "timetable.version: must not be empty");
         goto done;
     }
     if (!tt_timezone_ok(tt->timezone)) {
-        tt_fail(err, errlen, "timetable.timezone: \"%s\" is not a time zone of the system tz database", tt->timezone);
+        util_fail(err, errlen, "timetable.timezone: \"%s\" is not a time zone of the system tz database", tt->timezone);
         goto done;
     }
     if (tt_parse_venues(root, tt, err, errlen) != 0 || tt_parse_slots(root, tt, err, errlen) != 0
@@ -466,18 +455,18 @@ int timetable_load(const char *path, timetable_t *out, char *err, size_t errlen)
     enum { CAP = 1024 * 1024 };
     FILE *f = fopen(path, "r");
     if (!f)
-        return tt_fail(err, errlen, "%s: cannot open", path);
+        return util_fail(err, errlen, "%s: cannot open", path);
     char *buf = xmalloc(CAP);
     size_t n = fread(buf, 1, CAP - 1, f);
     int bad = ferror(f) ? 1 : (n == CAP - 1 && fgetc(f) != EOF) ? 2 : 0;
     fclose(f);
     buf[n] = '\0';
     char reason[400];
-    int rc = bad ? tt_fail(reason, sizeof reason, bad == 1 ? "read error" : "larger than 1 MiB")
+    int rc = bad ? util_fail(reason, sizeof reason, bad == 1 ? "read error" : "larger than 1 MiB")
                  : timetable_parse(buf, out, reason, sizeof reason);
     free(buf);
     if (rc != 0)
-        tt_fail(err, errlen, "%s: %s", path, reason);
+        util_fail(err, errlen, "%s: %s", path, reason);
     else
         util_strlcpy(out->path, path, sizeof out->path);
     return rc;
@@ -498,9 +487,9 @@ int timetable_check_kinds(const timetable_t *tt, const char *const *kinds, int n
         int weekly = i < tt->nslots;
         const tt_slot_t *s = weekly ? &tt->slots[i] : &tt->one_off[i - tt->nslots];
         if (!tt_in(kinds, nkinds, s->kind))
-            return tt_fail(err, errlen, "%s:%d: %s[%d].kind \"%s\" is not a kind of the catalogue (%s)",
-                           tt->path[0] ? tt->path : "timetable", s->line, weekly ? "slots" : "one_off",
-                           weekly ? i : i - tt->nslots, s->kind, catalogue);
+            return util_fail(err, errlen, "%s:%d: %s[%d].kind \"%s\" is not a kind of the catalogue (%s)",
+                             tt->path[0] ? tt->path : "timetable", s->line, weekly ? "slots" : "one_off",
+                             weekly ? i : i - tt->nslots, s->kind, catalogue);
     }
     return 0;
 }
