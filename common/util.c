@@ -187,3 +187,19 @@ int util_split_list(char *s, char **items, int max)
     }
     return n;
 }
+
+const char *util_join(char *const *items, size_t n, const char *sep, char *buf, size_t cap)
+{
+    size_t w = 0;
+    if (cap == 0)
+        return buf;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(items[i]) + (i > 0 ? strlen(sep) : 0);
+        if (len >= cap - w)
+            break;
+        snprintf(buf + w, cap - w, "%s%s", i > 0 ? sep : "", items[i]);
+        w += len;
+    }
+    return buf;
+}

@@ -50,6 +50,11 @@ int util_strlcpy(char *dst, const char *src, size_t cap);
  * (at most max) and fills items. */
 int util_split_list(char *s, char **items, int max);
 
+/* Joins n strings with sep between them into buf (always terminated, "" for
+ * none); an item that does not fit whole is left out, with those after it,
+ * never cut. Returns buf, to be used in place. */
+const char *util_join(char *const *items, size_t n, const char *sep, char *buf, size_t cap);
+
 #define TP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -50,8 +50,7 @@ static void prepare_referral_accepted(void *arg, const Tremplin__Envelope *env, 
     char day[11], rules[80], avail[256] = "";
     clock_local_day(now, day);
     snprintf(rules, sizeof rules, "catalogue %s / questionnaire %s", m->catalogue.version, m->catalogue.q_version);
-    for (size_t i = 0, w = 0; i < r->n_availability && w < sizeof avail; i++)
-        w += (size_t)snprintf(avail + w, sizeof avail - w, "%s%s", i ? " " : "", r->availability[i]);
+    util_join(r->availability, r->n_availability, " ", avail, sizeof avail);
 
     call_function(call, "assign");
     call->event_kind = "track.assigned";

@@ -55,14 +55,14 @@ static void prepare_track_assigned(void *arg, const Tremplin__Envelope *env, cal
         call_error(call, "INVALID_FIELD", "assignment_id", "Affectation invalide (identifiants ou type d'atelier).", 0);
         return;
     }
-    char avail[128] = "";
-    for (size_t i = 0, w = 0; i < t->n_availability && w < sizeof avail; i++) {
+    char avail[128];
+    for (size_t i = 0; i < t->n_availability; i++) {
         if (!wire_valid_id(t->availability[i], TT_HALF_DAY - 1)) {
             call_error(call, "INVALID_FIELD", "availability", "Demi-journée invalide.", 0);
             return;
         }
-        w += (size_t)snprintf(avail + w, sizeof avail - w, "%s%s", i ? " " : "", t->availability[i]);
     }
+    util_join(t->availability, t->n_availability, " ", avail, sizeof avail);
     char day[11];
     int64_t now = step(call, "track_assigned", "booking.changed", day);
     call_own_key(call, "person:%s", t->person_id);

@@ -496,20 +496,18 @@ int timetable_check_kinds(const timetable_t *tt, const char *const *kinds, int n
 
 int timetable_unserved_kinds(const timetable_t *tt, const char *const *kinds, int nkinds, char *out, size_t cap)
 {
-    int n = 0;
-    size_t w = 0;
-    out[0] = '\0';
+    char **unserved = xcalloc(nkinds > 0 ? (size_t)nkinds : 1, sizeof *unserved);
+    size_t n = 0;
     for (int k = 0; k < nkinds; k++) {
         int served = 0;
         for (int i = 0; i < tt->nslots + tt->none_off && !served; i++)
             served = !strcmp((i < tt->nslots ? &tt->slots[i] : &tt->one_off[i - tt->nslots])->kind, kinds[k]);
-        if (!served) {
-            n++;
-            if (w < cap)
-                w += (size_t)snprintf(out + w, cap - w, "%s%s", w ? " " : "", kinds[k]);
-        }
+        if (!served)
+            unserved[n++] = (char *)kinds[k]; /* util_join only reads them */
     }
-    return n;
+    util_join(unserved, n, " ", out, cap);
+    free(unserved);
+    return (int)n;
 }
 
 int timetable_half_days(const timetable_t *tt, char out[][TT_HALF_DAY], int max)
