@@ -8,6 +8,7 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "ids.h"
 #include "log.h"
 #include "loop.h"
 #include "sock.h"
@@ -160,7 +161,7 @@ static int svc_conf_check(const svc_conf_t *c, char *err, size_t errlen)
         return -1;
     }
     for (int i = 0; i < n; i++)
-        if (!wire_valid_id(t[i], WIRE_TERRITORY_MAX)) {
+        if (!ids_valid(t[i], WIRE_TERRITORY_MAX)) {
             snprintf(err, errlen, "bus.territories: '%s' is not a territory code", t[i]);
             return -1;
         }
@@ -261,12 +262,12 @@ static void svc_prepare_probe(void *arg, const Tremplin__Envelope *in, call_t *c
 {
     svc_t *s = arg;
     const Tremplin__Probe *p = in->probe;
-    if (!wire_valid_id(p->key, 64)) {
+    if (!ids_valid(p->key, 64)) {
         call_error(call, "INVALID_FIELD", "probe.key", "Clé de sonde invalide.", 0);
         return;
     }
     for (size_t i = 0; i < p->n_route; i++) /* only the services this deployment has */
-        if (!wire_valid_id(p->route[i], 31) || strspn(p->route[i], "abcdefghijklmnopqrstuvwxyz") != strlen(p->route[i])
+        if (!ids_valid(p->route[i], 31) || strspn(p->route[i], "abcdefghijklmnopqrstuvwxyz") != strlen(p->route[i])
             || !conf_map_get(&s->conf.endpoints, p->route[i])) { /* "x_events", "intake_branch" are not services */
             call_error(call, "INVALID_FIELD", "probe.route", "Étape de sonde inconnue.", 0);
             return;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "ids.h"
 #include "intake.h"
 #include "referral.h"
 
@@ -181,7 +182,7 @@ static void prepare_withdraw_consent(void *arg, const Tremplin__Envelope *env, c
 {
     (void)arg;
     const Tremplin__WithdrawConsent *w = env->withdraw_consent;
-    if (strlen(w->person_id) != TP_ID_LEN || !wire_valid_id(w->person_id, TP_ID_LEN)) {
+    if (!ids_hex(w->person_id)) {
         call_error(call, "INVALID_FIELD", "person_id", "Identifiant de personne invalide.", 0);
         return;
     }

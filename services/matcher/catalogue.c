@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ids.h"
 #include "jsondoc.h"
 #include "util.h"
 #include "wire.h"
@@ -42,8 +43,6 @@ static int cat_int(json_object *o, const char *key, int *out, int lo, int hi, co
     return 0;
 }
 
-static int cat_code(const char *s) { return wire_valid_id(s, CAT_CODE - 1); }
-
 static int cat_parse_questionnaire(json_object *q, catalogue_t *c, char *err, size_t errlen)
 {
     if (!q)
@@ -64,8 +63,8 @@ static int cat_parse_questionnaire(json_object *q, catalogue_t *c, char *err, si
             || cat_int(o, "max", &qq->max, 1, 100, where, err, errlen)
             || cat_str(o, "text_fr", qq->text_fr, sizeof qq->text_fr, 1, where, err, errlen))
             return -1;
-        if (!cat_code(qq->id))
-            return util_fail(err, errlen, "%s.id: letters, digits, - and _ only", where);
+        if (!ids_code(qq->id, CAT_CODE - 1))
+            return util_fail(err, errlen, "%s.id: lowercase letters, digits, - and _ only", where);
         for (int j = 0; j < c->nquestions; j++)
             if (!strcmp(c->questions[j].id, qq->id))
                 return util_fail(err, errlen, "%s.id: '%s' twice", where, qq->id);
@@ -109,8 +108,8 @@ static int cat_parse_kind(json_object *o, size_t i, catalogue_t *c, char *err, s
         || cat_str(o, "partner", k->partner, sizeof k->partner, 1, where, err, errlen)
         || cat_str(o, "next", k->next, sizeof k->next, 0, where, err, errlen))
         return -1;
-    if (!cat_code(k->code))
-        return util_fail(err, errlen, "%s.code: letters, digits, - and _ only", where);
+    if (!ids_code(k->code, CAT_CODE - 1))
+        return util_fail(err, errlen, "%s.code: lowercase letters, digits, - and _ only", where);
     for (int j = 0; j < c->nkinds; j++)
         if (!strcmp(c->kinds[j].code, k->code))
             return util_fail(err, errlen, "%s.code: '%s' twice", where, k->code);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "calendar.h"
+#include "ids.h"
 #include "util.h"
 
 /* Dates of the file are kept from 2000-01-01 to 2199-12-31: wide enough for a
@@ -100,25 +101,13 @@ static int tt_int(json_object *o, const char *key, int *out, int lo, int hi, int
     return 0;
 }
 
-/* [a-z0-9_-]{1,max}: codes go into session ids and Redis keys. */
-static int tt_code_ok(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
-            return 0;
-    return 1;
-}
-
 static int tt_code(json_object *o, const char *key, char *out, size_t max, const char *where, char *err,
                    size_t errlen)
 {
     char tmp[TT_CODE];
     if (tt_str(o, key, tmp, sizeof tmp, 1, where, err, errlen) != 0)
         return -1;
-    if (!tt_code_ok(tmp, max))
+    if (!ids_code(tmp, max))
         return util_fail(err, errlen, "%s.%s: \"%s\" is not a code ([a-z0-9_-], 1 to %zu characters)", where, key, tmp,
                          max);
     memcpy(out, tmp, sizeof tmp);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ids.h"
 #include "intake/branches.h"
 #include "cli.h"
 #include "clock.h"
@@ -458,7 +459,7 @@ static int cli_referral_import(cli_t *cli, const char *path)
  * record of its decision (score, level, rules version, reason). */
 static int cli_referral_explain(cli_t *cli, const char *rid)
 {
-    if (strlen(rid) != TP_ID_LEN || !wire_valid_id(rid, TP_ID_LEN)) {
+    if (!ids_hex(rid)) {
         fprintf(stderr, "tremplin: identifiant d'orientation invalide\n");
         return 2;
     }
