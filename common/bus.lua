@@ -33,6 +33,14 @@ checks everything first, then writes. ]]
 
 local LIB = '__LIB__'
 
+-- The words of a space-separated list (C joins lists with util_join), nil
+-- read as none.
+local function words(s)
+  local t = {}
+  for w in string.gmatch(s or '', '%S+') do t[#t + 1] = w end
+  return t
+end
+
 local function command(name, fn)
   redis.register_function(LIB .. '_' .. name, function(keys, args)
     local first = redis.call('GET', keys[1])

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "ids.h"
 #include "log.h"
 
 typedef struct {
@@ -201,7 +202,7 @@ static void inbox_prepare(inbox_t *self, inbox_slot_t *slot)
         const char *field = e == WIRE_EVERSION ? "schema_version" : slot->info.field;
         self->stats.bad_frames++;
         log_warn("bad_frame", "code=%s msg_id=%s type=%s field=%s", wire_error_code(e),
-                 slot->info.msg_id[0] ? slot->info.msg_id : "-", env && wire_valid_id(env->type, 64) ? env->type : "-",
+                 slot->info.msg_id[0] ? slot->info.msg_id : "-", env && ids_valid(env->type, 64) ? env->type : "-",
                  field[0] ? field : "-");
         call_error(c, wire_error_code(e), field, wire_error_message_fr(e), 0);
         return;

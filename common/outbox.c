@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "ids.h"
 #include "keys.h"
 #include "log.h"
 #include "util.h"
@@ -342,7 +343,7 @@ static int outbox_adopt(outbox_t *self, const char *territory, const redisReply 
     for (size_t i = first; i + 4 < r->elements; i += 5) {
         const redisReply *sid = r->element[i], *to = r->element[i + 1], *mid = r->element[i + 2],
                          *bytes = r->element[i + 3], *tries = r->element[i + 4];
-        if (sid->type != REDIS_REPLY_STRING || mid->type != REDIS_REPLY_STRING || !wire_valid_id(mid->str, 64))
+        if (sid->type != REDIS_REPLY_STRING || mid->type != REDIS_REPLY_STRING || !ids_valid(mid->str, 64))
             continue;
         outbox_entry_t *e = outbox_find(self, mid->str, 0);
         if (e) { /* already ours (claimed back): keep the newer stream id */

@@ -9,6 +9,7 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "ids.h"
 #include "log.h"
 #include "sock.h"
 #include "svc_int.h"

@@ -8,6 +8,7 @@
 
 #include "calendar.h"
 #include "clock.h"
+#include "ids.h"
 #include "log.h"
 #include "sock.h"
 #include "svc_int.h"
@@ -100,7 +101,7 @@ static int svc_conf_check(const svc_conf_t *c, char *err, size_t errlen)
         return -1;
     }
     for (int i = 0; i < n; i++)
-        if (!wire_valid_id(t[i], WIRE_TERRITORY_MAX)) {
+        if (!ids_valid(t[i], WIRE_TERRITORY_MAX)) {
             snprintf(err, errlen, "bus.territories: '%s' is not a territory code", t[i]);
             return -1;
         }

@@ -13,12 +13,12 @@ void svc_prepare_probe(void *arg, const Tremplin__Envelope *in, call_t *call)
 {
     svc_t *s = arg;
     const Tremplin__Probe *p = in->probe;
-    if (!wire_valid_id(p->key, 64)) {
+    if (!ids_valid(p->key, 64)) {
         call_error(call, "INVALID_FIELD", "probe.key", "Clé de sonde invalide.", 0);
         return;
     }
     for (size_t i = 0; i < p->n_route; i++) /* only the services this deployment has */
-        if (!wire_valid_id(p->route[i], 31) || strspn(p->route[i], "abcdefghijklmnopqrstuvwxyz") != strlen(p->route[i])
+        if (!ids_valid(p->route[i], 31) || strspn(p->route[i], "abcdefghijklmnopqrstuvwxyz") != strlen(p->route[i])
             || !conf_map_get(&s->conf.endpoints, p->route[i])) { /* "x_events", "intake_branch" are not services */
             call_error(call, "INVALID_FIELD", "probe.route", "Étape de sonde inconnue.", 0);
             return;

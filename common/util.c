@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,15 @@ void util_derive_id(const char *seed, const char *label, unsigned index, char ou
     util_hex_id(raw, out);
 }
 
+int util_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 int util_strlcpy(char *dst, const char *src, size_t cap)
 {
     if (cap == 0)
@@ -176,4 +186,20 @@ int util_split_list(char *s, char **items, int max)
             items[n++] = tok;
     }
     return n;
+}
+
+const char *util_join(char *const *items, size_t n, const char *sep, char *buf, size_t cap)
+{
+    size_t w = 0;
+    if (cap == 0)
+        return buf;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(items[i]) + (i > 0 ? strlen(sep) : 0);
+        if (len >= cap - w)
+            break;
+        snprintf(buf + w, cap - w, "%s%s", i > 0 ? sep : "", items[i]);
+        w += len;
+    }
+    return buf;
 }

@@ -39,12 +39,21 @@ int util_id_key_load(const char *path, char *err, size_t errlen);
  * tell one content from another, not to keep it secret. */
 void util_digest(const void *data, size_t len, char out[TP_ID_LEN + 1]);
 
+/* Writes the reason of a failure into err (printf-like, cut to errlen) and
+ * returns -1, so that a check reads `return util_fail(err, errlen, ...);`. */
+int util_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Copies at most cap-1 bytes and always terminates; returns -1 if truncated. */
 int util_strlcpy(char *dst, const char *src, size_t cap);
 
 /* Splits a comma-separated list in place; trims spaces; returns the count
  * (at most max) and fills items. */
 int util_split_list(char *s, char **items, int max);
+
+/* Joins n strings with sep between them into buf (always terminated, "" for
+ * none); an item that does not fit whole is left out, with those after it,
+ * never cut. Returns buf, to be used in place. */
+const char *util_join(char *const *items, size_t n, const char *sep, char *buf, size_t cap);
 
 #define TP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "ids.h"
 
 static const struct {
     const char *code;
@@ -23,21 +24,6 @@ static const struct {
 
 const char *wire_error_code(wire_err_t e) { return wire_errors[e].code; }
 const char *wire_error_message_fr(wire_err_t e) { return wire_errors[e].message_fr; }
-
-int wire_valid_id(const char *s, size_t max)
-{
-    if (!s)
-        return 0;
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        if (n >= max)
-            return 0;
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
-            return 0;
-    }
-    return n > 0;
-}
 
 /* ------------------------------------------------------------- raw walk */
 
@@ -109,7 +95,7 @@ static void wire_take_id(char *out, size_t cap, const uint8_t *val, size_t len)
     char tmp[65];
     memcpy(tmp, val, len);
     tmp[len] = '\0';
-    if (wire_valid_id(tmp, cap - 1))
+    if (ids_valid(tmp, cap - 1))
         memcpy(out, tmp, len + 1);
 }
 
@@ -195,8 +181,8 @@ wire_err_t wire_decode(const uint8_t *buf, size_t len, size_t max, ProtobufCAllo
     int nul = wire_find_nul(&tremplin__envelope__descriptor, buf, buf + len, info->field, sizeof info->field, 0, 0);
     if (nul == 1)
         return WIRE_EHEADER;
-    if (!wire_valid_id(env->msg_id, 64) || !wire_valid_id(env->territory, WIRE_TERRITORY_MAX)
-        || (env->cause_id[0] && !wire_valid_id(env->cause_id, 64)))
+    if (!ids_valid(env->msg_id, 64) || !ids_valid(env->territory, WIRE_TERRITORY_MAX)
+        || (env->cause_id[0] && !ids_valid(env->cause_id, 64)))
         return WIRE_EHEADER;
     if (env->payload_case == TREMPLIN__ENVELOPE__PAYLOAD__NOT_SET)
         return WIRE_EUNSUPPORTED;

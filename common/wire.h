@@ -66,9 +66,6 @@ void wire_free(Tremplin__Envelope *env, ProtobufCAllocator *alloc);
  * of a newer service's answer. */
 wire_err_t wire_check_version(const Tremplin__Envelope *env);
 
-/* A msg_id is 1..64 chars of [0-9a-zA-Z_-]; a territory 1..16 of the same. */
-int wire_valid_id(const char *s, size_t max);
-
 /* Payload name for a case, e.g. "SubmitReferral"; "" when unknown. */
 const char *wire_type_name(Tremplin__Envelope__PayloadCase c);
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ids.h"
 #include "util.h"
 #include "wire.h"
 
@@ -53,7 +54,7 @@ int branches_load(const char *curve_dir, branches_t *out, char *err, size_t errl
         zcert_t *cert = zcert_load(path);
         const char *id = cert ? zcert_meta(cert, "branch") : NULL;
         const char *terr = cert ? zcert_meta(cert, "territory") : NULL;
-        if (!cert || !wire_valid_id(id, BRANCH_ID_MAX - 1) || !wire_valid_id(terr, WIRE_TERRITORY_MAX)) {
+        if (!cert || !ids_valid(id, BRANCH_ID_MAX - 1) || !ids_valid(terr, WIRE_TERRITORY_MAX)) {
             snprintf(err, errlen, "%s: not a branch certificate (branch, territory)", path);
             rc = -1;
             zcert_destroy(&cert);
@@ -175,7 +176,7 @@ int branches_ensure_server_key(const char *curve_dir, char *err, size_t errlen)
 int branches_add(const char *curve_dir, const char *id, const char *name, const char *territory,
                  const char *endpoint, char *err, size_t errlen)
 {
-    if (!wire_valid_id(id, BRANCH_ID_MAX - 1) || !wire_valid_id(territory, WIRE_TERRITORY_MAX)) {
+    if (!ids_valid(id, BRANCH_ID_MAX - 1) || !ids_valid(territory, WIRE_TERRITORY_MAX)) {
         snprintf(err, errlen, "identifiant d'agence ou territoire invalide (lettres, chiffres, - _)");
         return -1;
     }
@@ -216,7 +217,7 @@ int branches_add(const char *curve_dir, const char *id, const char *name, const 
 int branches_revoke(const char *curve_dir, const char *id, int64_t now_ms, char *err, size_t errlen)
 {
     char pub[512], sec[512];
-    if (!wire_valid_id(id, BRANCH_ID_MAX - 1)) {
+    if (!ids_valid(id, BRANCH_ID_MAX - 1)) {
         snprintf(err, errlen, "identifiant d'agence invalide");
         return -1;
     }

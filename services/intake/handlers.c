@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "ids.h"
 #include "intake.h"
 #include "referral.h"
 
@@ -20,16 +21,6 @@ const size_t intake_nconf_fields = sizeof intake_conf_fields / sizeof intake_con
 static void reject(call_t *call, const referral_error_t *err)
 {
     call_error(call, err->code, err->field, err->message_fr, 0);
-}
-
-/* Joins a list of strings with spaces into buf. */
-static const char *join(char **items, size_t n, char *buf, size_t cap)
-{
-    size_t w = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < n && w + 1 < cap; i++)
-        w += (size_t)snprintf(buf + w, cap - w, "%s%s", i ? " " : "", items[i]);
-    return buf;
 }
 
 /* The branch checks that need the registry: known branch, not revoked, the
@@ -168,10 +159,10 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
     call_argf(call, "%lld", (long long)(now + in->conf.retention_days * 86400000LL));
     call_argf(call, "%s", r->mediator->id);
     call_argf(call, "%s", r->mediator->partner);
-    call_argf(call, "%s", join(r->needs, r->n_needs, list, sizeof list));
+    call_argf(call, "%s", util_join(r->needs, r->n_needs, " ", list, sizeof list));
     call_arg(call, answers, (size_t)nanswers); /* not call_argf: its 4 KiB would cut it */
-    call_argf(call, "%s", join(p->availability, p->n_availability, list, sizeof list));
-    call_argf(call, "%s", join(r->consent->purposes, r->consent->n_purposes, list, sizeof list));
+    call_argf(call, "%s", util_join(p->availability, p->n_availability, " ", list, sizeof list));
+    call_argf(call, "%s", util_join(r->consent->purposes, r->consent->n_purposes, " ", list, sizeof list));
     call_argf(call, "%s", r->consent->text_version);
     call_argf(call, "%llu", (unsigned long long)r->consent->given_at_ms);
     call_argf(call, "%s", p->given_name);
@@ -184,14 +175,14 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
         call_argf(call, "%u", p->birth_year);
     else
         call_argf(call, "%s", "");
-    call_argf(call, "%s", join(p->accessibility, p->n_accessibility, list, sizeof list));
+    call_argf(call, "%s", util_join(p->accessibility, p->n_accessibility, " ", list, sizeof list));
 }
 
 static void prepare_withdraw_consent(void *arg, const Tremplin__Envelope *env, call_t *call)
 {
     (void)arg;
     const Tremplin__WithdrawConsent *w = env->withdraw_consent;
-    if (strlen(w->person_id) != TP_ID_LEN || !wire_valid_id(w->person_id, TP_ID_LEN)) {
+    if (!ids_hex(w->person_id)) {
         call_error(call, "INVALID_FIELD", "person_id", "Identifiant de personne invalide.", 0);
         return;
     }

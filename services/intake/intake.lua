@@ -2,12 +2,6 @@
 -- Keys: tp:{T}:intake:*  — pseudonymous records (ref, referral, person), the
 -- personal data apart (contact, with its retention date), figures (fig).
 
-local function words(s)
-  local t = {}
-  for w in string.gmatch(s or '', '%S+') do t[#t + 1] = w end
-  return t
-end
-
 -- submit_referral
 -- KEYS 1 ref:<branch>:<external_ref> (the business key)  2 referral:<rid>
 --      3 person:<pid>  4 contact:<pid>  5 fig:<day>  6 fig:total  7 retention

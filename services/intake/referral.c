@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ids.h"
 #include "util.h"
 
 #define REFERRAL_MAX_NEEDS 16
@@ -75,20 +76,6 @@ int referral_set_timetable_half_days(const char *const *half_days, int n)
         }
     referral_naccepted = k;
     return (int)more;
-}
-
-/* 1..max chars of [A-Za-z0-9] and the extra punctuation given. */
-static int is_token(const char *s, size_t max, const char *extra)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        unsigned char c = (unsigned char)s[n];
-        if (n >= max)
-            return 0;
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || strchr(extra, c)))
-            return 0;
-    }
-    return n > 0;
 }
 
 /* Decodes one UTF-8 character at p: its code point and length, or length 0
@@ -169,7 +156,7 @@ static int check_tags(char **items, size_t n, size_t max, const char *const *kno
     for (size_t i = 0; i < n; i++) {
         char f[64];
         snprintf(f, sizeof f, "%s[%zu]", field, i);
-        if (known ? !in_list(known, items[i]) : !is_token(items[i], 32, "-_"))
+        if (known ? !in_list(known, items[i]) : !ids_valid(items[i], 32))
             return referral_fail(err, "UNKNOWN_VALUE", f, "Valeur inconnue pour %s : « %.*s ».", field,
                                  is_text(items[i], 256) ? text_prefix(items[i], 32) : 1,
                                  is_text(items[i], 256) ? items[i] : "?");
@@ -259,21 +246,21 @@ int referral_check_envelope(const Tremplin__SubmitReferral *r, referral_error_t 
 {
     if (is_empty(r->branch))
         return referral_fail(err, "MISSING_FIELD", "branch", "L'agence (branch) est obligatoire.");
-    if (!is_token(r->branch, 32, "-_"))
+    if (!ids_valid(r->branch, 32))
         return referral_fail(err, "INVALID_FIELD", "branch", "Identifiant d'agence invalide.");
     if (is_empty(r->external_ref))
         return referral_fail(err, "MISSING_FIELD", "external_ref", "La référence de l'agence est obligatoire.");
-    if (!is_token(r->external_ref, 64, "-_./"))
+    if (!ids_token(r->external_ref, 64, "-_./"))
         return referral_fail(err, "INVALID_FIELD", "external_ref",
                              "Référence invalide : 1 à 64 caractères, lettres, chiffres, - _ . /");
     if (!r->mediator || is_empty(r->mediator->id))
         return referral_fail(err, "MISSING_FIELD", "mediator.id", "L'identifiant du médiateur est obligatoire.");
-    if (!is_token(r->mediator->id, 64, "-_."))
+    if (!ids_token(r->mediator->id, 64, "-_."))
         return referral_fail(err, "INVALID_FIELD", "mediator.id", "Identifiant de médiateur invalide.");
     if (is_empty(r->mediator->partner))
         return referral_fail(err, "MISSING_FIELD", "mediator.partner",
                              "L'association du médiateur (partner) est obligatoire.");
-    if (!is_token(r->mediator->partner, 64, "-_."))
+    if (!ids_token(r->mediator->partner, 64, "-_."))
         return referral_fail(err, "INVALID_FIELD", "mediator.partner", "Association du médiateur invalide.");
     return 0;
 }
@@ -299,7 +286,7 @@ int referral_check_consent(const Tremplin__SubmitReferral *r, int64_t now_ms, re
     if (is_empty(c->text_version))
         return referral_fail(err, "MISSING_FIELD", "consent.text_version",
                              "La version du texte de consentement présenté est obligatoire.");
-    if (!is_token(c->text_version, 16, "-_."))
+    if (!ids_token(c->text_version, 16, "-_."))
         return referral_fail(err, "INVALID_FIELD", "consent.text_version", "Version du texte de consentement invalide.");
     if (c->given_at_ms == 0)
         return referral_fail(err, "MISSING_FIELD", "consent.given_at", "La date du consentement est obligatoire.");
@@ -317,7 +304,7 @@ static int check_person(const Tremplin__SubmitReferral *r, int64_t now_ms, refer
     if (!p)
         return referral_fail(err, "MISSING_FIELD", "person", "Les informations sur la personne sont obligatoires.");
     int known = !is_empty(p->person_id);
-    if (known && !(strlen(p->person_id) == TP_ID_LEN && is_token(p->person_id, TP_ID_LEN, "")))
+    if (known && !ids_hex(p->person_id))
         return referral_fail(err, "INVALID_FIELD", "person.person_id", "Identifiant de personne invalide.");
     if (!known && is_empty(p->given_name))
         return referral_fail(err, "MISSING_FIELD", "person.given_name", "Le prénom ou les initiales sont obligatoires.");
@@ -344,7 +331,7 @@ static int check_person(const Tremplin__SubmitReferral *r, int64_t now_ms, refer
             return referral_fail(err, "INVALID_FIELD", "person.address.line1", "Adresse (ligne 1) manquante ou trop longue.");
         if (!is_empty(a->line2) && !is_text(a->line2, 100))
             return referral_fail(err, "INVALID_FIELD", "person.address.line2", "Adresse (ligne 2) invalide.");
-        if (!a->postcode || strlen(a->postcode) != 5 || !is_token(a->postcode, 5, "") || strspn(a->postcode, "0123456789") != 5)
+        if (!a->postcode || strlen(a->postcode) != 5 || !ids_token(a->postcode, 5, "") || strspn(a->postcode, "0123456789") != 5)
             return referral_fail(err, "INVALID_FIELD", "person.address.postcode", "Le code postal doit avoir 5 chiffres.");
         if (is_empty(a->city) || !is_text(a->city, 64))
             return referral_fail(err, "INVALID_FIELD", "person.address.city", "Commune manquante ou invalide.");
@@ -381,7 +368,7 @@ static int check_answers(const Tremplin__SubmitReferral *r, referral_error_t *er
         if (a && strlen(a->question_id) > REFERRAL_QUESTION_MAX)
             return referral_fail(err, "INVALID_FIELD", f, "Identifiant de question trop long : %d caractères au plus.",
                                  REFERRAL_QUESTION_MAX);
-        if (!a || !is_token(a->question_id, REFERRAL_QUESTION_MAX, "_-"))
+        if (!a || !ids_token(a->question_id, REFERRAL_QUESTION_MAX, "_-"))
             return referral_fail(err, "INVALID_FIELD", f,
                                  "Identifiant de question invalide (lettres, chiffres, - et _).");
         for (size_t j = 0; j < i; j++)

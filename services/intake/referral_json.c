@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "calendar.h"
+#include "jsondoc.h"
+#include "util.h"
 
 int64_t referral_parse_time(const char *s)
 {
@@ -39,182 +41,134 @@ int64_t referral_parse_time(const char *s)
     return ((days * 86400) + h * 3600 + mi * 60 + sec - offset_min * 60) * 1000;
 }
 
-static const char *str_at(json_object *o, const char *key)
+/* A string of the referral ("" when absent), pointing into the document:
+ * protobuf-c's strings are char *, never written through here. */
+static int rj_str(jsondoc_t *jd, json_object *o, const char *where, const char *key, char **out)
 {
-    json_object *v;
-    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-        return "";
-    return json_object_get_string(v);
+    const char *s;
+    int rc = jsondoc_string(jd, o, where, key, 0, &s);
+    *out = (char *)s;
+    return rc;
 }
 
-static int shape_error(char *err, size_t errlen, const char *field, const char *what)
+static int rj_list(jsondoc_t *jd, json_object *o, const char *where, const char *key, char **items, size_t *n)
 {
-    snprintf(err, errlen, "%s: %s", field, what);
-    return -1;
+    return jsondoc_strings(jd, o, where, key, RJ_MAX_LIST, (const char **)items, n);
 }
 
-/* Checks that every present key has the expected JSON type. */
-static int check_types(json_object *o, const char *where, const char *const *strings, const char *const *others,
-                       char *err, size_t errlen)
+static int rj_person(jsondoc_t *jd, json_object *per, json_object *adr, referral_json_t *h)
 {
-    if (!o)
+    Tremplin__Person *p = &h->person;
+    int birth_year = 0;
+    if (rj_str(jd, per, "person", "person_id", &p->person_id) != 0
+        || rj_str(jd, per, "person", "given_name", &p->given_name) != 0
+        || rj_str(jd, per, "person", "phone", &p->phone) != 0
+        || jsondoc_int(jd, per, "person", "birth_year", 0, 0, 9999, &birth_year) != 0
+        || rj_list(jd, per, "person", "availability", h->availability, &p->n_availability) != 0
+        || rj_list(jd, per, "person", "accessibility", h->accessibility, &p->n_accessibility) != 0)
+        return -1;
+    p->birth_year = (uint32_t)birth_year;
+    p->availability = h->availability;
+    p->accessibility = h->accessibility;
+    if (adr) {
+        if (rj_str(jd, adr, "person.address", "line1", &h->address.line1) != 0
+            || rj_str(jd, adr, "person.address", "line2", &h->address.line2) != 0
+            || rj_str(jd, adr, "person.address", "postcode", &h->address.postcode) != 0
+            || rj_str(jd, adr, "person.address", "city", &h->address.city) != 0)
+            return -1;
+        p->address = &h->address;
+    }
+    h->referral.person = p;
+    return 0;
+}
+
+static int rj_consent(jsondoc_t *jd, json_object *con, referral_json_t *h)
+{
+    Tremplin__Consent *c = &h->consent;
+    const char *at;
+    int given = 0;
+    int64_t at_ms = 0;
+    if (jsondoc_bool(jd, con, "consent", "given", 0, &given) != 0
+        || rj_str(jd, con, "consent", "text_version", &c->text_version) != 0
+        || jsondoc_string(jd, con, "consent", "given_at", 0, &at) != 0
+        || jsondoc_int64(jd, con, "consent", "given_at_ms", 0, 0, INT64_MAX, &at_ms) != 0
+        || rj_list(jd, con, "consent", "purposes", h->purposes, &c->n_purposes) != 0)
+        return -1;
+    c->given = given;
+    c->purposes = h->purposes;
+    if (*at) { /* the date as people write it, else in ms */
+        at_ms = referral_parse_time(at);
+        if (at_ms < 0)
+            return util_fail(jd->err, jd->errlen, "consent.given_at: date ISO 8601 attendue (2026-11-26T09:30:00Z)");
+    }
+    c->given_at_ms = (uint64_t)at_ms;
+    h->referral.consent = c;
+    return 0;
+}
+
+/* "answers": {question id: score}, a map: any key, each score a whole number
+ * (a score out of the question's range is the matcher's to count). */
+static int rj_answers(jsondoc_t *jd, json_object *root, referral_json_t *h)
+{
+    Tremplin__SubmitReferral *r = &h->referral;
+    json_object *ans;
+    if (jsondoc_child(jd, root, "", "answers", 0, NULL, &ans) != 0)
+        return -1;
+    r->answers = h->answers;
+    if (!ans)
         return 0;
-    if (!json_object_is_type(o, json_type_object))
-        return shape_error(err, errlen, where, "un objet JSON est attendu");
-    json_object_object_foreach(o, key, val)
+    json_object_object_foreach(ans, q, score)
     {
-        int known = 0;
-        for (int i = 0; strings && strings[i]; i++)
-            if (!strcmp(key, strings[i])) {
-                known = 1;
-                if (!json_object_is_type(val, json_type_string)) {
-                    char f[96];
-                    snprintf(f, sizeof f, "%s%s%s", where, *where ? "." : "", key);
-                    return shape_error(err, errlen, f, "une chaîne est attendue");
-                }
-            }
-        for (int i = 0; others && others[i]; i++)
-            if (!strcmp(key, others[i]))
-                known = 1;
-        if (!known) {
-            char f[96];
-            snprintf(f, sizeof f, "%s%s%s", where, *where ? "." : "", key);
-            return shape_error(err, errlen, f, "champ inconnu");
-        }
+        (void)score;
+        if (r->n_answers == RJ_MAX_LIST)
+            return util_fail(jd->err, jd->errlen, "answers: %d réponses au plus", RJ_MAX_LIST);
+        Tremplin__Answer *a = &h->answer_items[r->n_answers];
+        tremplin__answer__init(a);
+        a->question_id = q;
+        int v = 0;
+        if (jsondoc_int(jd, ans, "answers", q, 1, INT32_MIN, INT32_MAX, &v) != 0)
+            return -1;
+        a->score = v;
+        h->answers[r->n_answers++] = a;
     }
     return 0;
-}
-
-static int str_list(json_object *o, const char *key, const char *field, char **out, size_t *n, char *err,
-                    size_t errlen)
-{
-    json_object *arr;
-    *n = 0;
-    if (!o || !json_object_object_get_ex(o, key, &arr))
-        return 0;
-    if (!json_object_is_type(arr, json_type_array))
-        return shape_error(err, errlen, field, "une liste est attendue");
-    size_t len = json_object_array_length(arr);
-    if (len > RJ_MAX_LIST)
-        return shape_error(err, errlen, field, "liste trop longue");
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = json_object_array_get_idx(arr, i);
-        if (!json_object_is_type(it, json_type_string))
-            return shape_error(err, errlen, field, "une liste de chaînes est attendue");
-        out[(*n)++] = (char *)json_object_get_string(it);
-    }
-    return 0;
-}
-
-static json_object *child(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
 }
 
 int referral_from_json(json_object *root, referral_json_t *h, char *err, size_t errlen)
 {
+    static const char *const top_k[] = { "branch", "external_ref", "mediator", "person",
+                                         "consent", "needs",        "answers",  NULL };
+    static const char *const med_k[] = { "id", "partner", NULL };
+    static const char *const per_k[] = { "person_id",    "given_name",    "phone", "address", "birth_year",
+                                         "availability", "accessibility", NULL };
+    static const char *const adr_k[] = { "line1", "line2", "postcode", "city", NULL };
+    static const char *const con_k[] = { "given", "given_at", "given_at_ms", "text_version", "purposes", NULL };
     memset(h, 0, sizeof *h);
     tremplin__submit_referral__init(&h->referral);
     tremplin__mediator__init(&h->mediator);
     tremplin__person__init(&h->person);
     tremplin__postal_address__init(&h->address);
     tremplin__consent__init(&h->consent);
-    static const char *const top_s[] = { "branch", "external_ref", NULL };
-    static const char *const top_o[] = { "mediator", "person", "consent", "needs", "answers", NULL };
-    static const char *const med_s[] = { "id", "partner", NULL };
-    static const char *const per_s[] = { "person_id", "given_name", "phone", NULL };
-    static const char *const per_o[] = { "address", "birth_year", "availability", "accessibility", NULL };
-    static const char *const adr_s[] = { "line1", "line2", "postcode", "city", NULL };
-    static const char *const con_s[] = { "given_at", "text_version", NULL };
-    static const char *const con_o[] = { "given", "purposes", "given_at_ms", NULL };
-    json_object *med = child(root, "mediator"), *per = child(root, "person"), *con = child(root, "consent");
-    json_object *adr = child(per, "address");
-    if (check_types(root, "", top_s, top_o, err, errlen) || check_types(med, "mediator", med_s, NULL, err, errlen)
-        || check_types(per, "person", per_s, per_o, err, errlen)
-        || check_types(adr, "person.address", adr_s, NULL, err, errlen)
-        || check_types(con, "consent", con_s, con_o, err, errlen))
-        return -1;
-
+    jsondoc_t jd = { .err = err, .errlen = errlen, .fr = 1 };
     Tremplin__SubmitReferral *r = &h->referral;
-    r->branch = (char *)str_at(root, "branch");
-    r->external_ref = (char *)str_at(root, "external_ref");
+    json_object *med, *per, *adr, *con;
+    if (jsondoc_object(&jd, root, "", top_k) != 0 || rj_str(&jd, root, "", "branch", &r->branch) != 0
+        || rj_str(&jd, root, "", "external_ref", &r->external_ref) != 0
+        || jsondoc_child(&jd, root, "", "mediator", 0, med_k, &med) != 0
+        || jsondoc_child(&jd, root, "", "person", 0, per_k, &per) != 0
+        || jsondoc_child(&jd, per, "person", "address", 0, adr_k, &adr) != 0
+        || jsondoc_child(&jd, root, "", "consent", 0, con_k, &con) != 0)
+        return -1;
     if (med) {
-        h->mediator.id = (char *)str_at(med, "id");
-        h->mediator.partner = (char *)str_at(med, "partner");
+        if (rj_str(&jd, med, "mediator", "id", &h->mediator.id) != 0
+            || rj_str(&jd, med, "mediator", "partner", &h->mediator.partner) != 0)
+            return -1;
         r->mediator = &h->mediator;
     }
-    if (per) {
-        Tremplin__Person *p = &h->person;
-        p->person_id = (char *)str_at(per, "person_id");
-        p->given_name = (char *)str_at(per, "given_name");
-        p->phone = (char *)str_at(per, "phone");
-        json_object *by = child(per, "birth_year");
-        if (by) {
-            if (!json_object_is_type(by, json_type_int) || json_object_get_int64(by) < 0
-                || json_object_get_int64(by) > 9999)
-                return shape_error(err, errlen, "person.birth_year", "une année (nombre) est attendue");
-            p->birth_year = (uint32_t)json_object_get_int64(by);
-        }
-        if (adr) {
-            h->address.line1 = (char *)str_at(adr, "line1");
-            h->address.line2 = (char *)str_at(adr, "line2");
-            h->address.postcode = (char *)str_at(adr, "postcode");
-            h->address.city = (char *)str_at(adr, "city");
-            p->address = &h->address;
-        }
-        p->availability = h->availability;
-        p->accessibility = h->accessibility;
-        if (str_list(per, "availability", "person.availability", h->availability, &p->n_availability, err, errlen)
-            || str_list(per, "accessibility", "person.accessibility", h->accessibility, &p->n_accessibility, err,
-                        errlen))
-            return -1;
-        r->person = p;
-    }
-    if (con) {
-        Tremplin__Consent *c = &h->consent;
-        json_object *given = child(con, "given");
-        if (given && !json_object_is_type(given, json_type_boolean))
-            return shape_error(err, errlen, "consent.given", "true ou false est attendu");
-        c->given = given && json_object_get_boolean(given);
-        c->text_version = (char *)str_at(con, "text_version");
-        const char *at = str_at(con, "given_at");
-        json_object *at_ms = child(con, "given_at_ms");
-        if (*at) {
-            int64_t ms = referral_parse_time(at);
-            if (ms < 0)
-                return shape_error(err, errlen, "consent.given_at", "date ISO 8601 attendue (2026-11-26T09:30:00Z)");
-            c->given_at_ms = (uint64_t)ms;
-        } else if (at_ms) {
-            if (!json_object_is_type(at_ms, json_type_int) || json_object_get_int64(at_ms) < 0)
-                return shape_error(err, errlen, "consent.given_at_ms", "un nombre de millisecondes est attendu");
-            c->given_at_ms = (uint64_t)json_object_get_int64(at_ms);
-        }
-        c->purposes = h->purposes;
-        if (str_list(con, "purposes", "consent.purposes", h->purposes, &c->n_purposes, err, errlen))
-            return -1;
-        r->consent = c;
-    }
-    r->needs = h->needs;
-    if (str_list(root, "needs", "needs", h->needs, &r->n_needs, err, errlen))
+    if ((per && rj_person(&jd, per, adr, h) != 0) || (con && rj_consent(&jd, con, h) != 0))
         return -1;
-    json_object *ans = child(root, "answers");
-    if (ans) {
-        if (!json_object_is_type(ans, json_type_object))
-            return shape_error(err, errlen, "answers", "un objet {question: score} est attendu");
-        json_object_object_foreach(ans, q, score)
-        {
-            if (r->n_answers == RJ_MAX_LIST)
-                return shape_error(err, errlen, "answers", "trop de réponses");
-            if (!json_object_is_type(score, json_type_int))
-                return shape_error(err, errlen, "answers", "chaque score doit être un nombre entier");
-            Tremplin__Answer *a = &h->answer_items[r->n_answers];
-            tremplin__answer__init(a);
-            a->question_id = q;
-            a->score = (int32_t)json_object_get_int(score);
-            h->answers[r->n_answers++] = a;
-        }
-        r->answers = h->answers;
-    }
-    return 0;
+    r->needs = h->needs;
+    if (rj_list(&jd, root, "", "needs", h->needs, &r->n_needs) != 0)
+        return -1;
+    return rj_answers(&jd, root, h);
 }

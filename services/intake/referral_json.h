@@ -24,8 +24,11 @@ typedef struct {
     Tremplin__Answer *answers[RJ_MAX_LIST];
 } referral_json_t;
 
-/* Builds h->referral from root. 0, or -1 with "field: reason" in err (a
- * JSON shape error; the content itself is checked by intake). */
+/* Builds h->referral from root. 0, or -1 with "field: reason" in err, in
+ * French: a JSON shape error — an unknown field (a field starting with '_' is
+ * a comment), a value of another type or null, a string holding a NUL (read
+ * as common/jsondoc reads every document); the content itself is checked by
+ * intake. */
 int referral_from_json(json_object *root, referral_json_t *h, char *err, size_t errlen);
 
 /* "2026-11-26T09:30:00Z", "...+01:00", "2026-11-26" -> UTC ms; -1 if not. */

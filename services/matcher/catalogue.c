@@ -1,173 +1,164 @@
 #include "catalogue.h"
 
 #include <json-c/json.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ids.h"
 #include "jsondoc.h"
 #include "util.h"
-#include "wire.h"
 
 /* ------------------------------------------------------------------ loading */
 
-static int cat_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int cat_fail(char *err, size_t errlen, const char *fmt, ...)
+static int cat_parse_questions(jsondoc_t *jd, json_object *q, catalogue_t *c)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static json_object *cat_get(json_object *o, const char *key, json_type type)
-{
-    json_object *v;
-    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, type))
-        return NULL;
-    return v;
-}
-
-static int cat_str(json_object *o, const char *key, char *out, size_t cap, int required, const char *where, char *err,
-                   size_t errlen)
-{
-    json_object *v = cat_get(o, key, json_type_string);
-    if (!v) {
-        out[0] = '\0';
-        return required ? cat_fail(err, errlen, "%s.%s: a string is required", where, key) : 0;
-    }
-    if (util_strlcpy(out, json_object_get_string(v), cap) != 0)
-        return cat_fail(err, errlen, "%s.%s: too long", where, key);
-    return 0;
-}
-
-static int cat_int(json_object *o, const char *key, int *out, int lo, int hi, const char *where, char *err,
-                   size_t errlen)
-{
-    json_object *v = cat_get(o, key, json_type_int);
-    if (!v || json_object_get_int(v) < lo || json_object_get_int(v) > hi)
-        return cat_fail(err, errlen, "%s.%s: an integer from %d to %d is required", where, key, lo, hi);
-    *out = json_object_get_int(v);
-    return 0;
-}
-
-static int cat_code(const char *s) { return wire_valid_id(s, CAT_CODE - 1); }
-
-static int cat_parse_questionnaire(json_object *q, catalogue_t *c, char *err, size_t errlen)
-{
-    if (!q)
-        return cat_fail(err, errlen, "questionnaire: an object is required");
-    if (cat_str(q, "version", c->q_version, sizeof c->q_version, 1, "questionnaire", err, errlen)
-        || cat_int(q, "max_missing", &c->max_missing, 0, CAT_MAX_QUESTIONS, "questionnaire", err, errlen))
+    static const char *const keys[] = { "id", "weight", "max", "text_fr", NULL };
+    json_object *qs;
+    if (jsondoc_array(jd, q, "questionnaire", "questions", 1, CAT_MAX_QUESTIONS, &qs) != 0)
         return -1;
-    json_object *qs = cat_get(q, "questions", json_type_array);
-    if (!qs || json_object_array_length(qs) == 0 || json_object_array_length(qs) > CAT_MAX_QUESTIONS)
-        return cat_fail(err, errlen, "questionnaire.questions: 1 to %d questions", CAT_MAX_QUESTIONS);
+    if (json_object_array_length(qs) == 0)
+        return util_fail(jd->err, jd->errlen, "questionnaire.questions: 1 to %d questions", CAT_MAX_QUESTIONS);
     for (size_t i = 0; i < json_object_array_length(qs); i++) {
-        json_object *o = json_object_array_get_idx(qs, i);
-        cat_question_t *qq = &c->questions[c->nquestions];
         char where[48];
-        snprintf(where, sizeof where, "questions[%zu]", i);
-        if (cat_str(o, "id", qq->id, sizeof qq->id, 1, where, err, errlen)
-            || cat_int(o, "weight", &qq->weight, 0, 100, where, err, errlen)
-            || cat_int(o, "max", &qq->max, 1, 100, where, err, errlen)
-            || cat_str(o, "text_fr", qq->text_fr, sizeof qq->text_fr, 1, where, err, errlen))
+        json_object *o = jsondoc_item(jd, qs, i, "questionnaire.questions", keys, where, sizeof where);
+        cat_question_t *qq = &c->questions[c->nquestions];
+        if (!o || jsondoc_code(jd, o, where, "id", CAT_CODE - 1, qq->id, sizeof qq->id) != 0
+            || jsondoc_int(jd, o, where, "weight", 1, 0, 100, &qq->weight) != 0
+            || jsondoc_int(jd, o, where, "max", 1, 1, 100, &qq->max) != 0
+            || jsondoc_str(jd, o, where, "text_fr", 1, qq->text_fr, sizeof qq->text_fr) != 0)
             return -1;
-        if (!cat_code(qq->id))
-            return cat_fail(err, errlen, "%s.id: letters, digits, - and _ only", where);
         for (int j = 0; j < c->nquestions; j++)
             if (!strcmp(c->questions[j].id, qq->id))
-                return cat_fail(err, errlen, "%s.id: '%s' twice", where, qq->id);
+                return util_fail(jd->err, jd->errlen, "%s.id: '%s' twice", where, qq->id);
         c->nquestions++;
     }
-    json_object *ls = cat_get(q, "levels", json_type_array);
-    if (!ls || json_object_array_length(ls) == 0 || json_object_array_length(ls) > CAT_MAX_LEVELS)
-        return cat_fail(err, errlen, "questionnaire.levels: 1 to %d levels", CAT_MAX_LEVELS);
+    return 0;
+}
+
+static int cat_parse_levels(jsondoc_t *jd, json_object *q, catalogue_t *c)
+{
+    static const char *const keys[] = { "level", "max_score", "name_fr", NULL };
+    json_object *ls;
+    if (jsondoc_array(jd, q, "questionnaire", "levels", 1, CAT_MAX_LEVELS, &ls) != 0)
+        return -1;
+    if (json_object_array_length(ls) == 0)
+        return util_fail(jd->err, jd->errlen, "questionnaire.levels: 1 to %d levels", CAT_MAX_LEVELS);
     for (size_t i = 0; i < json_object_array_length(ls); i++) {
-        json_object *o = json_object_array_get_idx(ls, i);
-        cat_level_t *l = &c->levels[c->nlevels];
         char where[48];
-        snprintf(where, sizeof where, "levels[%zu]", i);
-        if (cat_int(o, "level", &l->level, 0, CAT_MAX_LEVELS - 1, where, err, errlen)
-            || cat_int(o, "max_score", &l->max_score, 0, 100000, where, err, errlen)
-            || cat_str(o, "name_fr", l->name_fr, sizeof l->name_fr, 1, where, err, errlen))
+        json_object *o = jsondoc_item(jd, ls, i, "questionnaire.levels", keys, where, sizeof where);
+        cat_level_t *l = &c->levels[c->nlevels];
+        if (!o || jsondoc_int(jd, o, where, "level", 1, 0, CAT_MAX_LEVELS - 1, &l->level) != 0
+            || jsondoc_int(jd, o, where, "max_score", 1, 0, 100000, &l->max_score) != 0
+            || jsondoc_str(jd, o, where, "name_fr", 1, l->name_fr, sizeof l->name_fr) != 0)
             return -1;
         if (l->level != (int)i || (i > 0 && l->max_score <= c->levels[i - 1].max_score))
-            return cat_fail(err, errlen, "%s: levels must be 0, 1, 2 … with rising max_score", where);
+            return util_fail(jd->err, jd->errlen, "%s: levels must be 0, 1, 2 … with rising max_score", where);
         c->nlevels++;
     }
     int full = 0;
     for (int i = 0; i < c->nquestions; i++)
         full += c->questions[i].weight * c->questions[i].max;
     if (c->levels[c->nlevels - 1].max_score < full)
-        return cat_fail(err, errlen, "levels: the last max_score (%d) must reach the full score (%d)",
-                        c->levels[c->nlevels - 1].max_score, full);
+        return util_fail(jd->err, jd->errlen, "levels: the last max_score (%d) must reach the full score (%d)",
+                         c->levels[c->nlevels - 1].max_score, full);
     return 0;
 }
 
-static int cat_parse_kind(json_object *o, size_t i, catalogue_t *c, char *err, size_t errlen)
+static int cat_parse_questionnaire(jsondoc_t *jd, json_object *root, catalogue_t *c)
 {
+    /* scores_fr: what each score means, for whoever fills the questionnaire */
+    static const char *const keys[] = { "version", "max_missing", "scores_fr", "questions", "levels", NULL };
+    json_object *q;
+    if (jsondoc_child(jd, root, "", "questionnaire", 1, keys, &q) != 0
+        || jsondoc_str(jd, q, "questionnaire", "version", 1, c->q_version, sizeof c->q_version) != 0
+        || jsondoc_int(jd, q, "questionnaire", "max_missing", 1, 0, CAT_MAX_QUESTIONS, &c->max_missing) != 0
+        || jsondoc_str(jd, q, "questionnaire", "scores_fr", 0, c->scores_fr, sizeof c->scores_fr) != 0)
+        return -1;
+    return cat_parse_questions(jd, q, c) != 0 || cat_parse_levels(jd, q, c) != 0 ? -1 : 0;
+}
+
+/* The levels a kind serves, as bits: each a level of the questionnaire. */
+static int cat_parse_kind_levels(jsondoc_t *jd, json_object *o, const char *where, const catalogue_t *c,
+                                 cat_kind_t *k)
+{
+    json_object *lv;
+    if (jsondoc_array(jd, o, where, "levels", 1, CAT_MAX_LEVELS, &lv) != 0)
+        return -1;
+    if (json_object_array_length(lv) == 0)
+        return util_fail(jd->err, jd->errlen, "%s.levels: a list of levels is required", where);
+    for (size_t j = 0; j < json_object_array_length(lv); j++) {
+        json_object *x = json_object_array_get_idx(lv, j);
+        if (!json_object_is_type(x, json_type_int))
+            return util_fail(jd->err, jd->errlen, "%s.levels[%zu]: an integer is required", where, j);
+        int64_t l = json_object_get_int64(x);
+        if (l < 0 || l >= c->nlevels)
+            return util_fail(jd->err, jd->errlen, "%s.levels: %lld is not a level of the questionnaire", where,
+                             (long long)l);
+        k->levels |= 1u << l;
+    }
+    return 0;
+}
+
+static int cat_parse_kind(jsondoc_t *jd, json_object *kinds, size_t i, catalogue_t *c)
+{
+    static const char *const keys[] = { "code",    "title_fr", "levels", "capacity", "duration_min",
+                                        "partner", "next",     "needs",  NULL };
     cat_kind_t *k = &c->kinds[c->nkinds];
     memset(k, 0, sizeof *k);
     char where[48];
-    snprintf(where, sizeof where, "kinds[%zu]", i);
-    if (cat_str(o, "code", k->code, sizeof k->code, 1, where, err, errlen)
-        || cat_str(o, "title_fr", k->title_fr, sizeof k->title_fr, 1, where, err, errlen)
-        || cat_int(o, "capacity", &k->capacity, 1, 100, where, err, errlen)
-        || cat_int(o, "duration_min", &k->duration_min, 15, 600, where, err, errlen)
-        || cat_str(o, "partner", k->partner, sizeof k->partner, 1, where, err, errlen)
-        || cat_str(o, "next", k->next, sizeof k->next, 0, where, err, errlen))
+    const char *needs[CAT_MAX_NEEDS];
+    size_t nneeds;
+    json_object *o = jsondoc_item(jd, kinds, i, "kinds", keys, where, sizeof where);
+    if (!o || jsondoc_code(jd, o, where, "code", CAT_CODE - 1, k->code, sizeof k->code) != 0
+        || jsondoc_str(jd, o, where, "title_fr", 1, k->title_fr, sizeof k->title_fr) != 0
+        || jsondoc_int(jd, o, where, "capacity", 1, 1, 100, &k->capacity) != 0
+        || jsondoc_int(jd, o, where, "duration_min", 1, 15, 600, &k->duration_min) != 0
+        || jsondoc_str(jd, o, where, "partner", 1, k->partner, sizeof k->partner) != 0
+        || jsondoc_str(jd, o, where, "next", 0, k->next, sizeof k->next) != 0
+        || cat_parse_kind_levels(jd, o, where, c, k) != 0
+        || jsondoc_strings(jd, o, where, "needs", CAT_MAX_NEEDS, needs, &nneeds) != 0)
         return -1;
-    if (!cat_code(k->code))
-        return cat_fail(err, errlen, "%s.code: letters, digits, - and _ only", where);
     for (int j = 0; j < c->nkinds; j++)
         if (!strcmp(c->kinds[j].code, k->code))
-            return cat_fail(err, errlen, "%s.code: '%s' twice", where, k->code);
-    json_object *lv = cat_get(o, "levels", json_type_array);
-    if (!lv || json_object_array_length(lv) == 0)
-        return cat_fail(err, errlen, "%s.levels: a list of levels is required", where);
-    for (size_t j = 0; j < json_object_array_length(lv); j++) {
-        json_object *x = json_object_array_get_idx(lv, j);
-        int l = json_object_is_type(x, json_type_int) ? json_object_get_int(x) : -1;
-        if (l < 0 || l >= c->nlevels)
-            return cat_fail(err, errlen, "%s.levels: %d is not a level of the questionnaire", where, l);
-        k->levels |= 1u << l;
+            return util_fail(jd->err, jd->errlen, "%s.code: '%s' twice", where, k->code);
+    /* a need is one of the tags a referral carries: a code, or it never matches */
+    for (size_t j = 0; j < nneeds; j++) {
+        if (!ids_code(needs[j], CAT_CODE - 1))
+            return util_fail(jd->err, jd->errlen, "%s.needs[%zu]: \"%.64s\" is not a need tag ([a-z0-9_-], 1 to %d "
+                             "characters)", where, j, needs[j], CAT_CODE - 1);
+        util_strlcpy(k->needs[j], needs[j], CAT_CODE);
     }
-    json_object *nd = cat_get(o, "needs", json_type_array);
-    for (size_t j = 0; nd && j < json_object_array_length(nd); j++) {
-        json_object *x = json_object_array_get_idx(nd, j);
-        if (k->nneeds == CAT_MAX_NEEDS || !json_object_is_type(x, json_type_string)
-            || util_strlcpy(k->needs[k->nneeds], json_object_get_string(x), CAT_CODE) != 0)
-            return cat_fail(err, errlen, "%s.needs: at most %d need tags", where, CAT_MAX_NEEDS);
-        k->nneeds++;
-    }
+    k->nneeds = (int)nneeds;
     c->nkinds++;
     return 0;
 }
 
 int catalogue_parse(const char *json_text, catalogue_t *c, char *err, size_t errlen)
 {
+    static const char *const keys[] = { "version", "questionnaire", "kinds", NULL };
     memset(c, 0, sizeof *c);
     json_object *root = jsondoc_parse(json_text, err, errlen);
     if (!root)
         return -1;
+    jsondoc_t jd = { .err = err, .errlen = errlen };
+    json_object *kinds;
     int rc = -1;
-    json_object *kinds = cat_get(root, "kinds", json_type_array);
-    if (cat_str(root, "version", c->version, sizeof c->version, 1, "catalogue", err, errlen)
-        || cat_parse_questionnaire(cat_get(root, "questionnaire", json_type_object), c, err, errlen))
+    if (jsondoc_object(&jd, root, "catalogue", keys) != 0
+        || jsondoc_str(&jd, root, "catalogue", "version", 1, c->version, sizeof c->version) != 0
+        || cat_parse_questionnaire(&jd, root, c) != 0
+        || jsondoc_array(&jd, root, "", "kinds", 1, CAT_MAX_KINDS, &kinds) != 0)
         goto done;
-    if (!kinds || json_object_array_length(kinds) == 0 || json_object_array_length(kinds) > CAT_MAX_KINDS) {
-        cat_fail(err, errlen, "kinds: 1 to %d workshop kinds", CAT_MAX_KINDS);
+    if (json_object_array_length(kinds) == 0) {
+        util_fail(err, errlen, "kinds: 1 to %d workshop kinds", CAT_MAX_KINDS);
         goto done;
     }
     for (size_t i = 0; i < json_object_array_length(kinds); i++)
-        if (cat_parse_kind(json_object_array_get_idx(kinds, i), i, c, err, errlen) != 0)
+        if (cat_parse_kind(&jd, kinds, i, c) != 0)
             goto done;
     for (int i = 0; i < c->nkinds; i++)
         if (c->kinds[i].next[0] && !catalogue_kind(c, c->kinds[i].next)) {
-            cat_fail(err, errlen, "kinds[%d].next: no kind '%s'", i, c->kinds[i].next);
+            util_fail(err, errlen, "kinds[%d].next: no kind '%s'", i, c->kinds[i].next);
             goto done;
         }
     rc = 0;
@@ -178,19 +169,11 @@ done:
 
 int catalogue_load(const char *path, catalogue_t *out, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return cat_fail(err, errlen, "%s: cannot open", path);
-    char *buf = xmalloc(1024 * 1024);
-    size_t n = fread(buf, 1, 1024 * 1024 - 1, f);
-    fclose(f);
-    buf[n] = '\0';
     char reason[400];
-    int rc = catalogue_parse(buf, out, reason, sizeof reason);
-    free(buf);
-    if (rc != 0)
-        cat_fail(err, errlen, "%s: %s", path, reason);
-    return rc;
+    char *text = jsondoc_read(path, reason, sizeof reason);
+    int rc = text ? catalogue_parse(text, out, reason, sizeof reason) : -1;
+    free(text);
+    return rc == 0 ? 0 : util_fail(err, errlen, "%s: %s", path, reason);
 }
 
 int catalogue_codes(const catalogue_t *c, const char **out, int max)

@@ -44,6 +44,7 @@ typedef struct {
     char version[CAT_CODE];   /* of the whole catalogue */
     char q_version[CAT_CODE]; /* of the questionnaire */
     int max_missing;          /* answers that may be missing or out of range */
+    char scores_fr[256];      /* what each score means, in French ("" if not said) */
     cat_question_t questions[CAT_MAX_QUESTIONS];
     int nquestions;
     cat_level_t levels[CAT_MAX_LEVELS]; /* ascending max_score */
@@ -52,7 +53,10 @@ typedef struct {
     int nkinds;
 } catalogue_t;
 
-/* 0, or -1 with "file: path: reason" in err. */
+/* 0, or -1 with "file: path: reason" in err (catalogue_parse: "path:
+ * reason"). Read as common/jsondoc reads every document: whole, at most
+ * 1 MiB, nothing after the document, no unknown key (keys starting with '_'
+ * are comments), types checked, null included; codes are [a-z0-9_-]. */
 int catalogue_load(const char *path, catalogue_t *out, char *err, size_t errlen);
 int catalogue_parse(const char *json_text, catalogue_t *out, char *err, size_t errlen);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "ids.h"
 #include "matcher.h"
 
 #define MATCHER_MAX_CANDIDATES 4
@@ -13,8 +14,6 @@ const conf_field_t matcher_conf_fields[] = {
     CONF_STR_FIELD("matcher", "catalogue", matcher_conf_t, catalogue_path, "deploy/catalogue.json"),
 };
 const size_t matcher_nconf_fields = sizeof matcher_conf_fields / sizeof matcher_conf_fields[0];
-
-static int valid_id(const char *s) { return strlen(s) == TP_ID_LEN && wire_valid_id(s, TP_ID_LEN); }
 
 static void track_assigned(const char *assignment_id, const char *person_id,
                            const cat_kind_t *kind, int level, char **availability, size_t navail,
@@ -40,7 +39,7 @@ static void prepare_referral_accepted(void *arg, const Tremplin__Envelope *env, 
     svc_t *s = arg;
     matcher_t *m = svc_state(s);
     const Tremplin__ReferralAccepted *r = env->referral_accepted;
-    if (!valid_id(r->referral_id) || !valid_id(r->person_id)) {
+    if (!ids_hex(r->referral_id) || !ids_hex(r->person_id)) {
         call_error(call, "INVALID_FIELD", "referral_id", "Identifiant d'orientation ou de personne invalide.", 0);
         return;
     }
@@ -50,8 +49,7 @@ static void prepare_referral_accepted(void *arg, const Tremplin__Envelope *env, 
     char day[11], rules[80], avail[256] = "";
     clock_local_day(now, day);
     snprintf(rules, sizeof rules, "catalogue %s / questionnaire %s", m->catalogue.version, m->catalogue.q_version);
-    for (size_t i = 0, w = 0; i < r->n_availability && w < sizeof avail; i++)
-        w += (size_t)snprintf(avail + w, sizeof avail - w, "%s%s", i ? " " : "", r->availability[i]);
+    util_join(r->availability, r->n_availability, " ", avail, sizeof avail);
 
     call_function(call, "assign");
     call_event(call, "track.assigned", "referral_id");
@@ -81,11 +79,11 @@ static void prepare_follow_up(void *arg, const Tremplin__Envelope *env, call_t *
     svc_t *s = arg;
     matcher_t *m = svc_state(s);
     const Tremplin__FollowUpRequested *f = env->follow_up_requested;
-    if (!valid_id(f->follow_up_id) || !valid_id(f->person_id)) {
+    if (!ids_hex(f->follow_up_id) || !ids_hex(f->person_id)) {
         call_error(call, "INVALID_FIELD", "follow_up_id", "Identifiant de suivi ou de personne invalide.", 0);
         return;
     }
-    if (f->completed_kind[0] && !wire_valid_id(f->completed_kind, CAT_CODE - 1)) {
+    if (f->completed_kind[0] && !ids_valid(f->completed_kind, CAT_CODE - 1)) {
         call_error(call, "INVALID_FIELD", "completed_kind", "Type d'atelier invalide.", 0);
         return;
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "ids.h"
 #include "scheduler.h"
 
 const conf_field_t scheduler_conf_fields[] = {
@@ -24,8 +25,6 @@ const size_t scheduler_nconf_fields = sizeof scheduler_conf_fields / sizeof sche
 int64_t scheduler_notice_ms(const scheduler_t *sc) { return sc->conf.notice_min * 60000; }
 int64_t scheduler_cutoff_ms(const scheduler_t *sc) { return sc->conf.cutoff_hours * 3600000; }
 int64_t scheduler_offer_ms(const scheduler_t *sc) { return sc->conf.offer_hours * 3600000; }
-
-static int valid_hex_id(const char *s) { return strlen(s) == TP_ID_LEN && wire_valid_id(s, TP_ID_LEN); }
 
 /* Starts a handler's step: its function and event, and the business time
  * and local day it runs at (returned, and in day). */
@@ -53,18 +52,18 @@ static void prepare_track_assigned(void *arg, const Tremplin__Envelope *env, cal
 {
     scheduler_t *sc = svc_state(arg);
     const Tremplin__TrackAssigned *t = env->track_assigned;
-    if (!wire_valid_id(t->assignment_id, 64) || !valid_hex_id(t->person_id) || !wire_valid_id(t->kind, TT_CODE - 1)) {
+    if (!ids_valid(t->assignment_id, 64) || !ids_hex(t->person_id) || !ids_valid(t->kind, TT_CODE - 1)) {
         call_error(call, "INVALID_FIELD", "assignment_id", "Affectation invalide (identifiants ou type d'atelier).", 0);
         return;
     }
-    char avail[128] = "";
-    for (size_t i = 0, w = 0; i < t->n_availability && w < sizeof avail; i++) {
-        if (!wire_valid_id(t->availability[i], TT_HALF_DAY - 1)) {
+    char avail[128];
+    for (size_t i = 0; i < t->n_availability; i++) {
+        if (!ids_valid(t->availability[i], TT_HALF_DAY - 1)) {
             call_error(call, "INVALID_FIELD", "availability", "Demi-journée invalide.", 0);
             return;
         }
-        w += (size_t)snprintf(avail + w, sizeof avail - w, "%s%s", i ? " " : "", t->availability[i]);
     }
+    util_join(t->availability, t->n_availability, " ", avail, sizeof avail);
     char day[11];
     int64_t now = step(call, "track_assigned", "booking.changed", day);
     call_own_key(call, "person:%s", t->person_id);
@@ -124,7 +123,7 @@ static void prepare_cancel_session(void *arg, const Tremplin__Envelope *env, cal
 {
     scheduler_t *sc = svc_state(arg);
     const Tremplin__CancelSession *c = env->cancel_session;
-    if (!wire_valid_id(c->session_id, TT_ID - 1)) {
+    if (!ids_valid(c->session_id, TT_ID - 1)) {
         call_error(call, "INVALID_FIELD", "session_id", "Identifiant de séance invalide.", 0);
         return;
     }
@@ -154,11 +153,11 @@ static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, ca
     svc_t *s = arg;
     scheduler_t *sc = svc_state(s);
     const Tremplin__MarkAttendance *m = env->mark_attendance;
-    if (!wire_valid_id(m->session_id, TT_ID - 1) || !valid_hex_id(m->person_id)) {
+    if (!ids_valid(m->session_id, TT_ID - 1) || !ids_hex(m->person_id)) {
         call_error(call, "INVALID_FIELD", "session_id", "Séance ou personne invalide.", 0);
         return;
     }
-    if (m->trainer_id[0] && !wire_valid_id(m->trainer_id, TT_CODE - 1)) {
+    if (m->trainer_id[0] && !ids_valid(m->trainer_id, TT_CODE - 1)) {
         call_error(call, "INVALID_FIELD", "trainer_id", "Identifiant de formateur invalide.", 0);
         return;
     }
@@ -211,7 +210,7 @@ static void prepare_consent_withdrawn(void *arg, const Tremplin__Envelope *env, 
 {
     scheduler_t *sc = svc_state(arg);
     const Tremplin__ConsentWithdrawn *w = env->consent_withdrawn;
-    if (!valid_hex_id(w->person_id) || strcmp(w->purpose, "training") != 0) {
+    if (!ids_hex(w->person_id) || strcmp(w->purpose, "training") != 0) {
         call_error(call, "INVALID_FIELD", "person_id", "Retrait de consentement invalide.", 0);
         return;
     }

@@ -23,12 +23,6 @@
 
 local function prefix_of(key) return string.match(key, '^(tp:{[^}]*}:scheduler:)') end
 
-local function words(s)
-  local t = {}
-  for w in string.gmatch(s or '', '%S+') do t[#t + 1] = w end
-  return t
-end
-
 local function hget(key, field) return redis.call('HGET', key, field) end
 
 local function notify(P, kind, bid, pid, sid, extra)

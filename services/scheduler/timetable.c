@@ -2,12 +2,12 @@
 
 #include <json-c/json.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "calendar.h"
+#include "jsondoc.h"
 #include "util.h"
 
 /* Dates of the file are kept from 2000-01-01 to 2199-12-31: wide enough for a
@@ -46,134 +46,20 @@ static int tt_parse_time(const char *s)
 
 /* ------------------------------------------------------------ loading */
 
-static int tt_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int tt_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+/* Every object of the file is read through common/jsondoc: a key that is
+ * not the reader's is refused (a misspelt "holidays" must not silently give
+ * sessions on Christmas; keys starting with '_' are comments), and so is a
+ * value of another type. */
 
-/* Refuses a key that is not in allowed (NULL-terminated): a misspelt
- * "holidays" must not silently give sessions on Christmas. Keys starting
- * with '_' are comments. */
-static int tt_keys(json_object *o, const char *const *allowed, const char *where, char *err, size_t errlen)
-{
-    struct json_object_iterator it = json_object_iter_begin(o), end = json_object_iter_end(o);
-    for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
-        const char *name = json_object_iter_peek_name(&it);
-        int ok = name[0] == '_';
-        for (int i = 0; !ok && allowed[i]; i++)
-            ok = !strcmp(name, allowed[i]);
-        if (!ok)
-            return tt_fail(err, errlen, "%s.%s: unknown key", where, name);
-    }
-    return 0;
-}
-
-/* The string at key: required, or "" when absent; -1 if it is not a string,
- * too long or holds a NUL. */
-static int tt_str(json_object *o, const char *key, char *out, size_t cap, int required, const char *where, char *err,
-                  size_t errlen)
-{
-    json_object *v;
-    out[0] = '\0';
-    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
-        return required ? tt_fail(err, errlen, "%s.%s: a string is required", where, key) : 0;
-    }
-    if (!json_object_is_type(v, json_type_string))
-        return tt_fail(err, errlen, "%s.%s: a string is required", where, key);
-    const char *s = json_object_get_string(v);
-    if ((size_t)json_object_get_string_len(v) != strlen(s))
-        return tt_fail(err, errlen, "%s.%s: contains a NUL character", where, key);
-    if (util_strlcpy(out, s, cap) != 0)
-        return tt_fail(err, errlen, "%s.%s: too long (at most %zu bytes)", where, key, cap - 1);
-    return 0;
-}
-
-/* The integer at key, from lo to hi; def when absent (def < lo: required). */
-static int tt_int(json_object *o, const char *key, int *out, int lo, int hi, int def, const char *where, char *err,
-                  size_t errlen)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(o, key, &v)) {
-        if (def < lo)
-            return tt_fail(err, errlen, "%s.%s: an integer from %d to %d is required", where, key, lo, hi);
-        *out = def;
-        return 0;
-    }
-    int64_t x = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : INT64_MIN;
-    if (x < lo || x > hi)
-        return tt_fail(err, errlen, "%s.%s: an integer from %d to %d is required", where, key, lo, hi);
-    *out = (int)x;
-    return 0;
-}
-
-/* [a-z0-9_-]{1,max}: codes go into session ids and Redis keys. */
-static int tt_code_ok(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
-            return 0;
-    return 1;
-}
-
-static int tt_code(json_object *o, const char *key, char *out, size_t max, const char *where, char *err,
-                   size_t errlen)
-{
-    char tmp[TT_CODE];
-    if (tt_str(o, key, tmp, sizeof tmp, 1, where, err, errlen) != 0)
-        return -1;
-    if (!tt_code_ok(tmp, max))
-        return tt_fail(err, errlen, "%s.%s: \"%s\" is not a code ([a-z0-9_-], 1 to %zu characters)", where, key, tmp,
-                       max);
-    memcpy(out, tmp, sizeof tmp);
-    return 0;
-}
-
-static int tt_date(json_object *o, const char *key, int32_t *out, const char *where, char *err, size_t errlen)
+static int tt_date(jsondoc_t *jd, json_object *o, const char *key, int32_t *out, const char *where)
 {
     char s[16];
-    if (tt_str(o, key, s, sizeof s, 1, where, err, errlen) != 0)
+    if (jsondoc_str(jd, o, where, key, 1, s, sizeof s) != 0)
         return -1;
     if (tt_parse_date(s, out) != 0)
-        return tt_fail(err, errlen, "%s.%s: \"%s\" is not a date YYYY-MM-DD (%d to %d)", where, key, s, TT_YEAR_MIN,
-                       TT_YEAR_MAX);
+        return util_fail(jd->err, jd->errlen, "%s.%s: \"%s\" is not a date YYYY-MM-DD (%d to %d)", where, key, s,
+                         TT_YEAR_MIN, TT_YEAR_MAX);
     return 0;
-}
-
-/* The array at key: NULL with *absent set when there is none; -1 if the
- * key holds something else or too many items. */
-static int tt_array(json_object *root, const char *key, int max, int required, json_object **out, char *err,
-                    size_t errlen)
-{
-    json_object *v;
-    *out = NULL;
-    if (!json_object_object_get_ex(root, key, &v))
-        return required ? tt_fail(err, errlen, "%s: a list is required", key) : 0;
-    if (!json_object_is_type(v, json_type_array))
-        return tt_fail(err, errlen, "%s: a list is required", key);
-    if ((int)json_object_array_length(v) > max)
-        return tt_fail(err, errlen, "%s: at most %d items", key, max);
-    *out = v;
-    return 0;
-}
-
-static json_object *tt_item(json_object *arr, size_t i, const char *key, char *where, size_t wcap, char *err,
-                            size_t errlen)
-{
-    snprintf(where, wcap, "%s[%zu]", key, i);
-    json_object *o = json_object_array_get_idx(arr, i);
-    if (!json_object_is_type(o, json_type_object)) {
-        tt_fail(err, errlen, "%s: an object is required", where);
-        return NULL;
-    }
-    return o;
 }
 
 static int tt_venue_index(const timetable_t *tt, const char *id)
@@ -189,25 +75,26 @@ static int tt_venue_index(const timetable_t *tt, const char *id)
 static int tt_timezone_ok(const char *tz) { return cal_zone(tz) != NULL; }
 
 /* Fields common to weekly slots and one-offs; the caller sets date and wday. */
-static int tt_parse_slot_fields(json_object *o, const timetable_t *tt, tt_slot_t *s, const char *where, char *err,
-                                size_t errlen)
+static int tt_parse_slot_fields(jsondoc_t *jd, json_object *o, const timetable_t *tt, tt_slot_t *s,
+                                const char *where)
 {
     char start[16];
-    if (tt_str(o, "start", start, sizeof start, 1, where, err, errlen) != 0)
+    if (jsondoc_str(jd, o, where, "start", 1, start, sizeof start) != 0)
         return -1;
     if ((s->start_min = tt_parse_time(start)) < 0)
-        return tt_fail(err, errlen, "%s.start: \"%s\" is not a time HH:MM (00:00 to 23:59)", where, start);
-    if (tt_int(o, "duration_min", &s->duration_min, 15, 600, TT_DEFAULT_DURATION, where, err, errlen) != 0)
+        return util_fail(jd->err, jd->errlen, "%s.start: \"%s\" is not a time HH:MM (00:00 to 23:59)", where, start);
+    s->duration_min = TT_DEFAULT_DURATION;
+    if (jsondoc_int(jd, o, where, "duration_min", 0, 15, 600, &s->duration_min) != 0)
         return -1;
     if (s->start_min + s->duration_min > 24 * 60)
-        return tt_fail(err, errlen, "%s.duration_min: the session would end after midnight", where);
-    if (tt_code(o, "kind", s->kind, TT_CODE - 1, where, err, errlen) != 0
-        || tt_code(o, "venue", s->venue, TT_VENUE_ID_MAX, where, err, errlen) != 0
-        || tt_code(o, "trainer", s->trainer, TT_CODE - 1, where, err, errlen) != 0
-        || tt_int(o, "capacity", &s->capacity, 1, 100, -1, where, err, errlen) != 0)
+        return util_fail(jd->err, jd->errlen, "%s.duration_min: the session would end after midnight", where);
+    if (jsondoc_code(jd, o, where, "kind", TT_CODE - 1, s->kind, TT_CODE) != 0
+        || jsondoc_code(jd, o, where, "venue", TT_VENUE_ID_MAX, s->venue, TT_CODE) != 0
+        || jsondoc_code(jd, o, where, "trainer", TT_CODE - 1, s->trainer, TT_CODE) != 0
+        || jsondoc_int(jd, o, where, "capacity", 1, 1, 100, &s->capacity) != 0)
         return -1;
     if (tt_venue_index(tt, s->venue) < 0)
-        return tt_fail(err, errlen, "%s.venue: no venue \"%s\"", where, s->venue);
+        return util_fail(jd->err, jd->errlen, "%s.venue: no venue \"%s\"", where, s->venue);
     return 0;
 }
 
@@ -217,129 +104,131 @@ static int tt_overlap(const tt_slot_t *a, const tt_slot_t *b)
         && b->start_min < a->start_min + a->duration_min;
 }
 
-static int tt_parse_venues(json_object *root, timetable_t *tt, char *err, size_t errlen)
+static int tt_parse_venues(jsondoc_t *jd, json_object *root, timetable_t *tt)
 {
     static const char *const keys[] = { "id", "name_fr", "address_fr", NULL };
     json_object *arr;
-    if (tt_array(root, "venues", TT_MAX_VENUES, 1, &arr, err, errlen) != 0)
+    if (jsondoc_array(jd, root, "", "venues", 1, TT_MAX_VENUES, &arr) != 0)
         return -1;
     if (json_object_array_length(arr) == 0)
-        return tt_fail(err, errlen, "venues: 1 to %d venues", TT_MAX_VENUES);
+        return util_fail(jd->err, jd->errlen, "venues: 1 to %d venues", TT_MAX_VENUES);
     for (size_t i = 0; i < json_object_array_length(arr); i++) {
         char where[48];
-        json_object *o = tt_item(arr, i, "venues", where, sizeof where, err, errlen);
+        json_object *o = jsondoc_item(jd, arr, i, "venues", keys, where, sizeof where);
         tt_venue_t *v = &tt->venues[tt->nvenues];
-        if (!o || tt_keys(o, keys, where, err, errlen) != 0
-            || tt_code(o, "id", v->id, TT_VENUE_ID_MAX, where, err, errlen) != 0
-            || tt_str(o, "name_fr", v->name_fr, sizeof v->name_fr, 1, where, err, errlen) != 0
-            || tt_str(o, "address_fr", v->address_fr, sizeof v->address_fr, 0, where, err, errlen) != 0)
+        if (!o || jsondoc_code(jd, o, where, "id", TT_VENUE_ID_MAX, v->id, TT_CODE) != 0
+            || jsondoc_str(jd, o, where, "name_fr", 1, v->name_fr, sizeof v->name_fr) != 0
+            || jsondoc_str(jd, o, where, "address_fr", 0, v->address_fr, sizeof v->address_fr) != 0)
             return -1;
         if (!v->name_fr[0])
-            return tt_fail(err, errlen, "%s.name_fr: must not be empty", where);
+            return util_fail(jd->err, jd->errlen, "%s.name_fr: must not be empty", where);
         if (tt_venue_index(tt, v->id) >= 0)
-            return tt_fail(err, errlen, "%s.id: \"%s\" twice", where, v->id);
+            return util_fail(jd->err, jd->errlen, "%s.id: \"%s\" twice", where, v->id);
         tt->nvenues++;
     }
     return 0;
 }
 
-static int tt_parse_slots(json_object *root, timetable_t *tt, char *err, size_t errlen)
+static int tt_parse_slots(jsondoc_t *jd, json_object *root, timetable_t *tt)
 {
     static const char *const keys[] = { "day", "start", "duration_min", "kind", "venue", "trainer", "capacity", NULL };
     json_object *arr;
-    if (tt_array(root, "slots", TT_MAX_SLOTS, 1, &arr, err, errlen) != 0)
+    if (jsondoc_array(jd, root, "", "slots", 1, TT_MAX_SLOTS, &arr) != 0)
         return -1;
     for (size_t i = 0; i < json_object_array_length(arr); i++) {
         char where[48], day[8];
-        json_object *o = tt_item(arr, i, "slots", where, sizeof where, err, errlen);
+        json_object *o = jsondoc_item(jd, arr, i, "slots", keys, where, sizeof where);
         tt_slot_t *s = &tt->slots[tt->nslots];
         memset(s, 0, sizeof *s);
         s->date = -1;
         s->wday = -1;
-        if (!o || tt_keys(o, keys, where, err, errlen) != 0 || tt_str(o, "day", day, sizeof day, 1, where, err, errlen))
+        if (!o || jsondoc_str(jd, o, where, "day", 1, day, sizeof day) != 0)
             return -1;
         for (int d = 1; d <= 6; d++)
             if (!strcmp(day, tt_day_names[d]))
                 s->wday = d;
         if (s->wday < 0)
-            return tt_fail(err, errlen, "%s.day: \"%s\" is not one of mon, tue, wed, thu, fri, sat", where, day);
-        if (tt_parse_slot_fields(o, tt, s, where, err, errlen) != 0)
+            return util_fail(jd->err, jd->errlen, "%s.day: \"%s\" is not one of mon, tue, wed, thu, fri, sat", where,
+                             day);
+        if (tt_parse_slot_fields(jd, o, tt, s, where) != 0)
             return -1;
         for (int j = 0; j < tt->nslots; j++)
             if (tt->slots[j].wday == s->wday && tt_overlap(&tt->slots[j], s))
-                return tt_fail(err, errlen, "%s: overlaps slots[%d] at venue \"%s\" on %s", where, j, s->venue, day);
+                return util_fail(jd->err, jd->errlen, "%s: overlaps slots[%d] at venue \"%s\" on %s", where, j,
+                                 s->venue, day);
         tt->nslots++;
     }
     return 0;
 }
 
-static int tt_parse_one_off(json_object *root, timetable_t *tt, char *err, size_t errlen)
+static int tt_parse_one_off(jsondoc_t *jd, json_object *root, timetable_t *tt)
 {
     static const char *const keys[] = { "date", "start", "duration_min", "kind", "venue", "trainer", "capacity", NULL };
     json_object *arr;
-    if (tt_array(root, "one_off", TT_MAX_ONE_OFF, 0, &arr, err, errlen) != 0)
+    if (jsondoc_array(jd, root, "", "one_off", 0, TT_MAX_ONE_OFF, &arr) != 0)
         return -1;
     for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
         char where[48];
-        json_object *o = tt_item(arr, i, "one_off", where, sizeof where, err, errlen);
+        json_object *o = jsondoc_item(jd, arr, i, "one_off", keys, where, sizeof where);
         tt_slot_t *s = &tt->one_off[tt->none_off];
         memset(s, 0, sizeof *s);
-        if (!o || tt_keys(o, keys, where, err, errlen) != 0 || tt_date(o, "date", &s->date, where, err, errlen) != 0
-            || tt_parse_slot_fields(o, tt, s, where, err, errlen) != 0)
+        if (!o || tt_date(jd, o, "date", &s->date, where) != 0
+            || tt_parse_slot_fields(jd, o, tt, s, where) != 0)
             return -1;
         s->wday = cal_weekday(s->date);
         /* a one-off never shares its venue's time with another session:
          * session ids stay unique and a room is never booked twice */
         for (int j = 0; j < tt->nslots; j++)
             if (tt->slots[j].wday == s->wday && tt_overlap(&tt->slots[j], s))
-                return tt_fail(err, errlen, "%s: overlaps the weekly slots[%d] at venue \"%s\"", where, j, s->venue);
+                return util_fail(jd->err, jd->errlen, "%s: overlaps the weekly slots[%d] at venue \"%s\"", where, j,
+                                 s->venue);
         for (int j = 0; j < tt->none_off; j++)
             if (tt->one_off[j].date == s->date && tt_overlap(&tt->one_off[j], s))
-                return tt_fail(err, errlen, "%s: overlaps one_off[%d] at venue \"%s\"", where, j, s->venue);
+                return util_fail(jd->err, jd->errlen, "%s: overlaps one_off[%d] at venue \"%s\"", where, j, s->venue);
         tt->none_off++;
     }
     return 0;
 }
 
-static int tt_parse_holidays(json_object *root, timetable_t *tt, char *err, size_t errlen)
+static int tt_parse_holidays(jsondoc_t *jd, json_object *root, timetable_t *tt)
 {
     json_object *arr;
-    if (tt_array(root, "holidays", TT_MAX_HOLIDAYS, 0, &arr, err, errlen) != 0)
+    if (jsondoc_array(jd, root, "", "holidays", 0, TT_MAX_HOLIDAYS, &arr) != 0)
         return -1;
     for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
         json_object *x = json_object_array_get_idx(arr, i);
         const char *s = json_object_is_type(x, json_type_string) ? json_object_get_string(x) : NULL;
         int32_t d;
         if (!s || tt_parse_date(s, &d) != 0)
-            return tt_fail(err, errlen, "holidays[%zu]: \"%.16s\" is not a date YYYY-MM-DD (%d to %d)", i,
-                           s ? s : "", TT_YEAR_MIN, TT_YEAR_MAX);
+            return util_fail(jd->err, jd->errlen, "holidays[%zu]: \"%.16s\" is not a date YYYY-MM-DD (%d to %d)", i,
+                             s ? s : "", TT_YEAR_MIN, TT_YEAR_MAX);
         for (int j = 0; j < tt->nholidays; j++)
             if (tt->holidays[j] == d)
-                return tt_fail(err, errlen, "holidays[%zu]: %s twice", i, s);
+                return util_fail(jd->err, jd->errlen, "holidays[%zu]: %s twice", i, s);
         tt->holidays[tt->nholidays++] = d;
     }
     return 0;
 }
 
-static int tt_parse_closures(json_object *root, timetable_t *tt, char *err, size_t errlen)
+static int tt_parse_closures(jsondoc_t *jd, json_object *root, timetable_t *tt)
 {
     static const char *const keys[] = { "from", "to", "venue", "reason_fr", NULL };
     json_object *arr;
-    if (tt_array(root, "closures", TT_MAX_CLOSURES, 0, &arr, err, errlen) != 0)
+    if (jsondoc_array(jd, root, "", "closures", 0, TT_MAX_CLOSURES, &arr) != 0)
         return -1;
     for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
         char where[48];
-        json_object *o = tt_item(arr, i, "closures", where, sizeof where, err, errlen);
+        json_object *o = jsondoc_item(jd, arr, i, "closures", keys, where, sizeof where);
         tt_closure_t *c = &tt->closures[tt->nclosures];
-        if (!o || tt_keys(o, keys, where, err, errlen) != 0 || tt_date(o, "from", &c->from, where, err, errlen) != 0
-            || tt_date(o, "to", &c->to, where, err, errlen) != 0
-            || tt_str(o, "venue", c->venue, sizeof c->venue, 0, where, err, errlen) != 0
-            || tt_str(o, "reason_fr", c->reason_fr, sizeof c->reason_fr, 0, where, err, errlen) != 0)
+        if (!o || tt_date(jd, o, "from", &c->from, where) != 0
+            || tt_date(jd, o, "to", &c->to, where) != 0
+            || jsondoc_str(jd, o, where, "venue", 0, c->venue, sizeof c->venue) != 0
+            || jsondoc_str(jd, o, where, "reason_fr", 0, c->reason_fr, sizeof c->reason_fr) != 0)
             return -1;
         if (c->from > c->to)
-            return tt_fail(err, errlen, "%s: from is after to", where);
+            return util_fail(jd->err, jd->errlen, "%s: from is after to", where);
         if (c->venue[0] && tt_venue_index(tt, c->venue) < 0)
-            return tt_fail(err, errlen, "%s.venue: no venue \"%s\"", where, c->venue);
+            return util_fail(jd->err, jd->errlen, "%s.venue: no venue \"%s\"", where, c->venue);
         tt->nclosures++;
     }
     return 0;
@@ -356,25 +245,25 @@ static int tt_has_trainer(const timetable_t *tt, const char *trainer)
     return 0;
 }
 
-static int tt_parse_absences(json_object *root, timetable_t *tt, char *err, size_t errlen)
+static int tt_parse_absences(jsondoc_t *jd, json_object *root, timetable_t *tt)
 {
     static const char *const keys[] = { "trainer", "from", "to", NULL };
     json_object *arr;
-    if (tt_array(root, "absences", TT_MAX_ABSENCES, 0, &arr, err, errlen) != 0)
+    if (jsondoc_array(jd, root, "", "absences", 0, TT_MAX_ABSENCES, &arr) != 0)
         return -1;
     for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
         char where[48];
-        json_object *o = tt_item(arr, i, "absences", where, sizeof where, err, errlen);
+        json_object *o = jsondoc_item(jd, arr, i, "absences", keys, where, sizeof where);
         tt_absence_t *a = &tt->absences[tt->nabsences];
-        if (!o || tt_keys(o, keys, where, err, errlen) != 0
-            || tt_code(o, "trainer", a->trainer, TT_CODE - 1, where, err, errlen) != 0
-            || tt_date(o, "from", &a->from, where, err, errlen) != 0 || tt_date(o, "to", &a->to, where, err, errlen) != 0)
+        if (!o || jsondoc_code(jd, o, where, "trainer", TT_CODE - 1, a->trainer, TT_CODE) != 0
+            || tt_date(jd, o, "from", &a->from, where) != 0 || tt_date(jd, o, "to", &a->to, where) != 0)
             return -1;
         if (a->from > a->to)
-            return tt_fail(err, errlen, "%s: from is after to", where);
+            return util_fail(jd->err, jd->errlen, "%s: from is after to", where);
         /* a misspelt trainer would silently leave their sessions on */
         if (!tt_has_trainer(tt, a->trainer))
-            return tt_fail(err, errlen, "%s.trainer: no slot or one-off has trainer \"%s\"", where, a->trainer);
+            return util_fail(jd->err, jd->errlen, "%s.trainer: no slot or one-off has trainer \"%s\"", where,
+                             a->trainer);
         tt->nabsences++;
     }
     return 0;
@@ -420,39 +309,36 @@ int timetable_parse(const char *json_text, timetable_t *tt, char *err, size_t er
                                         "public_holidays", "holidays", "closures", "absences", NULL };
     memset(tt, 0, sizeof *tt);
     char ph[8];
-    enum json_tokener_error jerr;
-    json_object *root = json_tokener_parse_verbose(json_text, &jerr);
+    json_object *root = jsondoc_parse(json_text, err, errlen);
     if (!root)
-        return tt_fail(err, errlen, "not JSON: %s", json_tokener_error_desc(jerr));
+        return -1;
+    jsondoc_t jd = { .err = err, .errlen = errlen };
     int rc = -1;
-    if (!json_object_is_type(root, json_type_object)) {
-        tt_fail(err, errlen, "timetable: an object is required");
-        goto done;
-    }
-    if (tt_keys(root, keys, "timetable", err, errlen) != 0
-        || tt_str(root, "version", tt->version, sizeof tt->version, 1, "timetable", err, errlen) != 0
-        || tt_str(root, "timezone", tt->timezone, sizeof tt->timezone, 1, "timetable", err, errlen) != 0
-        || tt_int(root, "horizon_days", &tt->horizon_days, 1, 366, 28, "timetable", err, errlen) != 0
-        || tt_str(root, "public_holidays", ph, sizeof ph, 0, "timetable", err, errlen) != 0)
+    tt->horizon_days = 28;
+    if (jsondoc_object(&jd, root, "timetable", keys) != 0
+        || jsondoc_str(&jd, root, "timetable", "version", 1, tt->version, sizeof tt->version) != 0
+        || jsondoc_str(&jd, root, "timetable", "timezone", 1, tt->timezone, sizeof tt->timezone) != 0
+        || jsondoc_int(&jd, root, "timetable", "horizon_days", 0, 1, 366, &tt->horizon_days) != 0
+        || jsondoc_str(&jd, root, "timetable", "public_holidays", 0, ph, sizeof ph) != 0)
         goto done;
     /* the French days are computed for any year; "none" where another
      * calendar applies (its days then go in "holidays") */
     tt->public_holidays = !ph[0] || !strcmp(ph, "fr");
     if (!tt->public_holidays && strcmp(ph, "none") != 0) {
-        tt_fail(err, errlen, "timetable.public_holidays: \"%s\" is not \"fr\" or \"none\"", ph);
+        util_fail(err, errlen, "timetable.public_holidays: \"%s\" is not \"fr\" or \"none\"", ph);
         goto done;
     }
     if (!tt->version[0]) {
-        tt_fail(err, errlen, "timetable.version: must not be empty");
+        util_fail(err, errlen, "timetable.version: must not be empty");
         goto done;
     }
     if (!tt_timezone_ok(tt->timezone)) {
-        tt_fail(err, errlen, "timetable.timezone: \"%s\" is not a time zone of the system tz database", tt->timezone);
+        util_fail(err, errlen, "timetable.timezone: \"%s\" is not a time zone of the system tz database", tt->timezone);
         goto done;
     }
-    if (tt_parse_venues(root, tt, err, errlen) != 0 || tt_parse_slots(root, tt, err, errlen) != 0
-        || tt_parse_one_off(root, tt, err, errlen) != 0 || tt_parse_holidays(root, tt, err, errlen) != 0
-        || tt_parse_closures(root, tt, err, errlen) != 0 || tt_parse_absences(root, tt, err, errlen) != 0)
+    if (tt_parse_venues(&jd, root, tt) != 0 || tt_parse_slots(&jd, root, tt) != 0
+        || tt_parse_one_off(&jd, root, tt) != 0 || tt_parse_holidays(&jd, root, tt) != 0
+        || tt_parse_closures(&jd, root, tt) != 0 || tt_parse_absences(&jd, root, tt) != 0)
         goto done;
     tt_set_lines(json_text, tt);
     rc = 0;
@@ -463,24 +349,14 @@ done:
 
 int timetable_load(const char *path, timetable_t *out, char *err, size_t errlen)
 {
-    enum { CAP = 1024 * 1024 };
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return tt_fail(err, errlen, "%s: cannot open", path);
-    char *buf = xmalloc(CAP);
-    size_t n = fread(buf, 1, CAP - 1, f);
-    int bad = ferror(f) ? 1 : (n == CAP - 1 && fgetc(f) != EOF) ? 2 : 0;
-    fclose(f);
-    buf[n] = '\0';
     char reason[400];
-    int rc = bad ? tt_fail(reason, sizeof reason, bad == 1 ? "read error" : "larger than 1 MiB")
-                 : timetable_parse(buf, out, reason, sizeof reason);
-    free(buf);
+    char *text = jsondoc_read(path, reason, sizeof reason);
+    int rc = text ? timetable_parse(text, out, reason, sizeof reason) : -1;
+    free(text);
     if (rc != 0)
-        tt_fail(err, errlen, "%s: %s", path, reason);
-    else
-        util_strlcpy(out->path, path, sizeof out->path);
-    return rc;
+        return util_fail(err, errlen, "%s: %s", path, reason);
+    util_strlcpy(out->path, path, sizeof out->path);
+    return 0;
 }
 
 static int tt_in(const char *const *list, int n, const char *x)
@@ -498,29 +374,27 @@ int timetable_check_kinds(const timetable_t *tt, const char *const *kinds, int n
         int weekly = i < tt->nslots;
         const tt_slot_t *s = weekly ? &tt->slots[i] : &tt->one_off[i - tt->nslots];
         if (!tt_in(kinds, nkinds, s->kind))
-            return tt_fail(err, errlen, "%s:%d: %s[%d].kind \"%s\" is not a kind of the catalogue (%s)",
-                           tt->path[0] ? tt->path : "timetable", s->line, weekly ? "slots" : "one_off",
-                           weekly ? i : i - tt->nslots, s->kind, catalogue);
+            return util_fail(err, errlen, "%s:%d: %s[%d].kind \"%s\" is not a kind of the catalogue (%s)",
+                             tt->path[0] ? tt->path : "timetable", s->line, weekly ? "slots" : "one_off",
+                             weekly ? i : i - tt->nslots, s->kind, catalogue);
     }
     return 0;
 }
 
 int timetable_unserved_kinds(const timetable_t *tt, const char *const *kinds, int nkinds, char *out, size_t cap)
 {
-    int n = 0;
-    size_t w = 0;
-    out[0] = '\0';
+    char **unserved = xcalloc(nkinds > 0 ? (size_t)nkinds : 1, sizeof *unserved);
+    size_t n = 0;
     for (int k = 0; k < nkinds; k++) {
         int served = 0;
         for (int i = 0; i < tt->nslots + tt->none_off && !served; i++)
             served = !strcmp((i < tt->nslots ? &tt->slots[i] : &tt->one_off[i - tt->nslots])->kind, kinds[k]);
-        if (!served) {
-            n++;
-            if (w < cap)
-                w += (size_t)snprintf(out + w, cap - w, "%s%s", w ? " " : "", kinds[k]);
-        }
+        if (!served)
+            unserved[n++] = (char *)kinds[k]; /* util_join only reads them */
     }
-    return n;
+    util_join(unserved, n, " ", out, cap);
+    free(unserved);
+    return (int)n;
 }
 
 int timetable_half_days(const timetable_t *tt, char out[][TT_HALF_DAY], int max)

@@ -94,9 +94,11 @@ typedef struct {
 } tt_session_t;
 
 /* 0, or -1 with "path: reason" in err (timetable_load: "file: path: reason").
- * Everything is checked: names of days, times, dates, capacities, codes,
- * known venues and trainers, no overlap at a venue, unique ids, no unknown
- * key (keys starting with '_' are comments), a time zone the system knows. */
+ * The file is read as common/jsondoc reads every document (whole, at most
+ * 1 MiB, nothing after the document, no unknown key: keys starting with '_'
+ * are comments; types checked, null included). Everything is checked: names
+ * of days, times, dates, capacities, codes, known venues and trainers, no
+ * overlap at a venue, unique ids, a time zone the system knows. */
 int timetable_parse(const char *json_text, timetable_t *out, char *err, size_t errlen);
 int timetable_load(const char *path, timetable_t *out, char *err, size_t errlen);
 

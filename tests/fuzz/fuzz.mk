@@ -11,7 +11,7 @@ FFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer-no-link,add
          -I$(F)/gen -Icommon -Iservices $(shell pkg-config --cflags $(PKGS))
 FLIBS = $(shell pkg-config --libs $(PKGS)) -lm
 TARGETS = envelope referral referral_json
-SRC = common/wire.c common/util.c common/clock.c common/calendar.c common/jsondoc.c services/intake/referral.c \
+SRC = common/ids.c common/wire.c common/util.c common/clock.c common/calendar.c common/jsondoc.c services/intake/referral.c \
       services/intake/referral_json.c
 
 .PHONY: run

@@ -74,6 +74,7 @@ static void test_load(void **state)
     assert_string_equal(cat.version, "2026-11-1");
     assert_string_equal(cat.q_version, "q-2026-1");
     assert_int_equal(cat.max_missing, 2);
+    assert_non_null(strstr(cat.scores_fr, "0 jamais"));
 
     assert_int_equal(cat.nquestions, 8);
     static const char *const qids[] = { "mouse_touch",    "email",      "online_form", "attach_document",
@@ -430,6 +431,47 @@ static void j_title_too_long(json_object *root)
     set_str(item(root, "kinds", 0), "title_fr", t);
 }
 
+/* the one strictness of common/jsondoc: unknown keys, types with their path */
+static void j_root_unknown(json_object *root) { set_int(root, "kind", 1); }
+static void j_q_unknown(json_object *root) { set_int(q_of(root), "max_mising", 2); }
+static void j_question_unknown(json_object *root) { set_str(item(q_of(root), "questions", 2), "txt_fr", "?"); }
+static void j_level_unknown(json_object *root) { set_str(item(q_of(root), "levels", 0), "name", "x"); }
+static void j_kind_unknown(json_object *root) { set_int(item(root, "kinds", 1), "capcity", 8); }
+static void j_capacity_string(json_object *root) { set_str(item(root, "kinds", 1), "capacity", "8"); }
+static void j_next_null(json_object *root) { json_object_object_add(item(root, "kinds", 0), "next", NULL); }
+static void j_partner_number(json_object *root) { set_int(item(root, "kinds", 2), "partner", 7); }
+static void j_code_upper(json_object *root) { set_str(item(root, "kinds", 0), "code", "Initiation"); }
+static void j_need_not_code(json_object *root)
+{
+    json_object *nd = json_object_new_array();
+    json_object_array_add(nd, json_object_new_string("online banking"));
+    json_object_object_add(item(root, "kinds", 2), "needs", nd);
+}
+static void j_need_number(json_object *root)
+{
+    json_object *nd = json_object_new_array();
+    json_object_array_add(nd, json_object_new_string("budget"));
+    json_object_array_add(nd, json_object_new_int(3));
+    json_object_object_add(item(root, "kinds", 2), "needs", nd);
+}
+static void j_kind_level_string(json_object *root)
+{
+    json_object *lv = json_object_new_array();
+    json_object_array_add(lv, json_object_new_int(0));
+    json_object_array_add(lv, json_object_new_string("1"));
+    json_object_object_add(item(root, "kinds", 0), "levels", lv);
+}
+static void j_question_not_object(json_object *root)
+{
+    json_object *qs = NULL;
+    assert_true(json_object_object_get_ex(q_of(root), "questions", &qs));
+    json_object_array_put_idx(qs, 2, json_object_new_string("online_form"));
+}
+static void j_text_with_nul(json_object *root)
+{
+    json_object_object_add(item(q_of(root), "questions", 0), "text_fr", json_object_new_string_len("a\0b", 3));
+}
+
 typedef struct {
     const char *name;
     const char *text; /* the whole file, or NULL: the default one, mutated */
@@ -465,6 +507,23 @@ static const parse_case_t parse_cases[] = {
     { "no levels", NULL, j_no_levels, "levels" },
     { "capacity 0", NULL, j_capacity_0, "kinds[0].capacity" },
     { "title too long", NULL, j_title_too_long, "too long" },
+    { "unknown key at the top", NULL, j_root_unknown, "catalogue.kind: unknown key" },
+    { "unknown key in the questionnaire", NULL, j_q_unknown, "questionnaire.max_mising: unknown key" },
+    { "unknown key in a question", NULL, j_question_unknown, "questionnaire.questions[2].txt_fr: unknown key" },
+    { "unknown key in a level", NULL, j_level_unknown, "questionnaire.levels[0].name: unknown key" },
+    { "unknown key in a kind", NULL, j_kind_unknown, "kinds[1].capcity: unknown key" },
+    { "capacity a string", NULL, j_capacity_string, "kinds[1].capacity: an integer from 1 to 100 is required" },
+    { "next null", NULL, j_next_null, "kinds[0].next: a string is required" },
+    { "partner a number", NULL, j_partner_number, "kinds[2].partner: a string is required" },
+    { "code in upper case", NULL, j_code_upper, "kinds[0].code: \"Initiation\" is not a code ([a-z0-9_-]" },
+    { "need not a code", NULL, j_need_not_code, "kinds[2].needs[0]: \"online banking\" is not a need tag" },
+    { "need a number", NULL, j_need_number, "kinds[2].needs[1]: a string is required" },
+    { "level a string", NULL, j_kind_level_string, "kinds[0].levels[1]: an integer is required" },
+    { "question not an object", NULL, j_question_not_object,
+      "questionnaire.questions[2]: an object is required (id, weight, max, text_fr)" },
+    { "text with a NUL", NULL, j_text_with_nul, "questionnaire.questions[0].text_fr: contains a NUL character" },
+    { "text after the document", "{\"version\":\"1\"} {}", NULL, "not JSON: text after the document" },
+    { "a comment", "{\"version\": /* v */ \"1\"}", NULL, "not JSON" },
 };
 
 /* The default file with mutate applied, as text (caller frees). */
@@ -508,6 +567,71 @@ static void test_parse_errors(void **state)
     }
     free(c);
     assert_int_equal(failures, 0);
+}
+
+/* Keys starting with '_' are comments, at every level. */
+static void j_comments(json_object *root)
+{
+    set_str(root, "_about", "le catalogue de démonstration");
+    set_str(q_of(root), "_note", "x");
+    set_int(item(q_of(root), "questions", 0), "_weight_was", 2);
+    set_str(item(q_of(root), "levels", 1), "_", "x");
+    set_str(item(root, "kinds", 2), "_partner_since", "2026");
+}
+
+static void test_comments_accepted(void **state)
+{
+    (void)state;
+    catalogue_t *c = malloc(sizeof *c);
+    assert_non_null(c);
+    char err[512] = "";
+    char *text = mutated_default(j_comments);
+    int rc = catalogue_parse(text, c, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(c->nkinds, 3);
+    free(text);
+    free(c);
+}
+
+/* The loader reads the whole file or refuses it: text after the document,
+ * a file over 1 MiB (cut at 1 MiB it would still parse: the padding is white
+ * space) and a NUL byte are refused with the file's name. */
+static void test_load_refuses_what_it_cannot_read_whole(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *tail;
+        size_t pad;
+        const char *reason;
+    } cases[] = {
+        { "\n{}\n", 0, ": not JSON: text after the document (line " },
+        { "", 1024 * 1024, ": larger than 1 MiB" },
+        { "\n", 1, ": holds a NUL byte" },
+    };
+    catalogue_t *c = malloc(sizeof *c);
+    assert_non_null(c);
+    for (size_t i = 0; i < TP_ARRAY_LEN(cases); i++) {
+        char path[] = "/tmp/tp-catalogue-XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        FILE *f = fdopen(fd, "w");
+        assert_non_null(f);
+        fputs(read_default(), f);
+        fputs(cases[i].tail, f);
+        for (size_t j = 0; j < cases[i].pad; j++)
+            fputc(cases[i].pad == 1 ? '\0' : ' ', f);
+        fclose(f);
+        char err[512] = "", want[600];
+        assert_int_equal(catalogue_load(path, c, err, sizeof err), -1);
+        snprintf(want, sizeof want, "%s%s", path, cases[i].reason);
+        if (strncmp(err, want, strlen(want)) != 0)
+            fprintf(stderr, "case %zu: \"%s\", wanted \"%s\"\n", i, err, want);
+        assert_int_equal(strncmp(err, want, strlen(want)), 0);
+        remove(path);
+    }
+    free(c);
 }
 
 /* A fourth kind is a file change: it is read and used by assess and by
@@ -643,6 +767,8 @@ int main(void)
         cmocka_unit_test(test_next_candidates),
         cmocka_unit_test(test_next_candidates_max),
         cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_comments_accepted),
+        cmocka_unit_test(test_load_refuses_what_it_cannot_read_whole),
         cmocka_unit_test(test_fourth_kind),
         cmocka_unit_test(test_large_scale),
     };

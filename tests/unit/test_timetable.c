@@ -808,6 +808,20 @@ static void test_parse_errors(void **state)
         { HEAD "\"slots\":[" OK_SLOT "],\"absences\":[{\"trainer\":\"t1\",\"from\":\"2026-12-14\"}]}",
           "absences[0].to: a string is required" },
         { HEAD "\"slots\":[" OK_SLOT "],\"absences\":[\"t1\"]}", "absences[0]: an object is required" },
+        /* the one strictness of common/jsondoc */
+        { HEAD "\"slots\":[" OK_SLOT "]} x", "not JSON: text after the document (line 1, offset " },
+        { HEAD "\"slots\":[" OK_SLOT "]}\n{}", "not JSON: text after the document (line 2, offset " },
+        { HEAD "\"slots\":[" OK_SLOT ",]}", "not JSON: unexpected character" },
+        { HEAD "\"slots\":[" OK_SLOT "] /* weekly */}", "not JSON: object value separator" },
+        { "{\"version\":\"t\",\"timezone\":\"Europe/Paris\",\"venues\":[{\"id\":\"w\",\"name_fr\":\"W\","
+          "\"address_fr\":null}],\"slots\":[]}",
+          "venues[0].address_fr: a string is required" },
+        { "{\"version\":\"t\",\"timezone\":\"Europe/Paris\",\"horizon_days\":null,\"venues\":[],\"slots\":[]}",
+          "timetable.horizon_days: an integer from 1 to 366 is required" },
+        { HEAD "\"slots\":[" OK_SLOT "],\"public_holidays\":null}", "timetable.public_holidays: a string is required" },
+        { HEAD "\"slots\":[" OK_SLOT "],\"closures\":[{\"from\":\"2026-12-24\",\"to\":\"2026-12-31\","
+               "\"reason_fr\":\"a\\u0000b\"}]}",
+          "closures[0].reason_fr: contains a NUL character" },
     };
 #undef OK_SLOT
     timetable_t *tt = malloc(sizeof *tt);
@@ -848,6 +862,47 @@ static void test_load_error_names_file(void **state)
     free(tt);
 }
 
+/* The loader reads the whole file or refuses it: a file over 1 MiB (cut at
+ * 1 MiB it would still parse: the padding is white space) and one holding a
+ * NUL byte are refused with the file's name. */
+static void test_load_refuses_what_it_cannot_read_whole(void **state)
+{
+    (void)state;
+    static const struct {
+        size_t pad;
+        char c;
+        const char *reason;
+    } cases[] = {
+        { 1024 * 1024, ' ', ": larger than 1 MiB" },
+        { 1, '\0', ": holds a NUL byte" },
+        { 0, ' ', NULL }, /* the same text without them: loaded */
+    };
+    timetable_t *tt = malloc(sizeof *tt);
+    assert_non_null(tt);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[] = "/tmp/tp-timetable-XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        FILE *f = fdopen(fd, "w");
+        assert_non_null(f);
+        fputs(HEAD "\"slots\":[" SIX_SLOTS "]}\n", f);
+        for (size_t j = 0; j < cases[i].pad; j++)
+            fputc(cases[i].c, f);
+        fclose(f);
+        char err[512] = "", want[600];
+        if (!cases[i].reason) {
+            assert_int_equal(timetable_load(path, tt, err, sizeof err), 0);
+            assert_int_equal(tt->nslots, 7);
+        } else {
+            assert_int_equal(timetable_load(path, tt, err, sizeof err), -1);
+            snprintf(want, sizeof want, "%s%s", path, cases[i].reason);
+            assert_string_equal(err, want);
+        }
+        remove(path);
+    }
+    free(tt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -869,6 +924,7 @@ int main(void)
         cmocka_unit_test(test_parse_accepts),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_load_error_names_file),
+        cmocka_unit_test(test_load_refuses_what_it_cannot_read_whole),
     };
     return cmocka_run_group_tests_name("timetable", tests, setup, NULL);
 }

@@ -91,6 +91,42 @@ static void test_strlcpy_truncates(void **state)
     assert_int_equal(dst[0], 'z');
 }
 
+/* ----------------------------------------------------------------- join */
+
+static void test_join(void **state)
+{
+    (void)state;
+    char *items[] = { "mon-am", "thu-pm", "sat-am" };
+    char buf[32];
+    assert_ptr_equal(util_join(items, 3, " ", buf, sizeof buf), buf);
+    assert_string_equal(buf, "mon-am thu-pm sat-am");
+    assert_string_equal(util_join(items, 1, " ", buf, sizeof buf), "mon-am");
+    assert_string_equal(util_join(items, 0, " ", buf, sizeof buf), "");
+    /* an item that does not fit whole is left out, never cut */
+    assert_string_equal(util_join(items, 3, " ", buf, 20), "mon-am thu-pm");
+    assert_string_equal(util_join(items, 3, " ", buf, 21), "mon-am thu-pm sat-am"); /* exactly */
+    assert_string_equal(util_join(items, 3, " ", buf, 6), "");
+    assert_string_equal(util_join(items, 2, ", ", buf, sizeof buf), "mon-am, thu-pm");
+    buf[0] = 'z';
+    util_join(items, 3, " ", buf, 0);
+    assert_int_equal(buf[0], 'z');
+}
+
+/* ----------------------------------------------------------------- fail */
+
+static void test_fail_formats_and_returns_minus_one(void **state)
+{
+    (void)state;
+    char err[16];
+    assert_int_equal(util_fail(err, sizeof err, "%s: %d", "capacity", 101), -1);
+    assert_string_equal(err, "capacity: 101");
+    assert_int_equal(util_fail(err, sizeof err, "a reason far longer than %zu", sizeof err), -1);
+    assert_string_equal(err, "a reason far lo"); /* cut, terminated */
+    err[0] = 'z';
+    assert_int_equal(util_fail(err, 0, "nothing written"), -1);
+    assert_int_equal(err[0], 'z');
+}
+
 /* ------------------------------------------------------------ random id */
 
 static void test_random_id_format(void **state)
@@ -232,6 +268,8 @@ int main(void)
         cmocka_unit_test(test_split_respects_max),
         cmocka_unit_test(test_strlcpy_fits),
         cmocka_unit_test(test_strlcpy_truncates),
+        cmocka_unit_test(test_join),
+        cmocka_unit_test(test_fail_formats_and_returns_minus_one),
         cmocka_unit_test(test_random_id_format),
         cmocka_unit_test(test_random_ids_differ),
         cmocka_unit_test(test_derive_id_is_keyed),

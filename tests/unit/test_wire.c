@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "ids.h"
 #include "wire.h"
 
 /* ------------------------------------------------------------- fixtures */
@@ -110,8 +111,8 @@ static void check_out(wire_err_t e, const Tremplin__Envelope *env)
     else
         assert_null(env);
     if (e == WIRE_OK) {
-        assert_true(wire_valid_id(env->msg_id, 64));
-        assert_true(wire_valid_id(env->territory, WIRE_TERRITORY_MAX));
+        assert_true(ids_valid(env->msg_id, 64));
+        assert_true(ids_valid(env->territory, WIRE_TERRITORY_MAX));
         assert_int_not_equal(env->payload_case, TREMPLIN__ENVELOPE__PAYLOAD__NOT_SET);
     }
 }
@@ -194,7 +195,7 @@ static void test_stamp(void **state)
     int64_t after = clock_now_ms();
     assert_ptr_equal(env.msg_id, id);
     assert_int_equal(strlen(id), TP_ID_LEN);
-    assert_true(wire_valid_id(id, 64));
+    assert_true(ids_valid(id, 64));
     assert_string_equal(env.type, ""); /* no payload yet */
     assert_string_equal(env.producer, "test-1");
     assert_string_equal(env.territory, "42");
@@ -557,23 +558,6 @@ static void test_type_name(void **state)
     assert_string_equal(wire_type_name((Tremplin__Envelope__PayloadCase)999), "");
 }
 
-static void test_valid_id(void **state)
-{
-    (void)state;
-    assert_false(wire_valid_id(NULL, 64));
-    assert_false(wire_valid_id("", 64));
-    assert_true(wire_valid_id("a", 64));
-    assert_true(wire_valid_id("Az09-_", 64));
-    assert_true(wire_valid_id("1234567890123456", 16));
-    assert_false(wire_valid_id("12345678901234567", 16));
-    assert_false(wire_valid_id("a", 0));
-    assert_true(wire_valid_id(ID64, 64));
-    assert_false(wire_valid_id(ID64 "x", 64));
-    static const char *const bad[] = { " a", "a b", "a.b", "a/b", "a:b", "{42}", "a\n", "\xc3\xa9", "a*" };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_false(wire_valid_id(bad[i], 64));
-}
-
 static void test_error_codes(void **state)
 {
     (void)state;
@@ -689,7 +673,6 @@ int main(void)
         cmocka_unit_test(test_ids_of_undecodable_frames),
         cmocka_unit_test(test_check_version),
         cmocka_unit_test(test_type_name),
-        cmocka_unit_test(test_valid_id),
         cmocka_unit_test(test_error_codes),
         cmocka_unit_test(test_alloc_fail),
         cmocka_unit_test(test_custom_allocator_header_error),

@@ -12,10 +12,9 @@
 #include "intake/branches.h"
 #include "cli.h"
 #include "clock.h"
+#include "ids.h"
 #include "intake/referral_json.h"
 #include "jsondoc.h"
-
-#define CLI_MAX_INPUT (1024 * 1024)
 
 /* ---------------------------------------------------------------- branches */
 
@@ -119,21 +118,10 @@ static const char *cli_territory_of(cli_t *cli, const branches_t *b, const char 
     return br ? br->territory : cli->territories[0];
 }
 
-static char *cli_read_all(const char *path, size_t *len)
+/* A referral file, or stdin for "-": whole, at most 1 MiB (common/jsondoc). */
+static char *cli_read_all(const char *path, char *err, size_t errlen)
 {
-    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-    if (!f)
-        return NULL;
-    char *buf = xmalloc(CLI_MAX_INPUT + 1);
-    *len = fread(buf, 1, CLI_MAX_INPUT + 1, f);
-    if (f != stdin)
-        fclose(f);
-    if (*len > CLI_MAX_INPUT) {
-        free(buf);
-        return NULL;
-    }
-    buf[*len] = '\0';
-    return buf;
+    return strcmp(path, "-") ? jsondoc_read(path, err, errlen) : jsondoc_fread(stdin, err, errlen);
 }
 
 static void cli_envelope(Tremplin__Envelope *env, Tremplin__SubmitReferral *r, const char *territory)
@@ -146,13 +134,12 @@ static void cli_envelope(Tremplin__Envelope *env, Tremplin__SubmitReferral *r, c
 
 static int cli_referral_submit(cli_t *cli, const char *path)
 {
-    size_t len;
-    char *text = cli_read_all(path, &len);
+    char err[256];
+    char *text = cli_read_all(path, err, sizeof err);
     if (!text) {
-        fprintf(stderr, "tremplin: cannot read %s (or larger than 1 MiB)\n", path);
+        fprintf(stderr, "tremplin: %s: %s\n", path, err);
         return 2;
     }
-    char err[256];
     json_object *root = jsondoc_parse(text, err, sizeof err);
     free(text);
     if (!root)
@@ -458,7 +445,7 @@ static int cli_referral_import(cli_t *cli, const char *path)
  * record of its decision (score, level, rules version, reason). */
 static int cli_referral_explain(cli_t *cli, const char *rid)
 {
-    if (strlen(rid) != TP_ID_LEN || !wire_valid_id(rid, TP_ID_LEN)) {
+    if (!ids_hex(rid)) {
         fprintf(stderr, "tremplin: identifiant d'orientation invalide\n");
         return 2;
     }
