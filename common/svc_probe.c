@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "ids.h"
 #include "svc_int.h"
 #include "util.h"
 
