@@ -676,19 +676,26 @@ int h_log_reaches(h_env_t *h, void *arg)
     return h_log_count(h, w->label, w->needle) >= w->n;
 }
 
+const char *h_code(const Tremplin__Envelope *r)
+{
+    if (!r)
+        return "NO_ANSWER";
+    if (r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK)
+        return "ACK";
+    return r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR ? r->error->code : "?";
+}
+
 h_answer_t h_ask(h_env_t *h, const char *endpoints, Tremplin__Envelope *req)
 {
     if (!req->territory || !req->territory[0])
         req->territory = "42";
     Tremplin__Envelope *r = h_call(h, endpoints, req);
-    h_answer_t a = { "NO_ANSWER", "", "", "" };
+    h_answer_t a = { "", "", "", "" };
+    util_strlcpy(a.code, h_code(r), sizeof a.code);
     if (r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK) {
-        util_strlcpy(a.code, "ACK", sizeof a.code);
         util_strlcpy(a.booking, r->ack->booking_id, sizeof a.booking);
         util_strlcpy(a.session, r->ack->session_id, sizeof a.session);
         util_strlcpy(a.status, r->ack->status, sizeof a.status);
-    } else if (r && r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR) {
-        util_strlcpy(a.code, r->error->code, sizeof a.code);
     }
     wire_free(r, NULL);
     return a;

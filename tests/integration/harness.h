@@ -121,6 +121,8 @@ typedef struct {
     char code[48], booking[24], session[64], status[48];
 } h_answer_t;
 h_answer_t h_ask(h_env_t *h, const char *endpoints, Tremplin__Envelope *req);
+/* What an answer says in one word: "ACK", the Error's code, or "NO_ANSWER". */
+const char *h_code(const Tremplin__Envelope *reply);
 /* TrackAssigned of a new assignment: the person to kind, available one
  * half-day, referred at that time. */
 h_answer_t h_assign(h_env_t *h, const char *endpoints, const char *pid, const char *kind, const char *half_day,

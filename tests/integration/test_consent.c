@@ -48,24 +48,10 @@ static int setup(void **state)
         || h_cli(&env, out, sizeof out, "branch add wilson --name 'Saint-Étienne Wilson' --territory 42") != 0)
         return -1;
     const char *fast[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
-    h_start(&env, "scheduler", NULL, fast);
-    h_start(&env, "matcher", NULL, NULL);
-    h_start(&env, "intake", NULL, NULL);
-    static const char *const svcs[] = { "scheduler", "matcher", "intake" };
-    for (int i = 0; i < 3; i++) {
-        char ep[64];
-        h_service_endpoint(&env, svcs[i], ep, sizeof ep);
-        if (h_wait_ready(&env, ep, 30000) != 0)
-            return -1;
-    }
+    if (h_start_ready(&env, "scheduler", NULL, fast, 30000) < 0 || h_start_ready(&env, "matcher", NULL, NULL, 30000) < 0
+        || h_start_ready(&env, "intake", NULL, NULL, 30000) < 0)
+        return -1;
     return h_wait_for(&env, session_open, NULL, 20000);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_teardown(&env);
-    return 0;
 }
 
 typedef struct {
@@ -193,8 +179,10 @@ static void withdrawing_training_releases_seats_and_waitlist_places(void **state
 
 int main(void)
 {
+    h_test_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(withdrawing_training_releases_seats_and_waitlist_places),
     };
-    return cmocka_run_group_tests_name("consent", tests, setup, teardown);
+    h_group_env(&env);
+    return cmocka_run_group_tests_name("consent", tests, setup, h_group_teardown);
 }

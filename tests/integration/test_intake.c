@@ -40,11 +40,9 @@ static int setup(void **state)
     }
     h_service_endpoint(&env, "intake", intake_ep, sizeof intake_ep);
     h_endpoint(&env, 6, branch_ep, sizeof branch_ep);
-    matcher_pid = h_start(&env, "matcher", NULL, NULL);
-    intake_pid = h_start(&env, "intake", NULL, purge_fast);
-    char mep[64];
-    h_service_endpoint(&env, "matcher", mep, sizeof mep);
-    return h_wait_ready(&env, intake_ep, 30000) == 0 && h_wait_ready(&env, mep, 30000) == 0 ? 0 : -1;
+    matcher_pid = h_start_ready(&env, "matcher", NULL, NULL, 30000);
+    intake_pid = h_start_ready(&env, "intake", NULL, purge_fast, 30000);
+    return matcher_pid > 0 && intake_pid > 0 ? 0 : -1;
 }
 
 /* The clients a test opened: a failing test leaves through a longjmp, and
@@ -71,11 +69,9 @@ static void drop(client_t **c)
 
 static int teardown(void **state)
 {
-    (void)state;
     for (size_t i = 0; i < TP_ARRAY_LEN(open_clients); i++)
         client_destroy(&open_clients[i]);
-    h_teardown(&env);
-    return 0;
+    return h_group_teardown(state);
 }
 
 /* ------------------------------------------------------------- helpers */
@@ -168,15 +164,6 @@ static Tremplin__Envelope *envelope_of(json_object *o, referral_json_t *h, const
     e.submit_referral = &h->referral;
     e.territory = (char *)territory;
     return &e;
-}
-
-static const char *code_of(const Tremplin__Envelope *r)
-{
-    if (!r)
-        return "NO_ANSWER";
-    if (r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK)
-        return "ACK";
-    return r->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR ? r->error->code : "?";
 }
 
 /* --------------------------------------------------------------- tests */
@@ -292,7 +279,7 @@ static void each_rule_is_rejected_with_its_code(void **state)
     json_object *lyon = valid_json("lyon-3", "TERR-1");
     referral_json_t hl;
     Tremplin__Envelope *reply = h_call(&env, intake_ep, envelope_of(lyon, &hl, "42"));
-    assert_string_equal(code_of(reply), "TERRITORY_MISMATCH");
+    assert_string_equal(h_code(reply), "TERRITORY_MISMATCH");
     assert_string_equal(reply->error->field, "territory");
     wire_free(reply, NULL);
     json_object_put(lyon);
@@ -360,8 +347,8 @@ static void wire_faults_are_answered_by_field_and_request(void **state)
         pack_raw(o, cases[i].nul, id, &b);
         json_object_put(o);
         Tremplin__Envelope *r = h_raw_call(&env, intake_ep, b.data, b.len);
-        printf("tp NUL in %s -> %s %s\n", cases[i].path, code_of(r), r && r->error ? r->error->field : "");
-        assert_string_equal(code_of(r), "INVALID_FIELD");
+        printf("tp NUL in %s -> %s %s\n", cases[i].path, h_code(r), r && r->error ? r->error->field : "");
+        assert_string_equal(h_code(r), "INVALID_FIELD");
         assert_string_equal(r->error->field, cases[i].field);
         assert_string_equal(r->cause_id, id);
         wire_free(r, NULL);
@@ -381,7 +368,7 @@ static void wire_faults_are_answered_by_field_and_request(void **state)
     pack_raw(o, NULL, id, &b);
     json_object_put(o);
     Tremplin__Envelope *r = h_raw_call(&env, intake_ep, b.data, b.len);
-    assert_string_equal(code_of(r), "MESSAGE_TOO_LARGE");
+    assert_string_equal(h_code(r), "MESSAGE_TOO_LARGE");
     assert_string_equal(r->cause_id, id);
     assert_string_equal(r->territory, "42");
     assert_false(r->error->retryable);
@@ -424,26 +411,26 @@ static void idempotent_after_a_lost_answer(void **state)
     char id[TP_ID_LEN + 1];
     util_random_id(id);
     Tremplin__Envelope *first = call_with_id(o, id);
-    assert_string_equal(code_of(first), "ACK");
+    assert_string_equal(h_code(first), "ACK");
     long long refs = h_redis_int(&env, "HGET tp:{42}:intake:fig:total referrals");
     long long people = h_redis_int(&env, "HGET tp:{42}:intake:fig:total people");
     long long sent = stream_added("tp:{42}:intake:outbox");
     assert_true(sent > 0);
 
     Tremplin__Envelope *again = call_with_id(o, id); /* same msg_id */
-    assert_string_equal(code_of(again), "ACK");
+    assert_string_equal(h_code(again), "ACK");
     assert_true(again->ack->duplicate);
     assert_string_equal(again->ack->referral_id, first->ack->referral_id);
     assert_string_equal(again->ack->person_id, first->ack->person_id);
 
     json_object *other = valid_json("wilson", "IDEM-2");
     Tremplin__Envelope *reused = call_with_id(other, id); /* the same msg_id, another referral */
-    assert_string_equal(code_of(reused), "CONFLICT");
+    assert_string_equal(h_code(reused), "CONFLICT");
     assert_string_equal(reused->error->field, "msg_id");
     assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:ref:wilson:IDEM-2"), 0);
 
     Tremplin__Envelope *resent = call_with_id(o, NULL); /* the branch resends it as a new message */
-    assert_string_equal(code_of(resent), "ACK");
+    assert_string_equal(h_code(resent), "ACK");
     assert_true(resent->ack->duplicate);
     assert_string_equal(resent->ack->referral_id, first->ack->referral_id);
 
@@ -528,7 +515,7 @@ static void kill9_after_ack_loses_nothing(void **state)
     json_object *o = valid_json("wilson", "K9-1");
     referral_json_t h;
     Tremplin__Envelope *reply = h_call(&env, intake_ep, envelope_of(o, &h, "42"));
-    assert_string_equal(code_of(reply), "ACK");
+    assert_string_equal(h_code(reply), "ACK");
     char rid[40];
     util_strlcpy(rid, reply->ack->referral_id, sizeof rid);
     wire_free(reply, NULL);
@@ -557,7 +544,7 @@ static void kill9_after_ack_loses_nothing(void **state)
     char mep[64];
     h_service_endpoint(&env, "matcher", mep, sizeof mep);
     Tremplin__Envelope *again = h_raw_call(&env, mep, sent.data, sent.len);
-    assert_string_equal(code_of(again), "ACK");
+    assert_string_equal(h_code(again), "ACK");
     assert_true(again->ack->duplicate);
     wire_free(again, NULL);
     wire_buf_free(&sent);
@@ -595,7 +582,7 @@ static void curve_unknown_key_is_refused(void **state)
     client_t *w = branch_client("wilson", 3000, 3);
     o = valid_json("wilson", "CURVE-1");
     assert_int_equal(client_call(w, envelope_of(o, &h, "42"), &reply), 0);
-    assert_string_equal(code_of(reply), "ACK");
+    assert_string_equal(h_code(reply), "ACK");
     wire_free(reply, NULL);
     json_object_put(o);
     /* a branch key may send referrals, nothing else */
@@ -607,12 +594,12 @@ static void curve_unknown_key_is_refused(void **state)
     wd.withdraw_consent = &w_c;
     wd.territory = "42";
     assert_int_equal(client_call(w, &wd, &reply), 0);
-    assert_string_equal(code_of(reply), "UNSUPPORTED");
+    assert_string_equal(h_code(reply), "UNSUPPORTED");
     wire_free(reply, NULL);
     /* BRANCH_MISMATCH: wilson's key speaking for montreynaud */
     o = valid_json("montreynaud", "MISMATCH-1");
     assert_int_equal(client_call(w, envelope_of(o, &h, "42"), &reply), 0);
-    assert_string_equal(code_of(reply), "BRANCH_MISMATCH");
+    assert_string_equal(h_code(reply), "BRANCH_MISMATCH");
     wire_free(reply, NULL);
     json_object_put(o);
     drop(&w);
@@ -626,7 +613,7 @@ static const char *send_as(client_t *c, const char *branch, const char *ref)
     referral_json_t hj;
     Tremplin__Envelope *reply = NULL;
     client_call(c, envelope_of(o, &hj, "42"), &reply);
-    util_strlcpy(code, code_of(reply), sizeof code);
+    util_strlcpy(code, h_code(reply), sizeof code);
     wire_free(reply, NULL);
     json_object_put(o);
     return code;
@@ -851,7 +838,7 @@ static void ids_are_derived_with_the_deployments_key(void **state)
     char id[TP_ID_LEN + 1];
     util_random_id(id);
     Tremplin__Envelope *first = call_with_id(o, id);
-    assert_string_equal(code_of(first), "ACK");
+    assert_string_equal(h_code(first), "ACK");
     char rid[40], pid[40];
     util_strlcpy(rid, first->ack->referral_id, sizeof rid);
     util_strlcpy(pid, first->ack->person_id, sizeof pid);
@@ -866,7 +853,7 @@ static void ids_are_derived_with_the_deployments_key(void **state)
     intake_pid = h_start(&env, "intake", "intake-4", purge_fast);
     assert_int_equal(h_wait_ready(&env, intake_ep, 30000), 0);
     Tremplin__Envelope *again = call_with_id(o, id);
-    assert_string_equal(code_of(again), "ACK");
+    assert_string_equal(h_code(again), "ACK");
     assert_false(again->ack->duplicate); /* run again, not replayed */
     assert_string_equal(again->ack->referral_id, rid);
     assert_string_equal(again->ack->person_id, pid);
@@ -924,6 +911,7 @@ static void expired_contacts_are_purged(void **state)
 
 int main(void)
 {
+    h_test_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(accepted_persisted_apart_and_assigned),
         cmocka_unit_test(each_rule_is_rejected_with_its_code),
@@ -941,5 +929,6 @@ int main(void)
         cmocka_unit_test(withdraw_consent_is_recorded),
         cmocka_unit_test(expired_contacts_are_purged), /* last: it moves the clock */
     };
+    h_group_env(&env);
     return cmocka_run_group_tests_name("intake", tests, setup, teardown);
 }

@@ -30,22 +30,9 @@ static int setup(void **state)
         return -1;
     h_service_endpoint(&env, "intake", intake_ep, sizeof intake_ep);
     h_service_endpoint(&env, "matcher", matcher_ep, sizeof matcher_ep);
-    matcher_pid = h_start(&env, "matcher", NULL, NULL);
-    scheduler_pid = h_start(&env, "scheduler", NULL, NULL);
-    h_start(&env, "intake", NULL, NULL);
-    char sep[64];
-    h_service_endpoint(&env, "scheduler", sep, sizeof sep);
-    return h_wait_ready(&env, intake_ep, 30000) == 0 && h_wait_ready(&env, matcher_ep, 30000) == 0
-                   && h_wait_ready(&env, sep, 30000) == 0
-               ? 0
-               : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_teardown(&env);
-    return 0;
+    matcher_pid = h_start_ready(&env, "matcher", NULL, NULL, 30000);
+    scheduler_pid = h_start_ready(&env, "scheduler", NULL, NULL, 30000);
+    return matcher_pid > 0 && scheduler_pid > 0 && h_start_ready(&env, "intake", NULL, NULL, 30000) > 0 ? 0 : -1;
 }
 
 /* Submits a referral with these answers (score each, -1 = not answered) and
@@ -164,20 +151,6 @@ static void referral_to_assignment_and_to_the_scheduler(void **state)
     assert_non_null(strstr(out, "questionnaire à refaire"));
 }
 
-static int catalogue_reloaded(h_env_t *h, void *arg)
-{
-    (void)arg;
-    char path[400], line[1024];
-    snprintf(path, sizeof path, "%s/matcher.log", h->dir);
-    FILE *f = fopen(path, "r");
-    int n = 0;
-    while (f && fgets(line, sizeof line, f))
-        n += strstr(line, "event=catalogue_loaded") && strstr(line, "kinds=4") != NULL;
-    if (f)
-        fclose(f);
-    return n > 0;
-}
-
 static int scheduler_has_demarches(h_env_t *h, void *arg)
 {
     (void)h;
@@ -208,8 +181,9 @@ static void fourth_kind_by_config_and_sighup(void **state)
     json_object_object_add(cat, "version", json_object_new_string("2026-12-1"));
     assert_int_equal(json_object_to_file(path, cat), 0);
     json_object_put(cat);
+    h_log_wait_t four_kinds = { "matcher", "kinds=4", h_log_count(&env, "matcher", "kinds=4") + 1 };
     h_signal(matcher_pid, SIGHUP);
-    assert_int_equal(h_wait_for(&env, catalogue_reloaded, NULL, 20000), 0);
+    assert_int_equal(h_wait_for(&env, h_log_reaches, &four_kinds, 20000), 0);
     assert_true(h_log_count(&env, "matcher", "event=kinds_unserved") >= 1);
     char out[2048];
     assert_int_equal(h_cli(&env, out, sizeof out, "ping matcher"), 0);
@@ -327,11 +301,13 @@ static void follow_ups_along_the_pathway(void **state)
 
 int main(void)
 {
+    h_test_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(referral_to_assignment_and_to_the_scheduler),
         cmocka_unit_test(fourth_kind_by_config_and_sighup),
         cmocka_unit_test(a_catalogue_missing_a_timetable_kind_is_refused),
         cmocka_unit_test(follow_ups_along_the_pathway),
     };
-    return cmocka_run_group_tests_name("matcher", tests, setup, teardown);
+    h_group_env(&env);
+    return cmocka_run_group_tests_name("matcher", tests, setup, h_group_teardown);
 }

@@ -19,7 +19,6 @@
 static h_env_t env;
 static pid_t sched_pid;
 static char sched_ep[64];
-static int reloads;
 
 #define MON "20261130-0930-wilson-initiation"
 #define WED "20261202-0930-wilson-initiation"
@@ -40,12 +39,9 @@ static const char *timetable_json =
 static void write_timetable_kind(const char *holidays, const char *absences, int monday_capacity,
                                  const char *monday_kind)
 {
-    char path[400];
-    snprintf(path, sizeof path, "%s/timetable.json", env.dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f, timetable_json, monday_kind, monday_capacity, holidays, absences);
-    fclose(f);
+    char text[4096];
+    snprintf(text, sizeof text, timetable_json, monday_kind, monday_capacity, holidays, absences);
+    assert_int_equal(h_write(&env, "timetable.json", text), 0);
 }
 
 static void write_timetable_cap(const char *holidays, const char *absences, int monday_capacity)
@@ -58,19 +54,14 @@ static void write_timetable(const char *holidays, const char *absences)
     write_timetable_cap(holidays, absences, 2);
 }
 
-static int reloaded(h_env_t *h, void *arg)
-{
-    (void)arg;
-    return h_log_count(h, "scheduler", "event=reloaded") >= reloads;
-}
+/* SIGHUP: the scheduler reloads its config and timetable. */
+static void reload(void) { assert_int_equal(h_reload(&env, sched_pid, "scheduler", 20000), 0); }
 
 /* Business time = iso, from now on; the scheduler picks it up on SIGHUP. */
 static void set_now(const char *iso_utc)
 {
     assert_int_equal(h_set_clock(&env, iso_utc), 0);
-    reloads++;
-    h_signal(sched_pid, SIGHUP);
-    assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
+    reload();
 }
 
 static int session_exists(h_env_t *h, void *arg)
@@ -93,18 +84,10 @@ static int setup(void **state)
     /* debug: the test counts the horizon's generations (event=horizon_generated) */
     const char *e[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", "TREMPLIN_LOG_LEVEL=debug",
                         NULL };
-    sched_pid = h_start(&env, "scheduler", NULL, e);
     h_service_endpoint(&env, "scheduler", sched_ep, sizeof sched_ep);
-    if (h_wait_ready(&env, sched_ep, 30000) != 0)
+    if ((sched_pid = h_start_ready(&env, "scheduler", NULL, e, 30000)) < 0)
         return -1;
     return h_wait_for(&env, session_exists, WED2, 20000);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_teardown(&env);
-    return 0;
 }
 
 typedef h_answer_t ans_t;
@@ -468,9 +451,7 @@ static void timetable_changes_go_through_cancellation(void **state)
     booking_of(WED, P[4], bid4, sizeof bid4);
     assert_true(bid4[0] != '\0');
     write_timetable("", "{ \"trainer\": \"t2\", \"from\": \"2026-12-02\", \"to\": \"2026-12-02\" }");
-    reloads++;
-    h_signal(sched_pid, SIGHUP);
-    assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
+    reload();
     /* the timer applies it at its next turn */
     assert_int_equal(h_wait_for(&env, booking_cancelled, bid4, 20000), 0);
     char moved[24];
@@ -479,9 +460,7 @@ static void timetable_changes_go_through_cancellation(void **state)
 
     /* a holiday on Wednesday 9 December: that session goes too, P4 waits */
     write_timetable("\"2026-12-09\"", "");
-    reloads++;
-    h_signal(sched_pid, SIGHUP);
-    assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
+    reload();
     assert_int_equal(h_wait_for(&env, booking_cancelled, moved, 20000), 0);
     assert_true(h_redis_int(&env, "ZSCORE tp:{42}:scheduler:wait:initiation:wed-am %s", P[4]) > 0);
 
@@ -492,9 +471,7 @@ static void timetable_changes_go_through_cancellation(void **state)
     booking_of(MON2, P[7], b8, sizeof b8);
     assert_int_equal(taken(MON2), 2);
     write_timetable_cap("\"2026-12-09\"", "", 1);
-    reloads++;
-    h_signal(sched_pid, SIGHUP);
-    assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
+    reload();
     assert_int_equal(h_wait_for(&env, booking_cut, b8, 20000), 0);
     assert_int_equal(taken(MON2), 1);
     booking_status(b3, st, sizeof st);
@@ -546,7 +523,6 @@ static void a_misspelt_kind_is_refused(void **state)
     h_log_wait_t generated = { "scheduler", "event=horizon_generated", 0 };
     refused.n = h_log_count(&env, "scheduler", refused.needle) + 1;
     write_timetable_kind("\"2026-12-09\"", "", 1, "initation");
-    reloads++;
     h_signal(sched_pid, SIGHUP);
     assert_int_equal(h_wait_for(&env, h_log_reaches, &refused, 20000), 0);
     assert_true(h_log_count(&env, "scheduler", "timetable.json:4: slots[0].kind \"initation\" is not a kind of the catalogue")
@@ -558,9 +534,7 @@ static void a_misspelt_kind_is_refused(void **state)
     assert_true(session_status_is(MON2, "open"));
     assert_true(session_status_is("20261214-0930-wilson-initiation", "open"));
     write_timetable_cap("\"2026-12-09\"", "", 1);
-    reloads++;
-    h_signal(sched_pid, SIGHUP);
-    assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
+    reload();
 }
 
 /* Jobs on the notify stream that put someone into sid (offer, convocation). */
@@ -587,9 +561,7 @@ static int seats_given_in(const char *sid)
 static void reload_timetable(const char *absences)
 {
     write_timetable_cap("\"2026-12-09\"", absences, 1); /* the state the test before left */
-    reloads++;
-    h_signal(sched_pid, SIGHUP);
-    assert_int_equal(h_wait_for(&env, reloaded, NULL, 20000), 0);
+    reload();
 }
 
 /* A session known to be cancelled (its trainer is absent) is never offered
@@ -745,6 +717,7 @@ static void booking_ids_are_unguessable(void **state)
 
 int main(void)
 {
+    h_test_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(seats_waitlist_offers_and_attendance),
         cmocka_unit_test(attendance_marked_again_and_corrected),
@@ -756,5 +729,6 @@ int main(void)
         cmocka_unit_test(a_dst_week_and_no_offer_after_start),
         cmocka_unit_test(booking_ids_are_unguessable),
     };
-    return cmocka_run_group_tests_name("scheduler", tests, setup, teardown);
+    h_group_env(&env);
+    return cmocka_run_group_tests_name("scheduler", tests, setup, h_group_teardown);
 }

@@ -78,13 +78,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    h_teardown(&env);
-    return 0;
-}
-
 /* What each request was, in its tag's low bits. */
 enum { OP_ASSIGN, OP_CANCEL, OP_ANSWER, OP_MARK };
 
@@ -594,8 +587,10 @@ static void twenty_thousand_operations_two_instances_one_killed(void **state)
 
 int main(void)
 {
+    h_test_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(twenty_thousand_operations_two_instances_one_killed),
     };
-    return cmocka_run_group_tests_name("scheduler_load", tests, setup, teardown);
+    h_group_env(&env);
+    return cmocka_run_group_tests_name("scheduler_load", tests, setup, h_group_teardown);
 }

@@ -98,11 +98,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    (void)state;
     if (sub)
         zmq_close(sub);
-    h_teardown(&env);
-    return 0;
+    return h_group_teardown(state);
 }
 
 typedef h_answer_t ans_t;
@@ -403,10 +401,12 @@ static void the_timers_lease_is_taken_over(void **state)
 
 int main(void)
 {
+    h_test_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cli_jobs_and_events),
         cmocka_unit_test(attendance_excused_and_the_mediator_flag),
         cmocka_unit_test(the_timers_lease_is_taken_over),
     };
+    h_group_env(&env);
     return cmocka_run_group_tests_name("scheduler_ops", tests, setup, teardown);
 }

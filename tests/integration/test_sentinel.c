@@ -299,6 +299,7 @@ static void failover_is_followed(void **state)
 
 int main(void)
 {
+    h_test_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(service_finds_the_primary_through_sentinel),
         cmocka_unit_test(acked_only_once_replicated),
