@@ -219,12 +219,13 @@ static char *call_copy(char **w, char *end, const char *s, size_t len)
 }
 
 /* Error replies Redis gives for a passing condition of the server (loading
- * its data, a script running, a replica or a failover, memory, replication,
- * a cluster resharding) or of the deployment (the library not loaded yet):
+ * its data, a script running, a replica or a failover, memory, a disk that
+ * refuses the AOF's writes, replication, a cluster resharding) or of the
+ * deployment (the library not loaded yet):
  * the same message succeeds later. Anything else — a function's runtime
  * error, a wrong type, a refused permission — is a bug that no retry fixes. */
 static const char *const call_transient[] = {
-    "LOADING ", "BUSY ", "READONLY ", "MASTERDOWN ", "OOM ", "NOREPLICAS ", "TRYAGAIN ", "CLUSTERDOWN ",
+    "LOADING ", "BUSY ", "READONLY ", "MASTERDOWN ", "OOM ", "MISCONF ", "NOREPLICAS ", "TRYAGAIN ", "CLUSTERDOWN ",
     "ERR Function not found",
 };
 

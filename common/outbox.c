@@ -154,7 +154,9 @@ static int64_t outbox_backoff(const outbox_t *self, int tries)
 /* Sends one entry. When no peer is connected (or its queue is full) nothing
  * left: the entry is tried again shortly without counting a try, so a
  * receiver that is down for a while delays messages but never kills them —
- * the outbox age shows it. A sent entry comes back after its timeout. */
+ * the outbox age shows it — and waits in the retry set, so that messages to
+ * the other destinations keep the window. A sent entry comes back after its
+ * timeout. */
 #define OUTBOX_UNSENT_RETRY_MS 50
 
 static void outbox_dead(outbox_t *self, outbox_entry_t *e, const char *error);
@@ -194,6 +196,7 @@ static void outbox_send(outbox_t *self, outbox_entry_t *e)
     if (!sock || zmq_send(sock, e->bytes, e->len, ZMQ_DONTWAIT) < 0) {
         e->unsent = 1;
         e->deadline_ms = now + OUTBOX_UNSENT_RETRY_MS;
+        outbox_failed(self, e); /* a destination that is down holds back no other */
         return;
     }
     e->unsent = 0;

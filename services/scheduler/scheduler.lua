@@ -25,6 +25,14 @@ local function prefix_of(key) return string.match(key, '^(tp:{[^}]*}:scheduler:)
 
 local function hget(key, field) return redis.call('HGET', key, field) end
 
+-- Consent to training withdrawn at or after the referral (referred_at, ms)
+-- that put the person in this kind: nobody is placed for it any more. A new
+-- referral, made with consent after the withdrawal, places again.
+local function withdrawn_since(person, referred_at)
+  local withdrawn = tonumber(hget(person, 'training_withdrawn_ms') or 0)
+  return withdrawn > 0 and tonumber(referred_at or 0) <= withdrawn
+end
+
 local function notify(P, kind, bid, pid, sid, extra)
   local f = {'type', kind, 'booking', bid or '', 'person', pid or '', 'session', sid or ''}
   if extra then for _, v in ipairs(extra) do f[#f + 1] = v end end
@@ -202,8 +210,7 @@ command('track_assigned', function(keys, args)
   local pid, kind, now, day = args[1], args[2], tonumber(args[5]), args[8]
   -- referred before they withdrew their consent to training (a follow-up of
   -- an old referral): not placed; a new referral, with consent, is
-  local withdrawn = tonumber(hget(keys[1], 'training_withdrawn_ms') or 0)
-  if withdrawn > 0 and tonumber(args[4]) <= withdrawn then
+  if withdrawn_since(keys[1], args[4]) then
     redis.call('HSET', keys[2], 'status', 'consent_withdrawn', 'booking', '', 'session', '')
     return {'ok', 'booking_id', '', 'status', 'consent_withdrawn'}
   end
@@ -290,6 +297,11 @@ command('consent_withdrawn', function(keys, args)
   local fields, n = redis.call('HGETALL', keys[1]), 0
   for i = 1, #fields, 2 do
     local kind = string.match(fields[i], '^active:(.+)$')
+    -- a place given by a referral made after the withdrawal (with consent
+    -- again) stays, whatever order the two messages arrived in
+    if kind and not withdrawn_since(keys[1], hget(keys[1], 'referred:' .. kind)) then
+      kind = nil
+    end
     if kind and fields[i + 1] == 'waiting' then
       wait_leave(P, pid, kind)
       redis.call('HDEL', keys[1], fields[i])
@@ -367,8 +379,9 @@ local function attendance_apply(m, status)
     return
   end
   -- excused, or a no-show with a chance left: a seat in a later session
-  -- (unless they have one for this kind already)
-  if not hget(m.person, 'active:' .. m.kind) then
+  -- (unless they have one for this kind already, or have withdrawn their
+  -- consent to training since)
+  if not hget(m.person, 'active:' .. m.kind) and not withdrawn_since(m.person, hget(m.person, 'referred:' .. m.kind)) then
     local _, bid = place(m.P, m.pid, m.kind, m.now, m.notice_ms, m.day)
     redis.call('HSET', m.b, 'replaced', bid ~= '' and bid or 'waiting')
   end

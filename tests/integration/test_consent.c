@@ -23,6 +23,7 @@
 #define MON "20261130-0930-wilson-initiation"
 
 static h_env_t env;
+static pid_t sched_pid;
 
 static int session_open(h_env_t *h, void *arg)
 {
@@ -48,7 +49,7 @@ static int setup(void **state)
         || h_cli(&env, out, sizeof out, "branch add wilson --name 'Saint-Étienne Wilson' --territory 42") != 0)
         return -1;
     const char *fast[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
-    if (h_start_ready(&env, "scheduler", NULL, fast, 30000) < 0 || h_start_ready(&env, "matcher", NULL, NULL, 30000) < 0
+    if ((sched_pid = h_start_ready(&env, "scheduler", NULL, fast, 30000)) < 0 || h_start_ready(&env, "matcher", NULL, NULL, 30000) < 0
         || h_start_ready(&env, "intake", NULL, NULL, 30000) < 0)
         return -1;
     return h_wait_for(&env, session_open, NULL, 20000);
@@ -115,6 +116,12 @@ static int withdrawn_in_scheduler(h_env_t *h, void *arg)
     return v[0] != '\0';
 }
 
+static int six_seats_on_monday(h_env_t *h, void *arg)
+{
+    (void)arg;
+    return h_redis_int(h, "HGET tp:{42}:scheduler:session:" MON " capacity") == 6;
+}
+
 static int intake_outbox_empty(h_env_t *h, void *arg)
 {
     (void)arg;
@@ -177,11 +184,99 @@ static void withdrawing_training_releases_seats_and_waitlist_places(void **state
     assert_string_equal(active, "");
 }
 
+/* ConsentWithdrawn as intake sends it, straight to the scheduler. */
+static h_answer_t withdrawn_at(const char *pid, const char *iso_utc)
+{
+    char ep[64];
+    h_service_endpoint(&env, "scheduler", ep, sizeof ep);
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__ConsentWithdrawn w = TREMPLIN__CONSENT_WITHDRAWN__INIT;
+    w.person_id = (char *)pid;
+    w.purpose = "training";
+    w.withdrawn_at_ms = (uint64_t)referral_parse_time(iso_utc);
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_CONSENT_WITHDRAWN;
+    req.consent_withdrawn = &w;
+    return h_ask(&env, ep, &req);
+}
+
+static long long convocations_of(const char *pid)
+{
+    redisReply *r = h_redis(&env, "XRANGE tp:{42}:scheduler:notify - +");
+    long long n = 0;
+    for (size_t i = 0; r && i < r->elements; i++) {
+        const redisReply *f = r->element[i]->element[1];
+        int convocation = 0, theirs = 0;
+        for (size_t j = 0; j + 1 < f->elements; j += 2) {
+            convocation |= !strcmp(f->element[j]->str, "type") && !strcmp(f->element[j + 1]->str, "convocation");
+            theirs |= !strcmp(f->element[j]->str, "person") && !strcmp(f->element[j + 1]->str, pid);
+        }
+        n += convocation && theirs;
+    }
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+/* A withdrawal that arrives after a later referral (the two travel by
+ * different outboxes) leaves the place that referral gave; and once consent
+ * is withdrawn, correcting an attendance mark places nobody again. */
+static void withdrawal_is_obeyed_whatever_the_order(void **state)
+{
+    (void)state;
+    char ep[64], active[32], p[TP_ID_LEN + 1], q[TP_ID_LEN + 1];
+    h_service_endpoint(&env, "scheduler", ep, sizeof ep);
+    assert_int_equal(h_write(&env, "timetable.json",
+                             "{ \"version\": \"consent-2\", \"timezone\": \"Europe/Paris\", \"horizon_days\": 3,\n"
+                             "  \"venues\": [ { \"id\": \"wilson\", \"name_fr\": \"Wilson\" } ],\n"
+                             "  \"slots\": [ { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", "
+                             "\"venue\": \"wilson\", \"trainer\": \"t1\", \"capacity\": 6 },\n"
+                             "             { \"day\": \"wed\", \"start\": \"09:30\", \"kind\": \"initiation\", "
+                             "\"venue\": \"wilson\", \"trainer\": \"t1\", \"capacity\": 6 } ] }\n"),
+                     0);
+    assert_int_equal(h_reload(&env, sched_pid, "scheduler", 20000), 0);
+    assert_int_equal(h_wait_for(&env, six_seats_on_monday, NULL, 20000), 0); /* the timer applies it */
+
+    /* P withdrew at 07:10, was referred again with consent at 07:30; the
+     * scheduler hears of the referral first */
+    util_random_id(p);
+    h_answer_t a = h_assign(&env, ep, p, "initiation", "mon-am", referral_parse_time("2026-11-30T06:30:00Z"));
+    assert_string_equal(a.code, "ACK");
+    assert_string_equal(withdrawn_at(p, "2026-11-30T06:10:00Z").code, "ACK");
+    person_field(p, "active:initiation", active, sizeof active);
+    assert_string_equal(active, a.booking[0] ? a.booking : "waiting");
+
+    /* Q attends (seen), withdraws, then the trainer corrects the mark to
+     * excused: no new seat, no convocation */
+    util_random_id(q);
+    assert_string_equal(h_assign(&env, ep, q, "initiation", "mon-am", referral_parse_time("2026-11-30T06:40:00Z")).code,
+                        "ACK");
+    assert_int_equal(convocations_of(q), 1);
+    assert_int_equal(h_set_clock(&env, "2026-11-30T08:45:00Z"), 0); /* 09:45 in Paris: started */
+    assert_int_equal(h_reload(&env, sched_pid, "scheduler", 20000), 0);
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__MarkAttendance m = TREMPLIN__MARK_ATTENDANCE__INIT;
+    m.session_id = MON;
+    m.person_id = q;
+    m.status = "seen";
+    m.trainer_id = "t1";
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_MARK_ATTENDANCE;
+    req.mark_attendance = &m;
+    assert_string_equal(h_ask(&env, ep, &req).code, "ACK");
+    assert_string_equal(withdrawn_at(q, "2026-11-30T08:50:00Z").code, "ACK");
+    m.status = "excused";
+    req.msg_id = NULL;
+    assert_string_equal(h_ask(&env, ep, &req).code, "ACK");
+    person_field(q, "active:initiation", active, sizeof active);
+    assert_string_equal(active, "");
+    assert_int_equal(convocations_of(q), 1);
+}
+
 int main(void)
 {
     h_test_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(withdrawing_training_releases_seats_and_waitlist_places),
+        cmocka_unit_test(withdrawal_is_obeyed_whatever_the_order),
     };
     h_group_env(&env);
     return cmocka_run_group_tests_name("consent", tests, setup, h_group_teardown);

@@ -241,6 +241,7 @@ static void test_reply_redis_error(void **state)
         { "TRYAGAIN Multiple keys request during rehashing of slot", "UNAVAILABLE", 1 },
         { "CLUSTERDOWN The cluster is down", "UNAVAILABLE", 1 },
         { "ERR Function not found", "UNAVAILABLE", 1 },
+        { "MISCONF Errors writing to the AOF file: No space left on device", "UNAVAILABLE", 1 },
         { "LOADINGX not a known prefix", "INTERNAL", 0 },
         { "", "INTERNAL", 0 },
     };

@@ -480,6 +480,34 @@ static void test_retry_set_lets_the_others_pass(void **state)
     assert_int_equal(outbox_stats(f->ob).dead, 0);
 }
 
+/* Entries that find no receiver connected wait in the retry set too, not
+ * in the window: with one destination down, the window stays open for the
+ * others (up to retry_window waiting); they all go once it is back. */
+static void test_unsent_entries_leave_the_window(void **state)
+{
+    fx_t *f = *state;
+    f->conf.window = 2;
+    f->conf.retry_window = 6;
+    for (int i = 0; i < 8; i++) {
+        char mid[8];
+        snprintf(mid, sizeof mid, "u%d", i);
+        add_entry(f, 0, mid);
+    }
+    f->route_none = 1;
+    fx_start(f);
+    for (int i = 0; i < 5; i++)
+        outbox_pump(f->ob);
+    assert_int_equal(outbox_retrying(f->ob), 6); /* more than the window taken, none sent */
+    assert_int_equal(outbox_stats(f->ob).resent, 0); /* and no try counted */
+    f->route_none = 0;
+    for (int round = 0; round < 50 && outbox_stats(f->ob).acked < 8; round++) {
+        fake_clock_advance(60);
+        round_trip(f);
+    }
+    assert_int_equal(outbox_stats(f->ob).acked, 8);
+    assert_int_equal(outbox_stats(f->ob).dead, 0);
+}
+
 /* A full retry set stops the taking of new entries (backpressure: that
  * many failures means the destination fails), until one of them is done. */
 static void test_full_retry_set_stops_taking(void **state)
@@ -568,6 +596,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_backoff_doubles_to_the_cap, fx_setup, fx_teardown),
         cmocka_unit_test(test_dead_letter_decisions),
         cmocka_unit_test_setup_teardown(test_retry_set_lets_the_others_pass, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_unsent_entries_leave_the_window, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_full_retry_set_stops_taking, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_acks_wait_for_redis, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_takes_nothing_new, fx_setup, fx_teardown),
