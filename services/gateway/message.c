@@ -450,6 +450,22 @@ static void msg_letter_title(msg_buf_t *b, const msg_session_t *s)
 static const char msg_letter_cancel[] =
     "Si vous ne pouvez pas venir, prévenez-nous : votre place pourra servir à une autre personne.\n\n";
 
+const char *msg_letter_subject(msg_kind_t kind)
+{
+    switch (kind) {
+    case MSG_CONVOCATION:
+        return "Convocation à un atelier numérique";
+    case MSG_SESSION_CANCELLED:
+        return "Atelier annulé";
+    case MSG_CAPACITY_CUT:
+        return "Votre place à l'atelier";
+    case MSG_CANCELLED:
+        return "Inscription annulée";
+    default:
+        return "";
+    }
+}
+
 int msg_letter(const msg_input_t *in, char *out, size_t cap, char *err, size_t errlen)
 {
     if (cap)

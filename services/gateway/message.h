@@ -91,6 +91,10 @@ int msg_sms(const msg_input_t *in, int max_segments, msg_sms_t *out, char *err, 
  * late for an offer or a reminder). 0, or -1 with the reason in err. */
 int msg_letter(const msg_input_t *in, char *out, size_t cap, char *err, size_t errlen);
 
+/* The subject line of a letter of that kind: "Convocation à un atelier
+ * numérique" … ("" for the kinds msg_letter refuses). */
+const char *msg_letter_subject(msg_kind_t kind);
+
 /* The French words for a reason code of the scheduler ("trainer_absent" →
  * "formateur absent", "timetable_change", "capacity_cut",
  * "attendance_corrected", "consent_withdrawn"); any other text is returned as
