@@ -60,7 +60,7 @@ FAKE_OBJ = $(O)/tests/unit/fake_rds.o $(O)/tests/unit/fake_clock.o $(O)/tests/un
 FAKE_LDFLAGS = -Wl,--wrap=clock_mono_ms
 # The unit tests of the gateway's modules (services/gateway/, a library
 # without a main yet): linked with its library and GW_LIBS.
-GW_TESTS = test_sms test_message test_quiet test_reply test_roster_csv test_pdf
+GW_TESTS = test_sms test_message test_quiet test_reply test_roster_csv test_pdf test_http
 CORE_OBJ = $(filter-out $(O)/common/rds.o,$(COMMON_OBJ))
 INTEG_SRC = $(wildcard tests/integration/test_*.c)
 INTEG_BINS = $(INTEG_SRC:tests/integration/%.c=$(O)/tests/%)
