@@ -373,7 +373,7 @@ int msg_sms(const msg_input_t *in, int max_segments, msg_sms_t *out, char *err, 
      * save a segment) */
     unsigned drops[6] = { 0 };
     int segments[6], n = 0;
-    for (int k = 0; k < 5 && n < 6; k++) {
+    for (int k = 0; k < 5; k++) {
         if (!(order[k] & present))
             continue; /* a part this text does not have, or the end of the order */
         drops[n + 1] = drops[n] | order[k];
