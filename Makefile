@@ -23,6 +23,12 @@ PKGS     = libzmq libczmq libprotobuf-c hiredis inih json-c libsodium glib-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+# The gateway's printing (cairo, pango) and HTTP (libcurl) libraries: only
+# the gateway's modules and what links them use these flags, so the five
+# services stay free of them.
+GW_PKGS  = cairo pango pangocairo fontconfig libcurl
+GW_CFLAGS := $(shell pkg-config --cflags $(GW_PKGS) 2>/dev/null)
+GW_LIBS   := $(shell pkg-config --libs $(GW_PKGS) 2>/dev/null)
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
@@ -52,6 +58,9 @@ UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 FAKE_TESTS = test_outbox test_inbox test_loop test_svc
 FAKE_OBJ = $(O)/tests/unit/fake_rds.o $(O)/tests/unit/fake_clock.o $(O)/tests/unit/inproc.o
 FAKE_LDFLAGS = -Wl,--wrap=clock_mono_ms
+# The unit tests of the gateway's modules (services/gateway/, a library
+# without a main yet): linked with its library and GW_LIBS.
+GW_TESTS = test_sms test_message test_quiet test_reply test_roster_csv test_pdf test_http
 CORE_OBJ = $(filter-out $(O)/common/rds.o,$(COMMON_OBJ))
 INTEG_SRC = $(wildcard tests/integration/test_*.c)
 INTEG_BINS = $(INTEG_SRC:tests/integration/%.c=$(O)/tests/%)
@@ -110,6 +119,9 @@ $(O)/libsvc-$(1).a: $(patsubst %.c,$(O)/%.o,$(filter-out %/main.c,$(wildcard ser
 	ar rcs $$@ $$^
 endef
 $(foreach s,$(SERVICES),$(eval $(call svc_lib_rule,$(s))))
+$(eval $(call svc_lib_rule,gateway))
+
+$(O)/services/gateway/%.o: ALL_CFLAGS += $(GW_CFLAGS)
 
 # ----------------------------------------------------------------- binaries
 
@@ -128,6 +140,10 @@ $(O)/bin/tremplin: $(CLI_OBJ) $(SERVICES:%=$(O)/gen/%_lua.o) $(SVC_LIBS) $(O)/li
 $(FAKE_TESTS:%=$(O)/tests/%): $(O)/tests/%: $(O)/tests/unit/%.o $(FAKE_OBJ) $(O)/libtremplin-core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(FAKE_LDFLAGS) -o $@ $< $(FAKE_OBJ) $(O)/libtremplin-core.a $(CMOCKA_LIBS) $(LDLIBS)
+
+$(GW_TESTS:%=$(O)/tests/%): $(O)/tests/%: $(O)/tests/unit/%.o $(O)/libsvc-gateway.a $(O)/libtremplin.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(O)/libsvc-gateway.a $(O)/libtremplin.a $(CMOCKA_LIBS) $(GW_LIBS) $(LDLIBS)
 
 $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)

@@ -2,14 +2,17 @@
 # Installs the Debian 12 packages Tremplin builds, tests and runs with.
 # Idempotent: installs only what is missing. `--check` installs nothing and
 # names each missing package (exit 1), so a missing package is never first
-# seen as a compiler error.
+# seen as a compiler error. The gateway prints with cairo + pango and the
+# DejaVu fonts and talks to an SMS provider with libcurl; poppler-utils
+# (pdftotext, pdfinfo) is for the tests that read its PDFs back.
 set -eu
 
 PACKAGES="build-essential pkg-config clang libclang-rt-14-dev
 libzmq3-dev libczmq-dev libsodium-dev
 libprotobuf-c-dev protobuf-c-compiler
 libhiredis-dev redis-server redis-tools
-libcmocka-dev libjson-c-dev libinih-dev libcsv-dev libglib2.0-dev"
+libcmocka-dev libjson-c-dev libinih-dev libcsv-dev libglib2.0-dev
+libcairo2-dev libpango1.0-dev fonts-dejavu-core libcurl4-openssl-dev poppler-utils"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,6 +1,7 @@
 /* Writes the fuzzers' seed corpus into DIR: for the envelope decoders, one
  * valid sample per payload type and one referral per rejection code; for
- * referral_json, the example referral and its variants. Generated at build
+ * referral_json, the example referral and its variants; for reply, SMS
+ * replies. Generated at build
  * time from the schema, so it never goes stale. */
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +56,19 @@ static int json_seeds(const char *dir)
     return 0;
 }
 
+/* SMS replies to the gateway, as people type them */
+static int reply_seeds(const char *dir)
+{
+    static const char *const replies[] = { "OUI", "Oui merci.", "NÔN !", "ANNULER", "1 OUI", "4-non", "2", "ＯＵＩ",
+                                           "oui non", "Annulé svp" };
+    for (size_t i = 0; i < sizeof replies / sizeof replies[0]; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "reply_%zu", i);
+        write_text(dir, name, replies[i]);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -63,6 +77,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[2], "referral_json"))
         return json_seeds(argv[1]);
+    if (!strcmp(argv[2], "reply"))
+        return reply_seeds(argv[1]);
     Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT;
     Tremplin__Ping ping = TREMPLIN__PING__INIT;
     ping.nonce = "n";

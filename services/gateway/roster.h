@@ -1,0 +1,39 @@
+/* roster — the participants of one session as the trainer reads them, for
+ * the CSV (roster_csv.h) and the sign-in sheet (pdf.h). The caller fills it
+ * from the scheduler's roster, the people's contact data and the catalogue;
+ * every text is in French and UTF-8, NULL reads as "". */
+#ifndef TP_ROSTER_H
+#define TP_ROSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "calendar.h"
+
+typedef struct {
+    const char *given_name;
+    const char *level;         /* the catalogue's name_fr: "débutant" */
+    const char *accessibility; /* roster_access_fr() of the person's codes; "" = none */
+    const char *convoked_by;   /* "SMS", "courrier", "" = not yet */
+    const char *booking_id;
+    const char *person_id;
+} roster_entry_t;
+
+typedef struct {
+    const char *session_id;
+    const char *title;         /* the workshop's title */
+    int64_t start_ms, end_ms;  /* UTC */
+    const char *venue_name, *venue_address;
+    const char *trainer, *partner;
+    const cal_zone_t *zone;    /* the venues' zone: clock_zone() */
+    const roster_entry_t *entries;
+    size_t n;
+} roster_t;
+
+/* The French words for accessibility codes as intake stores them (space
+ * separated: "hearing mobility" → "audition, mobilité réduite"); a code it
+ * does not know is written as it is. Always terminated; a code that does
+ * not fit is left out, with those after it. Returns out. */
+const char *roster_access_fr(const char *codes, char *out, size_t cap);
+
+#endif
