@@ -49,7 +49,7 @@ UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 # common/rds.c (a link seam, as mosquitto's unit tests link real objects with
 # stub files) and a monotonic clock the test moves (the linker's --wrap), so
 # they run in milliseconds without a server. Every other test links rds.o.
-FAKE_TESTS = test_outbox test_inbox test_loop test_svc
+FAKE_TESTS = test_outbox test_inbox test_loop test_svc test_call
 FAKE_OBJ = $(O)/tests/unit/fake_rds.o $(O)/tests/unit/fake_clock.o $(O)/tests/unit/inproc.o
 FAKE_LDFLAGS = -Wl,--wrap=clock_mono_ms
 CORE_OBJ = $(filter-out $(O)/common/rds.o,$(COMMON_OBJ))

@@ -71,8 +71,15 @@ static void intake_purge(svc_t *s)
     for (int i = 0; i < n; i++) {
         if (!svc_hold_lease(s, t[i], "purge", intake.conf.purge_ms * 3))
             continue;
-        redisReply *r = rds_cmd(svc_rds(s), "FCALL %s_purge_contacts 1 tp:{%s}:intake:retention %lld 500 %s",
-                                INTAKE_LIBRARY, t[i], (long long)now, day);
+        call_t c = { 0 };
+        call_reset(&c, "intake", t[i], "");
+        call_step(&c, "purge_contacts");
+        call_key(&c, "retention", "retention");
+        call_arg(&c, "now_ms", "%lld", (long long)now);
+        call_arg(&c, "limit", "%d", 500);
+        call_arg(&c, "day", "%s", day);
+        redisReply *r = call_run(&c, svc_rds(s), INTAKE_LIBRARY);
+        call_free(&c);
         if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0)
             log_info("contacts_purged", "territory=%s count=%lld", t[i], r->integer);
         if (r)

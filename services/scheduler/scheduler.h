@@ -74,6 +74,8 @@ void scheduler_tick(svc_t *s);
 #define SCHEDULER_BOOKING_LEN 10
 #define SCHEDULER_NONCE_LEN 32
 void scheduler_nonce(char out[SCHEDULER_NONCE_LEN + 1]);
+/* A fresh nonce as the argument "nonce" of call (handlers.c). */
+void scheduler_nonce_arg(call_t *call);
 /* A booking id as a person typed it (any case; O for 0, I or L for 1) into
  * out, canonical. 0, or -1 if it cannot be one. */
 int scheduler_booking_id(const char *in, char out[SCHEDULER_BOOKING_LEN + 1]);

@@ -26,8 +26,12 @@ const char *scheduler_territory(svc_t *s)
 static void scheduler_close(svc_t *s, const char *T, const char *sid, const char *why)
 {
     scheduler_t *sc = svc_state(s);
-    redisReply *r = rds_cmd(svc_rds(s), "FCALL %s_close_session 1 tp:{%s}:scheduler:session:%s", SCHEDULER_LIBRARY, T,
-                            sid);
+    call_t call = { 0 };
+    call_reset(&call, "scheduler", T, "");
+    call_step(&call, "close_session");
+    call_key(&call, "session", "session:%s", sid);
+    redisReply *r = call_run(&call, svc_rds(s), SCHEDULER_LIBRARY);
+    call_free(&call);
     if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && !strcmp(r->element[0]->str, "closing")
         && sc->nclosing < SCHEDULER_MAX_CLOSING) {
         sched_closing_t *c = &sc->closing[sc->nclosing++];
@@ -99,13 +103,27 @@ static void scheduler_generate(svc_t *s, const char *T, int64_t now, const char 
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < n; i++) {
             const tt_session_t *x = &sessions[i];
-            redisReply *rep = rds_cmd(r,
-                                      "FCALL %s_ensure_session 1 tp:{%s}:scheduler:session:%s %s %s %s %s %lld %lld %d "
-                                      "%s %lld %lld %lld %s %d %d %s",
-                                      SCHEDULER_LIBRARY, T, x->id, x->id, x->kind, x->venue, x->trainer,
-                                      (long long)x->start_ms, (long long)x->end_ms, x->capacity, x->half_day,
-                                      (long long)now, (long long)scheduler_offer_ms(sc),
-                                      (long long)scheduler_notice_ms(sc), day, pass, x->trainer_absent, nonce);
+            call_t call = { 0 };
+            call_reset(&call, "scheduler", T, "");
+            call_step(&call, "ensure_session");
+            call_key(&call, "session", "session:%s", x->id);
+            call_arg(&call, "session_id", "%s", x->id);
+            call_arg(&call, "kind", "%s", x->kind);
+            call_arg(&call, "venue", "%s", x->venue);
+            call_arg(&call, "trainer", "%s", x->trainer);
+            call_arg(&call, "start_ms", "%lld", (long long)x->start_ms);
+            call_arg(&call, "end_ms", "%lld", (long long)x->end_ms);
+            call_arg(&call, "capacity", "%d", x->capacity);
+            call_arg(&call, "half_day", "%s", x->half_day);
+            call_arg(&call, "now_ms", "%lld", (long long)now);
+            call_arg(&call, "offer_ms", "%lld", (long long)scheduler_offer_ms(sc));
+            call_arg(&call, "notice_ms", "%lld", (long long)scheduler_notice_ms(sc));
+            call_arg(&call, "day", "%s", day);
+            call_arg(&call, "cut", "%d", pass);
+            call_arg(&call, "absent", "%d", x->trainer_absent);
+            call_arg(&call, "nonce", "%s", nonce);
+            redisReply *rep = call_run(&call, r, SCHEDULER_LIBRARY);
+            call_free(&call);
             if (!rep)
                 return;
             if (rep->type == REDIS_REPLY_ERROR)
@@ -129,8 +147,17 @@ void scheduler_tick(svc_t *s)
     clock_local_day(now, day);
     char nonce[SCHEDULER_NONCE_LEN + 1];
     scheduler_nonce(nonce);
-    redisReply *x = rds_cmd(r, "FCALL %s_expire_offers 1 tp:{%s}:scheduler:offers %lld %lld %s 100 %s",
-                            SCHEDULER_LIBRARY, T, (long long)now, (long long)scheduler_offer_ms(sc), day, nonce);
+    call_t call = { 0 };
+    call_reset(&call, "scheduler", T, "");
+    call_step(&call, "expire_offers");
+    call_key(&call, "offers", "offers");
+    call_arg(&call, "now_ms", "%lld", (long long)now);
+    call_arg(&call, "offer_ms", "%lld", (long long)scheduler_offer_ms(sc));
+    call_arg(&call, "day", "%s", day);
+    call_arg(&call, "limit", "%d", 100);
+    call_arg(&call, "nonce", "%s", nonce);
+    redisReply *x = call_run(&call, r, SCHEDULER_LIBRARY);
+    call_free(&call);
     if (x && x->type == REDIS_REPLY_INTEGER && x->integer > 0)
         log_info("offers_expired", "count=%lld", x->integer);
     if (x)
