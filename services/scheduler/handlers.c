@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "ids.h"
+#include "keys.h"
 #include "scheduler.h"
 
 const conf_field_t scheduler_conf_fields[] = {
@@ -169,8 +170,9 @@ static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, ca
      * read here costs less than a second step. */
     char kind[TT_CODE] = "";
     long long start = 0;
-    redisReply *sr = rds_cmd(svc_rds(s), "HMGET tp:{%s}:scheduler:session:%s kind start", env->territory,
-                             m->session_id);
+    char key[160];
+    tp_key(key, sizeof key, env->territory, "scheduler", "session:%s", m->session_id);
+    redisReply *sr = rds_cmd(svc_rds(s), "HMGET %s kind start", key);
     if (sr && sr->type == REDIS_REPLY_ARRAY && sr->elements == 2 && sr->element[0]->str) {
         util_strlcpy(kind, sr->element[0]->str, sizeof kind);
         start = atoll(sr->element[1]->str);
