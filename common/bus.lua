@@ -22,18 +22,21 @@ named part:
   ARGV[2]  digest of what the command asks (its payload)
   ARGV[3]  n: number of outgoing messages, then n triples (to, msg_id, bytes)
   then     the names of KEYS[3..] in their order, in one argument
-           ("assignment person"), and the arguments as name/value pairs
-           (referral_id, <value>, kind, <value> ...).
+           ("assignment person"), the names of the arguments in another
+           ("referral_id kind"), then the arguments' values in that order.
 A step (step(name, schema, fn); call_step in C: timers, the outbox relay,
-leases) has no prefix: KEYS are its keys, ARGV[1] their names, then the pairs.
+leases) has no prefix: KEYS are its keys, ARGV[1] their names, ARGV[2] the
+names of its arguments, then their values.
 
 The names are checked here, once for every function, as Redis checks a
-command's arity: a key count that differs from the names, a name the schema
-does not have, one given twice, an argument without its value, or a key or
-required argument missing is an error ('assign: missing argument "kind"').
-A function's error is a bug: the caller answers INTERNAL, not retryable, and
-the sender moves the message to its dead letters at once. An optional
-argument that was not sent is nil.
+command's arity: a name the schema does not have, one given twice, a key or
+required argument missing, or a count of keys or values that differs from
+their names is an error ('assign: missing argument "kind"'), raised before
+the function runs. A function's error is a bug: the caller answers INTERNAL,
+not retryable, and the sender moves the message to its dead letters at once.
+An optional argument that was not sent is nil; a name the schema does not
+have, read in the function, is an error too. (A layout of names found good
+is remembered: the names are read once, not at every call.)
 
 fn(k, a) of a command returns {'ok', k1, v1, ...}, {'err', code, field,
 message_fr}, or {'dup', k1, v1, ...} when it recognised a business duplicate
@@ -64,51 +67,80 @@ end
 
 -- Named keys and arguments ---------------------------------------------------
 
--- A schema as the check reads it: name -> true for the keys; name -> true
--- (required) or false (optional) for the arguments. (Built as the library
--- loads, when Redis offers no ipairs yet.)
-local function schema_of(name, s)
-  local c = {name = name, keys = {}, args = {}, key_list = s.keys or {}, required = s.args or {}}
-  local optional = s.optional or {}
-  for i = 1, #c.key_list do c.keys[c.key_list[i]] = true end
-  for i = 1, #c.required do c.args[c.required[i]] = true end
-  for i = 1, #optional do c.args[optional[i]] = false end
-  return c
-end
-
 local function bad(c, what, n)
   error(c.name .. ': ' .. what .. ' "' .. n .. '"', 0)
 end
 
+-- A schema as the check reads it: name -> true for the keys; name -> true
+-- (required) or false (optional) for the arguments; the layouts found good
+-- so far; and the metatables of k and a, which refuse a name the schema does
+-- not have (a typo in the function: 'no argument "given_nam"') and read an
+-- optional argument not sent as nil. (Built as the library loads, when Redis
+-- offers no ipairs yet.)
+local function schema_of(name, s)
+  local c = {name = name, keys = {}, args = {}, key_list = s.keys or {}, required = s.args or {}, layouts = {},
+             nlayouts = 0}
+  local optional = s.optional or {}
+  for i = 1, #c.key_list do c.keys[c.key_list[i]] = true end
+  for i = 1, #c.required do c.args[c.required[i]] = true end
+  for i = 1, #optional do c.args[optional[i]] = false end
+  c.kmeta = {__index = function(_, n) bad(c, 'no key', n) end}
+  c.ameta = {__index = function(_, n) if c.args[n] == nil then bad(c, 'no argument', n) end end}
+  return c
+end
+
+-- The words of names: each one the schema knows, none twice, every required
+-- one there.
+local function check_names(c, names, known, required, what)
+  local list, seen = {}, {}
+  for w in string.gmatch(names, '%S+') do
+    if known[w] == nil then bad(c, 'unknown ' .. what, w) end
+    if seen[w] then bad(c, 'duplicate ' .. what, w) end
+    seen[w] = true
+    list[#list + 1] = w
+  end
+  for i = 1, #required do
+    if not seen[required[i]] then bad(c, 'missing ' .. what, required[i]) end
+  end
+  return list
+end
+
+-- A caller sends few layouts (one per set of optional arguments it gives):
+-- each is checked the first time, then found here, with its own tables k and
+-- a, refilled at each call (the hot path allocates nothing; a function reads
+-- them during its call only, and Redis runs one call at a time). A caller
+-- sending more than LAYOUTS_MAX has each checked again at every call.
+local LAYOUTS_MAX = 256
+
+local function layout(c, knames, anames)
+  local by_keys = c.layouts[knames]
+  local l = by_keys and by_keys[anames]
+  if l then return l end
+  l = {keys = check_names(c, knames, c.keys, c.key_list, 'key'),
+       args = check_names(c, anames, c.args, c.required, 'argument'),
+       k = setmetatable({}, c.kmeta), a = setmetatable({}, c.ameta)}
+  if c.nlayouts < LAYOUTS_MAX then
+    if not by_keys then by_keys = {}; c.layouts[knames] = by_keys end
+    by_keys[anames] = l
+    c.nlayouts = c.nlayouts + 1
+  end
+  return l
+end
+
 -- The tables k and a of a call: keys[kfrom..] named by the words of
--- args[afrom], then the name/value pairs args[afrom + 1..].
+-- args[afrom], the values args[afrom + 2..] by those of args[afrom + 1].
 local function named(c, keys, kfrom, args, afrom)
-  local k, a, n = {}, {}, 0
-  for w in string.gmatch(args[afrom] or '', '%S+') do
-    n = n + 1
-    if not c.keys[w] then bad(c, 'unknown key', w) end
-    if k[w] then bad(c, 'duplicate key', w) end
-    k[w] = keys[kfrom + n - 1]
+  local l = layout(c, args[afrom] or '', args[afrom + 1] or '')
+  local kl, al = l.keys, l.args
+  if #kl ~= #keys - kfrom + 1 then
+    error(c.name .. ': ' .. #kl .. ' key names for ' .. (#keys - kfrom + 1) .. ' keys', 0)
   end
-  if n ~= #keys - kfrom + 1 then
-    error(c.name .. ': ' .. n .. ' key names for ' .. (#keys - kfrom + 1) .. ' keys', 0)
+  if #al ~= #args - afrom - 1 then
+    error(c.name .. ': ' .. #al .. ' argument names for ' .. math.max(#args - afrom - 1, 0) .. ' values', 0)
   end
-  if n ~= #c.key_list then
-    for _, w in ipairs(c.key_list) do if not k[w] then bad(c, 'missing key', w) end end
-  end
-  if (#args - afrom) % 2 ~= 0 then bad(c, 'no value for argument', args[#args]) end
-  local required = 0
-  for i = afrom + 1, #args, 2 do
-    local w = args[i]
-    local req = c.args[w]
-    if req == nil then bad(c, 'unknown argument', w) end
-    if a[w] then bad(c, 'duplicate argument', w) end
-    a[w] = args[i + 1]
-    if req then required = required + 1 end
-  end
-  if required ~= #c.required then
-    for _, w in ipairs(c.required) do if not a[w] then bad(c, 'missing argument', w) end end
-  end
+  local k, a = l.k, l.a
+  for i = 1, #kl do k[kl[i]] = keys[kfrom + i - 1] end
+  for i = 1, #al do a[al[i]] = args[afrom + 1 + i] end
   return k, a
 end
 

@@ -60,7 +60,7 @@ void call_reset(call_t *c, const char *service, const char *territory, const cha
     c->producer = "";
     c->function[0] = '\0';
     c->step = 0;
-    c->key_names.len = 0;
+    c->key_names.len = c->arg_names.len = 0;
     call_vec_clear(&c->keys);
     call_vec_clear(&c->args);
     call_vec_clear(&c->out);
@@ -73,6 +73,7 @@ void call_reset(call_t *c, const char *service, const char *territory, const cha
 void call_free(call_t *c)
 {
     wire_buf_free(&c->key_names);
+    wire_buf_free(&c->arg_names);
     call_vec_free(&c->keys);
     call_vec_free(&c->args);
     call_vec_free(&c->out);
@@ -117,21 +118,22 @@ static void call_vec_vaddf(call_vec_t *v, const char *service, const char *terri
     }
 }
 
-/* A name of the key list: one word each, in the keys' order. */
-static void call_key_name(call_t *c, const char *name)
+/* A name of a list of names (the keys', the arguments'): one word each, in
+ * their order. */
+static void call_name(wire_buf_t *names, const char *name)
 {
     size_t n = strlen(name);
-    wire_buf_reserve(&c->key_names, n + 2);
-    if (c->key_names.len)
-        c->key_names.data[c->key_names.len++] = ' ';
-    memcpy(c->key_names.data + c->key_names.len, name, n);
-    c->key_names.len += n;
-    c->key_names.data[c->key_names.len] = '\0';
+    wire_buf_reserve(names, n + 2);
+    if (names->len)
+        names->data[names->len++] = ' ';
+    memcpy(names->data + names->len, name, n);
+    names->len += n;
+    names->data[names->len] = '\0';
 }
 
 void call_key(call_t *c, const char *name, const char *fmt, ...)
 {
-    call_key_name(c, name);
+    call_name(&c->key_names, name);
     va_list ap;
     va_start(ap, fmt);
     call_vec_vaddf(&c->keys, c->service, c->territory, fmt, ap);
@@ -140,7 +142,7 @@ void call_key(call_t *c, const char *name, const char *fmt, ...)
 
 void call_arg(call_t *c, const char *name, const char *fmt, ...)
 {
-    call_vec_push(&c->args, name, strlen(name));
+    call_name(&c->arg_names, name);
     va_list ap;
     va_start(ap, fmt);
     call_vec_vaddf(&c->args, NULL, NULL, fmt, ap);
@@ -149,7 +151,7 @@ void call_arg(call_t *c, const char *name, const char *fmt, ...)
 
 void call_arg_bytes(call_t *c, const char *name, const void *data, size_t len)
 {
-    call_vec_push(&c->args, name, strlen(name));
+    call_name(&c->arg_names, name);
     call_vec_push(&c->args, data, len);
 }
 
@@ -239,7 +241,7 @@ static void call_push_vec(call_argv_t *a, const call_vec_t *v)
 void call_append(call_t *c, rds_t *r, const char *library, long mark_ttl_s)
 {
     int prefix = c->step ? 0 : 2;
-    int argc = 3 + prefix + c->keys.n + (c->step ? 0 : 3 + c->out.n) + 1 + c->args.n;
+    int argc = 3 + prefix + c->keys.n + (c->step ? 0 : 3 + c->out.n) + 2 + c->args.n;
     const char *argv_stack[64];
     size_t lens_stack[64];
     call_argv_t a = { argc <= 64 ? argv_stack : xmalloc((size_t)argc * sizeof *a.argv),
@@ -266,6 +268,7 @@ void call_append(call_t *c, rds_t *r, const char *library, long mark_ttl_s)
         call_push_vec(&a, &c->out);
     }
     call_push(&a, c->key_names.len ? (const char *)c->key_names.data : "", c->key_names.len);
+    call_push(&a, c->arg_names.len ? (const char *)c->arg_names.data : "", c->arg_names.len);
     call_push_vec(&a, &c->args);
     rds_append_argv(r, a.n, a.argv, a.lens);
     if (a.argv != argv_stack) {

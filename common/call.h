@@ -12,14 +12,16 @@
  *
  *   a command (call_function): the bus prefix, then the named part
  *     KEYS  mark  outbox  k1 .. kn
- *     ARGV  ttl  digest  nout  (to msg_id bytes) x nout  "name1 .. namen"  a1 v1 .. am vm
+ *     ARGV  ttl  digest  nout  (to msg_id bytes) x nout  "kname1 .. knamen"  "aname1 .. anamem"  v1 .. vm
  *   a step (call_step: timers, the relay, leases; no mark, no outbox)
  *     KEYS  k1 .. kn
- *     ARGV  "name1 .. namen"  a1 v1 .. am vm
+ *     ARGV  "kname1 .. knamen"  "aname1 .. anamem"  v1 .. vm
  *
- * "name1 .. namen" names the keys k1 .. kn, in their order, in one argument;
- * the arguments follow as name/value pairs. Lua gets them as tables (k.ref,
- * a.given_name); a name missing, unknown or given twice is an error there. */
+ * The names go once each, in two arguments: those of the keys k1 .. kn and
+ * those of the values v1 .. vm, in their order (a caller sends the same
+ * names call after call: Lua checks a layout once and remembers it). Lua
+ * gets them as tables (k.ref, a.given_name); a name missing, unknown or
+ * given twice is an error there. */
 #ifndef TP_CALL_H
 #define TP_CALL_H
 
@@ -58,8 +60,9 @@ typedef struct {
     char function[64];
     int step;             /* call_step: no bus prefix */
     wire_buf_t key_names; /* "name1 name2 ..." of keys, in their order */
+    wire_buf_t arg_names; /* the same of args */
     call_vec_t keys;      /* the handler's keys (the mark and outbox are added at append) */
-    call_vec_t args;      /* name, value, name, value ... */
+    call_vec_t args;      /* the arguments' values */
     call_vec_t out;       /* outgoing: triples (to, msg_id, bytes) */
     int nout;
     /* the event published once the step is committed (call_event) */

@@ -177,31 +177,32 @@ static int fake_names_at(const fake_cmd_t *c, int *first_key)
     return at < c->argc ? at : -1;
 }
 
-const char *fake_cmd_key(const fake_cmd_t *c, const char *name)
+/* The value named name: the i-th word of names, the i-th value after. */
+static const char *fake_named(const fake_cmd_t *c, int names, int first, const char *name)
 {
-    int first, at = fake_names_at(c, &first);
-    if (at < 0)
-        return NULL;
     size_t n = strlen(name);
     int i = 0;
-    for (const char *p = c->argv[at]; *p; i++) {
+    for (const char *p = c->argv[names]; *p; i++) {
         while (*p == ' ')
             p++;
         size_t w = strcspn(p, " ");
         if (w == n && !strncmp(p, name, n))
-            return c->argv[first + i];
+            return first + i < c->argc ? c->argv[first + i] : NULL;
         p += w;
     }
     return NULL;
 }
 
+const char *fake_cmd_key(const fake_cmd_t *c, const char *name)
+{
+    int first, at = fake_names_at(c, &first);
+    return at < 0 ? NULL : fake_named(c, at, first, name);
+}
+
 const char *fake_cmd_arg(const fake_cmd_t *c, const char *name)
 {
     int first, at = fake_names_at(c, &first);
-    for (int i = at < 0 ? c->argc : at + 1; i + 1 < c->argc; i += 2)
-        if (!strcmp(c->argv[i], name))
-            return c->argv[i + 1];
-    return NULL;
+    return at < 0 || at + 1 >= c->argc ? NULL : fake_named(c, at + 1, at + 2, name);
 }
 
 /* Records a command and queues its answer (computed now: Redis runs the

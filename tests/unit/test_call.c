@@ -323,6 +323,7 @@ static void test_reset(void **state)
     assert_string_equal(c.function, "");
     assert_false(c.step);
     assert_int_equal(c.key_names.len, 0);
+    assert_int_equal(c.arg_names.len, 0);
     assert_int_equal(c.keys.n, 0);
     assert_int_equal(c.args.n, 0);
     assert_int_equal(c.out.n, 0);
@@ -357,7 +358,8 @@ static void test_named_keys(void **state)
     call_free(&c);
 }
 
-/* Arguments go as name/value pairs; bytes stay bytes. */
+/* Each argument's name is listed once, in order; its value goes apart;
+ * bytes stay bytes. */
 static void test_named_args(void **state)
 {
     (void)state;
@@ -367,16 +369,14 @@ static void test_named_args(void **state)
     call_arg(&c, "empty", "%s", "");
     static const char bin[] = { 'a', '\0', 'b' };
     call_arg_bytes(&c, "bin", bin, sizeof bin);
-    assert_int_equal(c.args.n, 6);
+    assert_string_equal((const char *)c.arg_names.data, "tag empty bin");
+    assert_int_equal(c.args.n, 3);
     size_t len;
-    assert_string_equal(item(&c.args, 0, NULL), "tag");
-    assert_string_equal(item(&c.args, 1, &len), "12:x");
+    assert_string_equal(item(&c.args, 0, &len), "12:x");
     assert_int_equal(len, 4);
-    assert_string_equal(item(&c.args, 2, NULL), "empty");
-    assert_string_equal(item(&c.args, 3, &len), "");
+    assert_string_equal(item(&c.args, 1, &len), "");
     assert_int_equal(len, 0);
-    assert_string_equal(item(&c.args, 4, NULL), "bin");
-    const char *b = item(&c.args, 5, &len);
+    const char *b = item(&c.args, 2, &len);
     assert_int_equal(len, 3);
     assert_memory_equal(b, bin, 3);
     call_free(&c);
@@ -398,11 +398,12 @@ static void test_list_args(void **state)
         snprintf(id, sizeof id, "1764460800000-%d", i);
         call_arg_word(&c, id);
     }
-    assert_int_equal(c.args.n, 6);
-    assert_string_equal(item(&c.args, 1, NULL), "mon-am thu-pm");
-    assert_string_equal(item(&c.args, 3, NULL), "");
+    assert_int_equal(c.args.n, 3);
+    assert_string_equal((const char *)c.arg_names.data, "availability none ids");
+    assert_string_equal(item(&c.args, 0, NULL), "mon-am thu-pm");
+    assert_string_equal(item(&c.args, 1, NULL), "");
     size_t len;
-    const char *ids = item(&c.args, 5, &len);
+    const char *ids = item(&c.args, 2, &len);
     assert_int_equal(strlen(ids), len);
     assert_memory_equal(ids, "1764460800000-0 1764460800000-1 ", 32);
     assert_string_equal(ids + len - strlen(" 1764460800000-999"), " 1764460800000-999");
@@ -417,11 +418,12 @@ static void test_many_items(void **state)
     call_reset(&c, "intake", "42", "m1");
     for (int i = 0; i < 500; i++)
         call_arg(&c, "n", "argument-%d", i);
-    assert_int_equal(c.args.n, 1000);
+    assert_int_equal(c.args.n, 500);
+    assert_int_equal(c.arg_names.len, 500 * 2 - 1);
     for (int i = 0; i < 500; i++) {
         char want[32];
         snprintf(want, sizeof want, "argument-%d", i);
-        assert_string_equal(item(&c.args, 2 * i + 1, NULL), want);
+        assert_string_equal(item(&c.args, i, NULL), want);
     }
     call_free(&c);
 }
@@ -442,7 +444,7 @@ static void test_long_formatted_item(void **state)
     assert_int_equal(len, sizeof big - 1 + strlen("tp:{42}:intake:"));
     assert_int_equal(strlen(k), len);
     assert_memory_equal(k, "tp:{42}:intake:zzz", 18);
-    const char *a = item(&c.args, 1, &len);
+    const char *a = item(&c.args, 0, &len);
     assert_int_equal(len, sizeof big + 1);
     assert_int_equal(a[0], '<');
     assert_int_equal(a[len - 1], '>');
@@ -485,8 +487,8 @@ static const fake_cmd_t *appended(void)
 #define ARGV_IS(cmd, i, s) assert_true(fake_cmd_arg_is(cmd, i, s))
 
 /* A command: the bus prefix (mark, outbox; ttl, digest, nout, the outgoing
- * triples), then the key names in one argument, then the pairs — what
- * bus.lua's command() reads. */
+ * triples), then the key names in one argument, the argument names in
+ * another, then the values — what bus.lua's command() reads. */
 static void test_command_layout(void **state)
 {
     wire_t *w = *state;
@@ -506,7 +508,7 @@ static void test_command_layout(void **state)
     call_append(c, w->r, "matcher_v1", 3600);
 
     const fake_cmd_t *cmd = appended();
-    assert_int_equal(cmd->argc, 3 + 4 + 3 + 3 + 1 + 4);
+    assert_int_equal(cmd->argc, 3 + 4 + 3 + 3 + 2 + 2);
     ARGV_IS(cmd, 0, "FCALL");
     ARGV_IS(cmd, 1, "matcher_v1_assign");
     ARGV_IS(cmd, 2, "4");
@@ -521,10 +523,9 @@ static void test_command_layout(void **state)
     ARGV_IS(cmd, 11, item(&c->out, 1, NULL));
     assert_int_equal(cmd->lens[12], c->out.items[2].len);
     ARGV_IS(cmd, 13, "assignment person");
-    ARGV_IS(cmd, 14, "kind");
+    ARGV_IS(cmd, 14, "kind level");
     ARGV_IS(cmd, 15, "initiation");
-    ARGV_IS(cmd, 16, "level");
-    ARGV_IS(cmd, 17, "1");
+    ARGV_IS(cmd, 16, "1");
     /* and as the test fakes read it back, by name */
     assert_string_equal(fake_cmd_key(cmd, "person"), "tp:{42}:matcher:person:p1");
     assert_string_equal(fake_cmd_arg(cmd, "level"), "1");
@@ -545,11 +546,12 @@ static void test_command_mark_of_a_peer(void **state)
     const fake_cmd_t *cmd = appended();
     ARGV_IS(cmd, 2, "2");
     ARGV_IS(cmd, 3, mark);
-    ARGV_IS(cmd, 8, "");  /* no key of its own: no names */
-    assert_int_equal(cmd->argc, 9);
+    ARGV_IS(cmd, 8, ""); /* no key of its own, no argument: no names */
+    ARGV_IS(cmd, 9, "");
+    assert_int_equal(cmd->argc, 10);
 }
 
-/* A step: no mark, no outbox, no prefix; its key names first in ARGV. Many
+/* A step: no mark, no outbox, no prefix; its names first in ARGV. Many
  * arguments go beyond the stack's argv. */
 static void test_step_layout(void **state)
 {
@@ -558,18 +560,18 @@ static void test_step_layout(void **state)
     call_reset(c, "scheduler", "42", "");
     call_step(c, "ensure_session");
     call_key(c, "session", "session:%s", "s1");
-    for (int i = 0; i < 40; i++)
-        call_arg(c, "n", "%d", i);
+    for (int i = 0; i < 80; i++)
+        call_arg(c, i % 2 ? "odd" : "even", "%d", i);
     call_append(c, w->r, "scheduler_v1", 3600);
     const fake_cmd_t *cmd = appended();
-    assert_int_equal(cmd->argc, 3 + 1 + 1 + 80);
+    assert_int_equal(cmd->argc, 3 + 1 + 2 + 80);
     ARGV_IS(cmd, 1, "scheduler_v1_ensure_session");
     ARGV_IS(cmd, 2, "1");
     ARGV_IS(cmd, 3, "tp:{42}:scheduler:session:s1");
     ARGV_IS(cmd, 4, "session");
-    ARGV_IS(cmd, 5, "n");
+    assert_memory_equal(cmd->argv[5], "even odd even odd ", 18);
     ARGV_IS(cmd, 6, "0");
-    ARGV_IS(cmd, 84, "39");
+    ARGV_IS(cmd, 85, "79");
     assert_string_equal(fake_cmd_key(cmd, "session"), "tp:{42}:scheduler:session:s1");
 }
 
