@@ -28,14 +28,19 @@ int64_t scheduler_cutoff_ms(const scheduler_t *sc) { return sc->conf.cutoff_hour
 int64_t scheduler_offer_ms(const scheduler_t *sc) { return sc->conf.offer_hours * 3600000; }
 
 /* The common start of a command's step: its function, its event (subject:
- * the booking), and the business time and local day it runs at (returned,
- * and in day). */
-static int64_t begin(call_t *call, const char *function, const char *event_kind, char day[11])
+ * the booking), and what every step is given: the business time and local
+ * day it runs at, and the nonce of the bookings it may make. Returns the
+ * time. */
+static int64_t begin(call_t *call, const char *function, const char *event_kind)
 {
     int64_t now = clock_now_ms();
+    char day[11];
     clock_local_day(now, day);
     call_function(call, function);
     call_event(call, event_kind, "booking_id");
+    call_arg(call, "now_ms", "%lld", (long long)now);
+    call_arg(call, "day", "%s", day);
+    scheduler_nonce_arg(call);
     return now;
 }
 
@@ -62,59 +67,50 @@ static void prepare_track_assigned(void *arg, const Tremplin__Envelope *env, cal
             return;
         }
     }
-    char day[11];
-    int64_t now = begin(call, "track_assigned", "booking.changed", day);
+    int64_t now = begin(call, "track_assigned", "booking.changed");
     call_key(call, "person", "person:%s", t->person_id);
     call_key(call, "assigned", "assigned:%s", t->assignment_id);
     call_arg(call, "person_id", "%s", t->person_id);
     call_arg(call, "kind", "%s", t->kind);
     call_arg_list(call, "availability", t->availability, t->n_availability);
     call_arg(call, "referred_at_ms", "%llu", (unsigned long long)(t->referred_at_ms ? t->referred_at_ms : (uint64_t)now));
-    call_arg(call, "now_ms", "%lld", (long long)now);
     call_arg(call, "notice_ms", "%lld", (long long)scheduler_notice_ms(sc));
     call_arg(call, "offer_ms", "%lld", (long long)scheduler_offer_ms(sc));
-    call_arg(call, "day", "%s", day);
     call_arg(call, "assignment_id", "%s", t->assignment_id);
-    scheduler_nonce_arg(call);
+}
+
+/* A step on one booking, as typed by a person (cancel, answer an offer):
+ * its id checked, its key; 0, or -1 after refusing it. */
+static int begin_booking(call_t *call, const char *function, const char *typed, const char *invalid_fr)
+{
+    char bid[SCHEDULER_BOOKING_LEN + 1];
+    if (scheduler_booking_id(typed, bid) != 0) {
+        call_error(call, "INVALID_FIELD", "booking_id", invalid_fr, 0);
+        return -1;
+    }
+    begin(call, function, "booking.changed");
+    call_key(call, "booking", "booking:%s", bid);
+    call_arg(call, "booking_id", "%s", bid);
+    return 0;
 }
 
 static void prepare_cancel_booking(void *arg, const Tremplin__Envelope *env, call_t *call)
 {
     scheduler_t *sc = svc_state(arg);
-    char bid[SCHEDULER_BOOKING_LEN + 1];
-    if (scheduler_booking_id(env->cancel_booking->booking_id, bid) != 0) {
-        call_error(call, "INVALID_FIELD", "booking_id", "Numéro de réservation invalide.", 0);
+    if (begin_booking(call, "cancel_booking", env->cancel_booking->booking_id, "Numéro de réservation invalide.") != 0)
         return;
-    }
-    char day[11];
-    int64_t now = begin(call, "cancel_booking", "booking.changed", day);
-    call_key(call, "booking", "booking:%s", bid);
-    call_arg(call, "booking_id", "%s", bid);
-    call_arg(call, "now_ms", "%lld", (long long)now);
     call_arg(call, "cutoff_ms", "%lld", (long long)scheduler_cutoff_ms(sc));
     call_arg(call, "offer_ms", "%lld", (long long)scheduler_offer_ms(sc));
-    call_arg(call, "day", "%s", day);
-    scheduler_nonce_arg(call);
 }
 
 static void prepare_answer_offer(void *arg, const Tremplin__Envelope *env, call_t *call)
 {
     scheduler_t *sc = svc_state(arg);
     const Tremplin__AnswerOffer *a = env->answer_offer;
-    char bid[SCHEDULER_BOOKING_LEN + 1];
-    if (scheduler_booking_id(a->booking_id, bid) != 0) {
-        call_error(call, "INVALID_FIELD", "booking_id", "Numéro de proposition invalide.", 0);
+    if (begin_booking(call, "answer_offer", a->booking_id, "Numéro de proposition invalide.") != 0)
         return;
-    }
-    char day[11];
-    int64_t now = begin(call, "answer_offer", "booking.changed", day);
-    call_key(call, "booking", "booking:%s", bid);
-    call_arg(call, "booking_id", "%s", bid);
-    call_arg(call, "now_ms", "%lld", (long long)now);
     call_arg(call, "accept", "%d", a->accept ? 1 : 0);
     call_arg(call, "offer_ms", "%lld", (long long)scheduler_offer_ms(sc));
-    call_arg(call, "day", "%s", day);
-    scheduler_nonce_arg(call);
 }
 
 static void prepare_cancel_session(void *arg, const Tremplin__Envelope *env, call_t *call)
@@ -163,8 +159,7 @@ static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, ca
         call_error(call, "UNKNOWN_VALUE", "status", "Présence : seen, noshow ou excused.", 0);
         return;
     }
-    char day[11];
-    int64_t now = begin(call, "mark_attendance", "attendance.recorded", day);
+    begin(call, "mark_attendance", "attendance.recorded");
     /* what the survey needs: the session's kind and start, as recorded
      * (the timetable may have changed since). A trainer's mark is rare: one
      * read here costs less than a second step. */
@@ -194,14 +189,11 @@ static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, ca
     call_arg(call, "session_id", "%s", m->session_id);
     call_arg(call, "person_id", "%s", m->person_id);
     call_arg(call, "status", "%s", m->status);
-    call_arg(call, "now_ms", "%lld", (long long)now);
-    call_arg(call, "day", "%s", day);
     call_arg(call, "chances", "%lld", (long long)sc->conf.noshow_chances);
     call_arg(call, "notice_ms", "%lld", (long long)scheduler_notice_ms(sc));
     call_arg(call, "offer_ms", "%lld", (long long)scheduler_offer_ms(sc));
     call_arg(call, "correct_ms", "%lld", (long long)sc->conf.correct_hours * 3600000);
     call_arg(call, "trainer_id", "%s", m->trainer_id);
-    scheduler_nonce_arg(call);
 }
 
 /* intake: the person withdrew their consent to training. */
@@ -213,16 +205,12 @@ static void prepare_consent_withdrawn(void *arg, const Tremplin__Envelope *env, 
         call_error(call, "INVALID_FIELD", "person_id", "Retrait de consentement invalide.", 0);
         return;
     }
-    char day[11];
-    int64_t now = begin(call, "consent_withdrawn", "booking.changed", day);
+    int64_t now = begin(call, "consent_withdrawn", "booking.changed");
     call_key(call, "person", "person:%s", w->person_id);
     call_arg(call, "person_id", "%s", w->person_id);
     call_arg(call, "withdrawn_at_ms", "%llu",
              (unsigned long long)(w->withdrawn_at_ms ? w->withdrawn_at_ms : (uint64_t)now));
-    call_arg(call, "now_ms", "%lld", (long long)now);
     call_arg(call, "offer_ms", "%lld", (long long)scheduler_offer_ms(sc));
-    call_arg(call, "day", "%s", day);
-    scheduler_nonce_arg(call);
 }
 
 const inbox_handler_t scheduler_handlers[] = {
