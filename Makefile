@@ -51,11 +51,12 @@ CLI_SRC  = $(wildcard tools/tremplin/*.c)
 CLI_OBJ  = $(CLI_SRC:%.c=$(O)/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
-# The unit tests of the bus core: linked with a fake Redis in place of
-# common/rds.c (a link seam, as mosquitto's unit tests link real objects with
-# stub files) and a monotonic clock the test moves (the linker's --wrap), so
-# they run in milliseconds without a server. Every other test links rds.o.
-FAKE_TESTS = test_outbox test_inbox test_loop test_svc
+# The unit tests of the bus core and of the FCALLs call.c builds: linked with
+# a fake Redis in place of common/rds.c (a link seam, as mosquitto's unit
+# tests link real objects with stub files) and a monotonic clock the test
+# moves (the linker's --wrap), so they run in milliseconds without a server.
+# Every other test links rds.o.
+FAKE_TESTS = test_outbox test_inbox test_loop test_svc test_call
 FAKE_OBJ = $(O)/tests/unit/fake_rds.o $(O)/tests/unit/fake_clock.o $(O)/tests/unit/inproc.o
 FAKE_LDFLAGS = -Wl,--wrap=clock_mono_ms
 # The unit tests of the gateway's modules (services/gateway/, a library

@@ -5,18 +5,42 @@ The build puts this file in front of the service's own functions; the loader
 replaces __LIB__ by the library name (service and version, e.g. intake_v1) so
 two versions can run side by side and function names never collide.
 
-A command handler is registered with command(name, fn). Its FCALL carries:
+Every function is registered with its schema, the names of its keys and
+arguments, and receives them by name:
+
+  command('assign', {keys = {'assignment', 'person'},
+                     args = {'referral_id', 'kind'}, optional = {'reason'}},
+          function(k, a) ... k.person ... a.kind ... end)
+
+A command is a step of a command handler, idempotent on its msg_id. Its FCALL
+(built by common/call.c, call_function) carries the bus prefix, then the
+named part:
   KEYS[1]  the idempotency mark  tp:{T}:<svc>:seen:<msg_id>
   KEYS[2]  the service's outbox  tp:{T}:<svc>:outbox
   KEYS[3..] the handler's keys (same territory)
   ARGV[1]  mark lifetime in seconds
-  ARGV[2]  digest of what the command asks (its payload; '' for a service's
-           own step)
+  ARGV[2]  digest of what the command asks (its payload)
   ARGV[3]  n: number of outgoing messages, then n triples (to, msg_id, bytes)
-  ARGV[..] the handler's arguments
-fn(keys, args) returns {'ok', k1, v1, ...}, {'err', code, field, message_fr},
-or {'dup', k1, v1, ...} when it recognised a business duplicate (the same
-referral sent again under a new msg_id): answered like 'ok' with
+  then     the names of KEYS[3..] in their order, in one argument
+           ("assignment person"), the names of the arguments in another
+           ("referral_id kind"), then the arguments' values in that order.
+A step (step(name, schema, fn); call_step in C: timers, the outbox relay,
+leases) has no prefix: KEYS are its keys, ARGV[1] their names, ARGV[2] the
+names of its arguments, then their values.
+
+The names are checked here, once for every function, as Redis checks a
+command's arity: a name the schema does not have, one given twice, a key or
+required argument missing, or a count of keys or values that differs from
+their names is an error ('assign: missing argument "kind"'), raised before
+the function runs. A function's error is a bug: the caller answers INTERNAL,
+not retryable, and the sender moves the message to its dead letters at once.
+An optional argument that was not sent is nil; a name the schema does not
+have, read in the function, is an error too. (A layout of names found good
+is remembered: the names are read once, not at every call.)
+
+fn(k, a) of a command returns {'ok', k1, v1, ...}, {'err', code, field,
+message_fr}, or {'dup', k1, v1, ...} when it recognised a business duplicate
+(the same referral sent again under a new msg_id): answered like 'ok' with
 duplicate = 1, and nothing is sent; or {'retry', code, field, message_fr}:
 not now — fn wrote nothing, no mark is kept, and the answer is a retryable
 Error (the sender counts a try and sends it again later). The wrapper stores the answer under the
@@ -33,16 +57,110 @@ checks everything first, then writes. ]]
 
 local LIB = '__LIB__'
 
--- The words of a space-separated list (C joins lists with util_join), nil
--- read as none.
+-- The words of a space-separated list (C joins lists with call_arg_list),
+-- nil read as none.
 local function words(s)
   local t = {}
   for w in string.gmatch(s or '', '%S+') do t[#t + 1] = w end
   return t
 end
 
-local function command(name, fn)
+-- Named keys and arguments ---------------------------------------------------
+
+local function bad(c, what, n)
+  error(c.name .. ': ' .. what .. ' "' .. n .. '"', 0)
+end
+
+-- A schema as the check reads it: name -> true for the keys; name -> true
+-- (required) or false (optional) for the arguments; the layouts found good
+-- so far; and the metatables of k and a, which refuse a name the schema does
+-- not have (a typo in the function: 'no argument "given_nam"') and read an
+-- optional argument not sent as nil. (Built as the library loads, when Redis
+-- offers no ipairs yet.)
+local function schema_of(name, s)
+  local c = {name = name, keys = {}, args = {}, key_list = s.keys or {}, required = s.args or {}, layouts = {},
+             nlayouts = 0}
+  local optional = s.optional or {}
+  for i = 1, #c.key_list do c.keys[c.key_list[i]] = true end
+  for i = 1, #c.required do c.args[c.required[i]] = true end
+  for i = 1, #optional do c.args[optional[i]] = false end
+  c.kmeta = {__index = function(_, n) bad(c, 'no key', n) end}
+  c.ameta = {__index = function(_, n) if c.args[n] == nil then bad(c, 'no argument', n) end end}
+  return c
+end
+
+-- The words of names: each one the schema knows, none twice, every required
+-- one there.
+local function check_names(c, names, known, required, what)
+  local list, seen = {}, {}
+  for w in string.gmatch(names, '%S+') do
+    if known[w] == nil then bad(c, 'unknown ' .. what, w) end
+    if seen[w] then bad(c, 'duplicate ' .. what, w) end
+    seen[w] = true
+    list[#list + 1] = w
+  end
+  for i = 1, #required do
+    if not seen[required[i]] then bad(c, 'missing ' .. what, required[i]) end
+  end
+  return list
+end
+
+-- A caller sends few layouts (one per set of optional arguments it gives):
+-- each is checked the first time, then found here, with its own tables k and
+-- a, refilled at each call (the hot path allocates nothing; a function reads
+-- them during its call only, and Redis runs one call at a time). A caller
+-- sending more than LAYOUTS_MAX has each checked again at every call.
+local LAYOUTS_MAX = 256
+
+local function layout(c, knames, anames)
+  local by_keys = c.layouts[knames]
+  local l = by_keys and by_keys[anames]
+  if l then return l end
+  l = {keys = check_names(c, knames, c.keys, c.key_list, 'key'),
+       args = check_names(c, anames, c.args, c.required, 'argument'),
+       k = setmetatable({}, c.kmeta), a = setmetatable({}, c.ameta)}
+  if c.nlayouts < LAYOUTS_MAX then
+    if not by_keys then by_keys = {}; c.layouts[knames] = by_keys end
+    by_keys[anames] = l
+    c.nlayouts = c.nlayouts + 1
+  end
+  return l
+end
+
+-- The tables k and a of a call: keys[kfrom..] named by the words of
+-- args[afrom], the values args[afrom + 2..] by those of args[afrom + 1].
+local function named(c, keys, kfrom, args, afrom)
+  local l = layout(c, args[afrom] or '', args[afrom + 1] or '')
+  local kl, al = l.keys, l.args
+  if #kl ~= #keys - kfrom + 1 then
+    error(c.name .. ': ' .. #kl .. ' key names for ' .. (#keys - kfrom + 1) .. ' keys', 0)
+  end
+  if #al ~= #args - afrom - 1 then
+    error(c.name .. ': ' .. #al .. ' argument names for ' .. math.max(#args - afrom - 1, 0) .. ' values', 0)
+  end
+  local k, a = l.k, l.a
+  for i = 1, #kl do k[kl[i]] = keys[kfrom + i - 1] end
+  for i = 1, #al do a[al[i]] = args[afrom + 1 + i] end
+  return k, a
+end
+
+-- A service's own step: no idempotency mark, no outbox.
+local function step(name, schema, fn)
+  local c = schema_of(name, schema)
   redis.register_function(LIB .. '_' .. name, function(keys, args)
+    return fn(named(c, keys, 1, args, 1))
+  end)
+end
+
+-- Commands -------------------------------------------------------------------
+
+local function command(name, schema, fn)
+  local c = schema_of(name, schema)
+  redis.register_function(LIB .. '_' .. name, function(keys, args)
+    local nout = tonumber(args[3])
+    if not nout or #keys < 2 then error(name .. ': not a command\'s call (no bus prefix)', 0) end
+    -- checked first, replay or not: a call the schema refuses is a bug, always
+    local k, a = named(c, keys, 3, args, 4 + 3 * nout)
     local first = redis.call('GET', keys[1])
     if first then
       local mark = cjson.decode(first)
@@ -57,11 +175,7 @@ local function command(name, fn)
       end
       return answer
     end
-    local nout = tonumber(args[3])
-    local hkeys, hargs = {}, {}
-    for i = 3, #keys do hkeys[#hkeys + 1] = keys[i] end
-    for i = 4 + 3 * nout, #args do hargs[#hargs + 1] = args[i] end
-    local answer, only = fn(hkeys, hargs)
+    local answer, only = fn(k, a)
     if answer[1] == 'retry' then return answer end
     if answer[1] == 'dup' then
       answer[1] = 'ok'
@@ -81,7 +195,7 @@ local function command(name, fn)
 end
 
 -- Outbox relay -------------------------------------------------------------
--- KEYS[1] outbox stream. The consumer group 'relay' gives each entry to one
+-- Steps on the key 'outbox', the outbox stream. The consumer group 'relay' gives each entry to one
 -- instance; an entry idle for longer than the lease (its owner stopped
 -- resending) is claimed by another.
 
@@ -103,13 +217,13 @@ local function relay_entry(out, e, tries)
   out[#out + 1] = tries
 end
 
--- take(outbox; consumer, count, lease_ms, mode) returns
+-- outbox_take(outbox; consumer, count, lease_ms, mode) returns
 -- {stream_id, to, msg_id, bytes, tries}... The mode says where from:
 --   'own'   this consumer's pending entries (re-read after a restart);
 --   'claim' entries idle longer than the lease (their owner died), then new;
 --   'new'   entries never delivered.
-redis.register_function(LIB .. '_outbox_take', function(keys, args)
-  local key, consumer, count, lease, mode = keys[1], args[1], tonumber(args[2]), args[3], args[4]
+step('outbox_take', {keys = {'outbox'}, args = {'consumer', 'count', 'lease_ms', 'mode'}}, function(k, a)
+  local key, consumer, count, lease, mode = k.outbox, a.consumer, tonumber(a.count), a.lease_ms, a.mode
   local out = {}
   local function add(entries, tries_of)
     for _, e in ipairs(entries) do
@@ -142,7 +256,7 @@ redis.register_function(LIB .. '_outbox_take', function(keys, args)
   return out
 end)
 
--- orphans(outbox; consumer, count, from, budget): entries the group has
+-- outbox_orphans(outbox; consumer, count, from, budget): entries the group has
 -- passed (at or before its last-delivered id) that are in no pending list.
 -- Nobody would ever read them again: they were neither acknowledged (that
 -- deletes them) nor are they pending. Redis leaves them behind when it loses
@@ -154,8 +268,8 @@ end)
 -- FORCE creates their pending entry) and returns {next, stream_id, to, msg_id,
 -- bytes, tries}... where next is where to go on, '' once the scan reached the
 -- group's cursor.
-redis.register_function(LIB .. '_outbox_orphans', function(keys, args)
-  local key, consumer, count, budget = keys[1], args[1], tonumber(args[2]), tonumber(args[4])
+step('outbox_orphans', {keys = {'outbox'}, args = {'consumer', 'count', 'from', 'budget'}}, function(k, a)
+  local key, consumer, count, budget = k.outbox, a.consumer, tonumber(a.count), tonumber(a.budget)
   if redis.call('EXISTS', key) == 0 then return {''} end
   local group
   for _, g in ipairs(redis.call('XINFO', 'GROUPS', key)) do
@@ -165,7 +279,7 @@ redis.register_function(LIB .. '_outbox_orphans', function(keys, args)
   end
   if not group then return {''} end
   if group.lag and redis.call('XLEN', key) <= group.pending + group.lag then return {''} end
-  local out, examined, from = {''}, 0, args[3] ~= '' and args[3] or '-'
+  local out, examined, from = {''}, 0, a.from ~= '' and a.from or '-'
   while examined < budget do
     local want = math.min(100, budget - examined)
     local page = redis.call('XRANGE', key, from, group['last-delivered-id'], 'COUNT', want)
@@ -187,46 +301,49 @@ redis.register_function(LIB .. '_outbox_orphans', function(keys, args)
   return out
 end)
 
--- done(outbox; id...): acknowledged by the receiver, gone from the outbox.
-redis.register_function(LIB .. '_outbox_done', function(keys, args)
-  redis.call('XACK', keys[1], 'relay', unpack(args))
-  return redis.call('XDEL', keys[1], unpack(args))
+-- outbox_done(outbox; ids): acknowledged by the receiver, gone from the
+-- outbox.
+step('outbox_done', {keys = {'outbox'}, args = {'ids'}}, function(k, a)
+  local ids = words(a.ids)
+  redis.call('XACK', k.outbox, 'relay', unpack(ids))
+  return redis.call('XDEL', k.outbox, unpack(ids))
 end)
 
--- touch(outbox; consumer, id...): its owner still works on these entries;
--- resets their idle time (renews the lease). JUSTID: not a delivery, the
--- owner counts its own tries.
-redis.register_function(LIB .. '_outbox_touch', function(keys, args)
-  local consumer = table.remove(args, 1)
-  args[#args + 1] = 'JUSTID'
-  return #redis.call('XCLAIM', keys[1], 'relay', consumer, 0, unpack(args))
+-- outbox_touch(outbox; consumer, ids): its owner still works on these
+-- entries; resets their idle time (renews the lease). JUSTID: not a
+-- delivery, the owner counts its own tries.
+step('outbox_touch', {keys = {'outbox'}, args = {'consumer', 'ids'}}, function(k, a)
+  local ids = words(a.ids)
+  ids[#ids + 1] = 'JUSTID'
+  return #redis.call('XCLAIM', k.outbox, 'relay', a.consumer, 0, unpack(ids))
 end)
 
--- dead(outbox, dead; id, error, tries): moves one entry to the dead letters.
-redis.register_function(LIB .. '_outbox_dead', function(keys, args)
-  local e = redis.call('XRANGE', keys[1], args[1], args[1])
+-- outbox_dead(outbox, dead; id, error, tries): moves one entry to the dead
+-- letters.
+step('outbox_dead', {keys = {'outbox', 'dead'}, args = {'id', 'error', 'tries'}}, function(k, a)
+  local e = redis.call('XRANGE', k.outbox, a.id, a.id)
   if #e == 0 then return 0 end
   local f = e[1][2]
-  table.insert(f, 'error'); table.insert(f, args[2])
-  table.insert(f, 'tries'); table.insert(f, args[3])
-  table.insert(f, 'outbox_id'); table.insert(f, args[1])
-  redis.call('XADD', keys[2], '*', unpack(f))
-  redis.call('XACK', keys[1], 'relay', args[1])
-  redis.call('XDEL', keys[1], args[1])
+  table.insert(f, 'error'); table.insert(f, a.error)
+  table.insert(f, 'tries'); table.insert(f, a.tries)
+  table.insert(f, 'outbox_id'); table.insert(f, a.id)
+  redis.call('XADD', k.dead, '*', unpack(f))
+  redis.call('XACK', k.outbox, 'relay', a.id)
+  redis.call('XDEL', k.outbox, a.id)
   return 1
 end)
 
--- dead_retry(dead, outbox; id...): puts dead letters back in the outbox with
+-- dead_retry(dead, outbox; ids): puts dead letters back in the outbox with
 -- their original message ids, so receivers still recognise them; returns how
 -- many were there.
-redis.register_function(LIB .. '_dead_retry', function(keys, args)
+step('dead_retry', {keys = {'dead', 'outbox'}, args = {'ids'}}, function(k, a)
   local moved = 0
-  for _, id in ipairs(args) do
-    local e = redis.call('XRANGE', keys[1], id, id)
+  for _, id in ipairs(words(a.ids)) do
+    local e = redis.call('XRANGE', k.dead, id, id)
     if #e > 0 then
       local f = fields(e[1])
-      redis.call('XADD', keys[2], '*', 'to', f.to, 'id', f.id, 'msg', f.msg)
-      redis.call('XDEL', keys[1], id)
+      redis.call('XADD', k.outbox, '*', 'to', f.to, 'id', f.id, 'msg', f.msg)
+      redis.call('XDEL', k.dead, id)
       moved = moved + 1
     end
   end
@@ -234,28 +351,28 @@ redis.register_function(LIB .. '_dead_retry', function(keys, args)
 end)
 
 -- Timers ---------------------------------------------------------------------
--- lease(KEYS 1 lease key; ARGV 1 instance, 2 ttl_ms): a service's timers
--- (offer expiry, purges …) run in one instance at a time; another takes over
--- when the holder stops renewing. Returns 1 when the caller holds it.
-redis.register_function(LIB .. '_lease', function(keys, args)
-  local holder = redis.call('GET', keys[1])
-  if holder == false or holder == args[1] then
-    redis.call('SET', keys[1], args[1], 'PX', args[2])
+-- lease(lease; holder, ttl_ms): a service's timers (offer expiry, purges …)
+-- run in one instance at a time; another takes over when the holder stops
+-- renewing. Returns 1 when the caller holds it.
+step('lease', {keys = {'lease'}, args = {'holder', 'ttl_ms'}}, function(k, a)
+  local holder = redis.call('GET', k.lease)
+  if holder == false or holder == a.holder then
+    redis.call('SET', k.lease, a.holder, 'PX', a.ttl_ms)
     return 1
   end
   return 0
 end)
 
 -- Bus self-test ----------------------------------------------------------
--- probe: the last hop counts the probe key once (KEYS[1] a hash of
--- key -> times executed; more than 1 would be a duplicate effect).
--- args: 'last' or 'forward', the probe key, '1' poisoned (a Lua error),
--- '2' poisoned retryable (refused each time, for the relay's retries).
-command('probe', function(keys, args)
-  if args[3] == '1' then error('poisoned probe') end
-  if args[3] == '2' then
+-- probe: the last hop counts the probe key once (seen: a hash of key ->
+-- times executed; more than 1 would be a duplicate effect). hop: 'last' or
+-- 'forward'; poison: '1' a Lua error, '2' refused each time (retryable, for
+-- the relay's retries), '0' none.
+command('probe', {keys = {'seen'}, args = {'hop', 'key', 'poison'}}, function(k, a)
+  if a.poison == '1' then error('poisoned probe') end
+  if a.poison == '2' then
     return {'retry', 'POISONED_PROBE', 'probe.poison_retryable', 'Sonde refusée à chaque essai (test des reprises).'}
   end
-  if args[1] == 'last' then redis.call('HINCRBY', keys[1], args[2], 1) end
+  if a.hop == 'last' then redis.call('HINCRBY', k.seen, a.key, 1) end
   return {'ok', 'status', 'probed'}
 end)

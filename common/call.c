@@ -59,6 +59,8 @@ void call_reset(call_t *c, const char *service, const char *territory, const cha
     c->digest = "";
     c->producer = "";
     c->function[0] = '\0';
+    c->step = 0;
+    c->key_names.len = c->arg_names.len = 0;
     call_vec_clear(&c->keys);
     call_vec_clear(&c->args);
     call_vec_clear(&c->out);
@@ -70,6 +72,8 @@ void call_reset(call_t *c, const char *service, const char *territory, const cha
 
 void call_free(call_t *c)
 {
+    wire_buf_free(&c->key_names);
+    wire_buf_free(&c->arg_names);
     call_vec_free(&c->keys);
     call_vec_free(&c->args);
     call_vec_free(&c->out);
@@ -78,47 +82,99 @@ void call_free(call_t *c)
 void call_function(call_t *c, const char *name)
 {
     c->kind = CALL_REDIS;
+    c->step = 0;
     util_strlcpy(c->function, name, sizeof c->function);
 }
 
-/* Keys and arguments are short (ids, numbers, codes): one longer than the
- * buffer is cut. */
-#define CALL_ITEM_MAX 4096
-
-static void call_push_key(call_t *c, const char *service, const char *fmt, va_list ap)
+void call_step(call_t *c, const char *name)
 {
-    char buf[CALL_ITEM_MAX];
-    size_t n = tp_vkey(buf, sizeof buf, c->territory, service, fmt, ap);
-    call_vec_push(&c->keys, buf, n < sizeof buf ? n : sizeof buf - 1);
+    call_function(c, name);
+    c->step = 1;
 }
 
-void call_own_key(call_t *c, const char *fmt, ...)
+/* Formats an item straight into the vector's arena: nothing is cut. The
+ * first try fits most items; a longer one is formatted again with room. */
+static void call_vec_vaddf(call_vec_t *v, const char *service, const char *territory, const char *fmt, va_list ap)
 {
+    size_t room = 128;
+    for (;;) {
+        wire_buf_reserve(&v->arena, room);
+        char *p = (char *)v->arena.data + v->arena.len;
+        va_list aq;
+        va_copy(aq, ap);
+        size_t n;
+        if (territory) {
+            n = tp_vkey(p, room, territory, service, fmt, aq);
+        } else {
+            int m = vsnprintf(p, room, fmt, aq);
+            n = m > 0 ? (size_t)m : 0;
+        }
+        va_end(aq);
+        if (n < room) {
+            call_vec_add(v, n); /* already written: adds the span and the NUL */
+            return;
+        }
+        room = n + 1;
+    }
+}
+
+/* A name of a list of names (the keys', the arguments'): one word each, in
+ * their order. */
+static void call_name(wire_buf_t *names, const char *name)
+{
+    size_t n = strlen(name);
+    wire_buf_reserve(names, n + 2);
+    if (names->len)
+        names->data[names->len++] = ' ';
+    memcpy(names->data + names->len, name, n);
+    names->len += n;
+    names->data[names->len] = '\0';
+}
+
+void call_key(call_t *c, const char *name, const char *fmt, ...)
+{
+    call_name(&c->key_names, name);
     va_list ap;
     va_start(ap, fmt);
-    call_push_key(c, c->service, fmt, ap);
+    call_vec_vaddf(&c->keys, c->service, c->territory, fmt, ap);
     va_end(ap);
 }
 
-void call_key(call_t *c, const char *fmt, ...)
+void call_arg(call_t *c, const char *name, const char *fmt, ...)
 {
+    call_name(&c->arg_names, name);
     va_list ap;
     va_start(ap, fmt);
-    call_push_key(c, NULL, fmt, ap);
+    call_vec_vaddf(&c->args, NULL, NULL, fmt, ap);
     va_end(ap);
 }
 
-void call_arg(call_t *c, const void *data, size_t len) { call_vec_push(&c->args, data, len); }
-
-void call_argf(call_t *c, const char *fmt, ...)
+void call_arg_bytes(call_t *c, const char *name, const void *data, size_t len)
 {
-    char buf[CALL_ITEM_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    size_t len = n > 0 ? (size_t)n : 0;
-    call_vec_push(&c->args, buf, len < sizeof buf ? len : sizeof buf - 1);
+    call_name(&c->arg_names, name);
+    call_vec_push(&c->args, data, len);
+}
+
+void call_arg_word(call_t *c, const char *word)
+{
+    /* the last item is at the end of the arena: it grows in place */
+    call_span_t *last = &c->args.items[c->args.n - 1];
+    size_t n = strlen(word), sep = last->len > 0;
+    wire_buf_reserve(&c->args.arena, sep + n);
+    uint8_t *p = c->args.arena.data + last->off + last->len;
+    if (sep)
+        *p++ = ' ';
+    memcpy(p, word, n);
+    p[n] = '\0';
+    last->len += sep + n;
+    c->args.arena.len += sep + n;
+}
+
+void call_arg_list(call_t *c, const char *name, char *const *items, size_t n)
+{
+    call_arg_bytes(c, name, "", 0);
+    for (size_t i = 0; i < n; i++)
+        call_arg_word(c, items[i]);
 }
 
 void call_send(call_t *c, const char *to, const Tremplin__Envelope *env)
@@ -148,58 +204,84 @@ void call_error(call_t *c, const char *code, const char *field, const char *mess
     c->err_retryable = retryable;
 }
 
-void call_append(call_t *c, rds_t *r, const char *library, long mark_ttl_s)
+/* The command's mark: a CURVE peer's ids are its own, so that one cannot
+ * replay another's to read its answer. */
+static void call_mark_key(const call_t *c, char *out, size_t cap)
 {
-    int nkeys = 2 + c->keys.n;
-    int argc = 3 + nkeys + 3 + c->out.n + c->args.n;
-    const char *argv_stack[64];
-    size_t lens_stack[64];
-    const char **argv = argc <= 64 ? argv_stack : xmalloc((size_t)argc * sizeof *argv);
-    size_t *lens = argc <= 64 ? lens_stack : xmalloc((size_t)argc * sizeof *lens);
-    char fname[128], numkeys[16], mark[160], outbox[96], ttl[24], nout[16];
-    snprintf(fname, sizeof fname, "%s_%s", library, c->function);
-    snprintf(numkeys, sizeof numkeys, "%d", nkeys);
-    if (c->peer[0]) { /* a CURVE peer's ids are its own: one cannot replay another's to read its answer */
+    if (c->peer[0]) {
         char who[TP_ID_LEN + 1];
         util_derive_id(c->peer, "peer", 0, who);
-        tp_key(mark, sizeof mark, c->territory, c->service, "seen:%.16s:%s", who, c->msg_id);
+        tp_key(out, cap, c->territory, c->service, "seen:%.16s:%s", who, c->msg_id);
     } else {
-        tp_key(mark, sizeof mark, c->territory, c->service, "seen:%s", c->msg_id);
+        tp_key(out, cap, c->territory, c->service, "seen:%s", c->msg_id);
     }
-    tp_key(outbox, sizeof outbox, c->territory, c->service, "outbox");
-    snprintf(ttl, sizeof ttl, "%ld", mark_ttl_s);
-    snprintf(nout, sizeof nout, "%d", c->nout);
-    int i = 0;
-#define PUSH(s, l) do { argv[i] = (s); lens[i] = (l); i++; } while (0)
-    PUSH("FCALL", 5);
-    PUSH(fname, strlen(fname));
-    PUSH(numkeys, strlen(numkeys));
-    PUSH(mark, strlen(mark));
-    PUSH(outbox, strlen(outbox));
-    for (int k = 0; k < c->keys.n; k++) {
+}
+
+typedef struct {
+    const char **argv;
+    size_t *lens;
+    int n;
+} call_argv_t;
+
+static void call_push(call_argv_t *a, const char *s, size_t len)
+{
+    a->argv[a->n] = s;
+    a->lens[a->n++] = len;
+}
+
+static void call_push_vec(call_argv_t *a, const call_vec_t *v)
+{
+    for (int k = 0; k < v->n; k++) {
         size_t l;
-        const char *s = call_vec_at(&c->keys, k, &l);
-        PUSH(s, l);
+        const char *s = call_vec_at(v, k, &l);
+        call_push(a, s, l);
     }
-    PUSH(ttl, strlen(ttl));
-    PUSH(c->digest, strlen(c->digest));
-    PUSH(nout, strlen(nout));
-    for (int k = 0; k < c->out.n; k++) {
-        size_t l;
-        const char *s = call_vec_at(&c->out, k, &l);
-        PUSH(s, l);
+}
+
+void call_append(call_t *c, rds_t *r, const char *library, long mark_ttl_s)
+{
+    int prefix = c->step ? 0 : 2;
+    int argc = 3 + prefix + c->keys.n + (c->step ? 0 : 3 + c->out.n) + 2 + c->args.n;
+    const char *argv_stack[64];
+    size_t lens_stack[64];
+    call_argv_t a = { argc <= 64 ? argv_stack : xmalloc((size_t)argc * sizeof *a.argv),
+                      argc <= 64 ? lens_stack : xmalloc((size_t)argc * sizeof *a.lens), 0 };
+    char fname[128], numkeys[16], mark[160], outbox[96], ttl[24], nout[16];
+    snprintf(fname, sizeof fname, "%s_%s", library, c->function);
+    snprintf(numkeys, sizeof numkeys, "%d", prefix + c->keys.n);
+    call_push(&a, "FCALL", 5);
+    call_push(&a, fname, strlen(fname));
+    call_push(&a, numkeys, strlen(numkeys));
+    if (!c->step) {
+        call_mark_key(c, mark, sizeof mark);
+        tp_key(outbox, sizeof outbox, c->territory, c->service, "outbox");
+        call_push(&a, mark, strlen(mark));
+        call_push(&a, outbox, strlen(outbox));
     }
-    for (int k = 0; k < c->args.n; k++) {
-        size_t l;
-        const char *s = call_vec_at(&c->args, k, &l);
-        PUSH(s, l);
+    call_push_vec(&a, &c->keys);
+    if (!c->step) {
+        snprintf(ttl, sizeof ttl, "%ld", mark_ttl_s);
+        snprintf(nout, sizeof nout, "%d", c->nout);
+        call_push(&a, ttl, strlen(ttl));
+        call_push(&a, c->digest, strlen(c->digest));
+        call_push(&a, nout, strlen(nout));
+        call_push_vec(&a, &c->out);
     }
-#undef PUSH
-    rds_append_argv(r, argc, argv, lens);
-    if (argv != argv_stack) {
-        free(argv);
-        free(lens);
+    call_push(&a, c->key_names.len ? (const char *)c->key_names.data : "", c->key_names.len);
+    call_push(&a, c->arg_names.len ? (const char *)c->arg_names.data : "", c->arg_names.len);
+    call_push_vec(&a, &c->args);
+    rds_append_argv(r, a.n, a.argv, a.lens);
+    if (a.argv != argv_stack) {
+        free(a.argv);
+        free(a.lens);
     }
+}
+
+redisReply *call_run(call_t *c, rds_t *r, const char *library)
+{
+    redisReply *reply;
+    call_append(c, r, library, 0);
+    return rds_read(r, &reply, 1) == 0 ? reply : NULL;
 }
 
 /* Copies a reply string into strbuf and returns it (the Ack/Error fields

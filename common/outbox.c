@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "call.h"
 #include "clock.h"
 #include "ids.h"
 #include "keys.h"
@@ -53,6 +54,7 @@ struct outbox {
     char (*done_ids)[32];
     char (*done_terr)[WIRE_TERRITORY_MAX + 1];
     int ndone;
+    call_t call; /* the step being built, reused */
 };
 
 static uint64_t outbox_hash(const char *s)
@@ -132,6 +134,7 @@ void outbox_destroy(outbox_t **self_p)
     free(self->table);
     free(self->done_ids);
     free(self->done_terr);
+    call_free(&self->call);
     free(self);
     *self_p = NULL;
 }
@@ -203,27 +206,18 @@ static void outbox_send(outbox_t *self, outbox_entry_t *e)
     e->deadline_ms = now + outbox_backoff(self, e->tries);
 }
 
-static void outbox_fcall(outbox_t *self, const char *fn, int nkeys, const char **keys, int nargs, const char **args)
+/* Starts the relay's step fn (bus.lua) on territory's outbox; its
+ * arguments follow, then outbox_append. */
+static call_t *outbox_step(outbox_t *self, const char *territory, const char *fn)
 {
-    const char **argv = xmalloc((size_t)(3 + nkeys + nargs) * sizeof *argv);
-    size_t *lens = xmalloc((size_t)(3 + nkeys + nargs) * sizeof *lens);
-    char fname[128], nk[8];
-    snprintf(fname, sizeof fname, "%s_%s", self->conf.library, fn);
-    snprintf(nk, sizeof nk, "%d", nkeys);
-    int argc = 0;
-    argv[argc++] = "FCALL";
-    argv[argc++] = fname;
-    argv[argc++] = nk;
-    for (int i = 0; i < nkeys; i++)
-        argv[argc++] = keys[i];
-    for (int i = 0; i < nargs; i++)
-        argv[argc++] = args[i];
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    rds_append_argv(self->rds, argc, argv, lens);
-    free(argv);
-    free(lens);
+    call_t *c = &self->call;
+    call_reset(c, self->conf.service, territory, "");
+    call_step(c, fn);
+    call_key(c, "outbox", "outbox");
+    return c;
 }
+
+static void outbox_append(outbox_t *self) { call_append(&self->call, self->rds, self->conf.library, 0); }
 
 /* Applies the acks gathered since the last call: one function call per
  * territory, all in one pipeline. */
@@ -240,16 +234,12 @@ static void outbox_flush_done(outbox_t *self)
             seen = strcmp(self->done_terr[j], terr) == 0;
         if (seen)
             continue;
-        const char **ids = xmalloc((size_t)self->ndone * sizeof *ids);
-        int n = 0;
+        call_t *c = outbox_step(self, terr, "outbox_done");
+        call_arg_list(c, "ids", NULL, 0);
         for (int i = first; i < self->ndone; i++)
             if (strcmp(self->done_terr[i], terr) == 0)
-                ids[n++] = self->done_ids[i];
-        char key[96];
-        tp_key(key, sizeof key, terr, self->conf.service, "outbox");
-        const char *keys[1] = { key };
-        outbox_fcall(self, "outbox_done", 1, keys, n, ids);
-        free(ids);
+                call_arg_word(c, self->done_ids[i]);
+        outbox_append(self);
         calls++;
     }
     redisReply *replies[64];
@@ -280,16 +270,13 @@ static void outbox_acked(outbox_t *self, outbox_entry_t *e)
 
 static void outbox_dead(outbox_t *self, outbox_entry_t *e, const char *error)
 {
-    char okey[96], dkey[96], tries[16];
-    const char *terr = e->territory;
-    tp_key(okey, sizeof okey, terr, self->conf.service, "outbox");
-    tp_key(dkey, sizeof dkey, terr, self->conf.service, "dead");
-    snprintf(tries, sizeof tries, "%d", e->tries);
-    const char *keys[2] = { okey, dkey };
-    const char *args[3] = { e->stream_id, error, tries };
-    outbox_fcall(self, "outbox_dead", 2, keys, 3, args);
-    redisReply *r;
-    if (rds_read(self->rds, &r, 1) != 0 || r->type == REDIS_REPLY_ERROR) {
+    call_t *c = outbox_step(self, e->territory, "outbox_dead");
+    call_key(c, "dead", "dead");
+    call_arg(c, "id", "%s", e->stream_id);
+    call_arg(c, "error", "%s", error);
+    call_arg(c, "tries", "%d", e->tries);
+    redisReply *r = call_run(c, self->rds, self->conf.library);
+    if (!r || r->type == REDIS_REPLY_ERROR) {
         if (r)
             freeReplyObject(r);
         e->deadline_ms = clock_mono_ms() + self->conf.ack_timeout_ms; /* try again later */
@@ -389,15 +376,13 @@ static void outbox_take(outbox_t *self, const char *mode)
     int per = room / self->conf.nterritories;
     if (per < 1)
         per = 1;
-    char count[16], lease[24];
-    snprintf(count, sizeof count, "%d", per);
-    snprintf(lease, sizeof lease, "%lld", (long long)self->conf.lease_ms);
-    char keys[OUTBOX_MAX_TERRITORIES][96];
     for (int t = 0; t < self->conf.nterritories && t < OUTBOX_MAX_TERRITORIES; t++) {
-        tp_key(keys[t], sizeof keys[t], self->conf.territories[t], self->conf.service, "outbox");
-        const char *k[1] = { keys[t] };
-        const char *args[4] = { self->conf.instance, count, lease, mode };
-        outbox_fcall(self, "outbox_take", 1, k, 4, args);
+        call_t *c = outbox_step(self, self->conf.territories[t], "outbox_take");
+        call_arg(c, "consumer", "%s", self->conf.instance);
+        call_arg(c, "count", "%d", per);
+        call_arg(c, "lease_ms", "%lld", (long long)self->conf.lease_ms);
+        call_arg(c, "mode", "%s", mode);
+        outbox_append(self);
     }
     int n = self->conf.nterritories < OUTBOX_MAX_TERRITORIES ? self->conf.nterritories : OUTBOX_MAX_TERRITORIES;
     redisReply *replies[OUTBOX_MAX_TERRITORIES];
@@ -426,7 +411,7 @@ static void outbox_take(outbox_t *self, const char *mode)
  * 'own', 'claim' nor 'new' would ever read them. Runs after the start and with
  * each claim pass, then at every pump while a scan is unfinished; at most
  * OUTBOX_ORPHAN_BUDGET entries examined per territory and call. */
-#define OUTBOX_ORPHAN_BUDGET "1000"
+#define OUTBOX_ORPHAN_BUDGET 1000
 
 static void outbox_take_orphans(outbox_t *self)
 {
@@ -435,14 +420,13 @@ static void outbox_take_orphans(outbox_t *self)
         return; /* still due */
     int n = self->conf.nterritories < OUTBOX_MAX_TERRITORIES ? self->conf.nterritories : OUTBOX_MAX_TERRITORIES;
     int per = room / n > 0 ? room / n : 1;
-    char count[16];
-    snprintf(count, sizeof count, "%d", per);
     for (int t = 0; t < n; t++) {
-        char key[96];
-        tp_key(key, sizeof key, self->conf.territories[t], self->conf.service, "outbox");
-        const char *k[1] = { key };
-        const char *args[4] = { self->conf.instance, count, self->orphan_from[t], OUTBOX_ORPHAN_BUDGET };
-        outbox_fcall(self, "outbox_orphans", 1, k, 4, args);
+        call_t *c = outbox_step(self, self->conf.territories[t], "outbox_orphans");
+        call_arg(c, "consumer", "%s", self->conf.instance);
+        call_arg(c, "count", "%d", per);
+        call_arg(c, "from", "%s", self->orphan_from[t]);
+        call_arg(c, "budget", "%d", OUTBOX_ORPHAN_BUDGET);
+        outbox_append(self);
     }
     redisReply *replies[OUTBOX_MAX_TERRITORIES];
     if (rds_read(self->rds, replies, n) != 0)
@@ -486,10 +470,9 @@ static int outbox_ensure_groups(outbox_t *self)
  * tries; the resent ones are touched in one call, which renews their lease. */
 static void outbox_resend_overdue(outbox_t *self, const char *territory, int64_t now)
 {
-    const char *args[2049];
+    const char *ids[2048]; /* outbox_dead uses the call: the touch is built after the loop */
     int n = 0;
-    args[n++] = self->conf.instance;
-    for (int i = 0; i < self->cap && n < (int)TP_ARRAY_LEN(args); i++) {
+    for (int i = 0; i < self->cap && n < (int)TP_ARRAY_LEN(ids); i++) {
         outbox_entry_t *e = &self->table[i];
         if (e->used != 1 || strcmp(e->territory, territory) != 0 || e->deadline_ms > now)
             continue;
@@ -506,17 +489,18 @@ static void outbox_resend_overdue(outbox_t *self, const char *territory, int64_t
         /* renew the lease now and then (a third of it), not at each retry */
         if (e->used == 1 && now - e->touched_ms >= self->conf.lease_ms / 3) {
             e->touched_ms = now;
-            args[n++] = e->stream_id;
+            ids[n++] = e->stream_id;
         }
     }
-    if (n == 1)
+    if (n == 0)
         return;
-    char key[96];
-    tp_key(key, sizeof key, territory, self->conf.service, "outbox");
-    const char *keys[1] = { key };
-    outbox_fcall(self, "outbox_touch", 1, keys, n, args);
-    redisReply *r;
-    if (rds_read(self->rds, &r, 1) == 0)
+    call_t *c = outbox_step(self, territory, "outbox_touch");
+    call_arg(c, "consumer", "%s", self->conf.instance);
+    call_arg_list(c, "ids", NULL, 0);
+    for (int i = 0; i < n; i++)
+        call_arg_word(c, ids[i]);
+    redisReply *r = call_run(c, self->rds, self->conf.library);
+    if (r)
         freeReplyObject(r);
 }
 

@@ -228,6 +228,7 @@ static void svc_stop(svc_t *s)
         inbox_destroy(&s->extra[i].inbox); /* the service closes its own sockets */
     svc_routes_close(s);
     svc_events_close(s);
+    svc_lease_free(s);
     if (s->router)
         zmq_close(s->router);
     if (s->ctx)

@@ -72,6 +72,7 @@ struct svc {
     int nsockets;
     char warning[512];
     char *warning_v[1]; /* the Pong's list of warnings */
+    call_t lease;       /* svc_hold_lease's step, reused */
 };
 
 /* svc_conf.c: applies the settings that live outside the struct (log
@@ -81,6 +82,9 @@ void svc_apply_conf(svc_t *s);
 /* svc_probe.c: the Probe handler every service serves, and the Pong. */
 void svc_prepare_probe(void *arg, const Tremplin__Envelope *in, call_t *call);
 void svc_pong_fill(void *arg, Tremplin__Pong *pong);
+
+/* svc_lease.c: frees what the leases keep. */
+void svc_lease_free(svc_t *s);
 
 /* svc_events.c: binds the PUB socket when [<service>] events is set;
  * publishes the event of a committed step; closes the socket. */

@@ -25,7 +25,7 @@ void svc_prepare_probe(void *arg, const Tremplin__Envelope *in, call_t *call)
             return;
         }
     call_function(call, "probe");
-    call_own_key(call, "probe:seen");
+    call_key(call, "seen", "probe:seen");
     if (p->n_route > 0) {
         Tremplin__Envelope out = TREMPLIN__ENVELOPE__INIT;
         Tremplin__Probe fwd = TREMPLIN__PROBE__INIT;
@@ -37,12 +37,12 @@ void svc_prepare_probe(void *arg, const Tremplin__Envelope *in, call_t *call)
         out.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
         out.probe = &fwd;
         call_send(call, p->route[0], &out);
-        call_argf(call, "forward");
+        call_arg(call, "hop", "forward");
     } else {
-        call_argf(call, "last");
+        call_arg(call, "hop", "last");
     }
-    call_argf(call, "%s", p->key);
-    call_argf(call, "%d", p->n_route > 0 ? 0 : p->poison ? 1 : p->poison_retryable ? 2 : 0);
+    call_arg(call, "key", "%s", p->key);
+    call_arg(call, "poison", "%d", p->n_route > 0 ? 0 : p->poison ? 1 : p->poison_retryable ? 2 : 0);
 }
 
 void svc_pong_fill(void *arg, Tremplin__Pong *pong)

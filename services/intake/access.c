@@ -1,4 +1,5 @@
-/* access — who may talk to intake's branch endpoint, from one registry.
+/* access — intake's branch endpoint (CURVE) and who may talk to it, from
+ * one registry.
  *
  * Intake answers ZAP (ZeroMQ RFC 27) itself instead of CZMQ's zauth: zauth
  * read the registry directory on its own while the handlers read intake's
@@ -9,11 +10,13 @@
  * branch the handlers know, and a revoked key is refused at its next
  * handshake while its open connections are answered BRANCH_REVOKED. Both run
  * in the service loop, so they never see the table half loaded. */
+#include <czmq.h>
 #include <string.h>
 #include <zmq.h>
 
 #include "intake.h"
 #include "log.h"
+#include "sock.h"
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 
@@ -95,10 +98,10 @@ static void access_zap(svc_t *s, void *sock)
     }
 }
 
-int intake_zap_start(intake_t *in, char *err, size_t errlen)
+/* Binds the ZAP handler: before the branch endpoint, since a CURVE socket
+ * with no ZAP handler lets every key in. */
+static int access_zap_start(intake_t *in, char *err, size_t errlen)
 {
-    /* bound before the branch endpoint: a CURVE socket with no ZAP handler
-     * lets every key in */
     in->zap = zmq_socket(svc_zctx(in->svc), ZMQ_REP);
     int zero = 0;
     zmq_setsockopt(in->zap, ZMQ_LINGER, &zero, sizeof zero);
@@ -110,8 +113,31 @@ int intake_zap_start(intake_t *in, char *err, size_t errlen)
     return 0;
 }
 
-void intake_zap_stop(intake_t *in)
+int intake_branch_endpoint_start(intake_t *in, char *err, size_t errlen)
 {
+    if (access_zap_start(in, err, errlen) != 0)
+        return -1;
+    char sec[512];
+    snprintf(sec, sizeof sec, "%s/server.key_secret", in->conf.curve_dir);
+    zcert_t *server = zcert_load(sec);
+    if (!server) {
+        snprintf(err, errlen, "%.400s: cannot read the server key", sec);
+        return -1;
+    }
+    in->branch_router = sock_new(svc_zctx(in->svc), ZMQ_ROUTER);
+    int one = 1;
+    zmq_setsockopt(in->branch_router, ZMQ_CURVE_SERVER, &one, sizeof one);
+    zcert_apply(server, in->branch_router);
+    util_strlcpy(in->server_public, zcert_public_txt(server), sizeof in->server_public);
+    zcert_destroy(&server);
+    return sock_bind_list(in->branch_router, in->conf.branch_bind, err, errlen);
+}
+
+void intake_branch_endpoint_stop(intake_t *in)
+{
+    if (in->branch_router)
+        zmq_close(in->branch_router);
+    in->branch_router = NULL;
     if (in->zap)
         zmq_close(in->zap);
     in->zap = NULL;

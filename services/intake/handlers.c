@@ -59,14 +59,37 @@ static void prepare_no_consent(const Tremplin__SubmitReferral *r, int64_t now, c
     char yesterday[11];
     clock_local_day_before(now, yesterday);
     call_function(call, "no_consent");
-    call_own_key(call, "noconsent:%s:%s", day, r->branch);
-    call_own_key(call, "fig:%s", day);
-    call_own_key(call, "fig:total");
-    call_own_key(call, "noconsent:%s:%s", yesterday, r->branch);
-    call_argf(call, "%s", r->branch);
-    call_argf(call, "%s", r->external_ref);
-    call_argf(call, "%s", err->field);
-    call_argf(call, "%s", err->message_fr);
+    call_key(call, "noconsent", "noconsent:%s:%s", day, r->branch);
+    call_key(call, "fig_day", "fig:%s", day);
+    call_key(call, "fig_total", "fig:total");
+    call_key(call, "noconsent_before", "noconsent:%s:%s", yesterday, r->branch);
+    call_arg(call, "branch", "%s", r->branch);
+    call_arg(call, "external_ref", "%s", r->external_ref);
+    call_arg(call, "field", "%s", err->field);
+    call_arg(call, "message", "%s", err->message_fr);
+}
+
+/* The personal data of a new person, apart from the rest: only the fields
+ * given (a person already known sends none). */
+static void contact_args(const Tremplin__Person *p, call_t *call)
+{
+    const Tremplin__PostalAddress *a = p->address;
+    const struct {
+        const char *name, *value;
+    } text[] = {
+        { "given_name", p->given_name },     { "line1", a ? a->line1 : "" },   { "line2", a ? a->line2 : "" },
+        { "postcode", a ? a->postcode : "" }, { "city", a ? a->city : "" },
+    };
+    for (size_t i = 0; i < TP_ARRAY_LEN(text); i++)
+        if (text[i].value[0])
+            call_arg(call, text[i].name, "%s", text[i].value);
+    char phone[16] = "";
+    if (p->phone[0] && referral_phone_normalize(p->phone, phone) == 0)
+        call_arg(call, "phone", "%s", phone);
+    if (p->birth_year)
+        call_arg(call, "birth_year", "%u", p->birth_year);
+    if (p->n_accessibility)
+        call_arg_list(call, "accessibility", p->accessibility, p->n_accessibility);
 }
 
 static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, call_t *call)
@@ -130,52 +153,33 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
     call_function(call, "submit_referral");
     call_event(call, "referral.accepted", "referral_id");
     call_send(call, "matcher", &out);
-    call_own_key(call, "ref:%s:%s", r->branch, r->external_ref);
-    call_own_key(call, "referral:%s", rid);
-    call_own_key(call, "person:%s", pid);
-    call_own_key(call, "contact:%s", pid);
-    call_own_key(call, "fig:%s", day);
-    call_own_key(call, "fig:total");
-    call_own_key(call, "retention");
+    call_key(call, "ref", "ref:%s:%s", r->branch, r->external_ref);
+    call_key(call, "referral", "referral:%s", rid);
+    call_key(call, "person", "person:%s", pid);
+    call_key(call, "contact", "contact:%s", pid);
+    call_key(call, "fig_day", "fig:%s", day);
+    call_key(call, "fig_total", "fig:total");
+    call_key(call, "retention", "retention");
 
-    size_t packed = tremplin__submit_referral__get_packed_size(r);
-    uint8_t stack[4096];
-    uint8_t *buf = packed <= sizeof stack ? stack : xmalloc(packed);
-    tremplin__submit_referral__pack(r, buf);
-    call_arg(call, buf, packed);
-    if (buf != stack)
-        free(buf);
-
-    char list[1024], phone[16] = "";
-    if (p->phone[0])
-        referral_phone_normalize(p->phone, phone);
-    const Tremplin__PostalAddress *a = p->address;
-    call_argf(call, "%s", rid);
-    call_argf(call, "%s", pid);
-    call_argf(call, "%d", known);
-    call_argf(call, "%s", r->branch);
-    call_argf(call, "%s", r->external_ref);
-    call_argf(call, "%lld", (long long)now);
-    call_argf(call, "%lld", (long long)(now + in->conf.retention_days * 86400000LL));
-    call_argf(call, "%s", r->mediator->id);
-    call_argf(call, "%s", r->mediator->partner);
-    call_argf(call, "%s", util_join(r->needs, r->n_needs, " ", list, sizeof list));
-    call_arg(call, answers, (size_t)nanswers); /* not call_argf: its 4 KiB would cut it */
-    call_argf(call, "%s", util_join(p->availability, p->n_availability, " ", list, sizeof list));
-    call_argf(call, "%s", util_join(r->consent->purposes, r->consent->n_purposes, " ", list, sizeof list));
-    call_argf(call, "%s", r->consent->text_version);
-    call_argf(call, "%llu", (unsigned long long)r->consent->given_at_ms);
-    call_argf(call, "%s", p->given_name);
-    call_argf(call, "%s", phone);
-    call_argf(call, "%s", a ? a->line1 : "");
-    call_argf(call, "%s", a ? a->line2 : "");
-    call_argf(call, "%s", a ? a->postcode : "");
-    call_argf(call, "%s", a ? a->city : "");
-    if (p->birth_year)
-        call_argf(call, "%u", p->birth_year);
-    else
-        call_argf(call, "%s", "");
-    call_argf(call, "%s", util_join(p->accessibility, p->n_accessibility, " ", list, sizeof list));
+    char digest[TP_ID_LEN + 1];
+    referral_digest(r, digest);
+    call_arg(call, "digest", "%s", digest);
+    call_arg(call, "referral_id", "%s", rid);
+    call_arg(call, "person_id", "%s", pid);
+    call_arg(call, "known", "%d", known);
+    call_arg(call, "branch", "%s", r->branch);
+    call_arg(call, "external_ref", "%s", r->external_ref);
+    call_arg(call, "now_ms", "%lld", (long long)now);
+    call_arg(call, "retain_until_ms", "%lld", (long long)(now + in->conf.retention_days * 86400000LL));
+    call_arg(call, "mediator", "%s", r->mediator->id);
+    call_arg(call, "partner", "%s", r->mediator->partner);
+    call_arg_list(call, "needs", r->needs, r->n_needs);
+    call_arg_bytes(call, "answers", answers, (size_t)nanswers);
+    call_arg_list(call, "availability", p->availability, p->n_availability);
+    call_arg_list(call, "purposes", r->consent->purposes, r->consent->n_purposes);
+    call_arg(call, "consent_version", "%s", r->consent->text_version);
+    call_arg(call, "consent_at_ms", "%llu", (unsigned long long)r->consent->given_at_ms);
+    contact_args(p, call);
 }
 
 static void prepare_withdraw_consent(void *arg, const Tremplin__Envelope *env, call_t *call)
@@ -205,11 +209,11 @@ static void prepare_withdraw_consent(void *arg, const Tremplin__Envelope *env, c
         out.consent_withdrawn = &cw;
         call_send(call, "scheduler", &out);
     }
-    call_own_key(call, "person:%s", w->person_id);
-    call_own_key(call, "fig:%s", day);
-    call_argf(call, "%s", w->purpose);
-    call_argf(call, "%lld", (long long)now);
-    call_argf(call, "%s", w->person_id);
+    call_key(call, "person", "person:%s", w->person_id);
+    call_key(call, "fig_day", "fig:%s", day);
+    call_arg(call, "purpose", "%s", w->purpose);
+    call_arg(call, "now_ms", "%lld", (long long)now);
+    call_arg(call, "person_id", "%s", w->person_id);
 }
 
 /* SubmitReferral first: the branch endpoint serves that one only. */

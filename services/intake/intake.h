@@ -8,6 +8,7 @@
 
 #include "branches.h"
 #include "conf.h"
+#include "scheduler/timetable.h"
 #include "svc.h"
 
 typedef struct {
@@ -35,6 +36,8 @@ typedef struct {
     char self_check[40]; /* "branch_endpoint=ok" or "=KO", shown by tremplin ping */
     char *self_checks[1];
     svc_t *svc;
+    timetable_t timetable; /* the scheduler's, read for its half-days (half_days.c) */
+    call_t step;           /* the timers' step, reused */
 } intake_t;
 
 /* Handlers (prepare steps) of the commands intake serves. */
@@ -42,10 +45,21 @@ extern const inbox_handler_t intake_handlers[];
 extern const size_t intake_nhandlers;
 
 /* access.c: reloads the registry when its directory changed (1 when it
- * did); serves ZAP for the branch endpoint from that registry. */
+ * did); opens the branch endpoint (CURVE, its key in curve_dir) and serves
+ * its ZAP from that registry; closes both. */
 int intake_branches_refresh(intake_t *in);
-int intake_zap_start(intake_t *in, char *err, size_t errlen);
-void intake_zap_stop(intake_t *in);
+int intake_branch_endpoint_start(intake_t *in, char *err, size_t errlen);
+void intake_branch_endpoint_stop(intake_t *in);
+
+/* timers.c: the registry watched (every watch_ms), the contact data past its
+ * retention date purged (every purge_ms, under a lease). */
+void intake_watch(svc_t *s);
+void intake_purge(svc_t *s);
+
+/* half_days.c: the half-days of the scheduler's timetable, accepted in
+ * referrals besides the week's; a timetable that does not load keeps the
+ * ones known before. */
+void intake_load_half_days(intake_t *in);
 
 /* selfcheck.c: intake pings its own branch endpoint over CURVE (through
  * ZAP) every watch_ms; its Pong says whether the last answer is recent. */

@@ -1,84 +1,14 @@
 /* intake — service entry point: wiring only. The branch endpoint (CURVE,
  * ZAP from the branch registry: access.c) is served by the same handlers as
- * the loopback one, and checked by intake itself (selfcheck.c). */
-#include <czmq.h>
-#include <zmq.h>
-
-#include "clock.h"
+ * the loopback one, and checked by intake itself (selfcheck.c); the timers
+ * are in timers.c. */
 #include "intake.h"
 #include "log.h"
-#include "referral.h"
-#include "scheduler/scheduler.h"
 #include "services.h"
-#include "sock.h"
 
 extern const char intake_lua[];
 
 static intake_t intake;
-
-static int intake_open_branch_endpoint(intake_t *in, char *err, size_t errlen)
-{
-    char sec[512];
-    snprintf(sec, sizeof sec, "%s/server.key_secret", in->conf.curve_dir);
-    zcert_t *server = zcert_load(sec);
-    if (!server) {
-        snprintf(err, errlen, "%.400s: cannot read the server key", sec);
-        return -1;
-    }
-    in->branch_router = sock_new(svc_zctx(in->svc), ZMQ_ROUTER);
-    int one = 1;
-    zmq_setsockopt(in->branch_router, ZMQ_CURVE_SERVER, &one, sizeof one);
-    zcert_apply(server, in->branch_router);
-    util_strlcpy(in->server_public, zcert_public_txt(server), sizeof in->server_public);
-    zcert_destroy(&server);
-    return sock_bind_list(in->branch_router, in->conf.branch_bind, err, errlen);
-}
-
-/* The half-days people may declare include those of the timetable's
- * sessions (a Saturday afternoon one-off), so that every session can be
- * reached. A timetable that does not load leaves the ones known before. */
-static void intake_load_half_days(svc_t *s)
-{
-    static timetable_t tt;
-    scheduler_conf_t sc;
-    char err[512], half_days[TT_MAX_SLOTS + TT_MAX_ONE_OFF][TT_HALF_DAY];
-    const char *list[TT_MAX_SLOTS + TT_MAX_ONE_OFF];
-    if (svc_conf_peer(s, "scheduler", scheduler_conf_fields, scheduler_nconf_fields, &sc, err, sizeof err) != 0
-        || timetable_load(sc.timetable_path, &tt, err, sizeof err) != 0) {
-        log_warn("timetable_unreadable", "reason=\"%s\" action=keep_half_days", err);
-        return;
-    }
-    int n = timetable_half_days(&tt, half_days, TT_MAX_SLOTS + TT_MAX_ONE_OFF);
-    for (int i = 0; i < n; i++)
-        list[i] = half_days[i];
-    int more = referral_set_timetable_half_days(list, n);
-    log_info("half_days_loaded", "timetable=%s more=%d", sc.timetable_path, more);
-}
-
-/* A revocation never touches the socket: ZAP refuses the key's next
- * handshakes, the handlers answer its open connections BRANCH_REVOKED. */
-static void intake_watch(svc_t *s) { intake_branches_refresh(svc_state(s)); }
-
-/* Deletes the contact data past its retention date, in every territory,
- * from the one instance holding the lease. */
-static void intake_purge(svc_t *s)
-{
-    char buf[256], day[11];
-    const char *t[SVC_MAX_TERRITORIES];
-    int n = svc_territories(svc_conf(s), buf, sizeof buf, t, SVC_MAX_TERRITORIES);
-    int64_t now = clock_now_ms();
-    clock_local_day(now, day);
-    for (int i = 0; i < n; i++) {
-        if (!svc_hold_lease(s, t[i], "purge", intake.conf.purge_ms * 3))
-            continue;
-        redisReply *r = rds_cmd(svc_rds(s), "FCALL %s_purge_contacts 1 tp:{%s}:intake:retention %lld 500 %s",
-                                INTAKE_LIBRARY, t[i], (long long)now, day);
-        if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0)
-            log_info("contacts_purged", "territory=%s count=%lld", t[i], r->integer);
-        if (r)
-            freeReplyObject(r);
-    }
-}
 
 static int intake_start(svc_t *s)
 {
@@ -90,9 +20,9 @@ static int intake_start(svc_t *s)
         return -1;
     }
     intake_branches_refresh(in);
-    intake_load_half_days(s);
+    intake_load_half_days(in);
     if (in->conf.branch_bind[0]) {
-        if (intake_zap_start(in, err, sizeof err) != 0 || intake_open_branch_endpoint(in, err, sizeof err) != 0
+        if (intake_branch_endpoint_start(in, err, sizeof err) != 0
             || intake_selfcheck_start(in, err, sizeof err) != 0) {
             log_error("start_failed", "reason=\"%s\"", err);
             return -1;
@@ -108,8 +38,9 @@ static int intake_start(svc_t *s)
 
 static void intake_reload(svc_t *s)
 {
-    intake_branches_refresh(svc_state(s));
-    intake_load_half_days(s);
+    intake_t *in = svc_state(s);
+    intake_branches_refresh(in);
+    intake_load_half_days(in);
 }
 
 static void intake_pong_fill(svc_t *s, Tremplin__Pong *pong) { intake_selfcheck_pong(svc_state(s), pong); }
@@ -118,10 +49,9 @@ static void intake_stop(svc_t *s)
 {
     intake_t *in = svc_state(s);
     intake_selfcheck_stop(in);
-    if (in->branch_router)
-        zmq_close(in->branch_router);
-    intake_zap_stop(in);
+    intake_branch_endpoint_stop(in);
     branches_free(&in->branches);
+    call_free(&in->step);
 }
 
 int main(int argc, char **argv)

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -391,6 +392,17 @@ int referral_answers_text(const Tremplin__SubmitReferral *r, char *buf, size_t c
         w += (size_t)n;
     }
     return (int)w;
+}
+
+void referral_digest(const Tremplin__SubmitReferral *r, char out[TP_ID_LEN + 1])
+{
+    size_t len = tremplin__submit_referral__get_packed_size(r);
+    uint8_t stack[4096];
+    uint8_t *buf = len <= sizeof stack ? stack : xmalloc(len);
+    tremplin__submit_referral__pack(r, buf);
+    util_digest(buf, len, out);
+    if (buf != stack)
+        free(buf);
 }
 
 int referral_validate(const Tremplin__SubmitReferral *r, int64_t now_ms, referral_error_t *err)

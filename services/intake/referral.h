@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "tremplin.pb-c.h"
+#include "util.h"
 
 #define REFERRAL_MAX_ANSWERS 32  /* one per question of the questionnaire, with room to grow */
 #define REFERRAL_QUESTION_MAX 32 /* characters of a question id */
@@ -39,6 +40,10 @@ int referral_validate(const Tremplin__SubmitReferral *r, int64_t now_ms, referra
  * returns the length, or -1 when they do not fit (never for a validated
  * referral and REFERRAL_ANSWERS_TEXT_MAX bytes): never a record cut short. */
 int referral_answers_text(const Tremplin__SubmitReferral *r, char *buf, size_t cap);
+
+/* A digest of the referral as packed (BLAKE2b, util_digest): the same
+ * referral sent again gives the same, any other content another. */
+void referral_digest(const Tremplin__SubmitReferral *r, char out[TP_ID_LEN + 1]);
 
 /* "06 12-34.56 78", "+33612345678", "0033 6…" -> "+33612345678". -1 if not
  * a French number. */

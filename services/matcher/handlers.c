@@ -34,6 +34,16 @@ static void track_assigned(const char *assignment_id, const char *person_id,
     call_send(call, "scheduler", &out);
 }
 
+/* What both steps touch besides their own record: the person's pathway and
+ * the figures of the day. */
+static void person_and_figures(call_t *call, const char *person_id, const char *day)
+{
+    call_key(call, "person", "person:%s", person_id);
+    call_key(call, "fig_day", "fig:%s", day);
+    call_key(call, "fig_total", "fig:total");
+    call_arg(call, "person_id", "%s", person_id);
+}
+
 static void prepare_referral_accepted(void *arg, const Tremplin__Envelope *env, call_t *call)
 {
     svc_t *s = arg;
@@ -46,32 +56,27 @@ static void prepare_referral_accepted(void *arg, const Tremplin__Envelope *env, 
     assessment_t a;
     assess(&m->catalogue, r->answers, r->n_answers, r->needs, r->n_needs, &a);
     int64_t now = clock_now_ms();
-    char day[11], rules[80], avail[256] = "";
+    char day[11];
     clock_local_day(now, day);
-    snprintf(rules, sizeof rules, "catalogue %s / questionnaire %s", m->catalogue.version, m->catalogue.q_version);
-    util_join(r->availability, r->n_availability, " ", avail, sizeof avail);
 
     call_function(call, "assign");
     call_event(call, "track.assigned", "referral_id");
     if (a.kind)
         track_assigned(r->referral_id, r->person_id, a.kind, a.level, r->availability, r->n_availability,
                        r->referred_at_ms, a.reason_fr, call);
-    call_own_key(call, "assignment:%s", r->referral_id);
-    call_own_key(call, "person:%s", r->person_id);
-    call_own_key(call, "fig:%s", day);
-    call_own_key(call, "fig:total");
-    call_argf(call, "%s", r->referral_id);
-    call_argf(call, "%s", r->person_id);
-    call_argf(call, "%s", a.kind ? a.kind->code : "");
-    call_argf(call, "%s", a.kind ? a.kind->title_fr : "");
-    call_argf(call, "%d", a.level);
-    call_argf(call, "%d", a.score);
-    call_argf(call, "%s", assess_outcome_name(a.outcome));
-    call_argf(call, "%s", a.reason_fr);
-    call_argf(call, "%s", rules);
-    call_argf(call, "%lld", (long long)now);
-    call_argf(call, "%s", avail);
-    call_argf(call, "%s", r->branch);
+    call_key(call, "assignment", "assignment:%s", r->referral_id);
+    person_and_figures(call, r->person_id, day);
+    call_arg(call, "referral_id", "%s", r->referral_id);
+    call_arg(call, "kind", "%s", a.kind ? a.kind->code : "");
+    call_arg(call, "kind_title", "%s", a.kind ? a.kind->title_fr : "");
+    call_arg(call, "level", "%d", a.level);
+    call_arg(call, "score", "%d", a.score);
+    call_arg(call, "outcome", "%s", assess_outcome_name(a.outcome));
+    call_arg(call, "reason", "%s", a.reason_fr);
+    call_arg(call, "rules", "catalogue %s / questionnaire %s", m->catalogue.version, m->catalogue.q_version);
+    call_arg(call, "now_ms", "%lld", (long long)now);
+    call_arg_list(call, "availability", r->availability, r->n_availability);
+    call_arg(call, "branch", "%s", r->branch);
 }
 
 static void prepare_follow_up(void *arg, const Tremplin__Envelope *env, call_t *call)
@@ -99,17 +104,15 @@ static void prepare_follow_up(void *arg, const Tremplin__Envelope *env, call_t *
     for (int i = 0; i < n; i++) /* availability empty: the scheduler keeps the person's last known */
         track_assigned(f->follow_up_id, f->person_id, cands[i], -1, NULL, 0, (uint64_t)now,
                        "suite du parcours", call);
-    call_own_key(call, "followup:%s", f->follow_up_id);
-    call_own_key(call, "person:%s", f->person_id);
-    call_own_key(call, "fig:%s", day);
-    call_own_key(call, "fig:total");
-    call_argf(call, "%s", f->follow_up_id);
-    call_argf(call, "%s", f->person_id);
-    call_argf(call, "%s", f->completed_kind);
-    call_argf(call, "%lld", (long long)now);
-    call_argf(call, "%d", explicit_request);
+    call_key(call, "followup", "followup:%s", f->follow_up_id);
+    person_and_figures(call, f->person_id, day);
+    call_arg(call, "follow_up_id", "%s", f->follow_up_id);
+    call_arg(call, "completed_kind", "%s", f->completed_kind);
+    call_arg(call, "now_ms", "%lld", (long long)now);
+    call_arg(call, "asked", "%d", explicit_request);
+    call_arg_list(call, "candidates", NULL, 0); /* in the order of the messages prepared */
     for (int i = 0; i < n; i++)
-        call_argf(call, "%s", cands[i]->code);
+        call_arg_word(call, cands[i]->code);
 }
 
 const inbox_handler_t matcher_handlers[] = {

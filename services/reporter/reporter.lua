@@ -1,2 +1,2 @@
 -- reporter: Redis functions of the reporter service (appended to common/bus.lua, which
--- provides command() and the outbox functions). Keys: tp:{T}:reporter:*
+-- provides command(), step() and the outbox functions). Keys: tp:{T}:reporter:*

@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "ids.h"
+#include "keys.h"
 #include "scheduler.h"
 
 const conf_field_t scheduler_conf_fields[] = {
@@ -26,26 +27,30 @@ int64_t scheduler_notice_ms(const scheduler_t *sc) { return sc->conf.notice_min 
 int64_t scheduler_cutoff_ms(const scheduler_t *sc) { return sc->conf.cutoff_hours * 3600000; }
 int64_t scheduler_offer_ms(const scheduler_t *sc) { return sc->conf.offer_hours * 3600000; }
 
-/* Starts a handler's step: its function and event, and the business time
- * and local day it runs at (returned, and in day). */
-/* The common start of a step: its function, its event (subject: the
- * booking), and the business time and day it runs at. */
-static int64_t step(call_t *call, const char *function, const char *event_kind, char day[11])
+/* The common start of a command's step: its function, its event (subject:
+ * the booking), and what every step is given: the business time and local
+ * day it runs at, and the nonce of the bookings it may make. Returns the
+ * time. */
+static int64_t begin(call_t *call, const char *function, const char *event_kind)
 {
     int64_t now = clock_now_ms();
+    char day[11];
     clock_local_day(now, day);
     call_function(call, function);
     call_event(call, event_kind, "booking_id");
+    call_arg(call, "now_ms", "%lld", (long long)now);
+    call_arg(call, "day", "%s", day);
+    scheduler_nonce_arg(call);
     return now;
 }
 
-/* The last argument of every step that may make bookings: the secret its
- * booking ids are derived from. */
-static void nonce_arg(call_t *call)
+/* An argument of every step that may make bookings: the secret its booking
+ * ids are derived from. */
+void scheduler_nonce_arg(call_t *call)
 {
     char nonce[SCHEDULER_NONCE_LEN + 1];
     scheduler_nonce(nonce);
-    call_argf(call, "%s", nonce);
+    call_arg(call, "nonce", "%s", nonce);
 }
 
 static void prepare_track_assigned(void *arg, const Tremplin__Envelope *env, call_t *call)
@@ -56,67 +61,56 @@ static void prepare_track_assigned(void *arg, const Tremplin__Envelope *env, cal
         call_error(call, "INVALID_FIELD", "assignment_id", "Affectation invalide (identifiants ou type d'atelier).", 0);
         return;
     }
-    char avail[128];
     for (size_t i = 0; i < t->n_availability; i++) {
         if (!ids_valid(t->availability[i], TT_HALF_DAY - 1)) {
             call_error(call, "INVALID_FIELD", "availability", "Demi-journée invalide.", 0);
             return;
         }
     }
-    util_join(t->availability, t->n_availability, " ", avail, sizeof avail);
-    char day[11];
-    int64_t now = step(call, "track_assigned", "booking.changed", day);
-    call_own_key(call, "person:%s", t->person_id);
-    call_own_key(call, "assigned:%s", t->assignment_id);
-    call_argf(call, "%s", t->person_id);
-    call_argf(call, "%s", t->kind);
-    call_argf(call, "%s", avail);
-    call_argf(call, "%llu", (unsigned long long)(t->referred_at_ms ? t->referred_at_ms : (uint64_t)now));
-    call_argf(call, "%lld", (long long)now);
-    call_argf(call, "%lld", (long long)scheduler_notice_ms(sc));
-    call_argf(call, "%lld", (long long)scheduler_offer_ms(sc));
-    call_argf(call, "%s", day);
-    call_argf(call, "%s", t->assignment_id);
-    nonce_arg(call);
+    int64_t now = begin(call, "track_assigned", "booking.changed");
+    call_key(call, "person", "person:%s", t->person_id);
+    call_key(call, "assigned", "assigned:%s", t->assignment_id);
+    call_arg(call, "person_id", "%s", t->person_id);
+    call_arg(call, "kind", "%s", t->kind);
+    call_arg_list(call, "availability", t->availability, t->n_availability);
+    call_arg(call, "referred_at_ms", "%llu", (unsigned long long)(t->referred_at_ms ? t->referred_at_ms : (uint64_t)now));
+    call_arg(call, "notice_ms", "%lld", (long long)scheduler_notice_ms(sc));
+    call_arg(call, "offer_ms", "%lld", (long long)scheduler_offer_ms(sc));
+    call_arg(call, "assignment_id", "%s", t->assignment_id);
+}
+
+/* A step on one booking, as typed by a person (cancel, answer an offer):
+ * its id checked, its key; 0, or -1 after refusing it. */
+static int begin_booking(call_t *call, const char *function, const char *typed, const char *invalid_fr)
+{
+    char bid[SCHEDULER_BOOKING_LEN + 1];
+    if (scheduler_booking_id(typed, bid) != 0) {
+        call_error(call, "INVALID_FIELD", "booking_id", invalid_fr, 0);
+        return -1;
+    }
+    begin(call, function, "booking.changed");
+    call_key(call, "booking", "booking:%s", bid);
+    call_arg(call, "booking_id", "%s", bid);
+    return 0;
 }
 
 static void prepare_cancel_booking(void *arg, const Tremplin__Envelope *env, call_t *call)
 {
     scheduler_t *sc = svc_state(arg);
-    char bid[SCHEDULER_BOOKING_LEN + 1];
-    if (scheduler_booking_id(env->cancel_booking->booking_id, bid) != 0) {
-        call_error(call, "INVALID_FIELD", "booking_id", "Numéro de réservation invalide.", 0);
+    if (begin_booking(call, "cancel_booking", env->cancel_booking->booking_id, "Numéro de réservation invalide.") != 0)
         return;
-    }
-    char day[11];
-    int64_t now = step(call, "cancel_booking", "booking.changed", day);
-    call_own_key(call, "booking:%s", bid);
-    call_argf(call, "%s", bid);
-    call_argf(call, "%lld", (long long)now);
-    call_argf(call, "%lld", (long long)scheduler_cutoff_ms(sc));
-    call_argf(call, "%lld", (long long)scheduler_offer_ms(sc));
-    call_argf(call, "%s", day);
-    nonce_arg(call);
+    call_arg(call, "cutoff_ms", "%lld", (long long)scheduler_cutoff_ms(sc));
+    call_arg(call, "offer_ms", "%lld", (long long)scheduler_offer_ms(sc));
 }
 
 static void prepare_answer_offer(void *arg, const Tremplin__Envelope *env, call_t *call)
 {
     scheduler_t *sc = svc_state(arg);
     const Tremplin__AnswerOffer *a = env->answer_offer;
-    char bid[SCHEDULER_BOOKING_LEN + 1];
-    if (scheduler_booking_id(a->booking_id, bid) != 0) {
-        call_error(call, "INVALID_FIELD", "booking_id", "Numéro de proposition invalide.", 0);
+    if (begin_booking(call, "answer_offer", a->booking_id, "Numéro de proposition invalide.") != 0)
         return;
-    }
-    char day[11];
-    int64_t now = step(call, "answer_offer", "booking.changed", day);
-    call_own_key(call, "booking:%s", bid);
-    call_argf(call, "%s", bid);
-    call_argf(call, "%lld", (long long)now);
-    call_argf(call, "%d", a->accept ? 1 : 0);
-    call_argf(call, "%lld", (long long)scheduler_offer_ms(sc));
-    call_argf(call, "%s", day);
-    nonce_arg(call);
+    call_arg(call, "accept", "%d", a->accept ? 1 : 0);
+    call_arg(call, "offer_ms", "%lld", (long long)scheduler_offer_ms(sc));
 }
 
 static void prepare_cancel_session(void *arg, const Tremplin__Envelope *env, call_t *call)
@@ -138,14 +132,14 @@ void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *r
 {
     call_function(call, "cancel_session");
     call_event(call, "session.cancelled", "session_id");
-    call_own_key(call, "session:%s", sid);
-    call_argf(call, "%s", sid);
-    call_argf(call, "%lld", (long long)now);
-    call_argf(call, "%.200s", reason);
-    call_argf(call, "%lld", (long long)scheduler_notice_ms(sc));
-    call_argf(call, "%s", day);
-    call_argf(call, "%s", by);
-    nonce_arg(call);
+    call_key(call, "session", "session:%s", sid);
+    call_arg(call, "session_id", "%s", sid);
+    call_arg(call, "now_ms", "%lld", (long long)now);
+    call_arg(call, "reason", "%.200s", reason);
+    call_arg(call, "notice_ms", "%lld", (long long)scheduler_notice_ms(sc));
+    call_arg(call, "day", "%s", day);
+    call_arg(call, "by", "%s", by);
+    scheduler_nonce_arg(call);
 }
 
 static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, call_t *call)
@@ -165,15 +159,15 @@ static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, ca
         call_error(call, "UNKNOWN_VALUE", "status", "Présence : seen, noshow ou excused.", 0);
         return;
     }
-    char day[11];
-    int64_t now = step(call, "mark_attendance", "attendance.recorded", day);
+    begin(call, "mark_attendance", "attendance.recorded");
     /* what the survey needs: the session's kind and start, as recorded
      * (the timetable may have changed since). A trainer's mark is rare: one
      * read here costs less than a second step. */
     char kind[TT_CODE] = "";
     long long start = 0;
-    redisReply *sr = rds_cmd(svc_rds(s), "HMGET tp:{%s}:scheduler:session:%s kind start", env->territory,
-                             m->session_id);
+    char key[160];
+    tp_key(key, sizeof key, env->territory, "scheduler", "session:%s", m->session_id);
+    redisReply *sr = rds_cmd(svc_rds(s), "HMGET %s kind start", key);
     if (sr && sr->type == REDIS_REPLY_ARRAY && sr->elements == 2 && sr->element[0]->str) {
         util_strlcpy(kind, sr->element[0]->str, sizeof kind);
         start = atoll(sr->element[1]->str);
@@ -191,18 +185,15 @@ static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, ca
     out.attendance_recorded = &rec;
 
     call_send(call, "survey", &out);
-    call_own_key(call, "roster:%s", m->session_id);
-    call_argf(call, "%s", m->session_id);
-    call_argf(call, "%s", m->person_id);
-    call_argf(call, "%s", m->status);
-    call_argf(call, "%lld", (long long)now);
-    call_argf(call, "%s", day);
-    call_argf(call, "%lld", (long long)sc->conf.noshow_chances);
-    call_argf(call, "%lld", (long long)scheduler_notice_ms(sc));
-    call_argf(call, "%lld", (long long)scheduler_offer_ms(sc));
-    call_argf(call, "%lld", (long long)sc->conf.correct_hours * 3600000);
-    call_argf(call, "%s", m->trainer_id);
-    nonce_arg(call);
+    call_key(call, "roster", "roster:%s", m->session_id);
+    call_arg(call, "session_id", "%s", m->session_id);
+    call_arg(call, "person_id", "%s", m->person_id);
+    call_arg(call, "status", "%s", m->status);
+    call_arg(call, "chances", "%lld", (long long)sc->conf.noshow_chances);
+    call_arg(call, "notice_ms", "%lld", (long long)scheduler_notice_ms(sc));
+    call_arg(call, "offer_ms", "%lld", (long long)scheduler_offer_ms(sc));
+    call_arg(call, "correct_ms", "%lld", (long long)sc->conf.correct_hours * 3600000);
+    call_arg(call, "trainer_id", "%s", m->trainer_id);
 }
 
 /* intake: the person withdrew their consent to training. */
@@ -214,15 +205,12 @@ static void prepare_consent_withdrawn(void *arg, const Tremplin__Envelope *env, 
         call_error(call, "INVALID_FIELD", "person_id", "Retrait de consentement invalide.", 0);
         return;
     }
-    char day[11];
-    int64_t now = step(call, "consent_withdrawn", "booking.changed", day);
-    call_own_key(call, "person:%s", w->person_id);
-    call_argf(call, "%s", w->person_id);
-    call_argf(call, "%llu", (unsigned long long)(w->withdrawn_at_ms ? w->withdrawn_at_ms : (uint64_t)now));
-    call_argf(call, "%lld", (long long)now);
-    call_argf(call, "%lld", (long long)scheduler_offer_ms(sc));
-    call_argf(call, "%s", day);
-    nonce_arg(call);
+    int64_t now = begin(call, "consent_withdrawn", "booking.changed");
+    call_key(call, "person", "person:%s", w->person_id);
+    call_arg(call, "person_id", "%s", w->person_id);
+    call_arg(call, "withdrawn_at_ms", "%llu",
+             (unsigned long long)(w->withdrawn_at_ms ? w->withdrawn_at_ms : (uint64_t)now));
+    call_arg(call, "offer_ms", "%lld", (long long)scheduler_offer_ms(sc));
 }
 
 const inbox_handler_t scheduler_handlers[] = {

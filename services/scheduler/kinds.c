@@ -4,6 +4,8 @@
  * a warning (people assigned to it would wait for good). */
 #include <stdio.h>
 
+#include "log.h"
+#include "matcher/matcher.h"
 #include "scheduler.h"
 
 int scheduler_check_kinds(const timetable_t *tt, const catalogue_t *cat, const char *catalogue_path, char *err,
@@ -17,5 +19,25 @@ int scheduler_check_kinds(const timetable_t *tt, const catalogue_t *cat, const c
     warning[0] = '\0';
     if (timetable_unserved_kinds(tt, codes, n, unserved, sizeof unserved) > 0)
         snprintf(warning, wcap, "types d'atelier sans séance au calendrier (%s) : %s", tt->path, unserved);
+    return 0;
+}
+
+int scheduler_load_kinds(svc_t *s, timetable_t *tt, catalogue_t *cat, const char *failed_event)
+{
+    scheduler_conf_t sc;
+    matcher_conf_t mc;
+    char err[512], warning[400];
+    if (svc_conf_peer(s, "scheduler", scheduler_conf_fields, scheduler_nconf_fields, &sc, err, sizeof err) != 0
+        || svc_conf_peer(s, "matcher", matcher_conf_fields, matcher_nconf_fields, &mc, err, sizeof err) != 0
+        || timetable_load(sc.timetable_path, tt, err, sizeof err) != 0
+        || catalogue_load(mc.catalogue_path, cat, err, sizeof err) != 0
+        || scheduler_check_kinds(tt, cat, mc.catalogue_path, err, sizeof err, warning, sizeof warning) != 0) {
+        log_error(failed_event, "reason=\"%s\"", err);
+        return -1;
+    }
+    if (warning[0])
+        log_warn("kinds_unserved", "timetable=%s catalogue=%s reason=\"%s\"", sc.timetable_path, mc.catalogue_path,
+                 warning);
+    svc_set_warning(s, warning);
     return 0;
 }

@@ -27,6 +27,7 @@ extern const conf_field_t scheduler_conf_fields[];
 extern const size_t scheduler_nconf_fields;
 
 #define SCHEDULER_MAX_CLOSING 256
+#define SCHEDULER_MAX_HORIZON 1024 /* sessions of the horizon refreshed at once */
 
 /* A session the timer closed, to be cancelled once the horizon is done. */
 typedef struct {
@@ -40,8 +41,16 @@ typedef struct {
     timetable_t timetable;
     int64_t next_generate_ms;
     char first_territory[17];
+    /* the timers' scratch (timers.c) */
+    tt_session_t horizon[SCHEDULER_MAX_HORIZON];
+    int nhorizon;
     sched_closing_t closing[SCHEDULER_MAX_CLOSING];
     int nclosing;
+    redisReply *replies[SCHEDULER_MAX_CLOSING + 2 * SCHEDULER_MAX_HORIZON]; /* of one pipeline */
+    call_t step;
+    /* load.c: the files read before they replace the ones in use */
+    timetable_t fresh;
+    catalogue_t catalogue; /* the matcher's, to check the timetable's kinds */
 } scheduler_t;
 
 extern const inbox_handler_t scheduler_handlers[];
@@ -63,17 +72,31 @@ void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *r
  * (French, for `tremplin ping`), "" when none. */
 int scheduler_check_kinds(const timetable_t *tt, const catalogue_t *cat, const char *catalogue_path, char *err,
                           size_t errlen, char *warning, size_t wcap);
+/* For the program loading either file (the scheduler its timetable, the
+ * matcher its catalogue; at start and on SIGHUP): reads both, as the
+ * configuration names them, into tt and cat, and checks them against each
+ * other. 0; or -1 after logging failed_event with the reason (the caller
+ * keeps the file in use). A catalogue kind no session serves is logged
+ * (kinds_unserved) and reported in every Pong (svc_set_warning). */
+int scheduler_load_kinds(svc_t *s, timetable_t *tt, catalogue_t *cat, const char *failed_event);
 
 /* Timers (timers.c): the territory whose sessions the timetable holds, and
  * the leased tick (offer expiry, the rolling horizon). */
 const char *scheduler_territory(svc_t *s);
 void scheduler_tick(svc_t *s);
 
+/* load.c: the timetable, loaded whole or not at all, and only with kinds of
+ * the matcher's catalogue (at start and on SIGHUP): 0, or -1 when it keeps
+ * the one in use (the reason logged). */
+int scheduler_load(svc_t *s);
+
 /* Booking ids (booking_id.c): 10 characters of Crockford's base 32, made
  * by scheduler.lua from a secret nonce drawn for each step. */
 #define SCHEDULER_BOOKING_LEN 10
 #define SCHEDULER_NONCE_LEN 32
 void scheduler_nonce(char out[SCHEDULER_NONCE_LEN + 1]);
+/* A fresh nonce as the argument "nonce" of call (handlers.c). */
+void scheduler_nonce_arg(call_t *call);
 /* A booking id as a person typed it (any case; O for 0, I or L for 1) into
  * out, canonical. 0, or -1 if it cannot be one. */
 int scheduler_booking_id(const char *in, char out[SCHEDULER_BOOKING_LEN + 1]);

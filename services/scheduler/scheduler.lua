@@ -1,6 +1,6 @@
 -- scheduler: Redis functions of the scheduler (appended to common/bus.lua).
--- Keys: tp:{T}:scheduler:*, all derived from the prefix of KEYS[1] (the
--- territory hash tag keeps every call in one slot):
+-- Keys: tp:{T}:scheduler:*, all derived from the prefix of the call's key
+-- (the territory hash tag keeps every call in one slot):
 --   session:<sid>   kind venue trainer start end capacity taken status half_day
 --                   status: open | closing (known to be cancelled: nobody is
 --                   booked or offered into it any more) | cancelled;
@@ -79,8 +79,8 @@ end
 -- bookings -----------------------------------------------------------------
 
 -- Booking ids are unguessable (people answer offers by SMS with them): each
--- step that may make bookings gets a secret nonce from the C side as its last
--- argument and calls ids_start(nonce) first; the n-th id of the step is 50
+-- step that may make bookings gets a secret nonce from the C side (argument
+-- nonce) and calls ids_start(nonce) first; the n-th id of the step is 50
 -- bits of sha1(nonce:n) in Crockford's base 32 (no I, L, O, U), skipping one
 -- already taken.
 local ids = {nonce = nil, n = 0}
@@ -196,119 +196,125 @@ end
 
 -- commands -----------------------------------------------------------------
 
--- track_assigned: a person to place in a kind of workshop.
--- KEYS 1 person:<pid>  2 assigned:<assignment_id>
--- ARGV 1 pid  2 kind  3 availability ('' = the last known)  4 referred_at
---      5 now  6 notice_ms  7 offer_ms  8 day  9 assignment_id  10 nonce
-command('track_assigned', function(keys, args)
-  local P = prefix_of(keys[1])
-  ids_start(args[10])
-  local first = redis.call('HMGET', keys[2], 'status', 'booking', 'session')
+-- track_assigned: a person to place in a kind of workshop. availability:
+-- a list, '' = the last known.
+command('track_assigned', {
+  keys = {'person', 'assigned'},
+  args = {'person_id', 'kind', 'availability', 'referred_at_ms', 'now_ms', 'notice_ms', 'offer_ms', 'day',
+          'assignment_id', 'nonce'},
+}, function(k, a)
+  local P = prefix_of(k.person)
+  ids_start(a.nonce)
+  local first = redis.call('HMGET', k.assigned, 'status', 'booking', 'session')
   if first[1] then
     return {'dup', 'booking_id', first[2], 'session_id', first[3], 'status', first[1]}
   end
-  local pid, kind, now, day = args[1], args[2], tonumber(args[5]), args[8]
+  local pid, kind, now, day = a.person_id, a.kind, tonumber(a.now_ms), a.day
   -- referred before they withdrew their consent to training (a follow-up of
   -- an old referral): not placed; a new referral, with consent, is
-  if withdrawn_since(keys[1], args[4]) then
-    redis.call('HSET', keys[2], 'status', 'consent_withdrawn', 'booking', '', 'session', '')
+  if withdrawn_since(k.person, a.referred_at_ms) then
+    redis.call('HSET', k.assigned, 'status', 'consent_withdrawn', 'booking', '', 'session', '')
     return {'ok', 'booking_id', '', 'status', 'consent_withdrawn'}
   end
-  if args[3] ~= '' then redis.call('HSET', keys[1], 'availability', args[3]) end
-  if not hget(keys[1], 'availability') then
+  if a.availability ~= '' then redis.call('HSET', k.person, 'availability', a.availability) end
+  if not hget(k.person, 'availability') then
     return {'err', 'INVALID_FIELD', 'availability', 'Disponibilités inconnues pour cette personne.'}
   end
-  local active = hget(keys[1], 'active:' .. kind)
+  local active = hget(k.person, 'active:' .. kind)
   if active then -- one active booking (or waitlist place) per person and kind
-    redis.call('HSET', keys[2], 'status', 'already', 'booking', active == 'waiting' and '' or active, 'session', '')
+    redis.call('HSET', k.assigned, 'status', 'already', 'booking', active == 'waiting' and '' or active, 'session', '')
     return {'ok', 'booking_id', active == 'waiting' and '' or active, 'status', 'already'}
   end
-  redis.call('HSET', keys[1], 'referred:' .. kind, args[4], 'assignment:' .. kind, args[9])
-  local status, bid, sid = place(P, pid, kind, now, tonumber(args[6]), day)
-  redis.call('HSET', keys[2], 'status', status, 'booking', bid, 'session', sid)
+  redis.call('HSET', k.person, 'referred:' .. kind, a.referred_at_ms, 'assignment:' .. kind, a.assignment_id)
+  local status, bid, sid = place(P, pid, kind, now, tonumber(a.notice_ms), day)
+  redis.call('HSET', k.assigned, 'status', status, 'booking', bid, 'session', sid)
   return {'ok', 'booking_id', bid, 'session_id', sid, 'status', status}
 end)
 
 -- cancel_booking: by the person, until the cut-off before the start; the seat
 -- is offered at once to the next compatible waitlisted person.
--- KEYS 1 booking:<bid>   ARGV 1 bid  2 now  3 cutoff_ms  4 offer_ms  5 day  6 nonce
-command('cancel_booking', function(keys, args)
-  local P = prefix_of(keys[1])
-  ids_start(args[6])
-  local st = hget(keys[1], 'status')
+command('cancel_booking', {
+  keys = {'booking'}, args = {'booking_id', 'now_ms', 'cutoff_ms', 'offer_ms', 'day', 'nonce'},
+}, function(k, a)
+  local P = prefix_of(k.booking)
+  ids_start(a.nonce)
+  local st = hget(k.booking, 'status')
   if not st then return {'err', 'UNKNOWN_BOOKING', 'booking_id', 'Réservation inconnue.'} end
   if st ~= 'booked' and st ~= 'offered' then
     return {'err', 'NOT_CANCELLABLE', 'booking_id', 'Cette réservation n\'est plus active (' .. st .. ').'}
   end
-  local now = tonumber(args[2])
-  local sid = hget(keys[1], 'sid')
-  if tonumber(hget(P .. 'session:' .. sid, 'start')) - tonumber(args[3]) <= now then
+  local now = tonumber(a.now_ms)
+  local sid = hget(k.booking, 'sid')
+  if tonumber(hget(P .. 'session:' .. sid, 'start')) - tonumber(a.cutoff_ms) <= now then
     return {'err', 'TOO_LATE', 'booking_id', 'Trop tard pour annuler : prévenir directement le formateur.'}
   end
-  local _, _, kind = release(P, args[1], 'cancelled', now)
-  fig(P, args[5], 'cancelled:' .. kind)
-  refill(P, sid, now, tonumber(args[4]), args[5])
-  return {'ok', 'booking_id', args[1], 'session_id', sid, 'status', 'cancelled'}
+  local _, _, kind = release(P, a.booking_id, 'cancelled', now)
+  fig(P, a.day, 'cancelled:' .. kind)
+  refill(P, sid, now, tonumber(a.offer_ms), a.day)
+  return {'ok', 'booking_id', a.booking_id, 'session_id', sid, 'status', 'cancelled'}
 end)
 
--- answer_offer: yes books the seat, no releases it to the next person.
--- KEYS 1 booking:<bid>   ARGV 1 bid  2 now  3 accept '1'/'0'  4 offer_ms  5 day  6 nonce
-command('answer_offer', function(keys, args)
-  local P = prefix_of(keys[1])
-  ids_start(args[6])
-  local b = redis.call('HMGET', keys[1], 'status', 'deadline', 'sid', 'pid', 'kind')
+-- answer_offer: yes (accept '1') books the seat, no releases it to the next
+-- person.
+command('answer_offer', {
+  keys = {'booking'}, args = {'booking_id', 'now_ms', 'accept', 'offer_ms', 'day', 'nonce'},
+}, function(k, a)
+  local P = prefix_of(k.booking)
+  ids_start(a.nonce)
+  local b = redis.call('HMGET', k.booking, 'status', 'deadline', 'sid', 'pid', 'kind')
   if not b[1] then return {'err', 'UNKNOWN_BOOKING', 'booking_id', 'Proposition inconnue.'} end
   if b[1] ~= 'offered' then
     return {'err', 'NOT_AN_OFFER', 'booking_id', 'Cette place n\'est plus proposée (' .. b[1] .. ').'}
   end
-  local now = tonumber(args[2])
+  local now, day = tonumber(a.now_ms), a.day
   if tonumber(b[2]) <= now then
     return {'err', 'OFFER_EXPIRED', 'booking_id', 'Le délai pour répondre est dépassé.'}
   end
-  if args[3] == '1' then
-    redis.call('HSET', keys[1], 'status', 'booked', 'answered', now)
-    redis.call('ZREM', P .. 'offers', args[1])
-    notify(P, 'convocation', args[1], b[4], b[3])
-    fig(P, args[5], 'offers_accepted:' .. b[5])
-    fig(P, args[5], 'booked:' .. b[5])
-    return {'ok', 'booking_id', args[1], 'session_id', b[3], 'status', 'booked'}
+  if a.accept == '1' then
+    redis.call('HSET', k.booking, 'status', 'booked', 'answered', now)
+    redis.call('ZREM', P .. 'offers', a.booking_id)
+    notify(P, 'convocation', a.booking_id, b[4], b[3])
+    fig(P, day, 'offers_accepted:' .. b[5])
+    fig(P, day, 'booked:' .. b[5])
+    return {'ok', 'booking_id', a.booking_id, 'session_id', b[3], 'status', 'booked'}
   end
-  release(P, args[1], 'declined', now)
-  fig(P, args[5], 'offers_declined:' .. b[5])
-  refill(P, b[3], now, tonumber(args[4]), args[5])
+  release(P, a.booking_id, 'declined', now)
+  fig(P, day, 'offers_declined:' .. b[5])
+  refill(P, b[3], now, tonumber(a.offer_ms), day)
   -- not this session, but they keep their place for the next one (joined
   -- after the refill, which would skip them anyway: they are in its roster)
-  wait_join(P, b[4], b[5], hget(P .. 'person:' .. b[4], 'referred:' .. b[5]), args[5])
-  return {'ok', 'booking_id', args[1], 'session_id', b[3], 'status', 'declined'}
+  wait_join(P, b[4], b[5], hget(P .. 'person:' .. b[4], 'referred:' .. b[5]), day)
+  return {'ok', 'booking_id', a.booking_id, 'session_id', b[3], 'status', 'declined'}
 end)
 
 -- consent_withdrawn: the person withdrew their consent to training (intake,
 -- in the step that recorded it): every booking and offer of theirs is
 -- released, its seat offered to the next person, and they leave every
 -- waitlist. Nothing left to do is not an error (a replay, a second withdrawal).
--- KEYS 1 person:<pid>   ARGV 1 pid  2 withdrawn_at_ms  3 now  4 offer_ms  5 day  6 nonce
-command('consent_withdrawn', function(keys, args)
-  local P = prefix_of(keys[1])
-  ids_start(args[6])
-  local pid, now, day = args[1], tonumber(args[3]), args[5]
-  if tonumber(hget(keys[1], 'training_withdrawn_ms') or 0) < tonumber(args[2]) then
-    redis.call('HSET', keys[1], 'training_withdrawn_ms', args[2])
+command('consent_withdrawn', {
+  keys = {'person'}, args = {'person_id', 'withdrawn_at_ms', 'now_ms', 'offer_ms', 'day', 'nonce'},
+}, function(k, a)
+  local P = prefix_of(k.person)
+  ids_start(a.nonce)
+  local pid, now, day = a.person_id, tonumber(a.now_ms), a.day
+  if tonumber(hget(k.person, 'training_withdrawn_ms') or 0) < tonumber(a.withdrawn_at_ms) then
+    redis.call('HSET', k.person, 'training_withdrawn_ms', a.withdrawn_at_ms)
   end
-  local fields, n = redis.call('HGETALL', keys[1]), 0
+  local fields, n = redis.call('HGETALL', k.person), 0
   for i = 1, #fields, 2 do
     local kind = string.match(fields[i], '^active:(.+)$')
     -- a place given by a referral made after the withdrawal (with consent
     -- again) stays, whatever order the two messages arrived in
-    if kind and not withdrawn_since(keys[1], hget(keys[1], 'referred:' .. kind)) then
+    if kind and not withdrawn_since(k.person, hget(k.person, 'referred:' .. kind)) then
       kind = nil
     end
     if kind and fields[i + 1] == 'waiting' then
       wait_leave(P, pid, kind)
-      redis.call('HDEL', keys[1], fields[i])
+      redis.call('HDEL', k.person, fields[i])
       n = n + 1
     elseif kind then
       local _, sid = release(P, fields[i + 1], 'consent_withdrawn', now)
-      refill(P, sid, now, tonumber(args[4]), day)
+      refill(P, sid, now, tonumber(a.offer_ms), day)
       n = n + 1
     end
   end
@@ -325,36 +331,38 @@ local function move_out(P, bid, why, now, notice_ms, day)
 end
 
 -- cancel_session: staff, or the timer for a session the timetable no longer
--- holds (a trainer absence, a holiday, a closure, a slot removed).
--- KEYS 1 session:<sid>   ARGV 1 sid  2 now  3 reason  4 notice_ms  5 day
---      6 by: 'staff' or 'timetable' (only the latter comes back when the
---      timetable change is undone)  7 nonce
-command('cancel_session', function(keys, args)
-  local P = prefix_of(keys[1])
-  ids_start(args[7])
-  local st = hget(keys[1], 'status')
+-- holds (a trainer absence, a holiday, a closure, a slot removed). by:
+-- 'staff' or 'timetable' (only the latter comes back when the timetable
+-- change is undone).
+command('cancel_session', {
+  keys = {'session'}, args = {'session_id', 'now_ms', 'reason', 'notice_ms', 'day', 'by', 'nonce'},
+}, function(k, a)
+  local P = prefix_of(k.session)
+  ids_start(a.nonce)
+  local sid = a.session_id
+  local st = hget(k.session, 'status')
   if not st then return {'err', 'UNKNOWN_SESSION', 'session_id', 'Séance inconnue.'} end
   if st == 'cancelled' then
     -- staff confirm it: it stays cancelled even if the timetable change is undone
-    if args[6] == 'staff' then redis.call('HSET', keys[1], 'cancelled_by', 'staff') end
-    return {'dup', 'session_id', args[1], 'status', 'cancelled'}
+    if a.by == 'staff' then redis.call('HSET', k.session, 'cancelled_by', 'staff') end
+    return {'dup', 'session_id', sid, 'status', 'cancelled'}
   end
-  local now = tonumber(args[2])
-  if tonumber(hget(keys[1], 'start')) <= now then
+  local now = tonumber(a.now_ms)
+  if tonumber(hget(k.session, 'start')) <= now then
     return {'err', 'SESSION_STARTED', 'session_id', 'La séance a déjà commencé.'}
   end
-  redis.call('HSET', keys[1], 'status', 'cancelled', 'cancel_reason', args[3], 'cancelled_by', args[6])
-  local roster = redis.call('HGETALL', P .. 'roster:' .. args[1])
+  redis.call('HSET', k.session, 'status', 'cancelled', 'cancel_reason', a.reason, 'cancelled_by', a.by)
+  local roster = redis.call('HGETALL', P .. 'roster:' .. sid)
   local moved = 0
   for i = 2, #roster, 2 do
     local s = hget(P .. 'booking:' .. roster[i], 'status')
     if s == 'booked' or s == 'offered' then
-      move_out(P, roster[i], 'session_cancelled', now, tonumber(args[4]), args[5])
+      move_out(P, roster[i], 'session_cancelled', now, tonumber(a.notice_ms), a.day)
       moved = moved + 1
     end
   end
-  fig(P, args[5], 'sessions_cancelled')
-  return {'ok', 'session_id', args[1], 'status', 'cancelled:' .. moved}
+  fig(P, a.day, 'sessions_cancelled')
+  return {'ok', 'session_id', sid, 'status', 'cancelled:' .. moved}
 end)
 
 -- Attendance: a mark's consequences, applied and undone (a correction undoes
@@ -423,19 +431,21 @@ end
 -- mark_attendance: the trainer, after the start. The same mark again is
 -- answered as a duplicate; another mark is a correction, until the session
 -- is closed (correct_ms after its end), recorded with who and when.
--- KEYS 1 roster:<sid>   ARGV 1 sid  2 pid  3 seen|noshow|excused  4 now  5 day
---      6 noshow second chances  7 notice_ms  8 offer_ms  9 correct_ms
---      10 trainer_id  11 nonce
-command('mark_attendance', function(keys, args)
-  local P = prefix_of(keys[1])
-  ids_start(args[11])
-  local sid, pid, status, now = args[1], args[2], args[3], tonumber(args[4])
+-- status: seen | noshow | excused; chances: second chances after a no-show.
+command('mark_attendance', {
+  keys = {'roster'},
+  args = {'session_id', 'person_id', 'status', 'now_ms', 'day', 'chances', 'notice_ms', 'offer_ms', 'correct_ms',
+          'trainer_id', 'nonce'},
+}, function(k, a)
+  local P = prefix_of(k.roster)
+  ids_start(a.nonce)
+  local sid, pid, status, now = a.session_id, a.person_id, a.status, tonumber(a.now_ms)
   local s = redis.call('HMGET', P .. 'session:' .. sid, 'start', 'kind', 'end')
   if not s[1] then return {'err', 'UNKNOWN_SESSION', 'session_id', 'Séance inconnue.'} end
   if tonumber(s[1]) > now then
     return {'err', 'SESSION_NOT_STARTED', 'session_id', 'La présence se note une fois la séance commencée.'}
   end
-  local bid = redis.call('HGET', keys[1], pid)
+  local bid = redis.call('HGET', k.roster, pid)
   local b = bid and redis.call('HMGET', P .. 'booking:' .. bid, 'status', 'marked_day')
   local old = b and b[1]
   local marked = old == 'seen' or old == 'noshow' or old == 'excused'
@@ -443,19 +453,19 @@ command('mark_attendance', function(keys, args)
     return {'err', 'NOT_BOOKED', 'person_id', 'Cette personne n\'est pas inscrite à cette séance.'}
   end
   if old == status then return {'dup', 'booking_id', bid, 'session_id', sid, 'status', status} end
-  if marked and now > tonumber(s[3] or s[1]) + tonumber(args[9]) then
+  if marked and now > tonumber(s[3] or s[1]) + tonumber(a.correct_ms) then
     return {'err', 'SESSION_CLOSED', 'status', 'La séance est close : la présence ne peut plus être corrigée.'}
   end
   local m = {P = P, bid = bid, b = P .. 'booking:' .. bid, pid = pid, person = P .. 'person:' .. pid, kind = s[2],
-             sid = sid, day = b[2] or args[5], now = now, chances = tonumber(args[6]),
-             notice_ms = tonumber(args[7]), offer_ms = tonumber(args[8])}
+             sid = sid, day = b[2] or a.day, now = now, chances = tonumber(a.chances),
+             notice_ms = tonumber(a.notice_ms), offer_ms = tonumber(a.offer_ms)}
   if marked then
     local noshows = tonumber(hget(m.person, 'noshows:' .. m.kind) or 0)
     attendance_undo(m, old, status == 'excused' or (status == 'noshow' and noshows + 1 <= m.chances))
-    redis.call('HSET', m.b, 'corrected_from', old, 'corrected', now, 'corrected_by', args[10])
+    redis.call('HSET', m.b, 'corrected_from', old, 'corrected', now, 'corrected_by', a.trainer_id)
     redis.call('HINCRBY', m.b, 'corrections', 1)
   else
-    redis.call('HSET', m.b, 'marked', now, 'marked_by', args[10], 'marked_day', args[5])
+    redis.call('HSET', m.b, 'marked', now, 'marked_by', a.trainer_id, 'marked_day', a.day)
     redis.call('HDEL', m.person, 'active:' .. m.kind)
   end
   redis.call('HSET', m.b, 'status', status)
@@ -463,18 +473,17 @@ command('mark_attendance', function(keys, args)
   return {'ok', 'booking_id', bid, 'session_id', sid, 'status', status}
 end)
 
--- timers (not commands: run by the instance holding the lease) -------------
+-- timers (steps, not commands: run by the instance holding the lease) -----
 
 -- close_session: the session is known to be cancelled (its trainer is
 -- absent, the timetable no longer holds it): from now on nobody is booked or
 -- offered into it ('closing'); the timer then cancels it through
 -- cancel_session, which moves its people out. Returns {status, round}: the
 -- round (times reopened) makes each cancellation a step of its own.
--- KEYS 1 session:<sid>
-redis.register_function(LIB .. '_close_session', function(keys)
-  local s = redis.call('HMGET', keys[1], 'status', 'round')
+step('close_session', {keys = {'session'}}, function(k)
+  local s = redis.call('HMGET', k.session, 'status', 'round')
   if s[1] == 'open' then
-    redis.call('HSET', keys[1], 'status', 'closing')
+    redis.call('HSET', k.session, 'status', 'closing')
     s[1] = 'closing'
   end
   return {s[1] or '', s[2] or '0'}
@@ -484,69 +493,70 @@ end)
 -- the start when its trainer is known to be absent), or updates its
 -- capacity; a cut below the bookings moves the last booked out; a session
 -- the timetable had cancelled and holds again (the change was undone) is
--- reopened. Then offers its free seats to the waitlists.
--- KEYS 1 session:<sid>  ARGV 1 sid 2 kind 3 venue 4 trainer 5 start 6 end
---      7 capacity 8 half_day 9 now 10 offer_ms 11 notice_ms 12 day
---      13 '1' to apply a capacity cut (the caller first updates every
---      session's capacity, then cuts, so nobody is moved into a session
---      whose own cut is still to come)  14 '1' when the trainer is absent
---      15 nonce
-redis.register_function(LIB .. '_ensure_session', function(keys, args)
-  local P = prefix_of(keys[1])
-  ids_start(args[15])
-  local now, absent = tonumber(args[9]), args[14] == '1'
-  if redis.call('EXISTS', keys[1]) == 0 then
-    redis.call('HSET', keys[1], 'kind', args[2], 'venue', args[3], 'trainer', args[4], 'start', args[5],
-               'end', args[6], 'capacity', args[7], 'taken', 0, 'status', 'open', 'half_day', args[8])
-    redis.call('ZADD', P .. 'sessions:' .. args[2], args[5], args[1])
-    redis.call('SADD', P .. 'kinds', args[2])
+-- reopened. Then offers its free seats to the waitlists. cut: '1' to apply a
+-- capacity cut (the caller first updates every session's capacity, then
+-- cuts, so nobody is moved into a session whose own cut is still to come);
+-- absent: '1' when the trainer is absent.
+step('ensure_session', {
+  keys = {'session'},
+  args = {'session_id', 'kind', 'venue', 'trainer', 'start_ms', 'end_ms', 'capacity', 'half_day', 'now_ms',
+          'offer_ms', 'notice_ms', 'day', 'cut', 'absent', 'nonce'},
+}, function(k, a)
+  local P = prefix_of(k.session)
+  ids_start(a.nonce)
+  local sid, now, absent, start = a.session_id, tonumber(a.now_ms), a.absent == '1', tonumber(a.start_ms)
+  if redis.call('EXISTS', k.session) == 0 then
+    redis.call('HSET', k.session, 'kind', a.kind, 'venue', a.venue, 'trainer', a.trainer, 'start', a.start_ms,
+               'end', a.end_ms, 'capacity', a.capacity, 'taken', 0, 'status', 'open', 'half_day', a.half_day)
+    redis.call('ZADD', P .. 'sessions:' .. a.kind, a.start_ms, sid)
+    redis.call('SADD', P .. 'kinds', a.kind)
     if absent then
-      redis.call('HSET', keys[1], 'status', 'cancelled', 'cancel_reason', 'trainer_absent', 'cancelled_by', 'timetable')
-      fig(P, args[12], 'sessions_cancelled')
+      redis.call('HSET', k.session, 'status', 'cancelled', 'cancel_reason', 'trainer_absent', 'cancelled_by', 'timetable')
+      fig(P, a.day, 'sessions_cancelled')
       return 0
     end
   else
-    local st = redis.call('HMGET', keys[1], 'status', 'cancelled_by')
-    if not absent and tonumber(args[5]) > now
+    local st = redis.call('HMGET', k.session, 'status', 'cancelled_by')
+    if not absent and start > now
        and (st[1] == 'closing' or (st[1] == 'cancelled' and st[2] == 'timetable')) then
-      redis.call('HSET', keys[1], 'status', 'open')
-      redis.call('HDEL', keys[1], 'cancel_reason', 'cancelled_by')
-      redis.call('HINCRBY', keys[1], 'round', 1)
-      if st[1] == 'cancelled' then fig(P, args[12], 'sessions_reopened') end
+      redis.call('HSET', k.session, 'status', 'open')
+      redis.call('HDEL', k.session, 'cancel_reason', 'cancelled_by')
+      redis.call('HINCRBY', k.session, 'round', 1)
+      if st[1] == 'cancelled' then fig(P, a.day, 'sessions_reopened') end
     end
-    local cap, taken = tonumber(args[7]), tonumber(hget(keys[1], 'taken'))
-    redis.call('HSET', keys[1], 'capacity', cap)
-    if args[13] == '1' and taken > cap and hget(keys[1], 'status') == 'open' and tonumber(args[5]) > now then
+    local cap, taken = tonumber(a.capacity), tonumber(hget(k.session, 'taken'))
+    redis.call('HSET', k.session, 'capacity', cap)
+    if a.cut == '1' and taken > cap and hget(k.session, 'status') == 'open' and start > now then
       -- the last booked leave first
       local bookings = {}
-      local roster = redis.call('HGETALL', P .. 'roster:' .. args[1])
+      local roster = redis.call('HGETALL', P .. 'roster:' .. sid)
       for i = 2, #roster, 2 do
         local b = redis.call('HMGET', P .. 'booking:' .. roster[i], 'status', 'created')
         if b[1] == 'booked' or b[1] == 'offered' then bookings[#bookings + 1] = {roster[i], tonumber(b[2])} end
       end
       table.sort(bookings, function(a, b) return a[2] > b[2] end)
-      for i = 1, taken - cap do move_out(P, bookings[i][1], 'capacity_cut', now, tonumber(args[11]), args[12]) end
+      for i = 1, taken - cap do move_out(P, bookings[i][1], 'capacity_cut', now, tonumber(a.notice_ms), a.day) end
     end
   end
-  return refill(P, args[1], now, tonumber(args[10]), args[12])
+  return refill(P, sid, now, tonumber(a.offer_ms), a.day)
 end)
 
--- expire_offers: offers whose deadline passed go to the next person.
--- KEYS 1 offers   ARGV 1 now  2 offer_ms  3 day  4 limit  5 nonce
-redis.register_function(LIB .. '_expire_offers', function(keys, args)
-  local P = prefix_of(keys[1])
-  ids_start(args[5])
-  local now = tonumber(args[1])
-  local due = redis.call('ZRANGEBYSCORE', keys[1], '-inf', now, 'LIMIT', 0, tonumber(args[4]))
+-- expire_offers: offers whose deadline passed (at most limit) go to the
+-- next person.
+step('expire_offers', {keys = {'offers'}, args = {'now_ms', 'offer_ms', 'day', 'limit', 'nonce'}}, function(k, a)
+  local P = prefix_of(k.offers)
+  ids_start(a.nonce)
+  local now = tonumber(a.now_ms)
+  local due = redis.call('ZRANGEBYSCORE', k.offers, '-inf', now, 'LIMIT', 0, tonumber(a.limit))
   for _, bid in ipairs(due) do
     if hget(P .. 'booking:' .. bid, 'status') == 'offered' then
       local pid, sid, kind = release(P, bid, 'expired', now)
       notify(P, 'offer_expired', bid, pid, sid)
-      fig(P, args[3], 'offers_expired:' .. kind)
-      wait_join(P, pid, kind, hget(P .. 'person:' .. pid, 'referred:' .. kind), args[3])
-      refill(P, sid, now, tonumber(args[2]), args[3])
+      fig(P, a.day, 'offers_expired:' .. kind)
+      wait_join(P, pid, kind, hget(P .. 'person:' .. pid, 'referred:' .. kind), a.day)
+      refill(P, sid, now, tonumber(a.offer_ms), a.day)
     else
-      redis.call('ZREM', keys[1], bid)
+      redis.call('ZREM', k.offers, bid)
     end
   end
   return #due

@@ -1,2 +1,2 @@
 -- survey: Redis functions of the survey service (appended to common/bus.lua, which
--- provides command() and the outbox functions). Keys: tp:{T}:survey:*
+-- provides command(), step() and the outbox functions). Keys: tp:{T}:survey:*

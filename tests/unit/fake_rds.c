@@ -148,6 +148,63 @@ int fake_cmd_arg_is(const fake_cmd_t *cmd, int i, const char *s)
     return i < cmd->argc && cmd->lens[i] == strlen(s) && memcmp(cmd->argv[i], s, cmd->lens[i]) == 0;
 }
 
+static int fake_words(const char *s)
+{
+    int n = 0;
+    for (const char *p = s; *p; p++)
+        n += *p != ' ' && (p == s || p[-1] == ' ');
+    return n;
+}
+
+/* Where the key names of an FCALL built by common/call.c stand (argv
+ * index), or -1; *first_key: where its own keys start. A step's names follow
+ * its keys; a command's follow the bus prefix (two keys, then ttl, digest,
+ * nout and nout triples): its ttl, one word, never names its keys. */
+static int fake_names_at(const fake_cmd_t *c, int *first_key)
+{
+    if (c->argc < 4 || strcasecmp(c->argv[0], "FCALL") != 0)
+        return -1;
+    int nk = atoi(c->argv[2]), at = 3 + nk;
+    if (at >= c->argc)
+        return -1;
+    *first_key = 3;
+    if (fake_words(c->argv[at]) == nk)
+        return at;
+    *first_key = 5;
+    if (at + 2 >= c->argc)
+        return -1;
+    at += 3 + 3 * atoi(c->argv[at + 2]);
+    return at < c->argc ? at : -1;
+}
+
+/* The value named name: the i-th word of names, the i-th value after. */
+static const char *fake_named(const fake_cmd_t *c, int names, int first, const char *name)
+{
+    size_t n = strlen(name);
+    int i = 0;
+    for (const char *p = c->argv[names]; *p; i++) {
+        while (*p == ' ')
+            p++;
+        size_t w = strcspn(p, " ");
+        if (w == n && !strncmp(p, name, n))
+            return first + i < c->argc ? c->argv[first + i] : NULL;
+        p += w;
+    }
+    return NULL;
+}
+
+const char *fake_cmd_key(const fake_cmd_t *c, const char *name)
+{
+    int first, at = fake_names_at(c, &first);
+    return at < 0 ? NULL : fake_named(c, at, first, name);
+}
+
+const char *fake_cmd_arg(const fake_cmd_t *c, const char *name)
+{
+    int first, at = fake_names_at(c, &first);
+    return at < 0 || at + 1 >= c->argc ? NULL : fake_named(c, at + 1, at + 2, name);
+}
+
 /* Records a command and queues its answer (computed now: Redis runs the
  * commands of a pipeline in order, so an answer may depend on the ones
  * before it). */

@@ -51,6 +51,9 @@ const fake_cmd_t *fake_rds_last(const char *name);
 int fake_rds_batches(void);
 /* 1 when argv[i] of cmd is s. */
 int fake_cmd_arg_is(const fake_cmd_t *cmd, int i, const char *s);
+/* An FCALL's key or argument by name (common/call.c's layout), or NULL. */
+const char *fake_cmd_key(const fake_cmd_t *cmd, const char *name);
+const char *fake_cmd_arg(const fake_cmd_t *cmd, const char *name);
 
 /* Replies, allocated as hiredis allocates them (freeReplyObject frees). */
 redisReply *fake_reply_status(const char *s);

@@ -1,5 +1,6 @@
 /* Unit tests for common/call: turning a function's reply into an answer, and
- * building a call (keys, arguments, outgoing messages, immediate errors). */
+ * building a call (named keys and arguments, outgoing messages, immediate
+ * errors) in the layout bus.lua reads (seen through tests/unit/fake_rds.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 
 #include "call.h"
+#include "fake_rds.h"
+#include "rds.h"
 
 /* ------------------------------------------------------ hand-made replies */
 
@@ -308,9 +311,9 @@ static void test_reset(void **state)
     (void)state;
     call_t c = { 0 };
     call_reset(&c, "intake", "42", "m1");
-    call_function(&c, "submit_referral");
-    call_own_key(&c, "x");
-    call_argf(&c, "y");
+    call_step(&c, "submit_referral");
+    call_key(&c, "x", "x");
+    call_arg(&c, "y", "y");
     call_error(&c, "E", "f", "m", 1);
 
     call_reset(&c, "matcher", "75", "m2");
@@ -319,6 +322,9 @@ static void test_reset(void **state)
     assert_string_equal(c.territory, "75");
     assert_string_equal(c.msg_id, "m2");
     assert_string_equal(c.function, "");
+    assert_false(c.step);
+    assert_int_equal(c.key_names.len, 0);
+    assert_int_equal(c.arg_names.len, 0);
     assert_int_equal(c.keys.n, 0);
     assert_int_equal(c.args.n, 0);
     assert_int_equal(c.out.n, 0);
@@ -329,34 +335,42 @@ static void test_reset(void **state)
     call_free(&c);
 }
 
-static void test_function_and_keys(void **state)
+/* Each key is the service's own (tp_key), its name listed once, in order. */
+static void test_named_keys(void **state)
 {
     (void)state;
     call_t c = { 0 };
     call_reset(&c, "intake", "42", "m1");
     call_function(&c, "submit_referral");
     assert_int_equal(c.kind, CALL_REDIS);
+    assert_false(c.step);
     assert_string_equal(c.function, "submit_referral");
 
-    call_own_key(&c, "referral:%s", "abc");
-    call_key(&c, "person:%d", 7);
+    call_key(&c, "referral", "referral:%s", "abc");
+    call_key(&c, "fig_total", "fig:total");
     size_t len;
     assert_string_equal(item(&c.keys, 0, &len), "tp:{42}:intake:referral:abc");
     assert_int_equal(len, strlen("tp:{42}:intake:referral:abc"));
-    assert_string_equal(item(&c.keys, 1, &len), "tp:{42}:person:7");
-    assert_int_equal(len, strlen("tp:{42}:person:7"));
+    assert_string_equal(item(&c.keys, 1, &len), "tp:{42}:intake:fig:total");
+    assert_string_equal((const char *)c.key_names.data, "referral fig_total");
+    assert_int_equal(c.key_names.len, strlen("referral fig_total"));
+    call_step(&c, "purge");
+    assert_true(c.step);
     call_free(&c);
 }
 
-static void test_args(void **state)
+/* Each argument's name is listed once, in order; its value goes apart;
+ * bytes stay bytes. */
+static void test_named_args(void **state)
 {
     (void)state;
     call_t c = { 0 };
     call_reset(&c, "intake", "42", "m1");
-    call_argf(&c, "%d:%s", 12, "x");
-    call_argf(&c, "%s", "");
+    call_arg(&c, "tag", "%d:%s", 12, "x");
+    call_arg(&c, "empty", "%s", "");
     static const char bin[] = { 'a', '\0', 'b' };
-    call_arg(&c, bin, sizeof bin);
+    call_arg_bytes(&c, "bin", bin, sizeof bin);
+    assert_string_equal((const char *)c.arg_names.data, "tag empty bin");
     assert_int_equal(c.args.n, 3);
     size_t len;
     assert_string_equal(item(&c.args, 0, &len), "12:x");
@@ -369,6 +383,34 @@ static void test_args(void **state)
     call_free(&c);
 }
 
+/* A list is one argument, its items joined by spaces; words added later
+ * extend the argument added last, whatever its length. */
+static void test_list_args(void **state)
+{
+    (void)state;
+    call_t c = { 0 };
+    call_reset(&c, "intake", "42", "m1");
+    char *days[] = { (char *)"mon-am", (char *)"thu-pm" };
+    call_arg_list(&c, "availability", days, 2);
+    call_arg_list(&c, "none", NULL, 0);
+    call_arg_list(&c, "ids", NULL, 0);
+    for (int i = 0; i < 1000; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "1764460800000-%d", i);
+        call_arg_word(&c, id);
+    }
+    assert_int_equal(c.args.n, 3);
+    assert_string_equal((const char *)c.arg_names.data, "availability none ids");
+    assert_string_equal(item(&c.args, 0, NULL), "mon-am thu-pm");
+    assert_string_equal(item(&c.args, 1, NULL), "");
+    size_t len;
+    const char *ids = item(&c.args, 2, &len);
+    assert_int_equal(strlen(ids), len);
+    assert_memory_equal(ids, "1764460800000-0 1764460800000-1 ", 32);
+    assert_string_equal(ids + len - strlen(" 1764460800000-999"), " 1764460800000-999");
+    call_free(&c);
+}
+
 /* Many items: the arena and the span table grow, earlier items survive. */
 static void test_many_items(void **state)
 {
@@ -376,8 +418,9 @@ static void test_many_items(void **state)
     call_t c = { 0 };
     call_reset(&c, "intake", "42", "m1");
     for (int i = 0; i < 500; i++)
-        call_argf(&c, "argument-%d", i);
+        call_arg(&c, "n", "argument-%d", i);
     assert_int_equal(c.args.n, 500);
+    assert_int_equal(c.arg_names.len, 500 * 2 - 1);
     for (int i = 0; i < 500; i++) {
         char want[32];
         snprintf(want, sizeof want, "argument-%d", i);
@@ -386,22 +429,170 @@ static void test_many_items(void **state)
     call_free(&c);
 }
 
-/* A formatted item longer than the 512-byte scratch is cut, not overrun. */
+/* A formatted key or argument longer than the first try's room is
+ * formatted again whole, never cut. */
 static void test_long_formatted_item(void **state)
 {
     (void)state;
     call_t c = { 0 };
     call_reset(&c, "intake", "42", "m1");
-    char big[1000];
+    static char big[10000];
     memset(big, 'z', sizeof big - 1);
-    big[sizeof big - 1] = '\0';
-    call_own_key(&c, "%s", big);
+    call_key(&c, "big", "%s", big);
+    call_arg(&c, "big", "<%s>", big);
     size_t len;
     const char *k = item(&c.keys, 0, &len);
-    assert_int_equal(len, 999 + strlen("tp:{42}:intake:"));
+    assert_int_equal(len, sizeof big - 1 + strlen("tp:{42}:intake:"));
     assert_int_equal(strlen(k), len);
     assert_memory_equal(k, "tp:{42}:intake:zzz", 18);
+    const char *a = item(&c.args, 0, &len);
+    assert_int_equal(len, sizeof big + 1);
+    assert_int_equal(a[0], '<');
+    assert_int_equal(a[len - 1], '>');
     call_free(&c);
+}
+
+/* -------------------------------------------------------- the wire layout */
+
+/* A call and the fake Redis it is appended to. */
+typedef struct {
+    rds_t *r;
+    call_t c;
+} wire_t;
+
+static int wire_setup(void **state)
+{
+    static wire_t w;
+    fake_rds_reset();
+    rds_conf_t rc = { .port = 1 };
+    w = (wire_t){ rds_new(&rc, "test"), { 0 } };
+    *state = &w;
+    return 0;
+}
+
+static int wire_teardown(void **state)
+{
+    wire_t *w = *state;
+    call_free(&w->c);
+    rds_destroy(&w->r);
+    return 0;
+}
+
+/* The argv of the one command appended. */
+static const fake_cmd_t *appended(void)
+{
+    assert_int_equal(fake_rds_ncmds(), 1);
+    return fake_rds_cmd(0);
+}
+
+#define ARGV_IS(cmd, i, s) assert_true(fake_cmd_arg_is(cmd, i, s))
+
+/* A command: the bus prefix (mark, outbox; ttl, digest, nout, the outgoing
+ * triples), then the key names in one argument, the argument names in
+ * another, then the values — what bus.lua's command() reads. */
+static void test_command_layout(void **state)
+{
+    wire_t *w = *state;
+    call_t *c = &w->c;
+    call_reset(c, "matcher", "42", "m1");
+    c->digest = "d1";
+    call_function(c, "assign");
+    call_key(c, "assignment", "assignment:%s", "r1");
+    call_key(c, "person", "person:%s", "p1");
+    Tremplin__Event event = TREMPLIN__EVENT__INIT;
+    Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT;
+    env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_EVENT;
+    env.event = &event;
+    call_send(c, "scheduler", &env);
+    call_arg(c, "kind", "%s", "initiation");
+    call_arg(c, "level", "%d", 1);
+    call_append(c, w->r, "matcher_v1", 3600);
+
+    const fake_cmd_t *cmd = appended();
+    assert_int_equal(cmd->argc, 3 + 4 + 3 + 3 + 2 + 2);
+    ARGV_IS(cmd, 0, "FCALL");
+    ARGV_IS(cmd, 1, "matcher_v1_assign");
+    ARGV_IS(cmd, 2, "4");
+    ARGV_IS(cmd, 3, "tp:{42}:matcher:seen:m1");
+    ARGV_IS(cmd, 4, "tp:{42}:matcher:outbox");
+    ARGV_IS(cmd, 5, "tp:{42}:matcher:assignment:r1");
+    ARGV_IS(cmd, 6, "tp:{42}:matcher:person:p1");
+    ARGV_IS(cmd, 7, "3600");
+    ARGV_IS(cmd, 8, "d1");
+    ARGV_IS(cmd, 9, "1");
+    ARGV_IS(cmd, 10, "scheduler");
+    ARGV_IS(cmd, 11, item(&c->out, 1, NULL));
+    assert_int_equal(cmd->lens[12], c->out.items[2].len);
+    ARGV_IS(cmd, 13, "assignment person");
+    ARGV_IS(cmd, 14, "kind level");
+    ARGV_IS(cmd, 15, "initiation");
+    ARGV_IS(cmd, 16, "1");
+    /* and as the test fakes read it back, by name */
+    assert_string_equal(fake_cmd_key(cmd, "person"), "tp:{42}:matcher:person:p1");
+    assert_string_equal(fake_cmd_arg(cmd, "level"), "1");
+}
+
+/* A CURVE peer's marks are its own: another key cannot replay its msg_ids. */
+static void test_command_mark_of_a_peer(void **state)
+{
+    wire_t *w = *state;
+    call_t *c = &w->c;
+    call_reset(c, "intake", "42", "m1");
+    c->peer = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+    call_function(c, "submit_referral");
+    call_append(c, w->r, "intake_v1", 60);
+    char who[TP_ID_LEN + 1], mark[128];
+    util_derive_id(c->peer, "peer", 0, who);
+    snprintf(mark, sizeof mark, "tp:{42}:intake:seen:%.16s:m1", who);
+    const fake_cmd_t *cmd = appended();
+    ARGV_IS(cmd, 2, "2");
+    ARGV_IS(cmd, 3, mark);
+    ARGV_IS(cmd, 8, ""); /* no key of its own, no argument: no names */
+    ARGV_IS(cmd, 9, "");
+    assert_int_equal(cmd->argc, 10);
+}
+
+/* A step: no mark, no outbox, no prefix; its names first in ARGV. Many
+ * arguments go beyond the stack's argv. */
+static void test_step_layout(void **state)
+{
+    wire_t *w = *state;
+    call_t *c = &w->c;
+    call_reset(c, "scheduler", "42", "");
+    call_step(c, "ensure_session");
+    call_key(c, "session", "session:%s", "s1");
+    for (int i = 0; i < 80; i++)
+        call_arg(c, i % 2 ? "odd" : "even", "%d", i);
+    call_append(c, w->r, "scheduler_v1", 3600);
+    const fake_cmd_t *cmd = appended();
+    assert_int_equal(cmd->argc, 3 + 1 + 2 + 80);
+    ARGV_IS(cmd, 1, "scheduler_v1_ensure_session");
+    ARGV_IS(cmd, 2, "1");
+    ARGV_IS(cmd, 3, "tp:{42}:scheduler:session:s1");
+    ARGV_IS(cmd, 4, "session");
+    assert_memory_equal(cmd->argv[5], "even odd even odd ", 18);
+    ARGV_IS(cmd, 6, "0");
+    ARGV_IS(cmd, 85, "79");
+    assert_string_equal(fake_cmd_key(cmd, "session"), "tp:{42}:scheduler:session:s1");
+}
+
+/* call_run: the step alone, its reply; NULL when Redis is down. */
+static void test_run(void **state)
+{
+    wire_t *w = *state;
+    call_t *c = &w->c;
+    call_reset(c, "svc", "42", "");
+    call_step(c, "lease");
+    call_key(c, "lease", "lease:timers");
+    call_arg(c, "holder", "%s", "a");
+    fake_rds_script("svc_v1_lease", fake_reply_int(1));
+    redisReply *reply = call_run(c, w->r, "svc_v1");
+    assert_non_null(reply);
+    assert_int_equal(reply->integer, 1);
+    freeReplyObject(reply);
+    assert_int_equal(fake_rds_batches(), 1);
+    fake_rds_down(1);
+    assert_null(call_run(c, w->r, "svc_v1"));
 }
 
 static void test_send_packs_envelope(void **state)
@@ -492,10 +683,15 @@ int main(void)
         cmocka_unit_test(test_reply_null_is_unavailable),
         cmocka_unit_test(test_reply_wrong_shape),
         cmocka_unit_test(test_reset),
-        cmocka_unit_test(test_function_and_keys),
-        cmocka_unit_test(test_args),
+        cmocka_unit_test(test_named_keys),
+        cmocka_unit_test(test_named_args),
+        cmocka_unit_test(test_list_args),
         cmocka_unit_test(test_many_items),
         cmocka_unit_test(test_long_formatted_item),
+        cmocka_unit_test_setup_teardown(test_command_layout, wire_setup, wire_teardown),
+        cmocka_unit_test_setup_teardown(test_command_mark_of_a_peer, wire_setup, wire_teardown),
+        cmocka_unit_test_setup_teardown(test_step_layout, wire_setup, wire_teardown),
+        cmocka_unit_test_setup_teardown(test_run, wire_setup, wire_teardown),
         cmocka_unit_test(test_send_packs_envelope),
         cmocka_unit_test(test_error_answers_now),
     };

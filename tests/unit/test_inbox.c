@@ -54,17 +54,18 @@ static void prepare(void *arg, const Tremplin__Envelope *in, call_t *call)
     if (!strcmp(key, "nothing"))
         return;
     call_function(call, "thing");
-    call_own_key(call, "thing:%s", key);
-    call_argf(call, "%s", key);
+    call_key(call, "thing", "thing:%s", key);
+    call_arg(call, "key", "%s", key);
 }
 
-/* The function: answers ok with its argument as the status (the last
- * argument of the FCALL); "dup" is a replay, answered as such. */
+/* The function: answers ok with its argument key as the status; "dup" is a
+ * replay, answered as such. */
 static redisReply *redis(void *arg, const fake_cmd_t *c)
 {
     (void)arg;
     if (!strcmp(c->name, FN)) {
-        const char *key = c->argv[c->argc - 1];
+        const char *key = fake_cmd_arg(c, "key");
+        assert_non_null(key);
         const char *ok[] = { "ok", "status", key, "duplicate", "1" };
         return fake_reply_strs(strcmp(key, "dup") ? 3 : 5, ok);
     }

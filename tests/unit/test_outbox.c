@@ -86,13 +86,14 @@ static redisReply *bus(void *arg, const fake_cmd_t *c)
     fx_t *f = arg;
     if (!strcmp(c->name, "XGROUP"))
         return fake_reply_status("OK");
-    if (ends_with(c->name, "_outbox_take")) { /* keys: outbox; args: consumer count lease mode */
-        int count = atoi(c->argv[5]);
+    const char *key = fake_cmd_key(c, "outbox");
+    if (ends_with(c->name, "_outbox_take")) {
+        int count = atoi(fake_cmd_arg(c, "count"));
         redisReply *items[5 * MAX_ENTRIES];
         size_t n = 0;
-        for (int i = 0; i < f->n && strcmp(c->argv[7], "own") && (int)n / 5 < count; i++) {
+        for (int i = 0; i < f->n && strcmp(fake_cmd_arg(c, "mode"), "own") && (int)n / 5 < count; i++) {
             entry_t *e = &f->e[i];
-            if (strcmp(e->key, c->argv[3]) || e->state != E_NEW)
+            if (strcmp(e->key, key) || e->state != E_NEW)
                 continue;
             e->state = E_PENDING;
             items[n++] = fake_reply_str(e->sid);
@@ -105,9 +106,12 @@ static redisReply *bus(void *arg, const fake_cmd_t *c)
     }
     if (ends_with(c->name, "_outbox_orphans"))
         return fake_reply_strs(1, (const char *const[]){ "" });
-    if (ends_with(c->name, "_outbox_done")) { /* keys: outbox; args: ids */
-        for (int i = 4; i < c->argc; i++) {
-            entry_t *e = entry_by_sid(f, c->argv[3], c->argv[i]);
+    if (ends_with(c->name, "_outbox_done")) {
+        char ids[16384];
+        snprintf(ids, sizeof ids, "%s", fake_cmd_arg(c, "ids"));
+        int n = 0;
+        for (char *save = NULL, *id = strtok_r(ids, " ", &save); id; id = strtok_r(NULL, " ", &save), n++) {
+            entry_t *e = entry_by_sid(f, key, id);
             if (!e) {
                 f->foreign_done++;
                 continue;
@@ -115,18 +119,19 @@ static redisReply *bus(void *arg, const fake_cmd_t *c)
             e->done++;
             e->state = E_ACKED;
         }
-        return fake_reply_int(c->argc - 4);
+        return fake_reply_int(n);
     }
-    if (ends_with(c->name, "_outbox_dead")) { /* keys: outbox dead; args: id error tries */
-        entry_t *e = entry_by_sid(f, c->argv[3], c->argv[5]);
+    if (ends_with(c->name, "_outbox_dead")) {
+        entry_t *e = entry_by_sid(f, key, fake_cmd_arg(c, "id"));
         assert_non_null(e);
+        assert_non_null(fake_cmd_key(c, "dead"));
         e->state = E_DEAD;
-        snprintf(e->error, sizeof e->error, "%s", c->argv[6]);
-        snprintf(e->tries, sizeof e->tries, "%s", c->argv[7]);
+        snprintf(e->error, sizeof e->error, "%s", fake_cmd_arg(c, "error"));
+        snprintf(e->tries, sizeof e->tries, "%s", fake_cmd_arg(c, "tries"));
         return fake_reply_int(1);
     }
     if (ends_with(c->name, "_outbox_touch"))
-        return fake_reply_int(c->argc - 5);
+        return fake_reply_int(1);
     return fake_reply_nil();
 }
 

@@ -15,6 +15,7 @@
 #include "ids.h"
 #include "intake/referral_json.h"
 #include "jsondoc.h"
+#include "keys.h"
 
 /* ---------------------------------------------------------------- branches */
 
@@ -453,7 +454,9 @@ static int cli_referral_explain(cli_t *cli, const char *rid)
     if (!r)
         return 1;
     for (int t = 0; t < cli->nterritories; t++) {
-        redisReply *x = rds_cmd(r, "HGETALL tp:{%s}:matcher:assignment:%s", cli->territories[t], rid);
+        char key[160];
+        tp_key(key, sizeof key, cli->territories[t], "matcher", "assignment:%s", rid);
+        redisReply *x = rds_cmd(r, "HGETALL %s", key);
         if (!x)
             return 1;
         if (x->type != REDIS_REPLY_ARRAY || x->elements == 0) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "call.h"
 #include "cli.h"
 #include "keys.h"
 #include "services.h"
@@ -143,28 +144,31 @@ static int cli_outbox_list(cli_t *cli, rds_t *r, int argc, char **argv)
  * there, or -1 when Redis is lost. */
 static long cli_dead_act(rds_t *r, const service_info_t *s, const char *terr, int retry, const char **ids, int n)
 {
-    char dead[96], outbox[96], fn[96];
-    tp_key(dead, sizeof dead, terr, s->name, "dead");
-    tp_key(outbox, sizeof outbox, terr, s->name, "outbox");
-    snprintf(fn, sizeof fn, "%s_dead_retry", s->library);
-    const char *argv[3 + 2 + CLI_DEAD_CHUNK];
-    size_t lens[3 + 2 + CLI_DEAD_CHUNK];
-    int argc = 0;
+    redisReply *x;
+    if (n > CLI_DEAD_CHUNK)
+        n = CLI_DEAD_CHUNK;
     if (retry) {
-        argv[argc++] = "FCALL";
-        argv[argc++] = fn;
-        argv[argc++] = "2";
-        argv[argc++] = dead;
-        argv[argc++] = outbox;
+        call_t c = { 0 };
+        call_reset(&c, s->name, terr, "");
+        call_step(&c, "dead_retry");
+        call_key(&c, "dead", "dead");
+        call_key(&c, "outbox", "outbox");
+        call_arg_list(&c, "ids", NULL, 0);
+        for (int i = 0; i < n; i++)
+            call_arg_word(&c, ids[i]);
+        x = call_run(&c, r, s->library);
+        call_free(&c);
     } else {
-        argv[argc++] = "XDEL";
-        argv[argc++] = dead;
+        char dead[96];
+        const char *argv[2 + CLI_DEAD_CHUNK] = { "XDEL", dead };
+        size_t lens[2 + CLI_DEAD_CHUNK];
+        tp_key(dead, sizeof dead, terr, s->name, "dead");
+        for (int i = 0; i < n; i++)
+            argv[2 + i] = ids[i];
+        for (int i = 0; i < 2 + n; i++)
+            lens[i] = strlen(argv[i]);
+        x = rds_cmd_argv(r, 2 + n, argv, lens);
     }
-    for (int i = 0; i < n && i < CLI_DEAD_CHUNK; i++)
-        argv[argc++] = ids[i];
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    redisReply *x = rds_cmd_argv(r, argc, argv, lens);
     if (!x)
         return -1;
     long done = x->type == REDIS_REPLY_INTEGER ? (long)x->integer : 0;

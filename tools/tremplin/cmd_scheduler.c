@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "keys.h"
 
 /* Monday 00:00 local of ISO week "YYYY-Www", in UTC ms; -1 if malformed. */
 static int64_t iso_week_start(const char *s)
@@ -61,18 +62,20 @@ int cli_sessions(cli_t *cli, int argc, char **argv)
         if (!seen && nk < 64 && (!kind || !strcmp(kind, sl->kind)))
             util_strlcpy(kinds[nk++], sl->kind, TT_CODE);
     }
+    char key[160];
     for (int k = 0; k < nk; k++) {
-        redisReply *ids = rds_cmd(r, "ZRANGEBYSCORE tp:{%s}:scheduler:sessions:%s %lld (%lld", T, kinds[k],
-                                  (long long)from, (long long)to);
+        tp_key(key, sizeof key, T, "scheduler", "sessions:%s", kinds[k]);
+        redisReply *ids = rds_cmd(r, "ZRANGEBYSCORE %s %lld (%lld", key, (long long)from, (long long)to);
         long long waiting = 0;
-        redisReply *wq = rds_cmd(r, "HGET tp:{%s}:scheduler:fig:current waiting:%s", T, kinds[k]);
+        tp_key(key, sizeof key, T, "scheduler", "fig:current");
+        redisReply *wq = rds_cmd(r, "HGET %s waiting:%s", key, kinds[k]);
         if (wq && wq->type == REDIS_REPLY_STRING)
             waiting = atoll(wq->str);
         if (wq)
             freeReplyObject(wq);
         for (size_t j = 0; ids && ids->type == REDIS_REPLY_ARRAY && j < ids->elements; j++) {
-            redisReply *x = rds_cmd(r, "HMGET tp:{%s}:scheduler:session:%s start taken capacity status", T,
-                                    ids->element[j]->str);
+            tp_key(key, sizeof key, T, "scheduler", "session:%s", ids->element[j]->str);
+            redisReply *x = rds_cmd(r, "HMGET %s start taken capacity status", key);
             if (!x || x->type != REDIS_REPLY_ARRAY || x->elements != 4 || !x->element[0]->str) {
                 if (x)
                     freeReplyObject(x);
