@@ -140,6 +140,7 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
     acc.referral_id = rid;
     acc.person_id = pid;
     acc.branch = r->branch;
+    acc.partner = r->mediator->partner;
     acc.needs = r->needs;
     acc.n_needs = r->n_needs;
     acc.answers = r->answers;

@@ -56,10 +56,14 @@ command('submit_referral', {
   redis.call('HSET', k.contact, unpack(contact))
   redis.call('ZADD', k.retention, a.retain_until_ms, pid)
 
-  -- figures: ids and counts only
+  -- figures: ids and counts only (docs/figures.md); by branch and by the
+  -- mediator's partner, in the day and in the total
   redis.call('HINCRBY', k.fig_day, 'referrals', 1)
-  redis.call('HINCRBY', k.fig_day, 'referrals:' .. a.branch, 1)
   redis.call('HINCRBY', k.fig_total, 'referrals', 1)
+  for _, f in ipairs({'referrals:' .. a.branch, 'referrals@p:' .. a.partner}) do
+    redis.call('HINCRBY', k.fig_day, f, 1)
+    redis.call('HINCRBY', k.fig_total, f, 1)
+  end
   if not known then
     redis.call('HINCRBY', k.fig_day, 'people_new', 1)
     redis.call('HINCRBY', k.fig_total, 'people', 1)
@@ -84,6 +88,7 @@ command('no_consent', {
     redis.call('HINCRBY', k.fig_day, 'no_consent', 1)
     redis.call('HINCRBY', k.fig_day, 'no_consent:' .. a.branch, 1)
     redis.call('HINCRBY', k.fig_total, 'no_consent', 1)
+    redis.call('HINCRBY', k.fig_total, 'no_consent:' .. a.branch, 1)
   end
   return {'err', 'CONSENT_REQUIRED', a.field, a.message}
 end)

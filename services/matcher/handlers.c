@@ -15,9 +15,11 @@ const conf_field_t matcher_conf_fields[] = {
 };
 const size_t matcher_nconf_fields = sizeof matcher_conf_fields / sizeof matcher_conf_fields[0];
 
+/* branch, partner: where the person was referred from ("" in a follow-up). */
 static void track_assigned(const char *assignment_id, const char *person_id,
                            const cat_kind_t *kind, int level, char **availability, size_t navail,
-                           uint64_t referred_at, const char *reason, call_t *call)
+                           uint64_t referred_at, const char *reason, const char *branch, const char *partner,
+                           call_t *call)
 {
     Tremplin__Envelope out = TREMPLIN__ENVELOPE__INIT;
     Tremplin__TrackAssigned t = TREMPLIN__TRACK_ASSIGNED__INIT;
@@ -29,6 +31,8 @@ static void track_assigned(const char *assignment_id, const char *person_id,
     t.n_availability = navail;
     t.referred_at_ms = referred_at;
     t.reason = (char *)reason;
+    t.branch = (char *)branch;
+    t.partner = (char *)partner;
     out.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_TRACK_ASSIGNED;
     out.track_assigned = &t;
     call_send(call, "scheduler", &out);
@@ -63,7 +67,7 @@ static void prepare_referral_accepted(void *arg, const Tremplin__Envelope *env, 
     call_event(call, "track.assigned", "referral_id");
     if (a.kind)
         track_assigned(r->referral_id, r->person_id, a.kind, a.level, r->availability, r->n_availability,
-                       r->referred_at_ms, a.reason_fr, call);
+                       r->referred_at_ms, a.reason_fr, r->branch, r->partner, call);
     call_key(call, "assignment", "assignment:%s", r->referral_id);
     person_and_figures(call, r->person_id, day);
     call_arg(call, "referral_id", "%s", r->referral_id);
@@ -77,6 +81,7 @@ static void prepare_referral_accepted(void *arg, const Tremplin__Envelope *env, 
     call_arg(call, "now_ms", "%lld", (long long)now);
     call_arg_list(call, "availability", r->availability, r->n_availability);
     call_arg(call, "branch", "%s", r->branch);
+    call_arg(call, "partner", "%s", r->partner);
 }
 
 static void prepare_follow_up(void *arg, const Tremplin__Envelope *env, call_t *call)
@@ -103,7 +108,7 @@ static void prepare_follow_up(void *arg, const Tremplin__Envelope *env, call_t *
     call_event(call, "followup.decided", NULL);
     for (int i = 0; i < n; i++) /* availability empty: the scheduler keeps the person's last known */
         track_assigned(f->follow_up_id, f->person_id, cands[i], -1, NULL, 0, (uint64_t)now,
-                       "suite du parcours", call);
+                       "suite du parcours", "", "", call);
     call_key(call, "followup", "followup:%s", f->follow_up_id);
     person_and_figures(call, f->person_id, day);
     call_arg(call, "follow_up_id", "%s", f->follow_up_id);

@@ -2,13 +2,25 @@
 -- Keys: tp:{T}:matcher:*  — assignments (why this workshop), the person's
 -- pathway (assigned and completed kinds), figures.
 
+-- A figure of the day and of the total, with its variants by branch
+-- (field@b:<branch>) and by the mediator's partner (field@p:<partner>) when
+-- they are known (docs/figures.md).
+local function fig_by(k, field, branch, partner)
+  for _, f in ipairs({field, branch ~= '' and field .. '@b:' .. branch or nil,
+                      partner ~= '' and field .. '@p:' .. partner or nil}) do
+    redis.call('HINCRBY', k.fig_day, f, 1)
+    redis.call('HINCRBY', k.fig_total, f, 1)
+  end
+end
+
 -- assign: the first assessment of a referral. kind: '' for no workshop;
 -- reason: in French; rules: the catalogue's and questionnaire's versions;
--- availability: a list, '' when not given.
+-- availability: a list, '' when not given; partner: the mediator's ('' from
+-- an older intake).
 command('assign', {
   keys = {'assignment', 'person', 'fig_day', 'fig_total'},
   args = {'referral_id', 'person_id', 'kind', 'kind_title', 'level', 'score', 'outcome', 'reason', 'rules', 'now_ms',
-          'availability', 'branch'},
+          'availability', 'branch', 'partner'},
 }, function(k, a)
   -- every delivery that got past the idempotency mark, counted before the
   -- business check: more than 1 means the referral reached the matcher twice
@@ -21,16 +33,26 @@ command('assign', {
   redis.call('HSET', k.assignment, 'person_id', a.person_id, 'kind', kind, 'kind_title', a.kind_title,
              'level', a.level, 'score', a.score, 'outcome', outcome, 'reason', a.reason, 'rules', a.rules,
              'decided_ms', now, 'source', 'referral', 'branch', a.branch)
+  local b, p = a.branch, a.partner
   if redis.call('HSETNX', k.person, 'accompanied_ms', now) == 1 then
-    redis.call('HINCRBY', k.fig_total, 'accompanied', 1)
-    redis.call('HINCRBY', k.fig_day, 'accompanied', 1)
+    fig_by(k, 'accompanied', b, p)
+  end
+  -- the level at entry (the person's first assessment) or at a
+  -- re-assessment (a later referral of the same person), and the move
+  local before = redis.call('HGET', k.person, 'level')
+  if before then
+    redis.call('HINCRBY', k.fig_day, 'level_reassessed:' .. a.level, 1)
+    redis.call('HINCRBY', k.fig_day, 'level_change:' .. before .. ':' .. a.level, 1)
+  else
+    redis.call('HINCRBY', k.fig_day, 'level_entry:' .. a.level, 1)
   end
   if a.availability ~= '' then redis.call('HSET', k.person, 'availability', a.availability) end
   redis.call('HSET', k.person, 'level', a.level, 'outcome', outcome, 'assessed_ms', now)
+  fig_by(k, 'assessed', b, p)
   if kind ~= '' then
     redis.call('HSET', k.person, 'assigned:' .. kind, now)
-    redis.call('HINCRBY', k.fig_day, 'assigned:' .. kind, 1)
-    redis.call('HINCRBY', k.fig_total, 'assigned:' .. kind, 1)
+    fig_by(k, 'assigned:' .. kind, b, p)
+    if redis.call('HSETNX', k.person, 'first_assigned_ms', now) == 1 then fig_by(k, 'people_assigned', b, p) end
   end
   redis.call('HINCRBY', k.fig_day, 'outcome:' .. outcome, 1)
   redis.call('HINCRBY', k.fig_day, 'level:' .. a.level, 1)

@@ -61,6 +61,11 @@ static void prepare_track_assigned(void *arg, const Tremplin__Envelope *env, cal
         call_error(call, "INVALID_FIELD", "assignment_id", "Affectation invalide (identifiants ou type d'atelier).", 0);
         return;
     }
+    /* where the person was referred from: a field of the figures' keys */
+    if ((t->branch[0] && !ids_token(t->branch, 64, "-_.")) || (t->partner[0] && !ids_token(t->partner, 64, "-_."))) {
+        call_error(call, "INVALID_FIELD", "branch", "Agence ou partenaire invalide.", 0);
+        return;
+    }
     for (size_t i = 0; i < t->n_availability; i++) {
         if (!ids_valid(t->availability[i], TT_HALF_DAY - 1)) {
             call_error(call, "INVALID_FIELD", "availability", "Demi-journée invalide.", 0);
@@ -77,6 +82,10 @@ static void prepare_track_assigned(void *arg, const Tremplin__Envelope *env, cal
     call_arg(call, "notice_ms", "%lld", (long long)scheduler_notice_ms(sc));
     call_arg(call, "offer_ms", "%lld", (long long)scheduler_offer_ms(sc));
     call_arg(call, "assignment_id", "%s", t->assignment_id);
+    if (t->branch[0])
+        call_arg(call, "branch", "%s", t->branch);
+    if (t->partner[0])
+        call_arg(call, "partner", "%s", t->partner);
 }
 
 /* A step on one booking, as typed by a person (cancel, answer an offer):

@@ -12,12 +12,19 @@
 --   roster:<sid>    hash pid -> bid             (one booking per person and session)
 --   person:<pid>    availability, active:<kind> = bid | 'waiting', referred:<kind>,
 --                   assignment:<kind>, noshows:<kind>, flagged:<kind>, completed:<kind>,
---                   seen_total, trained_ms
+--                   seen_total, trained_ms, first_booked_ms, branch and partner (where
+--                   the person was first referred from: the figures' breakdowns)
 --   wait:<kind>:<half_day>  zset referred_at -> pid: one waitlist per kind and
 --                   half-day, so the next compatible person is found in O(log n)
 --   offers          zset deadline -> bid        (offers waiting for an answer)
 --   notify          stream of jobs for the gateway (ids only)
---   fig:<day>, fig:total, fig:current           figures
+--   fig:<day>, fig:total, fig:current           figures (docs/figures.md): a person's
+--                   figures also by branch (field@b:<branch>) and partner (@p:)
+--   fig:session:<sid>  kind venue start end capacity taken status seen noshow
+--                   excused: a session's figures, kept in step with the session
+--   fig:sessions    zset start -> sid           (the sessions with figures, in time order)
+--   fig:wait:<day>  zset member kind|branch|partner|bid -> ms from the referral to the
+--                   start of the person's first workshop attended, on the day it was marked
 -- Seat counters (session.taken: booked + offered) change only here, in the
 -- same step as the capacity check.
 
@@ -45,6 +52,32 @@ local function fig(P, day, field, by)
   redis.call('HINCRBY', P .. 'fig:total', field, by or 1)
 end
 
+-- A figure about a person: also by the branch and the partner they were
+-- first referred from, when known.
+local function figp(P, day, field, pid, by)
+  fig(P, day, field, by)
+  local bp = redis.call('HMGET', P .. 'person:' .. pid, 'branch', 'partner')
+  if bp[1] then fig(P, day, field .. '@b:' .. bp[1], by) end
+  if bp[2] then fig(P, day, field .. '@p:' .. bp[2], by) end
+end
+
+-- A session's figure record, in step with the session (the reporter reads
+-- these, never the session itself).
+local function sess_fig(P, sid, ...)
+  redis.call('HSET', P .. 'fig:session:' .. sid, ...)
+end
+
+local function sess_incr(P, sid, field, by)
+  redis.call('HINCRBY', P .. 'fig:session:' .. sid, field, by)
+end
+
+-- The first confirmed seat of a person (booked, or an offer accepted).
+local function first_booked(P, pid, now, day)
+  if redis.call('HSETNX', P .. 'person:' .. pid, 'first_booked_ms', now) == 1 then
+    figp(P, day, 'people_booked', pid)
+  end
+end
+
 local function has(list, x)
   for _, v in ipairs(list) do if v == x then return true end end
   return false
@@ -65,7 +98,7 @@ local function wait_join(P, pid, kind, referred_at, day)
   redis.call('HSET', person, 'active:' .. kind, 'waiting', 'referred:' .. kind, referred_at,
              'wait_seq:' .. kind, redis.call('INCR', P .. 'seq'), 'waitdays:' .. kind, days)
   redis.call('HINCRBY', P .. 'fig:current', 'waiting:' .. kind, 1)
-  fig(P, day, 'waitlisted:' .. kind)
+  figp(P, day, 'waitlisted:' .. kind, pid)
 end
 
 local function wait_leave(P, pid, kind)
@@ -114,6 +147,7 @@ local function new_booking(P, pid, sid, kind, status, now, deadline)
              'referred_at', hget(person, 'referred:' .. kind) or now, 'seq', redis.call('INCR', P .. 'seq'))
   redis.call('HSET', P .. 'roster:' .. sid, pid, bid)
   redis.call('HINCRBY', P .. 'session:' .. sid, 'taken', 1)
+  sess_incr(P, sid, 'taken', 1)
   redis.call('HSET', person, 'active:' .. kind, bid)
   if status == 'offered' then redis.call('ZADD', P .. 'offers', deadline, bid) end
   return bid
@@ -141,7 +175,8 @@ local function place(P, pid, kind, now, notice_ms, day)
   if sid then
     local bid = new_booking(P, pid, sid, kind, 'booked', now)
     notify(P, 'convocation', bid, pid, sid)
-    fig(P, day, 'booked:' .. kind)
+    figp(P, day, 'booked:' .. kind, pid)
+    first_booked(P, pid, now, day)
     return 'booked', bid, sid
   end
   wait_join(P, pid, kind, hget(P .. 'person:' .. pid, 'referred:' .. kind) or now, day)
@@ -171,7 +206,7 @@ local function refill(P, sid, now, offer_ms, day)
         local bid = new_booking(P, pid, sid, kind, 'offered', now, deadline)
         redis.call('HSET', P .. 'booking:' .. bid, 'via', 'waitlist')
         notify(P, 'offer', bid, pid, sid, {'deadline', deadline})
-        fig(P, day, 'offers:' .. kind)
+        figp(P, day, 'offers:' .. kind, pid)
         free, offered = free - 1, offered + 1
       else
         offset = offset + 1
@@ -187,6 +222,7 @@ local function release(P, bid, status, now)
   local pid, sid, kind = hget(b, 'pid'), hget(b, 'sid'), hget(b, 'kind')
   redis.call('HSET', b, 'status', status, 'closed', now)
   redis.call('HINCRBY', P .. 'session:' .. sid, 'taken', -1)
+  sess_incr(P, sid, 'taken', -1)
   redis.call('ZREM', P .. 'offers', bid)
   if hget(P .. 'person:' .. pid, 'active:' .. kind) == bid then
     redis.call('HDEL', P .. 'person:' .. pid, 'active:' .. kind)
@@ -202,6 +238,7 @@ command('track_assigned', {
   keys = {'person', 'assigned'},
   args = {'person_id', 'kind', 'availability', 'referred_at_ms', 'now_ms', 'notice_ms', 'offer_ms', 'day',
           'assignment_id', 'nonce'},
+  optional = {'branch', 'partner'},
 }, function(k, a)
   local P = prefix_of(k.person)
   ids_start(a.nonce)
@@ -217,6 +254,9 @@ command('track_assigned', {
     return {'ok', 'booking_id', '', 'status', 'consent_withdrawn'}
   end
   if a.availability ~= '' then redis.call('HSET', k.person, 'availability', a.availability) end
+  -- where the person was first referred from (a follow-up says nothing)
+  if a.branch then redis.call('HSETNX', k.person, 'branch', a.branch) end
+  if a.partner then redis.call('HSETNX', k.person, 'partner', a.partner) end
   if not hget(k.person, 'availability') then
     return {'err', 'INVALID_FIELD', 'availability', 'Disponibilités inconnues pour cette personne.'}
   end
@@ -248,8 +288,8 @@ command('cancel_booking', {
   if tonumber(hget(P .. 'session:' .. sid, 'start')) - tonumber(a.cutoff_ms) <= now then
     return {'err', 'TOO_LATE', 'booking_id', 'Trop tard pour annuler : prévenir directement le formateur.'}
   end
-  local _, _, kind = release(P, a.booking_id, 'cancelled', now)
-  fig(P, a.day, 'cancelled:' .. kind)
+  local pid, _, kind = release(P, a.booking_id, 'cancelled', now)
+  figp(P, a.day, 'cancelled:' .. kind, pid)
   refill(P, sid, now, tonumber(a.offer_ms), a.day)
   return {'ok', 'booking_id', a.booking_id, 'session_id', sid, 'status', 'cancelled'}
 end)
@@ -274,12 +314,13 @@ command('answer_offer', {
     redis.call('HSET', k.booking, 'status', 'booked', 'answered', now)
     redis.call('ZREM', P .. 'offers', a.booking_id)
     notify(P, 'convocation', a.booking_id, b[4], b[3])
-    fig(P, day, 'offers_accepted:' .. b[5])
-    fig(P, day, 'booked:' .. b[5])
+    figp(P, day, 'offers_accepted:' .. b[5], b[4])
+    figp(P, day, 'booked:' .. b[5], b[4])
+    first_booked(P, b[4], now, day)
     return {'ok', 'booking_id', a.booking_id, 'session_id', b[3], 'status', 'booked'}
   end
   release(P, a.booking_id, 'declined', now)
-  fig(P, day, 'offers_declined:' .. b[5])
+  figp(P, day, 'offers_declined:' .. b[5], b[4])
   refill(P, b[3], now, tonumber(a.offer_ms), day)
   -- not this session, but they keep their place for the next one (joined
   -- after the refill, which would skip them anyway: they are in its roster)
@@ -318,7 +359,7 @@ command('consent_withdrawn', {
       n = n + 1
     end
   end
-  if n > 0 then fig(P, day, 'consent_withdrawn', n) end
+  if n > 0 then figp(P, day, 'consent_withdrawn', pid, n) end
   return {'ok', 'status', 'withdrawn:' .. n}
 end)
 
@@ -352,6 +393,7 @@ command('cancel_session', {
     return {'err', 'SESSION_STARTED', 'session_id', 'La séance a déjà commencé.'}
   end
   redis.call('HSET', k.session, 'status', 'cancelled', 'cancel_reason', a.reason, 'cancelled_by', a.by)
+  sess_fig(P, sid, 'status', 'cancelled')
   local roster = redis.call('HGETALL', P .. 'roster:' .. sid)
   local moved = 0
   for i = 2, #roster, 2 do
@@ -368,14 +410,26 @@ end)
 -- Attendance: a mark's consequences, applied and undone (a correction undoes
 -- the old mark's, then applies the new one's). Figures count on the day of
 -- the first mark, so a correction moves them within that day.
--- m: {P, bid, booking key, pid, person key, kind, sid, day (of the first
--- mark), now, chances, notice_ms, offer_ms}
+-- m: {P, bid, booking key, pid, person key, kind, sid, start (of the
+-- session), day (of the first mark), now, chances, notice_ms, offer_ms}
+
+-- The wait sample of a person's first workshop attended: its member in
+-- fig:wait:<day> (kind, branch, partner: the breakdowns; the booking: unique).
+local function wait_member(m)
+  local bp = redis.call('HMGET', m.person, 'branch', 'partner')
+  return m.kind .. '|' .. (bp[1] or '') .. '|' .. (bp[2] or '') .. '|' .. m.bid
+end
+
 local function attendance_apply(m, status)
-  fig(m.P, m.day, status .. ':' .. m.kind)
+  figp(m.P, m.day, status .. ':' .. m.kind, m.pid)
+  sess_incr(m.P, m.sid, status, 1)
   if status == 'seen' then
     redis.call('HSET', m.person, 'completed:' .. m.kind, m.now)
     if redis.call('HINCRBY', m.person, 'seen_total', 1) == 1 and redis.call('HSETNX', m.person, 'trained_ms', m.now) == 1 then
-      fig(m.P, m.day, 'trained')
+      figp(m.P, m.day, 'trained', m.pid)
+      figp(m.P, m.day, 'trained:' .. m.kind, m.pid)
+      local referred = tonumber(hget(m.b, 'referred_at') or m.start)
+      redis.call('ZADD', m.P .. 'fig:wait:' .. m.day, math.max(m.start - referred, 0), wait_member(m))
     end
     return
   end
@@ -383,7 +437,7 @@ local function attendance_apply(m, status)
     redis.call('HSET', m.person, 'flagged:' .. m.kind, m.now)
     redis.call('HSET', m.b, 'flagged', 1)
     notify(m.P, 'mediator_flag', m.bid, m.pid, m.sid, {'reason', 'noshow'})
-    fig(m.P, m.day, 'flagged_noshow')
+    figp(m.P, m.day, 'flagged_noshow', m.pid)
     return
   end
   -- excused, or a no-show with a chance left: a seat in a later session
@@ -397,11 +451,14 @@ end
 
 -- keep_seat: the new mark gives a seat again; the one this mark gave stays.
 local function attendance_undo(m, status, keep_seat)
-  fig(m.P, m.day, status .. ':' .. m.kind, -1)
+  figp(m.P, m.day, status .. ':' .. m.kind, m.pid, -1)
+  sess_incr(m.P, m.sid, status, -1)
   if status == 'seen' then
     redis.call('HDEL', m.person, 'completed:' .. m.kind)
     if redis.call('HINCRBY', m.person, 'seen_total', -1) <= 0 and redis.call('HDEL', m.person, 'trained_ms') == 1 then
-      fig(m.P, m.day, 'trained', -1)
+      figp(m.P, m.day, 'trained', m.pid, -1)
+      figp(m.P, m.day, 'trained:' .. m.kind, m.pid, -1)
+      redis.call('ZREM', m.P .. 'fig:wait:' .. m.day, wait_member(m))
     end
     return
   end
@@ -410,7 +467,7 @@ local function attendance_undo(m, status, keep_seat)
     redis.call('HDEL', m.person, 'flagged:' .. m.kind)
     redis.call('HDEL', m.b, 'flagged')
     notify(m.P, 'mediator_unflag', m.bid, m.pid, m.sid, {'reason', 'attendance_corrected'})
-    fig(m.P, m.day, 'flagged_noshow', -1)
+    figp(m.P, m.day, 'flagged_noshow', m.pid, -1)
   end
   -- the seat (or waitlist place) this mark gave, if it is still theirs
   local r = hget(m.b, 'replaced')
@@ -457,7 +514,7 @@ command('mark_attendance', {
     return {'err', 'SESSION_CLOSED', 'status', 'La séance est close : la présence ne peut plus être corrigée.'}
   end
   local m = {P = P, bid = bid, b = P .. 'booking:' .. bid, pid = pid, person = P .. 'person:' .. pid, kind = s[2],
-             sid = sid, day = b[2] or a.day, now = now, chances = tonumber(a.chances),
+             sid = sid, start = tonumber(s[1]), day = b[2] or a.day, now = now, chances = tonumber(a.chances),
              notice_ms = tonumber(a.notice_ms), offer_ms = tonumber(a.offer_ms)}
   if marked then
     local noshows = tonumber(hget(m.person, 'noshows:' .. m.kind) or 0)
@@ -484,6 +541,7 @@ step('close_session', {keys = {'session'}}, function(k)
   local s = redis.call('HMGET', k.session, 'status', 'round')
   if s[1] == 'open' then
     redis.call('HSET', k.session, 'status', 'closing')
+    sess_fig(prefix_of(k.session), string.match(k.session, ':session:(.+)$'), 'status', 'closing')
     s[1] = 'closing'
   end
   return {s[1] or '', s[2] or '0'}
@@ -510,12 +568,21 @@ step('ensure_session', {
                'end', a.end_ms, 'capacity', a.capacity, 'taken', 0, 'status', 'open', 'half_day', a.half_day)
     redis.call('ZADD', P .. 'sessions:' .. a.kind, a.start_ms, sid)
     redis.call('SADD', P .. 'kinds', a.kind)
+    sess_fig(P, sid, 'kind', a.kind, 'venue', a.venue, 'start', a.start_ms, 'end', a.end_ms, 'capacity', a.capacity,
+             'taken', 0, 'status', 'open', 'seen', 0, 'noshow', 0, 'excused', 0)
+    redis.call('ZADD', P .. 'fig:sessions', a.start_ms, sid)
     if absent then
       redis.call('HSET', k.session, 'status', 'cancelled', 'cancel_reason', 'trainer_absent', 'cancelled_by', 'timetable')
+      sess_fig(P, sid, 'status', 'cancelled')
       fig(P, a.day, 'sessions_cancelled')
       return 0
     end
   else
+    if redis.call('EXISTS', P .. 'fig:session:' .. sid) == 0 then -- a session made before its figures were kept
+      local x = redis.call('HMGET', k.session, 'kind', 'venue', 'start', 'end', 'taken')
+      sess_fig(P, sid, 'kind', x[1], 'venue', x[2], 'start', x[3], 'end', x[4], 'taken', x[5])
+      redis.call('ZADD', P .. 'fig:sessions', x[3], sid)
+    end
     local st = redis.call('HMGET', k.session, 'status', 'cancelled_by')
     if not absent and start > now
        and (st[1] == 'closing' or (st[1] == 'cancelled' and st[2] == 'timetable')) then
@@ -526,6 +593,7 @@ step('ensure_session', {
     end
     local cap, taken = tonumber(a.capacity), tonumber(hget(k.session, 'taken'))
     redis.call('HSET', k.session, 'capacity', cap)
+    sess_fig(P, sid, 'capacity', cap, 'status', hget(k.session, 'status'))
     if a.cut == '1' and taken > cap and hget(k.session, 'status') == 'open' and start > now then
       -- the last booked leave first
       local bookings = {}
@@ -552,7 +620,7 @@ step('expire_offers', {keys = {'offers'}, args = {'now_ms', 'offer_ms', 'day', '
     if hget(P .. 'booking:' .. bid, 'status') == 'offered' then
       local pid, sid, kind = release(P, bid, 'expired', now)
       notify(P, 'offer_expired', bid, pid, sid)
-      fig(P, a.day, 'offers_expired:' .. kind)
+      figp(P, a.day, 'offers_expired:' .. kind, pid)
       wait_join(P, pid, kind, hget(P .. 'person:' .. pid, 'referred:' .. kind), a.day)
       refill(P, sid, now, tonumber(a.offer_ms), a.day)
     else
