@@ -30,6 +30,12 @@ GW_PKGS  = cairo pango pangocairo fontconfig libcurl
 GW_CFLAGS := $(shell pkg-config --cflags $(GW_PKGS) 2>/dev/null)
 GW_LIBS   := $(shell pkg-config --libs $(GW_PKGS) 2>/dev/null)
 
+# The reporter's HTTP server (libmicrohttpd): only its modules and its
+# binary use these flags.
+REP_PKGS = libmicrohttpd
+REP_CFLAGS := $(shell pkg-config --cflags $(REP_PKGS) 2>/dev/null)
+REP_LIBS   := $(shell pkg-config --libs $(REP_PKGS) 2>/dev/null)
+
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) $(SANFLAGS) \
@@ -47,6 +53,9 @@ SERVICE_BINS = $(SERVICES:%=$(O)/bin/tremplin-%)
 SVC_LOGIC_SRC = $(filter-out %/main.c,$(wildcard services/*/*.c))
 SVC_LOGIC_OBJ = $(SVC_LOGIC_SRC:%.c=$(O)/%.o)
 SVC_LIBS = $(SERVICES:%=$(O)/libsvc-%.a)
+# on a link line: one group, so a service's library may use another's
+# whatever their order (the reporter reads the matcher's catalogue)
+SVC_GROUP = -Wl,--start-group $(SVC_LIBS) -Wl,--end-group
 CLI_SRC  = $(wildcard tools/tremplin/*.c)
 CLI_OBJ  = $(CLI_SRC:%.c=$(O)/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
@@ -94,6 +103,13 @@ $(O)/gen/%_lua.c: common/bus.lua services/%/*.lua
 	   cat common/bus.lua services/$*/$*.lua | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/'; \
 	   printf ';\n'; } > $@
 
+# The reporter's dashboard page, embedded as a C string (no file to deploy).
+$(O)/gen/reporter_html.c: services/reporter/dashboard.html
+	@mkdir -p $(O)/gen
+	@{ printf 'const char reporter_dashboard_html[] =\n'; \
+	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	   printf ';\n'; } > $@
+
 # ------------------------------------------------------------------ objects
 
 $(COMMON_OBJ) $(CLI_OBJ) $(SVC_LOGIC_OBJ): | $(O)/gen/tremplin.pb-c.h
@@ -123,6 +139,9 @@ $(foreach s,$(SERVICES),$(eval $(call svc_lib_rule,$(s))))
 $(eval $(call svc_lib_rule,gateway))
 
 $(O)/services/gateway/%.o: ALL_CFLAGS += $(GW_CFLAGS)
+$(O)/services/reporter/%.o: ALL_CFLAGS += $(REP_CFLAGS)
+$(O)/bin/tremplin-reporter: $(O)/gen/reporter_html.o
+$(O)/bin/tremplin-reporter: LDLIBS += $(REP_LIBS)
 
 # ----------------------------------------------------------------- binaries
 
@@ -136,7 +155,7 @@ $(O)/bin/tremplin-%: $(O)/services/%/main.o $(O)/gen/%_lua.o $(O)/libsvc-%.a $(S
 # the tool carries the services' function libraries (`tremplin functions load`)
 $(O)/bin/tremplin: $(CLI_OBJ) $(SERVICES:%=$(O)/gen/%_lua.o) $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(SERVICES:%=$(O)/gen/%_lua.o) $(SVC_LIBS) $(O)/libtremplin.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(SERVICES:%=$(O)/gen/%_lua.o) $(SVC_GROUP) $(O)/libtremplin.a $(LDLIBS)
 
 $(FAKE_TESTS:%=$(O)/tests/%): $(O)/tests/%: $(O)/tests/unit/%.o $(FAKE_OBJ) $(O)/libtremplin-core.a
 	@mkdir -p $(dir $@)
@@ -148,11 +167,11 @@ $(GW_TESTS:%=$(O)/tests/%): $(O)/tests/%: $(O)/tests/unit/%.o $(O)/libsvc-gatewa
 
 $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(O)/libtremplin.a $(CMOCKA_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(SVC_GROUP) $(O)/libtremplin.a $(CMOCKA_LIBS) $(LDLIBS)
 
 $(O)/tests/test_%: $(O)/tests/integration/test_%.o $(HARNESS_OBJ) $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(SVC_LIBS) $(O)/libtremplin.a $(CMOCKA_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(SVC_GROUP) $(O)/libtremplin.a $(CMOCKA_LIBS) $(LDLIBS)
 
 # -------------------------------------------------------------------- tests
 

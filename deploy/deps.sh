@@ -12,7 +12,15 @@ libzmq3-dev libczmq-dev libsodium-dev
 libprotobuf-c-dev protobuf-c-compiler
 libhiredis-dev redis-server redis-tools
 libcmocka-dev libjson-c-dev libinih-dev libcsv-dev libglib2.0-dev
-libcairo2-dev libpango1.0-dev fonts-dejavu-core libcurl4-openssl-dev poppler-utils"
+libcairo2-dev libpango1.0-dev fonts-dejavu-core libcurl4-openssl-dev poppler-utils
+libmicrohttpd-dev prometheus chromium"
+
+# The reporter serves HTTP with libmicrohttpd; its tests check /metrics with
+# promtool (package prometheus) and drive the dashboard in Debian's chromium
+# through playwright-core (npm, pinned in tests/browser/package-lock.json:
+# `make browser-deps`). Node and npm: Debian's, unless a node with npm is
+# there already (a newer one from elsewhere conflicts with Debian's npm).
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"
 
 missing=""
 for p in $PACKAGES; do

@@ -6,7 +6,8 @@
 #   deploy/setup.sh DIR REDIS_PORT BASE_PORT
 #
 # Ports: services bind BASE_PORT+1..+5 (commands) and BASE_PORT+11..+15
-# (events); intake's CURVE endpoint for branch systems is BASE_PORT+6. Existing secrets are kept, so a re-run does not lock anyone out;
+# (events); intake's CURVE endpoint for branch systems is BASE_PORT+6; the
+# reporter's HTTP (dashboard, /metrics, API) BASE_PORT+7. Existing secrets are kept, so a re-run does not lock anyone out;
 # the configuration files are rewritten. Used by `make demo` and the tests.
 set -eu
 
@@ -57,9 +58,12 @@ svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -function +fcal
     for s in intake matcher scheduler survey; do
         echo "user $s on #$(printf %s "$(pass $s)" | sha256sum | cut -d' ' -f1) ~tp:*:$s:* resetchannels $svc_cmds"
     done
-    # the reporter reads every service's figures (never the contact data)
-    # and writes only its own keys
-    echo "user reporter on #$(printf %s "$(pass reporter)" | sha256sum | cut -d' ' -f1) %R~tp:*:fig:* ~tp:*:reporter:* resetchannels $svc_cmds"
+    # the reporter reads every service's figures, read-only (tp:{T}:<svc>:fig:*,
+    # docs/figures.md: counts and pseudonymous facts, never contact data), and
+    # writes only its own keys (closed periods)
+    figs=""
+    for s in intake matcher scheduler survey gateway; do figs="$figs %R~tp:{*}:$s:fig:*"; done
+    echo "user reporter on #$(printf %s "$(pass reporter)" | sha256sum | cut -d' ' -f1)$figs ~tp:*:reporter:* resetchannels $svc_cmds"
     echo "user gateway on #$(printf %s "$(pass gateway)" | sha256sum | cut -d' ' -f1) ~tp:*:gateway:* %R~tp:*:contact:* resetchannels $svc_cmds"
 } > "$dir/redis/users.acl"
 chmod 600 "$dir/redis/users.acl"
@@ -146,6 +150,14 @@ instance = survey-1
 
 [reporter]
 instance = reporter-1
+; the dashboard, /metrics and the JSON API (loopback: put a proxy in front to
+; show it elsewhere)
+http_bind = 127.0.0.1
+http_port = $((base + 7))
+; exports for publication hide counts below this (1 to suppress_below - 1)
+suppress_below = 5
+; the capacity outlook warns when a person referred today would wait longer
+wait_warn_days = 28
 
 [endpoints]
 intake = tcp://127.0.0.1:$((base + 1))

@@ -18,6 +18,8 @@ static const cli_command_t cli_commands[] = {
     { "offer", "offer accept|decline BOOKING", cli_offer },
     { "booking", "booking cancel BOOKING [REASON]", cli_booking },
     { "session", "session cancel SESSION REASON", cli_session },
+    { "kpi", "kpi [--from D] [--to D] [--by week|month|branch|partner|kind|territory] [--json] | close | periods"
+             "   the figures (same as /api/kpi)", cli_kpi },
     { "simulate", "simulate [--branches N] [--count N] [--seed S] [--rate R]  branch systems over CURVE", cli_simulate },
 };
 

@@ -1,0 +1,290 @@
+/* tremplin kpi — the reporter's figures in a terminal, computed by the same
+ * code as /api/kpi (services/reporter/kpi.c) from the same Redis state, read
+ * as the operator: it works also while the reporter is stopped.
+ *
+ *   tremplin kpi [--from D] [--to D] [--by week|month|branch|partner|kind|territory]
+ *                [--branch B] [--partner P] [--kind K] [--territory T] [--json]
+ *   tremplin kpi --export commission|activities [--publication] ...   the CSV, on stdout
+ *   tremplin kpi close --from D --to D      freeze a period that is over (ClosePeriod)
+ *   tremplin kpi periods                    the closed periods */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "ids.h"
+#include "reporter/export.h"
+#include "reporter/figures.h"
+#include "reporter/reporter.h"
+#include "util.h"
+
+static void kpi_usage(void)
+{
+    fprintf(stderr, "usage: tremplin kpi [--from AAAA-MM-JJ] [--to AAAA-MM-JJ] [--by week|month|branch|partner|kind|territory]\n"
+                    "                    [--branch B] [--partner P] [--kind K] [--territory T] [--json]\n"
+                    "       tremplin kpi --export commission|activities [--publication] [--from …] [--to …]\n"
+                    "       tremplin kpi close --from AAAA-MM-JJ --to AAAA-MM-JJ\n"
+                    "       tremplin kpi periods\n");
+}
+
+/* A number as a French reader writes it: "62,5"; "–" when not applicable. */
+static void fr_value(json_object *v, char *out, size_t cap)
+{
+    if (!v) {
+        util_strlcpy(out, "–", cap);
+        return;
+    }
+    if (json_object_is_type(v, json_type_object)) {
+        out[0] = '\0';
+        json_object_object_foreach(v, k, n)
+        {
+            size_t l = strlen(out);
+            snprintf(out + l, cap - l, "%s%s : %lld", l ? ", " : "", k, (long long)json_object_get_int64(n));
+        }
+        if (!out[0])
+            util_strlcpy(out, "–", cap);
+        return;
+    }
+    util_strlcpy(out, json_object_get_string(v), cap);
+    char *dot = strchr(out, '.');
+    if (dot && json_object_is_type(v, json_type_double))
+        *dot = ',';
+}
+
+static json_object *get(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    json_object_object_get_ex(o, k, &v);
+    return v;
+}
+
+static const char *const table_cols[] = {
+    "referrals_accepted", "people_accompanied", "people_booked", "people_trained", "attended", "noshow_rate",
+    "fill_rate", "wait_days_median",
+};
+
+static void print_table(json_object *rep)
+{
+    json_object *period = get(rep, "period"), *filters = get(rep, "filters");
+    printf("Période du %s au %s%s\n", json_object_get_string(get(period, "from")), json_object_get_string(get(period, "to")),
+           json_object_get_boolean(get(period, "closed")) ? " (close : chiffres figés)" : "");
+    json_object_object_foreach(filters, name, v)
+    {
+        if (v)
+            printf("Filtre %s : %s\n", name, json_object_get_string(v));
+    }
+    json_object *rows = get(rep, "rows");
+    char val[256];
+    if (rows && json_object_array_length(rows) > 0) {
+        printf("\n%-18s", json_object_get_string(get(rep, "by")));
+        for (size_t c = 0; c < TP_ARRAY_LEN(table_cols); c++)
+            printf(" | %s", kpi_label(table_cols[c]));
+        printf("\n");
+        for (size_t i = 0; i < json_object_array_length(rows); i++) {
+            json_object *row = json_object_array_get_idx(rows, i);
+            printf("%-18s", json_object_get_string(get(row, "key")));
+            for (size_t c = 0; c < TP_ARRAY_LEN(table_cols); c++) {
+                fr_value(get(get(row, "figures"), table_cols[c]), val, sizeof val);
+                printf(" | %*s", (int)strlen(kpi_label(table_cols[c])) > 12 ? 12 : (int)strlen(kpi_label(table_cols[c])), val);
+            }
+            printf("\n");
+        }
+        return;
+    }
+    printf("\n");
+    json_object *figs = get(rep, "figures");
+    for (int i = 0; kpi_names[i]; i++) {
+        fr_value(get(figs, kpi_names[i]), val, sizeof val);
+        printf("%-50s %s\n", kpi_label(kpi_names[i]), val);
+    }
+    json_object *ol = get(rep, "outlook");
+    if (ol && json_object_array_length(ol) > 0) {
+        printf("\nPrévision de capacité (4 semaines) :\n");
+        for (size_t i = 0; i < json_object_array_length(ol); i++) {
+            json_object *k = json_object_array_get_idx(ol, i);
+            char wait[32], seats[32];
+            fr_value(get(k, "projected_wait_days"), wait, sizeof wait);
+            fr_value(get(k, "weekly_seats"), seats, sizeof seats);
+            printf("  %-32s en attente %lld, places/semaine %s, attente prévue %s j%s%s\n",
+                   json_object_get_string(get(k, "title")), (long long)json_object_get_int64(get(k, "waiting")), seats,
+                   wait, get(k, "warning_fr") ? " — " : "",
+                   get(k, "warning_fr") ? json_object_get_string(get(k, "warning_fr")) : "");
+        }
+    }
+}
+
+static int kpi_close(cli_t *cli, const char *from, const char *to)
+{
+    if (!from || !to) {
+        kpi_usage();
+        return 2;
+    }
+    int rc = 0;
+    for (int t = 0; t < cli->nterritories; t++) {
+        Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT;
+        Tremplin__ClosePeriod c = TREMPLIN__CLOSE_PERIOD__INIT;
+        c.from = (char *)from;
+        c.to = (char *)to;
+        env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_CLOSE_PERIOD;
+        env.close_period = &c;
+        env.territory = (char *)cli->territories[t];
+        int r = cli_command(cli, "reporter", &env);
+        rc = r > rc ? r : rc;
+    }
+    return rc;
+}
+
+static int kpi_periods(cli_t *cli)
+{
+    rds_t *rds = cli_redis(cli);
+    if (!rds)
+        return 1;
+    for (int t = 0; t < cli->nterritories; t++) {
+        json_object *l = fig_closed_list(rds, cli->territories[t]);
+        if (!l) {
+            fprintf(stderr, "tremplin: Redis injoignable\n");
+            return 1;
+        }
+        json_object_object_foreach(l, period, ms)
+        {
+            char day[11];
+            clock_local_day(json_object_get_int64(ms), day);
+            printf("territoire %s  période %s  close le %s\n", cli->territories[t], period, day);
+        }
+        json_object_put(l);
+    }
+    return 0;
+}
+
+int cli_kpi(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "from", required_argument, NULL, 'f' },      { "to", required_argument, NULL, 't' },
+        { "by", required_argument, NULL, 'b' },        { "branch", required_argument, NULL, 'B' },
+        { "partner", required_argument, NULL, 'P' },   { "kind", required_argument, NULL, 'K' },
+        { "territory", required_argument, NULL, 'T' }, { "json", no_argument, NULL, 'j' },
+        { "export", required_argument, NULL, 'e' },    { "publication", no_argument, NULL, 'p' },
+        { "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
+    };
+    const char *from = NULL, *to = NULL, *exp = NULL;
+    kpi_query_t q = { 0 };
+    int json = 0, publication = 0, c;
+    optind = 1;
+    opterr = 1;
+    /* argv[-1] is "kpi": getopt wants a program name first */
+    while ((c = getopt_long(argc + 1, argv - 1, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': from = optarg; break;
+        case 't': to = optarg; break;
+        case 'b': q.by = optarg; break;
+        case 'B': q.filter.branch = optarg; break;
+        case 'P': q.filter.partner = optarg; break;
+        case 'K': q.filter.kind = optarg; break;
+        case 'T': q.filter.territory = optarg; break;
+        case 'j': json = 1; break;
+        case 'e': exp = optarg; break;
+        case 'p': publication = 1; break;
+        case 'h': kpi_usage(); return 0;
+        default: kpi_usage(); return 2;
+        }
+    }
+    int rest = argc + 1 - optind;
+    char **words = argv - 1 + optind;
+    if (rest == 1 && !strcmp(words[0], "close"))
+        return kpi_close(cli, from, to);
+    if (rest == 1 && !strcmp(words[0], "periods"))
+        return kpi_periods(cli);
+    if (rest != 0) {
+        kpi_usage();
+        return 2;
+    }
+    const char *dims[] = { q.filter.branch, q.filter.partner, q.filter.kind, q.filter.territory };
+    for (size_t i = 0; i < TP_ARRAY_LEN(dims); i++)
+        if (dims[i] && !ids_token(dims[i], 64, "-_.")) {
+            fprintf(stderr, "tremplin: filtre invalide : %s\n", dims[i]);
+            return 2;
+        }
+    if (q.by && strcmp(q.by, "week") && strcmp(q.by, "month") && strcmp(q.by, "branch") && strcmp(q.by, "partner")
+        && strcmp(q.by, "kind") && strcmp(q.by, "territory")) {
+        fprintf(stderr, "tremplin: --by : week, month, branch, partner, kind ou territory\n");
+        return 2;
+    }
+    if (exp && strcmp(exp, "commission") && strcmp(exp, "activities")) {
+        fprintf(stderr, "tremplin: --export : commission ou activities\n");
+        return 2;
+    }
+
+    /* business time and the venues' zone, as the services have them: "today",
+     * the local days, the sessions held by now */
+    clock_configure(cli->conf.clock_epoch_ms, cli->conf.clock_start_ms, cli->conf.clock_speed);
+    clock_set_timezone(cli->conf.timezone);
+    /* the reporter's settings and the catalogue, as the reporter reads them */
+    reporter_conf_t rc;
+    svc_conf_t scratch;
+    svc_def_t part = { .conf_fields = reporter_conf_fields, .nconf_fields = reporter_nconf_fields, .conf_base = &rc };
+    char err[512];
+    if (svc_conf_load(cli->conf_path, "reporter", &scratch, &part, err, sizeof err) != 0) {
+        fprintf(stderr, "tremplin: %s\n", err);
+        return 2;
+    }
+    catalogue_t *cat = xmalloc(sizeof *cat);
+    if (reporter_load_catalogue(cli->conf_path, cat, err, sizeof err) != 0) {
+        free(cat);
+        cat = NULL;
+    }
+    char dfrom[11], dto[11];
+    if (to)
+        util_strlcpy(dto, to, sizeof dto);
+    else
+        clock_local_day(clock_now_ms(), dto);
+    if (from) {
+        util_strlcpy(dfrom, from, sizeof dfrom);
+    } else {
+        int32_t d;
+        if (cal_parse_date(dto, 2000, 2199, &d) == 0)
+            cal_format_date(d - (int32_t)(rc.default_days > 0 ? rc.default_days - 1 : 0), dfrom);
+    }
+    if ((from && strlen(from) > 10) || (to && strlen(to) > 10) || !fig_is_day(dfrom) || !fig_is_day(dto)
+        || strcmp(dfrom, dto) > 0) {
+        fprintf(stderr, "tremplin: période invalide : dates AAAA-MM-JJ, du premier au dernier jour\n");
+        free(cat);
+        return 2;
+    }
+    q.from = dfrom;
+    q.to = dto;
+    rds_t *rds = cli_redis(cli);
+    if (!rds) {
+        free(cat);
+        return 1;
+    }
+    json_object *aggs[SVC_MAX_TERRITORIES];
+    int n = reporter_aggregates(rds, cli->territories, cli->nterritories, q.filter.territory, q.from, q.to,
+                                clock_now_ms(), 1, aggs, err, sizeof err);
+    if (n < 0) {
+        fprintf(stderr, "tremplin: %s\n", err);
+        free(cat);
+        return strstr(err, "Redis") ? 1 : 2;
+    }
+    kpi_conf_t kc = { rc.wait_warn_days, cat };
+    if (exp) {
+        size_t len = 0;
+        kpi_query_t eq = q;
+        char *csv = !strcmp(exp, "commission") ? export_commission(aggs, n, &eq, &kc, publication ? (int)rc.suppress_below : 0, &len)
+                                               : export_activities(aggs, n, &eq, &kc, publication ? (int)rc.suppress_below : 0, &len);
+        fwrite(csv, 1, len, stdout);
+        free(csv);
+    } else {
+        json_object *rep = kpi_report(aggs, n, &q, &kc);
+        if (json)
+            printf("%s\n", json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+        else
+            print_table(rep);
+        json_object_put(rep);
+    }
+    for (int i = 0; i < n; i++)
+        json_object_put(aggs[i]);
+    free(cat);
+    return 0;
+}
