@@ -283,6 +283,8 @@ static int64_t S_any(const ctx_t *c, const char *svc, const char *base)
     return n;
 }
 
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
 static int64_t add(int64_t a, int64_t b) { return a < 0 || b < 0 ? -1 : a + b; }
 
 /* {suffix: n} of the fields base:<suffix> (levels): null under a filter. */
@@ -293,12 +295,22 @@ static json_object *distribution(const ctx_t *c, const char *svc, const char *ba
     json_object *fields, *o = json_object_new_object();
     if (!json_object_object_get_ex(c->sums, svc, &fields))
         return o;
-    size_t bl = strlen(base);
+    /* in the order of their names (levels -1, 0 … 3) */
+    size_t bl = strlen(base), n = 0, cap = 16;
+    const char **keys = xmalloc(cap * sizeof *keys);
     json_object_object_foreach(fields, field, v)
     {
-        if (!strncmp(field, base, bl) && field[bl] == ':' && !strchr(field + bl + 1, '@'))
-            json_object_object_add(o, field + bl + 1, json_object_new_int64(json_object_get_int64(v)));
+        (void)v;
+        if (!strncmp(field, base, bl) && field[bl] == ':' && !strchr(field + bl + 1, '@')) {
+            if (n == cap)
+                keys = xrealloc(keys, (cap *= 2) * sizeof *keys);
+            keys[n++] = field;
+        }
     }
+    qsort(keys, n, sizeof *keys, cmp_str);
+    for (size_t i = 0; i < n; i++)
+        json_object_object_add(o, keys[i] + bl + 1, json_object_new_int64(fig_int(fields, keys[i])));
+    free(keys);
     return o;
 }
 
@@ -641,8 +653,6 @@ static void dims_of(json_object *const *aggs, int naggs, const char *from, const
         }
     }
 }
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* The keys of a set, sorted, as {"key": k} rows. */
 static json_object *sorted_rows(json_object *set, const char *from, const char *to)
