@@ -5,6 +5,7 @@
 #   make check      unit tests only, sanitized (fast, for development)
 #   make demo       install what is missing, build, run the local stack
 #   make deps       install the Debian packages (as root; idempotent)
+#   make browser-deps  the browser test's playwright-core (npm ci, pinned)
 #   make bench      throughput benchmarks (see BENCHMARKS.md)
 #   make fuzz       run each fuzz target for FUZZ_SECONDS (clang)
 #   make CC=clang   the same with clang; make SAN=1 builds sanitized into build/san
@@ -176,7 +177,7 @@ $(O)/tests/test_%: $(O)/tests/integration/test_%.o $(HARNESS_OBJ) $(SVC_LIBS) $(
 # -------------------------------------------------------------------- tests
 
 # The suite CI runs: everything under sanitizers, then one summary line.
-test: ensure-deps
+test: ensure-deps browser-deps
 	@$(MAKE) --no-print-directory SAN=1 all
 	@tests/run.sh build/san all
 
@@ -196,6 +197,15 @@ demo: ensure-deps
 
 # Installs what is missing (asks for root only then). The build itself runs
 # in a second make, so pkg-config sees the freshly installed packages.
+# The browser test's playwright-core, pinned in tests/browser/package-lock.json
+# (npm ci, again when the lock file changed). When npm cannot, the browser
+# test says so and is skipped, never passed.
+.PHONY: browser-deps
+browser-deps:
+	@[ tests/browser/node_modules/.package-lock.json -nt tests/browser/package-lock.json ] \
+	  || (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) \
+	  || echo "browser-deps: npm ci failed: the browser test will be skipped" >&2
+
 .PHONY: ensure-deps
 ensure-deps:
 	@deploy/deps.sh --check >/dev/null 2>&1 || deploy/deps.sh

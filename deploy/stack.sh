@@ -9,7 +9,8 @@
 #
 # Exit status: 0 after Ctrl-C (or SIGTERM) with every process stopped
 # cleanly; 1 when the stack could not start or a process did not stop
-# cleanly. Ports: Redis 6390, services 6391..6395, events 6401..6405 (BASE).
+# cleanly. Ports: Redis 6390, services 6391..6395, events 6401..6405, the
+# reporter's dashboard http://127.0.0.1:6397/ (BASE).
 set -eu
 
 mode=${1:-demo}
@@ -122,7 +123,9 @@ if [ "$mode" = "demo" ]; then
     echo "Les séances des quatre prochaines semaines (places prises / capacité, liste d'attente) :"
     tool sessions | head -16
     echo
+    echo "Tableau de bord :  http://127.0.0.1:$((base + 7))/   (chiffres : /api/kpi, /metrics, /api/export.csv)"
     echo "Dans un autre terminal :  TREMPLIN_CONF=$var/tremplin.conf $build/bin/tremplin ping"
+    echo "                          TREMPLIN_CONF=$var/tremplin.conf $build/bin/tremplin kpi"
     echo "Ctrl-C pour tout arrêter."
 fi
 # wait returns when a trapped signal arrives (then stop runs) or when every
