@@ -78,7 +78,14 @@ static void print_table(json_object *rep)
     json_object *rows = get(rep, "rows");
     char val[256];
     if (rows && json_object_array_length(rows) > 0) {
-        printf("\n%-18s", json_object_get_string(get(rep, "by")));
+        const char *by = json_object_get_string(get(rep, "by"));
+        static const char *const heads[][2] = { { "week", "Semaine" }, { "month", "Mois" }, { "branch", "Agence" },
+                                                { "partner", "Partenaire" }, { "kind", "Type d'atelier" },
+                                                { "territory", "Territoire" } };
+        for (size_t h = 0; h < TP_ARRAY_LEN(heads); h++)
+            if (!strcmp(by, heads[h][0]))
+                by = heads[h][1];
+        printf("\n%-18s", by);
         for (size_t c = 0; c < TP_ARRAY_LEN(table_cols); c++)
             printf(" | %s", kpi_label(table_cols[c]));
         printf("\n");
