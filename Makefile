@@ -47,6 +47,9 @@ SERVICE_BINS = $(SERVICES:%=$(O)/bin/tremplin-%)
 SVC_LOGIC_SRC = $(filter-out %/main.c,$(wildcard services/*/*.c))
 SVC_LOGIC_OBJ = $(SVC_LOGIC_SRC:%.c=$(O)/%.o)
 SVC_LIBS = $(SERVICES:%=$(O)/libsvc-%.a)
+# the services' libraries use one another (the survey checks topics against
+# the matcher's catalogue): linked as a group, in any order
+SVC_GROUP = -Wl,--start-group $(SVC_LIBS) -Wl,--end-group
 CLI_SRC  = $(wildcard tools/tremplin/*.c)
 CLI_OBJ  = $(CLI_SRC:%.c=$(O)/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
@@ -136,7 +139,7 @@ $(O)/bin/tremplin-%: $(O)/services/%/main.o $(O)/gen/%_lua.o $(O)/libsvc-%.a $(S
 # the tool carries the services' function libraries (`tremplin functions load`)
 $(O)/bin/tremplin: $(CLI_OBJ) $(SERVICES:%=$(O)/gen/%_lua.o) $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(SERVICES:%=$(O)/gen/%_lua.o) $(SVC_LIBS) $(O)/libtremplin.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(SERVICES:%=$(O)/gen/%_lua.o) $(SVC_GROUP) $(O)/libtremplin.a $(LDLIBS)
 
 $(FAKE_TESTS:%=$(O)/tests/%): $(O)/tests/%: $(O)/tests/unit/%.o $(FAKE_OBJ) $(O)/libtremplin-core.a
 	@mkdir -p $(dir $@)
@@ -148,11 +151,11 @@ $(GW_TESTS:%=$(O)/tests/%): $(O)/tests/%: $(O)/tests/unit/%.o $(O)/libsvc-gatewa
 
 $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(O)/libtremplin.a $(CMOCKA_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(SVC_GROUP) $(O)/libtremplin.a $(CMOCKA_LIBS) $(LDLIBS)
 
 $(O)/tests/test_%: $(O)/tests/integration/test_%.o $(HARNESS_OBJ) $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(SVC_LIBS) $(O)/libtremplin.a $(CMOCKA_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(SVC_GROUP) $(O)/libtremplin.a $(CMOCKA_LIBS) $(LDLIBS)
 
 # -------------------------------------------------------------------- tests
 

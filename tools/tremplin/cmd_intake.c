@@ -1,5 +1,5 @@
-/* tremplin branch | referral | consent | simulate — intake's side of the
- * tool: branch keys, referrals as JSON, bulk imports, a branch simulator. */
+/* tremplin referral | consent — intake's side of the tool: referrals as
+ * JSON, bulk imports (the branch keys are cmd_keys.c's). */
 #include <csv.h>
 #include <czmq.h>
 #include <inttypes.h>
@@ -15,60 +15,6 @@
 #include "intake/referral_json.h"
 #include "jsondoc.h"
 #include "keys.h"
-
-/* ---------------------------------------------------------------- branches */
-
-int cli_branch(cli_t *cli, int argc, char **argv)
-{
-    char err[512];
-    const char *dir = cli->intake.curve_dir;
-    if (argc >= 2 && !strcmp(argv[0], "add")) {
-        const char *name = argv[1], *territory = cli->territories[0];
-        for (int i = 2; i + 1 < argc; i += 2) {
-            if (!strcmp(argv[i], "--name"))
-                name = argv[i + 1];
-            else if (!strcmp(argv[i], "--territory"))
-                territory = argv[i + 1];
-        }
-        const char *endpoint = conf_map_get(&cli->conf.endpoints, "intake_branch");
-        if (keyring_add(&intake_branches, dir, argv[1], name, territory, endpoint, err, sizeof err) != 0) {
-            fprintf(stderr, "tremplin: %s\n", err);
-            return 2;
-        }
-        printf("agence %s créée (territoire %s)\nclé à remettre au système de l'agence : %s/branch-secrets/%s.key_secret\n",
-               argv[1], territory, dir, argv[1]);
-        return 0;
-    }
-    if (argc == 2 && !strcmp(argv[0], "revoke")) {
-        if (keyring_revoke(&intake_branches, dir, argv[1], clock_real_ms(), err, sizeof err) != 0) {
-            fprintf(stderr, "tremplin: %s\n", err);
-            return 2;
-        }
-        printf("agence %s révoquée : ses nouvelles connexions sont refusées, ses messages en cours reçoivent "
-               "BRANCH_REVOKED (les autres agences ne sont pas touchées)\n",
-               argv[1]);
-        return 0;
-    }
-    if (argc == 1 && !strcmp(argv[0], "list")) {
-        keyring_t b;
-        if (keyring_load(&intake_branches, dir, &b, err, sizeof err) != 0)
-            fprintf(stderr, "tremplin: %s\n", err);
-        for (int i = 0; i < b.n; i++) {
-            char state[40] = "active";
-            if (b.items[i].revoked_ms) {
-                char day[11];
-                clock_local_day(b.items[i].revoked_ms, day);
-                snprintf(state, sizeof state, "révoquée le %s", day);
-            }
-            printf("%-16s %-6s %.12s…  %-22s %s\n", b.items[i].id, b.items[i].territory, b.items[i].public_key, state,
-                   b.items[i].name);
-        }
-        keyring_free(&b);
-        return 0;
-    }
-    fprintf(stderr, "usage: tremplin branch add ID --name NAME --territory T | revoke ID | list\n");
-    return 2;
-}
 
 /* ---------------------------------------------------------------- answers */
 
