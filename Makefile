@@ -54,8 +54,8 @@ SERVICE_BINS = $(SERVICES:%=$(O)/bin/tremplin-%)
 SVC_LOGIC_SRC = $(filter-out %/main.c,$(wildcard services/*/*.c))
 SVC_LOGIC_OBJ = $(SVC_LOGIC_SRC:%.c=$(O)/%.o)
 SVC_LIBS = $(SERVICES:%=$(O)/libsvc-%.a)
-# on a link line: one group, so a service's library may use another's
-# whatever their order (the reporter reads the matcher's catalogue)
+# the services' libraries use one another (the survey and the reporter read
+# the matcher's catalogue): linked as a group, in any order
 SVC_GROUP = -Wl,--start-group $(SVC_LIBS) -Wl,--end-group
 CLI_SRC  = $(wildcard tools/tremplin/*.c)
 CLI_OBJ  = $(CLI_SRC:%.c=$(O)/%.o)

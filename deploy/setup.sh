@@ -7,7 +7,8 @@
 #
 # Ports: services bind BASE_PORT+1..+5 (commands) and BASE_PORT+11..+15
 # (events); intake's CURVE endpoint for branch systems is BASE_PORT+6; the
-# reporter's HTTP (dashboard, /metrics, API) BASE_PORT+7. Existing secrets are kept, so a re-run does not lock anyone out;
+# reporter's HTTP (dashboard, /metrics, API) BASE_PORT+7; the survey's CURVE
+# endpoint for kiosks BASE_PORT+10. Existing secrets are kept, so a re-run does not lock anyone out;
 # the configuration files are rewritten. Used by `make demo` and the tests.
 set -eu
 
@@ -55,9 +56,12 @@ svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -function +fcal
     echo "user default off resetpass ~* &* +@all"
     echo "user admin on #$(printf %s "$(pass admin)" | sha256sum | cut -d' ' -f1) ~* &* +@all"
     echo "user operator on #$(printf %s "$(pass operator)" | sha256sum | cut -d' ' -f1) ~tp:* resetchannels $svc_cmds"
-    for s in intake matcher scheduler survey; do
+    for s in intake matcher scheduler; do
         echo "user $s on #$(printf %s "$(pass $s)" | sha256sum | cut -d' ' -f1) ~tp:*:$s:* resetchannels $svc_cmds"
     done
+    # the survey reads a person's consent to the survey (intake's pseudonymous
+    # record, never the contact data) when it opens a participation
+    echo "user survey on #$(printf %s "$(pass survey)" | sha256sum | cut -d' ' -f1) ~tp:*:survey:* %R~tp:*:intake:person:* resetchannels $svc_cmds"
     # the reporter reads every service's figures, read-only (tp:{T}:<svc>:fig:*,
     # docs/figures.md: counts and pseudonymous facts, never contact data), and
     # writes only its own keys (closed periods)
@@ -147,6 +151,15 @@ correct_hours = 72
 
 [survey]
 instance = survey-1
+; answers are accepted until window_days after the session; an unanswered
+; invitation is reminded once after remind_hours, then closed at the window's end
+window_days = 30
+remind_hours = 72
+; a comment (personal data) is deleted this long after it came
+comment_retention_days = 365
+; kiosks in the offices connect here with CURVE (tremplin kiosk add)
+kiosk_dir = $abs/kiosk
+kiosk_bind = tcp://127.0.0.1:$((base + 10))
 
 [reporter]
 instance = reporter-1
@@ -162,6 +175,7 @@ wait_warn_days = 28
 [endpoints]
 intake = tcp://127.0.0.1:$((base + 1))
 intake_branch = tcp://127.0.0.1:$((base + 6))
+survey_kiosk = tcp://127.0.0.1:$((base + 10))
 matcher = tcp://127.0.0.1:$((base + 2))
 scheduler = tcp://127.0.0.1:$((base + 3))
 survey = tcp://127.0.0.1:$((base + 4))

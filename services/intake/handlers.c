@@ -18,6 +18,8 @@ const conf_field_t intake_conf_fields[] = {
 };
 const size_t intake_nconf_fields = sizeof intake_conf_fields / sizeof intake_conf_fields[0];
 
+const keyring_kind_t intake_branches = { "intake", "branch", "branches", "branch-secrets", "agence", "l'agence" };
+
 static void reject(call_t *call, const referral_error_t *err)
 {
     call_error(call, err->code, err->field, err->message_fr, 0);
@@ -31,13 +33,13 @@ static void reject(call_t *call, const referral_error_t *err)
 static int check_branch(intake_t *in, const Tremplin__Envelope *env, const char *branch_id, const char *peer,
                         referral_error_t *err)
 {
-    const branch_t *b = branches_by_id(&in->branches, branch_id);
-    if (!b && intake_branches_refresh(in))
-        b = branches_by_id(&in->branches, branch_id);
+    const keyring_entry_t *b = keyring_by_id(&in->door.keys, branch_id);
+    if (!b && keyring_door_refresh(&in->door))
+        b = keyring_by_id(&in->door.keys, branch_id);
     if (!b)
         return referral_fail(err, "UNKNOWN_BRANCH", "branch", "Agence inconnue : « %s ».", branch_id);
     if (peer[0]) {
-        const branch_t *sender = branches_by_key(&in->branches, peer);
+        const keyring_entry_t *sender = keyring_by_key(&in->door.keys, peer);
         if (!sender || sender->revoked_ms)
             return referral_fail(err, "BRANCH_REVOKED", "branch", "La clé de cette agence n'est plus autorisée.");
         if (strcmp(sender->id, b->id) != 0)

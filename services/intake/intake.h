@@ -6,8 +6,8 @@
 
 #include <stdint.h>
 
-#include "branches.h"
 #include "conf.h"
+#include "keyring.h"
 #include "scheduler/timetable.h"
 #include "svc.h"
 
@@ -24,14 +24,10 @@ extern const size_t intake_nconf_fields;
 
 typedef struct {
     intake_conf_t conf;
-    branches_t branches;  /* the one registry ZAP and the handlers read */
-    unsigned long stamp;  /* of the registry directory when loaded */
-    void *branch_router;
-    char server_public[BRANCH_KEY_LEN + 1];
-    void *zap;            /* ZAP handler (access.c) */
+    keyring_door_t door;  /* the branch endpoint, the one registry ZAP and the handlers read */
     /* the self-check of the branch endpoint (selfcheck.c) */
     void *self_dealer;
-    char self_public[BRANCH_KEY_LEN + 1], self_secret[BRANCH_KEY_LEN + 1];
+    char self_secret[KEYRING_KEY_LEN + 1];
     int64_t self_answered_ms;
     char self_check[40]; /* "branch_endpoint=ok" or "=KO", shown by tremplin ping */
     char *self_checks[1];
@@ -40,16 +36,14 @@ typedef struct {
     call_t step;           /* the timers' step, reused */
 } intake_t;
 
+/* The branch registry (common/keyring.h): <curve_dir>/branches/<id>.key,
+ * <curve_dir>/branch-secrets/<id>.key_secret, intake's server key. */
+extern const keyring_kind_t intake_branches;
+
 /* Handlers (prepare steps) of the commands intake serves. */
 extern const inbox_handler_t intake_handlers[];
 extern const size_t intake_nhandlers;
 
-/* access.c: reloads the registry when its directory changed (1 when it
- * did); opens the branch endpoint (CURVE, its key in curve_dir) and serves
- * its ZAP from that registry; closes both. */
-int intake_branches_refresh(intake_t *in);
-int intake_branch_endpoint_start(intake_t *in, char *err, size_t errlen);
-void intake_branch_endpoint_stop(intake_t *in);
 
 /* timers.c: the registry watched (every watch_ms), the contact data past its
  * retention date purged (every purge_ms, under a lease). */

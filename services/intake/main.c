@@ -1,7 +1,7 @@
 /* intake — service entry point: wiring only. The branch endpoint (CURVE,
- * ZAP from the branch registry: access.c) is served by the same handlers as
- * the loopback one, and checked by intake itself (selfcheck.c); the timers
- * are in timers.c. */
+ * ZAP from the branch registry: common/keyring.h) is served by the same
+ * handlers as the loopback one, and checked by intake itself (selfcheck.c);
+ * the timers are in timers.c. */
 #include "intake.h"
 #include "log.h"
 #include "services.h"
@@ -10,26 +10,34 @@ extern const char intake_lua[];
 
 static intake_t intake;
 
+static void intake_zap(svc_t *s, void *sock)
+{
+    (void)sock;
+    keyring_door_zap(&((intake_t *)svc_state(s))->door);
+}
+
 static int intake_start(svc_t *s)
 {
     intake_t *in = svc_state(s);
     in->svc = s;
+    in->door.kind = &intake_branches;
+    in->door.dir = in->conf.curve_dir;
     char err[512];
-    if (branches_ensure_server_key(in->conf.curve_dir, err, sizeof err) != 0) {
+    if (keyring_ensure_server_key(&intake_branches, in->conf.curve_dir, err, sizeof err) != 0) {
         log_error("start_failed", "reason=\"%s\"", err);
         return -1;
     }
-    intake_branches_refresh(in);
+    keyring_door_refresh(&in->door); /* staff referrals name branches too */
     intake_load_half_days(in);
     if (in->conf.branch_bind[0]) {
-        if (intake_branch_endpoint_start(in, err, sizeof err) != 0
+        if (keyring_door_open(&in->door, s, in->conf.branch_bind, intake_zap, err, sizeof err) != 0
             || intake_selfcheck_start(in, err, sizeof err) != 0) {
             log_error("start_failed", "reason=\"%s\"", err);
             return -1;
         }
         /* branch systems send referrals; nothing else is theirs to send */
-        svc_add_router(s, in->branch_router, intake_handlers, 1);
-        log_info("branch_endpoint", "bind=%s branches=%d", in->conf.branch_bind, in->branches.n);
+        svc_add_router(s, in->door.router, intake_handlers, 1);
+        log_info("branch_endpoint", "bind=%s branches=%d", in->conf.branch_bind, in->door.keys.n);
     }
     svc_add_timer(s, in->conf.watch_ms, intake_watch);
     svc_add_timer(s, in->conf.purge_ms, intake_purge);
@@ -39,7 +47,7 @@ static int intake_start(svc_t *s)
 static void intake_reload(svc_t *s)
 {
     intake_t *in = svc_state(s);
-    intake_branches_refresh(in);
+    keyring_door_refresh(&in->door);
     intake_load_half_days(in);
 }
 
@@ -49,8 +57,7 @@ static void intake_stop(svc_t *s)
 {
     intake_t *in = svc_state(s);
     intake_selfcheck_stop(in);
-    intake_branch_endpoint_stop(in);
-    branches_free(&in->branches);
+    keyring_door_close(&in->door);
     call_free(&in->step);
 }
 

@@ -4,7 +4,7 @@
  * it could be unbound, or refuse every handshake, while `tremplin ping
  * intake` said ok. So every watch_ms intake sends a Ping over CURVE to its
  * branch endpoint, with a key pair made at start that its ZAP handler lets
- * in (access.c), and its Pong reports "branch_endpoint=ok" while an answer
+ * in (its door lets that key in: common/keyring.h), and its Pong reports "branch_endpoint=ok" while an answer
  * came within the last three rounds, "branch_endpoint=KO" otherwise. */
 #include <string.h>
 #include <zmq.h>
@@ -67,15 +67,15 @@ int intake_selfcheck_start(intake_t *in, char *err, size_t errlen)
 {
     char endpoint[256];
     size_t len = sizeof endpoint;
-    if (zmq_getsockopt(in->branch_router, ZMQ_LAST_ENDPOINT, endpoint, &len) != 0
-        || zmq_curve_keypair(in->self_public, in->self_secret) != 0) {
+    if (zmq_getsockopt(in->door.router, ZMQ_LAST_ENDPOINT, endpoint, &len) != 0
+        || zmq_curve_keypair(in->door.also_allowed, in->self_secret) != 0) {
         snprintf(err, errlen, "self-check: %s", zmq_strerror(zmq_errno()));
         return -1;
     }
     in->self_dealer = sock_new(svc_zctx(in->svc), ZMQ_DEALER);
-    if (zmq_setsockopt(in->self_dealer, ZMQ_CURVE_SERVERKEY, in->server_public, BRANCH_KEY_LEN) != 0
-        || zmq_setsockopt(in->self_dealer, ZMQ_CURVE_PUBLICKEY, in->self_public, BRANCH_KEY_LEN) != 0
-        || zmq_setsockopt(in->self_dealer, ZMQ_CURVE_SECRETKEY, in->self_secret, BRANCH_KEY_LEN) != 0
+    if (zmq_setsockopt(in->self_dealer, ZMQ_CURVE_SERVERKEY, in->door.server_public, KEYRING_KEY_LEN) != 0
+        || zmq_setsockopt(in->self_dealer, ZMQ_CURVE_PUBLICKEY, in->door.also_allowed, KEYRING_KEY_LEN) != 0
+        || zmq_setsockopt(in->self_dealer, ZMQ_CURVE_SECRETKEY, in->self_secret, KEYRING_KEY_LEN) != 0
         || zmq_connect(in->self_dealer, endpoint) != 0) {
         snprintf(err, errlen, "self-check of %s: %s", endpoint, zmq_strerror(zmq_errno()));
         return -1;

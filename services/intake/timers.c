@@ -8,7 +8,7 @@
 
 /* A revocation never touches the socket: ZAP refuses the key's next
  * handshakes, the handlers answer its open connections BRANCH_REVOKED. */
-void intake_watch(svc_t *s) { intake_branches_refresh(svc_state(s)); }
+void intake_watch(svc_t *s) { keyring_door_refresh(&((intake_t *)svc_state(s))->door); }
 
 #define INTAKE_PURGE_LIMIT 500 /* contacts per territory and run */
 

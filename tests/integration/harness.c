@@ -737,3 +737,38 @@ int h_write(h_env_t *h, const char *name, const char *text)
     snprintf(path, sizeof path, "%s/%s", h->dir, name);
     return h_write_file(path, text);
 }
+
+static int h_placed(h_env_t *h, void *arg)
+{
+    return h_redis_int(h, "EXISTS tp:{42}:scheduler:assigned:%s", (const char *)arg) == 1;
+}
+
+int h_refer(h_env_t *h, const char *ref, const char *const *purposes, char rid[TP_ID_LEN + 1],
+            char pid[TP_ID_LEN + 1])
+{
+    char path[400], out[2048], cmd[512];
+    json_object *o = json_object_from_file("deploy/examples/referral.json");
+    if (!o)
+        return -1;
+    json_object_object_add(o, "external_ref", json_object_new_string(ref));
+    if (purposes) {
+        json_object *list = json_object_new_array();
+        for (int i = 0; purposes[i]; i++)
+            json_object_array_add(list, json_object_new_string(purposes[i]));
+        json_object_object_add(json_object_object_get(o, "consent"), "purposes", list);
+    }
+    snprintf(path, sizeof path, "%s/%s.json", h->dir, ref);
+    int rc = json_object_to_file(path, o);
+    json_object_put(o);
+    snprintf(cmd, sizeof cmd, "referral submit %s", path);
+    if (rc != 0 || h_cli(h, out, sizeof out, cmd) != 0)
+        return -1;
+    json_object *r = json_tokener_parse(out), *v;
+    rc = r && json_object_object_get_ex(r, "referral_id", &v) ? 0 : -1;
+    if (rc == 0) {
+        util_strlcpy(rid, json_object_get_string(v), TP_ID_LEN + 1);
+        util_strlcpy(pid, json_object_get_string(json_object_object_get(r, "person_id")), TP_ID_LEN + 1);
+    }
+    json_object_put(r);
+    return rc == 0 ? h_wait_for(h, h_placed, rid, 20000) : -1;
+}

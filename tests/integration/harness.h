@@ -128,6 +128,14 @@ const char *h_code(const Tremplin__Envelope *reply);
 h_answer_t h_assign(h_env_t *h, const char *endpoints, const char *pid, const char *kind, const char *half_day,
                     long long referred_at);
 
+/* Refers the shipped example (deploy/examples/referral.json) under the
+ * external reference ref through intake (`tremplin referral submit`), with
+ * the consent purposes given (NULL-terminated; NULL: the example's); its
+ * referral and person ids into rid and pid. 0 once the scheduler has placed
+ * the person, -1 otherwise. */
+int h_refer(h_env_t *h, const char *ref, const char *const *purposes, char rid[TP_ID_LEN + 1],
+            char pid[TP_ID_LEN + 1]);
+
 /* Runs the tremplin tool with args; captures stdout into out. Returns the
  * exit status or -1. */
 int h_cli(h_env_t *h, char *out, size_t cap, const char *args);

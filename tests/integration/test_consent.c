@@ -59,31 +59,12 @@ typedef struct {
     char referral[40], person[40];
 } referred_t;
 
-static int placed(h_env_t *h, void *arg)
-{
-    return h_redis_int(h, "EXISTS tp:{42}:scheduler:assigned:%s", (const char *)arg) == 1;
-}
-
 /* The shipped example referral under another reference, through intake;
  * returns once the scheduler has placed the person. */
 static referred_t refer(const char *ref)
 {
-    char path[400], out[2048], cmd[512];
-    json_object *o = json_object_from_file("deploy/examples/referral.json");
-    assert_non_null(o);
-    json_object_object_add(o, "external_ref", json_object_new_string(ref));
-    snprintf(path, sizeof path, "%s/%s.json", env.dir, ref);
-    assert_int_equal(json_object_to_file(path, o), 0);
-    json_object_put(o);
-    snprintf(cmd, sizeof cmd, "referral submit %s", path);
-    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
-    json_object *r = json_tokener_parse(out);
-    assert_non_null(r);
     referred_t x;
-    util_strlcpy(x.referral, json_object_get_string(json_object_object_get(r, "referral_id")), sizeof x.referral);
-    util_strlcpy(x.person, json_object_get_string(json_object_object_get(r, "person_id")), sizeof x.person);
-    json_object_put(r);
-    assert_int_equal(h_wait_for(&env, placed, x.referral, 20000), 0);
+    assert_int_equal(h_refer(&env, ref, NULL, x.referral, x.person), 0);
     return x;
 }
 

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <czmq.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
@@ -17,16 +18,20 @@ int cli_init(cli_t *cli, const char *conf_path)
     char *argv[] = { "tremplin", "-c", (char *)conf_path, NULL };
     cli->conf_path = conf_path ? conf_path : svc_conf_path(1, argv);
     char err[512];
-    /* the operator's settings, then intake's (branch keys) and the
-     * scheduler's (timetable), each read as that service reads them */
+    /* the operator's settings, then intake's (branch keys), the
+     * scheduler's (timetable) and the survey's (kiosk keys), each read as
+     * that service reads them */
     svc_conf_t scratch;
     svc_def_t intake_part = { .conf_fields = intake_conf_fields, .nconf_fields = intake_nconf_fields,
                               .conf_base = &cli->intake };
     svc_def_t scheduler_part = { .conf_fields = scheduler_conf_fields, .nconf_fields = scheduler_nconf_fields,
                                  .conf_base = &cli->scheduler };
+    svc_def_t survey_part = { .conf_fields = survey_conf_fields, .nconf_fields = survey_nconf_fields,
+                              .conf_base = &cli->survey };
     if (svc_conf_load(cli->conf_path, "operator", &cli->conf, NULL, err, sizeof err) != 0
         || svc_conf_load(cli->conf_path, "intake", &scratch, &intake_part, err, sizeof err) != 0
-        || svc_conf_load(cli->conf_path, "scheduler", &scratch, &scheduler_part, err, sizeof err) != 0) {
+        || svc_conf_load(cli->conf_path, "scheduler", &scratch, &scheduler_part, err, sizeof err) != 0
+        || svc_conf_load(cli->conf_path, "survey", &scratch, &survey_part, err, sizeof err) != 0) {
         fprintf(stderr, "tremplin: %s\n", err);
         return -1;
     }
@@ -74,4 +79,36 @@ rds_t *cli_redis(cli_t *cli)
         rds_destroy(&cli->rds);
     }
     return cli->rds;
+}
+
+int cli_options(int argc, char **argv, const struct option *opts, const char **values, const char **words, int max,
+                int *n)
+{
+    char *args[64];
+    if (argc + 1 > (int)TP_ARRAY_LEN(args)) {
+        fprintf(stderr, "tremplin: trop d'arguments\n");
+        return -1;
+    }
+    args[0] = "tremplin";
+    for (int i = 0; i < argc; i++)
+        args[i + 1] = argv[i];
+    optind = 0; /* glibc: a full reset */
+    opterr = 0;
+    int o;
+    while ((o = getopt_long(argc + 1, args, "", opts, NULL)) != -1) {
+        if (o == '?' || o == ':') {
+            fprintf(stderr, "tremplin: option inconnue ou sans sa valeur : %s\n", args[optind - 1]);
+            return -1;
+        }
+        values[o] = optarg ? optarg : "";
+    }
+    *n = 0;
+    for (int i = optind; i < argc + 1; i++) {
+        if (*n == max) {
+            fprintf(stderr, "tremplin: argument en trop : %s\n", args[i]);
+            return -1;
+        }
+        words[(*n)++] = args[i];
+    }
+    return 0;
 }

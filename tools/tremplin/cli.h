@@ -5,8 +5,9 @@
 
 #include "client.h"
 #include "intake/intake.h"
-#include "scheduler/scheduler.h"
 #include "rds.h"
+#include "scheduler/scheduler.h"
+#include "survey/survey.h"
 #include "svc.h"
 
 typedef struct {
@@ -19,6 +20,7 @@ typedef struct {
     rds_t *rds; /* opened on first use, as the operator user */
     intake_conf_t intake;
     scheduler_conf_t scheduler;
+    survey_conf_t survey;
 } cli_t;
 
 typedef struct {
@@ -34,6 +36,14 @@ void cli_fini(cli_t *cli);
 client_t *cli_client(cli_t *cli, const char *service);
 /* The operator's Redis connection, or NULL with a message printed. */
 rds_t *cli_redis(cli_t *cli);
+/* The options and words of a command (argv: what follows its name) with
+ * getopt_long: the value of option opts[i] (its val, an ASCII letter) into
+ * values[val] (128 slots) ("" for one without a value), the other words in their order
+ * into words (at most max, *n of them). 0, or -1 after a message (an
+ * unknown option, a value missing, too many words). */
+struct option;
+int cli_options(int argc, char **argv, const struct option *opts, const char **values, const char **words, int max,
+                int *n);
 /* A service by name, or NULL with a message printed. */
 struct service_info;
 const struct service_info *cli_service(const char *name);
@@ -43,6 +53,8 @@ int cli_outbox(cli_t *cli, int argc, char **argv);
 int cli_probe(cli_t *cli, int argc, char **argv);
 int cli_functions(cli_t *cli, int argc, char **argv);
 int cli_branch(cli_t *cli, int argc, char **argv);
+int cli_kiosk(cli_t *cli, int argc, char **argv);
+int cli_survey(cli_t *cli, int argc, char **argv);
 int cli_referral(cli_t *cli, int argc, char **argv);
 int cli_consent(cli_t *cli, int argc, char **argv);
 int cli_simulate(cli_t *cli, int argc, char **argv);

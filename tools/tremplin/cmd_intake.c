@@ -1,5 +1,5 @@
-/* tremplin branch | referral | consent | simulate — intake's side of the
- * tool: branch keys, referrals as JSON, bulk imports, a branch simulator. */
+/* tremplin referral | consent — intake's side of the tool: referrals as
+ * JSON, bulk imports (the branch keys are cmd_keys.c's). */
 #include <csv.h>
 #include <czmq.h>
 #include <inttypes.h>
@@ -9,67 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "intake/branches.h"
 #include "cli.h"
 #include "clock.h"
 #include "ids.h"
 #include "intake/referral_json.h"
 #include "jsondoc.h"
 #include "keys.h"
-
-/* ---------------------------------------------------------------- branches */
-
-int cli_branch(cli_t *cli, int argc, char **argv)
-{
-    char err[512];
-    const char *dir = cli->intake.curve_dir;
-    if (argc >= 2 && !strcmp(argv[0], "add")) {
-        const char *name = argv[1], *territory = cli->territories[0];
-        for (int i = 2; i + 1 < argc; i += 2) {
-            if (!strcmp(argv[i], "--name"))
-                name = argv[i + 1];
-            else if (!strcmp(argv[i], "--territory"))
-                territory = argv[i + 1];
-        }
-        const char *endpoint = conf_map_get(&cli->conf.endpoints, "intake_branch");
-        if (branches_add(dir, argv[1], name, territory, endpoint, err, sizeof err) != 0) {
-            fprintf(stderr, "tremplin: %s\n", err);
-            return 2;
-        }
-        printf("agence %s créée (territoire %s)\nclé à remettre au système de l'agence : %s/branch-secrets/%s.key_secret\n",
-               argv[1], territory, dir, argv[1]);
-        return 0;
-    }
-    if (argc == 2 && !strcmp(argv[0], "revoke")) {
-        if (branches_revoke(dir, argv[1], clock_real_ms(), err, sizeof err) != 0) {
-            fprintf(stderr, "tremplin: %s\n", err);
-            return 2;
-        }
-        printf("agence %s révoquée : ses nouvelles connexions sont refusées, ses messages en cours reçoivent "
-               "BRANCH_REVOKED (les autres agences ne sont pas touchées)\n",
-               argv[1]);
-        return 0;
-    }
-    if (argc == 1 && !strcmp(argv[0], "list")) {
-        branches_t b;
-        if (branches_load(dir, &b, err, sizeof err) != 0)
-            fprintf(stderr, "tremplin: %s\n", err);
-        for (int i = 0; i < b.n; i++) {
-            char state[40] = "active";
-            if (b.items[i].revoked_ms) {
-                char day[11];
-                clock_local_day(b.items[i].revoked_ms, day);
-                snprintf(state, sizeof state, "révoquée le %s", day);
-            }
-            printf("%-16s %-6s %.12s…  %-22s %s\n", b.items[i].id, b.items[i].territory, b.items[i].public_key, state,
-                   b.items[i].name);
-        }
-        branches_free(&b);
-        return 0;
-    }
-    fprintf(stderr, "usage: tremplin branch add ID --name NAME --territory T | revoke ID | list\n");
-    return 2;
-}
 
 /* ---------------------------------------------------------------- answers */
 
@@ -113,9 +58,9 @@ static int cli_json_error(const char *code, const char *field, const char *messa
 }
 
 /* The territory of a referral is its branch's (else the first configured). */
-static const char *cli_territory_of(cli_t *cli, const branches_t *b, const char *branch)
+static const char *cli_territory_of(cli_t *cli, const keyring_t *b, const char *branch)
 {
-    const branch_t *br = branches_by_id(b, branch);
+    const keyring_entry_t *br = keyring_by_id(b, branch);
     return br ? br->territory : cli->territories[0];
 }
 
@@ -150,8 +95,8 @@ static int cli_referral_submit(cli_t *cli, const char *path)
         json_object_put(root);
         return cli_json_error("INVALID_JSON", "", err);
     }
-    branches_t b;
-    branches_load(cli->intake.curve_dir, &b, err, sizeof err);
+    keyring_t b;
+    keyring_load(&intake_branches, cli->intake.curve_dir, &b, err, sizeof err);
     Tremplin__Envelope env;
     cli_envelope(&env, &h.referral, cli_territory_of(cli, &b, h.referral.branch));
     client_t *c = cli_client(cli, "intake");
@@ -163,7 +108,7 @@ static int cli_referral_submit(cli_t *cli, const char *path)
         fprintf(stderr, "tremplin: intake injoignable (3 essais)\n");
     wire_free(reply, NULL);
     client_destroy(&c);
-    branches_free(&b);
+    keyring_free(&b);
     json_object_put(root);
     return rc;
 }
@@ -199,7 +144,7 @@ static void cli_import_answer(void *arg, uint64_t tag, const Tremplin__Envelope 
 typedef struct {
     cli_t *cli;
     client_t *client;
-    branches_t branches;
+    keyring_t branches;
     cli_import_t st;
     int tty;
 } cli_importer_t;
@@ -412,11 +357,11 @@ static int cli_referral_import(cli_t *cli, const char *path)
     snprintf(rejects, sizeof rejects, "%s.rejected", path);
     unlink(rejects);
     im.st.rejects_path = rejects;
-    branches_load(cli->intake.curve_dir, &im.branches, err, sizeof err);
+    keyring_load(&intake_branches, cli->intake.curve_dir, &im.branches, err, sizeof err);
     im.client = cli_client(cli, "intake");
     if (!im.client) {
         fclose(f);
-        branches_free(&im.branches);
+        keyring_free(&im.branches);
         return 1;
     }
     client_set_window(im.client, 64);
@@ -436,7 +381,7 @@ static int cli_referral_import(cli_t *cli, const char *path)
                         "répond (les lignes déjà reçues ne seront pas créées deux fois)\n",
                 im.st.unreachable);
     client_destroy(&im.client);
-    branches_free(&im.branches);
+    keyring_free(&im.branches);
     if (rc != 0 || im.st.unreachable)
         return 1;
     return im.st.rejected ? 2 : 0;

@@ -11,7 +11,7 @@
 
 #include "cli.h"
 #include "clock.h"
-#include "intake/branches.h"
+#include "intake/intake.h"
 #include "intake/referral.h"
 
 /* xorshift64*: small, seedable, good enough for test data */
@@ -32,7 +32,7 @@ static const char *const sim_questions[] = { "mouse_touch", "email", "online_for
                                              "online_banking", "spot_fraud", "passwords", "video_call" };
 
 typedef struct {
-    char id[BRANCH_ID_MAX];
+    char id[KEYRING_ID_MAX];
     char territory[17];
     client_t *client;
     long seq;
@@ -196,7 +196,7 @@ int cli_simulate(cli_t *cli, int argc, char **argv)
         util_strlcpy(b[i].territory, cli->territories[0], sizeof b[i].territory);
         char name[64];
         snprintf(name, sizeof name, "Bureau simulé %02ld", i + 1);
-        if (branches_add(cli->intake.curve_dir, b[i].id, name, b[i].territory,
+        if (keyring_add(&intake_branches, cli->intake.curve_dir, b[i].id, name, b[i].territory,
                          conf_map_get(&cli->conf.endpoints, "intake_branch"), err, sizeof err) == 0)
             added++;
     }

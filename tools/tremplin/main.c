@@ -11,6 +11,8 @@ static const cli_command_t cli_commands[] = {
       cli_outbox },
     { "probe", "probe [--count N] [--poison|--poison-retryable] HOP...   send bus probes through the services", cli_probe },
     { "branch", "branch add ID --name N --territory T | revoke ID | list", cli_branch },
+    { "kiosk", "kiosk add ID [--name N] [--territory T] | revoke ID | list   survey kiosks (CURVE keys)", cli_kiosk },
+    { "survey", "survey submit [FILE|-] | import FILE.csv | show PARTICIPATION   answers typed in", cli_survey },
     { "referral", "referral submit [FILE|-] | import FILE.csv|FILE.jsonl | explain ID", cli_referral },
     { "consent", "consent withdraw PERSON_ID training|sms|survey", cli_consent },
     { "sessions", "sessions [--week YYYY-Www] [--kind K]   seats taken/capacity and waitlists", cli_sessions },

@@ -1,4 +1,4 @@
-#include "branches.h"
+#include "keyring.h"
 
 #include <czmq.h>
 #include <dirent.h>
@@ -13,33 +13,35 @@
 #include "util.h"
 #include "wire.h"
 
-static void branches_path(char *out, size_t cap, const char *dir, const char *sub, const char *id, const char *ext)
+/* A keyring library: no log, no service; every failure is told in err. */
+
+static void keyring_path(char *out, size_t cap, const char *dir, const char *sub, const char *id, const char *ext)
 {
     snprintf(out, cap, "%s/%s%s%s%s", dir, sub, *sub ? "/" : "", id, ext);
 }
 
-static int branches_mkdirs(const char *curve_dir)
+static int keyring_mkdirs(const keyring_kind_t *kind, const char *dir)
 {
     char p[512];
-    mkdir(curve_dir, 0700);
-    branches_path(p, sizeof p, curve_dir, "", "branches", "");
+    mkdir(dir, 0700);
+    keyring_path(p, sizeof p, dir, "", kind->dir, "");
     mkdir(p, 0755);
-    branches_path(p, sizeof p, curve_dir, "", "branch-secrets", "");
+    keyring_path(p, sizeof p, dir, "", kind->secrets, "");
     mkdir(p, 0700);
     struct stat st;
     return stat(p, &st) == 0 ? 0 : -1;
 }
 
-int branches_load(const char *curve_dir, branches_t *out, char *err, size_t errlen)
+int keyring_load(const keyring_kind_t *kind, const char *dir, keyring_t *out, char *err, size_t errlen)
 {
     out->items = NULL;
     out->n = 0;
     char dirpath[512];
-    branches_path(dirpath, sizeof dirpath, curve_dir, "", "branches", "");
+    keyring_path(dirpath, sizeof dirpath, dir, "", kind->dir, "");
     DIR *d = opendir(dirpath);
     if (!d) {
         if (errno == ENOENT)
-            return 0; /* no branch yet */
+            return 0; /* no entry yet */
         snprintf(err, errlen, "%s: %s", dirpath, strerror(errno));
         return -1;
     }
@@ -52,10 +54,10 @@ int branches_load(const char *curve_dir, branches_t *out, char *err, size_t errl
         char path[800];
         snprintf(path, sizeof path, "%s/%s", dirpath, e->d_name);
         zcert_t *cert = zcert_load(path);
-        const char *id = cert ? zcert_meta(cert, "branch") : NULL;
+        const char *id = cert ? zcert_meta(cert, kind->role) : NULL;
         const char *terr = cert ? zcert_meta(cert, "territory") : NULL;
-        if (!cert || !ids_valid(id, BRANCH_ID_MAX - 1) || !ids_valid(terr, WIRE_TERRITORY_MAX)) {
-            snprintf(err, errlen, "%s: not a branch certificate (branch, territory)", path);
+        if (!cert || !ids_valid(id, KEYRING_ID_MAX - 1) || !ids_valid(terr, WIRE_TERRITORY_MAX)) {
+            snprintf(err, errlen, "%s: not a %s certificate (%s, territory)", path, kind->role, kind->role);
             rc = -1;
             zcert_destroy(&cert);
             continue;
@@ -64,7 +66,7 @@ int branches_load(const char *curve_dir, branches_t *out, char *err, size_t errl
             cap = cap ? cap * 2 : 16;
             out->items = xrealloc(out->items, (size_t)cap * sizeof *out->items);
         }
-        branch_t *b = &out->items[out->n++];
+        keyring_entry_t *b = &out->items[out->n++];
         util_strlcpy(b->id, id, sizeof b->id);
         const char *name = zcert_meta(cert, "name");
         util_strlcpy(b->name, name ? name : id, sizeof b->name);
@@ -78,14 +80,14 @@ int branches_load(const char *curve_dir, branches_t *out, char *err, size_t errl
     return rc;
 }
 
-void branches_free(branches_t *b)
+void keyring_free(keyring_t *b)
 {
     free(b->items);
     b->items = NULL;
     b->n = 0;
 }
 
-const branch_t *branches_by_id(const branches_t *b, const char *id)
+const keyring_entry_t *keyring_by_id(const keyring_t *b, const char *id)
 {
     for (int i = 0; i < b->n; i++)
         if (strcmp(b->items[i].id, id) == 0)
@@ -93,7 +95,7 @@ const branch_t *branches_by_id(const branches_t *b, const char *id)
     return NULL;
 }
 
-const branch_t *branches_by_key(const branches_t *b, const char *public_key)
+const keyring_entry_t *keyring_by_key(const keyring_t *b, const char *public_key)
 {
     for (int i = 0; i < b->n; i++)
         if (strcmp(b->items[i].public_key, public_key) == 0)
@@ -101,7 +103,7 @@ const branch_t *branches_by_key(const branches_t *b, const char *public_key)
     return NULL;
 }
 
-int branches_revoked(const branches_t *b)
+int keyring_revoked(const keyring_t *b)
 {
     int n = 0;
     for (int i = 0; i < b->n; i++)
@@ -110,12 +112,12 @@ int branches_revoked(const branches_t *b)
 }
 
 /* Writes the public certificate whole beside the registry, then renames it
- * into place: a reader (intake, at any moment) never sees half of it. */
-static int branches_save_public(zcert_t *cert, const char *curve_dir, const char *id)
+ * into place: a reader (the service, at any moment) never sees half of it. */
+static int keyring_save_public(const keyring_kind_t *kind, zcert_t *cert, const char *dir, const char *id)
 {
     char tmp[512], pub[512];
-    branches_path(tmp, sizeof tmp, curve_dir, "", ".new-", id);
-    branches_path(pub, sizeof pub, curve_dir, "branches", id, ".key");
+    keyring_path(tmp, sizeof tmp, dir, "", ".new-", id);
+    keyring_path(pub, sizeof pub, dir, kind->dir, id, ".key");
     if (zcert_save_public(cert, tmp) != 0 || rename(tmp, pub) != 0) {
         unlink(tmp);
         return -1;
@@ -123,10 +125,10 @@ static int branches_save_public(zcert_t *cert, const char *curve_dir, const char
     return 0;
 }
 
-unsigned long branches_dir_stamp(const char *curve_dir)
+unsigned long keyring_dir_stamp(const keyring_kind_t *kind, const char *dir)
 {
     char dirpath[512];
-    branches_path(dirpath, sizeof dirpath, curve_dir, "", "branches", "");
+    keyring_path(dirpath, sizeof dirpath, dir, "", kind->dir, "");
     DIR *d = opendir(dirpath);
     if (!d)
         return 0;
@@ -150,45 +152,45 @@ unsigned long branches_dir_stamp(const char *curve_dir)
     return h;
 }
 
-int branches_ensure_server_key(const char *curve_dir, char *err, size_t errlen)
+int keyring_ensure_server_key(const keyring_kind_t *kind, const char *dir, char *err, size_t errlen)
 {
-    if (branches_mkdirs(curve_dir) != 0) {
-        snprintf(err, errlen, "%s: cannot create the key directories", curve_dir);
+    if (keyring_mkdirs(kind, dir) != 0) {
+        snprintf(err, errlen, "%s: cannot create the key directories", dir);
         return -1;
     }
     char pub[512], sec[512];
-    branches_path(pub, sizeof pub, curve_dir, "", "server", ".key");
-    branches_path(sec, sizeof sec, curve_dir, "", "server", ".key_secret");
+    keyring_path(pub, sizeof pub, dir, "", "server", ".key");
+    keyring_path(sec, sizeof sec, dir, "", "server", ".key_secret");
     struct stat st;
     if (stat(sec, &st) == 0)
         return 0;
     zcert_t *cert = zcert_new();
-    zcert_set_meta(cert, "role", "intake");
+    zcert_set_meta(cert, "role", "%s", kind->server_role);
     int rc = zcert_save_public(cert, pub) == 0 && zcert_save_secret(cert, sec) == 0 ? 0 : -1;
     if (rc == 0)
         chmod(sec, 0600);
     else
-        snprintf(err, errlen, "%s: cannot write the server key", curve_dir);
+        snprintf(err, errlen, "%s: cannot write the server key", dir);
     zcert_destroy(&cert);
     return rc;
 }
 
-int branches_add(const char *curve_dir, const char *id, const char *name, const char *territory,
-                 const char *endpoint, char *err, size_t errlen)
+int keyring_add(const keyring_kind_t *kind, const char *dir, const char *id, const char *name, const char *territory,
+                const char *endpoint, char *err, size_t errlen)
 {
-    if (!ids_valid(id, BRANCH_ID_MAX - 1) || !ids_valid(territory, WIRE_TERRITORY_MAX)) {
-        snprintf(err, errlen, "identifiant d'agence ou territoire invalide (lettres, chiffres, - _)");
+    if (!ids_valid(id, KEYRING_ID_MAX - 1) || !ids_valid(territory, WIRE_TERRITORY_MAX)) {
+        snprintf(err, errlen, "identifiant de %s ou territoire invalide (lettres, chiffres, - _)", kind->noun_fr);
         return -1;
     }
-    if (branches_ensure_server_key(curve_dir, err, errlen) != 0)
-        return -1;
     char pub[512], sec[512], server[512];
-    branches_path(pub, sizeof pub, curve_dir, "branches", id, ".key");
-    branches_path(sec, sizeof sec, curve_dir, "branch-secrets", id, ".key_secret");
-    branches_path(server, sizeof server, curve_dir, "", "server", ".key");
+    keyring_path(pub, sizeof pub, dir, kind->dir, id, ".key");
+    keyring_path(sec, sizeof sec, dir, kind->secrets, id, ".key_secret");
+    keyring_path(server, sizeof server, dir, "", "server", ".key");
+    if (keyring_ensure_server_key(kind, dir, err, errlen) != 0)
+        return -1;
     struct stat st;
     if (stat(pub, &st) == 0) {
-        snprintf(err, errlen, "l'agence %s existe déjà", id);
+        snprintf(err, errlen, "%s %s existe déjà", kind->the_fr, id);
         return -1;
     }
     zcert_t *server_cert = zcert_load(server);
@@ -197,44 +199,45 @@ int branches_add(const char *curve_dir, const char *id, const char *name, const 
         return -1;
     }
     zcert_t *cert = zcert_new();
-    zcert_set_meta(cert, "branch", "%s", id);
+    zcert_set_meta(cert, kind->role, "%s", id);
     zcert_set_meta(cert, "name", "%s", name);
     zcert_set_meta(cert, "territory", "%s", territory);
     zcert_set_meta(cert, "server-key", "%s", zcert_public_txt(server_cert));
     zcert_set_meta(cert, "endpoint", "%s", endpoint ? endpoint : "");
     /* the secret first: a registered key whose secret was never written
-     * would be a branch nobody can use */
-    int rc = zcert_save_secret(cert, sec) == 0 && chmod(sec, 0600) == 0 && branches_save_public(cert, curve_dir, id) == 0
+     * would be an entry nobody can use */
+    int rc = zcert_save_secret(cert, sec) == 0 && chmod(sec, 0600) == 0 && keyring_save_public(kind, cert, dir, id) == 0
                  ? 0
                  : -1;
     if (rc != 0)
-        snprintf(err, errlen, "cannot write the keys of %s under %s", id, curve_dir);
+        snprintf(err, errlen, "cannot write the keys of %s under %s", id, dir);
     zcert_destroy(&cert);
     zcert_destroy(&server_cert);
     return rc;
 }
 
-int branches_revoke(const char *curve_dir, const char *id, int64_t now_ms, char *err, size_t errlen)
+int keyring_revoke(const keyring_kind_t *kind, const char *dir, const char *id, int64_t now_ms, char *err,
+                   size_t errlen)
 {
     char pub[512], sec[512];
-    if (!ids_valid(id, BRANCH_ID_MAX - 1)) {
-        snprintf(err, errlen, "identifiant d'agence invalide");
+    if (!ids_valid(id, KEYRING_ID_MAX - 1)) {
+        snprintf(err, errlen, "identifiant de %s invalide", kind->noun_fr);
         return -1;
     }
-    branches_path(pub, sizeof pub, curve_dir, "branches", id, ".key");
-    branches_path(sec, sizeof sec, curve_dir, "branch-secrets", id, ".key_secret");
+    keyring_path(pub, sizeof pub, dir, kind->dir, id, ".key");
+    keyring_path(sec, sizeof sec, dir, kind->secrets, id, ".key_secret");
     zcert_t *cert = zcert_load(pub);
     if (!cert) {
-        snprintf(err, errlen, "agence %s inconnue", id);
+        snprintf(err, errlen, "%s %s inconnue", kind->noun_fr, id);
         return -1;
     }
     int rc = 0;
     if (zcert_meta(cert, "revoked_ms")) {
-        snprintf(err, errlen, "l'agence %s est déjà révoquée", id);
+        snprintf(err, errlen, "%s %s est déjà révoquée", kind->the_fr, id);
         rc = -1;
     } else {
         zcert_set_meta(cert, "revoked_ms", "%lld", (long long)now_ms);
-        if (branches_save_public(cert, curve_dir, id) != 0) {
+        if (keyring_save_public(kind, cert, dir, id) != 0) {
             snprintf(err, errlen, "cannot write %s", pub);
             rc = -1;
         } else {
