@@ -12,7 +12,7 @@ libzmq3-dev libczmq-dev libsodium-dev
 libprotobuf-c-dev protobuf-c-compiler
 libhiredis-dev redis-server redis-tools
 libcmocka-dev libjson-c-dev libinih-dev libcsv-dev libglib2.0-dev
-libcairo2-dev libpango1.0-dev fonts-dejavu-core libcurl4-openssl-dev poppler-utils"
+libcairo2-dev libpango1.0-dev fonts-dejavu-core libcurl4-openssl-dev libmicrohttpd-dev poppler-utils"
 
 missing=""
 for p in $PACKAGES; do

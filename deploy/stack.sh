@@ -9,14 +9,15 @@
 #
 # Exit status: 0 after Ctrl-C (or SIGTERM) with every process stopped
 # cleanly; 1 when the stack could not start or a process did not stop
-# cleanly. Ports: Redis 6390, services 6391..6395, events 6401..6405 (BASE).
+# cleanly. Ports: Redis 6390, services 6391..6395, the gateway 6397 (its
+# callback 6398), events 6401..6405 and 6407 (BASE).
 set -eu
 
 mode=${1:-demo}
 build=${2:-build}
 var=${TREMPLIN_VAR:-var}
 base=${BASE:-6390}
-services="intake matcher scheduler survey reporter"
+services="intake matcher scheduler survey reporter gateway"
 
 deploy/setup.sh "$var" "$base" "$base"
 export TREMPLIN_CONF="$var/tremplin.conf"
