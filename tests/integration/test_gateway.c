@@ -17,6 +17,7 @@
  * The timetable: one Saint-Étienne venue, Monday 09:30 (4 seats), Tuesday
  * 09:30 (1 seat) and Thursday 14:00 (1 seat) workshops; the clock starts on
  * Monday 23 November 2026, 09:00 in Paris. */
+#define _GNU_SOURCE /* strcasestr, for the test's provider */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -243,7 +245,7 @@ static void ms_sleep(int ms)
     nanosleep(&ts, NULL);
 }
 
-static __attribute__((unused)) int count_spool(void)
+static int count_spool(void)
 {
     char dir[400];
     snprintf(dir, sizeof dir, "%s/spool", env.dir);
@@ -631,6 +633,242 @@ static void no_reminder_once_started_and_attendance_by_line(void **state)
     assert_non_null(strstr(out, "too_late"));
 }
 
+/* ----------------------------------------------------------- group: http */
+
+/* A provider that answers 503 to everything, counting the requests and
+ * keeping the last Idempotency-Key (a thread, on loopback). */
+typedef struct {
+    int fd, requests, stop;
+    char key[128];
+    pthread_t thread;
+} provider_t;
+
+static provider_t prov;
+
+static void *provider_run(void *arg)
+{
+    provider_t *p = arg;
+    while (!p->stop) {
+        int c = accept(p->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        char buf[8192];
+        size_t n = 0;
+        ssize_t k;
+        char *body = NULL;
+        while (n < sizeof buf - 1 && (k = read(c, buf + n, sizeof buf - 1 - n)) > 0) {
+            n += (size_t)k;
+            buf[n] = '\0';
+            if ((body = strstr(buf, "\r\n\r\n"))) {
+                char *cl = strcasestr(buf, "Content-Length:");
+                size_t want = cl ? (size_t)atol(cl + 15) : 0;
+                if (n - (size_t)(body + 4 - buf) >= want)
+                    break;
+            }
+        }
+        char *key = strcasestr(buf, "Idempotency-Key:");
+        if (key) {
+            key += 16 + strspn(key + 16, " ");
+            size_t l = strcspn(key, "\r\n");
+            snprintf(p->key, sizeof p->key, "%.*s", (int)l, key);
+        }
+        __atomic_add_fetch(&p->requests, 1, __ATOMIC_SEQ_CST);
+        const char *ans = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        ssize_t w = write(c, ans, strlen(ans));
+        (void)w;
+        close(c);
+    }
+    return NULL;
+}
+
+static int http_setup(void **state)
+{
+    (void)state;
+    zsys_handler_set(NULL);
+    memset(pids, 0, sizeof pids);
+    reloads = 0;
+    char out[1024];
+    if (h_setup(&env) != 0 || h_write(&env, "timetable.json", timetable) != 0
+        || h_set_clock(&env, "2026-11-23T08:00:00Z") != 0
+        || h_cli(&env, out, sizeof out, "branch add wilson --name 'Saint-Étienne Wilson' --territory 42") != 0)
+        return -1;
+    prov.fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)(env.base_port + 25)) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    setsockopt(prov.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(prov.fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(prov.fd, 16) != 0)
+        return -1;
+    pthread_create(&prov.thread, NULL, provider_run, &prov);
+    char url[128], auth[400];
+    snprintf(url, sizeof url, "TREMPLIN_GATEWAY_HTTP_URL=http://127.0.0.1:%d/sms", env.base_port + 25);
+    snprintf(auth, sizeof auth, "%s/secrets/provider.header", env.dir);
+    if (h_write_file(auth, "Authorization: Bearer test-token\n") != 0 || chmod(auth, 0600) != 0)
+        return -1;
+    char authv[450];
+    snprintf(authv, sizeof authv, "TREMPLIN_GATEWAY_HTTP_AUTH_HEADER_FILE=%s", auth);
+    const char *fast[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
+    const char *gw[] = { "TREMPLIN_GATEWAY_CHANNEL=http", url, authv, "TREMPLIN_GATEWAY_MAX_TRIES=2",
+                         "TREMPLIN_GATEWAY_RETRY_BASE_MS=300", "TREMPLIN_GATEWAY_HTTP_TIMEOUT_MS=1000",
+                         "TREMPLIN_GATEWAY_HTTP_CONNECT_TIMEOUT_MS=500", "TREMPLIN_GATEWAY_BATCH=4",
+                         "TREMPLIN_GATEWAY_TICK_MS=50", NULL };
+    if ((pids[0] = h_start_ready(&env, "scheduler", NULL, fast, 30000)) < 0
+        || (pids[1] = h_start_ready(&env, "matcher", NULL, NULL, 30000)) < 0
+        || (pids[2] = h_start_ready(&env, "intake", NULL, NULL, 30000)) < 0
+        || (pids[3] = h_start_ready(&env, "gateway", NULL, gw, 30000)) < 0)
+        return -1;
+    return h_wait_for(&env, session_open, MON30, 20000);
+}
+
+static int http_teardown(void **state)
+{
+    prov.stop = 1;
+    shutdown(prov.fd, SHUT_RDWR);
+    close(prov.fd);
+    pthread_join(prov.thread, NULL);
+    return h_group_teardown(state);
+}
+
+/* The provider fails twice: the job is tried, retried after a backoff, then
+ * given up and flagged; the operator sees it in `notify list --failed`. */
+static void http_failures_retried_then_flagged(void **state)
+{
+    (void)state;
+    who_t a = { "GW-HTTP", "Josiane", NULL, "06 10 00 00 01", "mon-am", 0, 1, 1 };
+    referred_t x = refer(&a);
+    wait_job(x.person, "convocation", "given_up");
+    char jid[128], tries[8];
+    job_of(x.person, "convocation", jid, sizeof jid);
+    ms_sleep(1000); /* no third try comes */
+    assert_int_equal(__atomic_load_n(&prov.requests, __ATOMIC_SEQ_CST), 2);
+    assert_string_equal(prov.key, jid);
+    rget(tries, sizeof tries, "HGET tp:{42}:gateway:job:%s tries", jid);
+    assert_string_equal(tries, "2");
+    assert_int_equal(fig("failed"), 2);
+    assert_int_equal(fig("given_up"), 1);
+    assert_int_equal(fig("sent:sms"), 0);
+    assert_true(h_log_has(&env, "gateway", "event=sms_failed"));
+    assert_false(h_log_has(&env, "gateway", "test-token"));
+    char out[4096];
+    assert_int_equal(h_cli(&env, out, sizeof out, "notify list --failed"), 0);
+    assert_non_null(strstr(out, jid));
+    assert_non_null(strstr(out, "abandonné"));
+    assert_non_null(strstr(out, "HTTP 503"));
+}
+
+/* ---------------------------------------------------------- group: twice */
+
+static int twice_setup(void **state)
+{
+    (void)state;
+    zsys_handler_set(NULL);
+    memset(pids, 0, sizeof pids);
+    reloads = 0;
+    char out[1024];
+    static const char tt[] = "{ \"version\": \"gw2\", \"timezone\": \"Europe/Paris\", \"horizon_days\": 8,\n"
+                             "  \"venues\": [ { \"id\": \"wilson\", \"name_fr\": \"La Poste Wilson\" } ],\n"
+                             "  \"slots\": [ { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", "
+                             "\"venue\": \"wilson\", \"trainer\": \"t1\", \"capacity\": 60 } ] }\n";
+    if (h_setup(&env) != 0 || h_write(&env, "timetable.json", tt) != 0
+        || h_set_clock(&env, "2026-11-23T08:00:00Z") != 0
+        || h_cli(&env, out, sizeof out, "branch add wilson --name 'Saint-Étienne Wilson' --territory 42") != 0)
+        return -1;
+    const char *fast[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
+    if ((pids[0] = h_start_ready(&env, "scheduler", NULL, fast, 30000)) < 0
+        || (pids[1] = h_start_ready(&env, "matcher", NULL, NULL, 30000)) < 0
+        || (pids[2] = h_start_ready(&env, "intake", NULL, NULL, 30000)) < 0)
+        return -1;
+    return h_wait_for(&env, session_open, MON30, 20000);
+}
+
+static int spool_files_reach(h_env_t *h, void *arg)
+{
+    (void)h;
+    return count_spool() >= *(int *)arg;
+}
+
+/* Two gateways share the jobs; one is killed (kill -9) while they flow,
+ * and a job held by an instance that died between handing its SMS to the
+ * spool and recording it is taken over: every SMS is in the spool once,
+ * every job is recorded sent once. */
+static void two_gateways_one_killed_each_sms_once(void **state)
+{
+    (void)state;
+    char bind_b[96], ev_b[96];
+    snprintf(bind_b, sizeof bind_b, "TREMPLIN_GATEWAY_BIND=tcp://127.0.0.1:%d", env.base_port + 26);
+    snprintf(ev_b, sizeof ev_b, "TREMPLIN_GATEWAY_EVENTS=tcp://127.0.0.1:%d", env.base_port + 27);
+    const char *ga[] = { "TREMPLIN_GATEWAY_INSTANCE=gateway-a", "TREMPLIN_GATEWAY_TICK_MS=20",
+                         "TREMPLIN_GATEWAY_BATCH=2", "TREMPLIN_GATEWAY_LEASE_MS=2000", NULL };
+    const char *gb[] = { "TREMPLIN_GATEWAY_INSTANCE=gateway-b", "TREMPLIN_GATEWAY_TICK_MS=20", "TREMPLIN_GATEWAY_BATCH=2",
+                         "TREMPLIN_GATEWAY_LEASE_MS=2000", "TREMPLIN_GATEWAY_CALLBACK_BIND=", bind_b, ev_b, NULL };
+    pid_t a = h_start_ready(&env, "gateway", "gateway-a", ga, 30000);
+    pid_t b = h_start_ready(&env, "gateway", "gateway-b", gb, 30000);
+    assert_true(a > 0 && b > 0);
+    enum { N = 30 };
+    char ref[16], given[16], phone[24];
+    who_t w = { ref, given, NULL, phone, "mon-am", 0, 1, 1 };
+    for (int i = 0; i < N; i++) {
+        snprintf(ref, sizeof ref, "GW2-%02d", i);
+        snprintf(given, sizeof given, "Personne%c", 'A' + i);
+        snprintf(phone, sizeof phone, "06 20 00 00 %02d", i);
+        refer(&w);
+        if (i == N / 3) {
+            int some = 3;
+            assert_int_equal(h_wait_for(&env, spool_files_reach, &some, 20000), 0);
+            h_signal(a, SIGKILL);
+        }
+    }
+    /* a job an instance (now dead) took and handed to the spool, but did
+     * not record: its lease has ended */
+    redisReply *one = h_redis(&env, "ZRANGE tp:{42}:gateway:jobs 0 0");
+    assert_true(one && one->type == REDIS_REPLY_ARRAY && one->elements == 1);
+    char src[128];
+    util_strlcpy(src, one->element[0]->str, sizeof src);
+    freeReplyObject(one);
+    int n = N;
+    assert_int_equal(h_wait_for(&env, spool_files_reach, &n, 30000), 0);
+    redisReply *r = h_redis(&env, "COPY tp:{42}:gateway:job:%s tp:{42}:gateway:job:scheduler:0-1", src);
+    assert_true(r && r->integer == 1);
+    freeReplyObject(r);
+    r = h_redis(&env, "HSET tp:{42}:gateway:job:scheduler:0-1 status sending owner gateway-dead/1 type convocation");
+    freeReplyObject(r);
+    char path[400];
+    snprintf(path, sizeof path, "%s/spool/scheduler_0-1.sms", env.dir);
+    assert_int_equal(h_write_file(path, "written by the instance that died\n"), 0);
+    r = h_redis(&env, "ZADD tp:{42}:gateway:sending %lld scheduler:0-1", (long long)clock_real_ms() - 1000);
+    freeReplyObject(r);
+    h_log_wait_t tk = { "gateway-b", "event=job_taken_over", 1 };
+    assert_int_equal(h_wait_for(&env, h_log_reaches, &tk, 20000), 0);
+    char st[16];
+    for (int i = 0; i < 100; i++) {
+        rget(st, sizeof st, "HGET tp:{42}:gateway:job:scheduler:0-1 status");
+        if (!strcmp(st, "sent"))
+            break;
+        ms_sleep(50);
+    }
+    assert_string_equal(st, "sent");
+    ms_sleep(500);
+    assert_int_equal(count_spool(), N + 1);
+    char text[128] = "";
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(text, sizeof text, f));
+    fclose(f);
+    assert_string_equal(text, "written by the instance that died\n"); /* not written again */
+    assert_int_equal(fig("sent:sms"), N + 1);
+    assert_int_equal(fig("sent:convocation"), N + 1);
+    assert_int_equal(h_redis_int(&env, "ZCARD tp:{42}:gateway:sending"), 0);
+    assert_int_equal(h_redis_int(&env, "ZCARD tp:{42}:gateway:flagged"), 0);
+    /* both instances sent some */
+    assert_true(h_log_count(&env, "gateway-a", "event=sms_sent") > 0);
+    assert_true(h_log_count(&env, "gateway-b", "event=sms_sent") > 0);
+    /* files created: the SMS handed over, less those found already there */
+    int created = h_log_count(&env, "gateway-a", "event=sms_sent") + h_log_count(&env, "gateway-b", "event=sms_sent")
+                  - h_log_count(&env, "gateway-a", "event=spool_exists")
+                  - h_log_count(&env, "gateway-b", "event=spool_exists");
+    assert_int_equal(created, N);
+}
+
 int main(void)
 {
     h_test_filter();
@@ -646,5 +884,10 @@ int main(void)
         cmocka_unit_test(roster_sheet_and_letters),
         cmocka_unit_test(no_reminder_once_started_and_attendance_by_line),
     };
-    return cmocka_run_group_tests_name("gateway_spool", spool, spool_setup, h_group_teardown);
+    const struct CMUnitTest http[] = { cmocka_unit_test(http_failures_retried_then_flagged) };
+    const struct CMUnitTest twice[] = { cmocka_unit_test(two_gateways_one_killed_each_sms_once) };
+    int failed = cmocka_run_group_tests_name("gateway_spool", spool, spool_setup, h_group_teardown);
+    failed += cmocka_run_group_tests_name("gateway_http", http, http_setup, http_teardown);
+    failed += cmocka_run_group_tests_name("gateway_twice", twice, twice_setup, h_group_teardown);
+    return failed;
 }
