@@ -248,7 +248,8 @@ command('cancel_booking', {
   if tonumber(hget(P .. 'session:' .. sid, 'start')) - tonumber(a.cutoff_ms) <= now then
     return {'err', 'TOO_LATE', 'booking_id', 'Trop tard pour annuler : prévenir directement le formateur.'}
   end
-  local _, _, kind = release(P, a.booking_id, 'cancelled', now)
+  local pid, _, kind = release(P, a.booking_id, 'cancelled', now)
+  notify(P, 'cancelled', a.booking_id, pid, sid) -- the person is told it is done
   fig(P, a.day, 'cancelled:' .. kind)
   refill(P, sid, now, tonumber(a.offer_ms), a.day)
   return {'ok', 'booking_id', a.booking_id, 'session_id', sid, 'status', 'cancelled'}

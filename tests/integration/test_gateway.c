@@ -413,6 +413,9 @@ static void replies_cancel_no_yes(void **state)
     wait_job(G.person, "offer", "sent");
     booking(TUE01, F.person, bid, st);
     assert_string_equal(st, "cancelled");
+    wait_job(F.person, "cancelled", "sent"); /* told it is done */
+    sms_of(F.person, "cancelled", text, sizeof text);
+    assert_non_null(strstr(text, "votre inscription à l'atelier"));
     sms_of(G.person, "offer", text, sizeof text);
     assert_non_null(strstr(text, "une place se libère"));
     assert_non_null(strstr(text, "Répondez OUI ou NON avant le"));
