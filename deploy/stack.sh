@@ -123,6 +123,13 @@ if [ "$mode" = "demo" ]; then
     echo "Les séances des quatre prochaines semaines (places prises / capacité, liste d'attente) :"
     tool sessions | head -16
     echo
+    echo "Les convocations envoyées par SMS (un fichier par message dans $var/spool/) :"
+    n=$(ls "$var/spool/" 2>/dev/null | grep -c '\.sms$' || true)
+    echo "$n SMS dans la file (la nuit et le dimanche, ils attendent 8 h 30 : « retenu ») ; le premier :"
+    f=$(ls "$var/spool/"*.sms 2>/dev/null | head -1)
+    [ -n "$f" ] && sed -n '5,$p' "$f"
+    tool notify list --limit 5 || true
+    echo
     echo "Dans un autre terminal :  TREMPLIN_CONF=$var/tremplin.conf $build/bin/tremplin ping"
     echo "Ctrl-C pour tout arrêter."
 fi
