@@ -27,7 +27,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 # The gateway's printing (cairo, pango) and HTTP (libcurl) libraries: only
 # the gateway's modules and what links them use these flags, so the five
 # services stay free of them.
-GW_PKGS  = cairo pango pangocairo fontconfig libcurl
+GW_PKGS  = cairo pango pangocairo fontconfig libcurl libmicrohttpd
 GW_CFLAGS := $(shell pkg-config --cflags $(GW_PKGS) 2>/dev/null)
 GW_LIBS   := $(shell pkg-config --libs $(GW_PKGS) 2>/dev/null)
 
@@ -44,7 +44,7 @@ ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) $(SANFLAGS) \
 LDLIBS   = $(PKG_LIBS) -lcsv -lm
 LDFLAGS += $(SANFLAGS)
 
-SERVICES = intake matcher scheduler survey reporter
+SERVICES = intake matcher scheduler survey reporter gateway
 
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(O)/%.o) $(O)/gen/tremplin.pb-c.o
@@ -69,9 +69,9 @@ UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 FAKE_TESTS = test_outbox test_inbox test_loop test_svc test_call
 FAKE_OBJ = $(O)/tests/unit/fake_rds.o $(O)/tests/unit/fake_clock.o $(O)/tests/unit/inproc.o
 FAKE_LDFLAGS = -Wl,--wrap=clock_mono_ms
-# The unit tests of the gateway's modules (services/gateway/, a library
-# without a main yet): linked with its library and GW_LIBS.
-GW_TESTS = test_sms test_message test_quiet test_reply test_roster_csv test_pdf test_http
+# The unit tests of the gateway's modules (services/gateway/): linked with
+# its library and GW_LIBS.
+GW_TESTS = test_sms test_message test_quiet test_reply test_roster_csv test_pdf test_http test_route
 CORE_OBJ = $(filter-out $(O)/common/rds.o,$(COMMON_OBJ))
 INTEG_SRC = $(wildcard tests/integration/test_*.c)
 INTEG_BINS = $(INTEG_SRC:tests/integration/%.c=$(O)/tests/%)
@@ -137,21 +137,25 @@ $(O)/libsvc-$(1).a: $(patsubst %.c,$(O)/%.o,$(filter-out %/main.c,$(wildcard ser
 	ar rcs $$@ $$^
 endef
 $(foreach s,$(SERVICES),$(eval $(call svc_lib_rule,$(s))))
-$(eval $(call svc_lib_rule,gateway))
 
 $(O)/services/gateway/%.o: ALL_CFLAGS += $(GW_CFLAGS)
 $(O)/services/reporter/%.o: ALL_CFLAGS += $(REP_CFLAGS)
 $(O)/bin/tremplin-reporter: $(O)/gen/reporter_html.o
 $(O)/bin/tremplin-reporter: LDLIBS += $(REP_LIBS)
+$(O)/tools/tremplin/%.o: ALL_CFLAGS += $(GW_CFLAGS)
+# the gateway and the tool (rosters, letters) print and talk HTTP
+$(O)/bin/tremplin-gateway $(O)/bin/tremplin: LDLIBS += $(GW_LIBS)
 
 # ----------------------------------------------------------------- binaries
 
 # a service may use another's pure logic (the scheduler checks the timetable
-# against the matcher's catalogue): every library is offered, the linker
-# takes what is used
+# against the matcher's catalogue, the gateway reads both): every library is
+# offered, as a group (they refer to one another), the linker takes what is
+# used
 $(O)/bin/tremplin-%: $(O)/services/%/main.o $(O)/gen/%_lua.o $(O)/libsvc-%.a $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter-out %.a,$^) $(O)/libsvc-$*.a $(SVC_LIBS) $(O)/libtremplin.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out %.a,$^) -Wl,--start-group $(O)/libsvc-$*.a $(SVC_LIBS) -Wl,--end-group \
+	    $(O)/libtremplin.a $(LDLIBS)
 
 # the tool carries the services' function libraries (`tremplin functions load`)
 $(O)/bin/tremplin: $(CLI_OBJ) $(SERVICES:%=$(O)/gen/%_lua.o) $(SVC_LIBS) $(O)/libtremplin.a

@@ -8,7 +8,8 @@
 # Ports: services bind BASE_PORT+1..+5 (commands) and BASE_PORT+11..+15
 # (events); intake's CURVE endpoint for branch systems is BASE_PORT+6; the
 # reporter's HTTP (dashboard, /metrics, API) BASE_PORT+7; the survey's CURVE
-# endpoint for kiosks BASE_PORT+10. Existing secrets are kept, so a re-run does not lock anyone out;
+# endpoint for kiosks BASE_PORT+10; the gateway BASE_PORT+8 (commands: Ping), +17
+# (events) and +9 (the SMS provider's callback, HTTP on loopback). Existing secrets are kept, so a re-run does not lock anyone out;
 # the configuration files are rewritten. Used by `make demo` and the tests.
 set -eu
 
@@ -33,6 +34,10 @@ done
 pass() { cat "$dir/secrets/$1.pass"; }
 # the key of the ids services derive (a keyed hash: without it one id says
 # nothing of another); every instance of the deployment needs the same file
+# the secret the SMS provider's callback must send (X-Tremplin-Secret)
+if [ ! -s "$dir/secrets/callback.secret" ]; then
+    (umask 077; od -An -N24 -tx1 /dev/urandom | tr -d ' \n' > "$dir/secrets/callback.secret")
+fi
 if [ ! -s "$dir/secrets/ids.key" ]; then
     (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$dir/secrets/ids.key")
 fi
@@ -68,7 +73,16 @@ svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -function +fcal
     figs=""
     for s in intake matcher scheduler survey gateway; do figs="$figs %R~tp:{*}:$s:fig:*"; done
     echo "user reporter on #$(printf %s "$(pass reporter)" | sha256sum | cut -d' ' -f1)$figs ~tp:*:reporter:* resetchannels $svc_cmds"
-    echo "user gateway on #$(printf %s "$(pass gateway)" | sha256sum | cut -d' ' -f1) ~tp:*:gateway:* %R~tp:*:contact:* resetchannels $svc_cmds"
+    # the gateway: its own keys; the notify streams it reads through its
+    # consumer group (XREADGROUP and XACK write the group's state: read and
+    # write on those two keys only); and, read-only, what a message needs at
+    # send time: consent (intake person), contact data, the session and
+    # booking it names, and the person's bookings (the open offer or next
+    # booking an SMS reply answers)
+    echo "user gateway on #$(printf %s "$(pass gateway)" | sha256sum | cut -d' ' -f1) ~tp:*:gateway:*" \
+         "~tp:*:scheduler:notify ~tp:*:survey:notify %R~tp:*:intake:person:* %R~tp:*:intake:contact:*" \
+         "%R~tp:*:survey:participation:* %R~tp:*:survey:by:*" \
+         "%R~tp:*:scheduler:session:* %R~tp:*:scheduler:booking:* %R~tp:*:scheduler:person:* resetchannels $svc_cmds"
 } > "$dir/redis/users.acl"
 chmod 600 "$dir/redis/users.acl"
 
@@ -172,6 +186,24 @@ suppress_below = 5
 ; the capacity outlook warns when a person referred today would wait longer
 wait_warn_days = 28
 
+[gateway]
+instance = gateway-1
+; spool: one file per SMS in spool_dir (the demo, the tests, a local modem's
+; software); http: an SMS provider's API (http_url, http_auth_header_file …)
+channel = spool
+spool_dir = $abs/spool
+; incoming SMS, one file each (the provider's callback writes them here too)
+inbox_dir = $abs/spool/inbox
+; the producers whose notify streams carry jobs for the gateway
+streams = scheduler, survey
+; no SMS between quiet_from and quiet_until (local time) nor on closed_days
+quiet_from = 20:00
+quiet_until = 08:30
+closed_days = sun
+; the provider's callback for incoming SMS (loopback), and its secret
+callback_bind = 127.0.0.1:$((base + 9))
+callback_secret_file = $abs/secrets/callback.secret
+
 [endpoints]
 intake = tcp://127.0.0.1:$((base + 1))
 intake_branch = tcp://127.0.0.1:$((base + 6))
@@ -185,4 +217,6 @@ matcher_events = tcp://127.0.0.1:$((base + 12))
 scheduler_events = tcp://127.0.0.1:$((base + 13))
 survey_events = tcp://127.0.0.1:$((base + 14))
 reporter_events = tcp://127.0.0.1:$((base + 15))
+gateway = tcp://127.0.0.1:$((base + 8))
+gateway_events = tcp://127.0.0.1:$((base + 17))
 CONF

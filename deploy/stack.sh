@@ -9,15 +9,16 @@
 #
 # Exit status: 0 after Ctrl-C (or SIGTERM) with every process stopped
 # cleanly; 1 when the stack could not start or a process did not stop
-# cleanly. Ports: Redis 6390, services 6391..6395, events 6401..6405, the
-# reporter's dashboard http://127.0.0.1:6397/ (BASE).
+# cleanly. Ports: Redis 6390, services 6391..6395, the reporter's dashboard
+# http://127.0.0.1:6397/, the gateway 6398 (its callback 6399), the survey's
+# kiosks 6400, events 6401..6405 and 6407 (BASE).
 set -eu
 
 mode=${1:-demo}
 build=${2:-build}
 var=${TREMPLIN_VAR:-var}
 base=${BASE:-6390}
-services="intake matcher scheduler survey reporter"
+services="intake matcher scheduler survey reporter gateway"
 
 deploy/setup.sh "$var" "$base" "$base"
 export TREMPLIN_CONF="$var/tremplin.conf"
@@ -124,6 +125,13 @@ if [ "$mode" = "demo" ]; then
     tool sessions | head -16
     echo
     echo "Tableau de bord :  http://127.0.0.1:$((base + 7))/   (chiffres : /api/kpi, /metrics, /api/export.csv)"
+    echo "Les convocations envoyées par SMS (un fichier par message dans $var/spool/) :"
+    n=$(ls "$var/spool/" 2>/dev/null | grep -c '\.sms$' || true)
+    echo "$n SMS dans la file (la nuit et le dimanche, ils attendent 8 h 30 : « retenu ») ; le premier :"
+    f=$(ls "$var/spool/"*.sms 2>/dev/null | head -1)
+    [ -n "$f" ] && sed -n '5,$p' "$f"
+    tool notify list --limit 5 || true
+    echo
     echo "Dans un autre terminal :  TREMPLIN_CONF=$var/tremplin.conf $build/bin/tremplin ping"
     echo "                          TREMPLIN_CONF=$var/tremplin.conf $build/bin/tremplin kpi"
     echo "Ctrl-C pour tout arrêter."

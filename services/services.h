@@ -1,4 +1,4 @@
-/* The five services and the name of each one's Redis function library.
+/* The five services and the gateway, and the name of each one's Redis function library.
  * The version is part of the library name so that two versions can run side
  * by side during an upgrade (ARCHITECTURE.md, "State in Redis"). */
 #ifndef TP_SERVICES_H
@@ -9,6 +9,7 @@
 #define SCHEDULER_LIBRARY "scheduler_v1"
 #define SURVEY_LIBRARY "survey_v1"
 #define REPORTER_LIBRARY "reporter_v1"
+#define GATEWAY_LIBRARY "gateway_v1"
 
 typedef struct service_info {
     const char *name;
@@ -17,7 +18,7 @@ typedef struct service_info {
 
 static const service_info_t tp_services[] = {
     { "intake", INTAKE_LIBRARY },       { "matcher", MATCHER_LIBRARY }, { "scheduler", SCHEDULER_LIBRARY },
-    { "survey", SURVEY_LIBRARY },       { "reporter", REPORTER_LIBRARY },
+    { "survey", SURVEY_LIBRARY },       { "reporter", REPORTER_LIBRARY }, { "gateway", GATEWAY_LIBRARY },
 };
 
 #define TP_NSERVICES ((int)(sizeof tp_services / sizeof tp_services[0]))

@@ -67,6 +67,8 @@ int msg_kind_of_job(const char *type, msg_kind_t *out)
         { "convocation", MSG_CONVOCATION },   { "reminder", MSG_REMINDER },   { "offer", MSG_OFFER },
         { "session_cancelled", MSG_SESSION_CANCELLED }, { "capacity_cut", MSG_CAPACITY_CUT },
         { "withdrawn", MSG_CANCELLED },       { "cancelled", MSG_CANCELLED }, { "survey", MSG_SURVEY },
+        { "survey_invitation", MSG_SURVEY },  { "survey_reminder", MSG_SURVEY },
+        { "not_understood", MSG_NOT_UNDERSTOOD },
     };
     for (size_t i = 0; i < TP_ARRAY_LEN(jobs); i++)
         if (!strcmp(jobs[i].job, type)) {

@@ -110,8 +110,9 @@ void msg_when_fr(const cal_zone_t *zone, int64_t ms, int with_year, char *out);
 
 /* The kind of a notification job's type (scheduler.lua's notify): 0, or -1
  * for a type that sends nothing to the person (waitlisted, offer_expired,
- * mediator_flag …). "withdrawn" is CANCELLED; "reminder" and "survey" are
- * the gateway's and the survey service's own. */
+ * mediator_flag …). "withdrawn" and "cancelled" are CANCELLED; "reminder"
+ * and "not_understood" are the gateway's own, "survey_invitation" and
+ * "survey_reminder" the survey service's. */
 int msg_kind_of_job(const char *type, msg_kind_t *out);
 /* The kind's name, for logs: "convocation", "offer" … */
 const char *msg_kind_name(msg_kind_t kind);

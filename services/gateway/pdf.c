@@ -139,8 +139,12 @@ static void pdf_box(pdf_doc_t *d, double x, double y, double w, double h, double
 static const double sheet_col_w[SHEET_COLS] = { 24, 115, 125, 130, SHEET_W - 24 - 115 - 125 - 130 };
 static const char *const sheet_col_name[SHEET_COLS] = { "N°", "Prénom", "Niveau", "Accessibilité", "Signature" };
 
-/* The cells of participant i (its signature cell empty). */
-static void sheet_cells(const roster_t *r, size_t i, char num[16], const char *cells[SHEET_COLS])
+#define SHEET_NOTE_MAX 400
+
+/* The cells of participant i (its signature cell empty); a survey on paper
+ * is noted under the accessibility needs, so the trainer hands it out. */
+static void sheet_cells(const roster_t *r, size_t i, char num[16], char note[SHEET_NOTE_MAX],
+                        const char *cells[SHEET_COLS])
 {
     const roster_entry_t *e = &r->entries[i];
     snprintf(num, 16, "%zu", i + 1);
@@ -148,6 +152,11 @@ static void sheet_cells(const roster_t *r, size_t i, char num[16], const char *c
     cells[1] = pdf_s(e->given_name);
     cells[2] = pdf_s(e->level);
     cells[3] = pdf_s(e->accessibility);
+    if (*pdf_s(e->survey) && strcmp(e->survey, "SMS") != 0) {
+        snprintf(note, SHEET_NOTE_MAX, "%.250s%s%s", pdf_s(e->accessibility), *pdf_s(e->accessibility) ? "\n" : "",
+                 e->survey);
+        cells[3] = note;
+    }
     cells[4] = "";
 }
 
@@ -225,9 +234,9 @@ int pdf_sheet(const char *path, const roster_t *r, char *err, size_t errlen)
     int pages = 1, ok = 1;
     double y = top;
     for (size_t i = 0; i < r->n; i++) {
-        char num[16];
+        char num[16], note[SHEET_NOTE_MAX];
         const char *cells[SHEET_COLS];
-        sheet_cells(r, i, num, cells);
+        sheet_cells(r, i, num, note, cells);
         h[i] = sheet_row(&d, 0, cells, "10", SHEET_ROW_MIN, 1.0, 0);
         if (top + h[i] > bottom) {
             util_fail(err, errlen, "participant %zu: a line taller than a page", i + 1);
@@ -245,9 +254,9 @@ int pdf_sheet(const char *path, const roster_t *r, char *err, size_t errlen)
         if (r->n == 0)
             PDF_DRAW(&d, SHEET_MARGIN, y + 10, SHEET_W, "10", "Aucun participant inscrit.");
         for (; (size_t)i < r->n && y + h[i] <= bottom; i++) {
-            char num[16];
+            char num[16], note[SHEET_NOTE_MAX];
             const char *cells[SHEET_COLS];
-            sheet_cells(r, (size_t)i, num, cells);
+            sheet_cells(r, (size_t)i, num, note, cells);
             y += sheet_row(&d, y, cells, "10", SHEET_ROW_MIN, 1.0, 1);
         }
         sheet_footer(&d);

@@ -17,6 +17,7 @@ typedef struct {
     const char *convoked_by;   /* "SMS", "courrier", "" = not yet */
     const char *booking_id;
     const char *person_id;
+    const char *survey;        /* how the satisfaction survey reaches them: "SMS", "questionnaire papier" */
 } roster_entry_t;
 
 typedef struct {

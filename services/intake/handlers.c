@@ -79,7 +79,8 @@ static void contact_args(const Tremplin__Person *p, call_t *call)
     const struct {
         const char *name, *value;
     } text[] = {
-        { "given_name", p->given_name },     { "line1", a ? a->line1 : "" },   { "line2", a ? a->line2 : "" },
+        { "given_name", p->given_name },     { "family_name", p->family_name },
+        { "line1", a ? a->line1 : "" },       { "line2", a ? a->line2 : "" },
         { "postcode", a ? a->postcode : "" }, { "city", a ? a->city : "" },
     };
     for (size_t i = 0; i < TP_ARRAY_LEN(text); i++)

@@ -8,7 +8,8 @@
 -- retry from a conflict); known: '1' when the person was already known;
 -- needs, availability, purposes: lists. The personal fields are sent only
 -- when given.
-local CONTACT = {'given_name', 'phone', 'line1', 'line2', 'postcode', 'city', 'birth_year', 'accessibility'}
+local CONTACT = {'given_name', 'family_name', 'phone', 'line1', 'line2', 'postcode', 'city', 'birth_year',
+                 'accessibility'}
 command('submit_referral', {
   keys = {'ref', 'referral', 'person', 'contact', 'fig_day', 'fig_total', 'retention'},
   args = {'digest', 'referral_id', 'person_id', 'known', 'branch', 'external_ref', 'now_ms', 'retain_until_ms',

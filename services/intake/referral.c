@@ -311,6 +311,9 @@ static int check_person(const Tremplin__SubmitReferral *r, int64_t now_ms, refer
         return referral_fail(err, "MISSING_FIELD", "person.given_name", "Le prénom ou les initiales sont obligatoires.");
     if (!is_empty(p->given_name) && (!is_text(p->given_name, 64) || !has_letter(p->given_name)))
         return referral_fail(err, "INVALID_FIELD", "person.given_name", "Prénom ou initiales invalides (64 caractères au plus).");
+    /* only for a letter's address block: never required, never matched on */
+    if (!is_empty(p->family_name) && (!is_text(p->family_name, 64) || !has_letter(p->family_name)))
+        return referral_fail(err, "INVALID_FIELD", "person.family_name", "Nom de famille invalide (64 caractères au plus).");
     int has_phone = !is_empty(p->phone);
     const Tremplin__PostalAddress *a = p->address;
     int has_address = a && (!is_empty(a->line1) || !is_empty(a->postcode) || !is_empty(a->city));

@@ -62,6 +62,7 @@ static int rj_person(jsondoc_t *jd, json_object *per, json_object *adr, referral
     int birth_year = 0;
     if (rj_str(jd, per, "person", "person_id", &p->person_id) != 0
         || rj_str(jd, per, "person", "given_name", &p->given_name) != 0
+        || rj_str(jd, per, "person", "family_name", &p->family_name) != 0
         || rj_str(jd, per, "person", "phone", &p->phone) != 0
         || jsondoc_int(jd, per, "person", "birth_year", 0, 0, 9999, &birth_year) != 0
         || rj_list(jd, per, "person", "availability", h->availability, &p->n_availability) != 0
@@ -139,8 +140,8 @@ int referral_from_json(json_object *root, referral_json_t *h, char *err, size_t 
     static const char *const top_k[] = { "branch", "external_ref", "mediator", "person",
                                          "consent", "needs",        "answers",  NULL };
     static const char *const med_k[] = { "id", "partner", NULL };
-    static const char *const per_k[] = { "person_id",    "given_name",    "phone", "address", "birth_year",
-                                         "availability", "accessibility", NULL };
+    static const char *const per_k[] = { "person_id",    "given_name",    "family_name", "phone", "address",
+                                         "birth_year",   "availability",  "accessibility", NULL };
     static const char *const adr_k[] = { "line1", "line2", "postcode", "city", NULL };
     static const char *const con_k[] = { "given", "given_at", "given_at_ms", "text_version", "purposes", NULL };
     memset(h, 0, sizeof *h);

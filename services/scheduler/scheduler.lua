@@ -289,6 +289,7 @@ command('cancel_booking', {
     return {'err', 'TOO_LATE', 'booking_id', 'Trop tard pour annuler : prévenir directement le formateur.'}
   end
   local pid, _, kind = release(P, a.booking_id, 'cancelled', now)
+  notify(P, 'cancelled', a.booking_id, pid, sid) -- the person is told it is done
   figp(P, a.day, 'cancelled:' .. kind, pid)
   refill(P, sid, now, tonumber(a.offer_ms), a.day)
   return {'ok', 'booking_id', a.booking_id, 'session_id', sid, 'status', 'cancelled'}

@@ -479,8 +479,10 @@ void h_endpoint(const h_env_t *h, int offset, char *out, size_t cap)
 
 void h_service_endpoint(const h_env_t *h, const char *svc, char *out, size_t cap)
 {
-    static const char *const order[] = { "intake", "matcher", "scheduler", "survey", "reporter" };
-    for (int i = 0; i < 5; i++)
+    /* as deploy/setup.sh numbers them: BASE+1..+5, the gateway BASE+8 (+6 is
+     * intake's branch endpoint, +7 the reporter's HTTP) */
+    static const char *const order[] = { "intake", "matcher", "scheduler", "survey", "reporter", "", "", "gateway" };
+    for (int i = 0; i < (int)TP_ARRAY_LEN(order); i++)
         if (strcmp(order[i], svc) == 0)
             h_endpoint(h, i + 1, out, cap);
 }

@@ -99,7 +99,7 @@ static const shape_case_t shape_cases[] = {
     { "brnach", "\"wilson\"", "brnach: champ inconnu" },
     { "person.nom", "\"Josiane\"", "person.nom: champ inconnu" },
     { "person.address", "{\"line1\":\"1 rue X\",\"zip\":\"42000\"}", "person.address.zip: champ inconnu" },
-    { "person", "[]", "person: un objet JSON est attendu (person_id, given_name, phone, address, birth_year" },
+    { "person", "[]", "person: un objet JSON est attendu (person_id, given_name, family_name, phone, address, birth_year" },
     { "mediator", "null", "mediator: un objet JSON est attendu (id, partner)" },
     { "branch", "42", "branch: une chaîne est attendue" },
     { "mediator.id", "null", "mediator.id: une chaîne est attendue" },

@@ -15,7 +15,8 @@
 
 static const roster_entry_t people[] = {
     { "Josiane", "débutant", "audition", "SMS", "K7M2Q9XH4T", "0f3a9c1e2b4d5f60718293a4b5c6d7e8" },
-    { "Œuvray", "n'a jamais utilisé le numérique", "", "courrier", "B2C3D4E5F6", "1f3a9c1e2b4d5f60718293a4b5c6d7e8" },
+    { "Œuvray", "n'a jamais utilisé le numérique", "", "courrier", "B2C3D4E5F6", "1f3a9c1e2b4d5f60718293a4b5c6d7e8",
+      "questionnaire papier" },
     { "Nguyễn", "intermédiaire", "vue, mobilité réduite", "SMS", "C3D4E5F6G7", "2f3a9c1e2b4d5f60718293a4b5c6d7e8" },
     { "Marie \"Mimi\"", "débutant", "lecture\nà voix haute", "", "D4E5F6G7H8", "3f3a9c1e2b4d5f60718293a4b5c6d7e8" },
     { "=HYPERLINK(\"http://x\")", "débutant", NULL, "SMS", "E5F6G7H8J9", "4f3a9c1e2b4d5f60718293a4b5c6d7e8" },
@@ -42,17 +43,17 @@ static void test_semicolon(void **state)
     char *got = csv(';', &rc);
     assert_int_equal(rc, 0);
     assert_string_equal(got, "\xef\xbb\xbf"
-                             "N°;Prénom;Niveau;Accessibilité;Convocation;Réservation;Personne\r\n"
-                             "1;Josiane;débutant;audition;SMS;K7M2Q9XH4T;0f3a9c1e2b4d5f60718293a4b5c6d7e8\r\n"
+                             "N°;Prénom;Niveau;Accessibilité;Convocation;Réservation;Personne;Questionnaire\r\n"
+                             "1;Josiane;débutant;audition;SMS;K7M2Q9XH4T;0f3a9c1e2b4d5f60718293a4b5c6d7e8;\r\n"
                              "2;Œuvray;n'a jamais utilisé le numérique;;courrier;B2C3D4E5F6;"
-                             "1f3a9c1e2b4d5f60718293a4b5c6d7e8\r\n"
+                             "1f3a9c1e2b4d5f60718293a4b5c6d7e8;questionnaire papier\r\n"
                              "3;Nguyễn;intermédiaire;vue, mobilité réduite;SMS;C3D4E5F6G7;"
-                             "2f3a9c1e2b4d5f60718293a4b5c6d7e8\r\n"
+                             "2f3a9c1e2b4d5f60718293a4b5c6d7e8;\r\n"
                              "4;\"Marie \"\"Mimi\"\"\";débutant;\"lecture\nà voix haute\";;D4E5F6G7H8;"
-                             "3f3a9c1e2b4d5f60718293a4b5c6d7e8\r\n"
+                             "3f3a9c1e2b4d5f60718293a4b5c6d7e8;\r\n"
                              "5;\"'=HYPERLINK(\"\"http://x\"\")\";débutant;;SMS;E5F6G7H8J9;"
-                             "4f3a9c1e2b4d5f60718293a4b5c6d7e8\r\n"
-                             "6;\"Ğül; Éléonore\";autonome;\"'-\";SMS;F6G7H8J9K0;5f3a9c1e2b4d5f60718293a4b5c6d7e8\r\n");
+                             "4f3a9c1e2b4d5f60718293a4b5c6d7e8;\r\n"
+                             "6;\"Ğül; Éléonore\";autonome;\"'-\";SMS;F6G7H8J9K0;5f3a9c1e2b4d5f60718293a4b5c6d7e8;\r\n");
     free(got);
 }
 
@@ -80,7 +81,7 @@ static void test_empty_roster_and_write_error(void **state)
     FILE *f = open_memstream(&buf, &len);
     assert_int_equal(roster_csv_write(f, &r, ';'), 0);
     fclose(f);
-    assert_string_equal(buf, "\xef\xbb\xbfN°;Prénom;Niveau;Accessibilité;Convocation;Réservation;Personne\r\n");
+    assert_string_equal(buf, "\xef\xbb\xbfN°;Prénom;Niveau;Accessibilité;Convocation;Réservation;Personne;Questionnaire\r\n");
     free(buf);
     f = fopen("/dev/full", "w");
     if (f) {

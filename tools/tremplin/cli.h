@@ -64,6 +64,10 @@ int cli_offer(cli_t *cli, int argc, char **argv);
 int cli_booking(cli_t *cli, int argc, char **argv);
 int cli_session(cli_t *cli, int argc, char **argv);
 int cli_kpi(cli_t *cli, int argc, char **argv);
+int cli_roster(cli_t *cli, int argc, char **argv);
+int cli_attendance_lines(cli_t *cli, int argc, char **argv);
+int cli_letters(cli_t *cli, int argc, char **argv);
+int cli_notify(cli_t *cli, int argc, char **argv);
 /* Sends one command to a service and prints its answer (as `referral
  * submit` does); returns the exit code. */
 int cli_command(cli_t *cli, const char *service, Tremplin__Envelope *env);

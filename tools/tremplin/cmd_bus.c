@@ -96,9 +96,9 @@ int cli_ping(cli_t *cli, int argc, char **argv)
 
 /* ---------------------------------------------------------------- functions */
 
-extern const char intake_lua[], matcher_lua[], scheduler_lua[], survey_lua[], reporter_lua[];
+extern const char intake_lua[], matcher_lua[], scheduler_lua[], survey_lua[], reporter_lua[], gateway_lua[];
 
-/* functions load: the five function libraries, loaded (replaced) as the
+/* functions load: the six function libraries, loaded (replaced) as the
  * Redis admin, at deploy and at each upgrade. Services only check that
  * theirs is there. */
 int cli_functions(cli_t *cli, int argc, char **argv)
@@ -107,7 +107,7 @@ int cli_functions(cli_t *cli, int argc, char **argv)
         fprintf(stderr, "usage: tremplin functions load\n");
         return 2;
     }
-    const char *code[TP_NSERVICES] = { intake_lua, matcher_lua, scheduler_lua, survey_lua, reporter_lua };
+    const char *code[TP_NSERVICES] = { intake_lua, matcher_lua, scheduler_lua, survey_lua, reporter_lua, gateway_lua };
     rds_conf_t admin = cli->conf.redis;
     util_strlcpy(admin.user, "admin", sizeof admin.user);
     svc_password_file(&cli->conf, "admin", admin.password_file, sizeof admin.password_file);

@@ -194,7 +194,7 @@ static void cli_import_record(cli_importer_t *im, json_object *root, long line)
 }
 
 /* CSV columns (header row, any order): branch, external_ref, mediator_id,
- * partner, person_id, given_name, phone, address_line1, address_line2,
+ * partner, person_id, given_name, family_name, phone, address_line1, address_line2,
  * postcode, city, birth_year, availability, accessibility, consent_given,
  * consent_at, consent_purposes, consent_version, needs, answers; lists are
  * space separated, answers "question=score ...". */
@@ -233,7 +233,7 @@ static json_object *cli_csv_to_json(cli_csv_t *c)
             json_object_object_add(med, "id", json_object_new_string(v));
         else if (!strcmp(k, "partner"))
             json_object_object_add(med, "partner", json_object_new_string(v));
-        else if (!strcmp(k, "person_id") || !strcmp(k, "given_name") || !strcmp(k, "phone"))
+        else if (!strcmp(k, "person_id") || !strcmp(k, "given_name") || !strcmp(k, "family_name") || !strcmp(k, "phone"))
             json_object_object_add(per, k, json_object_new_string(v));
         else if (!strncmp(k, "address_", 8) || !strcmp(k, "postcode") || !strcmp(k, "city")) {
             json_object_object_add(adr, !strncmp(k, "address_", 8) ? k + 8 : k, json_object_new_string(v));

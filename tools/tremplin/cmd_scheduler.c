@@ -105,6 +105,8 @@ int cli_sessions(cli_t *cli, int argc, char **argv)
 
 int cli_attendance(cli_t *cli, int argc, char **argv)
 {
+    if (argc == 1 || (argc >= 2 && strchr(argv[1], '=')))
+        return cli_attendance_lines(cli, argc, argv);
     if (argc != 3 && !(argc == 5 && !strcmp(argv[3], "--trainer"))) {
         fprintf(stderr, "usage: tremplin attendance SESSION PERSON seen|noshow|excused [--trainer ID]\n");
         return 2;

@@ -16,12 +16,17 @@ static const cli_command_t cli_commands[] = {
     { "referral", "referral submit [FILE|-] | import FILE.csv|FILE.jsonl | explain ID", cli_referral },
     { "consent", "consent withdraw PERSON_ID training|sms|survey", cli_consent },
     { "sessions", "sessions [--week YYYY-Www] [--kind K]   seats taken/capacity and waitlists", cli_sessions },
-    { "attendance", "attendance SESSION PERSON seen|noshow|excused [--trainer ID]   (again: a correction)", cli_attendance },
+    { "attendance", "attendance SESSION PERSON seen|noshow|excused [--trainer ID]   (again: a correction)\n"
+                    "  attendance SESSION [N=present|absent|excuse ...] [--trainer ID]   by the roster's line numbers",
+      cli_attendance },
     { "offer", "offer accept|decline BOOKING", cli_offer },
     { "booking", "booking cancel BOOKING [REASON]", cli_booking },
     { "session", "session cancel SESSION REASON", cli_session },
     { "kpi", "kpi [--from D] [--to D] [--by week|month|branch|partner|kind|territory] [--json] | close | periods"
              "   the figures (same as /api/kpi)", cli_kpi },
+    { "roster", "roster SESSION [--csv FILE] [--pdf FILE] [--sep ,|;]   participants, CSV, sign-in sheet", cli_roster },
+    { "letters", "letters --date YYYY-MM-DD --pdf FILE   the day's letters, one page each", cli_letters },
+    { "notify", "notify list [--failed] [--person ID] [--limit N]   delivery status of the notifications", cli_notify },
     { "simulate", "simulate [--branches N] [--count N] [--seed S] [--rate R]  branch systems over CURVE", cli_simulate },
 };
 

@@ -1,0 +1,78 @@
+/* The SMS channels: the spool folder (one file per message, for the demo,
+ * the tests and a local SMS modem's software) and an HTTP provider
+ * (http.c). Each message is handed over under its job id: the spool file is
+ * named by it and created once (link: an existing one is not overwritten),
+ * the provider gets it as Idempotency-Key — a job taken over from a holder
+ * that died between handing it over and recording it is not sent twice. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gateway/gateway.h"
+#include "log.h"
+
+void gateway_spool_name(const char *jid, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; jid[i] && i + 5 < cap; i++)
+        out[i] = jid[i] == ':' ? '_' : jid[i];
+    snprintf(out + i, cap - i, ".sms");
+}
+
+/* Written to tmp/, flushed to disk, then linked to its name: the file
+ * appears whole or not at all, and once. */
+static int gateway_spool(gateway_t *g, const char *jid, const char *to, const char *text, int segments, char *error,
+                         size_t errcap)
+{
+    char name[160], path[512], tmp[512];
+    gateway_spool_name(jid, name, sizeof name);
+    snprintf(path, sizeof path, "%s/%s", g->conf.spool_dir, name);
+    snprintf(tmp, sizeof tmp, "%s/tmp/%s.%d", g->conf.spool_dir, name, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    if (fd < 0)
+        return util_fail(error, errcap, "spool: %s", strerror(errno));
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+        return util_fail(error, errcap, "spool: %s", strerror(errno));
+    }
+    fprintf(f, "To: %s\nJob: %s\nSegments: %d\n\n%s\n", to, jid, segments, text);
+    int bad = fflush(f) != 0 || fsync(fd) != 0;
+    bad |= fclose(f) != 0;
+    if (bad) {
+        unlink(tmp);
+        return util_fail(error, errcap, "spool: write failed");
+    }
+    int rc = link(tmp, path);
+    int e = errno;
+    unlink(tmp);
+    if (rc != 0 && e == EEXIST) {
+        log_info("spool_exists", "job=%s action=recorded_as_sent", jid);
+        return 0;
+    }
+    if (rc != 0)
+        return util_fail(error, errcap, "spool: %s", strerror(e));
+    return 0;
+}
+
+int gateway_send_sms(gateway_t *g, const char *jid, const char *to, const char *text, int segments,
+                     char *provider_id, size_t idcap, int *retryable, char *error, size_t errcap)
+{
+    provider_id[0] = '\0';
+    error[0] = '\0';
+    *retryable = 1;
+    if (!g->http)
+        return gateway_spool(g, jid, to, text, segments, error, errcap);
+    http_result_t r;
+    int rc = http_send(g->http, jid, to, text, &r);
+    if (rc == 0) {
+        util_strlcpy(provider_id, r.provider_id, idcap);
+        return 0;
+    }
+    *retryable = r.retryable;
+    util_strlcpy(error, r.error[0] ? r.error : "http: not sent", errcap);
+    return -1;
+}
