@@ -97,7 +97,7 @@ static void refer(const char *ref, int survey_consent, char pid[TP_ID_LEN + 1])
 
 static void attendance(const char *pid, const char *status)
 {
-    char out[1024], cmd[256];
+    char out[1024], cmd[512];
     snprintf(cmd, sizeof cmd, "attendance " MON " %s %s --trainer t1", pid, status);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
 }
