@@ -112,3 +112,13 @@ int cli_options(int argc, char **argv, const struct option *opts, const char **v
     }
     return 0;
 }
+
+const char *cli_pad(const char *s, int width, char *out, size_t cap)
+{
+    int chars = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        chars += (*p & 0xC0) != 0x80; /* continuation bytes are not characters */
+    int n = snprintf(out, cap, "%s%*s", s, chars < width ? width - chars : 0, "");
+    (void)n;
+    return out;
+}

@@ -72,4 +72,8 @@ int cli_notify(cli_t *cli, int argc, char **argv);
  * submit` does); returns the exit code. */
 int cli_command(cli_t *cli, const char *service, Tremplin__Envelope *env);
 
+/* s padded with spaces to width characters (UTF-8: "é" is one), for the
+ * columns of a table in a terminal; printf's %-Ns counts bytes. Returns out. */
+const char *cli_pad(const char *s, int width, char *out, size_t cap);
+
 #endif

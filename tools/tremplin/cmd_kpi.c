@@ -104,7 +104,8 @@ static void print_table(json_object *rep)
     json_object *figs = get(rep, "figures");
     for (int i = 0; kpi_names[i]; i++) {
         fr_value(get(figs, kpi_names[i]), val, sizeof val);
-        printf("%-50s %s\n", kpi_label(kpi_names[i]), val);
+        char label[160];
+        printf("%s %s\n", cli_pad(kpi_label(kpi_names[i]), 50, label, sizeof label), val);
     }
     json_object *ol = get(rep, "outlook");
     if (ol && json_object_array_length(ol) > 0) {

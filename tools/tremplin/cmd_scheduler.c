@@ -49,7 +49,9 @@ int cli_sessions(cli_t *cli, int argc, char **argv)
         return 1;
     }
     const char *T = cli->scheduler.territory[0] ? cli->scheduler.territory : cli->territories[0];
-    printf("%-36s %-10s %-5s %-18s %-8s %-7s %s\n", "séance", "date", "heure", "atelier", "places", "état",
+    char c1[64], c6[32];
+    printf("%s %-10s %-5s %-18s %-8s %s %s\n", cli_pad("séance", 36, c1, sizeof c1), "date", "heure", "atelier", "places",
+           cli_pad("état", 7, c6, sizeof c6),
            "liste d'attente");
     int shown = 0;
     char kinds[64][TT_CODE];
@@ -89,8 +91,8 @@ int cli_sessions(cli_t *cli, int argc, char **argv)
             snprintf(date, sizeof date, "%02d/%02d/%04d", dd, mm, yy);
             snprintf(hour, sizeof hour, "%02d:%02d", l.minute / 60, l.minute % 60);
             snprintf(places, sizeof places, "%s/%s", x->element[1]->str, x->element[2]->str);
-            printf("%-36s %-10s %-5s %-18s %-8s %-7s %lld\n", ids->element[j]->str, date, hour, kinds[k], places,
-                   !strcmp(x->element[3]->str, "open") ? "ouverte" : "annulée", waiting);
+            printf("%-36s %-10s %-5s %-18s %-8s %s %lld\n", ids->element[j]->str, date, hour, kinds[k], places,
+                   cli_pad(!strcmp(x->element[3]->str, "open") ? "ouverte" : "annulée", 7, c6, sizeof c6), waiting);
             shown++;
             freeReplyObject(x);
         }
