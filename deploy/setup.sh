@@ -12,6 +12,9 @@
 # (events) and +9 (the SMS provider's callback, HTTP on loopback). Existing secrets are kept, so a re-run does not lock anyone out;
 # the configuration files are rewritten. Used by `make demo` and the tests.
 set -eu
+# Everything an instance holds is private to the user that runs it: the AOF
+# holds names and phone numbers, the configuration names the secrets.
+umask 077
 
 dir=$1
 redis_port=$2
@@ -22,7 +25,8 @@ mkdir -p "$dir/redis" "$dir/secrets" "$dir/spool"
 # there and reloaded with SIGHUP
 [ -f "$dir/catalogue.json" ] || cp "$(dirname "$0")/catalogue.json" "$dir/catalogue.json"
 [ -f "$dir/timetable.json" ] || cp "$(dirname "$0")/timetable.json" "$dir/timetable.json"
-chmod 700 "$dir/secrets"
+# an instance made by an older setup.sh, or with another umask
+chmod 700 "$dir" "$dir/redis" "$dir/secrets" "$dir/spool"
 
 users="admin operator intake matcher scheduler survey reporter gateway"
 for u in $users; do
@@ -49,7 +53,10 @@ fi
 # service's library and run code with its rights.
 # INFO persistence only (INFO is @dangerous): a service checks at connect that
 # AOF is on, and reports it in its Pong.
-svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -function +fcall +fcall_ro +function|list +role +client|setname +ping +info|persistence"
+# SCAN and RANDOMKEY take no key, so key patterns do not limit them: with
+# them any user could list every key name (a contact's person id, a branch's
+# external references).
+svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -scan -randomkey -function +fcall +fcall_ro +function|list +role +client|setname +ping +info|persistence"
 
 # The default user is disabled (no client can log in as it: "off", no
 # password) but keeps every permission. Redis 7.0 (Debian 12's 7.0.15) replays
@@ -57,32 +64,37 @@ svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -function +fcal
 # which is how every function call's effects are stored — with "NOPERM ACLs
 # rules changed" in its log: `user default off` alone loses all the data at
 # the next restart. tests/integration/test_durability.c holds this.
+# Key patterns are anchored on the territory's braces: tp:{*}:intake:* cannot
+# match tp:{42}:scheduler:x:intake:y, because no key segment may hold a '}'
+# (territories and ids are checked by ids_valid), so the '*' cannot run past
+# the territory. (tp:*:intake:* matched it: any service could write another's
+# keys through a crafted name.)
 {
     echo "user default off resetpass ~* &* +@all"
     echo "user admin on #$(printf %s "$(pass admin)" | sha256sum | cut -d' ' -f1) ~* &* +@all"
     echo "user operator on #$(printf %s "$(pass operator)" | sha256sum | cut -d' ' -f1) ~tp:* resetchannels $svc_cmds"
     for s in intake matcher scheduler; do
-        echo "user $s on #$(printf %s "$(pass $s)" | sha256sum | cut -d' ' -f1) ~tp:*:$s:* resetchannels $svc_cmds"
+        echo "user $s on #$(printf %s "$(pass $s)" | sha256sum | cut -d' ' -f1) ~tp:{*}:$s:* resetchannels $svc_cmds"
     done
     # the survey reads a person's consent to the survey (intake's pseudonymous
     # record, never the contact data) when it opens a participation
-    echo "user survey on #$(printf %s "$(pass survey)" | sha256sum | cut -d' ' -f1) ~tp:*:survey:* %R~tp:*:intake:person:* resetchannels $svc_cmds"
+    echo "user survey on #$(printf %s "$(pass survey)" | sha256sum | cut -d' ' -f1) ~tp:{*}:survey:* %R~tp:{*}:intake:person:* resetchannels $svc_cmds"
     # the reporter reads every service's figures, read-only (tp:{T}:<svc>:fig:*,
     # docs/figures.md: counts and pseudonymous facts, never contact data), and
     # writes only its own keys (closed periods)
     figs=""
     for s in intake matcher scheduler survey gateway; do figs="$figs %R~tp:{*}:$s:fig:*"; done
-    echo "user reporter on #$(printf %s "$(pass reporter)" | sha256sum | cut -d' ' -f1)$figs ~tp:*:reporter:* resetchannels $svc_cmds"
+    echo "user reporter on #$(printf %s "$(pass reporter)" | sha256sum | cut -d' ' -f1)$figs ~tp:{*}:reporter:* resetchannels $svc_cmds"
     # the gateway: its own keys; the notify streams it reads through its
     # consumer group (XREADGROUP and XACK write the group's state: read and
     # write on those two keys only); and, read-only, what a message needs at
     # send time: consent (intake person), contact data, the session and
     # booking it names, and the person's bookings (the open offer or next
     # booking an SMS reply answers)
-    echo "user gateway on #$(printf %s "$(pass gateway)" | sha256sum | cut -d' ' -f1) ~tp:*:gateway:*" \
-         "~tp:*:scheduler:notify ~tp:*:survey:notify %R~tp:*:intake:person:* %R~tp:*:intake:contact:*" \
-         "%R~tp:*:survey:participation:* %R~tp:*:survey:by:*" \
-         "%R~tp:*:scheduler:session:* %R~tp:*:scheduler:booking:* %R~tp:*:scheduler:person:* resetchannels $svc_cmds"
+    echo "user gateway on #$(printf %s "$(pass gateway)" | sha256sum | cut -d' ' -f1) ~tp:{*}:gateway:*" \
+         "~tp:{*}:scheduler:notify ~tp:{*}:survey:notify %R~tp:{*}:intake:person:* %R~tp:{*}:intake:contact:*" \
+         "%R~tp:{*}:survey:participation:* %R~tp:{*}:survey:by:*" \
+         "%R~tp:{*}:scheduler:session:* %R~tp:{*}:scheduler:booking:* %R~tp:{*}:scheduler:person:* resetchannels $svc_cmds"
 } > "$dir/redis/users.acl"
 chmod 600 "$dir/redis/users.acl"
 

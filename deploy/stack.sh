@@ -13,6 +13,9 @@
 # http://127.0.0.1:6397/, the gateway 6398 (its callback 6399), the survey's
 # kiosks 6400, events 6401..6405 and 6407 (BASE).
 set -eu
+# the instance's files (the AOF holds names and phone numbers, the logs) are
+# private to the user that runs it
+umask 077
 
 mode=${1:-demo}
 build=${2:-build}

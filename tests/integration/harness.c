@@ -196,6 +196,8 @@ int h_setup(h_env_t *h)
     memset(h, 0, sizeof *h);
     signal(SIGPIPE, SIG_IGN);
     atexit(h_kill_all);
+    /* as stack.sh and systemd (UMask=0077) run an instance: its files private */
+    umask(077);
     const char *build = getenv("TP_BUILD");
     util_strlcpy(h->build, build && *build ? build : "build/san", sizeof h->build);
     snprintf(h->dir, sizeof h->dir, "/tmp/tremplin-test-XXXXXX");

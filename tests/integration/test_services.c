@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <zmq.h>
 
@@ -71,37 +73,138 @@ static void each_service_answers_ping_as_its_acl_user(void **state)
     freeReplyObject(libs);
 }
 
-static void acl_user_cannot_touch_other_keys(void **state)
+/* Logs in as USER (its password file) on a connection of its own. */
+static redisContext *login_as(const char *user)
+{
+    char pass[128] = "";
+    h_read_secret(&env, user, pass, sizeof pass);
+    redisContext *c = h_redis_connect_to(&env, env.redis_port, 0);
+    assert_non_null(c);
+    redisReply *r = redisCommand(c, "AUTH %s %s", user, pass);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    return c;
+}
+
+/* 1 when Redis ran the command, 0 when it refused it with NOPERM. */
+static int allowed(redisContext *c, const char *user, const char *cmd)
+{
+    redisReply *r = redisCommand(c, cmd);
+    assert_non_null(r);
+    int ok = r->type != REDIS_REPLY_ERROR;
+    if (!ok && !strstr(r->str, "NOPERM"))
+        fail_msg("%s: %s: %s", user, cmd, r->str);
+    freeReplyObject(r);
+    return ok;
+}
+
+/* What each ACL user of deploy/setup.sh may do, tried for real: its own keys,
+ * another service's keys (also through a name crafted to end like its own:
+ * the key patterns are anchored on the territory), the contact store (only
+ * intake, its owner, and the gateway, read-only, which sends the messages),
+ * listing key names (SCAN, RANDOMKEY: no key argument, so no pattern limits
+ * them), dangerous commands, and loading code that would run with another
+ * service's rights. */
+static void acl_each_user_reaches_only_its_keys(void **state)
 {
     (void)state;
-    /* log in as intake and try the matcher's keys and a dangerous command */
-    char path[400], pass[128] = "";
-    snprintf(path, sizeof path, "%s/secrets/intake.pass", env.dir);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    assert_non_null(fgets(pass, sizeof pass, f));
-    fclose(f);
-    redisContext *c = redisConnect("127.0.0.1", env.redis_port);
-    assert_non_null(c);
-    redisReply *r = redisCommand(c, "AUTH intake %s", pass);
-    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    static const struct {
+        const char *user;
+        int reads_contacts;
+    } users[] = { { "intake", 1 }, { "matcher", 0 }, { "scheduler", 0 }, { "survey", 0 },
+                  { "reporter", 0 }, { "gateway", 1 } };
+    for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
+        const char *u = users[i].user;
+        const char *other = strcmp(u, "scheduler") ? "scheduler" : "matcher";
+        redisContext *c = login_as(u);
+        char cmd[200];
+        snprintf(cmd, sizeof cmd, "SET tp:{42}:%s:acl-test 1", u);
+        assert_true(allowed(c, u, cmd));
+        snprintf(cmd, sizeof cmd, "DEL tp:{42}:%s:acl-test", u);
+        assert_true(allowed(c, u, cmd));
+        snprintf(cmd, sizeof cmd, "SET tp:{42}:%s:x 1", other);
+        assert_false(allowed(c, u, cmd));
+        snprintf(cmd, sizeof cmd, "GET tp:{42}:%s:x", other);
+        assert_false(allowed(c, u, cmd));
+        snprintf(cmd, sizeof cmd, "SET tp:{42}:%s:zz:%s:y 1", other, u);
+        assert_false(allowed(c, u, cmd));
+        assert_int_equal(allowed(c, u, "GET tp:{42}:intake:contact:x"), users[i].reads_contacts);
+        if (strcmp(u, "intake") != 0)
+            assert_false(allowed(c, u, "SET tp:{42}:intake:contact:x 1"));
+        assert_false(allowed(c, u, "SCAN 0"));
+        assert_false(allowed(c, u, "RANDOMKEY"));
+        assert_false(allowed(c, u, "KEYS *"));
+        assert_false(allowed(c, u, "FLUSHALL"));
+        assert_false(allowed(c, u, "CONFIG SET appendonly no"));
+        /* nor load code that would run with another service's rights */
+        redisReply *r = redisCommand(c, "FUNCTION LOAD REPLACE %s",
+                                     "#!lua name=matcher_v1\nredis.register_function('x', function() end)");
+        assert_int_equal(r->type, REDIS_REPLY_ERROR);
+        assert_non_null(strstr(r->str, "NOPERM"));
+        freeReplyObject(r);
+        redisFree(c);
+    }
+}
+
+/* The instance's files are private to the user that runs it: the AOF holds
+ * names and phone numbers, secrets/ the passwords and the id key. Checked on
+ * files Redis writes now (a rewrite makes a new AOF base and increment). */
+static int rewrite_done(h_env_t *h, void *arg)
+{
+    (void)arg;
+    redisReply *r = h_redis(h, "INFO persistence");
+    int done = r && r->type == REDIS_REPLY_STRING && strstr(r->str, "aof_rewrite_in_progress:0") && strstr(r->str, "aof_rewrite_scheduled:0");
+    if (r)
+        freeReplyObject(r);
+    return done;
+}
+
+static void check_private(const char *path, int *count)
+{
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    if (st.st_mode & 077)
+        fail_msg("%s is mode %03o: readable by others", path, (unsigned)(st.st_mode & 0777));
+    (*count)++;
+    if (!S_ISDIR(st.st_mode))
+        return;
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char sub[1024];
+        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        check_private(sub, count);
+    }
+    closedir(d);
+}
+
+static void instance_files_are_private(void **state)
+{
+    (void)state;
+    redisReply *r = h_redis(&env, "BGREWRITEAOF");
+    assert_non_null(r);
     freeReplyObject(r);
-    r = redisCommand(c, "SET tp:{42}:intake:x 1");
-    assert_int_equal(r->type, REDIS_REPLY_STATUS);
-    freeReplyObject(r);
-    r = redisCommand(c, "SET tp:{42}:matcher:x 1");
-    assert_int_equal(r->type, REDIS_REPLY_ERROR);
-    assert_non_null(strstr(r->str, "NOPERM"));
-    freeReplyObject(r);
-    r = redisCommand(c, "FLUSHALL");
-    assert_int_equal(r->type, REDIS_REPLY_ERROR);
-    freeReplyObject(r);
-    /* nor load code that would run with another service's rights */
-    r = redisCommand(c, "FUNCTION LOAD REPLACE %s", "#!lua name=matcher_v1\nredis.register_function('x', function() end)");
-    assert_int_equal(r->type, REDIS_REPLY_ERROR);
-    assert_non_null(strstr(r->str, "NOPERM"));
-    freeReplyObject(r);
-    redisFree(c);
+    assert_int_equal(h_wait_for(&env, rewrite_done, NULL, 20000), 0);
+    static const char *const parts[] = { "", "/redis", "/secrets", "/spool", "/tremplin.conf" };
+    int count = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        char p[600];
+        snprintf(p, sizeof p, "%s%s", env.dir, parts[i]);
+        struct stat st;
+        assert_int_equal(lstat(p, &st), 0);
+        if (st.st_mode & 077)
+            fail_msg("%s is mode %03o: readable by others", p, (unsigned)(st.st_mode & 0777));
+    }
+    char redis_dir[600];
+    snprintf(redis_dir, sizeof redis_dir, "%s/redis", env.dir);
+    check_private(redis_dir, &count);
+    snprintf(redis_dir, sizeof redis_dir, "%s/secrets", env.dir);
+    check_private(redis_dir, &count);
+    assert_true(count > 5);
 }
 
 /* Sends raw frames to intake's ROUTER and returns the Error code answered. */
@@ -372,7 +475,8 @@ int main(void)
     h_test_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_service_answers_ping_as_its_acl_user),
-        cmocka_unit_test(acl_user_cannot_touch_other_keys),
+        cmocka_unit_test(acl_each_user_reaches_only_its_keys),
+        cmocka_unit_test(instance_files_are_private),
         cmocka_unit_test(bad_frames_get_stable_codes_and_service_goes_on),
         cmocka_unit_test(a_msg_id_reused_for_other_content_is_a_conflict),
         cmocka_unit_test(sighup_reloads_configuration),
