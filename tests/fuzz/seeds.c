@@ -1,9 +1,12 @@
 /* Writes the fuzzers' seed corpus into DIR: for the envelope decoders, one
- * valid sample per payload type and one referral per rejection code; for
+ * sample of every payload type (walked from the schema's descriptors), one
+ * referral per rejection code and survey answers with their rejections; for
  * referral_json, the example referral and its variants; for reply, SMS
- * replies. Generated at build
- * time from the schema, so it never goes stale. */
+ * replies; for catalogue, timetable and conf, the shipped files and broken
+ * variants. Generated at build time from the schema and deploy/, so it never
+ * goes stale. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "wire.h"
@@ -56,6 +59,115 @@ static int json_seeds(const char *dir)
     return 0;
 }
 
+/* The file at path (from the source tree), whole, or "" */
+static const char *slurp(const char *path)
+{
+    static char buf[1 << 20];
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* A shipped document (catalogue, timetable) and variants each check refuses */
+static int file_seeds(const char *dir, const char *path, const char *const *broken, size_t nbroken)
+{
+    write_text(dir, "shipped", slurp(path));
+    for (size_t i = 0; i < nbroken; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "broken_%zu", i);
+        write_text(dir, name, broken[i]);
+    }
+    return 0;
+}
+
+static int conf_seeds(const char *dir)
+{
+    write_text(dir, "good", "; comment\n[redis]\nhost = 127.0.0.1\nport = 6390\nrequire_aof = no\n"
+                            "[clock]\nspeed = 2.5\n[endpoints]\nintake = tcp://127.0.0.1:6391\n");
+    write_text(dir, "unknown_key", "[redis]\nhots = x\n");
+    write_text(dir, "bad_int", "[redis]\nport = 63a\n");
+    write_text(dir, "bad_bool", "[redis]\nrequire_aof = peut-etre\n");
+    write_text(dir, "long_value", "[redis]\nhost = 0123456789012345678901234567890123456789012345678901234567890123456789\n");
+    write_text(dir, "no_section", "port = 1\n");
+    write_text(dir, "other_section", "[sentinel]\nx = 1\n");
+    return 0;
+}
+
+/* Every payload of the envelope's oneof, with its scalar fields set: walked
+ * from the descriptors, so a message added to the schema gets its sample. */
+static void payload_samples(const char *dir)
+{
+    const ProtobufCMessageDescriptor *ed = &tremplin__envelope__descriptor;
+    for (unsigned i = 0; i < ed->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &ed->fields[i];
+        if (!(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) || f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        const ProtobufCMessageDescriptor *md = f->descriptor;
+        ProtobufCMessage *m = calloc(1, md->sizeof_message);
+        if (!m)
+            return;
+        protobuf_c_message_init(md, m);
+        for (unsigned j = 0; j < md->n_fields; j++) {
+            const ProtobufCFieldDescriptor *g = &md->fields[j];
+            if (g->label == PROTOBUF_C_LABEL_REPEATED)
+                continue;
+            char *at = (char *)m + g->offset;
+            switch (g->type) {
+            case PROTOBUF_C_TYPE_STRING: *(const char **)at = "x-1"; break;
+            case PROTOBUF_C_TYPE_UINT32:
+            case PROTOBUF_C_TYPE_INT32:
+            case PROTOBUF_C_TYPE_ENUM:
+            case PROTOBUF_C_TYPE_BOOL: *(uint32_t *)at = 1; break;
+            case PROTOBUF_C_TYPE_UINT64:
+            case PROTOBUF_C_TYPE_INT64: *(uint64_t *)at = 1; break;
+            default: break;
+            }
+        }
+        Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT;
+        *(ProtobufCMessage **)((char *)&env + f->offset) = m;
+        *(uint32_t *)((char *)&env + f->quantifier_offset) = f->id;
+        char name[80];
+        snprintf(name, sizeof name, "payload_%s", f->name);
+        write_sample(dir, name, &env, NULL);
+        free(m);
+    }
+}
+
+/* survey answers: a good one by each channel, and one per rejection */
+static void survey_samples(const char *dir)
+{
+    Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__SubmitSurvey sv = TREMPLIN__SUBMIT_SURVEY__INIT;
+    env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_SURVEY;
+    env.submit_survey = &sv;
+    sv.participation_id = "0123456789abcdef0123456789abcdef";
+    sv.satisfaction = 1;
+    sv.wants_more = 1;
+    sv.wants_more_given = 1;
+    sv.requested_topic = "budget";
+    sv.comment = "Très bien, merci à la formatrice.";
+    sv.channel = "kiosk";
+    write_sample(dir, "survey_kiosk", &env, NULL);
+    sv.channel = "paper";
+    sv.person_id = "p-1";
+    sv.session_id = "s-1";
+    write_sample(dir, "survey_paper", &env, NULL);
+    sv.satisfaction = 5;
+    write_sample(dir, "survey_reject_scale", &env, NULL);
+    sv.satisfaction = 2;
+    sv.channel = "fax";
+    write_sample(dir, "survey_reject_channel", &env, NULL);
+    sv.channel = "sms";
+    sv.requested_topic = "astrophysique";
+    write_sample(dir, "survey_reject_topic", &env, NULL);
+    sv.requested_topic = "";
+    sv.participation_id = "zz";
+    write_sample(dir, "survey_reject_participation", &env, NULL);
+}
+
 /* SMS replies to the gateway, as people type them */
 static int reply_seeds(const char *dir)
 {
@@ -79,22 +191,21 @@ int main(int argc, char **argv)
         return json_seeds(argv[1]);
     if (!strcmp(argv[2], "reply"))
         return reply_seeds(argv[1]);
+    if (!strcmp(argv[2], "conf"))
+        return conf_seeds(argv[1]);
+    if (!strcmp(argv[2], "catalogue")) {
+        static const char *const broken[] = { "{}", "{\"kinds\": [{\"code\": \"\"}]}", "[1, 2",
+                                              "{\"kinds\": [], \"unknown\": true}" };
+        return file_seeds(argv[1], "deploy/catalogue.json", broken, sizeof broken / sizeof broken[0]);
+    }
+    if (!strcmp(argv[2], "timetable")) {
+        static const char *const broken[] = { "{}", "{\"timezone\": \"Mars/Olympus\"}",
+                                              "{\"weekly\": [{\"day\": \"lundi\", \"start\": \"25:00\"}]}" };
+        return file_seeds(argv[1], "deploy/timetable.json", broken, sizeof broken / sizeof broken[0]);
+    }
+    payload_samples(argv[1]);
+    survey_samples(argv[1]);
     Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT;
-    Tremplin__Ping ping = TREMPLIN__PING__INIT;
-    ping.nonce = "n";
-    env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PING;
-    env.ping = &ping;
-    write_sample(argv[1], "ping", &env, NULL);
-
-    Tremplin__Probe probe = TREMPLIN__PROBE__INIT;
-    char *route[] = { "matcher", "scheduler" };
-    probe.key = "k-1";
-    probe.route = route;
-    probe.n_route = 2;
-    env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
-    env.probe = &probe;
-    write_sample(argv[1], "probe", &env, NULL);
-
     Tremplin__SubmitReferral sr = TREMPLIN__SUBMIT_REFERRAL__INIT;
     Tremplin__Mediator med = TREMPLIN__MEDIATOR__INIT;
     Tremplin__Person person = TREMPLIN__PERSON__INIT;
