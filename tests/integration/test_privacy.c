@@ -1,0 +1,443 @@
+/* Where the personal data that goes in ends up, after a whole run through
+ * the six services: three people referred with names, phones, an address
+ * and (later) a survey comment, each a string found nowhere else; booked,
+ * told of their booking (SMS in the spool, a letter for the one with an address only),
+ * marked present, invited to the survey, one answering with a comment.
+ *
+ * Then every place a person's data must not reach is read, and none of it
+ * may hold any of those strings: every line of every log, every event the
+ * services published, every Redis key but the contact store
+ * (tp:{T}:intake:contact:*) and the comments kept under their retention date
+ * (tp:{T}:survey:comment:*) — the notification streams and the gateway's
+ * job records included —, and every route the reporter serves over HTTP.
+ * The SMS files in the spool (the outgoing messages) are the one place they
+ * are expected: the test checks they are there, so the search is not blind. */
+#define _GNU_SOURCE /* memmem */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <czmq.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "harness.h"
+#include "web.h"
+
+#define MON "20261130-0930-wilson-initiation"
+
+static h_env_t env;
+static const char *const svcs[] = { "scheduler", "matcher", "intake", "survey", "reporter", "gateway" };
+#define NSVC (sizeof svcs / sizeof svcs[0])
+static pid_t pids[NSVC];
+static int reloads;
+
+/* What goes in: each a string that cannot appear by chance. The phone is
+ * searched as its last nine digits, the form every normalisation keeps. */
+static const char *const secrets[] = { "Zéphyrine", "Quenouillard", "Anatolie",   "Brindejonc", "Capucines-Dorées",
+                                       "612345671", "623456782",    "Barnabéthe", "Malvoisine" };
+#define NSECRETS (sizeof secrets / sizeof secrets[0])
+
+/* every event socket: the five services (BASE+11..15) and the gateway (+17) */
+static void *subs[NSVC];
+static char *events;
+static size_t events_len, events_cap;
+
+static const char TIMETABLE[] =
+    "{ \"version\": \"privacy\", \"timezone\": \"Europe/Paris\", \"horizon_days\": 7,\n"
+    "  \"venues\": [ { \"id\": \"wilson\", \"name_fr\": \"La Poste Wilson\",\n"
+    "                  \"address_fr\": \"2 place Wilson, 42000 Saint-Étienne\" } ],\n"
+    "  \"slots\": [ { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\",\n"
+    "               \"trainer\": \"t1\", \"capacity\": 8 } ] }\n";
+
+static int session_open(h_env_t *h, void *arg)
+{
+    return h_redis_int(h, "EXISTS tp:{42}:scheduler:session:%s", (const char *)arg) == 1;
+}
+
+static void set_now(const char *iso_utc)
+{
+    assert_int_equal(h_set_clock(&env, iso_utc), 0);
+    reloads++;
+    for (size_t i = 0; i < NSVC; i++) {
+        h_signal(pids[i], SIGHUP);
+        h_log_wait_t w = { svcs[i], "event=reloaded", reloads };
+        assert_int_equal(h_wait_for(&env, h_log_reaches, &w, 20000), 0);
+    }
+}
+
+/* Everything published so far, appended to events. */
+static void drain_events(void)
+{
+    for (size_t i = 0; i < NSVC; i++) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        while (zmq_msg_recv(&m, subs[i], ZMQ_DONTWAIT) >= 0) {
+            size_t n = zmq_msg_size(&m);
+            if (events_len + n + 1 > events_cap) {
+                events_cap = (events_len + n + 1) * 2;
+                events = realloc(events, events_cap);
+                assert_non_null(events);
+            }
+            memcpy(events + events_len, zmq_msg_data(&m), n);
+            events_len += n;
+            events[events_len++] = '\n';
+        }
+        zmq_msg_close(&m);
+    }
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    zsys_handler_set(NULL);
+    char out[1024];
+    /* Friday 27 November 2026, 10:00 in Paris: the initiation on Monday
+     * 30 at 09:30 */
+    if (h_setup(&env) != 0 || h_write(&env, "timetable.json", TIMETABLE) != 0
+        || h_set_clock(&env, "2026-11-27T09:00:00Z") != 0
+        || h_cli(&env, out, sizeof out, "branch add wilson --name 'Saint-Étienne Wilson' --territory 42") != 0)
+        return -1;
+    static const int event_offsets[NSVC] = { 13, 12, 11, 14, 15, 17 };
+    for (size_t i = 0; i < NSVC; i++) {
+        char ep[64];
+        int unlimited = 0;
+        h_endpoint(&env, event_offsets[i], ep, sizeof ep);
+        subs[i] = zmq_socket(env.zctx, ZMQ_SUB);
+        zmq_setsockopt(subs[i], ZMQ_RCVHWM, &unlimited, sizeof unlimited);
+        zmq_setsockopt(subs[i], ZMQ_SUBSCRIBE, "", 0);
+        if (zmq_connect(subs[i], ep) != 0)
+            return -1;
+    }
+    /* every service logs at debug level: the most it can say */
+#define DEBUG "TREMPLIN_LOG_LEVEL=debug"
+    const char *fast_sched[] = { DEBUG, "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
+    const char *fast_survey[] = { DEBUG, "TREMPLIN_SURVEY_TIMER_MS=100", "TREMPLIN_SURVEY_WATCH_MS=200", NULL };
+    const char *fast_gw[] = { DEBUG, "TREMPLIN_GATEWAY_TICK_MS=50", NULL };
+    const char *debug[] = { DEBUG, NULL };
+    const char *const *envs[NSVC] = { fast_sched, debug, debug, fast_survey, debug, fast_gw };
+    for (size_t i = 0; i < NSVC; i++)
+        if ((pids[i] = h_start_ready(&env, svcs[i], NULL, envs[i], 30000)) < 0)
+            return -1;
+    return h_wait_for(&env, session_open, MON, 20000);
+}
+
+static int teardown(void **state)
+{
+    for (size_t i = 0; i < NSVC; i++)
+        if (subs[i])
+            zmq_close(subs[i]);
+    free(events);
+    return h_group_teardown(state);
+}
+
+/* A referral through intake, `tremplin referral submit`: its person id. */
+static void refer(const char *ref, const char *person_json, const char *purposes, char pid[TP_ID_LEN + 1])
+{
+    char path[400], doc[2048], out[2048], cmd[512];
+    snprintf(doc, sizeof doc,
+             "{ \"branch\": \"wilson\", \"external_ref\": \"%s\",\n"
+             "  \"mediator\": { \"id\": \"med-07\", \"partner\": \"pimms\" },\n"
+             "  \"person\": { %s, \"birth_year\": 1948, \"availability\": [\"mon-am\"] },\n"
+             "  \"consent\": { \"given\": true, \"given_at\": \"2026-11-26T09:30:00+01:00\",\n"
+             "               \"purposes\": [%s], \"text_version\": \"2026-09\" },\n"
+             "  \"needs\": [\"email\"],\n"
+             "  \"answers\": { \"mouse_touch\": 2, \"email\": 0, \"online_form\": 1, \"attach_document\": 0,\n"
+             "               \"online_banking\": 0, \"spot_fraud\": 1, \"passwords\": 0, \"video_call\": 1 } }\n",
+             ref, person_json, purposes);
+    snprintf(path, sizeof path, "%s/%s.json", env.dir, ref);
+    assert_int_equal(h_write_file(path, doc), 0);
+    snprintf(cmd, sizeof cmd, "referral submit %s", path);
+    if (h_cli(&env, out, sizeof out, cmd) != 0)
+        fail_msg("referral %s: %s", ref, out);
+    const char *at = strstr(out, "\"person_id\":\"");
+    assert_non_null(at);
+    at += strlen("\"person_id\":\"");
+    size_t n = strcspn(at, "\"");
+    assert_true(n > 0 && n <= TP_ID_LEN);
+    memcpy(pid, at, n);
+    pid[n] = '\0';
+}
+
+static int booked(h_env_t *h, void *arg)
+{
+    return h_redis_int(h, "HEXISTS tp:{42}:scheduler:roster:" MON " %s", (const char *)arg) == 1;
+}
+
+static int convocations_done(h_env_t *h, void *arg)
+{
+    (void)arg;
+    return h_redis_int(h, "HGET tp:{42}:gateway:fig:total sent:sms") >= 2
+           && h_redis_int(h, "XLEN tp:{42}:scheduler:outbox") == 0;
+}
+
+static int invitations_sent(h_env_t *h, void *arg)
+{
+    (void)arg;
+    return h_redis_int(h, "HGET tp:{42}:gateway:fig:total sent:survey_invitation") >= 2;
+}
+
+static int quiet(h_env_t *h, void *arg)
+{
+    (void)arg;
+    static const char *const outboxes[] = { "intake", "matcher", "scheduler", "survey", "reporter", "gateway" };
+    for (size_t i = 0; i < sizeof outboxes / sizeof outboxes[0]; i++)
+        if (h_redis_int(h, "XLEN tp:{42}:%s:outbox", outboxes[i]) != 0)
+            return 0;
+    return 1;
+}
+
+/* The first secret found in text[0..len), or NULL. */
+static const char *leaked(const char *text, size_t len)
+{
+    for (size_t i = 0; i < NSECRETS; i++)
+        if (memmem(text, len, secrets[i], strlen(secrets[i])))
+            return secrets[i];
+    return NULL;
+}
+
+/* -------------------------------------------------------------- Redis */
+
+static int allowed_key(const char *key)
+{
+    return strstr(key, ":intake:contact:") || strstr(key, ":survey:comment:");
+}
+
+/* Appends a reply's strings, whatever its shape, to buf. */
+static void flatten(const redisReply *r, char **buf, size_t *len, size_t *cap)
+{
+    if (!r)
+        return;
+    if (r->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < r->elements; i++)
+            flatten(r->element[i], buf, len, cap);
+        return;
+    }
+    if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)
+        return;
+    if (*len + r->len + 2 > *cap) {
+        *cap = (*len + r->len + 2) * 2;
+        *buf = realloc(*buf, *cap);
+        assert_non_null(*buf);
+    }
+    memcpy(*buf + *len, r->str, r->len);
+    *len += r->len;
+    (*buf)[(*len)++] = '\n';
+}
+
+typedef struct {
+    int keys, allowed_with_data, leaks;
+} key_scan_t;
+
+static int search_key(h_env_t *h, const char *key, void *arg)
+{
+    key_scan_t *ks = arg;
+    redisReply *t = h_redis(h, "TYPE %s", key);
+    assert_non_null(t);
+    static const struct {
+        const char *type, *cmd;
+    } readers[] = { { "string", "GET" },     { "hash", "HGETALL" },          { "set", "SMEMBERS" },
+                    { "list", "LRANGE" },    { "zset", "ZRANGE" },           { "stream", "XRANGE" } };
+    redisReply *v = NULL;
+    for (size_t i = 0; i < sizeof readers / sizeof readers[0]; i++)
+        if (!strcmp(t->str, readers[i].type)) {
+            if (!strcmp(readers[i].cmd, "LRANGE") || !strcmp(readers[i].cmd, "ZRANGE"))
+                v = h_redis(h, "%s %s 0 -1", readers[i].cmd, key);
+            else if (!strcmp(readers[i].cmd, "XRANGE"))
+                v = h_redis(h, "XRANGE %s - +", key);
+            else
+                v = h_redis(h, "%s %s", readers[i].cmd, key);
+        }
+    freeReplyObject(t);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    flatten(v, &buf, &len, &cap);
+    if (v)
+        freeReplyObject(v);
+    /* the key's name too: a name holding a phone or a name is a leak */
+    const char *found = leaked(key, strlen(key));
+    if (!found && buf)
+        found = leaked(buf, len);
+    ks->keys++;
+    if (found && allowed_key(key))
+        ks->allowed_with_data++;
+    else if (found) {
+        fprintf(stderr, "ERROR: Redis key %s holds '%s'\n", key, found);
+        ks->leaks++;
+    }
+    free(buf);
+    return 0;
+}
+
+/* ------------------------------------------------------------ files */
+
+/* Every *.log of the instance (each process's log) searched line by line. */
+static int search_logs(int *lines)
+{
+    DIR *d = opendir(env.dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int leaks = 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".log") != 0)
+            continue;
+        char path[600], line[8192];
+        snprintf(path, sizeof path, "%s/%s", env.dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        while (fgets(line, sizeof line, f)) {
+            (*lines)++;
+            const char *found = leaked(line, strlen(line));
+            if (found) {
+                fprintf(stderr, "ERROR: %s holds '%s': %s", e->d_name, found, line);
+                leaks++;
+            }
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return leaks;
+}
+
+/* The spool's SMS files, read whole into one buffer (the expected place). */
+static char *spool_text(size_t *len)
+{
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/spool", env.dir);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    char *buf = NULL;
+    size_t cap = 0;
+    *len = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[700];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        char chunk[4096];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+            if (*len + n + 1 > cap) {
+                cap = (*len + n + 1) * 2;
+                buf = realloc(buf, cap);
+                assert_non_null(buf);
+            }
+            memcpy(buf + *len, chunk, n);
+            *len += n;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return buf;
+}
+
+/* ------------------------------------------------------------- the run */
+
+static void personal_data_stays_in_the_contact_store(void **state)
+{
+    (void)state;
+    char a[TP_ID_LEN + 1], b[TP_ID_LEN + 1], c[TP_ID_LEN + 1];
+#define ALL "\"training\", \"sms\", \"survey\""
+    refer("PRIV-A",
+          "\"given_name\": \"Zéphyrine\", \"family_name\": \"Quenouillard\", \"phone\": \"06 12 34 56 71\","
+          " \"address\": { \"line1\": \"3 allée des Capucines-Dorées\", \"postcode\": \"42000\","
+          " \"city\": \"Saint-Étienne\" }",
+          ALL, a);
+    refer("PRIV-B", "\"given_name\": \"Anatolie\", \"phone\": \"06 23 45 67 82\"", ALL, b);
+    /* no phone: convoked by letter */
+    refer("PRIV-C",
+          "\"given_name\": \"Malvoisine\", \"family_name\": \"Brindejonc\","
+          " \"address\": { \"line1\": \"9 rue Michelet\", \"postcode\": \"42000\", \"city\": \"Saint-Étienne\" }",
+          "\"training\", \"survey\"", c);
+    assert_int_equal(h_wait_for(&env, booked, a, 20000), 0);
+    assert_int_equal(h_wait_for(&env, booked, b, 20000), 0);
+    assert_int_equal(h_wait_for(&env, booked, c, 20000), 0);
+    assert_int_equal(h_wait_for(&env, convocations_done, NULL, 30000), 0);
+
+    /* the workshop is over: everyone present, the survey invites by SMS */
+    set_now("2026-11-30T11:00:00Z");
+    char out[4096], cmd[512];
+    const char *people[] = { a, b, c };
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "attendance " MON " %s seen --trainer t1", people[i]);
+        if (h_cli(&env, out, sizeof out, cmd) != 0)
+            fail_msg("%s: %s", cmd, out);
+    }
+    assert_int_equal(h_wait_for(&env, invitations_sent, NULL, 30000), 0);
+
+    /* Zéphyrine's paper form, with a comment naming someone */
+    char path[400], form[512];
+    snprintf(path, sizeof path, "%s/form-a.json", env.dir);
+    snprintf(form, sizeof form,
+             "{ \"person_id\": \"%s\", \"session_id\": \"" MON "\", \"satisfaction\": 1, \"wants_more\": false,\n"
+             "  \"comment\": \"Barnabéthe, la formatrice, a été très patiente.\" }\n",
+             a);
+    assert_int_equal(h_write_file(path, form), 0);
+    snprintf(cmd, sizeof cmd, "survey submit %s", path);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    /* the letters of the day: read by the gateway's code, written to a file
+     * the operator asked for (the second expected place) */
+    snprintf(cmd, sizeof cmd, "letters --date 2026-11-30 --pdf %s/letters.pdf", env.dir);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    assert_int_equal(h_wait_for(&env, quiet, NULL, 30000), 0);
+    drain_events();
+
+    /* the expected place holds them: the search below is not blind */
+    size_t spool_len = 0;
+    char *spool = spool_text(&spool_len);
+    assert_non_null(spool);
+    assert_non_null(memmem(spool, spool_len, "Zéphyrine", strlen("Zéphyrine")));
+    assert_non_null(memmem(spool, spool_len, "Anatolie", strlen("Anatolie")));
+    free(spool);
+
+    /* logs */
+    int lines = 0, leaks = search_logs(&lines);
+    /* events */
+    const char *found = events ? leaked(events, events_len) : NULL;
+    if (found) {
+        fprintf(stderr, "ERROR: a published event holds '%s'\n", found);
+        leaks++;
+    }
+    /* Redis, every key */
+    key_scan_t ks = { 0, 0, 0 };
+    assert_int_equal(h_scan(&env, "*", search_key, &ks), 0);
+    leaks += ks.leaks;
+    /* the reporter's HTTP routes */
+    static const char *const routes[] = { "/", "/index.html", "/metrics", "/api/kpi", "/api/kpi?by=branch",
+                                          "/api/export.csv", "/api/export.csv?table=activities", "/api/version" };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        web_reply_t r;
+        assert_int_equal(web_get(env.base_port + 7, routes[i], 10000, &r), 0);
+        found = leaked(r.body, r.len);
+        if (found) {
+            fprintf(stderr, "ERROR: the reporter's %s holds '%s'\n", routes[i], found);
+            leaks++;
+        }
+        web_free(&r);
+    }
+    print_message("tp privacy: %d log lines, %zu bytes of events, %d Redis keys (%d allowed ones hold data), "
+                  "%zu routes: %d leaks\n",
+                  lines, events_len, ks.keys, ks.allowed_with_data, sizeof routes / sizeof routes[0], leaks);
+    /* the contact store and the comment hold what they must */
+    assert_true(ks.allowed_with_data >= 4);
+    assert_int_equal(leaks, 0);
+}
+
+int main(void)
+{
+    h_test_filter();
+    h_group_env(&env);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(personal_data_stays_in_the_contact_store),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
