@@ -17,6 +17,10 @@
 --   wait:<kind>:<half_day>  zset referred_at -> pid: one waitlist per kind and
 --                   half-day, so the next compatible person is found in O(log n)
 --   offers          zset deadline -> bid        (offers waiting for an answer)
+--   free:<kind>:<half_day>  zset start -> sid: the open sessions with a free
+--                   seat, so a placement is O(log n) in the sessions (seat_index
+--                   keeps it in step with every change of status, taken or
+--                   capacity; free:ready marks it built, see seat_index_build)
 --   notify          stream of jobs for the gateway (ids only)
 --   fig:<day>, fig:total, fig:current           figures (docs/figures.md): a person's
 --                   figures also by branch (field@b:<branch>) and partner (@p:)
@@ -139,6 +143,34 @@ local function next_bid(P)
   end
 end
 
+-- The free-seat index ------------------------------------------------------
+
+-- Puts the session in, or takes it out of, the index of its kind and
+-- half-day: in when it is open with a free seat. Called wherever a session's
+-- status, taken or capacity changes.
+local function seat_index(P, sid)
+  local s = redis.call('HMGET', P .. 'session:' .. sid, 'status', 'taken', 'capacity', 'kind', 'half_day', 'start')
+  if not s[4] then return end
+  local key = P .. 'free:' .. s[4] .. ':' .. s[5]
+  if s[1] == 'open' and tonumber(s[2]) < tonumber(s[3]) then
+    redis.call('ZADD', key, s[6], sid)
+  else
+    redis.call('ZREM', key, sid)
+  end
+end
+
+-- A territory whose sessions were made before the index existed: built once,
+-- from the sessions to come.
+local function seat_index_build(P, now)
+  if redis.call('EXISTS', P .. 'free:ready') == 1 then return end
+  for _, kind in ipairs(redis.call('SMEMBERS', P .. 'kinds')) do
+    for _, sid in ipairs(redis.call('ZRANGEBYSCORE', P .. 'sessions:' .. kind, '(' .. now, '+inf')) do
+      seat_index(P, sid)
+    end
+  end
+  redis.call('SET', P .. 'free:ready', '1')
+end
+
 local function new_booking(P, pid, sid, kind, status, now, deadline)
   local bid = next_bid(P)
   local person = P .. 'person:' .. pid
@@ -148,30 +180,43 @@ local function new_booking(P, pid, sid, kind, status, now, deadline)
   redis.call('HSET', P .. 'roster:' .. sid, pid, bid)
   redis.call('HINCRBY', P .. 'session:' .. sid, 'taken', 1)
   sess_incr(P, sid, 'taken', 1)
+  seat_index(P, sid)
   redis.call('HSET', person, 'active:' .. kind, bid)
   if status == 'offered' then redis.call('ZADD', P .. 'offers', deadline, bid) end
   return bid
 end
 
--- The earliest open session of kind, starting after not_before, with a free
--- seat, at one of the person's half-days, that the person is not already in.
-local function find_session(P, kind, avail, not_before, pid)
-  local sids = redis.call('ZRANGEBYSCORE', P .. 'sessions:' .. kind, '(' .. not_before, '+inf', 'LIMIT', 0, 200)
-  for _, sid in ipairs(sids) do
-    local s = redis.call('HMGET', P .. 'session:' .. sid, 'status', 'taken', 'capacity', 'half_day')
-    if s[1] == 'open' and tonumber(s[2]) < tonumber(s[3]) and has(avail, s[4])
-       and redis.call('HEXISTS', P .. 'roster:' .. sid, pid) == 0 then
-      return sid
+-- The earliest open session of kind with a free seat, starting after
+-- not_before, at one of the person's half-days, that the person is not
+-- already in (declined, cancelled: rare, skipped). One range read per
+-- half-day; sessions that have started leave the index here.
+local function find_session(P, kind, avail, now, not_before, pid)
+  seat_index_build(P, now)
+  local best, best_start
+  for _, hd in ipairs(avail) do
+    local key = P .. 'free:' .. kind .. ':' .. hd
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    local offset, upto, found = 0, best_start and ('(' .. best_start) or '+inf', false
+    while not found do
+      local r = redis.call('ZRANGEBYSCORE', key, '(' .. not_before, upto, 'WITHSCORES', 'LIMIT', offset, 8)
+      for i = 1, #r, 2 do
+        if redis.call('HEXISTS', P .. 'roster:' .. r[i], pid) == 0 then
+          best, best_start, found = r[i], tonumber(r[i + 1]), true
+          break
+        end
+      end
+      if #r < 16 then break end
+      offset = offset + 8
     end
   end
-  return nil
+  return best
 end
 
 -- Books the person into the earliest compatible session, or puts them on the
 -- waitlists of their half-days. Returns status, bid, sid.
 local function place(P, pid, kind, now, notice_ms, day)
   local avail = words(hget(P .. 'person:' .. pid, 'availability'))
-  local sid = find_session(P, kind, avail, now + notice_ms, pid)
+  local sid = find_session(P, kind, avail, now, now + notice_ms, pid)
   if sid then
     local bid = new_booking(P, pid, sid, kind, 'booked', now)
     notify(P, 'convocation', bid, pid, sid)
@@ -223,6 +268,7 @@ local function release(P, bid, status, now)
   redis.call('HSET', b, 'status', status, 'closed', now)
   redis.call('HINCRBY', P .. 'session:' .. sid, 'taken', -1)
   sess_incr(P, sid, 'taken', -1)
+  seat_index(P, sid)
   redis.call('ZREM', P .. 'offers', bid)
   if hget(P .. 'person:' .. pid, 'active:' .. kind) == bid then
     redis.call('HDEL', P .. 'person:' .. pid, 'active:' .. kind)
@@ -395,6 +441,7 @@ command('cancel_session', {
   end
   redis.call('HSET', k.session, 'status', 'cancelled', 'cancel_reason', a.reason, 'cancelled_by', a.by)
   sess_fig(P, sid, 'status', 'cancelled')
+  seat_index(P, sid)
   local roster = redis.call('HGETALL', P .. 'roster:' .. sid)
   local moved = 0
   for i = 2, #roster, 2 do
@@ -542,7 +589,9 @@ step('close_session', {keys = {'session'}}, function(k)
   local s = redis.call('HMGET', k.session, 'status', 'round')
   if s[1] == 'open' then
     redis.call('HSET', k.session, 'status', 'closing')
-    sess_fig(prefix_of(k.session), string.match(k.session, ':session:(.+)$'), 'status', 'closing')
+    local P, sid = prefix_of(k.session), string.match(k.session, ':session:(.+)$')
+    sess_fig(P, sid, 'status', 'closing')
+    seat_index(P, sid)
     s[1] = 'closing'
   end
   return {s[1] or '', s[2] or '0'}
@@ -578,6 +627,7 @@ step('ensure_session', {
       fig(P, a.day, 'sessions_cancelled')
       return 0
     end
+    seat_index(P, sid)
   else
     if redis.call('EXISTS', P .. 'fig:session:' .. sid) == 0 then -- a session made before its figures were kept
       local x = redis.call('HMGET', k.session, 'kind', 'venue', 'start', 'end', 'taken')
@@ -595,6 +645,7 @@ step('ensure_session', {
     local cap, taken = tonumber(a.capacity), tonumber(hget(k.session, 'taken'))
     redis.call('HSET', k.session, 'capacity', cap)
     sess_fig(P, sid, 'capacity', cap, 'status', hget(k.session, 'status'))
+    seat_index(P, sid)
     if a.cut == '1' and taken > cap and hget(k.session, 'status') == 'open' and start > now then
       -- the last booked leave first
       local bookings = {}
