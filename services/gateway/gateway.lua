@@ -321,14 +321,14 @@ command('sms_reply', {
 end)
 
 -- survey_pending(survey_due; now_ms, count): partial survey answers whose
--- wait is over: {{pid, participation, score, yes_no}, ...}.
+-- wait is over: {{pid, participation, score, yes_no, session}, ...}.
 step('survey_pending', {keys = {'survey_due'}, args = {'now_ms', 'count'}}, function(k, a)
   local G = string.match(k.survey_due, '^(tp:{[^}]*}:gateway:)')
   local out = {}
   for _, pid in ipairs(redis.call('ZRANGEBYSCORE', k.survey_due, '-inf', a.now_ms, 'LIMIT', 0, tonumber(a.count))) do
-    local s = redis.call('HMGET', G .. 'survey:' .. pid, 'participation', 'score', 'yes_no', 'answered_ms')
+    local s = redis.call('HMGET', G .. 'survey:' .. pid, 'participation', 'score', 'yes_no', 'answered_ms', 'session')
     if s[1] and not s[4] then
-      out[#out + 1] = {pid, s[1], s[2] or '', s[3] or ''}
+      out[#out + 1] = {pid, s[1], s[2] or '', s[3] or '', s[5] or ''}
     else
       redis.call('ZREM', k.survey_due, pid)
     end

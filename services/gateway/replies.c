@@ -150,13 +150,19 @@ static void gw_survey_session(const redisReply *x, const char *pid, char *out, s
     }
 }
 
+/* SubmitSurvey names the participation by its id; with the person and the
+ * session too when the session is known (the survey then checks that the
+ * three agree). Never the person without the session: the survey refuses
+ * that pair (INVALID_FIELD session_id). */
 static void gw_submit_survey(call_t *c, const char *pid, const char *participation, const char *session, int score,
                              int yes_no)
 {
     Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT;
     Tremplin__SubmitSurvey sv = TREMPLIN__SUBMIT_SURVEY__INIT;
-    sv.person_id = (char *)pid;
-    sv.session_id = (char *)session;
+    if (session[0]) {
+        sv.person_id = (char *)pid;
+        sv.session_id = (char *)session;
+    }
     sv.participation_id = (char *)participation;
     sv.satisfaction = (uint32_t)(score > 0 ? score : 0);
     sv.wants_more = yes_no == 1;
@@ -361,9 +367,9 @@ static void gw_survey_flush(svc_t *s, gateway_t *g, const char *T)
     redisReply *x = call_run(c, rd, GATEWAY_LIBRARY);
     for (size_t i = 0; x && x->type == REDIS_REPLY_ARRAY && i < x->elements; i++) {
         const redisReply *e = x->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 4)
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 5)
             continue;
-        const char *pid = e->element[0]->str, *part = e->element[1]->str;
+        const char *pid = e->element[0]->str, *part = e->element[1]->str, *session = e->element[4]->str;
         char msg_id[TP_ID_LEN + 1], seed[160];
         snprintf(seed, sizeof seed, "%.40s:%.100s", pid, part);
         util_derive_id(seed, "survey-flush", 0, msg_id);
@@ -377,7 +383,7 @@ static void gw_survey_flush(svc_t *s, gateway_t *g, const char *T)
         call_arg(c, "now_ms", "%lld", (long long)now);
         int score = atoi(e->element[2]->str);
         int yes_no = e->element[3]->str[0] ? atoi(e->element[3]->str) : -1;
-        gw_submit_survey(c, pid, part, "", score, yes_no);
+        gw_submit_survey(c, pid, part, session, score, yes_no);
         call_append(c, rd, GATEWAY_LIBRARY, (long)svc_conf(s)->mark_ttl_s);
         redisReply *y = NULL;
         if (rds_read(rd, &y, 1) != 0)

@@ -9,6 +9,8 @@
  *           (matched by the sender's number), a reply not understood, a
  *           survey answer in two SMS, the callback endpoint; the roster
  *           (CSV, sign-in sheet), letters (pdftotext), attendance by line;
+ *   survey  the survey service too: survey answers by SMS recorded end to
+ *           end (a partial answer sent once its wait is over);
  *   http    a provider that fails: retried with backoff, then flagged
  *           (`tremplin notify list --failed`);
  *   twice   two gateways, one killed with kill -9 while jobs flow, and a job
@@ -48,9 +50,9 @@
 #define TUE01 "20261201-0930-wilson-initiation"
 
 static h_env_t env;
-static pid_t gw_pid, pids[4];
+static pid_t gw_pid, pids[5];
 static int reloads;
-static const char *labels[] = { "scheduler", "matcher", "intake", "gateway" };
+static const char *labels[] = { "scheduler", "matcher", "intake", "gateway", "survey" };
 
 static const char timetable[] =
     "{ \"version\": \"gw\", \"timezone\": \"Europe/Paris\", \"horizon_days\": 8,\n"
@@ -77,7 +79,7 @@ static void set_now(const char *iso_utc)
 {
     assert_int_equal(h_set_clock(&env, iso_utc), 0);
     reloads++;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         if (pids[i] <= 0)
             continue;
         h_signal(pids[i], SIGHUP);
@@ -89,6 +91,7 @@ static void set_now(const char *iso_utc)
 typedef struct {
     const char *ref, *given, *family, *phone, *avail;
     int address, sms, survey;
+    const char *avail2; /* a second half-day, or NULL */
 } who_t;
 
 typedef struct {
@@ -125,6 +128,8 @@ static referred_t refer(const who_t *w)
     }
     json_object *av = json_object_new_array();
     json_object_array_add(av, json_object_new_string(w->avail));
+    if (w->avail2)
+        json_object_array_add(av, json_object_new_string(w->avail2));
     json_object_object_add(p, "availability", av);
     json_object *c = json_object_object_get(o, "consent");
     json_object_object_add(c, "given_at", json_object_new_string("2026-11-20T09:30:00+01:00"));
@@ -284,23 +289,37 @@ static long long fig(const char *field)
 
 /* ---------------------------------------------------------- group: spool */
 
-static int spool_setup(void **state)
+/* A group's deployment: the instance with timetable tt and the business
+ * clock at now, the branch, then the scheduler, the matcher and intake, the
+ * survey service when asked, and a gateway with the environment gw (none
+ * when gw is NULL: the group starts its own). 0 once the session the group
+ * needs is open. */
+static int group_start(const char *tt, const char *now, int survey, const char *const *gw, const char *sid)
 {
-    (void)state;
     zsys_handler_set(NULL);
+    memset(pids, 0, sizeof pids);
+    reloads = 0;
     char out[1024];
-    if (h_setup(&env) != 0 || h_write(&env, "timetable.json", timetable) != 0
-        || h_set_clock(&env, "2026-11-23T08:00:00Z") != 0 || h_conf_set(&env, "gateway", "quiet_from", "20:00") != 0
+    if (h_setup(&env) != 0 || h_write(&env, "timetable.json", tt) != 0 || h_set_clock(&env, now) != 0
         || h_cli(&env, out, sizeof out, "branch add wilson --name 'Saint-Étienne Wilson' --territory 42") != 0)
         return -1;
     const char *fast[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
-    const char *gw[] = { "TREMPLIN_GATEWAY_TICK_MS=50", "TREMPLIN_GATEWAY_SURVEY_WAIT_MIN=30", NULL };
+    const char *fast_survey[] = { "TREMPLIN_SURVEY_TIMER_MS=100", "TREMPLIN_SURVEY_PURGE_MS=200", NULL };
     if ((pids[0] = h_start_ready(&env, "scheduler", NULL, fast, 30000)) < 0
         || (pids[1] = h_start_ready(&env, "matcher", NULL, NULL, 30000)) < 0
         || (pids[2] = h_start_ready(&env, "intake", NULL, NULL, 30000)) < 0
-        || (pids[3] = gw_pid = h_start_ready(&env, "gateway", NULL, gw, 30000)) < 0)
+        || (survey && (pids[4] = h_start_ready(&env, "survey", NULL, fast_survey, 30000)) < 0)
+        || (gw && (pids[3] = gw_pid = h_start_ready(&env, "gateway", NULL, gw, 30000)) < 0))
         return -1;
-    return h_wait_for(&env, session_open, MON30, 20000);
+    return h_wait_for(&env, session_open, (void *)sid, 20000);
+}
+
+static int spool_setup(void **state)
+{
+    (void)state;
+    const char *gw[] = { "TREMPLIN_GATEWAY_TICK_MS=50", "TREMPLIN_GATEWAY_SURVEY_WAIT_MIN=30",
+                         "TREMPLIN_GATEWAY_QUIET_FROM=20:00", NULL };
+    return group_start(timetable, "2026-11-23T08:00:00Z", 0, gw, MON30);
 }
 
 static referred_t A, D, E, F, G, H, L, U;
@@ -636,6 +655,121 @@ static void no_reminder_once_started_and_attendance_by_line(void **state)
     assert_non_null(strstr(out, "too_late"));
 }
 
+/* --------------------------------------------------------- group: survey */
+
+#define THU03P "20261203-1400-wilson-perfectionnement"
+
+static int survey_setup(void **state)
+{
+    (void)state;
+    static const char tt[] =
+        "{ \"version\": \"gws\", \"timezone\": \"Europe/Paris\", \"horizon_days\": 8,\n"
+        "  \"venues\": [ { \"id\": \"wilson\", \"name_fr\": \"La Poste Wilson\" } ],\n"
+        "  \"slots\": [ { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\", "
+        "\"trainer\": \"t1\", \"capacity\": 8 },\n"
+        "             { \"day\": \"thu\", \"start\": \"14:00\", \"kind\": \"perfectionnement\", \"venue\": \"wilson\", "
+        "\"trainer\": \"t2\", \"capacity\": 8 } ] }\n";
+    const char *gw[] = { "TREMPLIN_GATEWAY_TICK_MS=50", "TREMPLIN_GATEWAY_SURVEY_WAIT_MIN=30", NULL };
+    return group_start(tt, "2026-11-30T06:00:00Z", 1, gw, MON30) || h_wait_for(&env, session_open, THU03P, 20000);
+}
+
+/* The survey's record of pid's participation at the Monday session: field
+ * name ("" when none). */
+static void part_field(const char *pid, const char *name, char *out, size_t cap)
+{
+    char id[64];
+    rget(id, sizeof id, "GET tp:{42}:survey:by:%s:" MON30, pid);
+    out[0] = '\0';
+    if (id[0])
+        rget(out, cap, "HGET tp:{42}:survey:participation:%s %s", id, name);
+}
+
+typedef struct {
+    const char *pid, *field, *value;
+} part_wait_t;
+
+static int part_reaches(h_env_t *h, void *arg)
+{
+    (void)h;
+    const part_wait_t *w = arg;
+    char v[64];
+    part_field(w->pid, w->field, v, sizeof v);
+    return !strcmp(v, w->value);
+}
+
+static void wait_part(const char *pid, const char *field, const char *value)
+{
+    part_wait_t w = { pid, field, value };
+    if (h_wait_for(&env, part_reaches, &w, 20000) != 0) {
+        char v[64];
+        part_field(pid, field, v, sizeof v);
+        fprintf(stderr, "participation of %s: %s is '%s', not '%s'\n", pid, field, v, value);
+        h_log_tail(&env, "gateway", 20);
+        h_log_tail(&env, "survey", 20);
+        fail();
+    }
+}
+
+static long long survey_fig(const char *field)
+{
+    return h_redis_int(&env, "HGET tp:{42}:survey:fig:total %s", field);
+}
+
+static void mark(const char *pid, const char *status)
+{
+    char out[1024], cmd[256];
+    snprintf(cmd, sizeof cmd, "attendance " MON30 " %s %s --trainer t1", pid, status);
+    int rc = h_cli(&env, out, sizeof out, cmd);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+}
+
+static int in_roster(h_env_t *h, void *arg)
+{
+    return h_redis_int(h, "HEXISTS tp:{42}:scheduler:roster:" THU03P " %s", (const char *)arg) == 1;
+}
+
+static referred_t S1, S2;
+
+/* A survey answer in one SMS: "2" alone is sent as it is once
+ * survey_wait_min has passed, and the survey records it; "OUI" alone too,
+ * and the follow-up it asks for ends in a booking for the next kind of the
+ * pathway. Nothing becomes a dead letter. */
+static void survey_answer_in_one_sms_recorded(void **state)
+{
+    (void)state;
+    who_t a = { "GWS-1", "Paulette", NULL, "06 30 00 00 01", "mon-am", 0, 1, 1, NULL };
+    who_t b = { "GWS-2", "Marcel", NULL, "06 30 00 00 02", "mon-am", 0, 1, 1, "thu-pm" };
+    S1 = refer(&a);
+    S2 = refer(&b);
+    set_now("2026-11-30T10:00:00Z"); /* Monday 11:00: the 09:30 workshop took place */
+    mark(S1.person, "seen");
+    mark(S2.person, "seen");
+    wait_job(S1.person, "survey_invitation", "sent");
+    wait_job(S2.person, "survey_invitation", "sent");
+    sms_in("v1", "+33630000001", "2");
+    sms_in("v2", "+33630000002", "oui");
+    assert_int_equal(h_wait_for(&env, file_done, "v1", 20000), 0);
+    assert_int_equal(h_wait_for(&env, file_done, "v2", 20000), 0);
+    char v[64];
+    part_field(S1.person, "status", v, sizeof v);
+    assert_string_equal(v, "open"); /* kept by the gateway for the rest */
+    set_now("2026-11-30T10:40:00Z"); /* past survey_wait_min (30 business minutes) */
+    wait_part(S1.person, "status", "answered");
+    wait_part(S2.person, "status", "answered");
+    part_field(S1.person, "satisfaction", v, sizeof v);
+    assert_string_equal(v, "2");
+    part_field(S1.person, "channel", v, sizeof v);
+    assert_string_equal(v, "sms");
+    part_field(S2.person, "more", v, sizeof v);
+    assert_string_equal(v, "1:");
+    assert_int_equal(survey_fig("answered:sms"), 2);
+    assert_int_equal(survey_fig("went_on"), 1);
+    assert_int_equal(h_wait_for(&env, in_roster, S2.person, 20000), 0); /* the follow-up booked */
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:gateway:dead"), 0);
+}
+
 /* ----------------------------------------------------------- group: http */
 
 /* A provider that answers 503 to everything, counting the requests and
@@ -687,13 +821,7 @@ static void *provider_run(void *arg)
 static int http_setup(void **state)
 {
     (void)state;
-    zsys_handler_set(NULL);
-    memset(pids, 0, sizeof pids);
-    reloads = 0;
-    char out[1024];
-    if (h_setup(&env) != 0 || h_write(&env, "timetable.json", timetable) != 0
-        || h_set_clock(&env, "2026-11-23T08:00:00Z") != 0
-        || h_cli(&env, out, sizeof out, "branch add wilson --name 'Saint-Étienne Wilson' --territory 42") != 0)
+    if (group_start(timetable, "2026-11-23T08:00:00Z", 0, NULL, MON30) != 0)
         return -1;
     prov.fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)(env.base_port + 25)) };
@@ -710,17 +838,11 @@ static int http_setup(void **state)
         return -1;
     char authv[450];
     snprintf(authv, sizeof authv, "TREMPLIN_GATEWAY_HTTP_AUTH_HEADER_FILE=%s", auth);
-    const char *fast[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
     const char *gw[] = { "TREMPLIN_GATEWAY_CHANNEL=http", url, authv, "TREMPLIN_GATEWAY_MAX_TRIES=2",
                          "TREMPLIN_GATEWAY_RETRY_BASE_MS=300", "TREMPLIN_GATEWAY_HTTP_TIMEOUT_MS=1000",
                          "TREMPLIN_GATEWAY_HTTP_CONNECT_TIMEOUT_MS=500", "TREMPLIN_GATEWAY_BATCH=4",
                          "TREMPLIN_GATEWAY_TICK_MS=50", NULL };
-    if ((pids[0] = h_start_ready(&env, "scheduler", NULL, fast, 30000)) < 0
-        || (pids[1] = h_start_ready(&env, "matcher", NULL, NULL, 30000)) < 0
-        || (pids[2] = h_start_ready(&env, "intake", NULL, NULL, 30000)) < 0
-        || (pids[3] = h_start_ready(&env, "gateway", NULL, gw, 30000)) < 0)
-        return -1;
-    return h_wait_for(&env, session_open, MON30, 20000);
+    return (pids[3] = h_start_ready(&env, "gateway", NULL, gw, 30000)) < 0 ? -1 : 0;
 }
 
 static int http_teardown(void **state)
@@ -764,24 +886,11 @@ static void http_failures_retried_then_flagged(void **state)
 static int twice_setup(void **state)
 {
     (void)state;
-    zsys_handler_set(NULL);
-    memset(pids, 0, sizeof pids);
-    reloads = 0;
-    char out[1024];
     static const char tt[] = "{ \"version\": \"gw2\", \"timezone\": \"Europe/Paris\", \"horizon_days\": 8,\n"
                              "  \"venues\": [ { \"id\": \"wilson\", \"name_fr\": \"La Poste Wilson\" } ],\n"
                              "  \"slots\": [ { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", "
                              "\"venue\": \"wilson\", \"trainer\": \"t1\", \"capacity\": 60 } ] }\n";
-    if (h_setup(&env) != 0 || h_write(&env, "timetable.json", tt) != 0
-        || h_set_clock(&env, "2026-11-23T08:00:00Z") != 0
-        || h_cli(&env, out, sizeof out, "branch add wilson --name 'Saint-Étienne Wilson' --territory 42") != 0)
-        return -1;
-    const char *fast[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
-    if ((pids[0] = h_start_ready(&env, "scheduler", NULL, fast, 30000)) < 0
-        || (pids[1] = h_start_ready(&env, "matcher", NULL, NULL, 30000)) < 0
-        || (pids[2] = h_start_ready(&env, "intake", NULL, NULL, 30000)) < 0)
-        return -1;
-    return h_wait_for(&env, session_open, MON30, 20000);
+    return group_start(tt, "2026-11-23T08:00:00Z", 0, NULL, MON30);
 }
 
 static int spool_files_reach(h_env_t *h, void *arg)
@@ -887,9 +996,13 @@ int main(void)
         cmocka_unit_test(roster_sheet_and_letters),
         cmocka_unit_test(no_reminder_once_started_and_attendance_by_line),
     };
+    const struct CMUnitTest survey[] = {
+        cmocka_unit_test(survey_answer_in_one_sms_recorded),
+    };
     const struct CMUnitTest http[] = { cmocka_unit_test(http_failures_retried_then_flagged) };
     const struct CMUnitTest twice[] = { cmocka_unit_test(two_gateways_one_killed_each_sms_once) };
     int failed = cmocka_run_group_tests_name("gateway_spool", spool, spool_setup, h_group_teardown);
+    failed += cmocka_run_group_tests_name("gateway_survey", survey, survey_setup, h_group_teardown);
     failed += cmocka_run_group_tests_name("gateway_http", http, http_setup, http_teardown);
     failed += cmocka_run_group_tests_name("gateway_twice", twice, twice_setup, h_group_teardown);
     return failed;
