@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <czmq.h>
 #include <dirent.h>
 #include <json-c/json.h>
@@ -566,6 +567,16 @@ static void pdf_text(const char *pdf, char *out, size_t cap)
     assert_int_equal(pclose(p), 0);
 }
 
+/* The whole of a small file, terminated. */
+static void file_text(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(out, 1, cap - 1, f);
+    out[n] = '\0';
+    fclose(f);
+}
+
 /* Names with accents on the roster (CSV, sign-in sheet) and in letters:
  * Nguyễn has only a postal address (a letter), Ğül no consent to SMS
  * (questionnaire papier). */
@@ -589,11 +600,7 @@ static void roster_sheet_and_letters(void **state)
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
     assert_non_null(strstr(out, "Josiane"));
     assert_non_null(strstr(out, "Nguyễn"));
-    FILE *f = fopen(csv, "r");
-    assert_non_null(f);
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    text[n] = '\0';
-    fclose(f);
+    file_text(csv, text, sizeof text);
     assert_non_null(strstr(text, "1;Josiane;"));
     assert_non_null(strstr(text, "2;Émile;"));
     assert_non_null(strstr(text, "3;Nguyễn;"));
@@ -653,6 +660,56 @@ static void no_reminder_once_started_and_attendance_by_line(void **state)
     assert_non_null(strstr(out, "convocation"));
     assert_non_null(strstr(out, "envoyé"));
     assert_non_null(strstr(out, "too_late"));
+}
+
+static int booking_is(h_env_t *h, void *arg)
+{
+    (void)h;
+    const char *const *w = arg; /* session, person, status */
+    char bid[16], st[32];
+    booking(w[0], w[1], bid, st);
+    return !strcmp(st, w[2]);
+}
+
+/* The line numbers stay those of the printed sheet: someone above leaves
+ * after it was printed (E withdraws the consent to training: line 2), and
+ * "2=present" is refused instead of marking the next person (Nguyễn, line
+ * 3); the roster, the CSV and the sheet keep line 2, struck out; a booking
+ * id is accepted as typed (lower case). */
+static void roster_lines_keep_their_numbers(void **state)
+{
+    (void)state;
+    char out[8192], cmd[600], csv[400], text[16384];
+    snprintf(cmd, sizeof cmd, "consent withdraw %s training", E.person);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    const char *gone[] = { MON30, E.person, "consent_withdrawn" };
+    assert_int_equal(h_wait_for(&env, booking_is, gone, 20000), 0);
+
+    int rc = h_cli(&env, out, sizeof out, "attendance " MON30 " 2=present");
+    assert_int_equal(rc, 2);
+    char bid[16], st[32];
+    booking(MON30, L.person, bid, st);
+    assert_string_equal(st, "noshow"); /* line 3 untouched */
+
+    snprintf(csv, sizeof csv, "%s/roster2.csv", env.dir);
+    snprintf(cmd, sizeof cmd, "roster " MON30 " --csv %s", csv);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    assert_non_null(strstr(out, "place retirée"));
+    file_text(csv, text, sizeof text);
+    assert_non_null(strstr(text, "2;Émile;"));
+    assert_non_null(strstr(text, ";place retirée\r\n"));
+    assert_non_null(strstr(text, "3;Nguyễn;"));
+    assert_non_null(strstr(text, "4;Ğül;"));
+
+    /* U (line 4, excused) came after all: marked by the booking id */
+    booking(MON30, U.person, bid, st);
+    for (char *p = bid; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    snprintf(cmd, sizeof cmd, "attendance " MON30 " %s=present", bid);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    assert_non_null(strstr(out, "4 Ğül : présent(e)"));
+    booking(MON30, U.person, bid, st);
+    assert_string_equal(st, "seen");
 }
 
 /* --------------------------------------------------------- group: survey */
@@ -995,6 +1052,7 @@ int main(void)
         cmocka_unit_test(callback_endpoint),
         cmocka_unit_test(roster_sheet_and_letters),
         cmocka_unit_test(no_reminder_once_started_and_attendance_by_line),
+        cmocka_unit_test(roster_lines_keep_their_numbers),
     };
     const struct CMUnitTest survey[] = {
         cmocka_unit_test(survey_answer_in_one_sms_recorded),
