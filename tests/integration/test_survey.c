@@ -507,19 +507,29 @@ static void paper_forms_imported_from_csv(void **state)
     snprintf(csv, sizeof csv,
              "person_id,session_id,satisfaction,wants_more,requested_topic,comment\n"
              "%s," MON ",2,oui,budget,\"Pour mes comptes, merci\"\n"
-             "%s," MON ",7,non,,\n",
-             P[H], P[E]);
+             "%s," MON ",7,non,,\n"
+             "%s," MON ",3,peut-être,,\n",
+             P[H], P[E], P[I]);
     assert_int_equal(h_write_file(path, csv), 0);
     snprintf(cmd, sizeof cmd, "survey import %s", path);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
-    assert_non_null(strstr(out, "acceptées=1 déjà_reçues=0 rejetées=1 injoignables=0"));
+    assert_non_null(strstr(out, "acceptées=1 déjà_reçues=0 rejetées=2 injoignables=0"));
+    /* "peut-être" is no "non": the line is refused, its line and column named */
+    assert_non_null(strstr(out, "ligne 4, colonne 4 (wants_more)"));
+    char rej[1024], rpath[420];
+    snprintf(rpath, sizeof rpath, "%s.rejected", path);
+    FILE *rf = fopen(rpath, "r");
+    assert_non_null(rf);
+    rej[fread(rej, 1, sizeof rej - 1, rf)] = '\0';
+    fclose(rf);
+    assert_non_null(strstr(rej, "ligne 4: INVALID_FIELD wants_more"));
     const char *pk[2] = { P[H], "budget" };
     assert_int_equal(h_wait_for(&env, active_kind, pk, 20000), 0);
     redisReply *w = h_redis(&env, "HGET tp:{42}:scheduler:person:%s active:budget", P[H]);
     assert_string_equal(w->str, "waiting");
     freeReplyObject(w);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
-    assert_non_null(strstr(out, "acceptées=0 déjà_reçues=1 rejetées=1"));
+    assert_non_null(strstr(out, "acceptées=0 déjà_reçues=1 rejetées=2"));
     assert_int_equal(fig("went_on"), 2);
     assert_int_equal(fig("answered:paper"), 2);
 }
