@@ -956,6 +956,17 @@ static int spool_files_reach(h_env_t *h, void *arg)
     return count_spool() >= *(int *)arg;
 }
 
+/* The jobs of the twice group all sent and recorded: the taken-over one
+ * sent, none held by an instance, the figures counted. */
+static int all_recorded(h_env_t *h, void *arg)
+{
+    (void)arg;
+    char st[16];
+    rget(st, sizeof st, "HGET tp:{42}:gateway:job:scheduler:0-1 status");
+    return !strcmp(st, "sent") && h_redis_int(h, "ZCARD tp:{42}:gateway:sending") == 0
+           && h_redis_int(h, "HGET tp:{42}:gateway:fig:total sent:sms") == 30 + 1;
+}
+
 /* Two gateways share the jobs; one is killed (kill -9) while they flow,
  * and a job held by an instance that died between handing its SMS to the
  * spool and recording it is taken over: every SMS is in the spool once,
@@ -975,17 +986,23 @@ static void two_gateways_one_killed_each_sms_once(void **state)
     assert_true(a > 0 && b > 0);
     enum { N = 30 };
     char ref[16], given[16], phone[24];
+    int killed = 0;
     who_t w = { ref, given, NULL, phone, "mon-am", 0, 1, 1 };
     for (int i = 0; i < N; i++) {
         snprintf(ref, sizeof ref, "GW2-%02d", i);
         snprintf(given, sizeof given, "Personne%c", 'A' + i);
         snprintf(phone, sizeof phone, "06 20 00 00 %02d", i);
         refer(&w);
-        if (i == N / 3) {
-            int some = 3;
-            assert_int_equal(h_wait_for(&env, spool_files_reach, &some, 20000), 0);
+        /* killed while the jobs flow, once it has sent some */
+        if (!killed && i >= N / 3 && count_spool() >= 3 && h_log_count(&env, "gateway-a", "event=sms_sent") > 0) {
             h_signal(a, SIGKILL);
+            killed = 1;
         }
+    }
+    if (!killed) {
+        h_log_wait_t sa = { "gateway-a", "event=sms_sent", 1 };
+        assert_int_equal(h_wait_for(&env, h_log_reaches, &sa, 20000), 0);
+        h_signal(a, SIGKILL);
     }
     /* a job an instance (now dead) took and handed to the spool, but did
      * not record: its lease has ended */
@@ -1008,15 +1025,11 @@ static void two_gateways_one_killed_each_sms_once(void **state)
     freeReplyObject(r);
     h_log_wait_t tk = { "gateway-b", "event=job_taken_over", 1 };
     assert_int_equal(h_wait_for(&env, h_log_reaches, &tk, 20000), 0);
+    /* every job recorded, none held: nothing more can be written */
+    assert_int_equal(h_wait_for(&env, all_recorded, NULL, 30000), 0);
     char st[16];
-    for (int i = 0; i < 100; i++) {
-        rget(st, sizeof st, "HGET tp:{42}:gateway:job:scheduler:0-1 status");
-        if (!strcmp(st, "sent"))
-            break;
-        ms_sleep(50);
-    }
+    rget(st, sizeof st, "HGET tp:{42}:gateway:job:scheduler:0-1 status");
     assert_string_equal(st, "sent");
-    ms_sleep(500);
     assert_int_equal(count_spool(), N + 1);
     char text[128] = "";
     FILE *f = fopen(path, "r");
