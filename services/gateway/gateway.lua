@@ -97,12 +97,21 @@ local function context(T, G, jid)
   local out = {'jid', jid}
   local job = G .. 'job:' .. jid
   hash_pairs(out, 'job.', job)
-  local j = redis.call('HMGET', job, 'person', 'session', 'booking', 'type')
-  local pid, sid, bid, jtype = j[1], j[2], j[3], j[4]
+  local j = redis.call('HMGET', job, 'person', 'session', 'booking', 'type', 'participation')
+  local pid, sid, bid, jtype, part = j[1], j[2], j[3], j[4], j[5]
   if sid and sid ~= '' then hash_pairs(out, 'session.', T .. 'scheduler:session:' .. sid) end
   if bid and bid ~= '' then
     out[#out + 1] = 'booking.status'
     out[#out + 1] = redis.call('HGET', T .. 'scheduler:booking:' .. bid, 'status') or ''
+  end
+  -- a survey message only while its participation is open: the survey's
+  -- record (open, its deadline), and no answer received here already
+  if string.sub(jtype or '', 1, 7) == 'survey_' and part and part ~= '' then
+    local ps = redis.call('HMGET', T .. 'survey:participation:' .. part, 'status', 'deadline_ms')
+    local gs = redis.call('HMGET', G .. 'survey:' .. pid, 'participation', 'answered_ms')
+    out[#out + 1] = 'participation.status'; out[#out + 1] = ps[1] or ''
+    out[#out + 1] = 'participation.deadline'; out[#out + 1] = ps[2] or '0'
+    out[#out + 1] = 'participation.answered'; out[#out + 1] = (gs[1] == part and gs[2]) and '1' or ''
   end
   if (jtype == 'session_cancelled' or jtype == 'capacity_cut') and sid and sid ~= '' then
     local kind = redis.call('HGET', T .. 'scheduler:session:' .. sid, 'kind')

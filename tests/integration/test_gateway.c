@@ -482,9 +482,12 @@ static void reply_not_understood(void **state)
 static void survey_answer_in_two_sms(void **state)
 {
     (void)state;
-    redisReply *x = h_redis(&env, "XADD tp:{42}:survey:notify * type survey_invitation participation P-A-1 person %s "
-                                  "session " MON30,
-                            A.person);
+    redisReply *x = h_redis(&env, "HSET tp:{42}:survey:participation:P-A-1 status open deadline_ms %lld",
+                            (long long)referral_parse_time("2026-12-30T09:00:00Z"));
+    freeReplyObject(x);
+    x = h_redis(&env, "XADD tp:{42}:survey:notify * type survey_invitation participation P-A-1 person %s "
+                      "session " MON30,
+                A.person);
     assert_non_null(x);
     freeReplyObject(x);
     wait_job(A.person, "survey_invitation", "sent");
@@ -518,6 +521,54 @@ static void survey_answer_in_two_sms(void **state)
     freeReplyObject(o);
     assert_int_equal(fig("replies:survey"), 1);
     assert_int_equal(fig("replies:no"), 2);
+}
+
+/* A survey job as the survey service writes it, for a participation in
+ * that state; returns what became of it (its status) once final. */
+static int job_final(h_env_t *h, void *arg)
+{
+    char st[32];
+    rget(st, sizeof st, "HGET tp:{42}:gateway:job:%s status", (const char *)arg);
+    (void)h;
+    return !strcmp(st, "sent") || !strcmp(st, "dropped");
+}
+
+static void survey_job_for(const char *type, const char *part, const char *status, const char *deadline_iso,
+                           char *st, char *why)
+{
+    redisReply *x = h_redis(&env, "HSET tp:{42}:survey:participation:%s status %s deadline_ms %lld", part, status,
+                            (long long)referral_parse_time(deadline_iso));
+    freeReplyObject(x);
+    x = h_redis(&env, "XADD tp:{42}:survey:notify * type %s participation %s person %s session " MON30, type, part,
+                A.person);
+    assert_true(x && x->type == REDIS_REPLY_STRING);
+    char jid[64];
+    snprintf(jid, sizeof jid, "survey:%s", x->str);
+    freeReplyObject(x);
+    assert_int_equal(h_wait_for(&env, job_final, jid, 20000), 0);
+    rget(st, 32, "HGET tp:{42}:gateway:job:%s status", jid);
+    rget(why, 32, "HGET tp:{42}:gateway:job:%s drop_reason", jid);
+}
+
+/* An invitation or a reminder goes only while the participation is open:
+ * not when it is answered (at the survey, or here by SMS), closed, or its
+ * window over. */
+static void survey_messages_only_while_open(void **state)
+{
+    (void)state;
+    char st[32], why[32];
+    long long stale = fig("dropped:stale");
+    survey_job_for("survey_reminder", "P-A-2", "answered", "2026-12-30T09:00:00Z", st, why);
+    assert_string_equal(st, "dropped");
+    assert_string_equal(why, "stale");
+    survey_job_for("survey_invitation", "P-A-3", "closed", "2026-12-30T09:00:00Z", st, why);
+    assert_string_equal(st, "dropped");
+    survey_job_for("survey_invitation", "P-A-4", "open", "2026-11-20T09:00:00Z", st, why); /* window over */
+    assert_string_equal(st, "dropped");
+    survey_job_for("survey_reminder", "P-A-1", "open", "2026-12-30T09:00:00Z", st, why); /* answered by SMS here */
+    assert_string_equal(st, "dropped");
+    assert_int_equal(fig("dropped:stale"), stale + 4);
+    assert_int_equal(fig("sent:survey_reminder"), 0);
 }
 
 /* The provider's callback on loopback: with the secret, an SMS becomes an
@@ -1062,6 +1113,7 @@ int main(void)
         cmocka_unit_test(replies_cancel_no_yes),
         cmocka_unit_test(reply_not_understood),
         cmocka_unit_test(survey_answer_in_two_sms),
+        cmocka_unit_test(survey_messages_only_while_open),
         cmocka_unit_test(callback_endpoint),
         cmocka_unit_test(roster_sheet_and_letters),
         cmocka_unit_test(no_reminder_once_started_and_attendance_by_line),
