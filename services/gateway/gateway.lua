@@ -251,11 +251,23 @@ step('result', {
   return o
 end)
 
+-- The bookings whose offer SMS went to pid (an offer held by quiet hours,
+-- or dropped, was never seen: a reply cannot be its answer). Read from the
+-- person's latest jobs.
+local function offers_sent(G, pid)
+  local sent = {}
+  for _, jid in ipairs(redis.call('ZREVRANGE', G .. 'person:' .. pid, 0, 63)) do
+    local j = redis.call('HMGET', G .. 'job:' .. jid, 'type', 'status', 'channel', 'booking')
+    if j[1] == 'offer' and j[2] == 'sent' and j[3] == 'sms' and j[4] then sent[j[4]] = true end
+  end
+  return sent
+end
+
 -- reply_lookup(phone; now_ms): who may have sent an SMS from this number
 -- (the people an SMS went to there), and what each has open: offers
--- waiting for an answer, the next booking, the survey invitation. One list
--- of pairs per person: person, offer (bid:deadline, space separated),
--- booking (bid:start of the next one), survey.* fields.
+-- waiting for an answer whose SMS was sent, the next booking, the survey
+-- invitation. One list of pairs per person: person, offer (bid:deadline,
+-- space separated), booking (bid:start of the next one), survey.* fields.
 step('reply_lookup', {keys = {'phone'}, args = {'now_ms'}}, function(k, a)
   local T = prefix_of(k.phone)
   local G = T .. 'gateway:'
@@ -264,13 +276,14 @@ step('reply_lookup', {keys = {'phone'}, args = {'now_ms'}}, function(k, a)
   for _, pid in ipairs(redis.call('SMEMBERS', k.phone)) do
     local p = {'person', pid}
     local offers, next_bid, next_start = {}, nil, nil
+    local sent = offers_sent(G, pid)
     local f = redis.call('HGETALL', T .. 'scheduler:person:' .. pid)
     for i = 1, #f, 2 do
       if string.sub(f[i], 1, 7) == 'active:' and f[i + 1] ~= 'waiting' then
         local bid = f[i + 1]
         local b = redis.call('HMGET', T .. 'scheduler:booking:' .. bid, 'status', 'deadline', 'sid')
         local start = b[3] and tonumber(redis.call('HGET', T .. 'scheduler:session:' .. b[3], 'start') or 0) or 0
-        if b[1] == 'offered' and tonumber(b[2] or 0) > now then
+        if b[1] == 'offered' and tonumber(b[2] or 0) > now and sent[bid] then
           offers[#offers + 1] = bid .. ':' .. b[2]
         elseif b[1] == 'booked' and start > now and (not next_start or start < next_start) then
           next_bid, next_start = bid, start

@@ -763,6 +763,70 @@ static void roster_lines_keep_their_numbers(void **state)
     assert_string_equal(st, "seen");
 }
 
+static int phone_of(h_env_t *h, const char *key, void *arg)
+{
+    char **w = arg; /* person, out key */
+    if (h_redis_int(h, "SISMEMBER %s %s", key, w[0]) == 1) {
+        util_strlcpy(w[1], key, 200);
+        return 1;
+    }
+    return 0;
+}
+
+static int not_understood_for_either(h_env_t *h, void *arg)
+{
+    (void)h;
+    const char *const *who = arg;
+    char jid[128];
+    for (int i = 0; i < 2; i++) {
+        job_of(who[i], "not_understood", jid, sizeof jid);
+        if (jid[0])
+            return 1;
+    }
+    return 0;
+}
+
+/* K1 and K2 share a phone (a family); K2 waits for a seat on Thursday. K1
+ * gives theirs up at 20:30: the offer to K2 is held until 08:30, so a bare
+ * OUI sent at night answers nothing (not understood: nothing open) — it
+ * does not take a seat nobody was offered by SMS. Once the offer went, the
+ * same OUI books K2. */
+static void reply_matches_only_offers_sent(void **state)
+{
+    (void)state;
+    who_t k1 = { "GW-K1", "Karim", NULL, "06 10 00 00 11", "thu-pm", 0, 1, 1 };
+    who_t k2 = { "GW-K2", "Kelly", NULL, "06 10 00 00 11", "thu-pm", 0, 1, 1 };
+    referred_t K1 = refer(&k1), K2 = refer(&k2);
+    char bid[16], st[32], key[200];
+    booking(THU03, K1.person, bid, st);
+    assert_string_equal(st, "booked");
+    wait_job(K1.person, "convocation", "sent");
+    /* K2 was sent an SMS at that number before (the family's phone) */
+    char *w[2] = { K1.person, key };
+    key[0] = '\0';
+    assert_int_equal(h_scan(&env, "tp:{42}:gateway:phone:*", phone_of, w), 0);
+    assert_true(key[0]);
+    assert_int_equal(h_redis_int(&env, "SADD %s %s", key, K2.person), 1);
+
+    set_now("2026-11-30T19:30:00Z"); /* Monday 20:30 in Paris */
+    sms_in("k1", "+33610000011", "ANNULER");
+    wait_job(K2.person, "offer", "held");
+    booking(THU03, K1.person, bid, st);
+    assert_string_equal(st, "cancelled");
+    sms_in("k2", "+33610000011", "OUI");
+    const char *both[2] = { K1.person, K2.person };
+    assert_int_equal(h_wait_for(&env, not_understood_for_either, both, 20000), 0);
+    booking(THU03, K2.person, bid, st);
+    assert_string_equal(st, "offered");
+
+    set_now("2026-12-01T07:31:00Z"); /* Tuesday 08:31: the offer goes */
+    wait_job(K2.person, "offer", "sent");
+    sms_in("k3", "+33610000011", "OUI");
+    wait_job(K2.person, "convocation", "sent");
+    booking(THU03, K2.person, bid, st);
+    assert_string_equal(st, "booked");
+}
+
 /* --------------------------------------------------------- group: survey */
 
 #define THU03P "20261203-1400-wilson-perfectionnement"
@@ -1118,6 +1182,7 @@ int main(void)
         cmocka_unit_test(roster_sheet_and_letters),
         cmocka_unit_test(no_reminder_once_started_and_attendance_by_line),
         cmocka_unit_test(roster_lines_keep_their_numbers),
+        cmocka_unit_test(reply_matches_only_offers_sent),
     };
     const struct CMUnitTest survey[] = {
         cmocka_unit_test(survey_answer_in_one_sms_recorded),
