@@ -141,6 +141,9 @@ int gateway_load(svc_t *s)
         goto fail;
     if (scheduler_load_kinds(s, tt, cat, "gateway_load_failed") != 0)
         goto done;
+    scheduler_conf_t sc; /* the cancellation cutoff, as the scheduler reads it */
+    if (svc_conf_peer(s, "scheduler", scheduler_conf_fields, scheduler_nconf_fields, &sc, err, sizeof err) != 0)
+        goto fail;
     char buf[256], *items[GW_MAX_STREAMS];
     util_strlcpy(buf, c.streams, sizeof buf);
     int n = util_split_list(buf, items, GW_MAX_STREAMS);
@@ -155,6 +158,7 @@ int gateway_load(svc_t *s)
     g->timetable = *tt;
     g->catalogue = *cat;
     g->nstreams = n;
+    g->cutoff_ms = sc.cutoff_hours * 3600000;
     for (int i = 0; i < n; i++)
         util_strlcpy(g->streams[i], items[i], sizeof g->streams[i]);
     http_destroy(&g->http);

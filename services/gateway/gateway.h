@@ -72,6 +72,7 @@ typedef struct {
     call_t step;
     struct gw_callback *callback;
     int64_t next_survey_ms; /* real ms of the next look at partial survey answers */
+    int64_t cutoff_ms;      /* the scheduler's cancellation cutoff: ANNULER inside it is refused here */
 } gateway_t;
 
 /* config.c: reads the [gateway] settings and the files the texts need;
@@ -99,6 +100,11 @@ void gateway_spool_name(const char *jid, char *out, size_t cap);
 /* replies.c: the incoming SMS of the inbox folder, and the partial survey
  * answers whose wait is over. */
 void gateway_replies(svc_t *s);
+/* svc's refusal hook: an AnswerOffer, CancelBooking or SubmitSurvey a reply
+ * sent, refused for a business reason, is its final answer — the person is
+ * told why (reply_refused), it is no dead letter. 0, 1 (not ours: dead
+ * letter), -1 (Redis: later). */
+int gateway_refused(svc_t *s, const char *territory, const Tremplin__Envelope *sent, const char *code);
 /* The keyed hash of a phone number, as phone:<h> names it. */
 void gateway_phone_hash(const char *e164, char out[33]);
 

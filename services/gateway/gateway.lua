@@ -268,7 +268,11 @@ end
 -- waiting for an answer whose SMS was sent, the next booking, the survey
 -- invitation. One list of pairs per person: person, offer (bid:deadline,
 -- space separated), booking (bid:start of the next one), survey.* fields.
-step('reply_lookup', {keys = {'phone'}, args = {'now_ms'}}, function(k, a)
+-- Also, where the scheduler's refusal can be known here: booking_late '1'
+-- when the next booking is inside the cancellation cutoff (cutoff_ms, the
+-- scheduler's), expired: how many offers sent lately (a week) are past their
+-- deadline and were not taken.
+step('reply_lookup', {keys = {'phone'}, args = {'now_ms', 'cutoff_ms'}}, function(k, a)
   local T = prefix_of(k.phone)
   local G = T .. 'gateway:'
   local now = tonumber(a.now_ms)
@@ -290,13 +294,36 @@ step('reply_lookup', {keys = {'phone'}, args = {'now_ms'}}, function(k, a)
         end
       end
     end
+    local expired = 0
+    for bid in pairs(sent) do
+      local b = redis.call('HMGET', T .. 'scheduler:booking:' .. bid, 'status', 'deadline')
+      local dl = tonumber(b[2] or 0)
+      if (b[1] == 'offered' or b[1] == 'expired') and dl <= now and dl > now - 7 * 86400000 then
+        expired = expired + 1
+      end
+    end
     p[#p + 1] = 'offer'; p[#p + 1] = table.concat(offers, ' ')
     p[#p + 1] = 'booking'; p[#p + 1] = next_bid and (next_bid .. ':' .. next_start) or ''
+    p[#p + 1] = 'booking_late'
+    p[#p + 1] = (next_start and next_start - tonumber(a.cutoff_ms) <= now) and '1' or ''
+    p[#p + 1] = 'expired'; p[#p + 1] = tostring(expired)
     hash_pairs(p, 'survey.', G .. 'survey:' .. pid)
     out[#out + 1] = p
   end
   return out
 end)
+
+-- The job of the gateway's own answer to a reply (not understood, refused),
+-- due now.
+local function answer_job(G, jid, jtype, pid, reason, now)
+  local job = G .. 'job:' .. jid
+  redis.call('HSET', job, 'type', jtype, 'person', pid, 'session', '', 'booking', '', 'deadline', '0',
+             'reason', reason, 'kind', '', 'participation', '', 'source', 'gateway', 'created_ms', now,
+             'status', 'queued', 'tries', 0, 'attempts', 0)
+  redis.call('ZADD', G .. 'due', now, jid)
+  redis.call('ZADD', G .. 'jobs', now, jid)
+  redis.call('ZADD', G .. 'person:' .. pid, now, jid)
+end
 
 -- sms_reply: an incoming SMS, under a msg_id derived from it (a reply read
 -- twice is answered from the mark). The C side decided, from reply_lookup,
@@ -304,12 +331,14 @@ end)
 -- survey answer (survey_score / survey_yes_no: '' = not given) until the
 -- rest comes or survey_due_ms, marks the survey answered when the answer
 -- went (survey_sent '1'), and makes the job of the polite answer to a reply
--- not understood (answer_job '1'). The command it sends (AnswerOffer,
--- CancelBooking, SubmitSurvey) is in its outbox.
+-- not understood (answer_job '1' or 'not_understood') or refused here
+-- (answer_job 'reply_refused', answer_reason: why). The command it sends
+-- (AnswerOffer, CancelBooking, SubmitSurvey) is in its outbox.
 command('sms_reply', {
   keys = {'reply', 'fig_day', 'fig_total'},
   args = {'kind', 'action', 'person', 'now_ms', 'answer_job', 'survey_sent', 'survey_score', 'survey_yes_no',
           'survey_due_ms'},
+  optional = {'answer_reason'},
 }, function(k, a)
   local G = prefix_of(k.reply) .. 'gateway:'
   local msg_id = string.sub(k.reply, #G + 7)
@@ -329,17 +358,38 @@ command('sms_reply', {
       redis.call('ZADD', G .. 'survey_due', a.survey_due_ms, a.person)
     end
   end
-  if a.answer_job == '1' and a.person ~= '' then
-    local jid = 'reply:' .. msg_id
-    local job = G .. 'job:' .. jid
-    redis.call('HSET', job, 'type', 'not_understood', 'person', a.person, 'session', '', 'booking', '',
-               'deadline', '0', 'reason', '', 'kind', '', 'participation', '', 'source', 'gateway',
-               'created_ms', a.now_ms, 'status', 'queued', 'tries', 0, 'attempts', 0)
-    redis.call('ZADD', G .. 'due', a.now_ms, jid)
-    redis.call('ZADD', G .. 'jobs', a.now_ms, jid)
-    redis.call('ZADD', G .. 'person:' .. a.person, a.now_ms, jid)
+  local jtype = a.answer_job == '1' and 'not_understood' or a.answer_job
+  if jtype ~= '0' and jtype ~= '' and a.person ~= '' then
+    if a.answer_reason and a.answer_reason ~= '' then
+      redis.call('HSET', k.reply, 'refused', a.answer_reason)
+      redis.call('HINCRBY', k.fig_day, 'replies_refused:' .. a.answer_reason, 1)
+      redis.call('HINCRBY', k.fig_total, 'replies_refused:' .. a.answer_reason, 1)
+    end
+    answer_job(G, 'reply:' .. msg_id, jtype, a.person, a.answer_reason or '', a.now_ms)
   end
   return {'ok', 'person_id', a.person, 'status', a.action}
+end)
+
+-- reply_refused(reply, fig_day, fig_total; what, code, person, now_ms): the
+-- command an SMS reply sent (what: cancel, offer, survey) was refused for a
+-- business reason (code: TOO_LATE, OFFER_EXPIRED, ALREADY_ANSWERED …): that
+-- is its answer, not a failure. The person (the reply's, else person) gets
+-- one polite SMS saying why (job refused:<msg_id>, made once), the reply's
+-- record says it, the figures count it. 'done', or 'dup' when it was
+-- recorded before.
+step('reply_refused', {keys = {'reply', 'fig_day', 'fig_total'}, args = {'what', 'code', 'person', 'now_ms'}},
+     function(k, a)
+  local G = prefix_of(k.reply) .. 'gateway:'
+  local msg_id = string.sub(k.reply, #G + 7)
+  local jid = 'refused:' .. msg_id
+  if redis.call('EXISTS', G .. 'job:' .. jid) == 1 then return 'dup' end
+  local pid = redis.call('HGET', k.reply, 'person') or a.person
+  local reason = a.what .. ':' .. a.code
+  if redis.call('EXISTS', k.reply) == 1 then redis.call('HSET', k.reply, 'refused', reason) end
+  redis.call('HINCRBY', k.fig_day, 'replies_refused:' .. reason, 1)
+  redis.call('HINCRBY', k.fig_total, 'replies_refused:' .. reason, 1)
+  if pid and pid ~= '' then answer_job(G, jid, 'reply_refused', pid, reason, a.now_ms) end
+  return 'done'
 end)
 
 -- survey_pending(survey_due; now_ms, count): partial survey answers whose

@@ -48,6 +48,7 @@ int main(int argc, char **argv)
         .start = gateway_start,
         .reload = gateway_reload,
         .stop = gateway_stop,
+        .refused = gateway_refused,
         .state = &gateway,
     };
     return svc_main(&def, argc, argv);

@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "gateway/gateway.h"
 #include "gateway/route.h"
+#include "ids.h"
 #include "intake/referral.h"
 #include "log.h"
 #include "services.h"
@@ -112,7 +113,11 @@ static int gw_people(const redisReply *x, route_person_t *p, int max)
                     t[strcspn(t, ":")] = '\0';
                     util_strlcpy(q->offers[q->noffers++], t, sizeof q->offers[0]);
                 }
-            } else if (!strcmp(k, "booking")) {
+            } else if (!strcmp(k, "booking_late"))
+                q->booking_late = !strcmp(v, "1");
+            else if (!strcmp(k, "expired"))
+                q->expired = atoi(v);
+            else if (!strcmp(k, "booking")) {
                 util_strlcpy(q->booking, v, sizeof q->booking);
                 q->booking[strcspn(q->booking, ":")] = '\0';
             } else if (!strcmp(k, "survey.participation"))
@@ -188,6 +193,7 @@ static int gw_reply_in(svc_t *s, gateway_t *g, const char *T, const gw_reply_t *
     call_step(c, "reply_lookup");
     call_key(c, "phone", "phone:%s", hash);
     call_arg(c, "now_ms", "%lld", (long long)now);
+    call_arg(c, "cutoff_ms", "%lld", (long long)g->cutoff_ms);
     redisReply *look = call_run(c, rd, GATEWAY_LIBRARY);
     if (!look)
         return -1;
@@ -262,7 +268,10 @@ static int gw_reply_in(svc_t *s, gateway_t *g, const char *T, const gw_reply_t *
     call_arg(c, "action", "%s", route_action_name(rt.action));
     call_arg(c, "person", "%s", who->person);
     call_arg(c, "now_ms", "%lld", (long long)now);
-    call_arg(c, "answer_job", "%d", rt.action == ROUTE_NOT_UNDERSTOOD);
+    call_arg(c, "answer_job", "%s",
+             rt.action == ROUTE_NOT_UNDERSTOOD ? "not_understood" : rt.action == ROUTE_REFUSED ? "reply_refused" : "0");
+    if (rt.action == ROUTE_REFUSED)
+        call_arg(c, "answer_reason", "%s", rt.refusal);
     call_arg(c, "survey_sent", "%d", survey_sent);
     call_arg(c, "survey_score", "%s", score);
     call_arg(c, "survey_yes_no", "%s", yes_no);
@@ -287,6 +296,9 @@ static int gw_reply_in(svc_t *s, gateway_t *g, const char *T, const gw_reply_t *
         log_info("reply_duplicate", "reply=%s action=none", rp->msg_id);
     else if (rt.action == ROUTE_NOT_UNDERSTOOD)
         log_warn("reply_for_mediator", "reply=%s person=%s kind=%s why=%s", rp->msg_id, who->person, kind, rt.why);
+    else if (rt.action == ROUTE_REFUSED)
+        log_info("reply_refused", "reply=%s person=%s kind=%s reason=%s action=told", rp->msg_id, who->person, kind,
+                 rt.refusal);
     else
         log_info("reply", "reply=%s person=%s kind=%s action=%s", rp->msg_id, who->person, kind,
                  route_action_name(rt.action));
@@ -350,6 +362,56 @@ static void gw_inbox(svc_t *s, gateway_t *g)
             log_error("inbox_move_failed", "file=%s reason=\"%s\"", orig, strerror(errno));
     }
     closedir(d);
+}
+
+/* ------------------------------------------------------ refused answers */
+
+/* The refusals that are answers (the person asked too late, twice …), not
+ * failures: told to the person, never a dead letter. Anything else (a
+ * malformed command, an unknown id) stays a dead letter for an operator. */
+static int gw_business_refusal(const char *code)
+{
+    static const char *const codes[] = { "TOO_LATE",         "OFFER_EXPIRED",    "NOT_AN_OFFER",   "NOT_CANCELLABLE",
+                                         "ALREADY_ANSWERED", "CONSENT_REQUIRED", "NOT_ATTENDED", "SESSION_STARTED" };
+    for (size_t i = 0; i < TP_ARRAY_LEN(codes); i++)
+        if (!strcmp(codes[i], code))
+            return 1;
+    return 0;
+}
+
+int gateway_refused(svc_t *s, const char *T, const Tremplin__Envelope *sent, const char *code)
+{
+    gateway_t *g = svc_state(s);
+    const char *what = sent->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ANSWER_OFFER      ? "offer"
+                       : sent->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_BOOKING  ? "cancel"
+                       : sent->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_SURVEY ? "survey"
+                                                                                         : NULL;
+    if (!what || !gw_business_refusal(code) || !ids_valid(sent->cause_id, TP_ID_LEN))
+        return 1;
+    int64_t now = clock_now_ms();
+    char day[11];
+    clock_local_day(now, day);
+    call_t *c = &g->step;
+    call_reset(c, "gateway", T, "");
+    call_step(c, "reply_refused");
+    call_key(c, "reply", "reply:%s", sent->cause_id);
+    call_key(c, "fig_day", "fig:%s", day);
+    call_key(c, "fig_total", "fig:total");
+    call_arg(c, "what", "%s", what);
+    call_arg(c, "code", "%s", code);
+    call_arg(c, "person", "%s",
+             sent->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_SURVEY ? sent->submit_survey->person_id : "");
+    call_arg(c, "now_ms", "%lld", (long long)now);
+    redisReply *x = call_run(c, svc_rds(s), GATEWAY_LIBRARY);
+    int ok = x && x->type == REDIS_REPLY_STRING;
+    if (ok)
+        log_info("reply_refused", "reply=%s to=%s code=%s action=told", sent->cause_id, what, code);
+    else
+        log_error("reply_refused_failed", "reply=%s reason=\"%.200s\"", sent->cause_id,
+                  x && x->type == REDIS_REPLY_ERROR ? x->str : "redis");
+    if (x)
+        freeReplyObject(x);
+    return ok ? 0 : -1;
 }
 
 /* ------------------------------------------------ partial survey answers */

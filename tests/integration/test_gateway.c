@@ -827,6 +827,27 @@ static void reply_matches_only_offers_sent(void **state)
     assert_string_equal(st, "booked");
 }
 
+/* H's workshop is at 09:30 today: ANNULER at 08:35 is inside the
+ * cancellation cutoff (24 h). The scheduler would refuse it: the gateway
+ * knows, sends nothing, and tells H politely to warn the trainer; the seat
+ * stays booked. */
+static void cancel_inside_the_cutoff_is_told(void **state)
+{
+    (void)state;
+    char bid[16], st[32], text[1024];
+    booking(TUE01, H.person, bid, st);
+    assert_string_equal(st, "booked");
+    sms_in("h1", "+33710000008", "annuler");
+    wait_job(H.person, "reply_refused", "sent");
+    sms_of(H.person, "reply_refused", text, sizeof text);
+    assert_non_null(strstr(text, "Bonjour Hélène, il est trop tard pour annuler par SMS"));
+    booking(TUE01, H.person, bid, st);
+    assert_string_equal(st, "booked");
+    assert_int_equal(fig("replies_refused:cancel:TOO_LATE"), 1);
+    assert_true(h_log_has(&env, "gateway", "reason=cancel:TOO_LATE action=told"));
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:gateway:dead"), 0);
+}
+
 /* --------------------------------------------------------- group: survey */
 
 #define THU03P "20261203-1400-wilson-perfectionnement"
@@ -902,7 +923,7 @@ static int in_roster(h_env_t *h, void *arg)
     return h_redis_int(h, "HEXISTS tp:{42}:scheduler:roster:" THU03P " %s", (const char *)arg) == 1;
 }
 
-static referred_t S1, S2;
+static referred_t S1, S2, S3;
 
 /* A survey answer in one SMS: "2" alone is sent as it is once
  * survey_wait_min has passed, and the survey records it; "OUI" alone too,
@@ -913,11 +934,14 @@ static void survey_answer_in_one_sms_recorded(void **state)
     (void)state;
     who_t a = { "GWS-1", "Paulette", NULL, "06 30 00 00 01", "mon-am", 0, 1, 1, NULL };
     who_t b = { "GWS-2", "Marcel", NULL, "06 30 00 00 02", "mon-am", 0, 1, 1, "thu-pm" };
+    who_t c = { "GWS-3", "Lucienne", NULL, "06 30 00 00 03", "mon-am", 0, 1, 1, NULL }; /* for the next test */
     S1 = refer(&a);
     S2 = refer(&b);
+    S3 = refer(&c);
     set_now("2026-11-30T10:00:00Z"); /* Monday 11:00: the 09:30 workshop took place */
     mark(S1.person, "seen");
     mark(S2.person, "seen");
+    mark(S3.person, "seen");
     wait_job(S1.person, "survey_invitation", "sent");
     wait_job(S2.person, "survey_invitation", "sent");
     sms_in("v1", "+33630000001", "2");
@@ -940,6 +964,36 @@ static void survey_answer_in_one_sms_recorded(void **state)
     assert_int_equal(survey_fig("went_on"), 1);
     assert_int_equal(h_wait_for(&env, in_roster, S2.person, 20000), 0); /* the follow-up booked */
     assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:gateway:dead"), 0);
+}
+
+/* S3 answered on paper (1, non); an SMS "3 oui" comes after: the survey
+ * refuses it (ALREADY_ANSWERED) — an answer, not a failure: S3 is told
+ * politely that the first answer is kept, nothing goes to the dead letters,
+ * the reply's record and the figures say it. */
+static void survey_refusal_told_not_dead_lettered(void **state)
+{
+    (void)state;
+    wait_job(S3.person, "survey_invitation", "sent");
+    char path[400], form[512], out[2048], cmd[512];
+    snprintf(path, sizeof path, "%s/form-s3.json", env.dir);
+    snprintf(form, sizeof form,
+             "{ \"person_id\": \"%s\", \"session_id\": \"" MON30 "\", \"satisfaction\": 1, "
+             "\"wants_more\": false }\n",
+             S3.person);
+    assert_int_equal(h_write_file(path, form), 0);
+    snprintf(cmd, sizeof cmd, "survey submit %s", path);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    sms_in("v3", "+33630000003", "3 oui");
+    wait_job(S3.person, "reply_refused", "sent");
+    char text[1024];
+    sms_of(S3.person, "reply_refused", text, sizeof text);
+    assert_non_null(strstr(text, "Bonjour Lucienne, merci, vous avez déjà répondu à ce questionnaire"));
+    assert_int_equal(fig("replies_refused:survey:ALREADY_ANSWERED"), 1);
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:gateway:dead"), 0);
+    assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:gateway:outbox"), 0);
+    char v[64];
+    part_field(S3.person, "satisfaction", v, sizeof v);
+    assert_string_equal(v, "1"); /* the first answer kept */
 }
 
 /* ----------------------------------------------------------- group: http */
@@ -1183,9 +1237,11 @@ int main(void)
         cmocka_unit_test(no_reminder_once_started_and_attendance_by_line),
         cmocka_unit_test(roster_lines_keep_their_numbers),
         cmocka_unit_test(reply_matches_only_offers_sent),
+        cmocka_unit_test(cancel_inside_the_cutoff_is_told),
     };
     const struct CMUnitTest survey[] = {
         cmocka_unit_test(survey_answer_in_one_sms_recorded),
+        cmocka_unit_test(survey_refusal_told_not_dead_lettered),
     };
     const struct CMUnitTest http[] = { cmocka_unit_test(http_failures_retried_then_flagged) };
     const struct CMUnitTest twice[] = { cmocka_unit_test(two_gateways_one_killed_each_sms_once) };
