@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "clock.h"
@@ -329,31 +330,76 @@ done:
     return rc;
 }
 
+/* A claimed file is named .work-<16 hex>-<name>: the hex a hash of the
+ * claiming instance (instance names hold '-', '@', ':'; the hash does not,
+ * so the original name is always found again). */
+static void gw_claim_prefix(const char *instance, char out[32])
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)instance; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    snprintf(out, 32, ".work-%016llx-", (unsigned long long)h);
+}
+
+/* Another instance's claimed file: its original name, else NULL. */
+static const char *gw_claimed_orig(const char *name)
+{
+    if (strncmp(name, ".work-", 6) != 0 || strlen(name) < 24 || name[22] != '-')
+        return NULL;
+    for (int i = 6; i < 22; i++)
+        if (!strchr("0123456789abcdef", name[i]))
+            return NULL;
+    return name + 23;
+}
+
 /* The files of the inbox folder, a few per tick. A file this instance
- * claimed before it stopped is taken again (its name says whose). */
+ * claimed before it stopped is taken again (its name says whose); one
+ * another instance claimed and has not touched for lease_ms (it died with
+ * it: its claim is renewed every tick while it is kept) is taken over. The
+ * claim's time is the file's mtime, set at the claim. */
 static void gw_inbox(svc_t *s, gateway_t *g)
 {
     DIR *d = opendir(g->conf.inbox_dir);
     if (!d)
         return;
-    char mine[128];
-    snprintf(mine, sizeof mine, ".work-%s-", svc_instance(s));
+    char mine[32], old_mine[128];
+    gw_claim_prefix(svc_instance(s), mine);
+    snprintf(old_mine, sizeof old_mine, ".work-%s-", svc_instance(s)); /* before the hash */
+    int64_t real = clock_real_ms();
     int done = 0;
     struct dirent *e;
     while ((e = readdir(d)) && done < GW_INBOX_PER_TICK) {
         const char *name = e->d_name, *orig = name;
         char from[600], work[600], to[700];
-        if (!strncmp(name, mine, strlen(mine)))
-            orig = name + strlen(mine); /* ours, from before a restart */
-        else if (name[0] == '.')
+        int ours = 0;
+        if (!strncmp(name, mine, strlen(mine))) {
+            orig = name + strlen(mine); /* ours, kept (Redis away) or from before a restart */
+            ours = 1;
+        } else if (!strncmp(name, old_mine, strlen(old_mine))) {
+            orig = name + strlen(old_mine);
+            ours = 1;
+        } else if ((orig = gw_claimed_orig(name))) {
+            /* another instance's: only once its claim is older than the lease */
+        } else if (name[0] == '.') {
             continue;
+        } else {
+            orig = name;
+        }
         snprintf(from, sizeof from, "%s/%s", g->conf.inbox_dir, name);
         struct stat st;
         if (stat(from, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
+        int takeover = !ours && orig != name;
+        if (takeover && real - ((int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000) < g->conf.lease_ms)
+            continue; /* its holder may be at work on it */
         snprintf(work, sizeof work, "%s/%s%.200s", g->conf.inbox_dir, mine, orig);
-        if (orig == name && rename(from, work) != 0)
+        if (!ours && rename(from, work) != 0)
             continue; /* another instance took it */
+        if (ours && strcmp(from, work) != 0 && rename(from, work) != 0)
+            continue;
+        utimensat(AT_FDCWD, work, NULL, 0); /* the claim's time: now */
+        if (takeover)
+            log_warn("reply_taken_over", "file=%s action=processed", orig);
         done++;
         if (gw_reply_file(s, g, work, orig) != 0)
             break; /* Redis is away: the file stays claimed, for the next tick */

@@ -28,6 +28,7 @@
 #include <ctype.h>
 #include <czmq.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -848,6 +849,25 @@ static void cancel_inside_the_cutoff_is_told(void **state)
     assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:gateway:dead"), 0);
 }
 
+/* A reply file claimed by an instance that died with it (its claim two
+ * minutes old, the lease 60 s) is taken over and processed; one claimed a
+ * moment ago by a live instance is left to it. */
+static void reply_claimed_by_a_dead_instance_is_taken_over(void **state)
+{
+    (void)state;
+    char dead[400], live[400];
+    snprintf(dead, sizeof dead, "%s/spool/inbox/.work-0123456789abcdef-z1", env.dir);
+    snprintf(live, sizeof live, "%s/spool/inbox/.work-fedcba9876543210-z2", env.dir);
+    assert_int_equal(h_write_file(dead, "From: +33610000001\n\nça veut dire quoi\n"), 0);
+    assert_int_equal(h_write_file(live, "From: +33610000001\n\nça veut dire quoi\n"), 0);
+    struct timespec old[2] = { { time(NULL) - 120, 0 }, { time(NULL) - 120, 0 } };
+    assert_int_equal(utimensat(AT_FDCWD, dead, old, 0), 0);
+    assert_int_equal(h_wait_for(&env, file_done, "z1", 20000), 0);
+    assert_true(h_log_has(&env, "gateway", "event=reply_taken_over file=z1"));
+    assert_int_equal(access(live, F_OK), 0); /* its holder's */
+    assert_false(file_done(&env, "z2"));
+}
+
 /* --------------------------------------------------------- group: survey */
 
 #define THU03P "20261203-1400-wilson-perfectionnement"
@@ -1238,6 +1258,7 @@ int main(void)
         cmocka_unit_test(roster_lines_keep_their_numbers),
         cmocka_unit_test(reply_matches_only_offers_sent),
         cmocka_unit_test(cancel_inside_the_cutoff_is_told),
+        cmocka_unit_test(reply_claimed_by_a_dead_instance_is_taken_over),
     };
     const struct CMUnitTest survey[] = {
         cmocka_unit_test(survey_answer_in_one_sms_recorded),
