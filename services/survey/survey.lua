@@ -267,7 +267,7 @@ end)
 -- purge_comments (the purge timer's step, under its lease): the comments whose
 -- retention date has passed are deleted (at most limit); the participation
 -- says when.
-step('purge_comments', {keys = {'retention', 'fig_day'}, args = {'now_ms', 'limit'}}, function(k, a)
+step('purge_comments', {keys = {'retention', 'fig_day', 'fig_total'}, args = {'now_ms', 'limit'}}, function(k, a)
   local P = root_of(k.retention) .. 'survey:'
   local due = redis.call('ZRANGEBYSCORE', k.retention, '-inf', a.now_ms, 'LIMIT', 0, tonumber(a.limit))
   for _, id in ipairs(due) do
@@ -275,6 +275,6 @@ step('purge_comments', {keys = {'retention', 'fig_day'}, args = {'now_ms', 'limi
     redis.call('ZREM', k.retention, id)
     redis.call('HSET', P .. 'participation:' .. id, 'comment_purged_ms', a.now_ms)
   end
-  if #due > 0 then redis.call('HINCRBY', k.fig_day, 'comments_purged', #due) end
+  if #due > 0 then fig(k, 'comments_purged', #due) end
   return #due
 end)

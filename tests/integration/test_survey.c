@@ -645,11 +645,14 @@ static void comments_are_purged_after_their_retention(void **state)
     char id[TP_ID_LEN + 1];
     participation(F, id);
     assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:survey:comment:%s", id), 1);
+    long long kept = h_redis_int(&env, "ZCARD tp:{42}:survey:retention");
+    assert_true(kept >= 1);
     set_now("2027-12-31T09:00:00Z"); /* past 365 days */
     h_log_wait_t w = { "survey", "event=comments_purged", 1 };
     assert_int_equal(h_wait_for(&env, h_log_reaches, &w, 20000), 0);
     assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:survey:comment:%s", id), 0);
     assert_int_equal(h_redis_int(&env, "ZCARD tp:{42}:survey:retention"), 0);
+    assert_int_equal(fig("comments_purged"), kept); /* in fig:total too, not only the day's */
     char when[32];
     field(F, "comment_purged_ms", when, sizeof when);
     assert_true(when[0] != '\0');
