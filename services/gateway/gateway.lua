@@ -23,6 +23,8 @@
 --   phone:<h>      set of person ids an SMS went to at the number whose keyed
 --                  hash is h (a reply is matched by its sender's number; the
 --                  number itself is not in a key name)
+--   phones         zset business ms -> h: when each phone:<h> was last written
+--                  to (the retention purge deletes the sets not used since)
 --   survey:<pid>   the survey invitation sent: participation session
 --                  invited_ms [score yes_no partial_ms answered_ms]
 --   survey_due     zset business ms -> pid: a partial survey answer (a score
@@ -204,7 +206,10 @@ step('result', {
     fig(G, day, 'sent:' .. a.channel)
     if a.transport ~= a.channel then fig(G, day, 'sent:' .. a.transport) end
     fig(G, day, 'sent:' .. jtype)
-    if a.phone_hash and a.phone_hash ~= '' then redis.call('SADD', G .. 'phone:' .. a.phone_hash, pid) end
+    if a.phone_hash and a.phone_hash ~= '' then
+      redis.call('SADD', G .. 'phone:' .. a.phone_hash, pid)
+      redis.call('ZADD', G .. 'phones', now, a.phone_hash) -- its last use, for the retention purge
+    end
     if a.channel == 'letter' then redis.call('ZADD', G .. 'letters:' .. day, now, jid) end
     if jtype == 'convocation' and sid ~= '' then redis.call('HSET', G .. 'convoked:' .. sid, bid, a.channel) end
     if string.sub(jtype, 1, 7) == 'survey_' and j[7] and j[7] ~= '' then
@@ -415,4 +420,18 @@ command('survey_flush', {keys = {'survey', 'survey_due'}, args = {'person', 'now
   redis.call('HDEL', k.survey, 'score', 'yes_no', 'partial_ms')
   redis.call('ZREM', k.survey_due, a.person)
   return {'ok', 'person_id', a.person, 'status', 'survey_sent'}
+end)
+
+-- purge_phones(phones; before_ms, limit): the phone:<h> sets not written to
+-- since before_ms (business time: the phones zset says when each was last
+-- used) are deleted, at most limit; a reply from such a number is then from
+-- an unknown sender. Returns how many.
+step('purge_phones', {keys = {'phones'}, args = {'before_ms', 'limit'}}, function(k, a)
+  local G = string.match(k.phones, '^(tp:{[^}]*}:gateway:)')
+  local old = redis.call('ZRANGEBYSCORE', k.phones, '-inf', '(' .. a.before_ms, 'LIMIT', 0, tonumber(a.limit))
+  for _, h in ipairs(old) do
+    redis.call('DEL', G .. 'phone:' .. h)
+    redis.call('ZREM', k.phones, h)
+  end
+  return #old
 end)

@@ -23,6 +23,7 @@ static int gateway_start(svc_t *s)
         return -1;
     }
     svc_add_timer(s, g->conf.tick_ms, gateway_tick);
+    svc_add_timer(s, g->conf.purge_ms, gateway_purge);
     return 0;
 }
 

@@ -226,18 +226,28 @@ static void wait_job(const char *pid, const char *type, const char *status)
     }
 }
 
-/* The spool file of pid's job of that type: its text ("" when none). */
-static void sms_of(const char *pid, const char *type, char *out, size_t cap)
+/* The path of the spool file of pid's job of that type ("" when no job). */
+static void spool_path(const char *pid, const char *type, char *path, size_t cap)
 {
-    char jid[128], path[600];
-    out[0] = '\0';
+    char jid[128];
+    path[0] = '\0';
     job_of(pid, type, jid, sizeof jid);
     if (!jid[0])
         return;
     for (char *p = jid; *p; p++)
         if (*p == ':')
             *p = '_';
-    snprintf(path, sizeof path, "%s/spool/%s.sms", env.dir, jid);
+    snprintf(path, cap, "%s/spool/%s.sms", env.dir, jid);
+}
+
+/* The spool file of pid's job of that type: its text ("" when none). */
+static void sms_of(const char *pid, const char *type, char *out, size_t cap)
+{
+    char path[600];
+    out[0] = '\0';
+    spool_path(pid, type, path, sizeof path);
+    if (!path[0])
+        return;
     FILE *f = fopen(path, "r");
     if (!f)
         return;
@@ -1240,6 +1250,81 @@ static void two_gateways_one_killed_each_sms_once(void **state)
     assert_int_equal(created, N);
 }
 
+/* ------------------------------------------------------ group: retention */
+
+static int retention_setup(void **state)
+{
+    (void)state;
+    const char *gw[] = { "TREMPLIN_GATEWAY_TICK_MS=50", "TREMPLIN_GATEWAY_RETENTION_DAYS=7",
+                         "TREMPLIN_GATEWAY_PURGE_MS=200", "TREMPLIN_GATEWAY_REMINDER_DAYS=0", NULL };
+    return group_start(timetable, "2026-11-23T08:00:00Z", 0, gw, MON30);
+}
+
+typedef struct {
+    char path[400];
+} path_t;
+
+static int gone(h_env_t *h, void *arg)
+{
+    (void)h;
+    return access(((path_t *)arg)->path, F_OK) != 0;
+}
+
+/* The phone:<h> set holding pid ("" when none). */
+static void phone_key(const char *pid, char key[200])
+{
+    char *w[2] = { (char *)pid, key };
+    key[0] = '\0';
+    assert_int_equal(h_scan(&env, "tp:{42}:gateway:phone:*", phone_of, w), 0);
+}
+
+/* The texts of incoming SMS (done/), the spool's SMS and the phone sets
+ * are kept retention_days (7, business time) after they were last written
+ * (no reminders in this group: R1's number is not written to again):
+ * R1's (23 November) are deleted on 2 December by the purge, R2's (28
+ * November) stay. */
+static void personal_data_purged_after_retention(void **state)
+{
+    (void)state;
+    who_t r1 = { "GW-R1", "Rose", NULL, "06 40 00 00 01", "mon-am", 0, 1, 1 };
+    who_t r2 = { "GW-R2", "Rémi", NULL, "06 40 00 00 02", "tue-am", 0, 1, 1 };
+    referred_t R1 = refer(&r1);
+    wait_job(R1.person, "convocation", "sent");
+    sms_in("old1", "+33640000001", "c'est où ?");
+    wait_job(R1.person, "not_understood", "sent");
+    set_now("2026-11-28T09:00:00Z");
+    referred_t R2 = refer(&r2);
+    wait_job(R2.person, "convocation", "sent");
+    sms_in("new1", "+33640000002", "c'est où ?");
+    wait_job(R2.person, "not_understood", "sent");
+
+    path_t old_sms, old_text, new_sms, new_text;
+    spool_path(R1.person, "convocation", old_sms.path, sizeof old_sms.path);
+    spool_path(R2.person, "convocation", new_sms.path, sizeof new_sms.path);
+    snprintf(old_text.path, sizeof old_text.path, "%s/spool/inbox/done/old1", env.dir);
+    snprintf(new_text.path, sizeof new_text.path, "%s/spool/inbox/done/new1", env.dir);
+    char k1[200], k2[200];
+    phone_key(R1.person, k1);
+    phone_key(R2.person, k2);
+    assert_true(k1[0] && k2[0]);
+    assert_int_equal(access(old_sms.path, F_OK), 0);
+    assert_int_equal(access(old_text.path, F_OK), 0);
+
+    set_now("2026-12-02T12:00:00Z"); /* R1's: 9 days old; R2's: 4 days */
+    assert_int_equal(h_wait_for(&env, gone, &old_sms, 20000), 0);
+    assert_int_equal(h_wait_for(&env, gone, &old_text, 20000), 0);
+    h_log_wait_t w = { "gateway", "event=phones_purged", 1 };
+    assert_int_equal(h_wait_for(&env, h_log_reaches, &w, 20000), 0);
+    assert_int_equal(h_redis_int(&env, "EXISTS %s", k1), 0);
+    assert_int_equal(h_redis_int(&env, "EXISTS %s", k2), 1);
+    assert_int_equal(access(new_sms.path, F_OK), 0);
+    assert_int_equal(access(new_text.path, F_OK), 0);
+    /* a reply from the forgotten number is from an unknown sender */
+    sms_in("old2", "+33640000001", "OUI");
+    assert_int_equal(h_wait_for(&env, file_done, "old2", 20000), 0);
+    assert_true(h_log_has(&env, "gateway", "event=reply_unknown_sender"));
+}
+
 int main(void)
 {
     h_test_filter();
@@ -1266,9 +1351,11 @@ int main(void)
     };
     const struct CMUnitTest http[] = { cmocka_unit_test(http_failures_retried_then_flagged) };
     const struct CMUnitTest twice[] = { cmocka_unit_test(two_gateways_one_killed_each_sms_once) };
+    const struct CMUnitTest retention[] = { cmocka_unit_test(personal_data_purged_after_retention) };
     int failed = cmocka_run_group_tests_name("gateway_spool", spool, spool_setup, h_group_teardown);
     failed += cmocka_run_group_tests_name("gateway_survey", survey, survey_setup, h_group_teardown);
     failed += cmocka_run_group_tests_name("gateway_http", http, http_setup, http_teardown);
     failed += cmocka_run_group_tests_name("gateway_twice", twice, twice_setup, h_group_teardown);
+    failed += cmocka_run_group_tests_name("gateway_retention", retention, retention_setup, h_group_teardown);
     return failed;
 }
