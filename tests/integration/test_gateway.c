@@ -859,6 +859,31 @@ static void cancel_inside_the_cutoff_is_told(void **state)
     assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:gateway:dead"), 0);
 }
 
+/* K2 gives up the Thursday seat: offered to K3 by SMS, who does not answer
+ * in time (24 h); the scheduler lets the offer expire. K3's late OUI is
+ * known here to be too late: K3 is told the deadline passed, nothing is
+ * sent to the scheduler. */
+static void late_answer_to_an_offer_is_told(void **state)
+{
+    (void)state;
+    who_t k3 = { "GW-K3", "Kamel", NULL, "06 10 00 00 13", "thu-pm", 0, 1, 1 };
+    referred_t K3 = refer(&k3);
+    char bid[16], st[32], text[1024];
+    booking(THU03, K3.person, bid, st); /* waiting: no booking in the roster yet */
+    sms_in("k4", "+33610000011", "ANNULER"); /* K2 (K1 has nothing open) */
+    wait_job(K3.person, "offer", "sent");
+    set_now("2026-12-02T12:00:00Z"); /* the offer's 24 h are over */
+    const char *exp[] = { THU03, K3.person, "expired" };
+    assert_int_equal(h_wait_for(&env, booking_is, exp, 20000), 0);
+    long long before = h_redis_int(&env, "HGET tp:{42}:gateway:fig:total replies_refused:offer:OFFER_EXPIRED");
+    sms_in("k5", "+33610000013", "OUI");
+    wait_job(K3.person, "reply_refused", "sent");
+    sms_of(K3.person, "reply_refused", text, sizeof text);
+    assert_non_null(strstr(text, "Bonjour Kamel, le délai pour répondre à la place proposée est passé"));
+    assert_true(h_log_has(&env, "gateway", "reason=offer:OFFER_EXPIRED action=told"));
+    assert_int_equal(fig("replies_refused:offer:OFFER_EXPIRED"), before + 1);
+}
+
 /* A reply file claimed by an instance that died with it (its claim two
  * minutes old, the lease 60 s) is taken over and processed; one claimed a
  * moment ago by a live instance is left to it. */
@@ -1343,6 +1368,7 @@ int main(void)
         cmocka_unit_test(roster_lines_keep_their_numbers),
         cmocka_unit_test(reply_matches_only_offers_sent),
         cmocka_unit_test(cancel_inside_the_cutoff_is_told),
+        cmocka_unit_test(late_answer_to_an_offer_is_told),
         cmocka_unit_test(reply_claimed_by_a_dead_instance_is_taken_over),
     };
     const struct CMUnitTest survey[] = {
