@@ -39,6 +39,8 @@ struct outbox {
     outbox_conf_t conf;
     outbox_route_fn route;
     void *route_arg;
+    outbox_refused_fn refused;
+    void *refused_arg;
     outbox_entry_t *table;
     int cap;   /* power of two, > 2 * (entries the table can hold) */
     int count;
@@ -288,6 +290,12 @@ static void outbox_dead(outbox_t *self, outbox_entry_t *e, const char *error)
     outbox_remove(self, e);
 }
 
+void outbox_on_refused(outbox_t *self, outbox_refused_fn fn, void *arg)
+{
+    self->refused = fn;
+    self->refused_arg = arg;
+}
+
 void outbox_on_reply(outbox_t *self, void *dealer)
 {
     uint8_t buf[4096];
@@ -311,7 +319,14 @@ void outbox_on_reply(outbox_t *self, void *dealer)
                  * not a try (the backoff still grows with the others) */
                 if (!strcmp(err->code, "UNAVAILABLE") && e->tries > 1)
                     e->tries--;
-                if (!err->retryable || e->tries >= self->conf.max_tries) {
+                int hook = !err->retryable && self->refused
+                               ? self->refused(self->refused_arg, e->territory, e->to, e->bytes, e->len, err->code)
+                               : 1;
+                if (hook == 0) {
+                    outbox_acked(self, e); /* answered: done */
+                } else if (hook < 0) {
+                    outbox_failed(self, e); /* the hook could not record it now */
+                } else if (!err->retryable || e->tries >= self->conf.max_tries) {
                     outbox_dead(self, e, err->code);
                 } else {
                     outbox_failed(self, e); /* the deadline resends it with backoff */

@@ -43,8 +43,19 @@ typedef void *(*outbox_route_fn)(void *arg, const char *to, int *unknown);
 
 typedef struct outbox outbox_t;
 
+/* A receiver refused an entry for good (an Error, not retryable): the
+ * sender may take that answer as the entry's final outcome — a business
+ * refusal is an answer, not a failure. bytes/len: the entry as it was sent.
+ * Returns 0 when handled (the entry is done, as if acked), 1 when not (it
+ * goes to the dead letters, as without a hook), -1 to see it again later
+ * (it is sent again after the backoff: the receiver answers the same). */
+typedef int (*outbox_refused_fn)(void *arg, const char *territory, const char *to, const uint8_t *bytes, size_t len,
+                                 const char *code);
+
 outbox_t *outbox_new(rds_t *rds, const outbox_conf_t *conf, outbox_route_fn route, void *route_arg);
 void outbox_destroy(outbox_t **self_p);
+/* Sets the hook for refusals (NULL: none, every refusal is a dead letter). */
+void outbox_on_refused(outbox_t *self, outbox_refused_fn fn, void *arg);
 
 /* After a reload: the territories whose outboxes to relay (in-flight
  * entries keep their own territory). */

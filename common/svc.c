@@ -160,6 +160,22 @@ void svc_add_socket(svc_t *s, void *sock, void (*fn)(svc_t *s, void *sock))
 
 /* ------------------------------------------------------ start and stop */
 
+/* The outbox's refusal hook: the entry as the service sent it. */
+static int svc_refused(void *arg, const char *territory, const char *to, const uint8_t *bytes, size_t len,
+                       const char *code)
+{
+    svc_t *s = arg;
+    (void)to;
+    Tremplin__Envelope *sent = NULL;
+    if (wire_unpack(bytes, len, len + 1, NULL, &sent) != WIRE_OK || !sent) {
+        wire_free(sent, NULL);
+        return 1;
+    }
+    int rc = s->def->refused(s, territory, sent, code);
+    wire_free(sent, NULL);
+    return rc;
+}
+
 static int svc_start(svc_t *s, char *err, size_t errlen)
 {
     /* read once: a key changed under a running service would derive other
@@ -207,6 +223,8 @@ static int svc_start(svc_t *s, char *err, size_t errlen)
         .retry_max_ms = s->conf.retry_max_ms, .lease_ms = s->conf.lease_ms, .max_tries = (int)s->conf.max_tries,
     };
     s->outbox = outbox_new(s->rds, &oc, svc_route, s);
+    if (s->def->refused)
+        outbox_on_refused(s->outbox, svc_refused, s);
 
     loop_add_socket(s->loop, s->router, svc_on_request, s);
     loop_add_timer(s->loop, s->conf.pump_ms, svc_pump, s);

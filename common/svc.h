@@ -56,6 +56,9 @@ typedef struct {
     void (*reload)(svc_t *s);
     void (*stop)(svc_t *s);
     void (*pong_fill)(svc_t *s, Tremplin__Pong *pong); /* what only this service checks */
+    /* a message of the outbox refused for good by its receiver: 0 taken as
+     * its final answer, 1 a dead letter, -1 later (outbox_refused_fn) */
+    int (*refused)(svc_t *s, const char *territory, const Tremplin__Envelope *sent, const char *code);
     void *state; /* the service's own data, for its handlers */
 } svc_def_t;
 

@@ -215,6 +215,9 @@ closed_days = sun
 ; the provider's callback for incoming SMS (loopback), and its secret
 callback_bind = 127.0.0.1:$((base + 9))
 callback_secret_file = $abs/secrets/callback.secret
+; personal data (incoming SMS texts, spool files, phone sets) kept this many
+; business days after their last write, then deleted by the purge
+retention_days = 90
 
 [endpoints]
 intake = tcp://127.0.0.1:$((base + 1))

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "gateway/gateway.h"
 #include "log.h"
 
@@ -55,6 +56,7 @@ static int gateway_spool(gateway_t *g, const char *jid, const char *to, const ch
     }
     if (rc != 0)
         return util_fail(error, errcap, "spool: %s", strerror(e));
+    gateway_stamp_business(path, clock_now_ms()); /* its age, for the retention purge */
     return 0;
 }
 

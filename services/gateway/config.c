@@ -43,6 +43,8 @@ const conf_field_t gateway_conf_fields[] = {
     CONF_STR_FIELD("gateway", "letter_sender", gateway_conf_t, letter_sender,
                    "Tremplin numérique|Département de la Loire"),
     CONF_STR_FIELD("gateway", "letter_place", gateway_conf_t, letter_place, "Saint-Étienne"),
+    CONF_INT_FIELD("gateway", "retention_days", gateway_conf_t, retention_days, "90"),
+    CONF_INT_FIELD("gateway", "purge_ms", gateway_conf_t, purge_ms, "60000"),
 };
 const size_t gateway_nconf_fields = sizeof gateway_conf_fields / sizeof gateway_conf_fields[0];
 
@@ -87,6 +89,8 @@ static int gateway_check(const gateway_conf_t *c, quiet_rules_t *q, char *err, s
                          (long long)(2 * worst));
     if (c->lease_ms < 1000)
         return util_fail(err, errlen, "gateway.lease_ms must be at least 1000");
+    if (c->retention_days < 1 || c->purge_ms < 100)
+        return util_fail(err, errlen, "gateway: retention_days >= 1, purge_ms >= 100");
     return 0;
 }
 
@@ -141,6 +145,9 @@ int gateway_load(svc_t *s)
         goto fail;
     if (scheduler_load_kinds(s, tt, cat, "gateway_load_failed") != 0)
         goto done;
+    scheduler_conf_t sc; /* the cancellation cutoff, as the scheduler reads it */
+    if (svc_conf_peer(s, "scheduler", scheduler_conf_fields, scheduler_nconf_fields, &sc, err, sizeof err) != 0)
+        goto fail;
     char buf[256], *items[GW_MAX_STREAMS];
     util_strlcpy(buf, c.streams, sizeof buf);
     int n = util_split_list(buf, items, GW_MAX_STREAMS);
@@ -155,6 +162,7 @@ int gateway_load(svc_t *s)
     g->timetable = *tt;
     g->catalogue = *cat;
     g->nstreams = n;
+    g->cutoff_ms = sc.cutoff_hours * 3600000;
     for (int i = 0; i < n; i++)
         util_strlcpy(g->streams[i], items[i], sizeof g->streams[i]);
     http_destroy(&g->http);

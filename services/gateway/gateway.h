@@ -50,6 +50,8 @@ typedef struct {
     char callback_secret_file[256]; /* the value the callback's X-Tremplin-Secret header must carry */
     char letter_sender[512];    /* the sender's block of letters, "\n" = "|" */
     char letter_place[64];
+    int64_t retention_days;     /* inbox texts, spool files, phone sets kept this long (business) */
+    int64_t purge_ms;           /* how often the retention purge runs (real time) */
 } gateway_conf_t;
 
 extern const conf_field_t gateway_conf_fields[];
@@ -72,6 +74,7 @@ typedef struct {
     call_t step;
     struct gw_callback *callback;
     int64_t next_survey_ms; /* real ms of the next look at partial survey answers */
+    int64_t cutoff_ms;      /* the scheduler's cancellation cutoff: ANNULER inside it is refused here */
 } gateway_t;
 
 /* config.c: reads the [gateway] settings and the files the texts need;
@@ -99,6 +102,17 @@ void gateway_spool_name(const char *jid, char *out, size_t cap);
 /* replies.c: the incoming SMS of the inbox folder, and the partial survey
  * answers whose wait is over. */
 void gateway_replies(svc_t *s);
+/* retention.c: the purge timer (texts, spool files, phone sets past
+ * retention_days, business time; under the lease "purge"), and the stamp a
+ * file gets when it is put in the spool or done/: its mtime = the business
+ * time, which the purge compares. */
+void gateway_purge(svc_t *s);
+void gateway_stamp_business(const char *path, int64_t business_ms);
+/* svc's refusal hook: an AnswerOffer, CancelBooking or SubmitSurvey a reply
+ * sent, refused for a business reason, is its final answer — the person is
+ * told why (reply_refused), it is no dead letter. 0, 1 (not ours: dead
+ * letter), -1 (Redis: later). */
+int gateway_refused(svc_t *s, const char *territory, const Tremplin__Envelope *sent, const char *code);
 /* The keyed hash of a phone number, as phone:<h> names it. */
 void gateway_phone_hash(const char *e164, char out[33]);
 

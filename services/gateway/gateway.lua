@@ -23,6 +23,8 @@
 --   phone:<h>      set of person ids an SMS went to at the number whose keyed
 --                  hash is h (a reply is matched by its sender's number; the
 --                  number itself is not in a key name)
+--   phones         zset business ms -> h: when each phone:<h> was last written
+--                  to (the retention purge deletes the sets not used since)
 --   survey:<pid>   the survey invitation sent: participation session
 --                  invited_ms [score yes_no partial_ms answered_ms]
 --   survey_due     zset business ms -> pid: a partial survey answer (a score
@@ -97,12 +99,21 @@ local function context(T, G, jid)
   local out = {'jid', jid}
   local job = G .. 'job:' .. jid
   hash_pairs(out, 'job.', job)
-  local j = redis.call('HMGET', job, 'person', 'session', 'booking', 'type')
-  local pid, sid, bid, jtype = j[1], j[2], j[3], j[4]
+  local j = redis.call('HMGET', job, 'person', 'session', 'booking', 'type', 'participation')
+  local pid, sid, bid, jtype, part = j[1], j[2], j[3], j[4], j[5]
   if sid and sid ~= '' then hash_pairs(out, 'session.', T .. 'scheduler:session:' .. sid) end
   if bid and bid ~= '' then
     out[#out + 1] = 'booking.status'
     out[#out + 1] = redis.call('HGET', T .. 'scheduler:booking:' .. bid, 'status') or ''
+  end
+  -- a survey message only while its participation is open: the survey's
+  -- record (open, its deadline), and no answer received here already
+  if string.sub(jtype or '', 1, 7) == 'survey_' and part and part ~= '' then
+    local ps = redis.call('HMGET', T .. 'survey:participation:' .. part, 'status', 'deadline_ms')
+    local gs = redis.call('HMGET', G .. 'survey:' .. pid, 'participation', 'answered_ms')
+    out[#out + 1] = 'participation.status'; out[#out + 1] = ps[1] or ''
+    out[#out + 1] = 'participation.deadline'; out[#out + 1] = ps[2] or '0'
+    out[#out + 1] = 'participation.answered'; out[#out + 1] = (gs[1] == part and gs[2]) and '1' or ''
   end
   if (jtype == 'session_cancelled' or jtype == 'capacity_cut') and sid and sid ~= '' then
     local kind = redis.call('HGET', T .. 'scheduler:session:' .. sid, 'kind')
@@ -195,7 +206,10 @@ step('result', {
     fig(G, day, 'sent:' .. a.channel)
     if a.transport ~= a.channel then fig(G, day, 'sent:' .. a.transport) end
     fig(G, day, 'sent:' .. jtype)
-    if a.phone_hash and a.phone_hash ~= '' then redis.call('SADD', G .. 'phone:' .. a.phone_hash, pid) end
+    if a.phone_hash and a.phone_hash ~= '' then
+      redis.call('SADD', G .. 'phone:' .. a.phone_hash, pid)
+      redis.call('ZADD', G .. 'phones', now, a.phone_hash) -- its last use, for the retention purge
+    end
     if a.channel == 'letter' then redis.call('ZADD', G .. 'letters:' .. day, now, jid) end
     if jtype == 'convocation' and sid ~= '' then redis.call('HSET', G .. 'convoked:' .. sid, bid, a.channel) end
     if string.sub(jtype, 1, 7) == 'survey_' and j[7] and j[7] ~= '' then
@@ -242,12 +256,28 @@ step('result', {
   return o
 end)
 
+-- The bookings whose offer SMS went to pid (an offer held by quiet hours,
+-- or dropped, was never seen: a reply cannot be its answer). Read from the
+-- person's latest jobs.
+local function offers_sent(G, pid)
+  local sent = {}
+  for _, jid in ipairs(redis.call('ZREVRANGE', G .. 'person:' .. pid, 0, 63)) do
+    local j = redis.call('HMGET', G .. 'job:' .. jid, 'type', 'status', 'channel', 'booking')
+    if j[1] == 'offer' and j[2] == 'sent' and j[3] == 'sms' and j[4] then sent[j[4]] = true end
+  end
+  return sent
+end
+
 -- reply_lookup(phone; now_ms): who may have sent an SMS from this number
 -- (the people an SMS went to there), and what each has open: offers
--- waiting for an answer, the next booking, the survey invitation. One list
--- of pairs per person: person, offer (bid:deadline, space separated),
--- booking (bid:start of the next one), survey.* fields.
-step('reply_lookup', {keys = {'phone'}, args = {'now_ms'}}, function(k, a)
+-- waiting for an answer whose SMS was sent, the next booking, the survey
+-- invitation. One list of pairs per person: person, offer (bid:deadline,
+-- space separated), booking (bid:start of the next one), survey.* fields.
+-- Also, where the scheduler's refusal can be known here: booking_late '1'
+-- when the next booking is inside the cancellation cutoff (cutoff_ms, the
+-- scheduler's), expired: how many offers sent lately (a week) are past their
+-- deadline and were not taken.
+step('reply_lookup', {keys = {'phone'}, args = {'now_ms', 'cutoff_ms'}}, function(k, a)
   local T = prefix_of(k.phone)
   local G = T .. 'gateway:'
   local now = tonumber(a.now_ms)
@@ -255,26 +285,50 @@ step('reply_lookup', {keys = {'phone'}, args = {'now_ms'}}, function(k, a)
   for _, pid in ipairs(redis.call('SMEMBERS', k.phone)) do
     local p = {'person', pid}
     local offers, next_bid, next_start = {}, nil, nil
+    local sent = offers_sent(G, pid)
     local f = redis.call('HGETALL', T .. 'scheduler:person:' .. pid)
     for i = 1, #f, 2 do
       if string.sub(f[i], 1, 7) == 'active:' and f[i + 1] ~= 'waiting' then
         local bid = f[i + 1]
         local b = redis.call('HMGET', T .. 'scheduler:booking:' .. bid, 'status', 'deadline', 'sid')
         local start = b[3] and tonumber(redis.call('HGET', T .. 'scheduler:session:' .. b[3], 'start') or 0) or 0
-        if b[1] == 'offered' and tonumber(b[2] or 0) > now then
+        if b[1] == 'offered' and tonumber(b[2] or 0) > now and sent[bid] then
           offers[#offers + 1] = bid .. ':' .. b[2]
         elseif b[1] == 'booked' and start > now and (not next_start or start < next_start) then
           next_bid, next_start = bid, start
         end
       end
     end
+    local expired = 0
+    for bid in pairs(sent) do
+      local b = redis.call('HMGET', T .. 'scheduler:booking:' .. bid, 'status', 'deadline')
+      local dl = tonumber(b[2] or 0)
+      if (b[1] == 'offered' or b[1] == 'expired') and dl <= now and dl > now - 7 * 86400000 then
+        expired = expired + 1
+      end
+    end
     p[#p + 1] = 'offer'; p[#p + 1] = table.concat(offers, ' ')
     p[#p + 1] = 'booking'; p[#p + 1] = next_bid and (next_bid .. ':' .. next_start) or ''
+    p[#p + 1] = 'booking_late'
+    p[#p + 1] = (next_start and next_start - tonumber(a.cutoff_ms) <= now) and '1' or ''
+    p[#p + 1] = 'expired'; p[#p + 1] = tostring(expired)
     hash_pairs(p, 'survey.', G .. 'survey:' .. pid)
     out[#out + 1] = p
   end
   return out
 end)
+
+-- The job of the gateway's own answer to a reply (not understood, refused),
+-- due now.
+local function answer_job(G, jid, jtype, pid, reason, now)
+  local job = G .. 'job:' .. jid
+  redis.call('HSET', job, 'type', jtype, 'person', pid, 'session', '', 'booking', '', 'deadline', '0',
+             'reason', reason, 'kind', '', 'participation', '', 'source', 'gateway', 'created_ms', now,
+             'status', 'queued', 'tries', 0, 'attempts', 0)
+  redis.call('ZADD', G .. 'due', now, jid)
+  redis.call('ZADD', G .. 'jobs', now, jid)
+  redis.call('ZADD', G .. 'person:' .. pid, now, jid)
+end
 
 -- sms_reply: an incoming SMS, under a msg_id derived from it (a reply read
 -- twice is answered from the mark). The C side decided, from reply_lookup,
@@ -282,12 +336,14 @@ end)
 -- survey answer (survey_score / survey_yes_no: '' = not given) until the
 -- rest comes or survey_due_ms, marks the survey answered when the answer
 -- went (survey_sent '1'), and makes the job of the polite answer to a reply
--- not understood (answer_job '1'). The command it sends (AnswerOffer,
--- CancelBooking, SubmitSurvey) is in its outbox.
+-- not understood (answer_job '1' or 'not_understood') or refused here
+-- (answer_job 'reply_refused', answer_reason: why). The command it sends
+-- (AnswerOffer, CancelBooking, SubmitSurvey) is in its outbox.
 command('sms_reply', {
   keys = {'reply', 'fig_day', 'fig_total'},
   args = {'kind', 'action', 'person', 'now_ms', 'answer_job', 'survey_sent', 'survey_score', 'survey_yes_no',
           'survey_due_ms'},
+  optional = {'answer_reason'},
 }, function(k, a)
   local G = prefix_of(k.reply) .. 'gateway:'
   local msg_id = string.sub(k.reply, #G + 7)
@@ -307,28 +363,49 @@ command('sms_reply', {
       redis.call('ZADD', G .. 'survey_due', a.survey_due_ms, a.person)
     end
   end
-  if a.answer_job == '1' and a.person ~= '' then
-    local jid = 'reply:' .. msg_id
-    local job = G .. 'job:' .. jid
-    redis.call('HSET', job, 'type', 'not_understood', 'person', a.person, 'session', '', 'booking', '',
-               'deadline', '0', 'reason', '', 'kind', '', 'participation', '', 'source', 'gateway',
-               'created_ms', a.now_ms, 'status', 'queued', 'tries', 0, 'attempts', 0)
-    redis.call('ZADD', G .. 'due', a.now_ms, jid)
-    redis.call('ZADD', G .. 'jobs', a.now_ms, jid)
-    redis.call('ZADD', G .. 'person:' .. a.person, a.now_ms, jid)
+  local jtype = a.answer_job == '1' and 'not_understood' or a.answer_job
+  if jtype ~= '0' and jtype ~= '' and a.person ~= '' then
+    if a.answer_reason and a.answer_reason ~= '' then
+      redis.call('HSET', k.reply, 'refused', a.answer_reason)
+      redis.call('HINCRBY', k.fig_day, 'replies_refused:' .. a.answer_reason, 1)
+      redis.call('HINCRBY', k.fig_total, 'replies_refused:' .. a.answer_reason, 1)
+    end
+    answer_job(G, 'reply:' .. msg_id, jtype, a.person, a.answer_reason or '', a.now_ms)
   end
   return {'ok', 'person_id', a.person, 'status', a.action}
 end)
 
+-- reply_refused(reply, fig_day, fig_total; what, code, person, now_ms): the
+-- command an SMS reply sent (what: cancel, offer, survey) was refused for a
+-- business reason (code: TOO_LATE, OFFER_EXPIRED, ALREADY_ANSWERED …): that
+-- is its answer, not a failure. The person (the reply's, else person) gets
+-- one polite SMS saying why (job refused:<msg_id>, made once), the reply's
+-- record says it, the figures count it. 'done', or 'dup' when it was
+-- recorded before.
+step('reply_refused', {keys = {'reply', 'fig_day', 'fig_total'}, args = {'what', 'code', 'person', 'now_ms'}},
+     function(k, a)
+  local G = prefix_of(k.reply) .. 'gateway:'
+  local msg_id = string.sub(k.reply, #G + 7)
+  local jid = 'refused:' .. msg_id
+  if redis.call('EXISTS', G .. 'job:' .. jid) == 1 then return 'dup' end
+  local pid = redis.call('HGET', k.reply, 'person') or a.person
+  local reason = a.what .. ':' .. a.code
+  if redis.call('EXISTS', k.reply) == 1 then redis.call('HSET', k.reply, 'refused', reason) end
+  redis.call('HINCRBY', k.fig_day, 'replies_refused:' .. reason, 1)
+  redis.call('HINCRBY', k.fig_total, 'replies_refused:' .. reason, 1)
+  if pid and pid ~= '' then answer_job(G, jid, 'reply_refused', pid, reason, a.now_ms) end
+  return 'done'
+end)
+
 -- survey_pending(survey_due; now_ms, count): partial survey answers whose
--- wait is over: {{pid, participation, score, yes_no}, ...}.
+-- wait is over: {{pid, participation, score, yes_no, session}, ...}.
 step('survey_pending', {keys = {'survey_due'}, args = {'now_ms', 'count'}}, function(k, a)
   local G = string.match(k.survey_due, '^(tp:{[^}]*}:gateway:)')
   local out = {}
   for _, pid in ipairs(redis.call('ZRANGEBYSCORE', k.survey_due, '-inf', a.now_ms, 'LIMIT', 0, tonumber(a.count))) do
-    local s = redis.call('HMGET', G .. 'survey:' .. pid, 'participation', 'score', 'yes_no', 'answered_ms')
+    local s = redis.call('HMGET', G .. 'survey:' .. pid, 'participation', 'score', 'yes_no', 'answered_ms', 'session')
     if s[1] and not s[4] then
-      out[#out + 1] = {pid, s[1], s[2] or '', s[3] or ''}
+      out[#out + 1] = {pid, s[1], s[2] or '', s[3] or '', s[5] or ''}
     else
       redis.call('ZREM', k.survey_due, pid)
     end
@@ -343,4 +420,18 @@ command('survey_flush', {keys = {'survey', 'survey_due'}, args = {'person', 'now
   redis.call('HDEL', k.survey, 'score', 'yes_no', 'partial_ms')
   redis.call('ZREM', k.survey_due, a.person)
   return {'ok', 'person_id', a.person, 'status', 'survey_sent'}
+end)
+
+-- purge_phones(phones; before_ms, limit): the phone:<h> sets not written to
+-- since before_ms (business time: the phones zset says when each was last
+-- used) are deleted, at most limit; a reply from such a number is then from
+-- an unknown sender. Returns how many.
+step('purge_phones', {keys = {'phones'}, args = {'before_ms', 'limit'}}, function(k, a)
+  local G = string.match(k.phones, '^(tp:{[^}]*}:gateway:)')
+  local old = redis.call('ZRANGEBYSCORE', k.phones, '-inf', '(' .. a.before_ms, 'LIMIT', 0, tonumber(a.limit))
+  for _, h in ipairs(old) do
+    redis.call('DEL', G .. 'phone:' .. h)
+    redis.call('ZREM', k.phones, h)
+  end
+  return #old
 end)

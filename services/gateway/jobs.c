@@ -126,6 +126,14 @@ static void gw_job(gateway_t *g, const gw_ctx_t *c, int64_t now, gw_result_t *r)
         gw_drop(r, "stale");
         return;
     }
+    /* a survey invitation or reminder only while the participation is open:
+     * not answered (there or here), not closed, its window not over */
+    if (kind == MSG_SURVEY && *ctx(c, "job.participation")
+        && (strcmp(ctx(c, "participation.status"), "open") || *ctx(c, "participation.answered")
+            || ctx_ms(c, "participation.deadline") <= now)) {
+        gw_drop(r, "stale");
+        return;
+    }
     /* how the person can be reached for this purpose, checked now */
     int survey = kind == MSG_SURVEY;
     const char *phone = ctx(c, "contact.phone");

@@ -23,6 +23,7 @@ static int gateway_start(svc_t *s)
         return -1;
     }
     svc_add_timer(s, g->conf.tick_ms, gateway_tick);
+    svc_add_timer(s, g->conf.purge_ms, gateway_purge);
     return 0;
 }
 
@@ -48,6 +49,7 @@ int main(int argc, char **argv)
         .start = gateway_start,
         .reload = gateway_reload,
         .stop = gateway_stop,
+        .refused = gateway_refused,
         .state = &gateway,
     };
     return svc_main(&def, argc, argv);

@@ -50,7 +50,7 @@ void msg_when_fr(const cal_zone_t *zone, int64_t ms, int with_year, char *out)
 
 static const char *const msg_kind_names[MSG_NKINDS] = {
     "convocation",  "reminder",  "offer",  "session_cancelled",
-    "capacity_cut", "cancelled", "survey", "not_understood",
+    "capacity_cut", "cancelled", "survey", "not_understood", "reply_refused",
 };
 
 const char *msg_kind_name(msg_kind_t kind)
@@ -68,7 +68,7 @@ int msg_kind_of_job(const char *type, msg_kind_t *out)
         { "session_cancelled", MSG_SESSION_CANCELLED }, { "capacity_cut", MSG_CAPACITY_CUT },
         { "withdrawn", MSG_CANCELLED },       { "cancelled", MSG_CANCELLED }, { "survey", MSG_SURVEY },
         { "survey_invitation", MSG_SURVEY },  { "survey_reminder", MSG_SURVEY },
-        { "not_understood", MSG_NOT_UNDERSTOOD },
+        { "not_understood", MSG_NOT_UNDERSTOOD }, { "reply_refused", MSG_REFUSED },
     };
     for (size_t i = 0; i < TP_ARRAY_LEN(jobs); i++)
         if (!strcmp(jobs[i].job, type)) {
@@ -275,6 +275,30 @@ static void msg_annulled(msg_text_t *t, const msg_input_t *in, const char *what,
     MSG_ADD(t, 0, ".");
 }
 
+/* Why a reply was not taken, in words for the person: reason is
+ * "<what>:<code>" (what: cancel, offer, survey; code: the refusal's). */
+static const char *msg_refusal_fr(const char *reason)
+{
+    static const struct {
+        const char *reason, *fr;
+    } words[] = {
+        { "cancel:TOO_LATE", "il est trop tard pour annuler par SMS : merci de prévenir directement le formateur "
+                             "ou votre médiateur." },
+        { "cancel:NOT_CANCELLABLE", "cette inscription n'est plus active : il n'y a rien à annuler." },
+        { "cancel:SESSION_STARTED", "l'atelier a déjà commencé : il ne peut plus être annulé." },
+        { "offer:OFFER_EXPIRED", "le délai pour répondre à la place proposée est passé : elle n'est plus "
+                                 "disponible." },
+        { "offer:NOT_AN_OFFER", "cette place n'est plus proposée : votre réponse n'a pas été prise en compte." },
+        { "survey:TOO_LATE", "merci, mais le délai pour répondre à ce questionnaire est passé." },
+        { "survey:ALREADY_ANSWERED", "merci, vous avez déjà répondu à ce questionnaire : votre première réponse "
+                                     "est gardée." },
+    };
+    for (size_t i = 0; i < TP_ARRAY_LEN(words); i++)
+        if (!strcmp(words[i].reason, reason))
+            return words[i].fr;
+    return "votre réponse n'a pas pu être prise en compte. Pour toute question, contactez votre médiateur.";
+}
+
 /* The pieces of in's SMS, and the order its optional parts are left out. */
 static void msg_sms_pieces(const msg_input_t *in, msg_text_t *t, unsigned order[5])
 {
@@ -332,6 +356,11 @@ static void msg_sms_pieces(const msg_input_t *in, msg_text_t *t, unsigned order[
         msg_title(t, &in->session, " %s");
         MSG_ADD(t, 0, ". De 1 (très satisfait) à 4 (pas satisfait) ? Souhaitez-vous un autre atelier : OUI/NON ?");
         MSG_ADD(t, MSG_PART_HINT, " Exemple : 1 OUI");
+        break;
+    case MSG_REFUSED:
+        o = cancelled;
+        msg_hello(t, name);
+        MSG_ADD(t, 0, "%s", msg_refusal_fr(msg_s(in->reason)));
         break;
     default:
         MSG_ADD(t, 0, "Réponse non comprise. Répondez OUI ou NON à une place proposée, ANNULER pour annuler "

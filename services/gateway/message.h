@@ -37,6 +37,8 @@ typedef enum {
     MSG_CANCELLED,         /* a booking cancelled (job "withdrawn", CancelBooking): why */
     MSG_SURVEY,            /* after the workshop: satisfaction 1-4, another workshop OUI/NON */
     MSG_NOT_UNDERSTOOD,    /* the answer to a reply reply.h did not understand */
+    MSG_REFUSED,           /* job "reply_refused": a reply that could not be taken, and why (reason
+                            * "cancel:TOO_LATE", "offer:OFFER_EXPIRED", "survey:ALREADY_ANSWERED" …) */
     MSG_NKINDS
 } msg_kind_t;
 

@@ -142,12 +142,22 @@ static const char *const sheet_col_name[SHEET_COLS] = { "N°", "Prénom", "Nivea
 #define SHEET_NOTE_MAX 400
 
 /* The cells of participant i (its signature cell empty); a survey on paper
- * is noted under the accessibility needs, so the trainer hands it out. */
+ * is noted under the accessibility needs, so the trainer hands it out. A
+ * line kept for its number (released) says what became of it where the
+ * signature would go, and is struck out (pdf_sheet). */
 static void sheet_cells(const roster_t *r, size_t i, char num[16], char note[SHEET_NOTE_MAX],
                         const char *cells[SHEET_COLS])
 {
     const roster_entry_t *e = &r->entries[i];
     snprintf(num, 16, "%zu", i + 1);
+    if (*pdf_s(e->released)) {
+        cells[0] = num;
+        cells[1] = pdf_s(e->given_name);
+        cells[2] = cells[3] = "";
+        snprintf(note, SHEET_NOTE_MAX, "%.200s — ne pas signer", e->released);
+        cells[4] = note;
+        return;
+    }
     cells[0] = num;
     cells[1] = pdf_s(e->given_name);
     cells[2] = pdf_s(e->level);
@@ -257,7 +267,15 @@ int pdf_sheet(const char *path, const roster_t *r, char *err, size_t errlen)
             char num[16], note[SHEET_NOTE_MAX];
             const char *cells[SHEET_COLS];
             sheet_cells(r, (size_t)i, num, note, cells);
-            y += sheet_row(&d, y, cells, "10", SHEET_ROW_MIN, 1.0, 1);
+            int struck = *pdf_s(r->entries[i].released) != '\0';
+            double rh = sheet_row(&d, y, cells, "10", SHEET_ROW_MIN, struck ? 0.93 : 1.0, 1);
+            if (struck) { /* a line through the name and level cells */
+                cairo_move_to(d.cr, SHEET_MARGIN + sheet_col_w[0], y + rh / 2);
+                cairo_line_to(d.cr, SHEET_MARGIN + sheet_col_w[0] + sheet_col_w[1] + sheet_col_w[2], y + rh / 2);
+                cairo_set_line_width(d.cr, 1.0);
+                cairo_stroke(d.cr);
+            }
+            y += rh;
         }
         sheet_footer(&d);
         cairo_show_page(d.cr);

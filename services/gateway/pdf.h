@@ -5,8 +5,10 @@
  *   - the attendance sign-in sheet (feuille d'émargement) of one session:
  *     the workshop, date, time, place, trainer and partner, one numbered line
  *     per participant (first name, level, accessibility needs) with a box to
- *     sign, and on each page a box for the trainer's signature; as many pages
- *     as the lines need, each with the session's heading and "page i / n";
+ *     sign — a line kept only for its number (roster.h) greyed, struck out,
+ *     "ne pas signer" —, and on each page a box for the trainer's
+ *     signature; as many pages as the lines need, each with the session's
+ *     heading and "page i / n";
  *   - letters, one page per person: the sender, the address placed for a DL
  *     window envelope (window 100 × 45 mm, 20 mm from the right, 15 mm from
  *     the bottom: the block sits 110 mm from the left and 52 mm from the top

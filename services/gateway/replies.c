@@ -24,11 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "clock.h"
 #include "gateway/gateway.h"
 #include "gateway/route.h"
+#include "ids.h"
 #include "intake/referral.h"
 #include "log.h"
 #include "services.h"
@@ -112,7 +114,11 @@ static int gw_people(const redisReply *x, route_person_t *p, int max)
                     t[strcspn(t, ":")] = '\0';
                     util_strlcpy(q->offers[q->noffers++], t, sizeof q->offers[0]);
                 }
-            } else if (!strcmp(k, "booking")) {
+            } else if (!strcmp(k, "booking_late"))
+                q->booking_late = !strcmp(v, "1");
+            else if (!strcmp(k, "expired"))
+                q->expired = atoi(v);
+            else if (!strcmp(k, "booking")) {
                 util_strlcpy(q->booking, v, sizeof q->booking);
                 q->booking[strcspn(q->booking, ":")] = '\0';
             } else if (!strcmp(k, "survey.participation"))
@@ -150,13 +156,19 @@ static void gw_survey_session(const redisReply *x, const char *pid, char *out, s
     }
 }
 
+/* SubmitSurvey names the participation by its id; with the person and the
+ * session too when the session is known (the survey then checks that the
+ * three agree). Never the person without the session: the survey refuses
+ * that pair (INVALID_FIELD session_id). */
 static void gw_submit_survey(call_t *c, const char *pid, const char *participation, const char *session, int score,
                              int yes_no)
 {
     Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT;
     Tremplin__SubmitSurvey sv = TREMPLIN__SUBMIT_SURVEY__INIT;
-    sv.person_id = (char *)pid;
-    sv.session_id = (char *)session;
+    if (session[0]) {
+        sv.person_id = (char *)pid;
+        sv.session_id = (char *)session;
+    }
     sv.participation_id = (char *)participation;
     sv.satisfaction = (uint32_t)(score > 0 ? score : 0);
     sv.wants_more = yes_no == 1;
@@ -182,6 +194,7 @@ static int gw_reply_in(svc_t *s, gateway_t *g, const char *T, const gw_reply_t *
     call_step(c, "reply_lookup");
     call_key(c, "phone", "phone:%s", hash);
     call_arg(c, "now_ms", "%lld", (long long)now);
+    call_arg(c, "cutoff_ms", "%lld", (long long)g->cutoff_ms);
     redisReply *look = call_run(c, rd, GATEWAY_LIBRARY);
     if (!look)
         return -1;
@@ -256,7 +269,10 @@ static int gw_reply_in(svc_t *s, gateway_t *g, const char *T, const gw_reply_t *
     call_arg(c, "action", "%s", route_action_name(rt.action));
     call_arg(c, "person", "%s", who->person);
     call_arg(c, "now_ms", "%lld", (long long)now);
-    call_arg(c, "answer_job", "%d", rt.action == ROUTE_NOT_UNDERSTOOD);
+    call_arg(c, "answer_job", "%s",
+             rt.action == ROUTE_NOT_UNDERSTOOD ? "not_understood" : rt.action == ROUTE_REFUSED ? "reply_refused" : "0");
+    if (rt.action == ROUTE_REFUSED)
+        call_arg(c, "answer_reason", "%s", rt.refusal);
     call_arg(c, "survey_sent", "%d", survey_sent);
     call_arg(c, "survey_score", "%s", score);
     call_arg(c, "survey_yes_no", "%s", yes_no);
@@ -281,6 +297,9 @@ static int gw_reply_in(svc_t *s, gateway_t *g, const char *T, const gw_reply_t *
         log_info("reply_duplicate", "reply=%s action=none", rp->msg_id);
     else if (rt.action == ROUTE_NOT_UNDERSTOOD)
         log_warn("reply_for_mediator", "reply=%s person=%s kind=%s why=%s", rp->msg_id, who->person, kind, rt.why);
+    else if (rt.action == ROUTE_REFUSED)
+        log_info("reply_refused", "reply=%s person=%s kind=%s reason=%s action=told", rp->msg_id, who->person, kind,
+                 rt.refusal);
     else
         log_info("reply", "reply=%s person=%s kind=%s action=%s", rp->msg_id, who->person, kind,
                  route_action_name(rt.action));
@@ -311,39 +330,136 @@ done:
     return rc;
 }
 
+/* A claimed file is named .work-<16 hex>-<name>: the hex a hash of the
+ * claiming instance (instance names hold '-', '@', ':'; the hash does not,
+ * so the original name is always found again). */
+static void gw_claim_prefix(const char *instance, char out[32])
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)instance; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    snprintf(out, 32, ".work-%016llx-", (unsigned long long)h);
+}
+
+/* Another instance's claimed file: its original name, else NULL. */
+static const char *gw_claimed_orig(const char *name)
+{
+    if (strncmp(name, ".work-", 6) != 0 || strlen(name) < 24 || name[22] != '-')
+        return NULL;
+    for (int i = 6; i < 22; i++)
+        if (!strchr("0123456789abcdef", name[i]))
+            return NULL;
+    return name + 23;
+}
+
 /* The files of the inbox folder, a few per tick. A file this instance
- * claimed before it stopped is taken again (its name says whose). */
+ * claimed before it stopped is taken again (its name says whose); one
+ * another instance claimed and has not touched for lease_ms (it died with
+ * it: its claim is renewed every tick while it is kept) is taken over. The
+ * claim's time is the file's mtime, set at the claim. */
 static void gw_inbox(svc_t *s, gateway_t *g)
 {
     DIR *d = opendir(g->conf.inbox_dir);
     if (!d)
         return;
-    char mine[128];
-    snprintf(mine, sizeof mine, ".work-%s-", svc_instance(s));
+    char mine[32], old_mine[128];
+    gw_claim_prefix(svc_instance(s), mine);
+    snprintf(old_mine, sizeof old_mine, ".work-%s-", svc_instance(s)); /* before the hash */
+    int64_t real = clock_real_ms();
     int done = 0;
     struct dirent *e;
     while ((e = readdir(d)) && done < GW_INBOX_PER_TICK) {
         const char *name = e->d_name, *orig = name;
         char from[600], work[600], to[700];
-        if (!strncmp(name, mine, strlen(mine)))
-            orig = name + strlen(mine); /* ours, from before a restart */
-        else if (name[0] == '.')
+        int ours = 0;
+        if (!strncmp(name, mine, strlen(mine))) {
+            orig = name + strlen(mine); /* ours, kept (Redis away) or from before a restart */
+            ours = 1;
+        } else if (!strncmp(name, old_mine, strlen(old_mine))) {
+            orig = name + strlen(old_mine);
+            ours = 1;
+        } else if ((orig = gw_claimed_orig(name))) {
+            /* another instance's: only once its claim is older than the lease */
+        } else if (name[0] == '.') {
             continue;
+        } else {
+            orig = name;
+        }
         snprintf(from, sizeof from, "%s/%s", g->conf.inbox_dir, name);
         struct stat st;
         if (stat(from, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
+        int takeover = !ours && orig != name;
+        if (takeover && real - ((int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000) < g->conf.lease_ms)
+            continue; /* its holder may be at work on it */
         snprintf(work, sizeof work, "%s/%s%.200s", g->conf.inbox_dir, mine, orig);
-        if (orig == name && rename(from, work) != 0)
+        if (!ours && rename(from, work) != 0)
             continue; /* another instance took it */
+        if (ours && strcmp(from, work) != 0 && rename(from, work) != 0)
+            continue;
+        utimensat(AT_FDCWD, work, NULL, 0); /* the claim's time: now */
+        if (takeover)
+            log_warn("reply_taken_over", "file=%s action=processed", orig);
         done++;
         if (gw_reply_file(s, g, work, orig) != 0)
             break; /* Redis is away: the file stays claimed, for the next tick */
         snprintf(to, sizeof to, "%s/done/%.200s", g->conf.inbox_dir, orig);
         if (rename(work, to) != 0)
             log_error("inbox_move_failed", "file=%s reason=\"%s\"", orig, strerror(errno));
+        else
+            gateway_stamp_business(to, clock_now_ms()); /* kept retention_days from now */
     }
     closedir(d);
+}
+
+/* ------------------------------------------------------ refused answers */
+
+/* The refusals that are answers (the person asked too late, twice …), not
+ * failures: told to the person, never a dead letter. Anything else (a
+ * malformed command, an unknown id) stays a dead letter for an operator. */
+static int gw_business_refusal(const char *code)
+{
+    static const char *const codes[] = { "TOO_LATE",         "OFFER_EXPIRED",    "NOT_AN_OFFER",   "NOT_CANCELLABLE",
+                                         "ALREADY_ANSWERED", "CONSENT_REQUIRED", "NOT_ATTENDED", "SESSION_STARTED" };
+    for (size_t i = 0; i < TP_ARRAY_LEN(codes); i++)
+        if (!strcmp(codes[i], code))
+            return 1;
+    return 0;
+}
+
+int gateway_refused(svc_t *s, const char *T, const Tremplin__Envelope *sent, const char *code)
+{
+    gateway_t *g = svc_state(s);
+    const char *what = sent->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ANSWER_OFFER      ? "offer"
+                       : sent->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_BOOKING  ? "cancel"
+                       : sent->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_SURVEY ? "survey"
+                                                                                         : NULL;
+    if (!what || !gw_business_refusal(code) || !ids_valid(sent->cause_id, TP_ID_LEN))
+        return 1;
+    int64_t now = clock_now_ms();
+    char day[11];
+    clock_local_day(now, day);
+    call_t *c = &g->step;
+    call_reset(c, "gateway", T, "");
+    call_step(c, "reply_refused");
+    call_key(c, "reply", "reply:%s", sent->cause_id);
+    call_key(c, "fig_day", "fig:%s", day);
+    call_key(c, "fig_total", "fig:total");
+    call_arg(c, "what", "%s", what);
+    call_arg(c, "code", "%s", code);
+    call_arg(c, "person", "%s",
+             sent->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_SURVEY ? sent->submit_survey->person_id : "");
+    call_arg(c, "now_ms", "%lld", (long long)now);
+    redisReply *x = call_run(c, svc_rds(s), GATEWAY_LIBRARY);
+    int ok = x && x->type == REDIS_REPLY_STRING;
+    if (ok)
+        log_info("reply_refused", "reply=%s to=%s code=%s action=told", sent->cause_id, what, code);
+    else
+        log_error("reply_refused_failed", "reply=%s reason=\"%.200s\"", sent->cause_id,
+                  x && x->type == REDIS_REPLY_ERROR ? x->str : "redis");
+    if (x)
+        freeReplyObject(x);
+    return ok ? 0 : -1;
 }
 
 /* ------------------------------------------------ partial survey answers */
@@ -361,9 +477,9 @@ static void gw_survey_flush(svc_t *s, gateway_t *g, const char *T)
     redisReply *x = call_run(c, rd, GATEWAY_LIBRARY);
     for (size_t i = 0; x && x->type == REDIS_REPLY_ARRAY && i < x->elements; i++) {
         const redisReply *e = x->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 4)
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 5)
             continue;
-        const char *pid = e->element[0]->str, *part = e->element[1]->str;
+        const char *pid = e->element[0]->str, *part = e->element[1]->str, *session = e->element[4]->str;
         char msg_id[TP_ID_LEN + 1], seed[160];
         snprintf(seed, sizeof seed, "%.40s:%.100s", pid, part);
         util_derive_id(seed, "survey-flush", 0, msg_id);
@@ -377,7 +493,7 @@ static void gw_survey_flush(svc_t *s, gateway_t *g, const char *T)
         call_arg(c, "now_ms", "%lld", (long long)now);
         int score = atoi(e->element[2]->str);
         int yes_no = e->element[3]->str[0] ? atoi(e->element[3]->str) : -1;
-        gw_submit_survey(c, pid, part, "", score, yes_no);
+        gw_submit_survey(c, pid, part, session, score, yes_no);
         call_append(c, rd, GATEWAY_LIBRARY, (long)svc_conf(s)->mark_ttl_s);
         redisReply *y = NULL;
         if (rds_read(rd, &y, 1) != 0)

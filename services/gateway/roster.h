@@ -18,6 +18,7 @@ typedef struct {
     const char *booking_id;
     const char *person_id;
     const char *survey;        /* how the satisfaction survey reaches them: "SMS", "questionnaire papier" */
+    const char *released;      /* a line kept for its number: "inscription annulée" …; NULL or "" = a participant */
 } roster_entry_t;
 
 typedef struct {
@@ -30,6 +31,24 @@ typedef struct {
     const roster_entry_t *entries;
     size_t n;
 } roster_t;
+
+/* The lines of a session's roster keep their numbers: the number a trainer
+ * reads on a printed sheet is the one `tremplin attendance SESSION N=…`
+ * takes later, whatever happened in between. A booking is a line once it
+ * has been booked (status booked, seen, noshow or excused — or released
+ * after that: cancelled, withdrawn, consent_withdrawn, session_cancelled,
+ * capacity_cut; an offer never accepted is no line), and lines are in the
+ * order they became booked (booked_at: when the offer was accepted, else
+ * when the booking was made; then seq, the scheduler's order): a newcomer
+ * always comes after every line already there, and a released line stays,
+ * struck out, at its number.
+ *
+ * roster_line: of a booking's status, `via` ("waitlist" for an offer),
+ * `answered` and `created` (ms, "" when absent): 1 when it is a line, with
+ * *booked_at and *released (NULL for a participant, else the French words
+ * of what became of it); 0 when it is not. */
+int roster_line(const char *status, const char *via, const char *answered, const char *created, int64_t *booked_at,
+                const char **released);
 
 /* The French words for accessibility codes as intake stores them (space
  * separated: "hearing mobility" → "audition, mobilité réduite"); a code it

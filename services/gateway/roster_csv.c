@@ -36,7 +36,7 @@ static void roster_csv_row(FILE *f, const char *const *fields, size_t n, char se
 int roster_csv_write(FILE *f, const roster_t *r, char sep)
 {
     static const char *const header[] = { "N°", "Prénom", "Niveau", "Accessibilité", "Convocation", "Réservation",
-                                          "Personne", "Questionnaire" };
+                                          "Personne", "Questionnaire", "Inscription" };
     if (sep != ',' && sep != ';')
         return -1;
     fputs("\xef\xbb\xbf", f);
@@ -46,7 +46,7 @@ int roster_csv_write(FILE *f, const roster_t *r, char sep)
         char line[24];
         snprintf(line, sizeof line, "%zu", i + 1);
         const char *const row[] = { line, e->given_name, e->level, e->accessibility, e->convoked_by, e->booking_id,
-                                    e->person_id, e->survey };
+                                    e->person_id, e->survey, e->released };
         roster_csv_row(f, row, sizeof row / sizeof row[0], sep);
     }
     return fflush(f) == 0 && !ferror(f) ? 0 : -1;

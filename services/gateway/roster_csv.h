@@ -1,8 +1,9 @@
 /* roster_csv — a session's roster as CSV for the trainer: one row per
  * participant (line number, first name, level, accessibility, how they were
  * convoked, booking id and person id — the handles `tremplin attendance`
- * takes —, and how the survey reaches them: SMS or a paper questionnaire),
- * under a header row.
+ * takes —, how the survey reaches them: SMS or a paper questionnaire, and
+ * for a line kept only for its number what became of the booking:
+ * "inscription annulée" …, empty for a participant), under a header row.
  *
  * RFC 4180: CRLF line ends; a field holding the separator, a quote, CR or LF
  * is quoted, its quotes doubled. UTF-8 with a byte order mark, so that Excel

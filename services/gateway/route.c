@@ -7,7 +7,7 @@
 const char *route_action_name(route_action_t a)
 {
     static const char *const names[] = { "unknown_sender", "answer_offer", "cancel_booking", "survey",
-                                         "survey_partial", "not_understood" };
+                                         "survey_partial", "not_understood", "refused" };
     return (unsigned)a < TP_ARRAY_LEN(names) ? names[a] : "?";
 }
 
@@ -42,6 +42,19 @@ static int route_count(const route_person_t *p, int n, int survey, int *who)
     return count;
 }
 
+/* How many people have an offer sent whose deadline passed (*who: one). */
+static int route_expired(const route_person_t *p, int n, int *who)
+{
+    int count = 0;
+    *who = -1;
+    for (int i = 0; i < n; i++)
+        if (p[i].expired) {
+            count++;
+            *who = i;
+        }
+    return count;
+}
+
 /* A survey answer: complete when both parts are known (now or kept), else
  * kept. score 0 / yes_no -1: not in this SMS. */
 static void route_survey(const route_person_t *p, int n, int score, int yes_no, route_t *out)
@@ -68,6 +81,7 @@ void route_reply(const reply_t *r, const route_person_t *p, int n, route_t *out)
     out->who = -1;
     out->yes_no = -1;
     out->why = "";
+    out->refusal = "";
     if (n <= 0) {
         out->action = ROUTE_UNKNOWN_SENDER;
         return;
@@ -88,10 +102,22 @@ void route_reply(const reply_t *r, const route_person_t *p, int n, route_t *out)
             route_not_understood(out, "ambiguous");
             break;
         }
+        if (route_count(p, n, 1, &who) == 0 && route_expired(p, n, &who) == 1) {
+            out->action = ROUTE_REFUSED; /* the offer it answers is past its deadline */
+            out->who = who;
+            out->refusal = "offer:OFFER_EXPIRED";
+            return;
+        }
         route_survey(p, n, 0, r->kind == REPLY_YES, out);
         break;
     case REPLY_CANCEL:
         count = route_count(p, n, 0, &who);
+        if (count == 1 && p[who].booking_late) { /* the scheduler would refuse it: TOO_LATE */
+            out->action = ROUTE_REFUSED;
+            out->who = who;
+            out->refusal = "cancel:TOO_LATE";
+            return;
+        }
         if (count == 1) {
             out->action = ROUTE_CANCEL_BOOKING;
             out->who = who;

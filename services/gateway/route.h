@@ -14,6 +14,11 @@
  *   anything else   not understood: one polite SMS and a line for a
  *                   mediator; so is a reply that could be for two offers,
  *                   two bookings or two surveys (two people on one phone).
+ *
+ * What the gateway knows would be refused is answered at once, by a polite
+ * SMS saying why, and nothing is sent: ANNULER inside the cancellation
+ * cutoff ("cancel:TOO_LATE"), OUI/NON when the only offer sent is past its
+ * deadline and no survey is open ("offer:OFFER_EXPIRED").
  */
 #ifndef TP_ROUTE_H
 #define TP_ROUTE_H
@@ -30,6 +35,8 @@ typedef struct {
     char offers[ROUTE_MAX_OFFERS][16]; /* booking ids of open offers */
     int noffers;
     char booking[16];                  /* the next booked session's booking, "" = none */
+    int booking_late;                  /* it is inside the cancellation cutoff: ANNULER is refused */
+    int expired;                       /* offers sent whose deadline passed (lately) */
     char participation[64];            /* a survey invitation not answered yet, "" = none */
     int score;                         /* of a partial survey answer: 0 = none */
     int yes_no;                        /* of a partial survey answer: -1 = none */
@@ -42,6 +49,7 @@ typedef enum {
     ROUTE_SURVEY,             /* complete: score (0 = not given) and yes_no (-1 = not given) */
     ROUTE_SURVEY_PARTIAL,     /* kept until the rest comes: score or yes_no */
     ROUTE_NOT_UNDERSTOOD,
+    ROUTE_REFUSED,            /* known to be refused: told why (refusal), nothing sent */
 } route_action_t;
 
 typedef struct {
@@ -51,12 +59,13 @@ typedef struct {
     int accept;        /* ANSWER_OFFER */
     int score, yes_no; /* SURVEY, SURVEY_PARTIAL */
     const char *why;   /* NOT_UNDERSTOOD: "not_understood", "ambiguous", "nothing_open" (for the log) */
+    const char *refusal; /* REFUSED: "cancel:TOO_LATE", "offer:OFFER_EXPIRED" (the polite SMS's reason) */
 } route_t;
 
 void route_reply(const reply_t *r, const route_person_t *people, int n, route_t *out);
 
 /* "answer_offer", "cancel_booking", "survey", "survey_partial",
- * "not_understood", "unknown_sender". */
+ * "not_understood", "unknown_sender", "refused". */
 const char *route_action_name(route_action_t a);
 
 #endif

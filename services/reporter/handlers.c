@@ -7,6 +7,7 @@
 #include "figures.h"
 #include "ids.h"
 #include "matcher/matcher.h"
+#include "scheduler/scheduler.h"
 #include "reporter.h"
 #include "util.h"
 
@@ -63,8 +64,10 @@ int reporter_load_catalogue(const char *conf_path, catalogue_t *out, char *err, 
     return catalogue_load(mc.catalogue_path, out, err, errlen);
 }
 
-/* ClosePeriod: the period must be over (its last day before today) and its
- * figures readable now; the aggregate is read here, in the prepare step, and
+/* ClosePeriod: the period must be over — and so must the scheduler's
+ * attendance corrections for its last day (correct_hours after the end of a
+ * session: a session of the last day may be corrected until that day's end
+ * plus correct_hours) — and its figures readable now; the aggregate is read here, in the prepare step, and
  * frozen by close_period in one step (a period closed already is left as it
  * was: a duplicate). */
 static void prepare_close_period(void *arg, const Tremplin__Envelope *env, call_t *call)
@@ -83,7 +86,23 @@ static void prepare_close_period(void *arg, const Tremplin__Envelope *env, call_
         call_error(call, "PERIOD_NOT_OVER", "to", "La période n'est pas terminée : on ne clôt qu'une période passée.", 0);
         return;
     }
-    char err[256];
+    scheduler_conf_t sc;
+    char err[256], settled[11];
+    if (svc_conf_peer(s, "scheduler", scheduler_conf_fields, scheduler_nconf_fields, &sc, err, sizeof err) != 0) {
+        call_error(call, "UNAVAILABLE", "to", "Configuration illisible : réessayer plus tard.", 1);
+        return;
+    }
+    /* the day whose end is correct_hours ago: every day before it is settled */
+    clock_local_day(now - sc.correct_hours * 3600000, settled);
+    if (strcmp(c->to, settled) >= 0) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "Les présences du %s peuvent encore être corrigées (%lld h après la séance) : clôture possible "
+                 "plus tard.",
+                 c->to, (long long)sc.correct_hours);
+        call_error(call, "PERIOD_NOT_OVER", "to", msg, 0);
+        return;
+    }
     json_object *agg = fig_read(svc_rds(s), env->territory, c->from, c->to, now, err, sizeof err);
     if (!agg) {
         call_error(call, strstr(err, "Redis") ? "UNAVAILABLE" : "INVALID_FIELD", "from", err, strstr(err, "Redis") != NULL);

@@ -25,6 +25,39 @@ static int fail(survey_error_t *err, const char *code, const char *field, const 
     return -1;
 }
 
+int survey_yes_no(const char *text)
+{
+    static const char *const yes[] = { "oui", "o", "yes", "y", "1" }, *const no[] = { "non", "n", "no", "0" };
+    char *nfkd = text ? g_utf8_normalize(text, -1, G_NORMALIZE_NFKD) : NULL;
+    if (!nfkd)
+        return -1;
+    char w[8];
+    size_t len = 0;
+    int bad = 0, ended = 0;
+    for (const char *p = nfkd; *p && !bad; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+        if (g_unichar_type(c) == G_UNICODE_NON_SPACING_MARK)
+            continue;
+        if (g_unichar_isspace(c)) {
+            ended = len > 0; /* a space after the word: only spaces may follow */
+            continue;
+        }
+        if (ended || c >= 0x80 || len == sizeof w - 1)
+            bad = 1;
+        else
+            w[len++] = g_ascii_tolower((char)c);
+    }
+    g_free(nfkd);
+    w[len] = '\0';
+    for (size_t i = 0; !bad && i < TP_ARRAY_LEN(yes); i++)
+        if (!strcmp(w, yes[i]))
+            return 1;
+    for (size_t i = 0; !bad && i < TP_ARRAY_LEN(no); i++)
+        if (!strcmp(w, no[i]))
+            return 0;
+    return -1;
+}
+
 /* A topic a person may ask for: a kind of the catalogue or a needs tag. */
 static int known_topic(const catalogue_t *cat, const char *topic)
 {

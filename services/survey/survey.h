@@ -56,6 +56,10 @@ typedef struct {
     char message_fr[160];
 } survey_error_t;
 int survey_answer_check(const Tremplin__SubmitSurvey *s, const catalogue_t *cat, int kiosk, survey_error_t *err);
+/* A yes/no cell of a paper form as typed in (survey import): oui, non, o,
+ * n, yes, no, 1, 0 — any case, accents taken off, surrounding spaces
+ * ignored. 1 yes, 0 no, -1 anything else (an error, never a "no"). */
+int survey_yes_no(const char *text);
 /* The participation of person + session: one per pair, a derived id (the
  * deployment's key), so every instance and every retry finds the same. */
 void survey_participation_id(const char *person_id, const char *session_id, char out[TP_ID_LEN + 1]);

@@ -40,10 +40,28 @@ local function reject(k, code, field, message)
   return {'err', code, field, message}
 end
 
+-- An answer's counts, added (by 1) or taken back (by -1) in the figures of
+-- the days they were counted on (each part keeps its day's key: an answer
+-- in two SMS may span two days): answered, answered:<channel>,
+-- satisfaction:<n>, wants_more. went_on stays: the follow-up went.
+local function answer_figures(k, key, by)
+  local q = redis.call('HMGET', key, 'channel', 'satisfaction', 'more', 'answered_fig', 'satisfaction_fig', 'more_fig')
+  local function move(day, field)
+    redis.call('HINCRBY', day or k.fig_day, field, by)
+    redis.call('HINCRBY', k.fig_total, field, by)
+  end
+  move(q[4], 'answered')
+  move(q[4], 'answered:' .. (q[1] or ''))
+  if q[2] then move(q[5], 'satisfaction:' .. q[2]) end
+  if q[3] and q[3] ~= '0' then move(q[6], 'wants_more') end
+end
+
 -- attendance: AttendanceRecorded from the scheduler. `seen` opens the
 -- participation (with the survey consent) and queues the invitation; noshow
 -- and excused open nothing. A correction moves it: seen -> noshow|excused
--- closes an open participation, back to seen reopens it (invited once only).
+-- closes an open participation, back to seen reopens it (invited once only);
+-- an answered one is closed too, its answer kept but taken out of the
+-- figures (answer_figures), and put back with it when seen again.
 -- mark_ms orders the marks (the scheduler's time of each): an older one
 -- arriving late changes nothing. remind_at_ms: when an invitation sent now
 -- is reminded; deadline_ms: the end of the answer window.
@@ -74,10 +92,21 @@ command('attendance', {
       redis.call('HSET', k.participation, 'status', 'closed', 'closed_reason', 'attendance_corrected', 'closed_ms', now)
       redis.call('ZREM', k.due, id)
       fig(k, 'closed_corrected')
+    elseif status == 'answered' then
+      redis.call('HSET', k.participation, 'status', 'closed', 'closed_reason', 'attendance_corrected', 'closed_ms', now)
+      answer_figures(k, k.participation, -1)
+      fig(k, 'closed_corrected')
     elseif not status then
       redis.call('HSET', k.participation, 'status', 'closed', 'closed_reason', 'not_attended', 'closed_ms', now)
     end
-    return {'ok', 'person_id', pid, 'session_id', sid, 'status', status == 'answered' and 'answered' or 'closed'}
+    return {'ok', 'person_id', pid, 'session_id', sid, 'status', 'closed'}
+  end
+  if closed_reason == 'attendance_corrected' and redis.call('HEXISTS', k.participation, 'answered_ms') == 1 then
+    redis.call('HSET', k.participation, 'status', 'answered')
+    redis.call('HDEL', k.participation, 'closed_reason', 'closed_ms')
+    answer_figures(k, k.participation, 1)
+    fig(k, 'reopened')
+    return {'ok', 'person_id', pid, 'session_id', sid, 'status', 'answered'}
   end
   -- seen: open, unless answered already or closed for good (window over)
   if status == 'answered' or closed_reason == 'unanswered' then
@@ -164,19 +193,20 @@ command('submit', {
   end
   -- the writes: every check is done
   if status ~= 'answered' then
-    redis.call('HSET', k.participation, 'status', 'answered', 'answered_ms', now, 'channel', a.channel)
+    redis.call('HSET', k.participation, 'status', 'answered', 'answered_ms', now, 'channel', a.channel,
+               'answered_fig', k.fig_day)
     redis.call('HDEL', k.participation, 'closed_reason', 'closed_ms')
     redis.call('ZREM', k.due, a.participation_id)
     fig(k, 'answered')
     fig(k, 'answered:' .. a.channel)
   end
   if new.satisfaction then
-    redis.call('HSET', k.participation, 'satisfaction', new.satisfaction)
+    redis.call('HSET', k.participation, 'satisfaction', new.satisfaction, 'satisfaction_fig', k.fig_day)
     fig(k, 'satisfaction:' .. new.satisfaction)
   end
   local send = {}
   if new.more then
-    redis.call('HSET', k.participation, 'more', new.more)
+    redis.call('HSET', k.participation, 'more', new.more, 'more_fig', k.fig_day)
     if new.more ~= '0' then
       redis.call('HSET', k.participation, 'follow_up', a.follow_up_id, 'topic', a.topic)
       fig(k, 'wants_more')
@@ -237,7 +267,7 @@ end)
 -- purge_comments (the purge timer's step, under its lease): the comments whose
 -- retention date has passed are deleted (at most limit); the participation
 -- says when.
-step('purge_comments', {keys = {'retention', 'fig_day'}, args = {'now_ms', 'limit'}}, function(k, a)
+step('purge_comments', {keys = {'retention', 'fig_day', 'fig_total'}, args = {'now_ms', 'limit'}}, function(k, a)
   local P = root_of(k.retention) .. 'survey:'
   local due = redis.call('ZRANGEBYSCORE', k.retention, '-inf', a.now_ms, 'LIMIT', 0, tonumber(a.limit))
   for _, id in ipairs(due) do
@@ -245,6 +275,6 @@ step('purge_comments', {keys = {'retention', 'fig_day'}, args = {'now_ms', 'limi
     redis.call('ZREM', k.retention, id)
     redis.call('HSET', P .. 'participation:' .. id, 'comment_purged_ms', a.now_ms)
   end
-  if #due > 0 then redis.call('HINCRBY', k.fig_day, 'comments_purged', #due) end
+  if #due > 0 then fig(k, 'comments_purged', #due) end
   return #due
 end)

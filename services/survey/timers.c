@@ -72,6 +72,7 @@ static void purge_one(svc_t *s, const char *T, int64_t now)
     clock_local_day(now, day);
     call_key(c, "retention", "retention");
     call_key(c, "fig_day", "fig:%s", day);
+    call_key(c, "fig_total", "fig:total");
     call_arg(c, "now_ms", "%lld", (long long)now);
     call_arg(c, "limit", "%d", SURVEY_PURGE_LIMIT);
     timer_run(s, T, "comments_purged");

@@ -92,6 +92,9 @@ static void write_known_figures(void)
     freeReplyObject(r);
 }
 
+static pid_t reporter_pid;
+static int reloads;
+
 static int setup(void **state)
 {
     (void)state;
@@ -100,7 +103,17 @@ static int setup(void **state)
         return -1;
     http_port = env.base_port + 7;
     write_known_figures();
-    return h_start_ready(&env, "reporter", NULL, NULL, 30000) < 0 ? -1 : 0;
+    return (reporter_pid = h_start_ready(&env, "reporter", NULL, NULL, 30000)) < 0 ? -1 : 0;
+}
+
+/* The business clock moved; the reporter reloads. */
+static void set_now(const char *iso_utc)
+{
+    assert_int_equal(h_set_clock(&env, iso_utc), 0);
+    reloads++;
+    h_signal(reporter_pid, SIGHUP);
+    h_log_wait_t w = { "reporter", "event=reloaded", reloads };
+    assert_int_equal(h_wait_for(&env, h_log_reaches, &w, 20000), 0);
 }
 
 static json_object *get_json(const char *path)
@@ -386,6 +399,11 @@ static void closed_period_never_changes(void **state)
     const char *q = "/api/kpi?from=2026-12-01&to=2026-12-09", *csvq = "/api/export.csv?from=2026-12-01&to=2026-12-09";
     assert_string_equal(close_period("2026-12-01", "2026-12-10").code, "PERIOD_NOT_OVER"); /* today */
     assert_string_equal(close_period("2026-12-09", "2026-12-01").code, "INVALID_FIELD");
+    /* Dec 9's attendance may be corrected until Dec 12, 24:00 (72 h) */
+    assert_string_equal(close_period("2026-12-01", "2026-12-09").code, "PERIOD_NOT_OVER");
+    set_now("2026-12-12T22:30:00Z"); /* Dec 12, 23:30 in Paris: still open to corrections */
+    assert_string_equal(close_period("2026-12-01", "2026-12-09").code, "PERIOD_NOT_OVER");
+    set_now("2026-12-12T23:00:30Z"); /* Dec 13, 00:00:30 */
     h_answer_t a = close_period("2026-12-01", "2026-12-09");
     assert_string_equal(a.code, "ACK");
     assert_string_equal(a.status, "closed");
@@ -425,6 +443,7 @@ static void closed_period_never_changes(void **state)
     freeReplyObject(r);
     r = h_redis(&env, "HINCRBY tp:{42}:scheduler:fig:session:20261208-0930-wilson-initiation seen -3");
     freeReplyObject(r);
+    set_now("2026-12-10T10:00:00Z"); /* back to the group's day */
 }
 
 /* /metrics as Prometheus reads it: promtool finds nothing to say. */

@@ -300,6 +300,78 @@ static void an_answer_by_sms_and_its_retries(void **state)
     assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:survey:outbox"), 0); /* nothing sent: no follow-up */
 }
 
+/* The state's counts (answered participations, by satisfaction) against the
+ * figures: they must be equal. */
+typedef struct {
+    char keys[64][TP_ID_LEN + 48];
+    int n;
+    long long answered, sat[5];
+} state_count_t;
+
+static int count_participation(h_env_t *h, const char *key, void *arg)
+{
+    state_count_t *c = arg;
+    for (int i = 0; i < c->n; i++)
+        if (!strcmp(c->keys[i], key))
+            return 0; /* SCAN may give a key twice */
+    if (c->n < 64)
+        util_strlcpy(c->keys[c->n++], key, sizeof c->keys[0]);
+    redisReply *r = h_redis(h, "HMGET %s status satisfaction", key);
+    if (r && r->elements == 2 && r->element[0]->str && !strcmp(r->element[0]->str, "answered")) {
+        c->answered++;
+        if (r->element[1]->str && atoi(r->element[1]->str) >= 1 && atoi(r->element[1]->str) <= 4)
+            c->sat[atoi(r->element[1]->str)]++;
+    }
+    if (r)
+        freeReplyObject(r);
+    return 0;
+}
+
+static void figures_equal_the_state(void)
+{
+    state_count_t *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    assert_int_equal(h_scan(&env, "tp:{42}:survey:participation:*", count_participation, c), 0);
+    assert_int_equal(fig("answered"), c->answered);
+    for (int s = 1; s <= 4; s++) {
+        char f[32];
+        snprintf(f, sizeof f, "satisfaction:%d", s);
+        assert_int_equal(fig(f), c->sat[s]);
+    }
+    free(c);
+}
+
+/* A answered, then the trainer corrects A's attendance to absent: the
+ * answer leaves the figures (answered, by channel, by satisfaction) and
+ * the participation is closed; corrected back to present, the answer counts
+ * again. The figures equal the state at every step. */
+static void an_answered_participation_corrected_leaves_the_figures(void **state)
+{
+    (void)state;
+    char st[32], why[32];
+    figures_equal_the_state();
+    attendance(P[A], "noshow");
+    settle();
+    field(A, "status", st, sizeof st);
+    field(A, "closed_reason", why, sizeof why);
+    assert_string_equal(st, "closed");
+    assert_string_equal(why, "attendance_corrected");
+    assert_int_equal(fig("answered"), 0);
+    assert_int_equal(fig("answered:sms"), 0);
+    assert_int_equal(fig("satisfaction:1"), 0);
+    figures_equal_the_state();
+    assert_string_equal(sms(A, 1, 0, NULL).code, "NOT_ATTENDED");
+    attendance(P[A], "seen");
+    settle();
+    field(A, "status", st, sizeof st);
+    assert_string_equal(st, "answered");
+    assert_int_equal(fig("answered"), 1);
+    assert_int_equal(fig("answered:sms"), 1);
+    assert_int_equal(fig("satisfaction:1"), 1);
+    figures_equal_the_state();
+    assert_int_equal(jobs("survey_invitation", P[A]), 1); /* not invited again */
+}
+
 /* Each refusal: its stable code, French message, nothing recorded, counted. */
 static void each_rejection_has_its_code(void **state)
 {
@@ -353,7 +425,7 @@ static void each_rejection_has_its_code(void **state)
     assert_string_equal(st, "open"); /* none of them recorded anything */
     assert_int_equal(h_redis_int(&env, "XLEN tp:{42}:survey:outbox"), 0);
     assert_int_equal(fig("rejected:UNKNOWN_PARTICIPATION"), 2);
-    assert_int_equal(fig("rejected:NOT_ATTENDED"), 1);
+    assert_int_equal(fig("rejected:NOT_ATTENDED"), 2); /* one in an_answered_participation_corrected_… */
     assert_int_equal(fig("rejected:CONSENT_REQUIRED"), 1);
     assert_int_equal(fig("rejected:ALREADY_ANSWERED"), 2);
     assert_int_equal(fig("rejected:TOO_LONG"), 1);
@@ -507,19 +579,29 @@ static void paper_forms_imported_from_csv(void **state)
     snprintf(csv, sizeof csv,
              "person_id,session_id,satisfaction,wants_more,requested_topic,comment\n"
              "%s," MON ",2,oui,budget,\"Pour mes comptes, merci\"\n"
-             "%s," MON ",7,non,,\n",
-             P[H], P[E]);
+             "%s," MON ",7,non,,\n"
+             "%s," MON ",3,peut-être,,\n",
+             P[H], P[E], P[I]);
     assert_int_equal(h_write_file(path, csv), 0);
     snprintf(cmd, sizeof cmd, "survey import %s", path);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
-    assert_non_null(strstr(out, "acceptées=1 déjà_reçues=0 rejetées=1 injoignables=0"));
+    assert_non_null(strstr(out, "acceptées=1 déjà_reçues=0 rejetées=2 injoignables=0"));
+    /* "peut-être" is no "non": the line is refused, its line and column named */
+    assert_non_null(strstr(out, "ligne 4, colonne 4 (wants_more)"));
+    char rej[1024], rpath[420];
+    snprintf(rpath, sizeof rpath, "%s.rejected", path);
+    FILE *rf = fopen(rpath, "r");
+    assert_non_null(rf);
+    rej[fread(rej, 1, sizeof rej - 1, rf)] = '\0';
+    fclose(rf);
+    assert_non_null(strstr(rej, "ligne 4: INVALID_FIELD wants_more"));
     const char *pk[2] = { P[H], "budget" };
     assert_int_equal(h_wait_for(&env, active_kind, pk, 20000), 0);
     redisReply *w = h_redis(&env, "HGET tp:{42}:scheduler:person:%s active:budget", P[H]);
     assert_string_equal(w->str, "waiting");
     freeReplyObject(w);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
-    assert_non_null(strstr(out, "acceptées=0 déjà_reçues=1 rejetées=1"));
+    assert_non_null(strstr(out, "acceptées=0 déjà_reçues=1 rejetées=2"));
     assert_int_equal(fig("went_on"), 2);
     assert_int_equal(fig("answered:paper"), 2);
 }
@@ -563,11 +645,14 @@ static void comments_are_purged_after_their_retention(void **state)
     char id[TP_ID_LEN + 1];
     participation(F, id);
     assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:survey:comment:%s", id), 1);
+    long long kept = h_redis_int(&env, "ZCARD tp:{42}:survey:retention");
+    assert_true(kept >= 1);
     set_now("2027-12-31T09:00:00Z"); /* past 365 days */
     h_log_wait_t w = { "survey", "event=comments_purged", 1 };
     assert_int_equal(h_wait_for(&env, h_log_reaches, &w, 20000), 0);
     assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:survey:comment:%s", id), 0);
     assert_int_equal(h_redis_int(&env, "ZCARD tp:{42}:survey:retention"), 0);
+    assert_int_equal(fig("comments_purged"), kept); /* in fig:total too, not only the day's */
     char when[32];
     field(F, "comment_purged_ms", when, sizeof when);
     assert_true(when[0] != '\0');
@@ -582,6 +667,7 @@ int main(void)
         cmocka_unit_test(an_invitation_after_seen_only),
         cmocka_unit_test(an_attendance_correction_closes_then_reopens),
         cmocka_unit_test(an_answer_by_sms_and_its_retries),
+        cmocka_unit_test(an_answered_participation_corrected_leaves_the_figures),
         cmocka_unit_test(each_rejection_has_its_code),
         cmocka_unit_test(an_answer_by_kiosk),
         cmocka_unit_test(wanting_more_ends_in_a_booking_for_the_next_kind),

@@ -456,6 +456,74 @@ static void test_dead_letter_decisions(void **state)
     }
 }
 
+/* The refusal hook: what it says decides what becomes of an entry refused
+ * for good — done (a business refusal is an answer), a dead letter, or seen
+ * again later; it sees the entry as it was sent, and is not asked about a
+ * retryable error. */
+static struct {
+    int rc[4], calls;
+    char code[32], mid[65];
+} hook;
+
+static int refused_hook(void *arg, const char *territory, const char *to, const uint8_t *bytes, size_t len,
+                        const char *code)
+{
+    (void)arg;
+    (void)to;
+    assert_non_null(territory);
+    Tremplin__Envelope *env = NULL;
+    assert_int_equal(wire_unpack(bytes, len, len + 1, NULL, &env), WIRE_OK);
+    snprintf(hook.mid, sizeof hook.mid, "%s", env->msg_id);
+    wire_free(env, NULL);
+    snprintf(hook.code, sizeof hook.code, "%s", code);
+    return hook.rc[hook.calls++ < 3 ? hook.calls - 1 : 3];
+}
+
+static void test_refusal_hook(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int retryable, rc0, rc1;
+        entry_state_t end;
+        int calls;
+    } cases[] = {
+        { "taken as the answer: done, not dead", 0, 0, 0, E_ACKED, 1 },
+        { "not the hook's: a dead letter", 0, 1, 1, E_DEAD, 1 },
+        { "the hook could not record it: seen again, then done", 0, -1, 0, E_ACKED, 2 },
+        { "retryable: the hook is not asked", 1, 0, 0, E_DEAD, 0 },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        print_message("case: %s\n", cases[c].name);
+        memset(&hook, 0, sizeof hook);
+        hook.rc[0] = cases[c].rc0;
+        hook.rc[1] = hook.rc[2] = hook.rc[3] = cases[c].rc1;
+        void *fs;
+        fx_setup(&fs);
+        fx_t *f = fs;
+        entry_t *e = add_entry(f, 0, "m1");
+        e->refuse = 1;
+        e->retryable = cases[c].retryable;
+        e->code = "TOO_LATE";
+        fx_start(f);
+        outbox_on_refused(f->ob, refused_hook, f);
+        for (int round = 0; round < 12 && e->state != E_DEAD && e->state != E_ACKED; round++) {
+            round_trip(f);
+            fake_clock_advance(f->conf.retry_max_ms + f->conf.retry_max_ms / 8 + 1);
+        }
+        outbox_pump(f->ob); /* apply the acks */
+        assert_int_equal(e->state, cases[c].end);
+        assert_int_equal(hook.calls, cases[c].calls);
+        if (cases[c].calls) {
+            assert_string_equal(hook.code, "TOO_LATE");
+            assert_string_equal(hook.mid, "m1");
+        }
+        assert_int_equal(outbox_stats(f->ob).dead, cases[c].end == E_DEAD);
+        assert_int_equal(outbox_inflight(f->ob), 0);
+        fx_teardown(&fs);
+    }
+}
+
 /* A message that failed leaves the window for the retry set: the messages
  * behind it keep flowing while it waits for its next try. */
 static void test_retry_set_lets_the_others_pass(void **state)
@@ -600,6 +668,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_acks_find_their_entries, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_backoff_doubles_to_the_cap, fx_setup, fx_teardown),
         cmocka_unit_test(test_dead_letter_decisions),
+        cmocka_unit_test(test_refusal_hook),
         cmocka_unit_test_setup_teardown(test_retry_set_lets_the_others_pass, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_unsent_entries_leave_the_window, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_full_retry_set_stops_taking, fx_setup, fx_teardown),

@@ -95,7 +95,7 @@ static const roster_entry_t four[] = {
     { "Œuvray", "débutant", "audition", "SMS", "K7M2Q9XH4T", "0f3a" },
     { "Nguyễn", "intermédiaire", "", "SMS", "B2C3D4E5F6", "1f3a" },
     { "Ğül", "n'a jamais utilisé le numérique", "vue, mobilité réduite", "courrier", "C3D4E5F6G7", "2f3a" },
-    { "Éléonore", "débutant", "", "SMS", "D4E5F6G7H8", "3f3a" },
+    { "Éléonore", "débutant", "", "SMS", "D4E5F6G7H8", "3f3a", NULL, "inscription annulée" },
 };
 
 static roster_t roster(const roster_entry_t *e, size_t n)
@@ -127,7 +127,8 @@ static void test_sheet_one_page(void **state)
                                         "Formateur : face-loire-01", "Partenaire : face-loire",
                                         "Séance : 20261208-0930-wilson-initiation", "Prénom", "Accessibilité",
                                         "Signature", "Œuvray", "Nguyễn", "Ğül", "Éléonore", "intermédiaire",
-                                        "mobilité", "Signature du formateur", "Nombre de présents", NULL };
+                                        "mobilité", "Signature du formateur", "Nombre de présents",
+                                        "inscription annulée", "ne pas signer", NULL };
     has_text(path, want);
     /* the font is embedded: every reader prints the same glyphs */
     char *fonts = run("pdffonts %s", path);

@@ -1,6 +1,7 @@
 /* Unit tests for services/gateway/roster_csv (and roster's French words for
- * accessibility codes): the exact bytes, BOM, CRLF, RFC 4180 quoting with
- * either separator, formulas defused. */
+ * accessibility codes, and which bookings are lines): the exact bytes, BOM,
+ * CRLF, RFC 4180 quoting with either separator, formulas defused, a line
+ * kept for its number. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@ static const roster_entry_t people[] = {
     { "Marie \"Mimi\"", "débutant", "lecture\nà voix haute", "", "D4E5F6G7H8", "3f3a9c1e2b4d5f60718293a4b5c6d7e8" },
     { "=HYPERLINK(\"http://x\")", "débutant", NULL, "SMS", "E5F6G7H8J9", "4f3a9c1e2b4d5f60718293a4b5c6d7e8" },
     { "Ğül; Éléonore", "autonome", "-", "SMS", "F6G7H8J9K0", "5f3a9c1e2b4d5f60718293a4b5c6d7e8" },
+    { "Émile", "débutant", "", "SMS", "G7H8J9K0M1", "6f3a9c1e2b4d5f60718293a4b5c6d7e8", "SMS", "inscription annulée" },
 };
 
 static char *csv(char sep, int *rc)
@@ -43,17 +45,20 @@ static void test_semicolon(void **state)
     char *got = csv(';', &rc);
     assert_int_equal(rc, 0);
     assert_string_equal(got, "\xef\xbb\xbf"
-                             "N°;Prénom;Niveau;Accessibilité;Convocation;Réservation;Personne;Questionnaire\r\n"
-                             "1;Josiane;débutant;audition;SMS;K7M2Q9XH4T;0f3a9c1e2b4d5f60718293a4b5c6d7e8;\r\n"
+                             "N°;Prénom;Niveau;Accessibilité;Convocation;Réservation;Personne;Questionnaire;"
+                             "Inscription\r\n"
+                             "1;Josiane;débutant;audition;SMS;K7M2Q9XH4T;0f3a9c1e2b4d5f60718293a4b5c6d7e8;;\r\n"
                              "2;Œuvray;n'a jamais utilisé le numérique;;courrier;B2C3D4E5F6;"
-                             "1f3a9c1e2b4d5f60718293a4b5c6d7e8;questionnaire papier\r\n"
+                             "1f3a9c1e2b4d5f60718293a4b5c6d7e8;questionnaire papier;\r\n"
                              "3;Nguyễn;intermédiaire;vue, mobilité réduite;SMS;C3D4E5F6G7;"
-                             "2f3a9c1e2b4d5f60718293a4b5c6d7e8;\r\n"
+                             "2f3a9c1e2b4d5f60718293a4b5c6d7e8;;\r\n"
                              "4;\"Marie \"\"Mimi\"\"\";débutant;\"lecture\nà voix haute\";;D4E5F6G7H8;"
-                             "3f3a9c1e2b4d5f60718293a4b5c6d7e8;\r\n"
+                             "3f3a9c1e2b4d5f60718293a4b5c6d7e8;;\r\n"
                              "5;\"'=HYPERLINK(\"\"http://x\"\")\";débutant;;SMS;E5F6G7H8J9;"
-                             "4f3a9c1e2b4d5f60718293a4b5c6d7e8;\r\n"
-                             "6;\"Ğül; Éléonore\";autonome;\"'-\";SMS;F6G7H8J9K0;5f3a9c1e2b4d5f60718293a4b5c6d7e8;\r\n");
+                             "4f3a9c1e2b4d5f60718293a4b5c6d7e8;;\r\n"
+                             "6;\"Ğül; Éléonore\";autonome;\"'-\";SMS;F6G7H8J9K0;5f3a9c1e2b4d5f60718293a4b5c6d7e8;;\r\n"
+                             "7;Émile;débutant;;SMS;G7H8J9K0M1;6f3a9c1e2b4d5f60718293a4b5c6d7e8;SMS;"
+                             "inscription annulée\r\n");
     free(got);
 }
 
@@ -81,7 +86,8 @@ static void test_empty_roster_and_write_error(void **state)
     FILE *f = open_memstream(&buf, &len);
     assert_int_equal(roster_csv_write(f, &r, ';'), 0);
     fclose(f);
-    assert_string_equal(buf, "\xef\xbb\xbfN°;Prénom;Niveau;Accessibilité;Convocation;Réservation;Personne;Questionnaire\r\n");
+    assert_string_equal(buf, "\xef\xbb\xbfN°;Prénom;Niveau;Accessibilité;Convocation;Réservation;Personne;Questionnaire;"
+                             "Inscription\r\n");
     free(buf);
     f = fopen("/dev/full", "w");
     if (f) {
@@ -103,6 +109,45 @@ static void test_access_fr(void **state)
     assert_string_equal(roster_access_fr("wheelchair hearing", out, 20), "fauteuil roulant");
 }
 
+/* Which bookings are lines, when they became booked, and the words of a
+ * released one. */
+static void test_lines(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *status, *via, *answered, *created;
+        int line;
+        long long at;
+        const char *released;
+    } rows[] = {
+        { "booked", "", "", "100", 1, 100, NULL },
+        { "booked", "waitlist", "250", "100", 1, 250, NULL }, /* an offer accepted: booked when answered */
+        { "seen", "", "", "100", 1, 100, NULL },
+        { "noshow", "", "", "100", 1, 100, NULL },
+        { "excused", "", "", "100", 1, 100, NULL },
+        { "offered", "waitlist", "", "100", 0, 100, NULL },
+        { "declined", "waitlist", "", "100", 0, 100, NULL },
+        { "expired", "waitlist", "", "100", 0, 100, NULL },
+        { "cancelled", "waitlist", "", "100", 0, 100, NULL }, /* an offer cancelled: never booked */
+        { "cancelled", "", "", "100", 1, 100, "inscription annulée" },
+        { "cancelled", "waitlist", "250", "100", 1, 250, "inscription annulée" },
+        { "consent_withdrawn", NULL, NULL, "100", 1, 100, "place retirée" },
+        { "withdrawn", "", "", "100", 1, 100, "place retirée" },
+        { "session_cancelled", "", "", "100", 1, 100, "séance annulée" },
+        { "capacity_cut", "", "", "100", 1, 100, "place déplacée" },
+        { "", "", "", "", 0, 0, NULL },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int64_t at = -1;
+        const char *rel = "x";
+        int line = roster_line(rows[i].status, rows[i].via, rows[i].answered, rows[i].created, &at, &rel);
+        if (line != rows[i].line || (line && at != rows[i].at)
+            || (line && (rows[i].released ? !rel || strcmp(rel, rows[i].released) : rel != NULL)))
+            fail_msg("row %zu (%s): line %d at %lld released '%s'", i, rows[i].status, line, (long long)at,
+                     rel ? rel : "(null)");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_comma),
         cmocka_unit_test(test_empty_roster_and_write_error),
         cmocka_unit_test(test_access_fr),
+        cmocka_unit_test(test_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,9 @@ static const route_person_t P[] = {
     { .person = "p3", .participation = "part-3", .score = 2, .yes_no = -1 },
     { .person = "p4", .offers = { "OFFER00004" }, .noffers = 1, .yes_no = -1 },
     { .person = "p5", .yes_no = -1 },
+    { .person = "p6", .booking = "BOOK000006", .booking_late = 1, .yes_no = -1 }, /* inside the cutoff */
+    { .person = "p7", .expired = 1, .yes_no = -1 },                               /* an offer past its deadline */
+    { .person = "p8", .participation = "part-8", .expired = 1, .yes_no = -1 },
 };
 
 typedef struct {
@@ -43,7 +46,24 @@ static const row_t rows[] = {
     { "2", 2, 2, ROUTE_NOT_UNDERSTOOD, 0, "", 0, 0, -1 }, /* two surveys on one phone */
     { "je viens", 0, 1, ROUTE_NOT_UNDERSTOOD, 0, "", 0, 0, -1 },
     { "OUI", 0, 0, ROUTE_UNKNOWN_SENDER, -1, "", 0, 0, -1 },
+    { "annuler", 6, 1, ROUTE_REFUSED, 0, "", 0, 0, -1 },   /* too late: told, nothing sent */
+    { "oui", 6, 2, ROUTE_REFUSED, 1, "", 0, 0, -1 },       /* the offer's deadline passed */
+    { "non", 8, 1, ROUTE_SURVEY_PARTIAL, 0, "", 0, 0, 0 }, /* a survey open: its answer */
 };
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    reply_t r;
+    route_t rt;
+    reply_parse("ANNULER", &r);
+    route_reply(&r, &P[6], 1, &rt);
+    assert_string_equal(rt.refusal, "cancel:TOO_LATE");
+    reply_parse("OUI", &r);
+    route_reply(&r, &P[7], 1, &rt);
+    assert_string_equal(rt.refusal, "offer:OFFER_EXPIRED");
+    assert_string_equal(route_action_name(rt.action), "refused");
+}
 
 static void test_table(void **state)
 {
@@ -63,6 +83,6 @@ static void test_table(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = { cmocka_unit_test(test_table) };
+    const struct CMUnitTest tests[] = { cmocka_unit_test(test_table), cmocka_unit_test(test_refusals) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

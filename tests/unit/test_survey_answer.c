@@ -119,10 +119,31 @@ static void every_case_has_its_answer(void **state)
     }
 }
 
+/* A paper form's yes/no cell: strict, any case, accents off; anything else
+ * is an error, never a "no". */
+static void yes_no_cells(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int want;
+    } rows[] = {
+        { "oui", 1 },  { "OUI", 1 },   { "Oui", 1 }, { " o ", 1 },     { "O", 1 },     { "yes", 1 },   { "1", 1 },
+        { "ouí", 1 },  { "non", 0 },   { "NON", 0 }, { "n", 0 },       { "No", 0 },    { "0", 0 },     { "nön\t", 0 },
+        { "", -1 },    { "  ", -1 },   { "2", -1 },  { "peut-être", -1 }, { "o ui", -1 }, { "nonn", -1 }, { "ouiouioui", -1 },
+        { "oui?", -1 }, { "\xe9", -1 }, { "œ", -1 },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (survey_yes_no(rows[i].text) != rows[i].want)
+            fail_msg("'%s': %d, want %d", rows[i].text, survey_yes_no(rows[i].text), rows[i].want);
+    assert_int_equal(survey_yes_no(NULL), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_case_has_its_answer),
+        cmocka_unit_test(yes_no_cells),
     };
     return cmocka_run_group_tests_name("survey_answer", tests, setup, NULL);
 }

@@ -19,6 +19,7 @@
 #include "ids.h"
 #include "keys.h"
 #include "matcher/matcher.h"
+#include "scheduler/scheduler.h"
 
 /* What the papers need besides Redis: venues, titles and levels, the
  * letterhead. */
@@ -68,8 +69,10 @@ static void gw_hget(rds_t *r, const char *T, const char *svc, const char *key, c
 /* ---------------------------------------------------------------- roster */
 
 typedef struct {
-    char bid[16], pid[40], status[16], name[128], level[64], access[256], convoked[16], survey[32];
+    char bid[16], pid[40], status[24], name[128], level[64], access[256], convoked[16], survey[32];
     long long seq;
+    int64_t booked_at;
+    const char *released; /* a line kept for its number (roster.h): what became of it; NULL = a participant */
 } gw_line_t;
 
 typedef struct {
@@ -81,13 +84,16 @@ typedef struct {
 
 static int gw_line_cmp(const void *a, const void *b)
 {
-    long long x = ((const gw_line_t *)a)->seq, y = ((const gw_line_t *)b)->seq;
-    return (x > y) - (x < y);
+    const gw_line_t *x = a, *y = b;
+    if (x->booked_at != y->booked_at)
+        return (x->booked_at > y->booked_at) - (x->booked_at < y->booked_at);
+    return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* The participants of sid (booked, or marked since), in the order they
- * were booked: the line numbers of the roster and of `attendance`. 0, -1
- * (Redis away: 1) or -2 (unknown session). */
+/* The lines of sid (roster_line: its participants, and the bookings
+ * released since, kept for their numbers), in the order they became
+ * booked: the line numbers of the roster, the sheet and `attendance`, which
+ * never shift. 0, -1 (Redis away: 1) or -2 (unknown session). */
 static int gw_roster_read(cli_t *cli, rds_t *r, const gw_files_t *f, const char *sid, gw_roster_t *out)
 {
     const char *T = gw_territory(cli);
@@ -118,14 +124,18 @@ static int gw_roster_read(cli_t *cli, rds_t *r, const gw_files_t *f, const char 
         gw_line_t *l = &out->lines[out->n];
         util_strlcpy(l->pid, ro->element[i]->str, sizeof l->pid);
         util_strlcpy(l->bid, ro->element[i + 1]->str, sizeof l->bid);
-        char bkey[64];
-        snprintf(bkey, sizeof bkey, "booking:%s", l->bid);
-        gw_hget(r, T, "scheduler", bkey, "status", l->status, sizeof l->status);
-        if (strcmp(l->status, "booked") && strcmp(l->status, "seen") && strcmp(l->status, "noshow")
-            && strcmp(l->status, "excused"))
+        tp_key(key, sizeof key, T, "scheduler", "booking:%s", l->bid);
+        redisReply *b = rds_cmd(r, "HMGET %s status via answered created seq", key);
+        const char *bf[5] = { "", "", "", "", "" };
+        for (size_t k = 0; b && b->type == REDIS_REPLY_ARRAY && k < b->elements && k < 5; k++)
+            bf[k] = b->element[k]->type == REDIS_REPLY_STRING ? b->element[k]->str : "";
+        util_strlcpy(l->status, bf[0], sizeof l->status);
+        int line = roster_line(bf[0], bf[1], bf[2], bf[3], &l->booked_at, &l->released);
+        l->seq = atoll(bf[4]);
+        if (b)
+            freeReplyObject(b);
+        if (!line)
             continue;
-        gw_hget(r, T, "scheduler", bkey, "seq", v, sizeof v);
-        l->seq = atoll(v);
         char pkey[80];
         snprintf(pkey, sizeof pkey, "contact:%s", l->pid);
         gw_hget(r, T, "intake", pkey, "given_name", l->name, sizeof l->name);
@@ -182,15 +192,16 @@ static void gw_roster_print(const gw_roster_t *ro, const gw_files_t *f)
     msg_when_fr(clock_zone(), ro->start, 1, when);
     printf("%s — %s, %s (formateur : %s)\n", k ? k->title_fr : ro->kind, when, v ? v->name_fr : ro->venue,
            ro->trainer);
-    printf("%-3s %-20s %-14s %-24s %-11s %-20s %-10s %-11s %s\n", "n°", "prénom", "niveau", "accessibilité",
+    printf("%-3s %-20s %-14s %-24s %-11s %-20s %-19s %-11s %s\n", "n°", "prénom", "niveau", "accessibilité",
            "convocation", "questionnaire", "présence", "réservation", "personne");
     for (int i = 0; i < ro->n; i++) {
         const gw_line_t *l = &ro->lines[i];
-        const char *mark = !strcmp(l->status, "seen")     ? "présent"
+        const char *mark = l->released                    ? l->released
+                           : !strcmp(l->status, "seen")    ? "présent"
                            : !strcmp(l->status, "noshow")  ? "absent"
                            : !strcmp(l->status, "excused") ? "excusé"
                                                            : "";
-        printf("%-3d %-20s %-14s %-24s %-11s %-20s %-10s %-11s %s\n", i + 1, l->name, l->level,
+        printf("%-3d %-20s %-14s %-24s %-11s %-20s %-19s %-11s %s\n", i + 1, l->name, l->level,
                l->access[0] ? l->access : "-", l->convoked[0] ? l->convoked : "-", l->survey, mark[0] ? mark : "-",
                l->bid, l->pid);
     }
@@ -234,8 +245,8 @@ int cli_roster(cli_t *cli, int argc, char **argv)
     const tt_venue_t *v = timetable_venue(&f->tt, ro.venue);
     roster_entry_t *e = xcalloc((size_t)ro.n + 1, sizeof *e);
     for (int i = 0; i < ro.n; i++)
-        e[i] = (roster_entry_t){ ro.lines[i].name, ro.lines[i].level, ro.lines[i].access, ro.lines[i].convoked,
-                                 ro.lines[i].bid, ro.lines[i].pid, ro.lines[i].survey };
+        e[i] = (roster_entry_t){ ro.lines[i].name,  ro.lines[i].level, ro.lines[i].access,   ro.lines[i].convoked,
+                                 ro.lines[i].bid,   ro.lines[i].pid,   ro.lines[i].survey,   ro.lines[i].released };
     roster_t r = { ro.sid, k ? k->title_fr : ro.kind, ro.start, ro.end, v ? v->name_fr : ro.venue,
                    v ? v->address_fr : "", ro.trainer, k ? k->partner : "", clock_zone(), e, (size_t)ro.n };
     char err[256];
@@ -283,10 +294,11 @@ static const char *gw_mark(const char *word)
     return NULL;
 }
 
-/* "3=present" → line 3, "seen"; or PERSON_ID=present. */
+/* "3=present" → line 3, "seen"; or BOOKING_ID=present (as typed: lower
+ * case, O for 0 …), or PERSON_ID=present. */
 static int gw_parse_mark(const gw_roster_t *ro, const char *arg, const gw_line_t **line, const char **status)
 {
-    char buf[96];
+    char buf[96], bid[SCHEDULER_BOOKING_LEN + 1];
     util_strlcpy(buf, arg, sizeof buf);
     char *eq = strchr(buf, '=');
     if (!eq)
@@ -300,8 +312,9 @@ static int gw_parse_mark(const gw_roster_t *ro, const char *arg, const gw_line_t
         *line = &ro->lines[n - 1];
         return 0;
     }
+    int is_bid = scheduler_booking_id(buf, bid) == 0;
     for (int i = 0; i < ro->n; i++)
-        if (!strcmp(ro->lines[i].pid, buf)) {
+        if (!strcmp(ro->lines[i].pid, buf) || (is_bid && !strcmp(ro->lines[i].bid, bid))) {
             *line = &ro->lines[i];
             return 0;
         }
@@ -340,8 +353,14 @@ int cli_attendance_lines(cli_t *cli, int argc, char **argv)
         if (gw_parse_mark(&ro, marks[i], &l, &st) != 0) {
             fprintf(stderr,
                     "tremplin: « %s » : attendu N=present|absent|excuse (N de 1 à %d, ou l'identifiant de la "
-                    "personne)\n",
+                    "réservation ou de la personne)\n",
                     marks[i], ro.n);
+            rc = 2;
+            goto done;
+        }
+        if (l->released) { /* the line of someone no longer booked: never another person's */
+            fprintf(stderr, "tremplin: « %s » : ligne %d (%s) — %s : rien n'est noté\n", marks[i],
+                    (int)(l - ro.lines) + 1, l->name, l->released);
             rc = 2;
             goto done;
         }

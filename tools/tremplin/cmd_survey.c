@@ -15,6 +15,7 @@
 #include "ids.h"
 #include "jsondoc.h"
 #include "keys.h"
+#include "survey/survey.h"
 
 /* One form as the tool reads it: JSON keys (and CSV columns) of the same
  * names as SubmitSurvey's fields; satisfaction 1-4, wants_more true/false
@@ -130,7 +131,9 @@ static void import_reject(cli_survey_import_t *im, const char *code, const char 
     im->rejected++;
 }
 
-/* The CSV line as the JSON form, so both are read by one reader. */
+/* The CSV line as the JSON form, so both are read by one reader; NULL
+ * (the line refused, its line and column named) when a yes/no cell says
+ * neither: "peut-être" is never taken for a "no". */
 static json_object *import_json(cli_survey_import_t *im)
 {
     json_object *o = json_object_new_object();
@@ -140,9 +143,19 @@ static json_object *import_json(cli_survey_import_t *im)
             continue;
         if (!strcmp(k, "satisfaction"))
             json_object_object_add(o, k, json_object_new_int(atoi(v)));
-        else if (!strcmp(k, "wants_more"))
-            json_object_object_add(o, k, json_object_new_boolean(!strcmp(v, "oui") || !strcmp(v, "OUI") || !strcmp(v, "1")));
-        else
+        else if (!strcmp(k, "wants_more")) {
+            int yes = survey_yes_no(v);
+            if (yes < 0) {
+                char msg[200];
+                snprintf(msg, sizeof msg, "colonne %d (%s) : « %.40s » n'est ni oui ni non (oui/non, o/n, 1/0)", i + 1,
+                         k, v);
+                fprintf(stderr, "tremplin: ligne %ld, %s\n", im->row, msg);
+                import_reject(im, "INVALID_FIELD", k, msg);
+                json_object_put(o);
+                return NULL;
+            }
+            json_object_object_add(o, k, json_object_new_boolean(yes));
+        } else
             json_object_object_add(o, k, json_object_new_string(v));
     }
     return o;
@@ -155,6 +168,8 @@ static void import_line(cli_survey_import_t *im)
         return;
     }
     json_object *o = import_json(im);
+    if (!o)
+        return;
     cli_form_t f;
     char err[256];
     if (form_from_json(o, &f, err, sizeof err) != 0) {
