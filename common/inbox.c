@@ -218,6 +218,10 @@ static void inbox_prepare(inbox_t *self, inbox_slot_t *slot)
         call_error(c, "UNKNOWN_TERRITORY", "territory", "Territoire inconnu de ce service.", 0);
         return;
     }
+    if (h->edge && self->conf.busy && self->conf.busy(self->conf.handler_arg, env->territory)) {
+        call_error(c, "BUSY", "", "Service momentanément saturé : renvoyer ce message dans quelques secondes.", 1);
+        return;
+    }
     h->prepare(self->conf.handler_arg, env, c);
     if (c->kind == CALL_EMPTY) /* a handler that decided nothing: a bug */
         call_error(c, "INTERNAL", "", "Erreur interne du service.", 0);

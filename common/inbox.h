@@ -20,6 +20,10 @@ typedef void (*inbox_prepare_fn)(void *arg, const Tremplin__Envelope *in, call_t
 typedef struct {
     Tremplin__Envelope__PayloadCase payload;
     inbox_prepare_fn prepare;
+    /* a command from outside the bus (a branch system, a kiosk, a tool):
+     * refused with a retryable BUSY while conf.busy says the territory's
+     * outbox is over its bound, so a backlog cannot grow without limit */
+    int edge;
 } inbox_handler_t;
 
 typedef struct {
@@ -38,6 +42,8 @@ typedef struct {
     void *handler_arg;
     /* Ping answers: fills the dynamic part of a Pong */
     void (*pong_fill)(void *arg, Tremplin__Pong *pong);
+    /* 1 while the territory's outbox is over its bound (NULL: never) */
+    int (*busy)(void *arg, const char *territory);
     /* After each committed call (ok answer, not a replay) */
     void (*committed)(void *arg, const call_t *call, const Tremplin__Ack *ack);
 } inbox_conf_t;

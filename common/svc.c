@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "ids.h"
+#include "keys.h"
 #include "log.h"
 #include "sock.h"
 #include "svc_int.h"
@@ -55,13 +56,65 @@ static void svc_on_request(loop_t *loop, void *sock, void *arg)
         loop_wake_timer(loop, svc_pump);
 }
 
+/* Backpressure: the outbox of each territory is measured a few times a
+ * second, and what each committed step adds to it is counted in between (so
+ * a burst is seen at once, not at the next reading); over bus.outbox_max, the commands that come from outside the bus
+ * are refused with a retryable BUSY (inbox_handler_t.edge) until the relay
+ * has brought it back under. A Redis that does not answer leaves the last
+ * reading: the commands then fail on Redis anyway. */
+#define SVC_BACKLOG_MS 200
+
+static void svc_set_backlog(svc_t *s, int t, long long len)
+{
+    s->backlog[t] = len;
+    int busy = s->conf.outbox_max > 0 && len >= s->conf.outbox_max;
+    if (busy != s->busy[t])
+        log_warn(busy ? "busy" : "busy_over", "territory=%s outbox=%lld outbox_max=%lld", s->territories[t], len,
+                 (long long)s->conf.outbox_max);
+    s->busy[t] = busy;
+}
+
+static int svc_territory_index(const svc_t *s, const char *territory)
+{
+    for (int t = 0; t < s->nterritories; t++)
+        if (!strcmp(s->territories[t], territory))
+            return t;
+    return -1;
+}
+
+static void svc_watch_backlog(loop_t *loop, void *arg)
+{
+    (void)loop;
+    svc_t *s = arg;
+    for (int t = 0; t < s->nterritories; t++) {
+        char key[128];
+        tp_key(key, sizeof key, s->territories[t], s->def->name, "outbox");
+        redisReply *r = rds_cmd(s->rds, "XLEN %s", key);
+        if (r && r->type == REDIS_REPLY_INTEGER)
+            svc_set_backlog(s, t, r->integer);
+        if (r)
+            freeReplyObject(r);
+    }
+}
+
+static int svc_busy(void *arg, const char *territory)
+{
+    svc_t *s = arg;
+    int t = svc_territory_index(s, territory);
+    return t >= 0 && s->busy[t];
+}
+
 /* After a handler's step is committed: wake the relay if it wrote to the
  * outbox, and tell subscribers something changed. */
 static void svc_committed(void *arg, const call_t *call, const Tremplin__Ack *ack)
 {
     svc_t *s = arg;
-    if (call->nout > 0)
+    if (call->nout > 0) {
         s->wrote_outbox = 1;
+        int t = svc_territory_index(s, call->territory);
+        if (t >= 0)
+            svc_set_backlog(s, t, s->backlog[t] + call->nout);
+    }
     svc_event_publish(s, call, ack);
 }
 
@@ -213,6 +266,7 @@ static int svc_start(svc_t *s, char *err, size_t errlen)
         .territories = s->territories, .nterritories = s->nterritories,
         .handlers = s->handlers, .nhandlers = s->nhandlers, .handler_arg = s,
         .pong_fill = svc_pong_fill, .committed = svc_committed,
+        .busy = s->conf.outbox_max > 0 ? svc_busy : NULL,
     };
     s->inbox = inbox_new(s->router, s->rds, &s->inbox_conf);
     outbox_conf_t oc = {
@@ -228,6 +282,8 @@ static int svc_start(svc_t *s, char *err, size_t errlen)
 
     loop_add_socket(s->loop, s->router, svc_on_request, s);
     loop_add_timer(s->loop, s->conf.pump_ms, svc_pump, s);
+    if (s->conf.outbox_max > 0)
+        loop_add_timer(s->loop, SVC_BACKLOG_MS, svc_watch_backlog, s);
     loop_on_signals(s->loop, svc_on_term, svc_on_hup, s);
     if (s->def->start && s->def->start(s) != 0) {
         snprintf(err, errlen, "service start failed");

@@ -29,7 +29,7 @@ typedef struct {
     /* [bus] */
     char territories[256];
     int64_t window, retry_window, batch, ack_timeout_ms, retry_max_ms, lease_ms, max_tries, mark_ttl_s, max_msg, pump_ms,
-        drain_ms, stall_ms;
+        drain_ms, stall_ms, outbox_max;
     char id_key_file[256]; /* the deployment's secret for derived ids (util_derive_id), read at start */
     /* [endpoints]: where each service is reached */
     conf_map_t endpoints;

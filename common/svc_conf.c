@@ -47,6 +47,7 @@ static conf_field_t svc_common_fields[] = {
     CONF_INT_FIELD("bus", "pump_ms", svc_conf_t, pump_ms, "20"),
     CONF_INT_FIELD("bus", "drain_ms", svc_conf_t, drain_ms, "5000"),
     CONF_INT_FIELD("bus", "stall_ms", svc_conf_t, stall_ms, "0"),
+    CONF_INT_FIELD("bus", "outbox_max", svc_conf_t, outbox_max, "20000"),
     CONF_STR_FIELD("bus", "id_key_file", svc_conf_t, id_key_file, ""),
     CONF_MAP_FIELD("endpoints", svc_conf_t, endpoints),
 };
@@ -74,6 +75,10 @@ static int svc_conf_check(const svc_conf_t *c, char *err, size_t errlen)
     log_level_t lvl;
     if (log_level_parse(c->log_level, &lvl) != 0) {
         snprintf(err, errlen, "log.level must be debug, info, warn, error or off");
+        return -1;
+    }
+    if (c->outbox_max < 0) {
+        snprintf(err, errlen, "bus.outbox_max must be 0 (no bound) or more");
         return -1;
     }
     if (c->window < 1 || c->retry_window < 1 || c->batch < 1 || c->max_tries < 1 || c->ack_timeout_ms < 1

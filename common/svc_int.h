@@ -73,6 +73,10 @@ struct svc {
     char warning[512];
     char *warning_v[1]; /* the Pong's list of warnings */
     call_t lease;       /* svc_hold_lease's step, reused */
+    /* each territory's outbox length, read every SVC_BACKLOG_MS, and whether
+     * it is over bus.outbox_max (edge commands are then refused: BUSY) */
+    long long backlog[SVC_MAX_TERRITORIES];
+    int busy[SVC_MAX_TERRITORIES];
 };
 
 /* svc_conf.c: applies the settings that live outside the struct (log

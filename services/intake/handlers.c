@@ -222,7 +222,7 @@ static void prepare_withdraw_consent(void *arg, const Tremplin__Envelope *env, c
 
 /* SubmitReferral first: the branch endpoint serves that one only. */
 const inbox_handler_t intake_handlers[] = {
-    { TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL, prepare_submit_referral },
+    { TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL, prepare_submit_referral, .edge = 1 },
     { TREMPLIN__ENVELOPE__PAYLOAD_WITHDRAW_CONSENT, prepare_withdraw_consent },
 };
 const size_t intake_nhandlers = sizeof intake_handlers / sizeof intake_handlers[0];

@@ -178,7 +178,8 @@ static void prepare_submit(void *arg, const Tremplin__Envelope *env, call_t *cal
 }
 
 const inbox_handler_t survey_handlers[] = {
-    { TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_SURVEY, prepare_submit }, /* first: the kiosk endpoint serves that one only */
+    /* first: the kiosk endpoint serves that one only */
+    { TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_SURVEY, prepare_submit, .edge = 1 },
     { TREMPLIN__ENVELOPE__PAYLOAD_ATTENDANCE_RECORDED, prepare_attendance },
 };
 const size_t survey_nhandlers = sizeof survey_handlers / sizeof survey_handlers[0];
