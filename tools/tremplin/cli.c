@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "services.h"
 
 int cli_init(cli_t *cli, const char *conf_path)
 {
@@ -22,13 +23,14 @@ int cli_init(cli_t *cli, const char *conf_path)
      * scheduler's (timetable) and the survey's (kiosk keys), each read as
      * that service reads them */
     svc_conf_t scratch;
-    svc_def_t intake_part = { .conf_fields = intake_conf_fields, .nconf_fields = intake_nconf_fields,
+    svc_def_t operator_part = { .sections = tp_conf_sections };
+    svc_def_t intake_part = { .sections = tp_conf_sections, .conf_fields = intake_conf_fields, .nconf_fields = intake_nconf_fields,
                               .conf_base = &cli->intake };
-    svc_def_t scheduler_part = { .conf_fields = scheduler_conf_fields, .nconf_fields = scheduler_nconf_fields,
+    svc_def_t scheduler_part = { .sections = tp_conf_sections, .conf_fields = scheduler_conf_fields, .nconf_fields = scheduler_nconf_fields,
                                  .conf_base = &cli->scheduler };
-    svc_def_t survey_part = { .conf_fields = survey_conf_fields, .nconf_fields = survey_nconf_fields,
+    svc_def_t survey_part = { .sections = tp_conf_sections, .conf_fields = survey_conf_fields, .nconf_fields = survey_nconf_fields,
                               .conf_base = &cli->survey };
-    if (svc_conf_load(cli->conf_path, "operator", &cli->conf, NULL, err, sizeof err) != 0
+    if (svc_conf_load(cli->conf_path, "operator", &cli->conf, &operator_part, err, sizeof err) != 0
         || svc_conf_load(cli->conf_path, "intake", &scratch, &intake_part, err, sizeof err) != 0
         || svc_conf_load(cli->conf_path, "scheduler", &scratch, &scheduler_part, err, sizeof err) != 0
         || svc_conf_load(cli->conf_path, "survey", &scratch, &survey_part, err, sizeof err) != 0) {

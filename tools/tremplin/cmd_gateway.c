@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "services.h"
 #include "clock.h"
 #include "gateway/gateway.h"
 #include "gateway/message.h"
@@ -33,8 +34,8 @@ static gw_files_t *gw_files(cli_t *cli)
     gw_files_t *f = xcalloc(1, sizeof *f);
     matcher_conf_t mc;
     svc_conf_t scratch;
-    svc_def_t mpart = { .conf_fields = matcher_conf_fields, .nconf_fields = matcher_nconf_fields, .conf_base = &mc };
-    svc_def_t gpart = { .conf_fields = gateway_conf_fields, .nconf_fields = gateway_nconf_fields, .conf_base = &f->gw };
+    svc_def_t mpart = { .sections = tp_conf_sections, .conf_fields = matcher_conf_fields, .nconf_fields = matcher_nconf_fields, .conf_base = &mc };
+    svc_def_t gpart = { .sections = tp_conf_sections, .conf_fields = gateway_conf_fields, .nconf_fields = gateway_nconf_fields, .conf_base = &f->gw };
     char err[512];
     if (svc_conf_load(cli->conf_path, "matcher", &scratch, &mpart, err, sizeof err) != 0
         || svc_conf_load(cli->conf_path, "gateway", &scratch, &gpart, err, sizeof err) != 0

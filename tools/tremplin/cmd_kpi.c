@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "services.h"
 #include "clock.h"
 #include "ids.h"
 #include "reporter/export.h"
@@ -231,7 +232,7 @@ int cli_kpi(cli_t *cli, int argc, char **argv)
     /* the reporter's settings and the catalogue, as the reporter reads them */
     reporter_conf_t rc;
     svc_conf_t scratch;
-    svc_def_t part = { .conf_fields = reporter_conf_fields, .nconf_fields = reporter_nconf_fields, .conf_base = &rc };
+    svc_def_t part = { .sections = tp_conf_sections, .conf_fields = reporter_conf_fields, .nconf_fields = reporter_nconf_fields, .conf_base = &rc };
     char err[512];
     if (svc_conf_load(cli->conf_path, "reporter", &scratch, &part, err, sizeof err) != 0) {
         fprintf(stderr, "tremplin: %s\n", err);
