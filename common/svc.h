@@ -13,6 +13,7 @@
 #include "rds.h"
 
 #define SVC_MAX_TERRITORIES 32
+#define SVC_VERSION "0.1.0" /* of the services and the tool */
 
 /* Settings every service reads from the shared file. */
 typedef struct {

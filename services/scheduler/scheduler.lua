@@ -17,6 +17,10 @@
 --   wait:<kind>:<half_day>  zset referred_at -> pid: one waitlist per kind and
 --                   half-day, so the next compatible person is found in O(log n)
 --   offers          zset deadline -> bid        (offers waiting for an answer)
+--   worklist        zset ms -> 'noshow|<pid>|<kind>' (flagged after repeated
+--                   no-shows) or 'offer_expired|<pid>|<kind>' (an offer left
+--                   unanswered): what a mediator should look at, until the
+--                   person has a seat in that kind again (tremplin worklist)
 --   notify          stream of jobs for the gateway (ids only)
 --   fig:<day>, fig:total, fig:current           figures (docs/figures.md): a person's
 --                   figures also by branch (field@b:<branch>) and partner (@p:)
@@ -81,6 +85,18 @@ end
 local function has(list, x)
   for _, v in ipairs(list) do if v == x then return true end end
   return false
+end
+
+-- the mediator's worklist --------------------------------------------------
+
+local function worklist_add(P, what, pid, kind, now)
+  redis.call('ZADD', P .. 'worklist', now, what .. '|' .. pid .. '|' .. kind)
+end
+
+-- The person has a seat in that kind again (booked, an offer accepted): what
+-- the worklist said of it is done.
+local function worklist_done(P, pid, kind)
+  redis.call('ZREM', P .. 'worklist', 'noshow|' .. pid .. '|' .. kind, 'offer_expired|' .. pid .. '|' .. kind)
 end
 
 -- the waitlists -----------------------------------------------------------
@@ -175,6 +191,7 @@ local function place(P, pid, kind, now, notice_ms, day)
   if sid then
     local bid = new_booking(P, pid, sid, kind, 'booked', now)
     notify(P, 'convocation', bid, pid, sid)
+    worklist_done(P, pid, kind)
     figp(P, day, 'booked:' .. kind, pid)
     first_booked(P, pid, now, day)
     return 'booked', bid, sid
@@ -266,6 +283,7 @@ command('track_assigned', {
     return {'ok', 'booking_id', active == 'waiting' and '' or active, 'status', 'already'}
   end
   redis.call('HSET', k.person, 'referred:' .. kind, a.referred_at_ms, 'assignment:' .. kind, a.assignment_id)
+  worklist_done(P, pid, kind) -- a new assignment is the mediator's answer
   local status, bid, sid = place(P, pid, kind, now, tonumber(a.notice_ms), day)
   redis.call('HSET', k.assigned, 'status', status, 'booking', bid, 'session', sid)
   return {'ok', 'booking_id', bid, 'session_id', sid, 'status', status}
@@ -315,6 +333,7 @@ command('answer_offer', {
     redis.call('HSET', k.booking, 'status', 'booked', 'answered', now)
     redis.call('ZREM', P .. 'offers', a.booking_id)
     notify(P, 'convocation', a.booking_id, b[4], b[3])
+    worklist_done(P, b[4], b[5])
     figp(P, day, 'offers_accepted:' .. b[5], b[4])
     figp(P, day, 'booked:' .. b[5], b[4])
     first_booked(P, b[4], now, day)
@@ -408,6 +427,36 @@ command('cancel_session', {
   return {'ok', 'session_id', sid, 'status', 'cancelled:' .. moved}
 end)
 
+-- reopen_session: staff reopen a session they cancelled by mistake, before
+-- its start: open again, its free seats offered at once to the waitlist
+-- (those moved out when it was cancelled keep the seat they were given since,
+-- or their waitlist place). One the timetable cancelled comes back with the
+-- timetable instead. status: 'reopened:<seats offered>'.
+command('reopen_session', {
+  keys = {'session'}, args = {'session_id', 'now_ms', 'offer_ms', 'day', 'nonce'},
+}, function(k, a)
+  local P = prefix_of(k.session)
+  ids_start(a.nonce)
+  local sid, now = a.session_id, tonumber(a.now_ms)
+  local s = redis.call('HMGET', k.session, 'status', 'cancelled_by', 'start')
+  if not s[1] then return {'err', 'UNKNOWN_SESSION', 'session_id', 'Séance inconnue.'} end
+  if s[1] == 'open' then return {'dup', 'session_id', sid, 'status', 'open'} end
+  if tonumber(s[3]) <= now then
+    return {'err', 'SESSION_STARTED', 'session_id', 'La séance a déjà commencé.'}
+  end
+  if s[1] ~= 'cancelled' or s[2] ~= 'staff' then
+    return {'err', 'NOT_REOPENABLE', 'session_id',
+            'Séance annulée par le calendrier : elle revient quand le calendrier la reprend.'}
+  end
+  redis.call('HSET', k.session, 'status', 'open')
+  redis.call('HDEL', k.session, 'cancel_reason', 'cancelled_by')
+  redis.call('HINCRBY', k.session, 'round', 1)
+  sess_fig(P, sid, 'status', 'open')
+  fig(P, a.day, 'sessions_reopened')
+  local offered = refill(P, sid, now, tonumber(a.offer_ms), a.day)
+  return {'ok', 'session_id', sid, 'status', 'reopened:' .. offered}
+end)
+
 -- Attendance: a mark's consequences, applied and undone (a correction undoes
 -- the old mark's, then applies the new one's). Figures count on the day of
 -- the first mark, so a correction moves them within that day.
@@ -438,6 +487,7 @@ local function attendance_apply(m, status)
     redis.call('HSET', m.person, 'flagged:' .. m.kind, m.now)
     redis.call('HSET', m.b, 'flagged', 1)
     notify(m.P, 'mediator_flag', m.bid, m.pid, m.sid, {'reason', 'noshow'})
+    worklist_add(m.P, 'noshow', m.pid, m.kind, m.now)
     figp(m.P, m.day, 'flagged_noshow', m.pid)
     return
   end
@@ -468,6 +518,7 @@ local function attendance_undo(m, status, keep_seat)
     redis.call('HDEL', m.person, 'flagged:' .. m.kind)
     redis.call('HDEL', m.b, 'flagged')
     notify(m.P, 'mediator_unflag', m.bid, m.pid, m.sid, {'reason', 'attendance_corrected'})
+    redis.call('ZREM', m.P .. 'worklist', 'noshow|' .. m.pid .. '|' .. m.kind)
     figp(m.P, m.day, 'flagged_noshow', m.pid, -1)
   end
   -- the seat (or waitlist place) this mark gave, if it is still theirs
@@ -621,6 +672,7 @@ step('expire_offers', {keys = {'offers'}, args = {'now_ms', 'offer_ms', 'day', '
     if hget(P .. 'booking:' .. bid, 'status') == 'offered' then
       local pid, sid, kind = release(P, bid, 'expired', now)
       notify(P, 'offer_expired', bid, pid, sid)
+      worklist_add(P, 'offer_expired', pid, kind, now)
       figp(P, a.day, 'offers_expired:' .. kind, pid)
       wait_join(P, pid, kind, hget(P .. 'person:' .. pid, 'referred:' .. kind), a.day)
       refill(P, sid, now, tonumber(a.offer_ms), a.day)
