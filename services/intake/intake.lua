@@ -3,7 +3,8 @@
 -- personal data apart (contact, with its retention date), figures (fig), and
 -- worklist: zset ms -> 'no_contact|<pid>', a person referred with neither a
 -- phone nor an address left (a person known before whose contact was
--- purged), until a referral gives one (tremplin worklist).
+-- purged), until a referral gives one (tremplin worklist); referrals:<pid>,
+-- zset ms -> referral id: a person's referrals (tremplin person show).
 
 -- submit_referral: a referral accepted — the business key (branch,
 -- external_ref), the pseudonymous records, the personal data apart with its
@@ -45,6 +46,8 @@ command('submit_referral', {
     redis.call('HSET', k.person, 'created_ms', now, 'first_branch', a.branch, 'first_referral', rid)
   end
   redis.call('HINCRBY', k.person, 'referrals', 1)
+  -- a person's referrals, for the people who look them up (person show)
+  redis.call('ZADD', string.match(k.person, '^(tp:{[^}]*}:intake:)') .. 'referrals:' .. pid, now, rid)
   redis.call('HSET', k.person, 'availability', a.availability, 'last_referral', rid)
   -- consent: recorded per purpose, with the text version and when
   redis.call('HSET', k.person, 'consent_version', a.consent_version, 'consent_at', a.consent_at_ms)

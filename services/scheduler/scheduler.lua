@@ -10,6 +10,7 @@
 --                   (bid: 10 characters of Crockford's base 32 from the step's
 --                   secret nonce, see new_booking; seq: the order they were made)
 --   roster:<sid>    hash pid -> bid             (one booking per person and session)
+--   bookings:<pid>  zset created ms -> bid      (a person's bookings: tremplin person show)
 --   person:<pid>    availability, active:<kind> = bid | 'waiting', referred:<kind>,
 --                   assignment:<kind>, noshows:<kind>, flagged:<kind>, completed:<kind>,
 --                   seen_total, trained_ms, first_booked_ms, branch and partner (where
@@ -161,6 +162,7 @@ local function new_booking(P, pid, sid, kind, status, now, deadline)
   redis.call('HSET', P .. 'booking:' .. bid, 'pid', pid, 'sid', sid, 'kind', kind, 'status', status,
              'created', now, 'deadline', deadline or 0, 'assignment', hget(person, 'assignment:' .. kind) or '',
              'referred_at', hget(person, 'referred:' .. kind) or now, 'seq', redis.call('INCR', P .. 'seq'))
+  redis.call('ZADD', P .. 'bookings:' .. pid, now, bid)
   redis.call('HSET', P .. 'roster:' .. sid, pid, bid)
   redis.call('HINCRBY', P .. 'session:' .. sid, 'taken', 1)
   sess_incr(P, sid, 'taken', 1)

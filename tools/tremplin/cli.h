@@ -159,6 +159,9 @@ int cli_referral_import(cli_t *cli, int argc, char **argv);
 /* A mark as trainers type it: present|absent|excuse (présent, absente,
  * excusé …), English accepted (seen, noshow, excused); its status, or NULL. */
 const char *cli_mark(const char *word);
+/* A notification's type and delivery status in French (cmd_gateway.c). */
+const char *gw_type_fr(const char *type);
+const char *gw_status_fr(const char *status);
 /* The territory whose sessions the timetable holds. */
 const char *cli_scheduler_territory(cli_t *cli);
 
@@ -173,6 +176,8 @@ int cli_kiosk(cli_t *cli, int argc, char **argv);
 int cli_survey(cli_t *cli, int argc, char **argv);
 int cli_referral(cli_t *cli, int argc, char **argv);
 int cli_consent(cli_t *cli, int argc, char **argv);
+int cli_person(cli_t *cli, int argc, char **argv);
+int cli_worklist(cli_t *cli, int argc, char **argv);
 int cli_simulate(cli_t *cli, int argc, char **argv);
 int cli_sessions(cli_t *cli, int argc, char **argv);
 int cli_attendance(cli_t *cli, int argc, char **argv);

@@ -458,7 +458,7 @@ int cli_letters(cli_t *cli, int argc, char **argv)
 
 /* ----------------------------------------------------------- notify list */
 
-static const char *gw_status_fr(const char *s)
+const char *gw_status_fr(const char *s)
 {
     static const struct {
         const char *code, *fr;
@@ -472,7 +472,7 @@ static const char *gw_status_fr(const char *s)
 }
 
 /* A job's type and a drop's reason, in French (the code when unknown). */
-static const char *gw_type_fr(const char *t)
+const char *gw_type_fr(const char *t)
 {
     static const struct {
         const char *code, *fr;

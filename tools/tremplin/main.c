@@ -60,6 +60,15 @@ static const cli_command_t cli_commands[] = {
       "       tremplin consent give PERSONNE training|sms|survey [--json]\n\n"
       "training : la formation ; sms : les SMS ; survey : le questionnaire de satisfaction.\n",
       cli_consent, NULL },
+    { "person", "tout ce que Tremplin sait d'une personne",
+      U("tremplin person show PERSONNE | --ref AGENCE:REFERENCE [--json]") "\n"
+      "Orientations, niveau, réservations, listes d'attente, consentements et notifications.\n",
+      cli_person, NULL },
+    { "worklist", "les personnes qui attendent une action d'un médiateur",
+      U("tremplin worklist [--branch AGENCE] [--json]") "\n"
+      "Les plus anciennes d'abord : questionnaire à refaire, absences répétées, proposition expirée sans\n"
+      "réponse, convocation non distribuée, personne sans téléphone ni adresse.\n",
+      cli_worklist, NULL },
     { "simulate", "systèmes d'agences simulés (démonstration, charge)",
       U("tremplin simulate [--branches N] [--count N] [--seed S] [--rate PAR_S]") "\n"
       "       tremplin simulate --remove\n\n"
