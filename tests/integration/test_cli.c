@@ -529,6 +529,75 @@ static void csv_as_french_excel_writes_it(void **state)
     assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:ref:wilson:ARR-2"), 1);
 }
 
+/* --------------------------------------------- retried, never lied */
+
+static long long errors_of_redis(h_env_t *h)
+{
+    redisReply *r = h_redis(h, "INFO errorstats");
+    const char *at = r && r->str ? strstr(r->str, "errorstat_ERR:count=") : NULL;
+    long long n = at ? atoll(at + strlen("errorstat_ERR:count=")) : 0;
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+typedef struct {
+    long long from, n;
+} errors_t;
+
+static int errors_reached(h_env_t *h, void *arg)
+{
+    errors_t *e = arg;
+    return errors_of_redis(h) - e->from >= e->n;
+}
+
+/* intake answers UNAVAILABLE (retryable) while its Redis functions are
+ * gone (as during a Redis restart or an upgrade): the import retries those
+ * lines with backoff under the same msg_id, and ends with every line
+ * accepted once — none written into .rejected, none said unreachable. */
+static void import_retries_what_intake_could_not_do_yet(void **state)
+{
+    (void)state;
+    char path[400], bin[400], log[400], out[16384];
+    snprintf(path, sizeof path, "%s/retry.jsonl", env.dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 1000; i++) {
+        json_object *o = json_object_from_file("deploy/examples/referral.json");
+        char ref[24];
+        snprintf(ref, sizeof ref, "RETRY-%04d", i);
+        json_object_object_add(o, "external_ref", json_object_new_string(ref));
+        fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+    }
+    fclose(f);
+    errors_t e = { errors_of_redis(&env), 64 };
+    redisReply *r = h_redis(&env, "FUNCTION DELETE intake_v1");
+    assert_non_null(r);
+    freeReplyObject(r);
+    snprintf(bin, sizeof bin, "%s/bin/tremplin", env.build);
+    char *argv[] = { bin, "-c", env.conf, "referral", "import", path, NULL };
+    pid_t imp = h_spawn_cmd(&env, "import-retry", argv);
+    assert_true(imp > 0);
+    /* a full window answered UNAVAILABLE, then the functions are back */
+    assert_int_equal(h_wait_for(&env, errors_reached, &e, 20000), 0);
+    long long unavailable = errors_of_redis(&env) - e.from;
+    assert_int_equal(cli(out, sizeof out, "functions load"), 0);
+    int status = 0;
+    assert_int_equal(h_wait_exit(imp, 120000, &status), 0);
+    snprintf(log, sizeof log, "%s/import-retry.log", env.dir);
+    assert_int_equal(read_file(log, out, sizeof out), 0);
+    printf("tp %lld FCALLs refused while intake's library was gone; the import: %s", unavailable,
+           strstr(out, "1000 lignes") ?: out);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    SAYS(out, "1000 lignes — 1000 acceptées, 0 déjà reçue, 0 refusée, 0 sans réponse");
+    char rej[500];
+    snprintf(rej, sizeof rej, "%s.rejected", path);
+    assert_int_not_equal(access(rej, F_OK), 0);
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:ref:wilson:RETRY-0999"), 1);
+}
+
 int main(void)
 {
     h_test_filter();
@@ -536,6 +605,7 @@ int main(void)
         cmocka_unit_test(misuse_is_refused_and_changes_nothing),
         cmocka_unit_test(a_mediators_day_through_every_command),
         cmocka_unit_test(csv_as_french_excel_writes_it),
+        cmocka_unit_test(import_retries_what_intake_could_not_do_yet),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
