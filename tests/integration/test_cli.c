@@ -51,7 +51,9 @@ static int setup(void **state)
         || h_set_clock(&env, "2026-11-29T18:00:00Z") || h_conf_set(&env, "scheduler", "cutoff_hours", "3")
         || h_cli(&env, out, sizeof out, "branch add wilson --name 'Saint-Étienne Wilson' --territory 42") != 0)
         return -1;
-    const char *fast[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
+    /* no second chance after a no-show: the first one is flagged for the mediator */
+    const char *fast[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200",
+                           "TREMPLIN_SCHEDULER_NOSHOW_CHANCES=0", NULL };
     const char *gw[] = { "TREMPLIN_GATEWAY_TICK_MS=50", NULL };
     if ((sched_pid = h_start_ready(&env, "scheduler", NULL, fast, 30000)) < 0
         || h_start_ready(&env, "matcher", NULL, NULL, 30000) < 0 || h_start_ready(&env, "intake", NULL, NULL, 30000) < 0
@@ -66,6 +68,8 @@ static int teardown(void **state)
     h_teardown(&env);
     return 0;
 }
+
+static int read_file(const char *path, char *out, size_t cap);
 
 /* tremplin ARGS: its exit code, its output (stdout and stderr) in out. */
 static int cli(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -301,6 +305,8 @@ static void a_mediators_day_through_every_command(void **state)
     SAYS(out, c.person);
     SAYS(out, "Listes d'attente");
     SAYS(out, "lundi matin : 1re sur 2"); /* WIL-FR came after */
+    SAYS(out, "prochaine séance à cette demi-journée : lundi 30 novembre 2026 à 9 h 30, complète");
+    SAYS(out, "pas de séance ouverte à cette demi-journée"); /* Thursday: beyond the horizon */
     assert_int_equal(cli(out, sizeof out, "person show --ref wilson:NOPE"), 2);
     assert_int_equal(cli(out, sizeof out, "person show 0123456789abcdef0123456789abcdef"), 2);
     SAYS(out, "personne inconnue");
@@ -412,6 +418,29 @@ static void a_mediators_day_through_every_command(void **state)
     SAYS(out, "Présence notée : présent(e)");
     assert_int_equal(cli(out, sizeof out, "attendance %s %s absente", MON, who), 0);
     SAYS(out, "Présence notée : absent(e)");
+    /* the no-show reaches the mediator's worklist, with the reference */
+    assert_int_equal(h_wait_cli(&env, "worklist", 0, "absences répétées", 20000), 0);
+    assert_int_equal(cli(out, sizeof out, "worklist"), 0);
+    SAYS(out, "Initiation au numérique");
+    /* corrected to present: the flag is lifted */
+    assert_int_equal(cli(out, sizeof out, "attendance %s %s present", MON, who), 0);
+    assert_int_equal(cli(out, sizeof out, "worklist"), 0);
+    assert_null(strstr(out, "absences répétées"));
+    SAYS(out, "wilson:WIL-Q"); /* the questionnaire stays */
+
+    /* a timetable broken by a hand edit: refused by the check, and the tool
+     * still lists the sessions (from Redis; the places by their code) */
+    char tt[400], saved[8192];
+    snprintf(tt, sizeof tt, "%s/timetable.json", env.dir);
+    assert_int_equal(read_file(tt, saved, sizeof saved), 0);
+    assert_int_equal(h_write_file(tt, "{ \"version\": \"cli\", \"slots\": [ { \"day\": \"mon\" } ]\n"), 0);
+    assert_int_equal(cli(out, sizeof out, "timetable check"), 2);
+    SAYS(out, "calendrier refusé");
+    assert_int_equal(cli(out, sizeof out, "sessions"), 0);
+    SAYS(out, MON);
+    SAYS(out, "attention : calendrier illisible");
+    assert_int_equal(h_write_file(tt, saved), 0);
+    assert_int_equal(cli(out, sizeof out, "timetable check"), 0);
 
     /* the operators' commands */
     assert_int_equal(cli(out, sizeof out, "ping intake"), 0);

@@ -123,6 +123,33 @@ static json_object *ps_referrals(cli_t *cli, rds_t *r, const char *T, const char
     return arr;
 }
 
+/* The expected wait of a waitlist place: the next open session of that kind
+ * at that half-day (sessions:<kind>, from now, the first 100) and its free
+ * seats, into w (next_session_id, next_start_ms, next_free). */
+static void ps_next_session(rds_t *r, const char *T, const char *kind, const char *half_day, json_object *w)
+{
+    char k[240];
+    tp_key(k, sizeof k, T, "scheduler", "sessions:%s", kind);
+    redisReply *z = rds_cmd(r, "ZRANGEBYSCORE %s (%lld +inf LIMIT 0 100", k, (long long)clock_now_ms());
+    for (size_t i = 0; z && z->type == REDIS_REPLY_ARRAY && i < z->elements; i++) {
+        char key[120];
+        snprintf(key, sizeof key, "session:%s", z->element[i]->str);
+        json_object *s = ps_hash(r, T, "scheduler", key);
+        int match = !strcmp(ps_get(s, "half_day"), half_day) && !strcmp(ps_get(s, "status"), "open");
+        if (match) {
+            ps_add_str(w, "next_session_id", z->element[i]->str);
+            json_object_object_add(w, "next_start_ms", json_object_new_int64(ps_ms(s, "start")));
+            int64_t free_seats = ps_ms(s, "capacity") - ps_ms(s, "taken");
+            json_object_object_add(w, "next_free", json_object_new_int64(free_seats > 0 ? free_seats : 0));
+        }
+        json_object_put(s);
+        if (match)
+            break;
+    }
+    if (z)
+        freeReplyObject(z);
+}
+
 /* The bookings (bookings:<pid>, and the active ones of the person's hash)
  * and the waitlist places (active:<kind> = waiting). */
 static void ps_bookings(cli_t *cli, rds_t *r, const char *T, const char *pid, json_object *out)
@@ -160,6 +187,7 @@ static void ps_bookings(cli_t *cli, rds_t *r, const char *T, const char *pid, js
                     ps_add_str(w, "half_day", h);
                     json_object_object_add(w, "position", json_object_new_int64(rk->integer + 1));
                     json_object_object_add(w, "of", json_object_new_int64(cn ? cn->integer : 0));
+                    ps_next_session(r, T, kind, h, w);
                     json_object_array_add(waits, w);
                 }
                 if (rk)
@@ -358,6 +386,19 @@ static void ps_print(json_object *p)
             json_object *o = json_object_array_get_idx(arr, i);
             printf("  « %s », %s : %s%s sur %s\n", ps_get(o, "kind_title"), ps_half_day_fr(ps_get(o, "half_day"), hd, sizeof hd),
                    ps_get(o, "position"), !strcmp(ps_get(o, "position"), "1") ? "re" : "e", ps_get(o, "of"));
+            if (ps_ms(o, "next_start_ms")) {
+                cli_when_fr(ps_ms(o, "next_start_ms"), when, sizeof when);
+                long free_seats = (long)ps_ms(o, "next_free");
+                if (free_seats == 0)
+                    printf("    prochaine séance à cette demi-journée : %s, complète (une place se libère par une "
+                           "annulation)\n",
+                           when);
+                else
+                    printf("    prochaine séance à cette demi-journée : %s, %ld place%s libre%s\n", when, free_seats,
+                           free_seats > 1 ? "s" : "", free_seats > 1 ? "s" : "");
+            } else {
+                printf("    pas de séance ouverte à cette demi-journée dans le calendrier actuel\n");
+            }
         }
     }
 
@@ -548,7 +589,7 @@ int cli_worklist(cli_t *cli, int argc, char **argv)
         printf("Aucune personne n'attend d'action d'un médiateur%s%s.\n", branch ? " de l'agence " : "",
                branch ? branch : "");
     } else {
-        static const int w[] = { 10, 24, 12, 20, 32, 40 };
+        static const int w[] = { 10, 24, 12, 26, 32, 40 };
         cli_row(w, 6, "depuis le", "référence", "médiateur", "atelier", "personne", "à faire");
         for (size_t i = 0; i < n; i++) {
             json_object *o = json_object_array_get_idx(all, i);
