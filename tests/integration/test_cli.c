@@ -135,6 +135,8 @@ static void misuse_is_refused_and_changes_nothing(void **state)
         { "--help", 0, "commandes :" },
         { "-c /nonexistent/tremplin.conf ping", 2, "fichier de configuration introuvable : /nonexistent/tremplin.conf" },
         { "ping -c", 2, "il manque le fichier de -c" },
+        { "ping intake -c /nonexistent/other.conf", 2, "introuvable : /nonexistent/other.conf" }, /* -c anywhere */
+        { "ping intake --config=/nonexistent/third.conf", 2, "introuvable : /nonexistent/third.conf" },
         /* --help before the configuration and Redis, even with none */
         { "-c /nonexistent/tremplin.conf outbox list --help", 0, "usage : tremplin outbox list" },
         { "branch add --help", 0, "usage : tremplin branch add ID --name NOM --territory T" },
