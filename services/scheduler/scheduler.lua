@@ -453,6 +453,20 @@ command('reopen_session', {
   redis.call('HSET', k.session, 'status', 'open')
   redis.call('HDEL', k.session, 'cancel_reason', 'cancelled_by')
   redis.call('HINCRBY', k.session, 'round', 1)
+  -- the people the mistaken cancellation moved out who are still waiting
+  -- for this kind may have this session again: their cancelled entry no
+  -- longer bars them from its roster (one booking per person and session),
+  -- and their place in line (first referred, first served) is kept. The
+  -- roster holds at most the session's capacity.
+  local kind = hget(k.session, 'kind')
+  local roster = P .. 'roster:' .. sid
+  local r = redis.call('HGETALL', roster)
+  for i = 1, #r, 2 do
+    if hget(P .. 'booking:' .. r[i + 1], 'status') == 'session_cancelled'
+       and hget(P .. 'person:' .. r[i], 'active:' .. kind) == 'waiting' then
+      redis.call('HDEL', roster, r[i])
+    end
+  end
   sess_fig(P, sid, 'status', 'open')
   fig(P, a.day, 'sessions_reopened')
   local offered = refill(P, sid, now, tonumber(a.offer_ms), a.day)

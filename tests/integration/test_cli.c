@@ -362,7 +362,12 @@ static void a_mediators_day_through_every_command(void **state)
     assert_int_equal(cli(out, sizeof out, "sessions"), 0);
     SAYS(out, "annulée");
     assert_int_equal(cli(out, sizeof out, "session reopen %s", MON), 0);
-    SAYS(out, "séance rouverte");
+    /* A and C, moved out by the mistake and still waiting, first in line:
+     * both seats offered to them again */
+    SAYS(out, "séance rouverte, 2 places proposées");
+    assert_int_equal(cli(out, sizeof out, "person show %s", a.person), 0);
+    SAYS(out, "place proposée, en attente de réponse");
+    SAYS(out, "séance annulée"); /* the first booking, kept in the history */
     assert_int_equal(cli(out, sizeof out, "session reopen %s", MON), 0);
     SAYS(out, "déjà ouverte");
 
