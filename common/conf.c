@@ -13,12 +13,16 @@
 typedef struct {
     conf_table_t *tables;
     size_t ntables;
+    const char *const *others; /* other programs' sections, skipped */
+    int settings;              /* key = value lines read */
     char *err;
     size_t errlen;
     int failed;     /* line of the first value error, 0 if none */
     FILE *file;
     int line;       /* lines read so far */
     int long_line;  /* first line over inih's INI_MAX_LINE, 0 if none */
+    int section_line; /* of the last "[section]" header read */
+    int report_line;  /* the line the first error names (its section's, for an unknown section) */
 } conf_parse_t;
 
 const char *conf_map_get(const conf_map_t *m, const char *key)
@@ -105,6 +109,8 @@ static char *conf_read_line(char *str, int num, void *stream)
     if (!fgets(str, num, p->file))
         return NULL;
     p->line++;
+    if (str[strspn(str, " \t")] == '[')
+        p->section_line = p->line;
     size_t n = strlen(str);
     if (n > 0 && str[n - 1] != '\n') {
         int c = getc(p->file);
@@ -125,6 +131,7 @@ static int conf_handler(void *user, const char *section, const char *key, const 
 {
     conf_parse_t *p = user;
     int section_known = 0;
+    p->settings++;
     for (size_t t = 0; t < p->ntables; t++) {
         conf_table_t *tab = &p->tables[t];
         for (size_t i = 0; i < tab->n; i++) {
@@ -139,7 +146,7 @@ static int conf_handler(void *user, const char *section, const char *key, const 
                     : conf_set(f, tab->base, value) != 0) {
                 if (!p->failed) {
                     snprintf(p->err, p->errlen, "%s.%s must be %s", section, key, conf_type_name(f->type));
-                    p->failed = p->line;
+                    p->failed = p->report_line = p->line;
                 }
                 return 0;
             }
@@ -149,11 +156,22 @@ static int conf_handler(void *user, const char *section, const char *key, const 
     if (section_known) {
         if (!p->failed) {
             snprintf(p->err, p->errlen, "unknown key '%s' in [%s]", key, section);
-            p->failed = p->line;
+            p->failed = p->report_line = p->line;
         }
         return 0;
     }
-    return 1; /* another program's section */
+    for (const char *const *o = p->others; o && *o; o++)
+        if (strcmp(*o, section) == 0)
+            return 1; /* another program's section */
+    if (!p->failed) {
+        if (section[0])
+            snprintf(p->err, p->errlen, "unknown section [%s]", section);
+        else
+            snprintf(p->err, p->errlen, "'%s' is outside any [section]", key);
+        p->failed = p->line;
+        p->report_line = section[0] && p->section_line ? p->section_line : p->line;
+    }
+    return 0;
 }
 
 static void conf_env_name(char *out, size_t cap, const char *section, const char *key)
@@ -193,7 +211,8 @@ static int conf_env_map(const conf_field_t *f, void *base, char *err, size_t err
     return 0;
 }
 
-int conf_load(const char *path, conf_table_t *tables, size_t ntables, char *err, size_t errlen)
+int conf_load(const char *path, conf_table_t *tables, size_t ntables, const char *const *others, char *err,
+              size_t errlen)
 {
     for (size_t t = 0; t < ntables; t++)
         for (size_t i = 0; i < tables[t].n; i++) {
@@ -205,7 +224,7 @@ int conf_load(const char *path, conf_table_t *tables, size_t ntables, char *err,
         }
 
     if (path && *path) {
-        conf_parse_t p = { tables, ntables, err, errlen, 0, fopen(path, "r"), 0, 0 };
+        conf_parse_t p = { tables, ntables, others, 0, err, errlen, 0, fopen(path, "r"), 0, 0, 0, 0 };
         if (!p.file) {
             snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
             return -1;
@@ -220,12 +239,17 @@ int conf_load(const char *path, conf_table_t *tables, size_t ntables, char *err,
             if (rc == p.failed) {
                 char reason[512];
                 util_strlcpy(reason, err, sizeof reason);
-                snprintf(err, errlen, "%s:%d: %s", path, rc, reason);
+                snprintf(err, errlen, "%s:%d: %s", path, p.report_line, reason);
             } else if (rc == p.long_line) {
                 snprintf(err, errlen, "%s:%d: line too long", path, rc);
             } else {
                 snprintf(err, errlen, "%s:%d: not a 'key = value' or '[section]' line", path, rc);
             }
+            return -1;
+        }
+        if (p.settings == 0) {
+            snprintf(err, errlen, "%s: no setting in the file (empty, or only comments): refusing to run on defaults",
+                     path);
             return -1;
         }
     }

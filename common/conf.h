@@ -3,9 +3,12 @@
  * A table lists {section, key, type, offset, size, default}. Loading applies
  * the defaults, then the file, then environment overrides named
  * TREMPLIN_<SECTION>_<KEY> (upper case, '.' and '-' become '_'). A section a
- * table does not mention is another program's and is skipped; an unknown key
- * in a known section, or a value that does not parse, is an error naming
- * file:line. */
+ * table does not mention is skipped when the caller names it as another
+ * program's, and is an error otherwise (a misspelt "[reddis]" would
+ * silently leave every Redis setting at its default); an unknown key in a
+ * known section, or a value that does not parse, is an error naming
+ * file:line. A file with no setting at all is an error too: running a
+ * deployment on defaults (Redis on 6379) is never what an empty file meant. */
 #ifndef TP_CONF_H
 #define TP_CONF_H
 
@@ -55,9 +58,11 @@ typedef struct {
 #define CONF_DOUBLE_FIELD(sec, key, type_, member, def) \
     { sec, key, CONF_DOUBLE, offsetof(type_, member), sizeof(double), def }
 
-/* path may be NULL (defaults and environment only). Returns 0, or -1 with
- * "file:line: reason" in err. */
-int conf_load(const char *path, conf_table_t *tables, size_t ntables, char *err, size_t errlen);
+/* path may be NULL (defaults and environment only). others: the sections
+ * the file may hold for other programs (NULL-terminated; NULL: none).
+ * Returns 0, or -1 with "file:line: reason" in err. */
+int conf_load(const char *path, conf_table_t *tables, size_t ntables, const char *const *others, char *err,
+              size_t errlen);
 
 /* Sets one field from its text form; used by the loader and by tests. */
 int conf_set(const conf_field_t *f, void *base, const char *value);

@@ -28,7 +28,7 @@ static json_object *jd_tokenize(json_tokener *tok, const char *text, int len, en
     return root;
 }
 
-json_object *jsondoc_parse(const char *text, char *err, size_t errlen)
+static json_object *jd_parse(const char *text, int fr, char *err, size_t errlen)
 {
     json_tokener *tok = json_tokener_new();
     if (!tok) {
@@ -47,16 +47,23 @@ json_object *jsondoc_parse(const char *text, char *err, size_t errlen)
             line += text[i] == '\n';
         /* a whole value before the error: the error is what comes after it */
         json_object *head = end > 0 && end <= INT_MAX ? jd_tokenize(tok, text, (int)end, &head_err, &head_end) : NULL;
-        const char *why = head ? "text after the document"
-                        : jerr == json_tokener_success ? "the document is null" /* json-c's NULL */
-                        : jerr == json_tokener_continue ? "unexpected end"
-                                                        : json_tokener_error_desc(jerr);
+        const char *why = head ? (fr ? "du texte après le document" : "text after the document")
+                        : jerr == json_tokener_success ? (fr ? "le document est null" : "the document is null")
+                        : jerr == json_tokener_continue ? (fr ? "fin inattendue" : "unexpected end")
+                        : fr ? "syntaxe invalide" : json_tokener_error_desc(jerr);
         json_object_put(head);
-        util_fail(err, errlen, "not JSON: %s (line %d, offset %zu)", why, line, end);
+        if (fr)
+            util_fail(err, errlen, "JSON illisible : %s (ligne %d, caractère %zu)", why, line, end);
+        else
+            util_fail(err, errlen, "not JSON: %s (line %d, offset %zu)", why, line, end);
     }
     json_tokener_free(tok);
     return root;
 }
+
+json_object *jsondoc_parse(const char *text, char *err, size_t errlen) { return jd_parse(text, 0, err, errlen); }
+
+json_object *jsondoc_parse_fr(const char *text, char *err, size_t errlen) { return jd_parse(text, 1, err, errlen); }
 
 char *jsondoc_fread(FILE *f, char *err, size_t errlen)
 {

@@ -40,6 +40,9 @@ typedef struct {
 
 /* The document's root (json_object_put it), or NULL with the reason in err. */
 json_object *jsondoc_parse(const char *text, char *err, size_t errlen);
+/* The same with the reason in French, for people ("JSON illisible : fin
+ * inattendue (ligne 3, caractère 41)"). */
+json_object *jsondoc_parse_fr(const char *text, char *err, size_t errlen);
 
 /* The whole text of the file at path, NUL-terminated (the caller frees it),
  * or NULL with "cannot open", "read error", "larger than 1 MiB" or "holds a

@@ -72,8 +72,11 @@ int keyring_load(const keyring_kind_t *kind, const char *dir, keyring_t *out, ch
         util_strlcpy(b->name, name ? name : id, sizeof b->name);
         util_strlcpy(b->territory, terr, sizeof b->territory);
         util_strlcpy(b->public_key, zcert_public_txt(cert), sizeof b->public_key);
-        const char *revoked = zcert_meta(cert, "revoked_ms");
+        const char *revoked = zcert_meta(cert, "revoked_ms"), *created = zcert_meta(cert, "created_ms"),
+                   *origin = zcert_meta(cert, "origin");
         b->revoked_ms = revoked ? strtoll(revoked, NULL, 10) : 0;
+        b->created_ms = created ? strtoll(created, NULL, 10) : 0;
+        util_strlcpy(b->origin, origin ? origin : "", sizeof b->origin);
         zcert_destroy(&cert);
     }
     closedir(d);
@@ -176,7 +179,7 @@ int keyring_ensure_server_key(const keyring_kind_t *kind, const char *dir, char 
 }
 
 int keyring_add(const keyring_kind_t *kind, const char *dir, const char *id, const char *name, const char *territory,
-                const char *endpoint, char *err, size_t errlen)
+                const char *endpoint, int64_t now_ms, const char *origin, char *err, size_t errlen)
 {
     if (!ids_valid(id, KEYRING_ID_MAX - 1) || !ids_valid(territory, WIRE_TERRITORY_MAX)) {
         snprintf(err, errlen, "identifiant de %s ou territoire invalide (lettres, chiffres, - _)", kind->noun_fr);
@@ -204,6 +207,9 @@ int keyring_add(const keyring_kind_t *kind, const char *dir, const char *id, con
     zcert_set_meta(cert, "territory", "%s", territory);
     zcert_set_meta(cert, "server-key", "%s", zcert_public_txt(server_cert));
     zcert_set_meta(cert, "endpoint", "%s", endpoint ? endpoint : "");
+    zcert_set_meta(cert, "created_ms", "%lld", (long long)now_ms);
+    if (origin && origin[0])
+        zcert_set_meta(cert, "origin", "%s", origin);
     /* the secret first: a registered key whose secret was never written
      * would be an entry nobody can use */
     int rc = zcert_save_secret(cert, sec) == 0 && chmod(sec, 0600) == 0 && keyring_save_public(kind, cert, dir, id) == 0
@@ -216,21 +222,30 @@ int keyring_add(const keyring_kind_t *kind, const char *dir, const char *id, con
     return rc;
 }
 
+/* An entry's public certificate and the paths of its two files (512
+ * bytes each), or NULL with "invalide" / "inconnue" in err. */
+static zcert_t *keyring_load_entry(const keyring_kind_t *kind, const char *dir, const char *id, char *pub, char *sec,
+                                   char *err, size_t errlen)
+{
+    if (!ids_valid(id, KEYRING_ID_MAX - 1)) {
+        snprintf(err, errlen, "identifiant de %s invalide", kind->noun_fr);
+        return NULL;
+    }
+    keyring_path(pub, 512, dir, kind->dir, id, ".key");
+    keyring_path(sec, 512, dir, kind->secrets, id, ".key_secret");
+    zcert_t *cert = zcert_load(pub);
+    if (!cert)
+        snprintf(err, errlen, "%s %s inconnue", kind->noun_fr, id);
+    return cert;
+}
+
 int keyring_revoke(const keyring_kind_t *kind, const char *dir, const char *id, int64_t now_ms, char *err,
                    size_t errlen)
 {
     char pub[512], sec[512];
-    if (!ids_valid(id, KEYRING_ID_MAX - 1)) {
-        snprintf(err, errlen, "identifiant de %s invalide", kind->noun_fr);
+    zcert_t *cert = keyring_load_entry(kind, dir, id, pub, sec, err, errlen);
+    if (!cert)
         return -1;
-    }
-    keyring_path(pub, sizeof pub, dir, kind->dir, id, ".key");
-    keyring_path(sec, sizeof sec, dir, kind->secrets, id, ".key_secret");
-    zcert_t *cert = zcert_load(pub);
-    if (!cert) {
-        snprintf(err, errlen, "%s %s inconnue", kind->noun_fr, id);
-        return -1;
-    }
     int rc = 0;
     if (zcert_meta(cert, "revoked_ms")) {
         snprintf(err, errlen, "%s %s est déjà révoquée", kind->the_fr, id);
@@ -243,6 +258,28 @@ int keyring_revoke(const keyring_kind_t *kind, const char *dir, const char *id, 
         } else {
             unlink(sec);
         }
+    }
+    zcert_destroy(&cert);
+    return rc;
+}
+
+int keyring_remove(const keyring_kind_t *kind, const char *dir, const char *id, const char *origin, char *err,
+                   size_t errlen)
+{
+    char pub[512], sec[512];
+    zcert_t *cert = keyring_load_entry(kind, dir, id, pub, sec, err, errlen);
+    if (!cert)
+        return -1;
+    const char *o = zcert_meta(cert, "origin");
+    int rc = 0;
+    if (!o || strcmp(o, origin) != 0) {
+        snprintf(err, errlen, "%s %s n'est pas de « %s » : la révoquer plutôt", kind->the_fr, id, origin);
+        rc = -1;
+    } else if (unlink(pub) != 0) {
+        snprintf(err, errlen, "cannot delete %s: %s", pub, strerror(errno));
+        rc = -1;
+    } else {
+        unlink(sec);
     }
     zcert_destroy(&cert);
     return rc;

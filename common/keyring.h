@@ -4,8 +4,9 @@
  *
  * The registry is a directory of CZMQ certificates, one per client system
  * (intake's branch systems, the survey's kiosks): <dir>/<kind->dir>/<id>.key
- * with the metadata <kind->role> (the id), name, territory, and revoked_ms
- * once revoked — a revoked entry stays, with its date. Files are written
+ * with the metadata <kind->role> (the id), name, territory, created_ms,
+ * origin (who made it: "" for people, e.g. "simulation" for a demo's), and
+ * revoked_ms once revoked — a revoked entry stays, with its date. Files are written
  * whole and renamed into place, so a reader never sees half a certificate.
  * The client's secret certificate (<dir>/<kind->secrets>/<id>.key_secret,
  * mode 0600, with the server's public key and the endpoint in its metadata)
@@ -49,7 +50,9 @@ typedef struct {
     char name[96];
     char territory[17];
     char public_key[KEYRING_KEY_LEN + 1];
+    int64_t created_ms; /* 0 when not recorded (an older entry) */
     int64_t revoked_ms; /* 0 while the entry may send */
+    char origin[17];    /* "" (made by people), or what made it ("simulation") */
 } keyring_entry_t;
 
 typedef struct {
@@ -76,10 +79,15 @@ unsigned long keyring_dir_stamp(const keyring_kind_t *kind, const char *dir);
 int keyring_ensure_server_key(const keyring_kind_t *kind, const char *dir, char *err, size_t errlen);
 /* Creates an entry: key pair, public certificate in the registry, secret
  * certificate for the client (0600, with the server's public key and the
- * endpoint in its metadata; the server's key made first if missing).
- * Refuses an id that exists. */
+ * endpoint in its metadata; the server's key made first if missing), made
+ * at now_ms by origin ("" for people). Refuses an id that exists. */
 int keyring_add(const keyring_kind_t *kind, const char *dir, const char *id, const char *name, const char *territory,
-                const char *endpoint, char *err, size_t errlen);
+                const char *endpoint, int64_t now_ms, const char *origin, char *err, size_t errlen);
+/* Deletes an entry of the given origin (and its secret) from the registry,
+ * as if it had never been: for what a demo made. An entry of another origin
+ * is refused (people's entries are revoked, never forgotten). */
+int keyring_remove(const keyring_kind_t *kind, const char *dir, const char *id, const char *origin, char *err,
+                   size_t errlen);
 /* Marks the entry revoked as of now_ms (its certificate stays, with the
  * date) and deletes its secret copy. */
 int keyring_revoke(const keyring_kind_t *kind, const char *dir, const char *id, int64_t now_ms, char *err,

@@ -1,5 +1,6 @@
 #include "rds.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,7 +166,8 @@ static int rds_read_password(const rds_conf_t *conf, char *out, size_t cap, char
         return util_strlcpy(out, conf->password, cap);
     FILE *f = fopen(conf->password_file, "r");
     if (!f) {
-        snprintf(err, errlen, "cannot read password file %s", conf->password_file);
+        snprintf(err, errlen, "cannot read the password file of Redis user '%s': %s: %s ([redis] password_file)",
+                 conf->user[0] ? conf->user : "default", conf->password_file, strerror(errno));
         return -1;
     }
     if (!fgets(out, (int)cap, f))
@@ -249,12 +251,14 @@ int rds_connect(rds_t *self, char *err, size_t errlen)
     if (conf->sentinels[0] && rds_sentinel_lookup(conf, host, sizeof host, &port, err, errlen) != 0)
         return -1;
 
+    /* the password first: a file that is not there is a setup error, which
+     * no retry will mend (-2), whether Redis is up or not */
+    char password[128];
+    if (rds_read_password(conf, password, sizeof password, err, errlen) != 0)
+        return -2;
     redisContext *c = rds_open(host, port, conf->connect_timeout_ms, conf->command_timeout_ms, err, errlen);
     if (!c)
         return -1;
-    char password[128];
-    if (rds_read_password(conf, password, sizeof password, err, errlen) != 0)
-        goto fail;
     if (password[0]) {
         redisReply *r = conf->user[0] ? redisCommand(c, "AUTH %s %s", conf->user, password)
                                       : redisCommand(c, "AUTH %s", password);
@@ -278,6 +282,13 @@ int rds_connect(rds_t *self, char *err, size_t errlen)
     self->persistence.known = 0;
     if (rds_read_persistence(self, c) != 0) {
         snprintf(err, errlen, "INFO persistence: %s", c->errstr);
+        goto fail;
+    }
+    if (self->persistence.known && self->persistence.loading) {
+        /* meanwhile Redis reports AOF off and refuses the library check:
+         * say what is really happening, not that AOF is off or the library
+         * missing */
+        snprintf(err, errlen, "Redis %s:%d is still loading its data into memory (LOADING): waiting", host, port);
         goto fail;
     }
     if (conf->require_aof && (!self->persistence.known || !self->persistence.aof_enabled)) {

@@ -62,8 +62,9 @@ void rds_set_conf(rds_t *self, const rds_conf_t *conf);
  * name, or a reload). */
 void rds_set_library(rds_t *self, const char *name, const char *code, int load);
 
-/* One attempt, now. 0, or -1 with the reason in err; -2 when this Redis is
- * refused by configuration (AOF off), which retrying will not change. */
+/* One attempt, now. 0, or -1 with the reason in err (Redis down, still
+ * loading its data …); -2 when the configuration is at fault (AOF off, the
+ * password file unreadable), which retrying will not change. */
 int rds_connect(rds_t *self, char *err, size_t errlen);
 
 /* Redis's persistence as last seen: read again now when connected, else as

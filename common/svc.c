@@ -158,8 +158,13 @@ static void svc_on_hup(loop_t *loop, void *arg)
     for (int i = 0; i < s->nextra; i++)
         inbox_set_territories(s->extra[i].inbox, s->territories, s->nterritories);
     outbox_set_territories(s->outbox, s->territories, s->nterritories);
-    if (s->def->reload)
-        s->def->reload(s);
+    /* the service's own files (a timetable, a catalogue): one that does not
+     * load keeps the one in use, and the reload is reported as failed */
+    if (s->def->reload && s->def->reload(s) != 0) {
+        log_error("reload_failed", "conf=%s reason=\"a file of the service did not load (the line above)\" "
+                  "action=keep_previous", s->conf_path ? s->conf_path : "-");
+        return;
+    }
     log_info("reloaded", "conf=%s", s->conf_path ? s->conf_path : "-");
 }
 
@@ -250,7 +255,7 @@ static int svc_start(svc_t *s, char *err, size_t errlen)
      * user may not load code that runs with another service's rights */
     rds_set_library(s->rds, s->def->library, s->def->lua, s->conf.load_functions);
     int rc = rds_connect(s->rds, err, errlen);
-    if (rc == -2) /* refused by configuration (AOF off): not a passing fault */
+    if (rc == -2) /* refused by configuration (AOF off, no password file): not a passing fault */
         return -1;
     if (rc != 0)
         log_warn("redis_unavailable", "reason=\"%s\" action=retry_in_background", err);
@@ -320,6 +325,12 @@ int svc_main(const svc_def_t *def, int argc, char **argv)
     s->conf_path = svc_conf_path(argc, argv);
     s->started_ms = clock_mono_ms();
     char err[512];
+    if (!s->conf_path) { /* running on defaults alone would reach some other Redis */
+        fprintf(stderr, "%s: no configuration file: give -c FILE, or set TREMPLIN_CONF, or put tremplin.conf in the "
+                        "working directory\n", def->name);
+        free(s);
+        return 1;
+    }
     if (svc_conf_load(s->conf_path, def->name, &s->conf, def, err, sizeof err) != 0) {
         fprintf(stderr, "%s: %s\n", def->name, err);
         free(s);

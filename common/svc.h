@@ -13,6 +13,7 @@
 #include "rds.h"
 
 #define SVC_MAX_TERRITORIES 32
+#define SVC_VERSION "0.1.0" /* of the services and the tool */
 
 /* Settings every service reads from the shared file. */
 typedef struct {
@@ -47,13 +48,18 @@ typedef struct {
     const char *lua;     /* its source (bus.lua + the service's functions) */
     const inbox_handler_t *handlers;
     size_t nhandlers;
+    /* every section of the deployment's configuration file, NULL-terminated
+     * (services/services.h: tp_conf_sections): the ones this program does not
+     * read are skipped, any other is a misspelling and refused */
+    const char *const *sections;
     /* the service's own keys in its [<name>] section */
     const conf_field_t *conf_fields;
     size_t nconf_fields;
     void *conf_base;
-    /* hooks, each optional; 0 / -1 */
+    /* hooks, each optional; 0 / -1 (a reload that fails keeps what is in
+     * use, and is logged as a failure, never as "reloaded") */
     int (*start)(svc_t *s);
-    void (*reload)(svc_t *s);
+    int (*reload)(svc_t *s);
     void (*stop)(svc_t *s);
     void (*pong_fill)(svc_t *s, Tremplin__Pong *pong); /* what only this service checks */
     /* a message of the outbox refused for good by its receiver: 0 taken as
@@ -65,7 +71,8 @@ typedef struct {
 int svc_main(const svc_def_t *def, int argc, char **argv);
 
 /* Loads the shared file (plus the service's own table when def is given)
- * into conf. Used by services and the CLI. */
+ * into conf; def->sections, when given, lists the sections of the
+ * deployment (any other is refused). Used by services and the CLI. */
 int svc_conf_load(const char *path, const char *service, svc_conf_t *conf, const svc_def_t *def, char *err,
                   size_t errlen);
 /* Another program's settings of the file this service reads (e.g. the

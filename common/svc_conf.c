@@ -139,7 +139,9 @@ int svc_conf_load(const char *path, const char *service, svc_conf_t *conf, const
         { def ? def->conf_fields : NULL, def ? def->nconf_fields : 0, def ? def->conf_base : NULL },
     };
     memset(conf, 0, sizeof *conf);
-    if (conf_load(path, tables, def && def->nconf_fields ? 3 : 2, err, errlen) != 0)
+    static const char *const none[] = { NULL };
+    if (conf_load(path, tables, def && def->nconf_fields ? 3 : 2, def && def->sections ? def->sections : none, err,
+                  errlen) != 0)
         return -1;
     if (svc_conf_check(conf, err, errlen) != 0)
         return -1;
@@ -175,7 +177,7 @@ int svc_conf_peer(const svc_t *s, const char *program, const conf_field_t *field
                   char *err, size_t errlen)
 {
     svc_conf_t scratch;
-    svc_def_t part = { .conf_fields = fields, .nconf_fields = nfields, .conf_base = base };
+    svc_def_t part = { .sections = s->def->sections, .conf_fields = fields, .nconf_fields = nfields, .conf_base = base };
     return svc_conf_load(s->conf_path, program, &scratch, &part, err, errlen);
 }
 

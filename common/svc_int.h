@@ -17,7 +17,6 @@
 #define SVC_MAX_ROUTES 16
 #define SVC_MAX_ROUTERS 4
 #define SVC_MAX_TIMERS 8
-#define SVC_VERSION "0.1.0"
 
 typedef struct {
     char to[32];

@@ -124,8 +124,8 @@ if [ "$mode" = "demo" ]; then
     tool simulate --branches 3 --count 150 --seed 42 || echo "(la simulation a échoué : voir $var/log/)" >&2
     sleep 2   # the matcher assesses, the scheduler books: a moment for the relays
     echo
-    echo "Les séances des quatre prochaines semaines (places prises / capacité, liste d'attente) :"
-    tool sessions | head -16
+    echo "Les séances des quatre prochaines semaines (places réservées, proposées, liste d'attente) :"
+    tool sessions
     echo
     echo "Tableau de bord :  http://127.0.0.1:$((base + 7))/   (chiffres : /api/kpi, /metrics, /api/export.csv)"
     echo "Les convocations envoyées par SMS (un fichier par message dans $var/spool/) :"

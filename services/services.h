@@ -4,6 +4,8 @@
 #ifndef TP_SERVICES_H
 #define TP_SERVICES_H
 
+#include <stddef.h>
+
 #define INTAKE_LIBRARY "intake_v1"
 #define MATCHER_LIBRARY "matcher_v1"
 #define SCHEDULER_LIBRARY "scheduler_v1"
@@ -22,5 +24,14 @@ static const service_info_t tp_services[] = {
 };
 
 #define TP_NSERVICES ((int)(sizeof tp_services / sizeof tp_services[0]))
+
+/* Every section of the deployment's configuration file (deploy/setup.sh
+ * writes them): each program reads its own and skips the others; a section
+ * not listed here is a misspelling (`[reddis]`) and stops the program that
+ * reads the file, with its file and line. */
+static const char *const tp_conf_sections[] = {
+    "redis", "clock", "log", "bus", "endpoints", "intake", "matcher", "scheduler", "survey", "reporter", "gateway",
+    NULL,
+};
 
 #endif

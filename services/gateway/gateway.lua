@@ -30,6 +30,10 @@
 --   survey_due     zset business ms -> pid: a partial survey answer (a score
 --                  without OUI/NON, or the reverse) sent as it is then
 --   reply:<msg_id> what an incoming SMS was taken for: kind action person
+--   worklist       zset ms -> 'undelivered|<pid>': a person a notification
+--                  could not reach (given up, or no phone and no address),
+--                  until one reaches them (tremplin worklist);
+--                  worklist:job hash pid -> the job that could not
 --   fig:<day>, fig:total  figures (ids and counts only)
 -- Read, never written: the notify streams' entries (the consumer group
 -- 'gateway' is the gateway's), tp:{T}:intake:person:<pid> (consent) and
@@ -40,6 +44,21 @@ local function prefix_of(key) return string.match(key, '^(tp:{[^}]*}:)gateway:')
 local function fig(G, day, field, by)
   redis.call('HINCRBY', G .. 'fig:' .. day, field, by or 1)
   redis.call('HINCRBY', G .. 'fig:total', field, by or 1)
+end
+
+-- The mediator's worklist: a person no notification could reach, and when;
+-- cleared once one does.
+local function worklist_add(G, pid, jid, now)
+  if pid and pid ~= '' then
+    redis.call('ZADD', G .. 'worklist', now, 'undelivered|' .. pid)
+    redis.call('HSET', G .. 'worklist:job', pid, jid)
+  end
+end
+
+local function worklist_clear(G, pid)
+  if pid and pid ~= '' and redis.call('HDEL', G .. 'worklist:job', pid) == 1 then
+    redis.call('ZREM', G .. 'worklist', 'undelivered|' .. pid)
+  end
 end
 
 local function hash_pairs(out, prefix, key)
@@ -206,6 +225,7 @@ step('result', {
     fig(G, day, 'sent:' .. a.channel)
     if a.transport ~= a.channel then fig(G, day, 'sent:' .. a.transport) end
     fig(G, day, 'sent:' .. jtype)
+    worklist_clear(G, pid)
     if a.phone_hash and a.phone_hash ~= '' then
       redis.call('SADD', G .. 'phone:' .. a.phone_hash, pid)
       redis.call('ZADD', G .. 'phones', now, a.phone_hash) -- its last use, for the retention purge
@@ -239,6 +259,7 @@ step('result', {
   elseif o == 'dropped' then
     redis.call('HSET', k.job, 'status', 'dropped', 'drop_reason', a.reason, 'closed_ms', now)
     fig(G, day, 'dropped:' .. a.reason)
+    if a.reason == 'no_contact' then worklist_add(G, pid, jid, now) end
   elseif o == 'retry' then
     redis.call('HSET', k.job, 'status', 'failed', 'last_error', a.error, 'next_try', a.retry_at)
     redis.call('HINCRBY', k.job, 'tries', 1)
@@ -248,6 +269,7 @@ step('result', {
     redis.call('HSET', k.job, 'status', 'given_up', 'last_error', a.error, 'closed_ms', now)
     redis.call('HINCRBY', k.job, 'tries', 1)
     redis.call('ZADD', G .. 'flagged', now, jid)
+    worklist_add(G, pid, jid, now)
     fig(G, day, 'failed')
     fig(G, day, 'given_up')
   else

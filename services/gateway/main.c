@@ -28,7 +28,7 @@ static int gateway_start(svc_t *s)
 }
 
 /* the callback keeps its address and secret until a restart */
-static void gateway_reload(svc_t *s) { gateway_load(s); }
+static int gateway_reload(svc_t *s) { return gateway_load(s); }
 
 static void gateway_stop(svc_t *s)
 {
@@ -41,6 +41,7 @@ int main(int argc, char **argv)
 {
     svc_def_t def = {
         .name = "gateway",
+        .sections = tp_conf_sections,
         .library = GATEWAY_LIBRARY,
         .lua = gateway_lua,
         .conf_fields = gateway_conf_fields,

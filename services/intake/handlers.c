@@ -220,9 +220,31 @@ static void prepare_withdraw_consent(void *arg, const Tremplin__Envelope *env, c
     call_arg(call, "person_id", "%s", w->person_id);
 }
 
+/* GiveConsent: staff record a consent given (again); dated. */
+static void prepare_give_consent(void *arg, const Tremplin__Envelope *env, call_t *call)
+{
+    (void)arg;
+    const Tremplin__GiveConsent *g = env->give_consent;
+    if (!ids_hex(g->person_id)) {
+        call_error(call, "INVALID_FIELD", "person_id", "Identifiant de personne invalide.", 0);
+        return;
+    }
+    if (referral_known_purpose(g->purpose) != 0) {
+        call_error(call, "UNKNOWN_VALUE", "purpose", "Finalité inconnue (training, sms, survey).", 0);
+        return;
+    }
+    call_function(call, "give_consent");
+    call_event(call, "consent.given", "person_id");
+    call_key(call, "person", "person:%s", g->person_id);
+    call_arg(call, "purpose", "%s", g->purpose);
+    call_arg(call, "now_ms", "%lld", (long long)clock_now_ms());
+    call_arg(call, "person_id", "%s", g->person_id);
+}
+
 /* SubmitReferral first: the branch endpoint serves that one only. */
 const inbox_handler_t intake_handlers[] = {
     { TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL, prepare_submit_referral, .edge = 1 },
     { TREMPLIN__ENVELOPE__PAYLOAD_WITHDRAW_CONSENT, prepare_withdraw_consent },
+    { TREMPLIN__ENVELOPE__PAYLOAD_GIVE_CONSENT, prepare_give_consent },
 };
 const size_t intake_nhandlers = sizeof intake_handlers / sizeof intake_handlers[0];

@@ -53,7 +53,7 @@ void intake_purge(svc_t *s);
 /* half_days.c: the half-days of the scheduler's timetable, accepted in
  * referrals besides the week's; a timetable that does not load keeps the
  * ones known before. */
-void intake_load_half_days(intake_t *in);
+int intake_load_half_days(intake_t *in);
 
 /* selfcheck.c: intake pings its own branch endpoint over CURVE (through
  * ZAP) every watch_ms; its Pong says whether the last answer is recent. */

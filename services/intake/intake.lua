@@ -1,6 +1,10 @@
 -- intake: Redis functions of the intake service (appended to common/bus.lua).
 -- Keys: tp:{T}:intake:*  — pseudonymous records (ref, referral, person), the
--- personal data apart (contact, with its retention date), figures (fig).
+-- personal data apart (contact, with its retention date), figures (fig), and
+-- worklist: zset ms -> 'no_contact|<pid>', a person referred with neither a
+-- phone nor an address left (a person known before whose contact was
+-- purged), until a referral gives one (tremplin worklist); referrals:<pid>,
+-- zset ms -> referral id: a person's referrals (tremplin person show).
 
 -- submit_referral: a referral accepted — the business key (branch,
 -- external_ref), the pseudonymous records, the personal data apart with its
@@ -42,6 +46,8 @@ command('submit_referral', {
     redis.call('HSET', k.person, 'created_ms', now, 'first_branch', a.branch, 'first_referral', rid)
   end
   redis.call('HINCRBY', k.person, 'referrals', 1)
+  -- a person's referrals, for the people who look them up (person show)
+  redis.call('ZADD', string.match(k.person, '^(tp:{[^}]*}:intake:)') .. 'referrals:' .. pid, now, rid)
   redis.call('HSET', k.person, 'availability', a.availability, 'last_referral', rid)
   -- consent: recorded per purpose, with the text version and when
   redis.call('HSET', k.person, 'consent_version', a.consent_version, 'consent_at', a.consent_at_ms)
@@ -56,6 +62,14 @@ command('submit_referral', {
   end
   redis.call('HSET', k.contact, unpack(contact))
   redis.call('ZADD', k.retention, a.retain_until_ms, pid)
+  -- nobody to convoke: the mediator's worklist, until a referral gives a way
+  local reach = redis.call('HMGET', k.contact, 'phone', 'line1')
+  local worklist = string.match(k.person, '^(tp:{[^}]*}:intake:)') .. 'worklist'
+  if reach[1] or reach[2] then
+    redis.call('ZREM', worklist, 'no_contact|' .. pid)
+  else
+    redis.call('ZADD', worklist, now, 'no_contact|' .. pid)
+  end
 
   -- figures: ids and counts only (docs/figures.md); by branch and by the
   -- mediator's partner, in the day and in the total
@@ -105,6 +119,22 @@ command('withdraw_consent', {keys = {'person', 'fig_day'}, args = {'purpose', 'n
     redis.call('HINCRBY', k.fig_day, 'consent_withdrawn:' .. a.purpose, 1)
   end
   return {'ok', 'person_id', a.person_id, 'status', 'withdrawn'}
+end)
+
+-- give_consent: a consent given (again) after the referral, with its date
+-- (consent:<purpose>:given_ms). The services read it where they use it: the
+-- gateway when it sends, the survey when it opens a participation. Training
+-- given again places nobody by itself: a new referral does.
+command('give_consent', {keys = {'person'}, args = {'purpose', 'now_ms', 'person_id'}}, function(k, a)
+  if redis.call('EXISTS', k.person) == 0 then
+    return {'err', 'UNKNOWN_PERSON', 'person_id', 'Personne inconnue : vérifier l\'identifiant transmis.'}
+  end
+  local field = 'consent:' .. a.purpose
+  if redis.call('HGET', k.person, field) == 'given' then
+    return {'dup', 'person_id', a.person_id, 'status', 'given'}
+  end
+  redis.call('HSET', k.person, field, 'given', field .. ':given_ms', a.now_ms)
+  return {'ok', 'person_id', a.person_id, 'status', 'given'}
 end)
 
 -- purge_contacts (a step of the leased timer, not a command): the personal

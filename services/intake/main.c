@@ -44,11 +44,11 @@ static int intake_start(svc_t *s)
     return 0;
 }
 
-static void intake_reload(svc_t *s)
+static int intake_reload(svc_t *s)
 {
     intake_t *in = svc_state(s);
     keyring_door_refresh(&in->door);
-    intake_load_half_days(in);
+    return intake_load_half_days(in);
 }
 
 static void intake_pong_fill(svc_t *s, Tremplin__Pong *pong) { intake_selfcheck_pong(svc_state(s), pong); }
@@ -65,6 +65,7 @@ int main(int argc, char **argv)
 {
     svc_def_t def = {
         .name = "intake",
+        .sections = tp_conf_sections,
         .library = INTAKE_LIBRARY,
         .lua = intake_lua,
         .handlers = intake_handlers,

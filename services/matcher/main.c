@@ -8,12 +8,13 @@ extern const char matcher_lua[];
 static matcher_t matcher;
 
 static int matcher_start(svc_t *s) { return matcher_load(s); }
-static void matcher_reload(svc_t *s) { matcher_load(s); }
+static int matcher_reload(svc_t *s) { return matcher_load(s); }
 
 int main(int argc, char **argv)
 {
     svc_def_t def = {
         .name = "matcher",
+        .sections = tp_conf_sections,
         .library = MATCHER_LIBRARY,
         .lua = matcher_lua,
         .handlers = matcher_handlers,

@@ -1,6 +1,13 @@
 -- matcher: Redis functions of the matcher service (appended to common/bus.lua).
 -- Keys: tp:{T}:matcher:*  — assignments (why this workshop), the person's
--- pathway (assigned and completed kinds), figures.
+-- pathway (assigned and completed kinds), figures, and worklist: zset ms ->
+-- 'questionnaire|<pid>' (level not determined: the questionnaire is to be
+-- done again) or 'reassessment|<pid>' (the pathway is finished: a
+-- re-assessment is offered), until the person's next assessment
+-- (tremplin worklist).
+
+-- The worklist key of a call, from one of its keys.
+local function worklist_of(key) return string.match(key, '^(tp:{[^}]*}:matcher:)') .. 'worklist' end
 
 -- A figure of the day and of the total, with its variants by branch
 -- (field@b:<branch>) and by the mediator's partner (field@p:<partner>) when
@@ -48,6 +55,15 @@ command('assign', {
   end
   if a.availability ~= '' then redis.call('HSET', k.person, 'availability', a.availability) end
   redis.call('HSET', k.person, 'level', a.level, 'outcome', outcome, 'assessed_ms', now)
+  -- an assessment answers what the mediator was asked for; an undetermined
+  -- one asks again
+  local wl = worklist_of(k.person)
+  redis.call('ZREM', wl, 'reassessment|' .. a.person_id)
+  if outcome == 'reassess' then
+    redis.call('ZADD', wl, now, 'questionnaire|' .. a.person_id)
+  else
+    redis.call('ZREM', wl, 'questionnaire|' .. a.person_id)
+  end
   fig_by(k, 'assessed', b, p)
   if kind ~= '' then
     redis.call('HSET', k.person, 'assigned:' .. kind, now)
@@ -84,6 +100,7 @@ command('follow_up', {
   -- nothing left on the pathway: recorded, and a re-assessment is offered
   redis.call('HSET', k.followup, 'person_id', a.person_id, 'kind', '', 'status', 'pathway_finished', 'decided_ms', now)
   redis.call('HSET', k.person, 'pathway_finished_ms', now, 'reassessment_offered_ms', now)
+  redis.call('ZADD', worklist_of(k.person), now, 'reassessment|' .. a.person_id)
   redis.call('HINCRBY', k.fig_day, 'pathway_finished', 1)
   return {'ok', 'person_id', a.person_id, 'status', 'pathway_finished'}, {}
 end)

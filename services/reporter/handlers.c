@@ -9,6 +9,7 @@
 #include "matcher/matcher.h"
 #include "scheduler/scheduler.h"
 #include "reporter.h"
+#include "services.h"
 #include "util.h"
 
 const conf_field_t reporter_conf_fields[] = {
@@ -58,7 +59,8 @@ int reporter_load_catalogue(const char *conf_path, catalogue_t *out, char *err, 
 {
     svc_conf_t scratch;
     matcher_conf_t mc;
-    svc_def_t part = { .conf_fields = matcher_conf_fields, .nconf_fields = matcher_nconf_fields, .conf_base = &mc };
+    svc_def_t part = { .sections = tp_conf_sections, .conf_fields = matcher_conf_fields,
+                       .nconf_fields = matcher_nconf_fields, .conf_base = &mc };
     if (svc_conf_load(conf_path, "matcher", &scratch, &part, err, errlen) != 0)
         return -1;
     return catalogue_load(mc.catalogue_path, out, err, errlen);

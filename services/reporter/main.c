@@ -53,7 +53,7 @@ static void reporter_subscribe(svc_t *s, reporter_t *r)
 /* At start and on SIGHUP: the [reporter] settings and the matcher's
  * catalogue (titles, levels, themes), handed to the HTTP thread under the
  * lock. A catalogue that cannot be read leaves the previous one (or codes). */
-static void reporter_load(svc_t *s)
+static int reporter_load(svc_t *s)
 {
     reporter_t *r = svc_state(s);
     char err[512];
@@ -62,7 +62,7 @@ static void reporter_load(svc_t *s)
     int ok = svc_conf_peer(s, "matcher", matcher_conf_fields, matcher_nconf_fields, &mc, err, sizeof err) == 0
              && catalogue_load(mc.catalogue_path, fresh, err, sizeof err) == 0;
     if (!ok)
-        log_warn("catalogue_unread", "reason=\"%s\" action=keep_previous", err);
+        log_error("catalogue_unread", "reason=\"%s\" action=keep_previous", err);
     pthread_mutex_lock(&r->lock);
     r->conf = conf_loaded;
     r->svc_conf = *svc_conf(s);
@@ -72,6 +72,7 @@ static void reporter_load(svc_t *s)
     }
     pthread_mutex_unlock(&r->lock);
     free(fresh);
+    return ok ? 0 : -1;
 }
 
 static int reporter_start(svc_t *s)
@@ -97,6 +98,7 @@ int main(int argc, char **argv)
     pthread_mutex_init(&reporter.lock, NULL);
     svc_def_t def = {
         .name = "reporter",
+        .sections = tp_conf_sections,
         .library = REPORTER_LIBRARY,
         .lua = reporter_lua,
         .handlers = reporter_handlers,

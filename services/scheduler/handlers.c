@@ -136,6 +136,32 @@ static void prepare_cancel_session(void *arg, const Tremplin__Envelope *env, cal
     scheduler_cancel_call(sc, c->session_id, c->reason, "staff", now, day, call);
 }
 
+/* ReopenSession: staff undo their own cancellation (a mistake), while the
+ * timetable still holds the session: one it no longer holds (a holiday, a
+ * closure, its trainer absent) would be cancelled again at the next turn. */
+static void prepare_reopen_session(void *arg, const Tremplin__Envelope *env, call_t *call)
+{
+    scheduler_t *sc = svc_state(arg);
+    const Tremplin__ReopenSession *r = env->reopen_session;
+    if (!ids_valid(r->session_id, TT_ID - 1)) {
+        call_error(call, "INVALID_FIELD", "session_id", "Identifiant de séance invalide.", 0);
+        return;
+    }
+    tt_session_t ts;
+    if (timetable_find(&sc->timetable, r->session_id, &ts) != 0 || ts.trainer_absent) {
+        call_error(call, "NOT_REOPENABLE", "session_id",
+                   "Le calendrier n'a plus cette séance (jour férié, fermeture, absence du formateur, créneau retiré) : "
+                   "la rouvrir, c'est corriger le calendrier.",
+                   0);
+        return;
+    }
+    begin(call, "reopen_session", "session.reopened");
+    call_event(call, "session.reopened", "session_id"); /* its subject: the session */
+    call_key(call, "session", "session:%s", r->session_id);
+    call_arg(call, "session_id", "%s", r->session_id);
+    call_arg(call, "offer_ms", "%lld", (long long)scheduler_offer_ms(sc));
+}
+
 void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *reason, const char *by, int64_t now,
                            const char *day, call_t *call)
 {
@@ -227,6 +253,7 @@ const inbox_handler_t scheduler_handlers[] = {
     { TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_BOOKING, prepare_cancel_booking },
     { TREMPLIN__ENVELOPE__PAYLOAD_ANSWER_OFFER, prepare_answer_offer },
     { TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_SESSION, prepare_cancel_session },
+    { TREMPLIN__ENVELOPE__PAYLOAD_REOPEN_SESSION, prepare_reopen_session },
     { TREMPLIN__ENVELOPE__PAYLOAD_MARK_ATTENDANCE, prepare_mark_attendance },
     { TREMPLIN__ENVELOPE__PAYLOAD_CONSENT_WITHDRAWN, prepare_consent_withdrawn },
 };

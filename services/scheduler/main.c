@@ -29,7 +29,7 @@ static int scheduler_start(svc_t *s)
     return 0;
 }
 
-static void scheduler_reload(svc_t *s) { scheduler_load(s); }
+static int scheduler_reload(svc_t *s) { return scheduler_load(s); }
 
 static void scheduler_stop(svc_t *s) { call_free(&((scheduler_t *)svc_state(s))->step); }
 
@@ -37,6 +37,7 @@ int main(int argc, char **argv)
 {
     svc_def_t def = {
         .name = "scheduler",
+        .sections = tp_conf_sections,
         .library = SCHEDULER_LIBRARY,
         .lua = scheduler_lua,
         .handlers = scheduler_handlers,

@@ -10,6 +10,7 @@
 --                   (bid: 10 characters of Crockford's base 32 from the step's
 --                   secret nonce, see new_booking; seq: the order they were made)
 --   roster:<sid>    hash pid -> bid             (one booking per person and session)
+--   bookings:<pid>  zset created ms -> bid      (a person's bookings: tremplin person show)
 --   person:<pid>    availability, active:<kind> = bid | 'waiting', referred:<kind>,
 --                   assignment:<kind>, noshows:<kind>, flagged:<kind>, completed:<kind>,
 --                   seen_total, trained_ms, first_booked_ms, branch and partner (where
@@ -21,6 +22,10 @@
 --                   seat, so a placement is O(log n) in the sessions (seat_index
 --                   keeps it in step with every change of status, taken or
 --                   capacity; free:ready marks it built, see seat_index_build)
+--   worklist        zset ms -> 'noshow|<pid>|<kind>' (flagged after repeated
+--                   no-shows) or 'offer_expired|<pid>|<kind>' (an offer left
+--                   unanswered): what a mediator should look at, until the
+--                   person has a seat in that kind again (tremplin worklist)
 --   notify          stream of jobs for the gateway (ids only)
 --   fig:<day>, fig:total, fig:current           figures (docs/figures.md): a person's
 --                   figures also by branch (field@b:<branch>) and partner (@p:)
@@ -85,6 +90,18 @@ end
 local function has(list, x)
   for _, v in ipairs(list) do if v == x then return true end end
   return false
+end
+
+-- the mediator's worklist --------------------------------------------------
+
+local function worklist_add(P, what, pid, kind, now)
+  redis.call('ZADD', P .. 'worklist', now, what .. '|' .. pid .. '|' .. kind)
+end
+
+-- The person has a seat in that kind again (booked, an offer accepted): what
+-- the worklist said of it is done.
+local function worklist_done(P, pid, kind)
+  redis.call('ZREM', P .. 'worklist', 'noshow|' .. pid .. '|' .. kind, 'offer_expired|' .. pid .. '|' .. kind)
 end
 
 -- the waitlists -----------------------------------------------------------
@@ -177,6 +194,7 @@ local function new_booking(P, pid, sid, kind, status, now, deadline)
   redis.call('HSET', P .. 'booking:' .. bid, 'pid', pid, 'sid', sid, 'kind', kind, 'status', status,
              'created', now, 'deadline', deadline or 0, 'assignment', hget(person, 'assignment:' .. kind) or '',
              'referred_at', hget(person, 'referred:' .. kind) or now, 'seq', redis.call('INCR', P .. 'seq'))
+  redis.call('ZADD', P .. 'bookings:' .. pid, now, bid)
   redis.call('HSET', P .. 'roster:' .. sid, pid, bid)
   redis.call('HINCRBY', P .. 'session:' .. sid, 'taken', 1)
   sess_incr(P, sid, 'taken', 1)
@@ -220,6 +238,7 @@ local function place(P, pid, kind, now, notice_ms, day)
   if sid then
     local bid = new_booking(P, pid, sid, kind, 'booked', now)
     notify(P, 'convocation', bid, pid, sid)
+    worklist_done(P, pid, kind)
     figp(P, day, 'booked:' .. kind, pid)
     first_booked(P, pid, now, day)
     return 'booked', bid, sid
@@ -312,6 +331,7 @@ command('track_assigned', {
     return {'ok', 'booking_id', active == 'waiting' and '' or active, 'status', 'already'}
   end
   redis.call('HSET', k.person, 'referred:' .. kind, a.referred_at_ms, 'assignment:' .. kind, a.assignment_id)
+  worklist_done(P, pid, kind) -- a new assignment is the mediator's answer
   local status, bid, sid = place(P, pid, kind, now, tonumber(a.notice_ms), day)
   redis.call('HSET', k.assigned, 'status', status, 'booking', bid, 'session', sid)
   return {'ok', 'booking_id', bid, 'session_id', sid, 'status', status}
@@ -361,6 +381,7 @@ command('answer_offer', {
     redis.call('HSET', k.booking, 'status', 'booked', 'answered', now)
     redis.call('ZREM', P .. 'offers', a.booking_id)
     notify(P, 'convocation', a.booking_id, b[4], b[3])
+    worklist_done(P, b[4], b[5])
     figp(P, day, 'offers_accepted:' .. b[5], b[4])
     figp(P, day, 'booked:' .. b[5], b[4])
     first_booked(P, b[4], now, day)
@@ -455,6 +476,51 @@ command('cancel_session', {
   return {'ok', 'session_id', sid, 'status', 'cancelled:' .. moved}
 end)
 
+-- reopen_session: staff reopen a session they cancelled by mistake, before
+-- its start: open again, its free seats offered at once to the waitlist
+-- (those moved out when it was cancelled keep the seat they were given since,
+-- or their waitlist place). One the timetable cancelled comes back with the
+-- timetable instead. status: 'reopened:<seats offered>'.
+command('reopen_session', {
+  keys = {'session'}, args = {'session_id', 'now_ms', 'offer_ms', 'day', 'nonce'},
+}, function(k, a)
+  local P = prefix_of(k.session)
+  ids_start(a.nonce)
+  local sid, now = a.session_id, tonumber(a.now_ms)
+  local s = redis.call('HMGET', k.session, 'status', 'cancelled_by', 'start')
+  if not s[1] then return {'err', 'UNKNOWN_SESSION', 'session_id', 'Séance inconnue.'} end
+  if s[1] == 'open' then return {'dup', 'session_id', sid, 'status', 'open'} end
+  if tonumber(s[3]) <= now then
+    return {'err', 'SESSION_STARTED', 'session_id', 'La séance a déjà commencé.'}
+  end
+  if s[1] ~= 'cancelled' or s[2] ~= 'staff' then
+    return {'err', 'NOT_REOPENABLE', 'session_id',
+            'Séance annulée par le calendrier : elle revient quand le calendrier la reprend.'}
+  end
+  redis.call('HSET', k.session, 'status', 'open')
+  redis.call('HDEL', k.session, 'cancel_reason', 'cancelled_by')
+  redis.call('HINCRBY', k.session, 'round', 1)
+  -- the people the mistaken cancellation moved out who are still waiting
+  -- for this kind may have this session again: their cancelled entry no
+  -- longer bars them from its roster (one booking per person and session),
+  -- and their place in line (first referred, first served) is kept. The
+  -- roster holds at most the session's capacity.
+  local kind = hget(k.session, 'kind')
+  local roster = P .. 'roster:' .. sid
+  local r = redis.call('HGETALL', roster)
+  for i = 1, #r, 2 do
+    if hget(P .. 'booking:' .. r[i + 1], 'status') == 'session_cancelled'
+       and hget(P .. 'person:' .. r[i], 'active:' .. kind) == 'waiting' then
+      redis.call('HDEL', roster, r[i])
+    end
+  end
+  sess_fig(P, sid, 'status', 'open')
+  seat_index(P, sid)
+  fig(P, a.day, 'sessions_reopened')
+  local offered = refill(P, sid, now, tonumber(a.offer_ms), a.day)
+  return {'ok', 'session_id', sid, 'status', 'reopened:' .. offered}
+end)
+
 -- Attendance: a mark's consequences, applied and undone (a correction undoes
 -- the old mark's, then applies the new one's). Figures count on the day of
 -- the first mark, so a correction moves them within that day.
@@ -485,6 +551,7 @@ local function attendance_apply(m, status)
     redis.call('HSET', m.person, 'flagged:' .. m.kind, m.now)
     redis.call('HSET', m.b, 'flagged', 1)
     notify(m.P, 'mediator_flag', m.bid, m.pid, m.sid, {'reason', 'noshow'})
+    worklist_add(m.P, 'noshow', m.pid, m.kind, m.now)
     figp(m.P, m.day, 'flagged_noshow', m.pid)
     return
   end
@@ -515,6 +582,7 @@ local function attendance_undo(m, status, keep_seat)
     redis.call('HDEL', m.person, 'flagged:' .. m.kind)
     redis.call('HDEL', m.b, 'flagged')
     notify(m.P, 'mediator_unflag', m.bid, m.pid, m.sid, {'reason', 'attendance_corrected'})
+    redis.call('ZREM', m.P .. 'worklist', 'noshow|' .. m.pid .. '|' .. m.kind)
     figp(m.P, m.day, 'flagged_noshow', m.pid, -1)
   end
   -- the seat (or waitlist place) this mark gave, if it is still theirs
@@ -672,6 +740,7 @@ step('expire_offers', {keys = {'offers'}, args = {'now_ms', 'offer_ms', 'day', '
     if hget(P .. 'booking:' .. bid, 'status') == 'offered' then
       local pid, sid, kind = release(P, bid, 'expired', now)
       notify(P, 'offer_expired', bid, pid, sid)
+      worklist_add(P, 'offer_expired', pid, kind, now)
       figp(P, a.day, 'offers_expired:' .. kind, pid)
       wait_join(P, pid, kind, hget(P .. 'person:' .. pid, 'referred:' .. kind), a.day)
       refill(P, sid, now, tonumber(a.offer_ms), a.day)

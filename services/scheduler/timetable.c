@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "calendar.h"
+#include "ids.h"
 #include "jsondoc.h"
 #include "util.h"
 
@@ -42,6 +43,16 @@ static int tt_parse_time(const char *s)
     if (h < 0 || h > 23 || m < 0 || m > 59)
         return -1;
     return h * 60 + m;
+}
+
+/* "HHMM-" of a session id to minutes; -1 if not. */
+static int tt_parse_time_id(const char *s)
+{
+    char t[6];
+    if (strlen(s) < 5 || s[4] != '-')
+        return -1;
+    snprintf(t, sizeof t, "%.2s:%.2s", s, s + 2);
+    return tt_parse_time(t);
 }
 
 /* ------------------------------------------------------------ loading */
@@ -269,6 +280,37 @@ static int tt_parse_absences(jsondoc_t *jd, json_object *root, timetable_t *tt)
     return 0;
 }
 
+/* "capacities": one session's capacity in place of its slot's. The id is
+ * checked for its form (date, time, venue, kind of the file); a session the
+ * file no longer holds (a holiday added since) is simply not made. */
+static int tt_parse_capacities(jsondoc_t *jd, json_object *root, timetable_t *tt)
+{
+    static const char *const keys[] = { "session", "capacity", NULL };
+    json_object *arr;
+    if (jsondoc_array(jd, root, "", "capacities", 0, TT_MAX_CAPACITIES, &arr) != 0)
+        return -1;
+    for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+        char where[48], date[11];
+        json_object *o = jsondoc_item(jd, arr, i, "capacities", keys, where, sizeof where);
+        tt_capacity_t *c = &tt->capacities[tt->ncapacities];
+        if (!o || jsondoc_str(jd, o, where, "session", 1, c->session, sizeof c->session) != 0
+            || jsondoc_int(jd, o, where, "capacity", 1, 1, 100, &c->capacity) != 0)
+            return -1;
+        const char *id = c->session;
+        int32_t day;
+        snprintf(date, sizeof date, "%.4s-%.2s-%.2s", id, id + 4, id + 6);
+        if (!ids_valid(id, TT_ID - 1) || strlen(id) < 15 || id[8] != '-' || id[13] != '-'
+            || tt_parse_date(date, &day) != 0 || tt_parse_time_id(id + 9) < 0)
+            return util_fail(jd->err, jd->errlen, "%s.session: \"%s\" is not a session id (20261130-0930-venue-kind)",
+                             where, id);
+        for (int j = 0; j < tt->ncapacities; j++)
+            if (!strcmp(tt->capacities[j].session, id))
+                return util_fail(jd->err, jd->errlen, "%s.session: \"%s\" is given twice", where, id);
+        tt->ncapacities++;
+    }
+    return 0;
+}
+
 /* The line of the nth (1-based) "kind": "<kind>" of the text, 0 if none:
  * where a message about a slot's kind points. */
 static int tt_kind_line(const char *text, const char *kind, int nth)
@@ -306,7 +348,7 @@ static void tt_set_lines(const char *text, timetable_t *tt)
 int timetable_parse(const char *json_text, timetable_t *tt, char *err, size_t errlen)
 {
     static const char *const keys[] = { "version", "timezone", "horizon_days", "venues", "slots", "one_off",
-                                        "public_holidays", "holidays", "closures", "absences", NULL };
+                                        "public_holidays", "holidays", "closures", "absences", "capacities", NULL };
     memset(tt, 0, sizeof *tt);
     char ph[8];
     json_object *root = jsondoc_parse(json_text, err, errlen);
@@ -338,7 +380,8 @@ int timetable_parse(const char *json_text, timetable_t *tt, char *err, size_t er
     }
     if (tt_parse_venues(&jd, root, tt) != 0 || tt_parse_slots(&jd, root, tt) != 0
         || tt_parse_one_off(&jd, root, tt) != 0 || tt_parse_holidays(&jd, root, tt) != 0
-        || tt_parse_closures(&jd, root, tt) != 0 || tt_parse_absences(&jd, root, tt) != 0)
+        || tt_parse_closures(&jd, root, tt) != 0 || tt_parse_absences(&jd, root, tt) != 0
+        || tt_parse_capacities(&jd, root, tt) != 0)
         goto done;
     tt_set_lines(json_text, tt);
     rc = 0;
@@ -496,6 +539,9 @@ static int tt_make(const timetable_t *tt, const tt_slot_t *s, int32_t day, tt_se
     memcpy(out->venue, s->venue, TT_CODE);
     memcpy(out->trainer, s->trainer, TT_CODE);
     out->capacity = s->capacity;
+    for (int i = 0; i < tt->ncapacities; i++)
+        if (!strcmp(tt->capacities[i].session, out->id))
+            out->capacity = tt->capacities[i].capacity;
     snprintf(out->half_day, sizeof out->half_day, "%s-%s", tt_day_names[cal_weekday(day)],
              s->start_min < 12 * 60 ? "am" : "pm");
     cal_format_date(day, out->local_date);

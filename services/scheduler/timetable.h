@@ -24,6 +24,7 @@
 #define TT_MAX_HOLIDAYS 128
 #define TT_MAX_CLOSURES 64
 #define TT_MAX_ABSENCES 128
+#define TT_MAX_CAPACITIES 256
 #define TT_DEFAULT_DURATION 120 /* minutes */
 
 typedef struct {
@@ -57,6 +58,13 @@ typedef struct {
     int32_t from, to; /* inclusive */
 } tt_absence_t;
 
+/* One session's own capacity, in place of its slot's (a smaller room that
+ * day, a second trainer): "capacities": [{"session": ID, "capacity": N}]. */
+typedef struct {
+    char session[TT_ID];
+    int capacity;
+} tt_capacity_t;
+
 typedef struct {
     char path[256]; /* the file it was loaded from ("" when parsed from text) */
     char version[TT_CODE];
@@ -75,6 +83,8 @@ typedef struct {
     int nclosures;
     tt_absence_t absences[TT_MAX_ABSENCES];
     int nabsences;
+    tt_capacity_t capacities[TT_MAX_CAPACITIES];
+    int ncapacities;
 } timetable_t;
 
 /* One dated session. The id is stable across runs and reloads (it is made of

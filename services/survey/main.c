@@ -24,12 +24,13 @@ static int survey_start(svc_t *s)
     return 0;
 }
 
-static void survey_reload(svc_t *s)
+static int survey_reload(svc_t *s)
 {
     survey_t *sv = svc_state(s);
-    survey_load(s);
+    int rc = survey_load(s);
     if (sv->kiosk.router)
         keyring_door_refresh(&sv->kiosk);
+    return rc;
 }
 
 static void survey_stop(svc_t *s)
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
 {
     svc_def_t def = {
         .name = "survey",
+        .sections = tp_conf_sections,
         .library = SURVEY_LIBRARY,
         .lua = survey_lua,
         .handlers = survey_handlers,

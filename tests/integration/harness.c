@@ -764,7 +764,7 @@ int h_refer(h_env_t *h, const char *ref, const char *const *purposes, char rid[T
     snprintf(path, sizeof path, "%s/%s.json", h->dir, ref);
     int rc = json_object_to_file(path, o);
     json_object_put(o);
-    snprintf(cmd, sizeof cmd, "referral submit %s", path);
+    snprintf(cmd, sizeof cmd, "referral submit %s --json", path);
     if (rc != 0 || h_cli(h, out, sizeof out, cmd) != 0)
         return -1;
     json_object *r = json_tokener_parse(out), *v;

@@ -145,7 +145,7 @@ static referred_t refer(const who_t *w)
     snprintf(path, sizeof path, "%s/%s.json", env.dir, w->ref);
     assert_int_equal(json_object_to_file(path, o), 0);
     json_object_put(o);
-    snprintf(cmd, sizeof cmd, "referral submit %s", path);
+    snprintf(cmd, sizeof cmd, "referral submit %s --json", path);
     int rc = h_cli(&env, out, sizeof out, cmd);
     if (rc != 0)
         fprintf(stderr, "referral %s: %s\n", w->ref, out);

@@ -33,7 +33,10 @@ static int setup(void **state)
     char out[1024];
     if (h_cli(&env, out, sizeof out, "branch add wilson --name 'Saint-Étienne Wilson' --territory 42") != 0
         || h_cli(&env, out, sizeof out, "branch add montreynaud --name 'Montreynaud' --territory 42") != 0
+        /* a branch of a territory no longer served: registered while 69 was */
+        || h_conf_set(&env, "bus", "territories", "42,69") != 0
         || h_cli(&env, out, sizeof out, "branch add lyon-3 --name 'Lyon 3e' --territory 69") != 0
+        || h_conf_set(&env, "bus", "territories", "42") != 0
         || h_cli(&env, out, sizeof out, "branch add doomed --name 'À révoquer' --territory 42") != 0) {
         fprintf(stderr, "branch add failed: %s\n", out);
         return -1;
@@ -118,7 +121,7 @@ static answer_t submit_json(json_object *o)
     char path[400], out[4096], cmd[512];
     snprintf(path, sizeof path, "%s/ref-%d.json", env.dir, rand());
     json_object_to_file(path, o);
-    snprintf(cmd, sizeof cmd, "referral submit %s", path);
+    snprintf(cmd, sizeof cmd, "referral submit %s --json", path);
     answer_t a = { 0 };
     a.exit = h_cli(&env, out, sizeof out, cmd);
     unlink(path);
@@ -781,7 +784,7 @@ static void revoking_a_branch_disturbs_no_other(void **state)
     assert_int_equal(h_cli(&env, out, sizeof out, "branch list"), 0);
     char *line = strstr(out, "doomed");
     assert_non_null(line);
-    assert_non_null(strstr(line, "révoquée le 20"));
+    assert_non_null(strstr(line, "révoquée le "));
     assert_int_equal(h_cli(&env, out, sizeof out, "branch revoke doomed"), 2); /* already */
 }
 
@@ -841,18 +844,19 @@ static void import_reports_bad_lines_and_reruns_safely(void **state)
     char out[4096], cmd[600], rejects[500];
     snprintf(cmd, sizeof cmd, "referral import %s", path);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
-    printf("tp first run: %s", strstr(out, "acceptées=") ?: out);
-    assert_non_null(strstr(out, "acceptées=9999 déjà_reçues=0 rejetées=1 injoignables=0"));
+    printf("tp first run: %s", strstr(out, "10000 lignes") ?: out);
+    assert_non_null(strstr(out, "10000 lignes — 9999 acceptées, 0 déjà reçue, 1 refusée, 0 sans réponse"));
     snprintf(rejects, sizeof rejects, "%s.rejected", path);
     FILE *f = fopen(rejects, "r");
     assert_non_null(f);
-    char line[512] = "";
+    char line[8192] = "";
     assert_non_null(fgets(line, sizeof line, f));
     fclose(f);
-    assert_non_null(strstr(line, "ligne 4321: INVALID_FIELD person.phone"));
+    assert_non_null(strstr(line, "\"_motif\":\"ligne 4321 : "));
+    assert_non_null(strstr(line, "[INVALID_FIELD person.phone]"));
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
-    printf("tp second run: %s", strstr(out, "acceptées=") ?: out);
-    assert_non_null(strstr(out, "acceptées=0 déjà_reçues=9999 rejetées=1 injoignables=0"));
+    printf("tp second run: %s", strstr(out, "10000 lignes") ?: out);
+    assert_non_null(strstr(out, "10000 lignes — 0 acceptée, 9999 déjà reçues, 1 refusée, 0 sans réponse"));
 
     /* CSV, the form spreadsheets export */
     snprintf(path, sizeof path, "%s/import.csv", env.dir);
@@ -872,7 +876,7 @@ static void import_reports_bad_lines_and_reruns_safely(void **state)
     fclose(f);
     snprintf(cmd, sizeof cmd, "referral import %s", path);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
-    assert_non_null(strstr(out, "acceptées=4 déjà_reçues=0 rejetées=1"));
+    assert_non_null(strstr(out, "5 lignes — 4 acceptées, 0 déjà reçue, 1 refusée, 0 sans réponse"));
 }
 
 /* An import while intake is gone used to wait each line's tries in turn
@@ -901,14 +905,14 @@ static void import_ends_when_intake_stops(void **state)
     size_t n = fread(out, 1, sizeof out - 1, f);
     out[n] = '\0';
     fclose(f);
-    printf("tp intake stopped: %s", strstr(out, "acceptées=") ?: out);
-    assert_non_null(strstr(out, "acceptées=0 déjà_reçues=0 rejetées=0 injoignables=3000"));
+    printf("tp intake stopped: %s", strstr(out, "3000 lignes —") ?: out);
+    assert_non_null(strstr(out, "3000 lignes — 0 acceptée, 0 déjà reçue, 0 refusée, 3000 sans réponse"));
 
     intake_pid = h_start(&env, "intake", "intake-3", purge_fast);
     assert_int_equal(h_wait_ready(&env, intake_ep, 30000), 0);
     snprintf(cmd, sizeof cmd, "referral import %s", path);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
-    assert_non_null(strstr(out, "acceptées=3000 déjà_reçues=0 rejetées=0 injoignables=0"));
+    assert_non_null(strstr(out, "3000 lignes — 3000 acceptées, 0 déjà reçue, 0 refusée, 0 sans réponse"));
 }
 
 /* Ids are derived with the deployment's secret (secrets/ids.key, mode 600,
@@ -975,7 +979,7 @@ static void withdraw_consent_is_recorded(void **state)
     assert_non_null(strstr(out, "UNKNOWN_PERSON"));
     snprintf(cmd, sizeof cmd, "consent withdraw %s marketing", a.person_id);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
-    assert_non_null(strstr(out, "UNKNOWN_VALUE"));
+    assert_non_null(strstr(out, "finalité inconnue : marketing"));
 }
 
 static int contact_gone(h_env_t *h, void *arg)

@@ -58,7 +58,7 @@ static void refer(const char *ref, const int scores[8], const char *need, char r
     snprintf(path, sizeof path, "%s/%s.json", env.dir, ref);
     json_object_to_file(path, o);
     json_object_put(o);
-    snprintf(cmd, sizeof cmd, "referral submit %s", path);
+    snprintf(cmd, sizeof cmd, "referral submit %s --json", path);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
     json_object *r = json_tokener_parse(out);
     util_strlcpy(rid, json_object_get_string(json_object_object_get(r, "referral_id")), 40);

@@ -151,7 +151,7 @@ static void refer(const char *ref, const char *person_json, const char *purposes
              ref, person_json, purposes);
     snprintf(path, sizeof path, "%s/%s.json", env.dir, ref);
     assert_int_equal(h_write_file(path, doc), 0);
-    snprintf(cmd, sizeof cmd, "referral submit %s", path);
+    snprintf(cmd, sizeof cmd, "referral submit %s --json", path);
     if (h_cli(&env, out, sizeof out, cmd) != 0)
         fail_msg("referral %s: %s", ref, out);
     const char *at = strstr(out, "\"person_id\":\"");

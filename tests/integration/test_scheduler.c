@@ -522,9 +522,14 @@ static void a_misspelt_kind_is_refused(void **state)
     h_log_wait_t refused = { "scheduler", "event=timetable_invalid", 0 };
     h_log_wait_t generated = { "scheduler", "event=horizon_generated", 0 };
     refused.n = h_log_count(&env, "scheduler", refused.needle) + 1;
+    h_log_wait_t failed = { "scheduler", "event=reload_failed", h_log_count(&env, "scheduler", "event=reload_failed") + 1 };
+    int reloaded = h_log_count(&env, "scheduler", "event=reloaded");
     write_timetable_kind("\"2026-12-09\"", "", 1, "initation");
     h_signal(sched_pid, SIGHUP);
     assert_int_equal(h_wait_for(&env, h_log_reaches, &refused, 20000), 0);
+    /* reported as a failed reload, never followed by "reloaded" */
+    assert_int_equal(h_wait_for(&env, h_log_reaches, &failed, 20000), 0);
+    assert_int_equal(h_log_count(&env, "scheduler", "event=reloaded"), reloaded);
     assert_true(h_log_count(&env, "scheduler", "timetable.json:4: slots[0].kind \"initation\" is not a kind of the catalogue")
                 >= 1);
     /* two more turns of the horizon: nothing of the misspelt file applied */

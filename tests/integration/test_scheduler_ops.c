@@ -193,6 +193,21 @@ static int event_seen(const char *kind, const char *subject, int timeout_ms)
 
 static char P[8][TP_ID_LEN + 1];
 
+/* The line of text holding needle, copied into buf; NULL if none. */
+static char *line_with(const char *text, const char *needle, char *buf, size_t cap)
+{
+    const char *at = strstr(text, needle);
+    if (!at)
+        return NULL;
+    const char *start = at;
+    while (start > text && start[-1] != '\n')
+        start--;
+    const char *end = strchr(at, '\n');
+    size_t n = end ? (size_t)(end - start) : strlen(start);
+    snprintf(buf, cap, "%.*s", (int)n, start);
+    return buf;
+}
+
 /* Staff and the gateway on the Monday: the sessions table, bookings and
  * their jobs (ids only), a cancellation too late, one in time whose seat is
  * offered (with its deadline) and declined, a staff cancellation, and the
@@ -230,11 +245,11 @@ static void cli_jobs_and_events(void **state)
 
     /* tremplin sessions: seats taken / capacity, state, the waitlist */
     assert_int_equal(h_cli(&env, out, sizeof out, "sessions --week 2026-W49 --kind initiation"), 0);
-    char *row = strstr(out, MON);
-    assert_non_null(row);
-    assert_non_null(strstr(row, "2/2"));
-    assert_non_null(strstr(row, "ouverte"));
-    assert_non_null(strstr(out, "30/11/2026 09:30"));
+    char row[512];
+    assert_non_null(line_with(out, MON, row, sizeof row));
+    assert_non_null(strstr(row, "lun. 30/11/2026"));
+    assert_non_null(strstr(row, "09:30"));
+    assert_non_null(strstr(row, "complète")); /* 2 booked of 2 */
 
     /* too late for Monday (3 h before its start), in time for the next:
      * the seat is offered to P4 until an hour later */
@@ -243,7 +258,7 @@ static void cli_jobs_and_events(void **state)
     assert_non_null(strstr(out, "TOO_LATE"));
     snprintf(cmd, sizeof cmd, "booking cancel %s", a2.booking);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
-    assert_non_null(strstr(out, "cancelled"));
+    assert_non_null(strstr(out, "annulée"));
     char b4[24];
     booking_of(MON2, P[4], b4, sizeof b4);
     status_of(b4, st, sizeof st);
@@ -259,7 +274,7 @@ static void cli_jobs_and_events(void **state)
     /* the offer declined by SMS, through the tool; then it is no offer */
     snprintf(cmd, sizeof cmd, "offer decline %s", b4);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
-    assert_non_null(strstr(out, "declined"));
+    assert_non_null(strstr(out, "Proposition déclinée"));
     snprintf(cmd, sizeof cmd, "offer accept %s", b4);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
     assert_non_null(strstr(out, "NOT_AN_OFFER"));
@@ -277,8 +292,7 @@ static void cli_jobs_and_events(void **state)
     assert_int_equal(h_cli(&env, out, sizeof out, "session cancel 20261207-0930-wilson-nothing \"x\""), 2);
     assert_non_null(strstr(out, "UNKNOWN_SESSION"));
     assert_int_equal(h_cli(&env, out, sizeof out, "sessions --week 2026-W50 --kind initiation"), 0);
-    row = strstr(out, MON2);
-    assert_non_null(row);
+    assert_non_null(line_with(out, MON2, row, sizeof row));
     assert_non_null(strstr(row, "annulée"));
     assert_int_equal(h_cli(&env, out, sizeof out, "sessions --week 2026-49"), 2);
 }
@@ -307,16 +321,16 @@ static void attendance_excused_and_the_mediator_flag(void **state)
     set_now("2026-11-30T09:00:00Z", -1); /* Monday 10:00: the morning session has started */
     snprintf(cmd, sizeof cmd, "attendance %s %s seen --trainer t1", MON, P[0]);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
-    assert_non_null(strstr(out, "seen"));
+    assert_non_null(strstr(out, "Présence notée : présent(e)"));
     snprintf(cmd, sizeof cmd, "attendance %s %s excused --trainer t1", MON, P[1]);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
-    assert_non_null(strstr(out, "excused"));
+    assert_non_null(strstr(out, "Présence notée : excusé(e)"));
     snprintf(key, sizeof key, "person:%s", P[1]);
     hget(key, "active:initiation", active, sizeof active);
     assert_true(active[0] != '\0'); /* a seat (or a place in line) again */
     snprintf(cmd, sizeof cmd, "attendance %s %s maybe", MON, P[0]);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
-    assert_non_null(strstr(out, "UNKNOWN_VALUE"));
+    assert_non_null(strstr(out, "marque inconnue : maybe"));
     snprintf(cmd, sizeof cmd, "session cancel %s \"trop tard\"", MON);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 2);
     assert_non_null(strstr(out, "SESSION_STARTED"));

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "harness.h"
@@ -470,6 +471,101 @@ static void redis_without_aof_is_refused_and_shown(void **state)
     h_signal(intake, SIGKILL);
 }
 
+/* What an operator gets wrong in the configuration stops a service at once
+ * (exit 1) with the file, the line and the reason, instead of a service that
+ * runs on defaults or retries forever: a misspelt section, an empty file, a
+ * password file that is not there, no file at all. */
+static int exited_with_reason(const char *label, const char *conf_text, const char *conf_env, const char *needle)
+{
+    char path[400], envv[450];
+    snprintf(path, sizeof path, "%s/%s.conf", env.dir, label);
+    if (conf_text && h_write_file(path, conf_text) != 0)
+        return -1;
+    snprintf(envv, sizeof envv, "TREMPLIN_CONF=%s", conf_env ? conf_env : path);
+    const char *e[] = { envv, NULL };
+    pid_t pid = h_start(&env, "matcher", label, e);
+    int status = 0;
+    if (h_wait_exit(pid, 10000, &status) != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 1
+        || !h_log_has(&env, label, needle)) {
+        fprintf(stderr, "%s: expected exit 1 and \"%s\"\n", label, needle);
+        h_log_tail(&env, label, 5);
+        return -1;
+    }
+    h_log_tail(&env, label, 1);
+    return 0;
+}
+
+static void configuration_mistakes_stop_a_service_with_the_reason(void **state)
+{
+    (void)state;
+    h_kill_services(&env); /* the matcher's address free for the attempts */
+    static char text[32768], bad[33000];
+    FILE *f = fopen(env.conf, "r");
+    assert_non_null(f);
+    text[fread(text, 1, sizeof text - 1, f)] = '\0';
+    fclose(f);
+    /* [redis] misspelt: named with its own line */
+    char *at = strstr(text, "[redis]");
+    assert_non_null(at);
+    int line = 1;
+    for (const char *p = text; p < at; p++)
+        line += *p == '\n';
+    snprintf(bad, sizeof bad, "%.*s[reddis]%s", (int)(at - text), text, at + 7);
+    char needle[600];
+    snprintf(needle, sizeof needle, "conf-reddis.conf:%d: unknown section [reddis]", line);
+    assert_int_equal(exited_with_reason("conf-reddis", bad, NULL, needle), 0);
+    /* an empty file, or one of comments only */
+    assert_int_equal(exited_with_reason("conf-empty", "; nothing yet\n", NULL, "no setting in the file"), 0);
+    /* a password file that is not there: said at once, not retried forever */
+    at = strstr(text, "password_file = ");
+    assert_non_null(at);
+    snprintf(bad, sizeof bad, "%.*spassword_file = %s/nowhere/%%s.pass%s", (int)(at - text), text, env.dir,
+             strchr(at, '\n'));
+    assert_int_equal(exited_with_reason("conf-nopass", bad, NULL, "cannot read the password file of Redis user 'matcher'"),
+                     0);
+    /* no file at all: not defaults (Redis on 6379) */
+    assert_int_equal(exited_with_reason("conf-none", NULL, "", "no configuration file"), 0);
+}
+
+/* While Redis loads its data after a restart, a service says so, not that its
+ * function library is missing ("run tremplin functions load"): the data is
+ * made large enough, and each key slow enough to load (key-load-delay), for
+ * the services to try to connect meanwhile. */
+static void redis_loading_is_said_as_such(void **state)
+{
+    (void)state;
+    h_kill_services(&env);
+    pid_t intake = h_start_ready(&env, "intake", "intake-loading", NULL, 20000);
+    assert_true(intake > 0);
+    redisReply *r = h_redis(&env, "EVAL %s 0",
+                            "for i = 1, 30000 do redis.call('SET', 'tp:{42}:loadtest:' .. i, 'x') end return 1");
+    assert_non_null(r);
+    freeReplyObject(r);
+    r = h_redis(&env, "BGREWRITEAOF"); /* the keys into the AOF's base, which loads key by key */
+    assert_non_null(r);
+    freeReplyObject(r);
+    for (int i = 0; i < 200 && h_redis_int(&env, "EVAL %s 0", "return tonumber(string.match(redis.call('INFO', "
+                                                              "'persistence'), 'aof_rewrite_in_progress:(%d)'))") != 0;
+         i++)
+        nanosleep(&(struct timespec){ 0, 50000000L }, NULL);
+    char rconf[400];
+    snprintf(rconf, sizeof rconf, "%s/redis/redis.conf", env.dir);
+    FILE *f = fopen(rconf, "a");
+    assert_non_null(f);
+    /* µs a key: 30 000 keys, some 4 s; and clients served every KiB meanwhile */
+    fputs("key-load-delay 150\nloading-process-events-interval-bytes 1024\n", f);
+    fclose(f);
+    int missing = h_log_count(&env, "intake-loading", "is missing or not this build's"),
+        aof = h_log_count(&env, "intake-loading", "runs without AOF");
+    assert_int_equal(h_redis_restart(&env, SIGKILL), 0);
+    assert_int_equal(h_service_ready(&env, "intake", 20000), 0);
+    assert_true(h_log_count(&env, "intake-loading", "still loading its data") >= 1);
+    assert_int_equal(h_log_count(&env, "intake-loading", "is missing or not this build's"), missing);
+    assert_int_equal(h_log_count(&env, "intake-loading", "runs without AOF"), aof);
+    h_log_tail(&env, "intake-loading", 3);
+    h_signal(intake, SIGKILL);
+}
+
 int main(void)
 {
     h_test_filter();
@@ -485,6 +581,8 @@ int main(void)
         cmocka_unit_test(second_sigterm_exits_at_once),
         cmocka_unit_test(a_stale_function_library_is_refused),
         cmocka_unit_test(redis_without_aof_is_refused_and_shown),
+        cmocka_unit_test(configuration_mistakes_stop_a_service_with_the_reason),
+        cmocka_unit_test(redis_loading_is_said_as_such),
     };
     h_group_env(&env);
     return cmocka_run_group_tests_name("services", tests, setup, h_group_teardown);

@@ -494,7 +494,7 @@ static void an_answer_by_kiosk(void **state)
     /* revoked: its open connection refused, then its new ones */
     assert_int_equal(h_cli(&env, out, sizeof out, "kiosk revoke hall"), 0);
     assert_int_equal(h_cli(&env, out, sizeof out, "kiosk list"), 0);
-    assert_non_null(strstr(out, "révoquée le 20"));
+    assert_non_null(strstr(out, "révoquée le "));
     int revoked = 0;
     for (int i = 0; i < 100 && !revoked; i++) {
         revoked = !strcmp(send_to(k, NULL, &s, NULL).code, "KIOSK_REVOKED");
@@ -534,7 +534,7 @@ static void wanting_more_ends_in_a_booking_for_the_next_kind(void **state)
              "  \"comment\": \"Je veux apprendre les formulaires.\" }\n",
              P[G]);
     assert_int_equal(h_write_file(path, form), 0);
-    snprintf(cmd, sizeof cmd, "survey submit %s", path);
+    snprintf(cmd, sizeof cmd, "survey submit %s --json", path);
     assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
     assert_non_null(strstr(out, "\"status\":\"answered\""));
     const char *pk[2] = { P[G], "perfectionnement" };

@@ -99,7 +99,8 @@ static const char *write_file(fixture_t *f, const char *text)
 static int load(fixture_t *f, const char *path)
 {
     f->err[0] = '\0';
-    return conf_load(path, &f->table, 1, f->err, sizeof f->err);
+    static const char *const others[] = { "matcher", NULL };
+    return conf_load(path, &f->table, 1, others, f->err, sizeof f->err);
 }
 
 /* The error expected for line `line` of the fixture's file. */
@@ -197,12 +198,43 @@ static void test_unknown_key_fails(void **state)
     assert_err_at(f, 3, "unknown key 'hots' in [redis]");
 }
 
-static void test_unknown_section_ignored(void **state)
+static void test_other_programs_section_skipped(void **state)
 {
     fixture_t *f = *state;
     write_file(f, "[matcher]\nrules = /etc/rules\nanything = goes\n[redis]\nport = 1\n");
     assert_int_equal(load(f, f->path), 0);
     assert_int_equal(f->c.port, 1);
+}
+
+/* A section neither this program's nor another's of the deployment is a
+ * misspelling: named with its own line, never skipped (every Redis setting
+ * would silently stay at its default). */
+static void test_unknown_section_refused(void **state)
+{
+    fixture_t *f = *state;
+    write_file(f, "[log]\nverbose = yes\n\n[reddis]\nhost = h\nport = 1\n");
+    assert_int_equal(load(f, f->path), -1);
+    assert_err_at(f, 4, "unknown section [reddis]");
+    unlink(f->path);
+    write_file(f, "port = 1\n[redis]\nport = 2\n");
+    assert_int_equal(load(f, f->path), -1);
+    assert_err_at(f, 1, "'port' is outside any [section]");
+}
+
+/* A file without one setting (empty, or only comments and headers) is
+ * refused: defaults alone would reach another Redis. */
+static void test_empty_file_refused(void **state)
+{
+    fixture_t *f = *state;
+    const char *texts[] = { "", "; only a comment\n# another\n\n", "[redis]\n[log]\n" };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        if (i > 0)
+            unlink(f->path);
+        write_file(f, texts[i]);
+        assert_int_equal(load(f, f->path), -1);
+        assert_non_null(strstr(f->err, "no setting in the file"));
+        assert_non_null(strstr(f->err, f->path));
+    }
 }
 
 static void test_string_too_long(void **state)
@@ -375,7 +407,9 @@ int main(void)
         T(test_env_bad_value),
         T(test_bad_integer_names_line),
         T(test_unknown_key_fails),
-        T(test_unknown_section_ignored),
+        T(test_other_programs_section_skipped),
+        T(test_unknown_section_refused),
+        T(test_empty_file_refused),
         T(test_string_too_long),
         T(test_not_a_pair),
         T(test_first_error_wins),

@@ -1,4 +1,5 @@
 /* tremplin ping | functions | probe — the health and plumbing of the bus. */
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@ const service_info_t *cli_service(const char *name)
     for (int i = 0; i < TP_NSERVICES; i++)
         if (strcmp(tp_services[i].name, name) == 0)
             return &tp_services[i];
-    fprintf(stderr, "tremplin: unknown service '%s' (intake, matcher, scheduler, survey, reporter)\n", name);
+    fprintf(stderr, "tremplin : service inconnu : %s (intake, matcher, scheduler, survey, reporter, gateway)\n", name);
     return NULL;
 }
 
@@ -60,12 +61,16 @@ static int cli_ping_print(const char *name, const Tremplin__Pong *p)
 /* ping [SERVICE...]: exit 0 when every one answered, healthy. */
 int cli_ping(cli_t *cli, int argc, char **argv)
 {
+    static const struct option opts[] = { { NULL, 0, NULL, 0 } };
+    cli_args_t a;
+    if (cli_parse(cli, argc, argv, opts, 0, TP_NSERVICES, &a) != 0)
+        return CLI_REFUSED;
     const char *names[TP_NSERVICES];
     int n = 0;
-    for (int i = 0; i < argc && n < TP_NSERVICES; i++) {
-        if (!cli_service(argv[i]))
-            return 2;
-        names[n++] = argv[i];
+    for (int i = 0; i < a.nwords; i++) {
+        if (!cli_service(a.word[i]))
+            return cli_misuse(cli, "service inconnu : %s", a.word[i]);
+        names[n++] = a.word[i];
     }
     if (n == 0)
         for (int i = 0; i < TP_NSERVICES; i++)
@@ -74,7 +79,7 @@ int cli_ping(cli_t *cli, int argc, char **argv)
     for (int i = 0; i < n; i++) {
         client_t *c = cli_client(cli, names[i]);
         if (!c)
-            return 2;
+            return CLI_UNREACHABLE;
         client_set_retry(c, 1000, 2);
         Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
         Tremplin__Ping ping = TREMPLIN__PING__INIT;
@@ -103,10 +108,11 @@ extern const char intake_lua[], matcher_lua[], scheduler_lua[], survey_lua[], re
  * theirs is there. */
 int cli_functions(cli_t *cli, int argc, char **argv)
 {
-    if (argc != 1 || strcmp(argv[0], "load") != 0) {
-        fprintf(stderr, "usage: tremplin functions load\n");
-        return 2;
-    }
+    static const char *const actions[] = { "load", NULL };
+    static const struct option opts[] = { { NULL, 0, NULL, 0 } };
+    cli_args_t a;
+    if (cli_action(cli, argc, argv, actions) < 0 || cli_parse(cli, argc - 1, argv + 1, opts, 0, 0, &a) != 0)
+        return CLI_REFUSED;
     const char *code[TP_NSERVICES] = { intake_lua, matcher_lua, scheduler_lua, survey_lua, reporter_lua, gateway_lua };
     rds_conf_t admin = cli->conf.redis;
     util_strlcpy(admin.user, "admin", sizeof admin.user);
@@ -114,7 +120,7 @@ int cli_functions(cli_t *cli, int argc, char **argv)
     rds_t *r = rds_new(&admin, "tremplin-functions");
     char err[256];
     if (rds_connect(r, err, sizeof err) != 0) {
-        fprintf(stderr, "tremplin: Redis (admin): %s\n", err);
+        fprintf(stderr, "tremplin : Redis injoignable (administrateur) : %s\n", err);
         rds_destroy(&r);
         return 1;
     }
@@ -156,30 +162,25 @@ static void cli_probe_reply(void *arg, uint64_t tag, const Tremplin__Envelope *r
  * N probes enter at the first hop and travel the others through the outboxes. */
 int cli_probe(cli_t *cli, int argc, char **argv)
 {
-    long count = 1, window = 100;
-    int poison = 0, poison_retryable = 0, i = 0;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "--count") && i + 1 < argc)
-            count = atol(argv[++i]);
-        else if (!strcmp(argv[i], "--window") && i + 1 < argc)
-            window = atol(argv[++i]);
-        else if (!strcmp(argv[i], "--poison"))
-            poison = 1;
-        else if (!strcmp(argv[i], "--poison-retryable"))
-            poison_retryable = 1;
-        else
-            break;
-    }
-    if (i >= argc || count < 1 || window < 1) {
-        fprintf(stderr, "usage: tremplin probe [--count N] [--window W] [--poison|--poison-retryable] HOP [HOP...]\n");
-        return 2;
-    }
-    for (int k = i; k < argc; k++)
-        if (!cli_service(argv[k]))
-            return 2;
-    client_t *c = cli_client(cli, argv[i]);
+    static const struct option opts[] = { { "count", required_argument, NULL, 'n' },
+                                          { "window", required_argument, NULL, 'w' },
+                                          { "poison", no_argument, NULL, 'p' },
+                                          { "poison-retryable", no_argument, NULL, 'r' },
+                                          { NULL, 0, NULL, 0 } };
+    cli_args_t a;
+    long count, window;
+    if (cli_parse(cli, argc, argv, opts, 1, 16, &a) != 0 || cli_number(cli, &a, 'n', "count", 1, 10000000, 1, &count) != 0
+        || cli_number(cli, &a, 'w', "window", 1, 100000, 100, &window) != 0)
+        return CLI_REFUSED;
+    if (a.opt['p'] && a.opt['r'])
+        return cli_misuse(cli, "--poison ou --poison-retryable, pas les deux");
+    int poison = a.opt['p'] != NULL, poison_retryable = a.opt['r'] != NULL;
+    for (int k = 0; k < a.nwords; k++)
+        if (!cli_service(a.word[k]))
+            return cli_misuse(cli, "service inconnu : %s", a.word[k]);
+    client_t *c = cli_client(cli, a.word[0]);
     if (!c)
-        return 2;
+        return CLI_UNREACHABLE;
     client_set_window(c, (int)window);
     client_set_retry(c, 2000, 5);
     cli_probe_count_t counts = { 0, 0 };
@@ -193,8 +194,8 @@ int cli_probe(cli_t *cli, int argc, char **argv)
             char key[64];
             snprintf(key, sizeof key, "%.12s-%ld", run, n);
             p.key = key;
-            p.route = argv + i + 1;
-            p.n_route = (size_t)(argc - i - 1);
+            p.route = (char **)a.word + 1;
+            p.n_route = (size_t)(a.nwords - 1);
             p.poison = poison;
             p.poison_retryable = poison_retryable;
             req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;

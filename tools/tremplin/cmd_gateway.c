@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "services.h"
 #include "clock.h"
 #include "gateway/gateway.h"
 #include "gateway/message.h"
@@ -34,8 +35,8 @@ static gw_files_t *gw_files(cli_t *cli)
     gw_files_t *f = xcalloc(1, sizeof *f);
     matcher_conf_t mc;
     svc_conf_t scratch;
-    svc_def_t mpart = { .conf_fields = matcher_conf_fields, .nconf_fields = matcher_nconf_fields, .conf_base = &mc };
-    svc_def_t gpart = { .conf_fields = gateway_conf_fields, .nconf_fields = gateway_nconf_fields, .conf_base = &f->gw };
+    svc_def_t mpart = { .sections = tp_conf_sections, .conf_fields = matcher_conf_fields, .nconf_fields = matcher_nconf_fields, .conf_base = &mc };
+    svc_def_t gpart = { .sections = tp_conf_sections, .conf_fields = gateway_conf_fields, .nconf_fields = gateway_nconf_fields, .conf_base = &f->gw };
     char err[512];
     if (svc_conf_load(cli->conf_path, "matcher", &scratch, &mpart, err, sizeof err) != 0
         || svc_conf_load(cli->conf_path, "gateway", &scratch, &gpart, err, sizeof err) != 0
@@ -192,8 +193,9 @@ static void gw_roster_print(const gw_roster_t *ro, const gw_files_t *f)
     msg_when_fr(clock_zone(), ro->start, 1, when);
     printf("%s — %s, %s (formateur : %s)\n", k ? k->title_fr : ro->kind, when, v ? v->name_fr : ro->venue,
            ro->trainer);
-    printf("%-3s %-20s %-14s %-24s %-11s %-20s %-19s %-11s %s\n", "n°", "prénom", "niveau", "accessibilité",
-           "convocation", "questionnaire", "présence", "réservation", "personne");
+    static const int w[] = { 3, 20, 14, 24, 11, 20, 10, 11, 32 };
+    cli_row(w, 9, "n°", "prénom", "niveau", "accessibilité", "convocation", "questionnaire", "présence", "réservation",
+            "personne");
     for (int i = 0; i < ro->n; i++) {
         const gw_line_t *l = &ro->lines[i];
         const char *mark = l->released                    ? l->released
@@ -201,9 +203,10 @@ static void gw_roster_print(const gw_roster_t *ro, const gw_files_t *f)
                            : !strcmp(l->status, "noshow")  ? "absent"
                            : !strcmp(l->status, "excused") ? "excusé"
                                                            : "";
-        printf("%-3d %-20s %-14s %-24s %-11s %-20s %-19s %-11s %s\n", i + 1, l->name, l->level,
-               l->access[0] ? l->access : "-", l->convoked[0] ? l->convoked : "-", l->survey, mark[0] ? mark : "-",
-               l->bid, l->pid);
+        char n[12];
+        snprintf(n, sizeof n, "%d", i + 1);
+        cli_row(w, 9, n, l->name, l->level, l->access[0] ? l->access : "-", l->convoked[0] ? l->convoked : "-",
+                l->survey, mark[0] ? mark : "-", l->bid, l->pid);
     }
     if (ro->n == 0)
         printf("(aucun participant)\n");
@@ -215,29 +218,16 @@ int cli_roster(cli_t *cli, int argc, char **argv)
                                           { "pdf", required_argument, NULL, 'p' },
                                           { "sep", required_argument, NULL, 's' },
                                           { NULL, 0, NULL, 0 } };
-    const char *csv = NULL, *pdf = NULL;
-    char sep = ';';
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc + 1, argv - 1, "", opts, NULL)) != -1) {
-        if (o == 'c')
-            csv = optarg;
-        else if (o == 'p')
-            pdf = optarg;
-        else if (o == 's' && (!strcmp(optarg, ",") || !strcmp(optarg, ";")))
-            sep = optarg[0];
-        else {
-            fprintf(stderr, "usage: tremplin roster SESSION [--csv FICHIER] [--pdf FICHIER] [--sep ,|;]\n");
-            return 2;
-        }
-    }
-    if (optind != argc) {
-        fprintf(stderr, "usage: tremplin roster SESSION [--csv FICHIER] [--pdf FICHIER] [--sep ,|;]\n");
-        return 2;
-    }
+    cli_args_t a;
+    if (cli_parse(cli, argc, argv, opts, 1, 1, &a) != 0)
+        return CLI_REFUSED;
+    const char *csv = a.opt['c'], *pdf = a.opt['p'];
+    if (a.opt['s'] && strcmp(a.opt['s'], ",") && strcmp(a.opt['s'], ";"))
+        return cli_misuse(cli, "--sep : , ou ; (pas « %s »)", a.opt['s']);
+    char sep = a.opt['s'] ? a.opt['s'][0] : ';';
     gw_files_t *f;
     gw_roster_t ro;
-    int rc = gw_roster_open(cli, argv[optind - 1], &f, &ro);
+    int rc = gw_roster_open(cli, a.word[0], &f, &ro);
     if (rc != 0)
         return rc;
     gw_roster_print(&ro, f);
@@ -278,22 +268,6 @@ int cli_roster(cli_t *cli, int argc, char **argv)
 
 /* ------------------------------------------------ attendance by line number */
 
-static const char *gw_mark(const char *word)
-{
-    static const struct {
-        const char *word, *status;
-    } marks[] = {
-        { "present", "seen" },  { "présent", "seen" },   { "presente", "seen" }, { "présente", "seen" },
-        { "p", "seen" },        { "seen", "seen" },      { "absent", "noshow" }, { "absente", "noshow" },
-        { "a", "noshow" },      { "noshow", "noshow" },  { "excuse", "excused" }, { "excusé", "excused" },
-        { "excusée", "excused" }, { "excusee", "excused" }, { "e", "excused" }, { "excused", "excused" },
-    };
-    for (size_t i = 0; i < TP_ARRAY_LEN(marks); i++)
-        if (!strcasecmp(word, marks[i].word))
-            return marks[i].status;
-    return NULL;
-}
-
 /* "3=present" → line 3, "seen"; or BOOKING_ID=present (as typed: lower
  * case, O for 0 …), or PERSON_ID=present. */
 static int gw_parse_mark(const gw_roster_t *ro, const char *arg, const gw_line_t **line, const char **status)
@@ -304,7 +278,7 @@ static int gw_parse_mark(const gw_roster_t *ro, const char *arg, const gw_line_t
     if (!eq)
         return -1;
     *eq = '\0';
-    if (!(*status = gw_mark(eq + 1)))
+    if (!(*status = cli_mark(eq + 1)))
         return -1;
     char *end;
     long n = strtol(buf, &end, 10);
@@ -321,21 +295,15 @@ static int gw_parse_mark(const gw_roster_t *ro, const char *arg, const gw_line_t
     return -1;
 }
 
-int cli_attendance_lines(cli_t *cli, int argc, char **argv)
+int cli_attendance_lines(cli_t *cli, const char *session, char **argv, int nmarks, const char *trainer)
 {
     gw_files_t *f;
     gw_roster_t ro;
-    const char *trainer = "";
-    int nmarks = argc - 1;
-    if (nmarks >= 2 && !strcmp(argv[argc - 2], "--trainer")) {
-        trainer = argv[argc - 1];
-        nmarks -= 2;
-    }
-    int rc = gw_roster_open(cli, argv[0], &f, &ro);
+    int rc = gw_roster_open(cli, session, &f, &ro);
     if (rc != 0)
         return rc;
     char line[1024], *words[64];
-    char **marks = argv + 1;
+    char **marks = argv;
     if (nmarks == 0) { /* the list, then the marks typed on one line */
         gw_roster_print(&ro, f);
         printf("\nprésences (ex. 1=present 2=absent 3=excuse), puis Entrée :\n");
@@ -409,22 +377,15 @@ int cli_letters(cli_t *cli, int argc, char **argv)
     static const struct option opts[] = { { "date", required_argument, NULL, 'd' },
                                           { "pdf", required_argument, NULL, 'p' },
                                           { NULL, 0, NULL, 0 } };
-    const char *date = NULL, *pdf = NULL;
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc + 1, argv - 1, "", opts, NULL)) != -1) {
-        if (o == 'd')
-            date = optarg;
-        else if (o == 'p')
-            pdf = optarg;
-        else
-            date = NULL, pdf = NULL, optind = argc + 2;
-    }
+    cli_args_t a;
+    if (cli_parse(cli, argc, argv, opts, 0, 0, &a) != 0)
+        return CLI_REFUSED;
+    const char *date = a.opt['d'], *pdf = a.opt['p'];
     int32_t days;
-    if (!date || !pdf || optind != argc + 1 || cal_parse_date(date, 2000, 2100, &days) != 0) {
-        fprintf(stderr, "usage: tremplin letters --date AAAA-MM-JJ --pdf FICHIER\n");
-        return 2;
-    }
+    if (!date || !pdf)
+        return cli_misuse(cli, "--date et --pdf sont obligatoires");
+    if (cal_parse_date(date, 2000, 2100, &days) != 0)
+        return cli_misuse(cli, "--date : date attendue AAAA-MM-JJ, pas « %s »", date);
     gw_files_t *f = gw_files(cli);
     if (!f)
         return 2;
@@ -516,7 +477,7 @@ int cli_letters(cli_t *cli, int argc, char **argv)
 
 /* ----------------------------------------------------------- notify list */
 
-static const char *gw_status_fr(const char *s)
+const char *gw_status_fr(const char *s)
 {
     static const struct {
         const char *code, *fr;
@@ -529,37 +490,61 @@ static const char *gw_status_fr(const char *s)
     return s;
 }
 
+/* A job's type and a drop's reason, in French (the code when unknown). */
+const char *gw_type_fr(const char *t)
+{
+    static const struct {
+        const char *code, *fr;
+    } types[] = { { "convocation", "convocation" },
+                  { "reminder", "rappel" },
+                  { "offer", "proposition de place" },
+                  { "waitlisted", "liste d'attente" },
+                  { "cancelled", "annulation" },
+                  { "session_cancelled", "séance annulée" },
+                  { "capacity_cut", "places réduites" },
+                  { "offer_expired", "proposition expirée" },
+                  { "withdrawn", "place retirée" },
+                  { "mediator_flag", "signalement médiateur" },
+                  { "mediator_unflag", "signalement levé" },
+                  { "survey_invitation", "questionnaire" },
+                  { "survey_reminder", "rappel questionnaire" },
+                  { "not_understood", "réponse incomprise" } };
+    for (size_t i = 0; i < TP_ARRAY_LEN(types); i++)
+        if (!strcmp(types[i].code, t))
+            return types[i].fr;
+    return t;
+}
+
+static const char *gw_drop_fr(const char *r)
+{
+    return !strcmp(r, "too_late")     ? "trop tard"
+           : !strcmp(r, "no_consent") ? "pas de consentement"
+           : !strcmp(r, "no_contact") ? "ni téléphone ni adresse"
+           : !strcmp(r, "stale")      ? "plus d'actualité"
+                                      : r;
+}
+
 int cli_notify(cli_t *cli, int argc, char **argv)
 {
+    static const char *const actions[] = { "list", NULL };
     static const struct option opts[] = { { "failed", no_argument, NULL, 'f' },
                                           { "person", required_argument, NULL, 'p' },
                                           { "limit", required_argument, NULL, 'l' },
                                           { NULL, 0, NULL, 0 } };
-    int failed = 0, o;
-    long limit = 50;
-    const char *person = NULL;
-    optind = 1;
-    int bad = argc < 1 || strcmp(argv[0], "list") != 0;
-    while (!bad && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (o == 'f')
-            failed = 1;
-        else if (o == 'p' && ids_hex(optarg))
-            person = optarg;
-        else if (o == 'l' && atol(optarg) > 0)
-            limit = atol(optarg);
-        else
-            bad = 1;
-    }
-    if (bad || optind != argc) {
-        fprintf(stderr, "usage: tremplin notify list [--failed] [--person ID] [--limit N]\n");
-        return 2;
-    }
+    cli_args_t a;
+    long limit;
+    if (cli_action(cli, argc, argv, actions) < 0 || cli_parse(cli, argc - 1, argv + 1, opts, 0, 0, &a) != 0
+        || cli_number(cli, &a, 'l', "limit", 1, 100000, 50, &limit) != 0)
+        return CLI_REFUSED;
+    int failed = a.opt['f'] != NULL;
+    const char *person = a.opt['p'];
+    if (person && !ids_hex(person))
+        return cli_misuse(cli, "--person : identifiant de personne invalide : %s", person);
     rds_t *r = cli_redis(cli);
     if (!r)
         return 1;
-    clock_set_timezone(cli->conf.timezone);
-    printf("%-44s %-18s %-12s %-20s %-7s %-6s %s\n", "tâche", "type", "personne", "état", "canal", "essais",
-           "détail");
+    static const int w[] = { 44, 22, 12, 20, 7, 6, 30 };
+    cli_row(w, 7, "notification", "type", "personne", "état", "canal", "essais", "détail");
     int shown = 0;
     for (int t = 0; t < cli->nterritories; t++) {
         const char *T = cli->territories[t];
@@ -587,15 +572,17 @@ int cli_notify(cli_t *cli, int argc, char **argv)
                 msg_when_fr(clock_zone(), atoll(J(5)), 0, when);
                 snprintf(detail, sizeof detail, "jusqu'au %s", when);
             } else if (!strcmp(J(2), "dropped")) {
-                snprintf(detail, sizeof detail, "%s", J(6));
+                snprintf(detail, sizeof detail, "%s (%s)", gw_drop_fr(J(6)), J(6));
             } else if (*J(7) && strcmp(J(2), "sent")) {
                 snprintf(detail, sizeof detail, "%.150s", J(7));
             } else if (!strcmp(J(2), "sent") && *J(8)) {
                 msg_when_fr(clock_zone(), atoll(J(8)), 0, when);
                 snprintf(detail, sizeof detail, "le %s", when);
             }
-            printf("%-44s %-18s %-12.12s %-20s %-7s %-6s %s\n", ids->element[i]->str, J(0), J(1), gw_status_fr(J(2)),
-                   *J(3) ? J(3) : "-", *J(4) ? J(4) : "0", detail);
+            char pid[16];
+            snprintf(pid, sizeof pid, "%.12s", J(1));
+            cli_row(w, 7, ids->element[i]->str, gw_type_fr(J(0)), pid, gw_status_fr(J(2)), *J(3) ? J(3) : "-",
+                    *J(4) ? J(4) : "0", detail);
 #undef J
             shown++;
             freeReplyObject(j);

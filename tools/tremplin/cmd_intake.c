@@ -1,76 +1,36 @@
-/* tremplin referral | consent — intake's side of the tool: referrals as
- * JSON, bulk imports (the branch keys are cmd_keys.c's). */
-#include <csv.h>
-#include <czmq.h>
+/* tremplin referral | consent — intake's side of the tool: a referral as
+ * JSON, bulk imports (CSV as French Excel writes it, JSON lines, a JSON
+ * array), the template of the CSV, why a workshop was chosen, consents (the
+ * branch keys are cmd_keys.c's). */
+#include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "clock.h"
 #include "ids.h"
+#include "intake/referral_csv.h"
+#include "intake/referral.h"
 #include "intake/referral_json.h"
 #include "jsondoc.h"
 #include "keys.h"
 
-/* ---------------------------------------------------------------- answers */
-
-/* The answer as JSON on stdout; returns the exit code (0 accepted, 2 refused). */
-static int cli_print_answer(const Tremplin__Envelope *reply)
-{
-    json_object *o = json_object_new_object();
-    int rc = 2;
-    if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK) {
-        const Tremplin__Ack *a = reply->ack;
-        json_object_object_add(o, "status", json_object_new_string(a->status[0] ? a->status : "ok"));
-        if (a->booking_id[0])
-            json_object_object_add(o, "booking_id", json_object_new_string(a->booking_id));
-        if (a->session_id[0])
-            json_object_object_add(o, "session_id", json_object_new_string(a->session_id));
-        if (a->referral_id[0])
-            json_object_object_add(o, "referral_id", json_object_new_string(a->referral_id));
-        if (a->person_id[0])
-            json_object_object_add(o, "person_id", json_object_new_string(a->person_id));
-        json_object_object_add(o, "duplicate", json_object_new_boolean(a->duplicate));
-        rc = 0;
-    } else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR) {
-        const Tremplin__Error *e = reply->error;
-        json_object *err = json_object_new_object();
-        json_object_object_add(err, "code", json_object_new_string(e->code));
-        json_object_object_add(err, "field", json_object_new_string(e->field));
-        json_object_object_add(err, "message", json_object_new_string(e->message_fr));
-        json_object_object_add(o, "status", json_object_new_string("rejected"));
-        json_object_object_add(o, "error", err);
-    }
-    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(o);
-    return rc;
-}
-
-static int cli_json_error(const char *code, const char *field, const char *message)
-{
-    printf("{\n  \"status\": \"rejected\",\n  \"error\": { \"code\": \"%s\", \"field\": \"%s\", \"message\": \"%s\" }\n}\n",
-           code, field, message);
-    return 2;
-}
+/* ------------------------------------------------------------ submit */
 
 /* The territory of a referral is its branch's (else the first configured). */
-static const char *cli_territory_of(cli_t *cli, const keyring_t *b, const char *branch)
+const char *cli_branch_territory(cli_t *cli, const keyring_t *b, const char *branch)
 {
     const keyring_entry_t *br = keyring_by_id(b, branch);
     return br ? br->territory : cli->territories[0];
 }
 
-/* A referral file, or stdin for "-": whole, at most 1 MiB (common/jsondoc). */
-static char *cli_read_all(const char *path, char *err, size_t errlen)
-{
-    return strcmp(path, "-") ? jsondoc_read(path, err, errlen) : jsondoc_fread(stdin, err, errlen);
-}
-
-static void cli_envelope(Tremplin__Envelope *env, Tremplin__SubmitReferral *r, const char *territory)
+void cli_referral_envelope(Tremplin__Envelope *env, Tremplin__SubmitReferral *r, const char *territory)
 {
     tremplin__envelope__init(env);
     env->payload_case = TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL;
@@ -78,403 +38,309 @@ static void cli_envelope(Tremplin__Envelope *env, Tremplin__SubmitReferral *r, c
     env->territory = (char *)territory;
 }
 
-static int cli_referral_submit(cli_t *cli, const char *path)
+typedef struct {
+    const char *given_name;
+    const char *territory;
+} cli_submitted_t;
+
+/* HGET of a key of service svc in territory T into out ("" when absent). */
+void cli_hget(cli_t *cli, const char *T, const char *svc, const char *key, const char *field, char *out, size_t cap)
+{
+    out[0] = '\0';
+    rds_t *r = cli_redis(cli);
+    if (!r)
+        return;
+    char k[200];
+    tp_key(k, sizeof k, T, svc, "%s", key);
+    redisReply *x = rds_cmd(r, "HGET %s %s", k, field);
+    util_strlcpy(out, x && x->type == REDIS_REPLY_STRING ? x->str : "", cap);
+    if (x)
+        freeReplyObject(x);
+}
+
+/* "Orientation enregistrée : Josiane, niveau débutant, atelier « Initiation
+ * au numérique » lundi 30 novembre 2026 à 9 h 30, La Poste Wilson" — what
+ * the matcher and the scheduler made of it, once they have (a few seconds
+ * at most; else the ids, and where to look later). */
+static void cli_tell_referral(cli_t *cli, const Tremplin__Ack *ack, void *arg)
+{
+    const cli_submitted_t *s = arg;
+    const char *who = s->given_name && s->given_name[0] ? s->given_name : "personne déjà connue";
+    if (ack->duplicate) {
+        printf("Orientation déjà reçue (rien de créé une deuxième fois) : %s\n", who);
+    } else {
+        char outcome[32] = "", level[16] = "", title[128] = "", status[32] = "", booking[32] = "", session[80] = "";
+        char key[120];
+        snprintf(key, sizeof key, "assignment:%s", ack->referral_id);
+        for (int i = 0; i < 40 && !outcome[0]; i++) { /* the matcher, then the scheduler: up to 4 s */
+            cli_hget(cli, s->territory, "matcher", key, "outcome", outcome, sizeof outcome);
+            if (!outcome[0])
+                nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
+        }
+        cli_hget(cli, s->territory, "matcher", key, "level", level, sizeof level);
+        cli_hget(cli, s->territory, "matcher", key, "kind_title", title, sizeof title);
+        snprintf(key, sizeof key, "assigned:%s", ack->referral_id);
+        for (int i = 0; i < 40 && !strcmp(outcome, "workshop") && !status[0]; i++) {
+            cli_hget(cli, s->territory, "scheduler", key, "status", status, sizeof status);
+            if (!status[0])
+                nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
+        }
+        cli_hget(cli, s->territory, "scheduler", key, "booking", booking, sizeof booking);
+        cli_hget(cli, s->territory, "scheduler", key, "session", session, sizeof session);
+        char lvl[64];
+        cli_level_fr(cli, level, lvl, sizeof lvl);
+        if (!outcome[0]) {
+            printf("Orientation enregistrée : %s (l'évaluation n'est pas encore faite : tremplin person show %s)\n",
+                   who, ack->person_id);
+        } else if (!strcmp(outcome, "autonomous")) {
+            printf("Orientation enregistrée : %s, niveau %s : personne autonome, pas d'atelier\n", who, lvl);
+        } else if (strcmp(outcome, "workshop")) {
+            printf("Orientation enregistrée : %s, niveau non déterminé : questionnaire à refaire avec le médiateur\n",
+                   who);
+        } else if (!strcmp(status, "booked") && session[0]) {
+            char sk[120], start[24] = "", venue[40] = "", when[96];
+            snprintf(sk, sizeof sk, "session:%s", session);
+            cli_hget(cli, s->territory, "scheduler", sk, "start", start, sizeof start);
+            cli_hget(cli, s->territory, "scheduler", sk, "venue", venue, sizeof venue);
+            cli_when_fr(atoll(start), when, sizeof when);
+            printf("Orientation enregistrée : %s, niveau %s, atelier « %s » %s, %s (réservation %s)\n", who, lvl, title,
+                   when, cli_venue_fr(cli, venue), booking);
+        } else if (status[0]) {
+            printf("Orientation enregistrée : %s, niveau %s, atelier « %s » : %s\n", who, lvl, title,
+                   cli_status_fr(status));
+        } else {
+            printf("Orientation enregistrée : %s, niveau %s, atelier « %s » (place pas encore attribuée)\n", who, lvl,
+                   title);
+        }
+    }
+    printf("  orientation %s, personne %s\n", ack->referral_id, ack->person_id);
+}
+
+/* A file's whole text, or stdin's for "-" (at most 1 MiB). */
+static char *cli_read_doc(const char *path)
 {
     char err[256];
-    char *text = cli_read_all(path, err, sizeof err);
-    if (!text) {
-        fprintf(stderr, "tremplin: %s: %s\n", path, err);
-        return 2;
-    }
-    json_object *root = jsondoc_parse(text, err, sizeof err);
+    char *text = strcmp(path, "-") ? jsondoc_read(path, err, sizeof err) : jsondoc_fread(stdin, err, sizeof err);
+    if (!text)
+        fprintf(stderr, "tremplin : %s : lecture impossible (%s)\n", path, strstr(err, "cannot open") ? strerror(errno)
+                                                                          : strstr(err, "larger") ? "plus de 1 Mio"
+                                                                                                  : err);
+    return text;
+}
+
+static int cli_referral_submit(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+    cli_args_t a;
+    if (cli_parse(cli, argc, argv, opts, 0, 1, &a) != 0)
+        return CLI_REFUSED;
+    cli->json = a.opt['j'] != NULL;
+    const char *path = a.nwords ? a.word[0] : "-";
+    char *text = cli_read_doc(path);
+    if (!text)
+        return CLI_REFUSED;
+    char err[512];
+    json_object *root = jsondoc_parse_fr(text, err, sizeof err);
     free(text);
     if (!root)
-        return cli_json_error("INVALID_JSON", "", err);
+        return cli_refuse(cli, "INVALID_JSON", "", err);
     referral_json_t h;
     if (referral_from_json(root, &h, err, sizeof err) != 0) {
         json_object_put(root);
-        return cli_json_error("INVALID_JSON", "", err);
+        return cli_refuse(cli, "INVALID_JSON", "", err);
     }
     keyring_t b;
     keyring_load(&intake_branches, cli->intake.curve_dir, &b, err, sizeof err);
     Tremplin__Envelope env;
-    cli_envelope(&env, &h.referral, cli_territory_of(cli, &b, h.referral.branch));
-    client_t *c = cli_client(cli, "intake");
-    int rc = c ? 1 : 2;
-    Tremplin__Envelope *reply = NULL;
-    if (c && client_call(c, &env, &reply) == 0)
-        rc = cli_print_answer(reply);
-    else if (c)
-        fprintf(stderr, "tremplin: intake injoignable (3 essais)\n");
-    wire_free(reply, NULL);
-    client_destroy(&c);
+    cli_submitted_t s = { h.referral.person ? h.referral.person->given_name : "",
+                          cli_branch_territory(cli, &b, h.referral.branch) };
+    cli_referral_envelope(&env, &h.referral, s.territory);
+    int rc = cli_send(cli, "intake", &env, cli_tell_referral, &s);
     keyring_free(&b);
     json_object_put(root);
     return rc;
 }
 
-/* ------------------------------------------------------------------ import */
+/* ---------------------------------------------------------- template */
 
-typedef struct {
-    long accepted, duplicate, rejected, unreachable, lines;
-    FILE *rejects;
-    const char *rejects_path;
-} cli_import_t;
-
-static void cli_import_reject(cli_import_t *st, long line, const char *code, const char *field, const char *msg)
+/* The columns of an import, as French Excel opens them: UTF-8 with a BOM,
+ * ';' between the columns, CRLF. */
+static int cli_referral_template(cli_t *cli, int argc, char **argv)
 {
-    if (!st->rejects)
-        st->rejects = fopen(st->rejects_path, "w");
-    if (st->rejects)
-        fprintf(st->rejects, "ligne %ld: %s %s — %s\n", line, code, field, msg);
-    st->rejected++;
+    static const struct option opts[] = { { NULL, 0, NULL, 0 } };
+    cli_args_t a;
+    if (cli_parse(cli, argc, argv, opts, 0, 0, &a) != 0)
+        return CLI_REFUSED;
+    fputs("\xEF\xBB\xBF", stdout);
+    for (int i = 0; referral_csv_columns[i]; i++)
+        printf("%s%s", i ? ";" : "", referral_csv_columns[i]);
+    printf("\r\n");
+    return CLI_OK;
 }
 
-static void cli_import_answer(void *arg, uint64_t tag, const Tremplin__Envelope *reply)
+/* ----------------------------------------------------------- explain */
+
+/* The referral of a mediator's reference "BRANCH:EXTERNAL_REF": its ids and
+ * territory. 0, -1 (Redis away: 1), -2 (unknown or malformed). */
+int cli_by_ref(cli_t *cli, const char *ref, char rid[TP_ID_LEN + 1], char pid[TP_ID_LEN + 1], const char **terr)
 {
-    cli_import_t *st = arg;
-    if (!reply || (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR && reply->error->retryable))
-        st->unreachable++; /* no answer, or intake could not store it now: not the line's fault */
-    else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK)
-        reply->ack->duplicate ? st->duplicate++ : st->accepted++;
-    else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR)
-        cli_import_reject(st, (long)tag, reply->error->code, reply->error->field, reply->error->message_fr);
-}
-
-typedef struct {
-    cli_t *cli;
-    client_t *client;
-    keyring_t branches;
-    cli_import_t st;
-    int tty;
-} cli_importer_t;
-
-static void cli_import_progress(cli_importer_t *im, int final)
-{
-    if (!final && (im->st.lines % 200 != 0 || !im->tty))
-        return;
-    fprintf(stderr, "%s%ld lignes : %ld acceptées, %ld déjà reçues, %ld rejetées, %ld injoignables%s",
-            im->tty ? "\r" : "", im->st.lines, im->st.accepted, im->st.duplicate, im->st.rejected, im->st.unreachable,
-            final || !im->tty ? "\n" : "");
-}
-
-/* Sends one line, waiting for room in the window. Each line has a deadline
- * (the client's tries); once a line got no answer by its deadline, intake
- * is gone: the lines after it are counted unreachable without being sent,
- * instead of each waiting as long in turn (10 000 lines took 40 minutes). */
-static void cli_import_send(cli_importer_t *im, const Tremplin__Envelope *env, long line)
-{
-    while (im->st.unreachable == 0) {
-        if (client_send(im->client, env, (uint64_t)line) == 0)
-            return;
-        client_poll(im->client, 100, cli_import_answer, &im->st);
-    }
-    im->st.unreachable++;
-}
-
-/* Sends one record (a JSON object) as line `line`; keeps the window full. */
-static void cli_import_record(cli_importer_t *im, json_object *root, long line)
-{
-    im->st.lines++;
-    referral_json_t h;
-    char err[256];
-    if (!root) {
-        cli_import_reject(&im->st, line, "INVALID_JSON", "", "ligne illisible");
-    } else if (referral_from_json(root, &h, err, sizeof err) != 0) {
-        cli_import_reject(&im->st, line, "INVALID_JSON", "", err);
-    } else {
-        Tremplin__Envelope env;
-        cli_envelope(&env, &h.referral, cli_territory_of(im->cli, &im->branches, h.referral.branch));
-        cli_import_send(im, &env, line);
-    }
-    if (root)
-        json_object_put(root);
-    client_poll(im->client, 0, cli_import_answer, &im->st);
-    cli_import_progress(im, 0);
-}
-
-/* CSV columns (header row, any order): branch, external_ref, mediator_id,
- * partner, person_id, given_name, family_name, phone, address_line1, address_line2,
- * postcode, city, birth_year, availability, accessibility, consent_given,
- * consent_at, consent_purposes, consent_version, needs, answers; lists are
- * space separated, answers "question=score ...". */
-typedef struct {
-    cli_importer_t *im;
-    char *header[32];
-    int nheader;
-    char *fields[32];
-    int nfields;
-    long row;
-} cli_csv_t;
-
-static json_object *cli_words(const char *s)
-{
-    json_object *a = json_object_new_array();
-    char buf[1024];
-    util_strlcpy(buf, s, sizeof buf);
-    char *save = NULL;
-    for (char *w = strtok_r(buf, " ,;", &save); w; w = strtok_r(NULL, " ,;", &save))
-        json_object_array_add(a, json_object_new_string(w));
-    return a;
-}
-
-static json_object *cli_csv_to_json(cli_csv_t *c)
-{
-    json_object *root = json_object_new_object(), *med = json_object_new_object(), *per = json_object_new_object(),
-                *adr = json_object_new_object(), *con = json_object_new_object(), *ans = json_object_new_object();
-    int has_adr = 0;
-    for (int i = 0; i < c->nheader && i < c->nfields; i++) {
-        const char *k = c->header[i], *v = c->fields[i];
-        if (!*v)
-            continue;
-        if (!strcmp(k, "branch") || !strcmp(k, "external_ref"))
-            json_object_object_add(root, k, json_object_new_string(v));
-        else if (!strcmp(k, "mediator_id"))
-            json_object_object_add(med, "id", json_object_new_string(v));
-        else if (!strcmp(k, "partner"))
-            json_object_object_add(med, "partner", json_object_new_string(v));
-        else if (!strcmp(k, "person_id") || !strcmp(k, "given_name") || !strcmp(k, "family_name") || !strcmp(k, "phone"))
-            json_object_object_add(per, k, json_object_new_string(v));
-        else if (!strncmp(k, "address_", 8) || !strcmp(k, "postcode") || !strcmp(k, "city")) {
-            json_object_object_add(adr, !strncmp(k, "address_", 8) ? k + 8 : k, json_object_new_string(v));
-            has_adr = 1;
-        } else if (!strcmp(k, "birth_year"))
-            json_object_object_add(per, k, json_object_new_int(atoi(v)));
-        else if (!strcmp(k, "availability") || !strcmp(k, "accessibility"))
-            json_object_object_add(per, k, cli_words(v));
-        else if (!strcmp(k, "consent_given"))
-            json_object_object_add(con, "given", json_object_new_boolean(!strcmp(v, "oui") || !strcmp(v, "yes")
-                                                                         || !strcmp(v, "true") || !strcmp(v, "1")));
-        else if (!strcmp(k, "consent_at"))
-            json_object_object_add(con, "given_at", json_object_new_string(v));
-        else if (!strcmp(k, "consent_purposes"))
-            json_object_object_add(con, "purposes", cli_words(v));
-        else if (!strcmp(k, "consent_version"))
-            json_object_object_add(con, "text_version", json_object_new_string(v));
-        else if (!strcmp(k, "needs"))
-            json_object_object_add(root, "needs", cli_words(v));
-        else if (!strcmp(k, "answers")) {
-            json_object *words = cli_words(v);
-            for (size_t j = 0; j < json_object_array_length(words); j++) {
-                char pair[96];
-                util_strlcpy(pair, json_object_get_string(json_object_array_get_idx(words, j)), sizeof pair);
-                char *eq = strchr(pair, '=');
-                if (eq) {
-                    *eq = '\0';
-                    json_object_object_add(ans, pair, json_object_new_int(atoi(eq + 1)));
-                }
-            }
-            json_object_put(words);
+    const char *colon = strchr(ref, ':');
+    if (!colon || colon == ref || !colon[1] || (size_t)(colon - ref) >= KEYRING_ID_MAX)
+        return -2;
+    char branch[KEYRING_ID_MAX];
+    snprintf(branch, sizeof branch, "%.*s", (int)(colon - ref), ref);
+    rds_t *r = cli_redis(cli);
+    if (!r)
+        return -1;
+    for (int t = 0; t < cli->nterritories; t++) {
+        char key[400];
+        tp_key(key, sizeof key, cli->territories[t], "intake", "ref:%s:%s", branch, colon + 1);
+        redisReply *x = rds_cmd(r, "HMGET %s referral_id person_id", key);
+        if (!x)
+            return -1;
+        int found = x->type == REDIS_REPLY_ARRAY && x->elements == 2 && x->element[0]->str && x->element[1]->str;
+        if (found) {
+            util_strlcpy(rid, x->element[0]->str, TP_ID_LEN + 1);
+            util_strlcpy(pid, x->element[1]->str, TP_ID_LEN + 1);
+            *terr = cli->territories[t];
         }
+        freeReplyObject(x);
+        if (found)
+            return 0;
     }
-    if (has_adr)
-        json_object_object_add(per, "address", adr);
-    else
-        json_object_put(adr);
-    json_object_object_add(root, "mediator", med);
-    json_object_object_add(root, "person", per);
-    json_object_object_add(root, "consent", con);
-    json_object_object_add(root, "answers", ans);
-    return root;
+    return -2;
 }
 
-static void cli_csv_field(void *data, size_t len, void *arg)
+/* explain REFERRAL_ID | --ref BRANCH:REF: why this workshop, in French,
+ * from the matcher's record of its decision. */
+static int cli_referral_explain(cli_t *cli, int argc, char **argv)
 {
-    cli_csv_t *c = arg;
-    if (c->nfields < 32) {
-        char *s = xmalloc(len + 1);
-        memcpy(s, data, len);
-        s[len] = '\0';
-        c->fields[c->nfields++] = s;
-    }
-}
-
-static void cli_csv_row(int term, void *arg)
-{
-    (void)term;
-    cli_csv_t *c = arg;
-    c->row++;
-    if (c->nheader == 0) {
-        memcpy(c->header, c->fields, (size_t)c->nfields * sizeof c->fields[0]);
-        c->nheader = c->nfields;
-    } else {
-        cli_import_record(c->im, cli_csv_to_json(c), c->row);
-        for (int i = 0; i < c->nfields; i++)
-            free(c->fields[i]);
-    }
-    c->nfields = 0;
-}
-
-static int cli_import_csv(cli_importer_t *im, FILE *f)
-{
-    struct csv_parser p;
-    csv_init(&p, CSV_APPEND_NULL);
-    cli_csv_t c = { .im = im };
-    char buf[8192];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        if (csv_parse(&p, buf, n, cli_csv_field, cli_csv_row, &c) != n) {
-            fprintf(stderr, "tremplin: CSV: %s (ligne %ld)\n", csv_strerror(csv_error(&p)), c.row + 1);
-            rc = -1;
-            break;
+    static const struct option opts[] = { { "ref", required_argument, NULL, 'r' }, { NULL, 0, NULL, 0 } };
+    cli_args_t a;
+    if (cli_parse(cli, argc, argv, opts, 0, 1, &a) != 0)
+        return CLI_REFUSED;
+    if ((a.nwords == 1) == (a.opt['r'] != NULL))
+        return cli_misuse(cli, "un identifiant d'orientation, ou --ref AGENCE:REFERENCE");
+    char rid[TP_ID_LEN + 1], pid[TP_ID_LEN + 1];
+    const char *only = NULL;
+    if (a.opt['r']) {
+        int rc = cli_by_ref(cli, a.opt['r'], rid, pid, &only);
+        if (rc == -1)
+            return CLI_UNREACHABLE;
+        if (rc == -2) {
+            printf("Aucune orientation reçue sous la référence %s (de la forme AGENCE:REFERENCE).\n", a.opt['r']);
+            return CLI_REFUSED;
         }
-    csv_fini(&p, cli_csv_field, cli_csv_row, &c);
-    csv_free(&p);
-    for (int i = 0; i < c.nheader; i++)
-        free(c.header[i]);
-    for (int i = 0; i < c.nfields; i++)
-        free(c.fields[i]);
-    return rc;
-}
-
-static int cli_import_jsonl(cli_importer_t *im, FILE *f)
-{
-    char *line = NULL;
-    size_t cap = 0;
-    long n = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        n++;
-        if (len <= 1)
-            continue;
-        char err[256];
-        cli_import_record(im, jsondoc_parse(line, err, sizeof err), n);
-    }
-    free(line);
-    return 0;
-}
-
-static int cli_referral_import(cli_t *cli, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "tremplin: cannot read %s\n", path);
-        return 2;
-    }
-    cli_importer_t im = { .cli = cli, .tty = isatty(2) };
-    char err[256], rejects[600];
-    snprintf(rejects, sizeof rejects, "%s.rejected", path);
-    unlink(rejects);
-    im.st.rejects_path = rejects;
-    keyring_load(&intake_branches, cli->intake.curve_dir, &im.branches, err, sizeof err);
-    im.client = cli_client(cli, "intake");
-    if (!im.client) {
-        fclose(f);
-        keyring_free(&im.branches);
-        return 1;
-    }
-    client_set_window(im.client, 64);
-    client_set_retry(im.client, 3000, 5);
-    size_t plen = strlen(path);
-    int rc = plen > 4 && !strcmp(path + plen - 4, ".csv") ? cli_import_csv(&im, f) : cli_import_jsonl(&im, f);
-    while (client_inflight(im.client) > 0)
-        client_poll(im.client, 100, cli_import_answer, &im.st);
-    fclose(f);
-    cli_import_progress(&im, 1);
-    if (im.st.rejects)
-        fclose(im.st.rejects);
-    printf("acceptées=%ld déjà_reçues=%ld rejetées=%ld injoignables=%ld%s%s\n", im.st.accepted, im.st.duplicate,
-           im.st.rejected, im.st.unreachable, im.st.rejected ? " rejets=" : "", im.st.rejected ? rejects : "");
-    if (im.st.unreachable)
-        fprintf(stderr, "tremplin: intake injoignable : %ld lignes sans réponse ; relancer le même import quand intake "
-                        "répond (les lignes déjà reçues ne seront pas créées deux fois)\n",
-                im.st.unreachable);
-    client_destroy(&im.client);
-    keyring_free(&im.branches);
-    if (rc != 0 || im.st.unreachable)
-        return 1;
-    return im.st.rejected ? 2 : 0;
-}
-
-/* explain REFERRAL_ID: why this workshop, in French, from the matcher's
- * record of its decision (score, level, rules version, reason). */
-static int cli_referral_explain(cli_t *cli, const char *rid)
-{
-    if (!ids_hex(rid)) {
-        fprintf(stderr, "tremplin: identifiant d'orientation invalide\n");
-        return 2;
+    } else if (!ids_hex(a.word[0])) {
+        return cli_misuse(cli, "identifiant d'orientation invalide : %s (32 caractères hexadécimaux)", a.word[0]);
+    } else {
+        util_strlcpy(rid, a.word[0], sizeof rid);
     }
     rds_t *r = cli_redis(cli);
     if (!r)
-        return 1;
+        return CLI_UNREACHABLE;
     for (int t = 0; t < cli->nterritories; t++) {
+        if (only && strcmp(only, cli->territories[t]))
+            continue;
         char key[160];
         tp_key(key, sizeof key, cli->territories[t], "matcher", "assignment:%s", rid);
         redisReply *x = rds_cmd(r, "HGETALL %s", key);
         if (!x)
-            return 1;
+            return CLI_UNREACHABLE;
         if (x->type != REDIS_REPLY_ARRAY || x->elements == 0) {
             freeReplyObject(x);
             continue;
         }
-        const char *f[9] = { "kind", "kind_title", "level", "score", "outcome", "reason", "rules", "decided_ms",
-                             "branch" };
-        const char *v[9] = { "", "", "", "", "", "", "", "0", "" };
+        const char *f[10] = { "kind", "kind_title", "level", "score", "outcome", "reason", "rules", "decided_ms",
+                              "branch", "person_id" };
+        const char *v[10] = { "", "", "", "", "", "", "", "0", "", "" };
         for (size_t i = 0; i + 1 < x->elements; i += 2)
-            for (int k = 0; k < 9; k++)
+            for (int k = 0; k < 10; k++)
                 if (!strcmp(x->element[i]->str, f[k]))
                     v[k] = x->element[i + 1]->str;
-        char day[11];
-        clock_local_day(atoll(v[7]), day);
+        char day[11], lvl[64];
+        cli_date_fr(atoll(v[7]), day);
         printf("Orientation %s (agence %s, territoire %s), décidée le %s\n", rid, v[8], cli->territories[t], day);
+        printf("Personne : %s\n", v[9]);
         if (!strcmp(v[4], "workshop"))
-            printf("Atelier : %s\n", v[1]);
+            printf("Niveau : %s\nAtelier : %s\n", cli_level_fr(cli, v[2], lvl, sizeof lvl), v[1]);
         else if (!strcmp(v[4], "autonomous"))
             printf("Pas d'atelier : personne autonome (accompagnée)\n");
         else
             printf("Pas d'atelier pour l'instant : questionnaire à refaire\n");
         printf("Pourquoi : %s\nRègles appliquées : %s\n", v[5], v[6]);
         freeReplyObject(x);
-        return 0;
+        return CLI_OK;
     }
     printf("Orientation %s inconnue du matcher (pas encore évaluée, ou identifiant erroné).\n", rid);
-    return 2;
+    return CLI_REFUSED;
 }
 
 int cli_referral(cli_t *cli, int argc, char **argv)
 {
-    if (argc == 2 && !strcmp(argv[0], "explain"))
-        return cli_referral_explain(cli, argv[1]);
-    if (argc >= 1 && !strcmp(argv[0], "submit"))
-        return cli_referral_submit(cli, argc > 1 ? argv[1] : "-");
-    if (argc == 2 && !strcmp(argv[0], "import"))
-        return cli_referral_import(cli, argv[1]);
-    fprintf(stderr, "usage: tremplin referral submit [FILE|-] | import FILE.csv|FILE.jsonl | explain REFERRAL_ID\n");
-    return 2;
+    static const char *const actions[] = { "submit", "import", "explain", "template", NULL };
+    int act = cli_action(cli, argc, argv, actions);
+    switch (act) {
+    case 0: return cli_referral_submit(cli, argc - 1, argv + 1);
+    case 1: return cli_referral_import(cli, argc - 1, argv + 1);
+    case 2: return cli_referral_explain(cli, argc - 1, argv + 1);
+    case 3: return cli_referral_template(cli, argc - 1, argv + 1);
+    default: return CLI_REFUSED;
+    }
 }
 
-/* ----------------------------------------------------------------- consent */
+/* ----------------------------------------------------------- consent */
 
-int cli_command(cli_t *cli, const char *service, Tremplin__Envelope *env)
+typedef struct {
+    const char *purpose, *person;
+    int give;
+} cli_consent_t;
+
+static void cli_tell_consent(cli_t *cli, const Tremplin__Ack *ack, void *arg)
 {
-    if (!env->territory || !env->territory[0])
-        env->territory = (char *)cli->territories[0];
-    client_t *c = cli_client(cli, service);
-    if (!c)
-        return 2;
-    Tremplin__Envelope *reply = NULL;
-    int rc = 1;
-    if (client_call(c, env, &reply) == 0)
-        rc = cli_print_answer(reply);
+    (void)cli;
+    const cli_consent_t *c = arg;
+    char day[11];
+    cli_date_fr(clock_now_ms(), day);
+    if (c->give)
+        printf("Consentement « %s » donné%s pour la personne %s (le %s)%s\n", cli_purpose_fr(c->purpose),
+               ack->duplicate ? " (il l'était déjà)" : "", c->person, day,
+               !strcmp(c->purpose, "training") && !ack->duplicate
+                   ? ".\n  Pour une place en atelier, une nouvelle orientation est à envoyer (referral submit)"
+                   : "");
     else
-        fprintf(stderr, "tremplin: %s injoignable (3 essais)\n", service);
-    wire_free(reply, NULL);
-    client_destroy(&c);
-    return rc;
+        printf("Consentement « %s » retiré pour la personne %s (le %s)%s\n", cli_purpose_fr(c->purpose), c->person, day,
+               !strcmp(c->purpose, "training") ? " : ses réservations et listes d'attente sont libérées" : "");
 }
 
 int cli_consent(cli_t *cli, int argc, char **argv)
 {
-    if (argc != 3 || strcmp(argv[0], "withdraw") != 0) {
-        fprintf(stderr, "usage: tremplin consent withdraw PERSON_ID training|sms|survey\n");
-        return 2;
-    }
+    static const char *const actions[] = { "withdraw", "give", NULL };
+    static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+    int act = cli_action(cli, argc, argv, actions);
+    cli_args_t a;
+    if (act < 0 || cli_parse(cli, argc - 1, argv + 1, opts, 2, 2, &a) != 0)
+        return CLI_REFUSED;
+    cli->json = a.opt['j'] != NULL;
+    if (!ids_hex(a.word[0]))
+        return cli_misuse(cli, "identifiant de personne invalide : %s (32 caractères hexadécimaux)", a.word[0]);
+    if (referral_known_purpose(a.word[1]) != 0)
+        return cli_misuse(cli, "finalité inconnue : %s (training, sms ou survey)", a.word[1]);
+    cli_consent_t c = { a.word[1], a.word[0], act == 1 };
     Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT;
+    env.territory = (char *)cli_person_territory(cli, a.word[0]);
     Tremplin__WithdrawConsent w = TREMPLIN__WITHDRAW_CONSENT__INIT;
-    w.person_id = argv[1];
-    w.purpose = argv[2];
-    env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_WITHDRAW_CONSENT;
-    env.withdraw_consent = &w;
-    return cli_command(cli, "intake", &env);
+    Tremplin__GiveConsent g = TREMPLIN__GIVE_CONSENT__INIT;
+    if (c.give) {
+        g.person_id = (char *)a.word[0];
+        g.purpose = (char *)a.word[1];
+        env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_GIVE_CONSENT;
+        env.give_consent = &g;
+    } else {
+        w.person_id = (char *)a.word[0];
+        w.purpose = (char *)a.word[1];
+        env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_WITHDRAW_CONSENT;
+        env.withdraw_consent = &w;
+    }
+    return cli_send(cli, "intake", &env, cli_tell_consent, &c);
 }

@@ -2,70 +2,114 @@
  * intake's branch systems and the survey's kiosks, one code for both. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "clock.h"
 #include "survey/survey.h"
 
-/* add ID [--name N] [--territory T] | revoke ID | list, on the registry of
- * kind under dir; endpoint: the [endpoints] entry the secret names. */
-static int cli_keys(cli_t *cli, const keyring_kind_t *kind, const char *dir, const char *endpoint_name, int argc,
-                    char **argv)
+static int cli_key_cmp(const void *a, const void *b)
 {
-    char err[512];
-    const char *name = NULL, *territory = cli->territories[0];
+    return strcmp(((const keyring_entry_t *)a)->id, ((const keyring_entry_t *)b)->id);
+}
+
+/* add ID --name N --territory T: both required, the territory one this
+ * deployment serves (bus.territories). */
+static int cli_keys_add(cli_t *cli, const keyring_kind_t *kind, const char *dir, const char *endpoint_name, int argc,
+                        char **argv)
+{
     static const struct option opts[] = { { "name", required_argument, NULL, 'n' },
                                           { "territory", required_argument, NULL, 't' },
                                           { NULL, 0, NULL, 0 } };
-    const char *values[128] = { 0 }, *words[2];
-    int nw;
-    if (cli_options(argc, argv, opts, values, words, 2, &nw) != 0)
-        goto usage;
-    if (values['n'])
-        name = values['n'];
-    if (values['t'])
-        territory = values['t'];
-    if (nw == 2 && !strcmp(words[0], "add")) {
-        const char *endpoint = conf_map_get(&cli->conf.endpoints, endpoint_name);
-        if (keyring_add(kind, dir, words[1], name ? name : words[1], territory, endpoint, err, sizeof err) != 0) {
-            fprintf(stderr, "tremplin: %s\n", err);
-            return 2;
-        }
-        printf("%s %s créée (territoire %s)\nclé à remettre à %s : %s/%s/%s.key_secret\n", kind->noun_fr, words[1],
-               territory, kind->the_fr, dir, kind->secrets, words[1]);
-        return 0;
+    cli_args_t a;
+    if (cli_parse(cli, argc, argv, opts, 1, 1, &a) != 0)
+        return CLI_REFUSED;
+    if (!a.opt['n'] || !a.opt['n'][0])
+        return cli_misuse(cli, "--name est obligatoire (le nom que les gens connaissent)");
+    if (!a.opt['t'])
+        return cli_misuse(cli, "--territory est obligatoire");
+    int served = 0;
+    char list[256] = "";
+    for (int t = 0; t < cli->nterritories; t++) {
+        served |= !strcmp(cli->territories[t], a.opt['t']);
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%s", l ? ", " : "", cli->territories[t]);
     }
-    if (nw == 2 && !strcmp(words[0], "revoke")) {
-        if (keyring_revoke(kind, dir, words[1], clock_real_ms(), err, sizeof err) != 0) {
-            fprintf(stderr, "tremplin: %s\n", err);
-            return 2;
-        }
-        printf("%s %s révoquée : ses nouvelles connexions sont refusées, ses messages en cours aussi (les autres ne "
-               "sont pas touchées)\n",
-               kind->noun_fr, words[1]);
-        return 0;
+    if (!served)
+        return cli_misuse(cli, "territoire non desservi : %s (desservis : %s, [bus] territories)", a.opt['t'], list);
+    char err[512];
+    const char *endpoint = conf_map_get(&cli->conf.endpoints, endpoint_name);
+    if (keyring_add(kind, dir, a.word[0], a.opt['n'], a.opt['t'], endpoint, clock_real_ms(), "", err, sizeof err) != 0) {
+        fprintf(stderr, "refusé : %s\n", err);
+        return CLI_REFUSED;
     }
-    if (nw == 1 && !strcmp(words[0], "list")) {
-        keyring_t k;
-        if (keyring_load(kind, dir, &k, err, sizeof err) != 0)
-            fprintf(stderr, "tremplin: %s\n", err);
-        for (int i = 0; i < k.n; i++) {
-            char state[40] = "active";
-            if (k.items[i].revoked_ms) {
-                char day[11];
-                clock_local_day(k.items[i].revoked_ms, day);
-                snprintf(state, sizeof state, "révoquée le %s", day);
-            }
-            printf("%-16s %-6s %.12s…  %-22s %s\n", k.items[i].id, k.items[i].territory, k.items[i].public_key, state,
-                   k.items[i].name);
-        }
-        keyring_free(&k);
-        return 0;
+    printf("%s %s créée (territoire %s)\nclé à remettre à %s : %s/%s/%s.key_secret\n", kind->noun_fr, a.word[0],
+           a.opt['t'], kind->the_fr, dir, kind->secrets, a.word[0]);
+    return CLI_OK;
+}
+
+/* list: a table, one entry a line, with the full key (its fingerprint,
+ * to compare with what the office installed) and its state with its date. */
+static int cli_keys_list(cli_t *cli, const keyring_kind_t *kind, const char *dir, int argc, char **argv)
+{
+    static const struct option opts[] = { { NULL, 0, NULL, 0 } };
+    cli_args_t a;
+    if (cli_parse(cli, argc, argv, opts, 0, 0, &a) != 0)
+        return CLI_REFUSED;
+    keyring_t k;
+    char err[512];
+    if (keyring_load(kind, dir, &k, err, sizeof err) != 0)
+        fprintf(stderr, "tremplin : %s\n", err);
+    qsort(k.items, (size_t)k.n, sizeof *k.items, cli_key_cmp);
+    static const int w[] = { 16, 32, 10, 26, 40 };
+    cli_row(w, 5, "identifiant", "nom", "territoire", "état", "clé publique (empreinte)");
+    for (int i = 0; i < k.n; i++) {
+        const keyring_entry_t *e = &k.items[i];
+        char state[80], day[11];
+        cli_date_fr(e->revoked_ms ? e->revoked_ms : e->created_ms, day);
+        if (e->revoked_ms)
+            snprintf(state, sizeof state, "révoquée le %s", day);
+        else if (day[0])
+            snprintf(state, sizeof state, "active depuis le %s", day);
+        else
+            snprintf(state, sizeof state, "active");
+        if (!strcmp(e->origin, "simulation"))
+            snprintf(state + strlen(state), sizeof state - strlen(state), " (simulée)");
+        cli_row(w, 5, e->id, e->name, e->territory, state, e->public_key);
     }
-usage:
-    fprintf(stderr, "usage: tremplin %s add ID [--name NAME] [--territory T] | revoke ID | list\n", kind->role);
-    return 2;
+    if (k.n == 0)
+        printf("(aucune %s)\n", kind->noun_fr);
+    keyring_free(&k);
+    return CLI_OK;
+}
+
+/* add | revoke | list on the registry of kind under dir; endpoint_name: the
+ * [endpoints] entry the secret names. */
+static int cli_keys(cli_t *cli, const keyring_kind_t *kind, const char *dir, const char *endpoint_name, int argc,
+                    char **argv)
+{
+    static const char *const actions[] = { "add", "revoke", "list", NULL };
+    int act = cli_action(cli, argc, argv, actions);
+    if (act < 0)
+        return CLI_REFUSED;
+    if (act == 0)
+        return cli_keys_add(cli, kind, dir, endpoint_name, argc - 1, argv + 1);
+    if (act == 2)
+        return cli_keys_list(cli, kind, dir, argc - 1, argv + 1);
+    static const struct option opts[] = { { NULL, 0, NULL, 0 } };
+    cli_args_t a;
+    if (cli_parse(cli, argc - 1, argv + 1, opts, 1, 1, &a) != 0)
+        return CLI_REFUSED;
+    char err[512];
+    if (keyring_revoke(kind, dir, a.word[0], clock_real_ms(), err, sizeof err) != 0) {
+        fprintf(stderr, "refusé : %s\n", err);
+        return CLI_REFUSED;
+    }
+    printf("%s %s révoquée : ses nouvelles connexions sont refusées, ses messages en cours aussi (les autres ne "
+           "sont pas touchées)\n",
+           kind->noun_fr, a.word[0]);
+    return CLI_OK;
 }
 
 int cli_branch(cli_t *cli, int argc, char **argv)

@@ -20,15 +20,6 @@
 #include "reporter/reporter.h"
 #include "util.h"
 
-static void kpi_usage(void)
-{
-    fprintf(stderr, "usage: tremplin kpi [--from AAAA-MM-JJ] [--to AAAA-MM-JJ] [--by week|month|branch|partner|kind|territory]\n"
-                    "                    [--branch B] [--partner P] [--kind K] [--territory T] [--json]\n"
-                    "       tremplin kpi --export commission|activities [--publication] [--from …] [--to …]\n"
-                    "       tremplin kpi close --from AAAA-MM-JJ --to AAAA-MM-JJ\n"
-                    "       tremplin kpi periods\n");
-}
-
 /* A number as a French reader writes it: "62,5"; "–" when not applicable. */
 static void fr_value(json_object *v, char *out, size_t cap)
 {
@@ -123,12 +114,19 @@ static void print_table(json_object *rep)
     }
 }
 
+static void kpi_tell_close(cli_t *cli, const Tremplin__Ack *ack, void *arg)
+{
+    (void)cli;
+    const char *const *period = arg;
+    printf("Période du %s au %s close%s : ses chiffres sont figés\n", period[0], period[1],
+           ack->duplicate ? " (elle l'était déjà)" : "");
+}
+
 static int kpi_close(cli_t *cli, const char *from, const char *to)
 {
-    if (!from || !to) {
-        kpi_usage();
-        return 2;
-    }
+    if (!from || !to)
+        return cli_misuse(cli, "close : --from et --to sont obligatoires");
+    const char *period[2] = { from, to };
     int rc = 0;
     for (int t = 0; t < cli->nterritories; t++) {
         Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT;
@@ -138,7 +136,7 @@ static int kpi_close(cli_t *cli, const char *from, const char *to)
         env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_CLOSE_PERIOD;
         env.close_period = &c;
         env.territory = (char *)cli->territories[t];
-        int r = cli_command(cli, "reporter", &env);
+        int r = cli_send(cli, "reporter", &env, kpi_tell_close, period);
         rc = r > rc ? r : rc;
     }
     return rc;
@@ -152,7 +150,7 @@ static int kpi_periods(cli_t *cli)
     for (int t = 0; t < cli->nterritories; t++) {
         json_object *l = fig_closed_list(rds, cli->territories[t]);
         if (!l) {
-            fprintf(stderr, "tremplin: Redis injoignable\n");
+            fprintf(stderr, "tremplin : Redis injoignable\n");
             return 1;
         }
         json_object_object_foreach(l, period, ms)
@@ -174,69 +172,44 @@ int cli_kpi(cli_t *cli, int argc, char **argv)
         { "partner", required_argument, NULL, 'P' },   { "kind", required_argument, NULL, 'K' },
         { "territory", required_argument, NULL, 'T' }, { "json", no_argument, NULL, 'j' },
         { "export", required_argument, NULL, 'e' },    { "publication", no_argument, NULL, 'p' },
-        { "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
+        { NULL, 0, NULL, 0 },
     };
-    const char *from = NULL, *to = NULL, *exp = NULL;
+    cli_args_t a;
+    if (cli_parse(cli, argc, argv, opts, 0, 1, &a) != 0)
+        return CLI_REFUSED;
+    const char *from = a.opt['f'], *to = a.opt['t'], *exp = a.opt['e'];
     kpi_query_t q = { 0 };
-    int json = 0, publication = 0, c;
-    optind = 1;
-    opterr = 1;
-    /* argv[-1] is "kpi": getopt wants a program name first */
-    while ((c = getopt_long(argc + 1, argv - 1, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f': from = optarg; break;
-        case 't': to = optarg; break;
-        case 'b': q.by = optarg; break;
-        case 'B': q.filter.branch = optarg; break;
-        case 'P': q.filter.partner = optarg; break;
-        case 'K': q.filter.kind = optarg; break;
-        case 'T': q.filter.territory = optarg; break;
-        case 'j': json = 1; break;
-        case 'e': exp = optarg; break;
-        case 'p': publication = 1; break;
-        case 'h': kpi_usage(); return 0;
-        default: kpi_usage(); return 2;
-        }
-    }
-    int rest = argc + 1 - optind;
-    char **words = argv - 1 + optind;
-    if (rest == 1 && !strcmp(words[0], "close"))
+    q.by = a.opt['b'];
+    q.filter.branch = a.opt['B'];
+    q.filter.partner = a.opt['P'];
+    q.filter.kind = a.opt['K'];
+    q.filter.territory = a.opt['T'];
+    int json = a.opt['j'] != NULL, publication = a.opt['p'] != NULL;
+    if (a.nwords == 1 && !strcmp(a.word[0], "close"))
         return kpi_close(cli, from, to);
-    if (rest == 1 && !strcmp(words[0], "periods"))
+    if (a.nwords == 1 && !strcmp(a.word[0], "periods"))
         return kpi_periods(cli);
-    if (rest != 0) {
-        kpi_usage();
-        return 2;
-    }
+    if (a.nwords == 1)
+        return cli_misuse(cli, "action inconnue : %s (close ou periods)", a.word[0]);
     const char *dims[] = { q.filter.branch, q.filter.partner, q.filter.kind, q.filter.territory };
     for (size_t i = 0; i < TP_ARRAY_LEN(dims); i++)
         if (dims[i] && !ids_token(dims[i], 64, "-_.")) {
-            fprintf(stderr, "tremplin: filtre invalide : %s\n", dims[i]);
-            return 2;
+            return cli_misuse(cli, "filtre invalide : %s", dims[i]);
         }
     if (q.by && strcmp(q.by, "week") && strcmp(q.by, "month") && strcmp(q.by, "branch") && strcmp(q.by, "partner")
         && strcmp(q.by, "kind") && strcmp(q.by, "territory")) {
-        fprintf(stderr, "tremplin: --by : week, month, branch, partner, kind ou territory\n");
-        return 2;
+        return cli_misuse(cli, "--by : week, month, branch, partner, kind ou territory, pas « %s »", q.by);
     }
     if (exp && strcmp(exp, "commission") && strcmp(exp, "activities")) {
-        fprintf(stderr, "tremplin: --export : commission ou activities\n");
-        return 2;
+        return cli_misuse(cli, "--export : commission ou activities, pas « %s »", exp);
     }
 
-    /* business time and the venues' zone, as the services have them: "today",
-     * the local days, the sessions held by now */
-    clock_configure(cli->conf.clock_epoch_ms, cli->conf.clock_start_ms, cli->conf.clock_speed);
-    clock_set_timezone(cli->conf.timezone);
-    /* the reporter's settings and the catalogue, as the reporter reads them */
+    /* the reporter's settings and the catalogue, as the reporter reads them
+     * (business time and the venues' zone are the tool's: cli_init) */
     reporter_conf_t rc;
-    svc_conf_t scratch;
-    svc_def_t part = { .conf_fields = reporter_conf_fields, .nconf_fields = reporter_nconf_fields, .conf_base = &rc };
     char err[512];
-    if (svc_conf_load(cli->conf_path, "reporter", &scratch, &part, err, sizeof err) != 0) {
-        fprintf(stderr, "tremplin: %s\n", err);
-        return 2;
-    }
+    if (cli_conf_part(cli, "reporter", reporter_conf_fields, reporter_nconf_fields, &rc) != 0)
+        return CLI_REFUSED;
     catalogue_t *cat = xmalloc(sizeof *cat);
     if (reporter_load_catalogue(cli->conf_path, cat, err, sizeof err) != 0) {
         free(cat);
@@ -256,9 +229,8 @@ int cli_kpi(cli_t *cli, int argc, char **argv)
     }
     if ((from && strlen(from) > 10) || (to && strlen(to) > 10) || !fig_is_day(dfrom) || !fig_is_day(dto)
         || strcmp(dfrom, dto) > 0) {
-        fprintf(stderr, "tremplin: période invalide : dates AAAA-MM-JJ, du premier au dernier jour\n");
         free(cat);
-        return 2;
+        return cli_misuse(cli, "période invalide : dates AAAA-MM-JJ, du premier au dernier jour");
     }
     q.from = dfrom;
     q.to = dto;
@@ -271,7 +243,7 @@ int cli_kpi(cli_t *cli, int argc, char **argv)
     int n = reporter_aggregates(rds, cli->territories, cli->nterritories, q.filter.territory, q.from, q.to,
                                 clock_now_ms(), 1, aggs, err, sizeof err);
     if (n < 0) {
-        fprintf(stderr, "tremplin: %s\n", err);
+        fprintf(stderr, "tremplin : %s\n", err);
         free(cat);
         return strstr(err, "Redis") ? 1 : 2;
     }

@@ -1,5 +1,6 @@
 /* tremplin outbox list | retry | drop — the backlog of each outbox and the
  * dead letters, which an operator sends again (after a fix) or discards. */
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,12 +51,11 @@ static int cli_dead_page(rds_t *r, const char *service, const char *terr, cli_pa
                 pg->skip--;
                 continue;
             }
+            static const int w[] = { 10, 9, 20, 10, 32, 18, 6 };
             if (pg->shown++ == 0)
-                printf("%-10s %-6s %-20s %-10s %-32s %-18s %s\n", "service", "terr.", "id", "vers", "msg_id", "erreur",
-                       "essais");
-            printf("%-10s %-6s %-20s %-10s %-32s %-18s %s\n", service, terr, e->element[0]->str,
-                   cli_dead_field(e, "to"), cli_dead_field(e, "id"), cli_dead_field(e, "error"),
-                   cli_dead_field(e, "tries"));
+                cli_row(w, 7, "service", "territoire", "lettre morte", "vers", "message", "dernière erreur", "essais");
+            cli_row(w, 7, service, terr, e->element[0]->str, cli_dead_field(e, "to"), cli_dead_field(e, "id"),
+                    cli_dead_field(e, "error"), cli_dead_field(e, "tries"));
             if (pg->left > 0)
                 pg->left--;
         }
@@ -75,32 +75,41 @@ typedef struct {
     long page, limit;    /* limit < 0: every dead letter */
 } cli_list_opts_t;
 
-static int cli_list_args(int argc, char **argv, cli_list_opts_t *o)
+static int cli_list_args(cli_t *cli, int argc, char **argv, cli_list_opts_t *o)
 {
+    static const struct option opts[] = { { "page", required_argument, NULL, 'p' },
+                                          { "limit", required_argument, NULL, 'l' },
+                                          { "all", no_argument, NULL, 'a' },
+                                          { NULL, 0, NULL, 0 } };
+    cli_args_t a;
     *o = (cli_list_opts_t){ NULL, 1, CLI_DEAD_PAGE };
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--page") && i + 1 < argc)
-            o->page = atol(argv[++i]);
-        else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
-            o->limit = atol(argv[++i]);
-        else if (!strcmp(argv[i], "--all"))
-            o->limit = -1;
-        else if (argv[i][0] != '-' && !o->service && cli_service(argv[i]))
-            o->service = argv[i];
-        else
-            return -1;
+    if (cli_parse(cli, argc, argv, opts, 0, 1, &a) != 0 || cli_number(cli, &a, 'p', "page", 1, 1000000, 1, &o->page) != 0
+        || cli_number(cli, &a, 'l', "limit", 1, 100000, CLI_DEAD_PAGE, &o->limit) != 0)
+        return -1;
+    if (a.opt['a'] && a.opt['l']) {
+        cli_misuse(cli, "--limit ou --all, pas les deux");
+        return -1;
     }
-    return o->page >= 1 && o->limit != 0 ? 0 : -1;
+    if (a.opt['a'])
+        o->limit = -1;
+    if (a.nwords == 1 && !cli_service(a.word[0])) {
+        cli_misuse(cli, "service inconnu : %s", a.word[0]);
+        return -1;
+    }
+    o->service = a.nwords ? a.word[0] : NULL;
+    return 0;
 }
 
-static int cli_outbox_list(cli_t *cli, rds_t *r, int argc, char **argv)
+static int cli_outbox_list(cli_t *cli, int argc, char **argv)
 {
     cli_list_opts_t o;
-    if (cli_list_args(argc, argv, &o) != 0) {
-        fprintf(stderr, "usage: tremplin outbox list [SERVICE] [--page N] [--limit N | --all]\n");
-        return 2;
-    }
-    printf("%-10s %-6s %10s %13s %6s  %s\n", "service", "terr.", "en_attente", "plus_ancien_s", "mortes", "état");
+    if (cli_list_args(cli, argc, argv, &o) != 0)
+        return CLI_REFUSED;
+    rds_t *r = cli_redis(cli);
+    if (!r)
+        return CLI_UNREACHABLE;
+    static const int w[] = { 10, 10, 10, 16, 14, 6 };
+    cli_row(w, 6, "service", "territoire", "en attente", "plus ancien (s)", "lettres mortes", "état");
     long total = 0;
     for (int i = 0; i < TP_NSERVICES; i++)
         for (int t = 0; t < cli->nterritories; t++) {
@@ -110,11 +119,14 @@ static int cli_outbox_list(cli_t *cli, rds_t *r, int argc, char **argv)
                 continue;
             if (outbox_backlog(r, name, cli->territories[t], &b) != 0)
                 return 1;
-            printf("%-10s %-6s %10" PRId64 " %13" PRId64 " %6" PRId64 "  %s\n", name, cli->territories[t], b.pending,
-                   b.oldest_age_ms / 1000, b.dead,
-                   outbox_stalled(&b, cli->conf.stall_ms) ? "bloquée"
-                   : b.pending                            ? "en cours"
-                                                          : "vide");
+            char pending[24], oldest[24], dead[24];
+            snprintf(pending, sizeof pending, "%" PRId64, b.pending);
+            snprintf(oldest, sizeof oldest, "%" PRId64, b.oldest_age_ms / 1000);
+            snprintf(dead, sizeof dead, "%" PRId64, b.dead);
+            cli_row(w, 6, name, cli->territories[t], pending, oldest, dead,
+                    outbox_stalled(&b, cli->conf.stall_ms) ? "bloquée"
+                    : b.pending                            ? "en cours"
+                                                           : "vide");
             total += b.dead;
         }
     if (total == 0)
@@ -220,30 +232,33 @@ static int cli_stream_id_ok(const char *id)
 }
 
 /* retry|drop SERVICE ID... | --all [--territory T] */
-static int cli_outbox_act(cli_t *cli, rds_t *r, int retry, int argc, char **argv)
+static int cli_outbox_act(cli_t *cli, int retry, int argc, char **argv)
 {
-    const char *terr = NULL;
-    const char *ids[256];
-    int nids = 0, all = 0;
-    const service_info_t *s = argc > 0 ? cli_service(argv[0]) : NULL;
-    for (int i = 1; s && i < argc; i++) {
-        if (!strcmp(argv[i], "--territory") && i + 1 < argc)
-            terr = argv[++i];
-        else if (!strcmp(argv[i], "--all"))
-            all = 1;
-        else if (argv[i][0] == '-' || nids == (int)TP_ARRAY_LEN(ids))
-            s = NULL;
-        else if (!cli_stream_id_ok(argv[i])) {
-            fprintf(stderr, "tremplin: identifiant de lettre morte invalide : %s (de la forme 1764460800000-0)\n",
-                    argv[i]);
-            return 2;
-        } else
-            ids[nids++] = argv[i];
-    }
-    if (!s || all == (nids > 0)) {
-        fprintf(stderr, "usage: tremplin outbox %s SERVICE ID... | --all [--territory T]\n", retry ? "retry" : "drop");
-        return 2;
-    }
+    static const struct option opts[] = { { "territory", required_argument, NULL, 't' },
+                                          { "all", no_argument, NULL, 'a' },
+                                          { NULL, 0, NULL, 0 } };
+    cli_args_t a;
+    if (cli_parse(cli, argc, argv, opts, 1, CLI_MAX_WORDS, &a) != 0)
+        return CLI_REFUSED;
+    const char *terr = a.opt['t'];
+    const char **ids = a.word + 1;
+    int nids = a.nwords - 1, all = a.opt['a'] != NULL;
+    const service_info_t *s = cli_service(a.word[0]);
+    if (!s)
+        return cli_misuse(cli, "service inconnu : %s", a.word[0]);
+    if (all == (nids > 0))
+        return cli_misuse(cli, "des identifiants de lettres mortes, ou --all");
+    for (int i = 0; i < nids; i++)
+        if (!cli_stream_id_ok(ids[i]))
+            return cli_misuse(cli, "identifiant de lettre morte invalide : %s (de la forme 1764460800000-0)", ids[i]);
+    int known = !terr;
+    for (int t = 0; t < cli->nterritories && !known; t++)
+        known = !strcmp(terr, cli->territories[t]);
+    if (!known)
+        return cli_misuse(cli, "territoire non desservi : %s", terr);
+    rds_t *r = cli_redis(cli);
+    if (!r)
+        return CLI_UNREACHABLE;
     long done = 0, missing = 0;
     for (int t = 0; t < cli->nterritories && all; t++) {
         const char *tt = cli->territories[t];
@@ -273,18 +288,11 @@ static int cli_outbox_act(cli_t *cli, rds_t *r, int retry, int argc, char **argv
 
 int cli_outbox(cli_t *cli, int argc, char **argv)
 {
-    if (argc < 1) {
-        fprintf(stderr, "usage: tremplin outbox list [SERVICE] [--page N] [--limit N | --all]\n"
-                        "       tremplin outbox retry|drop SERVICE ID... | --all [--territory T]\n");
-        return 2;
-    }
-    rds_t *r = cli_redis(cli);
-    if (!r)
-        return 1;
-    if (!strcmp(argv[0], "list"))
-        return cli_outbox_list(cli, r, argc - 1, argv + 1);
-    if (!strcmp(argv[0], "retry") || !strcmp(argv[0], "drop"))
-        return cli_outbox_act(cli, r, argv[0][0] == 'r', argc - 1, argv + 1);
-    fprintf(stderr, "tremplin: outbox: unknown action '%s'\n", argv[0]);
-    return 2;
+    static const char *const actions[] = { "list", "retry", "drop", NULL };
+    int act = cli_action(cli, argc, argv, actions);
+    if (act < 0)
+        return CLI_REFUSED;
+    if (act == 0)
+        return cli_outbox_list(cli, argc - 1, argv + 1);
+    return cli_outbox_act(cli, act == 1, argc - 1, argv + 1);
 }

@@ -3,6 +3,7 @@
  * endpoint, sending realistic referrals drawn from a seeded generator (the
  * same seed gives the same referrals, so a run can be replayed). */
 #include <czmq.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,23 +39,42 @@ typedef struct {
     long seq;
 } sim_branch_t;
 
+#define SIM_MAX_CODES 16
+#define SIM_ORIGIN "simulation" /* the mark of the branches it makes (keyring origin) */
+
 typedef struct {
     long accepted, duplicate, rejected, unreachable;
-    long by_code_consent;
+    struct {
+        char code[48];
+        char example[160]; /* the first French message of that code */
+        long n;
+    } codes[SIM_MAX_CODES]; /* the rejections by reason */
+    int ncodes;
 } sim_count_t;
 
 static void sim_answer(void *arg, uint64_t tag, const Tremplin__Envelope *reply)
 {
     (void)tag;
     sim_count_t *c = arg;
-    if (!reply)
+    if (!reply || (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR && reply->error->retryable)) {
         c->unreachable++;
-    else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK)
+    } else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK) {
         reply->ack->duplicate ? c->duplicate++ : c->accepted++;
-    else {
+    } else {
         c->rejected++;
-        if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR && !strcmp(reply->error->code, "CONSENT_REQUIRED"))
-            c->by_code_consent++;
+        const char *code = reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR ? reply->error->code : "?";
+        int i = 0;
+        while (i < c->ncodes && strcmp(c->codes[i].code, code))
+            i++;
+        if (i == c->ncodes && c->ncodes < SIM_MAX_CODES) {
+            util_strlcpy(c->codes[i].code, code, sizeof c->codes[i].code);
+            util_strlcpy(c->codes[i].example,
+                         reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR ? reply->error->message_fr : "",
+                         sizeof c->codes[i].example);
+            c->ncodes++;
+        }
+        if (i < c->ncodes)
+            c->codes[i].n++;
     }
 }
 
@@ -150,7 +170,7 @@ static client_t *sim_connect(cli_t *cli, const char *id)
     zcert_t *cert = zcert_load(path);
     const char *ep = conf_map_get(&cli->conf.endpoints, "intake_branch");
     if (!cert || !ep) {
-        fprintf(stderr, "tremplin: %s: no branch key, or no [endpoints] intake_branch\n", path);
+        fprintf(stderr, "tremplin : %s : pas de clé d'agence, ou pas de [endpoints] intake_branch\n", path);
         zcert_destroy(&cert);
         return NULL;
     }
@@ -159,35 +179,59 @@ static client_t *sim_connect(cli_t *cli, const char *id)
     zcert_destroy(&cert);
     char err[256];
     if (client_connect(c, err, sizeof err) != 0) {
-        fprintf(stderr, "tremplin: %s\n", err);
+        fprintf(stderr, "tremplin : %s\n", err);
         client_destroy(&c);
     }
     return c;
 }
 
-/* simulate [--branches N] [--count N] [--seed S] [--rate PER_S] */
-int cli_simulate(cli_t *cli, int argc, char **argv)
+/* simulate --remove: the simulated branches go (their referrals stay:
+ * they are data like any other, under branch ids sim-NN). */
+static int sim_remove(cli_t *cli)
 {
-    long nbranches = 3, count = 100, rate = 0;
-    uint64_t seed = 42;
-    for (int i = 0; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--branches"))
-            nbranches = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--count"))
-            count = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--seed"))
-            seed = strtoull(argv[i + 1], NULL, 10);
-        else if (!strcmp(argv[i], "--rate"))
-            rate = atol(argv[i + 1]);
-        else {
-            fprintf(stderr, "usage: tremplin simulate [--branches N] [--count N] [--seed S] [--rate PER_S]\n");
-            return 2;
+    keyring_t k;
+    char err[512];
+    if (keyring_load(&intake_branches, cli->intake.curve_dir, &k, err, sizeof err) != 0)
+        fprintf(stderr, "tremplin : %s\n", err);
+    int removed = 0, rc = CLI_OK;
+    for (int i = 0; i < k.n; i++) {
+        if (strcmp(k.items[i].origin, SIM_ORIGIN))
+            continue;
+        if (keyring_remove(&intake_branches, cli->intake.curve_dir, k.items[i].id, SIM_ORIGIN, err, sizeof err) != 0) {
+            fprintf(stderr, "tremplin : %s\n", err);
+            rc = CLI_REFUSED;
+        } else {
+            removed++;
         }
     }
-    if (nbranches < 1 || nbranches > 200 || count < 0) {
-        fprintf(stderr, "tremplin: simulate: 1 to 200 branches\n");
-        return 2;
+    keyring_free(&k);
+    printf("%d agence%s simulée%s retirée%s (les autres ne sont pas touchées)\n", removed, removed > 1 ? "s" : "",
+           removed > 1 ? "s" : "", removed > 1 ? "s" : "");
+    return rc;
+}
+
+/* simulate [--branches N] [--count N] [--seed S] [--rate PER_S] | --remove */
+int cli_simulate(cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = { { "branches", required_argument, NULL, 'b' },
+                                          { "count", required_argument, NULL, 'n' },
+                                          { "seed", required_argument, NULL, 's' },
+                                          { "rate", required_argument, NULL, 'r' },
+                                          { "remove", no_argument, NULL, 'R' },
+                                          { NULL, 0, NULL, 0 } };
+    cli_args_t a;
+    long nbranches, count, rate, seed_l;
+    if (cli_parse(cli, argc, argv, opts, 0, 0, &a) != 0 || cli_number(cli, &a, 'b', "branches", 1, 99, 3, &nbranches) != 0
+        || cli_number(cli, &a, 'n', "count", 0, 10000000, 100, &count) != 0
+        || cli_number(cli, &a, 's', "seed", 0, 2147483647L, 42, &seed_l) != 0
+        || cli_number(cli, &a, 'r', "rate", 0, 1000000, 0, &rate) != 0)
+        return CLI_REFUSED;
+    if (a.opt['R']) {
+        if (a.opt['b'] || a.opt['n'] || a.opt['s'] || a.opt['r'])
+            return cli_misuse(cli, "--remove seul");
+        return sim_remove(cli);
     }
+    uint64_t seed = (uint64_t)seed_l;
     sim_branch_t *b = xcalloc((size_t)nbranches, sizeof *b);
     char err[512];
     int added = 0;
@@ -197,7 +241,8 @@ int cli_simulate(cli_t *cli, int argc, char **argv)
         char name[64];
         snprintf(name, sizeof name, "Bureau simulé %02ld", i + 1);
         if (keyring_add(&intake_branches, cli->intake.curve_dir, b[i].id, name, b[i].territory,
-                         conf_map_get(&cli->conf.endpoints, "intake_branch"), err, sizeof err) == 0)
+                        conf_map_get(&cli->conf.endpoints, "intake_branch"), clock_real_ms(), SIM_ORIGIN, err,
+                        sizeof err) == 0)
             added++;
     }
     if (added) { /* intake looks at its registry every watch_ms */
@@ -240,11 +285,18 @@ int cli_simulate(cli_t *cli, int argc, char **argv)
             busy |= client_poll(b[i].client, 20, sim_answer, &counts) > 0;
     }
     int64_t ms = clock_mono_ms() - t0;
-    printf("orientations=%ld acceptées=%ld déjà_reçues=%ld rejetées=%ld (sans_consentement=%ld) injoignables=%ld "
-           "agences=%ld ms=%" PRId64 "\n",
-           count, counts.accepted, counts.duplicate, counts.rejected, counts.by_code_consent, counts.unreachable,
-           nbranches, ms);
-    rc = counts.unreachable ? 1 : 0;
+    printf("%ld orientation%s envoyée%s par %ld agence%s simulée%s en %.1f s : %ld acceptée%s, %ld déjà reçue%s, %ld "
+           "refusée%s, %ld sans réponse\n",
+           count, count > 1 ? "s" : "", count > 1 ? "s" : "", nbranches, nbranches > 1 ? "s" : "",
+           nbranches > 1 ? "s" : "", (double)ms / 1000.0, counts.accepted, counts.accepted > 1 ? "s" : "",
+           counts.duplicate, counts.duplicate > 1 ? "s" : "", counts.rejected, counts.rejected > 1 ? "s" : "",
+           counts.unreachable);
+    for (int i = 0; i < counts.ncodes; i++)
+        printf("  refusées %s : %ld (ex. « %s »)\n", counts.codes[i].code, counts.codes[i].n, counts.codes[i].example);
+    /* 1: some got no answer; 2: every one was refused (nothing useful was made) */
+    rc = counts.unreachable ? CLI_UNREACHABLE
+         : count > 0 && counts.accepted + counts.duplicate == 0 ? CLI_REFUSED
+                                                                : CLI_OK;
 done:
     for (long i = 0; i < nbranches; i++)
         client_destroy(&b[i].client);

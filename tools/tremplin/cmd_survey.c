@@ -68,40 +68,34 @@ static void form_envelope(cli_t *cli, cli_form_t *f, Tremplin__Envelope *env, Tr
     env->territory = (char *)cli->territories[0];
 }
 
-static int cli_json_refused(const char *message)
+static void cli_tell_survey(cli_t *cli, const Tremplin__Ack *ack, void *arg)
 {
-    json_object *o = json_object_new_object(), *e = json_object_new_object();
-    json_object_object_add(e, "code", json_object_new_string("INVALID_JSON"));
-    json_object_object_add(e, "field", json_object_new_string(""));
-    json_object_object_add(e, "message", json_object_new_string(message));
-    json_object_object_add(o, "status", json_object_new_string("rejected"));
-    json_object_object_add(o, "error", e);
-    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(o);
-    return 2;
+    (void)cli;
+    (void)arg;
+    printf("Réponse au questionnaire enregistrée%s\n", ack->duplicate ? " (elle l'était déjà : rien de changé)" : "");
 }
 
-/* submit [FILE|-]: one form as JSON; the answer as JSON (cli_command). */
+/* submit [FILE|-]: one form as JSON; the answer in French, or as JSON. */
 static int cli_survey_submit(cli_t *cli, const char *path)
 {
     char err[256];
     char *text = strcmp(path, "-") ? jsondoc_read(path, err, sizeof err) : jsondoc_fread(stdin, err, sizeof err);
     if (!text) {
-        fprintf(stderr, "tremplin: %s: %s\n", path, err);
-        return 2;
+        fprintf(stderr, "tremplin : %s : lecture impossible (%s)\n", path, err);
+        return CLI_REFUSED;
     }
-    json_object *root = jsondoc_parse(text, err, sizeof err);
+    json_object *root = jsondoc_parse_fr(text, err, sizeof err);
     free(text);
     cli_form_t f;
     if (!root || form_from_json(root, &f, err, sizeof err) != 0) {
         json_object_put(root);
-        return cli_json_refused(err);
+        return cli_refuse(cli, "INVALID_JSON", "", err);
     }
     json_object_put(root);
     Tremplin__Envelope env;
     Tremplin__SubmitSurvey s;
     form_envelope(cli, &f, &env, &s);
-    return cli_command(cli, "survey", &env);
+    return cli_send(cli, "survey", &env, cli_tell_survey, NULL);
 }
 
 /* ------------------------------------------------------------------ import */
@@ -325,17 +319,19 @@ static int cli_survey_show(cli_t *cli, const char **words, int n)
 
 int cli_survey(cli_t *cli, int argc, char **argv)
 {
-    static const struct option opts[] = { { NULL, 0, NULL, 0 } };
-    const char *values[128] = { 0 }, *words[3];
-    int n;
-    if (cli_options(argc, argv, opts, values, words, 3, &n) == 0 && n >= 1) {
-        if (!strcmp(words[0], "submit") && n <= 2)
-            return cli_survey_submit(cli, n == 2 ? words[1] : "-");
-        if (!strcmp(words[0], "import") && n == 2)
-            return cli_survey_import(cli, words[1]);
-        if (!strcmp(words[0], "show") && n >= 2)
-            return cli_survey_show(cli, words + 1, n - 1);
-    }
-    fprintf(stderr, "usage: tremplin survey submit [FILE|-] | import FILE.csv | show PARTICIPATION|PERSON SESSION\n");
-    return 2;
+    static const char *const actions[] = { "submit", "import", "show", NULL };
+    static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+    static const int min[] = { 0, 1, 1 }, max[] = { 1, 1, 2 };
+    int act = cli_action(cli, argc, argv, actions);
+    cli_args_t a;
+    if (act < 0 || cli_parse(cli, argc - 1, argv + 1, opts, min[act], max[act], &a) != 0)
+        return CLI_REFUSED;
+    cli->json = a.opt['j'] != NULL;
+    if (cli->json && act != 0)
+        return cli_misuse(cli, "--json : pour submit");
+    if (act == 0)
+        return cli_survey_submit(cli, a.nwords ? a.word[0] : "-");
+    if (act == 1)
+        return cli_survey_import(cli, a.word[0]);
+    return cli_survey_show(cli, a.word, a.nwords);
 }

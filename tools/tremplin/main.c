@@ -1,65 +1,231 @@
-/* tremplin — the operator's tool: one binary, one subcommand per task. */
+/* tremplin — the tool of the people at the counter, in the workshop and in
+ * the office: one binary, one command per task, French for what they read.
+ *
+ * The line: `tremplin [-c FICHIER] COMMANDE [ARGUMENTS]`, -c anywhere on it.
+ * `COMMANDE --help` prints that command's usage and exits 0 before the
+ * configuration or Redis is touched; a misuse exits 2 with the usage. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "svc.h"
+
+#define U(s) "usage : " s "\n"
 
 static const cli_command_t cli_commands[] = {
-    { "ping", "ping [SERVICE...]            ask each service (default: all) for its health", cli_ping },
-    { "functions", "functions load               load the services' Redis function libraries (admin)", cli_functions },
-    { "outbox", "outbox list [SERVICE] [--page N] [--limit N|--all] | retry|drop SERVICE ID...|--all [--territory T]",
-      cli_outbox },
-    { "probe", "probe [--count N] [--poison|--poison-retryable] HOP...   send bus probes through the services", cli_probe },
-    { "branch", "branch add ID --name N --territory T | revoke ID | list", cli_branch },
-    { "kiosk", "kiosk add ID [--name N] [--territory T] | revoke ID | list   survey kiosks (CURVE keys)", cli_kiosk },
-    { "survey", "survey submit [FILE|-] | import FILE.csv | show PARTICIPATION   answers typed in", cli_survey },
-    { "referral", "referral submit [FILE|-] | import FILE.csv|FILE.jsonl | explain ID", cli_referral },
-    { "consent", "consent withdraw PERSON_ID training|sms|survey", cli_consent },
-    { "sessions", "sessions [--week YYYY-Www] [--kind K]   seats taken/capacity and waitlists", cli_sessions },
-    { "attendance", "attendance SESSION PERSON seen|noshow|excused [--trainer ID]   (again: a correction)\n"
-                    "  attendance SESSION [N=present|absent|excuse ...] [--trainer ID]   by the roster's line numbers",
-      cli_attendance },
-    { "offer", "offer accept|decline BOOKING", cli_offer },
-    { "booking", "booking cancel BOOKING [REASON]", cli_booking },
-    { "session", "session cancel SESSION REASON", cli_session },
-    { "kpi", "kpi [--from D] [--to D] [--by week|month|branch|partner|kind|territory] [--json] | close | periods"
-             "   the figures (same as /api/kpi)", cli_kpi },
-    { "roster", "roster SESSION [--csv FILE] [--pdf FILE] [--sep ,|;]   participants, CSV, sign-in sheet", cli_roster },
-    { "letters", "letters --date YYYY-MM-DD --pdf FILE   the day's letters, one page each", cli_letters },
-    { "notify", "notify list [--failed] [--person ID] [--limit N]   delivery status of the notifications", cli_notify },
-    { "simulate", "simulate [--branches N] [--count N] [--seed S] [--rate R]  branch systems over CURVE", cli_simulate },
+    { "ping", "santé des services (Redis, file d'envoi, lettres mortes)",
+      U("tremplin ping [SERVICE...]") "\n"
+      "Demande à chaque service (par défaut : tous) comment il va. Code de sortie 1 si l'un ne répond pas\n"
+      "ou n'est pas en bonne santé.\n",
+      cli_ping, NULL },
+    { "functions", "charger les fonctions Redis des services (administrateur)",
+      U("tremplin functions load") "\n"
+      "Charge (remplace) les bibliothèques de fonctions Redis des services, comme administrateur Redis :\n"
+      "au déploiement et à chaque mise à jour.\n",
+      cli_functions, NULL },
+    { "outbox", "files d'envoi et lettres mortes",
+      U("tremplin outbox list [SERVICE] [--page N] [--limit N | --all]") "\n"
+      "       tremplin outbox retry SERVICE ID... | --all [--territory T]\n"
+      "       tremplin outbox drop SERVICE ID... | --all [--territory T]\n\n"
+      "list : l'état de chaque file d'envoi, puis les lettres mortes, 50 par page.\n"
+      "retry : remettre des lettres mortes dans leur file d'envoi ; drop : les supprimer.\n",
+      cli_outbox, NULL },
+    { "probe", "envoyer des messages d'essai le long d'un trajet",
+      U("tremplin probe [--count N] [--window N] [--poison | --poison-retryable] SERVICE [SERVICE...]") "\n"
+      "N messages d'essai entrent au premier service et suivent les autres par les files d'envoi.\n",
+      cli_probe, NULL },
+    { "branch", "agences (clés CURVE des systèmes des bureaux)",
+      U("tremplin branch add ID --name NOM --territory T") "\n"
+      "       tremplin branch revoke ID\n"
+      "       tremplin branch list\n\n"
+      "add : enregistre une agence d'un territoire desservi ; sa clé secrète est à remettre au système du bureau.\n"
+      "revoke : ses nouvelles connexions et ses messages sont refusés. list : toutes, avec leur état.\n",
+      cli_branch, NULL },
+    { "kiosk", "bornes du questionnaire de satisfaction (clés CURVE)",
+      U("tremplin kiosk add ID --name NOM --territory T") "\n"
+      "       tremplin kiosk revoke ID\n"
+      "       tremplin kiosk list\n",
+      cli_kiosk, NULL },
+    { "referral", "orientations : envoyer, importer, expliquer",
+      U("tremplin referral submit [FICHIER.json | -] [--json]") "\n"
+      "       tremplin referral import FICHIER.csv|.jsonl|.json\n"
+      "       tremplin referral template > modele.csv\n"
+      "       tremplin referral explain ID_ORIENTATION | --ref AGENCE:REFERENCE\n\n"
+      "import : chaque ligne acceptée va dans FICHIER.accepted (avec ses identifiants), chaque ligne\n"
+      "refusée dans FICHIER.rejected (avec le motif, à corriger puis importer à nouveau).\n"
+      "CSV : séparateur ; ou , (détecté), UTF-8 avec ou sans BOM, colonnes de `referral template`.\n",
+      cli_referral, "template" },
+    { "consent", "consentements d'une personne",
+      U("tremplin consent withdraw PERSONNE training|sms|survey [--json]") "\n"
+      "       tremplin consent give PERSONNE training|sms|survey [--json]\n\n"
+      "training : la formation ; sms : les SMS ; survey : le questionnaire de satisfaction.\n",
+      cli_consent, NULL },
+    { "person", "tout ce que Tremplin sait d'une personne",
+      U("tremplin person show PERSONNE | --ref AGENCE:REFERENCE [--json]") "\n"
+      "Orientations, niveau, réservations, listes d'attente, consentements et notifications.\n",
+      cli_person, NULL },
+    { "worklist", "les personnes qui attendent une action d'un médiateur",
+      U("tremplin worklist [--branch AGENCE] [--json]") "\n"
+      "Les plus anciennes d'abord : questionnaire à refaire, absences répétées, proposition expirée sans\n"
+      "réponse, convocation non distribuée, personne sans téléphone ni adresse.\n",
+      cli_worklist, NULL },
+    { "simulate", "systèmes d'agences simulés (démonstration, charge)",
+      U("tremplin simulate [--branches N] [--count N] [--seed S] [--rate PAR_S]") "\n"
+      "       tremplin simulate --remove\n\n"
+      "Les agences simulées (sim-01 …) sont marquées comme telles ; --remove les retire.\n",
+      cli_simulate, NULL },
+    { "sessions", "séances, places et listes d'attente",
+      U("tremplin sessions [--week AAAA-Wss] [--kind TYPE] [--json]") "\n"
+      "Les séances triées par date : lieu, formateur, places réservées et tenues par une proposition,\n"
+      "la liste d'attente qui peut prendre la séance. Par défaut : hier et les 4 semaines suivantes.\n",
+      cli_sessions, NULL },
+    { "attendance", "noter les présences",
+      U("tremplin attendance SEANCE PERSONNE present|absent|excuse [--trainer ID] [--json]") "\n"
+      "       tremplin attendance SEANCE [N=present|absent|excuse ...] [--trainer ID]\n\n"
+      "Par les numéros de la liste (roster) ; sans marque, la liste puis les marques sur une ligne.\n"
+      "Noter à nouveau corrige. Acceptés aussi : présent, absente, excusé, seen, noshow, excused.\n",
+      cli_attendance, NULL },
+    { "offer", "répondre à une proposition de place",
+      U("tremplin offer accept|decline RESERVATION [--json]") "\n", cli_offer, NULL },
+    { "booking", "annuler une réservation",
+      U("tremplin booking cancel RESERVATION [MOTIF] [--json]") "\n", cli_booking, NULL },
+    { "session", "annuler, rouvrir une séance ; changer ses places",
+      U("tremplin session cancel SEANCE MOTIF [--json]") "\n"
+      "       tremplin session reopen SEANCE [--json]\n"
+      "       tremplin session capacity SEANCE N\n\n"
+      "reopen : une séance annulée par erreur. capacity : écrit le calendrier (vérifié, puis mis en place) ;\n"
+      "les services le relisent au signal HUP.\n",
+      cli_session, NULL },
+    { "trainer", "absences des formateurs",
+      U("tremplin trainer absent FORMATEUR DU AU") "\n"
+      "Dates AAAA-MM-JJ (ou JJ/MM/AAAA), incluses. Écrit le calendrier (vérifié, puis mis en place) ;\n"
+      "les séances de ces jours sont annulées et leurs participants replacés quand les services le relisent.\n",
+      cli_trainer, NULL },
+    { "timetable", "vérifier le calendrier",
+      U("tremplin timetable check [FICHIER]") "\n"
+      "Vérifie le fichier (par défaut celui de la configuration) et son accord avec le catalogue, avant\n"
+      "de le faire relire aux services.\n",
+      cli_timetable, NULL },
+    { "kpi", "les chiffres du programme",
+      U("tremplin kpi [--from AAAA-MM-JJ] [--to AAAA-MM-JJ] [--by week|month|branch|partner|kind|territory]") "\n"
+      "                    [--branch B] [--partner P] [--kind K] [--territory T] [--json]\n"
+      "       tremplin kpi --export commission|activities [--publication] [--from …] [--to …]\n"
+      "       tremplin kpi close --from AAAA-MM-JJ --to AAAA-MM-JJ\n"
+      "       tremplin kpi periods\n",
+      cli_kpi, NULL },
+    { "roster", "liste des participants, CSV, feuille d'émargement",
+      U("tremplin roster SEANCE [--csv FICHIER] [--pdf FICHIER] [--sep ,|;]") "\n", cli_roster, NULL },
+    { "letters", "les lettres du jour, une page chacune",
+      U("tremplin letters --date AAAA-MM-JJ --pdf FICHIER") "\n", cli_letters, NULL },
+    { "notify", "état d'envoi des notifications",
+      U("tremplin notify list [--failed] [--person PERSONNE] [--limit N]") "\n", cli_notify, NULL },
+    { "survey", "questionnaires papier saisis",
+      U("tremplin survey submit [FICHIER.json | -] [--json]") "\n"
+      "       tremplin survey import FICHIER.csv\n"
+      "       tremplin survey show QUESTIONNAIRE | PERSONNE SEANCE\n",
+      cli_survey, NULL },
 };
+
+#define CLI_NCOMMANDS (sizeof cli_commands / sizeof cli_commands[0])
 
 static void cli_usage(FILE *f)
 {
-    fprintf(f, "usage: tremplin [-c CONF] COMMAND [ARGS]\n\ncommands:\n");
-    for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
-        fprintf(f, "  %s\n", cli_commands[i].help);
-    fprintf(f, "\nCONF defaults to $TREMPLIN_CONF, then ./tremplin.conf.\n");
+    fprintf(f, "usage : tremplin [-c CONFIGURATION] COMMANDE [ARGUMENTS]\n"
+               "        tremplin COMMANDE --help     l'aide d'une commande\n"
+               "        tremplin --version\n\ncommandes :\n");
+    for (size_t i = 0; i < CLI_NCOMMANDS; i++) {
+        char name[32];
+        fprintf(f, "  %s%s\n", cli_pad(cli_commands[i].name, 12, name, sizeof name), cli_commands[i].summary);
+    }
+    fprintf(f, "\nCONFIGURATION : -c FICHIER, sinon $TREMPLIN_CONF, sinon ./tremplin.conf.\n"
+               "Codes de sortie : 0 fait, 1 un service ou Redis injoignable, 2 refusé ou mal employé.\n");
+}
+
+static const cli_command_t *cli_find(const char *name)
+{
+    for (size_t k = 0; k < CLI_NCOMMANDS; k++)
+        if (strcmp(name, cli_commands[k].name) == 0)
+            return &cli_commands[k];
+    return NULL;
+}
+
+/* Takes -c FILE (also -cFILE, --config FILE, --config=FILE) out of the line,
+ * wherever it is, up to a "--". 0, or -1 when -c has no value. */
+static int cli_take_conf(int *argc, char **argv, const char **conf)
+{
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) {
+            while (i < *argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
+            if (i + 1 >= *argc)
+                return -1;
+            *conf = argv[++i];
+        } else if (!strncmp(a, "--config=", 9)) {
+            *conf = a + 9;
+        } else if (a[0] == '-' && a[1] == 'c' && a[2]) {
+            *conf = a + 2;
+        } else {
+            argv[out++] = argv[i];
+        }
+    }
+    *argc = out;
+    argv[out] = NULL;
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    int i = 1;
     const char *conf = NULL;
-    if (i + 1 < argc && strcmp(argv[i], "-c") == 0) {
-        conf = argv[i + 1];
-        i += 2;
+    if (cli_take_conf(&argc, argv, &conf) != 0) {
+        fprintf(stderr, "tremplin : il manque le fichier de -c\n\n");
+        cli_usage(stderr);
+        return CLI_REFUSED;
     }
-    if (i >= argc || !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "help")) {
-        cli_usage(i >= argc ? stderr : stdout);
-        return i >= argc ? 2 : 0;
+    if (argc < 2) {
+        cli_usage(stderr);
+        return CLI_REFUSED;
     }
-    for (size_t k = 0; k < sizeof cli_commands / sizeof cli_commands[0]; k++)
-        if (strcmp(argv[i], cli_commands[k].name) == 0) {
-            cli_t cli;
-            if (cli_init(&cli, conf) != 0)
-                return 1;
-            int rc = cli_commands[k].run(&cli, argc - i - 1, argv + i + 1);
-            cli_fini(&cli);
-            return rc;
+    const char *name = argv[1];
+    if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
+        printf("tremplin %s\n", SVC_VERSION);
+        return CLI_OK;
+    }
+    if (!strcmp(name, "-h") || !strcmp(name, "--help") || !strcmp(name, "help")) {
+        const cli_command_t *c = argc > 2 ? cli_find(argv[2]) : NULL;
+        if (c)
+            fputs(c->usage, stdout);
+        else
+            cli_usage(stdout);
+        return CLI_OK;
+    }
+    const cli_command_t *cmd = cli_find(name);
+    if (!cmd) {
+        fprintf(stderr, "tremplin : commande inconnue : %s\n\n", name);
+        cli_usage(stderr);
+        return CLI_REFUSED;
+    }
+    /* COMMAND ... --help: its usage, before anything is read or sent */
+    for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(cmd->usage, stdout);
+            return CLI_OK;
         }
-    fprintf(stderr, "tremplin: unknown command '%s'\n\n", argv[i]);
-    cli_usage(stderr);
-    return 2;
+    cli_t cli;
+    if (cmd->no_conf && argc > 2 && !strcmp(argv[2], cmd->no_conf)) {
+        memset(&cli, 0, sizeof cli);
+        cli.cmd = cmd;
+        return cmd->run(&cli, argc - 2, argv + 2);
+    }
+    if (cli_init(&cli, cmd, conf) != 0) {
+        cli_fini(&cli);
+        return CLI_REFUSED;
+    }
+    int rc = cmd->run(&cli, argc - 2, argv + 2);
+    cli_fini(&cli);
+    return rc;
 }
