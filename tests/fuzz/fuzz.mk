@@ -10,9 +10,9 @@ PKGS = libzmq libczmq libprotobuf-c hiredis inih json-c libsodium glib-2.0
 FFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
          -I$(F)/gen -Icommon -Iservices $(shell pkg-config --cflags $(PKGS))
 FLIBS = $(shell pkg-config --libs $(PKGS)) -lm
-TARGETS = envelope referral referral_json reply survey catalogue timetable conf
+TARGETS = envelope referral referral_json referral_csv reply survey catalogue timetable conf
 SRC = common/ids.c common/wire.c common/util.c common/clock.c common/calendar.c common/jsondoc.c services/intake/referral.c \
-      services/intake/referral_json.c services/gateway/reply.c services/gateway/sms.c services/survey/answer.c \
+      services/intake/referral_json.c services/intake/referral_csv.c services/gateway/reply.c services/gateway/sms.c services/survey/answer.c \
       services/matcher/catalogue.c services/scheduler/timetable.c common/conf.c
 
 .PHONY: run

@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_conf_t c;
     conf_table_t t = { fields, sizeof fields / sizeof fields[0], &c };
     char err[256] = "";
-    if (conf_load(path, &t, 1, err, sizeof err) != 0) {
+    if (conf_load(path, &t, 1, NULL, err, sizeof err) != 0) {
         if (!err[0])
             abort(); /* a refusal always says where and why */
         return 0;

@@ -96,6 +96,22 @@ static int conf_seeds(const char *dir)
     return 0;
 }
 
+/* Spreadsheet lines as French Excel writes them, and the strictness errors */
+static int csv_seeds(const char *dir)
+{
+    static const char head[] = "branch;external_ref;mediator_id;partner;given_name;phone;birth_year;availability;"
+                               "consent;consent_date;purposes;text_version;needs;mouse_touch;email\n";
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%swilson;WIL-1;med-07;pimms;Josiane;06 12 34 56 78;1948;mon-am thu-pm;Oui;"
+                              "28/11/2026;training sms;2026-09;email;2;0\n", head);
+    write_text(dir, "excel_row", buf);
+    snprintf(buf, sizeof buf, "%swilson;WIL-2;med-07;pimms;Jo;0612345678;48;mon-am;peut-etre;2026-13-45;x;v;;deux;0\n",
+             head);
+    write_text(dir, "strict_errors", buf);
+    write_text(dir, "unknown_column", "branch,externe,given_name\nwilson,1,Jo\n");
+    return 0;
+}
+
 /* Every payload of the envelope's oneof, with its scalar fields set: walked
  * from the descriptors, so a message added to the schema gets its sample. */
 static void payload_samples(const char *dir)
@@ -193,6 +209,8 @@ int main(int argc, char **argv)
         return reply_seeds(argv[1]);
     if (!strcmp(argv[2], "conf"))
         return conf_seeds(argv[1]);
+    if (!strcmp(argv[2], "referral_csv"))
+        return csv_seeds(argv[1]);
     if (!strcmp(argv[2], "catalogue")) {
         static const char *const broken[] = { "{}", "{\"kinds\": [{\"code\": \"\"}]}", "[1, 2",
                                               "{\"kinds\": [], \"unknown\": true}" };
