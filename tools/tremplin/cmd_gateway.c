@@ -50,23 +50,6 @@ static gw_files_t *gw_files(cli_t *cli)
     return f;
 }
 
-static const char *gw_territory(cli_t *cli)
-{
-    return cli->scheduler.territory[0] ? cli->scheduler.territory : cli->territories[0];
-}
-
-/* HGET into out ("" when absent). */
-static void gw_hget(rds_t *r, const char *T, const char *svc, const char *key, const char *field, char *out,
-                    size_t cap)
-{
-    char k[200];
-    tp_key(k, sizeof k, T, svc, "%s", key);
-    redisReply *x = rds_cmd(r, "HGET %s %s", k, field);
-    util_strlcpy(out, x && x->type == REDIS_REPLY_STRING ? x->str : "", cap);
-    if (x)
-        freeReplyObject(x);
-}
-
 /* ---------------------------------------------------------------- roster */
 
 typedef struct {
@@ -97,7 +80,7 @@ static int gw_line_cmp(const void *a, const void *b)
  * never shift. 0, -1 (Redis away: 1) or -2 (unknown session). */
 static int gw_roster_read(cli_t *cli, rds_t *r, const gw_files_t *f, const char *sid, gw_roster_t *out)
 {
-    const char *T = gw_territory(cli);
+    const char *T = cli_scheduler_territory(cli);
     memset(out, 0, sizeof *out);
     util_strlcpy(out->sid, sid, sizeof out->sid);
     char key[200], v[64];
@@ -139,25 +122,25 @@ static int gw_roster_read(cli_t *cli, rds_t *r, const gw_files_t *f, const char 
             continue;
         char pkey[80];
         snprintf(pkey, sizeof pkey, "contact:%s", l->pid);
-        gw_hget(r, T, "intake", pkey, "given_name", l->name, sizeof l->name);
+        cli_hget(cli, T, "intake", pkey, "given_name", l->name, sizeof l->name);
         char codes[200], phone[24], sms[16], survey[16];
-        gw_hget(r, T, "intake", pkey, "accessibility", codes, sizeof codes);
-        gw_hget(r, T, "intake", pkey, "phone", phone, sizeof phone);
+        cli_hget(cli, T, "intake", pkey, "accessibility", codes, sizeof codes);
+        cli_hget(cli, T, "intake", pkey, "phone", phone, sizeof phone);
         roster_access_fr(codes, l->access, sizeof l->access);
         snprintf(pkey, sizeof pkey, "person:%s", l->pid);
-        gw_hget(r, T, "intake", pkey, "consent:sms", sms, sizeof sms);
-        gw_hget(r, T, "intake", pkey, "consent:survey", survey, sizeof survey);
+        cli_hget(cli, T, "intake", pkey, "consent:sms", sms, sizeof sms);
+        cli_hget(cli, T, "intake", pkey, "consent:survey", survey, sizeof survey);
         /* the survey service relies on it: who gets no survey by SMS answers on paper */
         util_strlcpy(l->survey, phone[0] == '+' && !strcmp(sms, "given") && !strcmp(survey, "given") ? "SMS"
                                                                                                    : "questionnaire papier",
                      sizeof l->survey);
-        gw_hget(r, T, "matcher", pkey, "level", v, sizeof v);
+        cli_hget(cli, T, "matcher", pkey, "level", v, sizeof v);
         for (int k = 0; v[0] && k < f->cat.nlevels; k++)
             if (f->cat.levels[k].level == atoi(v))
                 util_strlcpy(l->level, f->cat.levels[k].name_fr, sizeof l->level);
         char ckey[96];
         snprintf(ckey, sizeof ckey, "convoked:%s", sid);
-        gw_hget(r, T, "gateway", ckey, l->bid, v, sizeof v);
+        cli_hget(cli, T, "gateway", ckey, l->bid, v, sizeof v);
         util_strlcpy(l->convoked, !strcmp(v, "sms") ? "SMS" : !strcmp(v, "letter") ? "courrier" : "", sizeof l->convoked);
         out->n++;
     }
@@ -344,7 +327,7 @@ int cli_attendance_lines(cli_t *cli, const char *session, char **argv, int nmark
         m.person_id = (char *)l->pid;
         m.status = (char *)st;
         m.trainer_id = (char *)trainer;
-        env.territory = (char *)gw_territory(cli);
+        env.territory = (char *)cli_scheduler_territory(cli);
         env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_MARK_ATTENDANCE;
         env.mark_attendance = &m;
         int n = (int)(l - ro.lines) + 1;
@@ -394,7 +377,7 @@ int cli_letters(cli_t *cli, int argc, char **argv)
         free(f);
         return 1;
     }
-    const char *T = gw_territory(cli);
+    const char *T = cli_scheduler_territory(cli);
     char key[200];
     tp_key(key, sizeof key, T, "gateway", "letters:%s", date);
     redisReply *ids = rds_cmd(r, "ZRANGE %s 0 -1", key);
@@ -409,21 +392,21 @@ int cli_letters(cli_t *cli, int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         char jkey[160], type[32], pid[40], sid[TT_ID], reason[200], skind[TT_CODE], venue[TT_CODE], v[32];
         snprintf(jkey, sizeof jkey, "job:%s", ids->element[i]->str);
-        gw_hget(r, T, "gateway", jkey, "type", type, sizeof type);
-        gw_hget(r, T, "gateway", jkey, "person", pid, sizeof pid);
-        gw_hget(r, T, "gateway", jkey, "session", sid, sizeof sid);
-        gw_hget(r, T, "gateway", jkey, "reason", reason, sizeof reason);
+        cli_hget(cli, T, "gateway", jkey, "type", type, sizeof type);
+        cli_hget(cli, T, "gateway", jkey, "person", pid, sizeof pid);
+        cli_hget(cli, T, "gateway", jkey, "session", sid, sizeof sid);
+        cli_hget(cli, T, "gateway", jkey, "reason", reason, sizeof reason);
         msg_kind_t kind;
         if (msg_kind_of_job(type, &kind) != 0)
             continue;
         char skey[96], ckey[80];
         snprintf(skey, sizeof skey, "session:%s", sid);
-        gw_hget(r, T, "scheduler", skey, "kind", skind, sizeof skind);
-        gw_hget(r, T, "scheduler", skey, "venue", venue, sizeof venue);
+        cli_hget(cli, T, "scheduler", skey, "kind", skind, sizeof skind);
+        cli_hget(cli, T, "scheduler", skey, "venue", venue, sizeof venue);
         msg_input_t in = { .kind = kind, .zone = clock_zone(), .reason = msg_reason_fr(reason) };
-        gw_hget(r, T, "scheduler", skey, "start", v, sizeof v);
+        cli_hget(cli, T, "scheduler", skey, "start", v, sizeof v);
         in.session.start_ms = atoll(v);
-        gw_hget(r, T, "scheduler", skey, "end", v, sizeof v);
+        cli_hget(cli, T, "scheduler", skey, "end", v, sizeof v);
         in.session.end_ms = atoll(v);
         const cat_kind_t *ck = catalogue_kind(&f->cat, skind);
         const tt_venue_t *tv = timetable_venue(&f->tt, venue);
@@ -433,7 +416,7 @@ int cli_letters(cli_t *cli, int argc, char **argv)
         snprintf(ckey, sizeof ckey, "contact:%s", pid);
         static const char *const names[6] = { "given_name", "family_name", "line1", "line2", "postcode", "city" };
         for (int j = 0; j < 6; j++)
-            gw_hget(r, T, "intake", ckey, names[j], fields[k][j], sizeof fields[k][j]);
+            cli_hget(cli, T, "intake", ckey, names[j], fields[k][j], sizeof fields[k][j]);
         if (!fields[k][F_L1][0]) /* the contact data was purged meanwhile */
             continue;
         in.given_name = fields[k][F_NAME];
