@@ -192,11 +192,46 @@ static void a_backup_taken_while_services_run_restores_every_record(void **state
     snap_free(&after);
 }
 
+/* docs/operations.md shows both scripts word for word: each of their lines
+ * is a line of the page. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static const size_t cap = 512 * 1024;
+    char *buf = calloc(1, cap);
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void the_operations_page_shows_the_tested_scripts(void **state)
+{
+    (void)state;
+    char *doc = slurp("docs/operations.md");
+    static const char *const scripts[] = { "deploy/backup.sh", "deploy/restore.sh" };
+    for (size_t i = 0; i < 2; i++) {
+        char *text = slurp(scripts[i]);
+        int n = 0;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), n++) {
+            char want[1024];
+            snprintf(want, sizeof want, "\n%s\n", line);
+            if (!strstr(doc, want))
+                fail_msg("docs/operations.md lacks this line of %s:\n%s", scripts[i], line);
+        }
+        printf("tp %s: %d lines, all in docs/operations.md\n", scripts[i], n);
+        free(text);
+    }
+    free(doc);
+}
+
 int main(void)
 {
     h_test_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_backup_taken_while_services_run_restores_every_record),
+        cmocka_unit_test(the_operations_page_shows_the_tested_scripts),
     };
     return cmocka_run_group_tests_name("backup", tests, setup, teardown);
 }
