@@ -28,7 +28,12 @@
 
 #define MON "20261130-0930-wilson-initiation"
 #define PEOPLE 6      /* two more than the session's seats: a waitlist */
-#define RESTORED_OFF 22 /* the restored Redis: base + 22 (h_pick_ports keeps base..base+30 free) */
+/* The restored instance's ports, inside the range h_pick_ports found free
+ * (base..base+30) and clear of the first instance's (base..base+17): its
+ * services' base is base+18, so the one started there, intake, binds
+ * base+19, +24 (branches) and +29 (events); its Redis is base+20. */
+#define RESTORED_BASE_OFF 18
+#define RESTORED_REDIS_OFF 20
 
 static h_env_t env;
 static h_env_t restored; /* the fresh instance: its own folder and port */
@@ -147,7 +152,8 @@ static void a_backup_taken_while_services_run_restores_every_record(void **state
     snprintf(rdir, sizeof rdir, "%s/restored", env.dir);
     assert_true(strlen(rdir) < sizeof restored.dir);
     util_strlcpy(restored.dir, rdir, sizeof restored.dir);
-    restored.redis_port = restored.base_port = env.base_port + RESTORED_OFF;
+    restored.base_port = env.base_port + RESTORED_BASE_OFF;
+    restored.redis_port = env.base_port + RESTORED_REDIS_OFF;
     restored.zctx = env.zctx;
     snprintf(restored.conf, sizeof restored.conf, "%s/tremplin.conf", restored.dir);
     snprintf(cmd, sizeof cmd, "deploy/setup.sh %s %d %d && deploy/restore.sh %s %s > %s/restore.out 2>&1",
