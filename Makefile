@@ -20,7 +20,9 @@ O       ?= build
 SANFLAGS =
 endif
 
-PKGS     = libzmq libczmq libprotobuf-c hiredis inih json-c libsodium glib-2.0
+# libsystemd: sd_notify, the readiness of Type=notify units (a no-op
+# without systemd)
+PKGS     = libzmq libczmq libprotobuf-c hiredis inih json-c libsodium glib-2.0 libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

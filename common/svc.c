@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <zmq.h>
 
 #include "clock.h"
@@ -132,6 +133,8 @@ static void svc_on_term(loop_t *loop, void *arg)
     for (int i = 0; i < s->nextra; i++)
         loop_remove_socket(loop, s->extra[i].router);
     outbox_quiesce(s->outbox);
+    /* systemd (Type=notify) shows the unit "deactivating" while we drain */
+    sd_notify(0, "STOPPING=1");
     s->drain_deadline_ms = clock_mono_ms() + s->conf.drain_ms;
     log_info("draining", "inflight=%d", outbox_inflight(s->outbox));
     loop_wake_timer(loop, svc_pump);
@@ -345,6 +348,12 @@ int svc_main(const svc_def_t *def, int argc, char **argv)
     } else {
         log_info("started", "instance=%s bind=%s events=%s territories=\"%s\" version=%s", s->conf.instance,
                  s->conf.bind, s->conf.events[0] ? s->conf.events : "-", s->conf.territories, SVC_VERSION);
+        /* Readiness for systemd's Type=notify: the configuration is read
+         * and the sockets are bound, so a unit ordered After= this one finds
+         * it answering (a Redis that is away is retried in the background,
+         * and said in every Pong meanwhile). Without NOTIFY_SOCKET (make
+         * demo, the tests, a container) sd_notify does nothing. */
+        sd_notifyf(0, "READY=1\nSTATUS=serving on %s", s->conf.bind);
         rc = loop_run(s->loop) == 0 ? 0 : 1;
         outbox_stats_t os = outbox_stats(s->outbox);
         inbox_stats_t is = inbox_stats(s->inbox);

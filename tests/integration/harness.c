@@ -747,6 +747,11 @@ static int h_placed(h_env_t *h, void *arg)
     return h_redis_int(h, "EXISTS tp:{42}:scheduler:assigned:%s", (const char *)arg) == 1;
 }
 
+int h_session_open(h_env_t *h, void *session_id)
+{
+    return h_redis_int(h, "EXISTS tp:{42}:scheduler:session:%s", (const char *)session_id) == 1;
+}
+
 int h_refer(h_env_t *h, const char *ref, const char *const *purposes, char rid[TP_ID_LEN + 1],
             char pid[TP_ID_LEN + 1])
 {

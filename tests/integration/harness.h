@@ -87,6 +87,11 @@ typedef int (*h_cond_fn)(h_env_t *h, void *arg);
 /* Polls cond every few ms until it holds (0) or timeout_ms passes (-1). */
 int h_wait_for(h_env_t *h, h_cond_fn cond, void *arg, int timeout_ms);
 
+/* For h_wait_for: the scheduler has opened the session whose id (a
+ * const char *, e.g. "20261130-0930-wilson-initiation") is arg, in
+ * territory 42. */
+int h_session_open(h_env_t *h, void *session_id);
+
 /* "tcp://127.0.0.1:<base+off>" */
 void h_endpoint(const h_env_t *h, int offset, char *out, size_t cap);
 /* Endpoint of a service's ROUTER as configured. */

@@ -161,8 +161,10 @@ int snap_take(h_env_t *h, snap_t *s)
     memset(s, 0, sizeof *s);
     if (h_scan(h, "*", snap_scanned, s) != 0)
         return -1;
-    /* SCAN may return a key twice: keep one */
-    qsort(s->items, s->n, sizeof *s->items, item_cmp);
+    /* SCAN may return a key twice: keep one (an empty database has no
+     * items at all: qsort may not be given NULL) */
+    if (s->n > 1)
+        qsort(s->items, s->n, sizeof *s->items, item_cmp);
     size_t w = 0;
     for (size_t i = 0; i < s->n; i++) {
         if (w > 0 && !strcmp(s->items[w - 1].key, s->items[i].key)) {
@@ -191,7 +193,8 @@ int snap_take(h_env_t *h, snap_t *s)
     }
     if (f)
         freeReplyObject(f);
-    qsort(s->items, s->n, sizeof *s->items, item_cmp);
+    if (s->n > 1)
+        qsort(s->items, s->n, sizeof *s->items, item_cmp);
     return 0;
 }
 
