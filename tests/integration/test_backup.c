@@ -184,7 +184,7 @@ static void a_backup_taken_while_services_run_restores_every_record(void **state
     pid_t in = h_start_ready(&restored, "intake", "intake-restored", NULL, 30000);
     assert_true(in > 0);
     char out[2048];
-    snprintf(cmd, sizeof cmd, "referral submit %s/BAK-000.json", env.dir); /* written by h_refer */
+    snprintf(cmd, sizeof cmd, "referral submit %s/BAK-000.json --json", env.dir); /* written by h_refer */
     assert_int_equal(h_cli(&restored, out, sizeof out, cmd), 0);
     json_object *r = json_tokener_parse(out), *v;
     assert_non_null(r);
