@@ -14,11 +14,12 @@ libhiredis-dev redis-server redis-tools
 libcmocka-dev libjson-c-dev libinih-dev libcsv-dev libglib2.0-dev
 libcairo2-dev libpango1.0-dev fonts-dejavu-core libcurl4-openssl-dev poppler-utils
 libmicrohttpd-dev prometheus chromium
-libsystemd-dev systemd docker-compose"
+libsystemd-dev systemd docker-compose iproute2"
 
 # The services tell systemd they are ready through libsystemd's sd_notify;
 # the deployment tests check the units with systemd-analyze (package systemd)
 # and deploy/compose.yaml with docker-compose (no engine is needed).
+# make demo checks with ss (iproute2) that no other stack holds its ports.
 # The reporter serves HTTP with libmicrohttpd; its tests check /metrics with
 # promtool (package prometheus) and drive the dashboard in Debian's chromium
 # through playwright-core (npm, pinned in tests/browser/package-lock.json:

@@ -38,7 +38,10 @@ redis_pid=""
 # sessions of their own (setsid), so each gets exactly one signal, from here.
 stop() {
     rc=$1
-    trap - INT TERM HUP
+    # nothing may stop the stopping: not a second Ctrl-C, nor a terminal gone
+    # (a closed pipe or terminal fails the messages, never the shutdown)
+    trap '' INT TERM HUP PIPE
+    set +e
     echo
     echo "arrêt des services…"
     for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
@@ -63,13 +66,30 @@ stop() {
     exit "$rc"
 }
 trap 'stop 0' INT TERM HUP
+# the terminal or pipe that reads us is gone: stop everything, leave nothing behind
+trap 'stop 1' PIPE
+
+# Another stack on these ports (a demo still running, or one whose services
+# outlived it): say so and touch nothing — starting anyway would reach the
+# other's Redis, and stopping would shut it down.
+busy=""
+for off in 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 17; do
+    p=$((base + off))
+    if [ -n "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]; then busy="$busy $p"; fi
+done
+if [ -n "$busy" ]; then
+    echo "des ports de Tremplin sont déjà pris :$busy — un autre Tremplin tourne-t-il encore ?" >&2
+    echo "arrêtez-le (Ctrl-C dans son terminal, ou : pkill -f 'bin/tremplin-' ; redis-cli -p $base shutdown)," >&2
+    echo "ou choisissez d'autres ports : BASE=7390 make demo" >&2
+    exit 1
+fi
 
 setsid redis-server "$var/redis/redis.conf" >> "$var/log/redis.log" 2>&1 &
 redis_pid=$!
 # Ready means PONG: while Redis loads its AOF it answers -LOADING, on which
 # redis-cli still exits 0.
 i=0
-until [ "$(rcli ping 2>/dev/null)" = "PONG" ]; do
+until kill -0 "$redis_pid" 2>/dev/null && [ "$(rcli ping 2>/dev/null)" = "PONG" ]; do
     i=$((i + 1))
     if ! kill -0 "$redis_pid" 2>/dev/null; then
         redis_pid=""

@@ -129,7 +129,7 @@ static void misuse_is_refused_and_changes_nothing(void **state)
                                             "kpi",      "roster",    "letters",  "notify",    "survey" };
     static const misuse_t cases[] = {
         /* typos and the line itself */
-        { "sesions", 2, "commande inconnue : sesions" },
+        { "sesions", 2, "commande inconnue : sesions — vouliez-vous dire « sessions »" },
         { "", 2, "usage : tremplin [-c CONFIGURATION] COMMANDE" },
         { "--version", 0, "tremplin 0.1.0" },
         { "--help", 0, "commandes :" },

@@ -423,11 +423,17 @@ void cli_date_fr(int64_t ms, char out[11])
     snprintf(out, 11, "%.2s/%.2s/%.4s", day + 8, day + 5, day);
 }
 
-const char *cli_pad(const char *s, int width, char *out, size_t cap)
+int cli_chars(const char *s)
 {
     int chars = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         chars += (*p & 0xC0) != 0x80; /* continuation bytes are not characters */
+    return chars;
+}
+
+const char *cli_pad(const char *s, int width, char *out, size_t cap)
+{
+    int chars = cli_chars(s);
     int n = snprintf(out, cap, "%s%*s", s, chars < width ? width - chars : 0, "");
     (void)n;
     return out;

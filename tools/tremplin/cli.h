@@ -137,6 +137,8 @@ void cli_when_fr(int64_t ms, char *out, size_t cap);
 /* A local date: "30/11/2026" ("" for 0). */
 void cli_date_fr(int64_t ms, char out[11]);
 
+/* The characters of a UTF-8 string (not its bytes). */
+int cli_chars(const char *s);
 /* s padded with spaces to width characters (UTF-8: "é" is one), for the
  * columns of a table in a terminal; printf's %-Ns counts bytes. Returns out. */
 const char *cli_pad(const char *s, int width, char *out, size_t cap);

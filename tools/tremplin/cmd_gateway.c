@@ -176,7 +176,13 @@ static void gw_roster_print(const gw_roster_t *ro, const gw_files_t *f)
     msg_when_fr(clock_zone(), ro->start, 1, when);
     printf("%s — %s, %s (formateur : %s)\n", k ? k->title_fr : ro->kind, when, v ? v->name_fr : ro->venue,
            ro->trainer);
-    static const int w[] = { 3, 20, 14, 24, 11, 20, 10, 11, 32 };
+    /* the name, level and needs as wide as their longest */
+    int w[] = { 3, 6, 6, 13, 11, 13, 10, 11, 32 };
+    for (int i = 0; i < ro->n; i++) {
+        const char *cells[] = { ro->lines[i].name, ro->lines[i].level, ro->lines[i].access };
+        for (int c = 0; c < 3; c++)
+            w[1 + c] = cli_chars(cells[c]) > w[1 + c] ? cli_chars(cells[c]) : w[1 + c];
+    }
     cli_row(w, 9, "n°", "prénom", "niveau", "accessibilité", "convocation", "questionnaire", "présence", "réservation",
             "personne");
     for (int i = 0; i < ro->n; i++) {

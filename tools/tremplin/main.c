@@ -149,6 +149,40 @@ static const cli_command_t *cli_find(const char *name)
     return NULL;
 }
 
+/* The edit distance of a and b (both short: command names), capped at 9. */
+static int cli_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 15 || lb > 15)
+        return 9;
+    int d[16][16];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]), del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+    return d[la][lb];
+}
+
+/* The command a typo most likely meant (two edits at most), or NULL. */
+static const cli_command_t *cli_nearest(const char *name)
+{
+    const cli_command_t *best = NULL;
+    int best_d = 3;
+    for (size_t k = 0; k < CLI_NCOMMANDS; k++) {
+        int d = cli_distance(name, cli_commands[k].name);
+        if (d < best_d) {
+            best_d = d;
+            best = &cli_commands[k];
+        }
+    }
+    return best;
+}
+
 /* Takes -c FILE (also -cFILE, --config FILE, --config=FILE) out of the line,
  * wherever it is, up to a "--". 0, or -1 when -c has no value. */
 static int cli_take_conf(int *argc, char **argv, const char **conf)
@@ -205,8 +239,14 @@ int main(int argc, char **argv)
     }
     const cli_command_t *cmd = cli_find(name);
     if (!cmd) {
-        fprintf(stderr, "tremplin : commande inconnue : %s\n\n", name);
-        cli_usage(stderr);
+        const cli_command_t *near = cli_nearest(name);
+        if (near) {
+            fprintf(stderr, "tremplin : commande inconnue : %s — vouliez-vous dire « %s » ?\n\n", name, near->name);
+            fputs(near->usage, stderr);
+        } else {
+            fprintf(stderr, "tremplin : commande inconnue : %s\n\n", name);
+            cli_usage(stderr);
+        }
         return CLI_REFUSED;
     }
     /* COMMAND ... --help: its usage, before anything is read or sent */
