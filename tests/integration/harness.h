@@ -83,6 +83,12 @@ long long h_redis_int(h_env_t *h, const char *fmt, ...);
 typedef int (*h_key_fn)(h_env_t *h, const char *key, void *arg);
 int h_scan(h_env_t *h, const char *pattern, h_key_fn fn, void *arg);
 
+/* Every hash whose key starts with prefix, as {rest of the key: {field:
+ * "value"}} (SCAN + HGETALL, read as the admin: the raw records an audit
+ * recomputes from). The caller puts it (json_object_put). */
+struct json_object;
+struct json_object *h_records(h_env_t *h, const char *prefix);
+
 typedef int (*h_cond_fn)(h_env_t *h, void *arg);
 /* Polls cond every few ms until it holds (0) or timeout_ms passes (-1). */
 int h_wait_for(h_env_t *h, h_cond_fn cond, void *arg, int timeout_ms);
