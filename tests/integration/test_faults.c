@@ -40,8 +40,8 @@
 #include "intake/referral_json.h"
 
 #define T "tp:{42}:"
-#define MAX_REF 40000
-#define LOAD_MS 60000 /* the load and its faults; then the system settles */
+#define MAX_REF 60000
+#define LOAD_MS 40000 /* the load and its faults; then the system settles */
 #define N_BRANCH 3
 #define BRANCH_WINDOW 48
 #define STAFF_WINDOW 32
