@@ -870,6 +870,31 @@ static void two_gateways_one_killed_each_sms_once(void **state)
                   - h_log_count(&env, "gateway-a", "event=spool_exists")
                   - h_log_count(&env, "gateway-b", "event=spool_exists");
     assert_int_equal(created, N);
+
+    /* the same, for a job whose booking was cancelled after the dead
+     * instance handed its SMS over: the person has it, so it is recorded
+     * sent (and counted), not dropped as stale */
+    r = h_redis(&env, "COPY tp:{42}:gateway:job:%s tp:{42}:gateway:job:scheduler:0-2", src);
+    assert_true(r && r->integer == 1);
+    freeReplyObject(r);
+    r = h_redis(&env, "HSET tp:{42}:gateway:job:scheduler:0-2 status sending owner gateway-dead/1 type convocation "
+                      "booking NOSUCHBOOK");
+    freeReplyObject(r);
+    snprintf(path, sizeof path, "%s/spool/scheduler_0-2.sms", env.dir);
+    assert_int_equal(h_write_file(path, "To: +33600000000\nJob: scheduler:0-2\nSegments: 1\n\nsent before the kill\n"), 0);
+    r = h_redis(&env, "ZADD tp:{42}:gateway:sending %lld scheduler:0-2", (long long)clock_real_ms() - 1000);
+    freeReplyObject(r);
+    h_log_wait_t tk2 = { "gateway-b", "event=job_taken_over", 2 };
+    assert_int_equal(h_wait_for(&env, h_log_reaches, &tk2, 20000), 0);
+    for (int i = 0; i < 100; i++) {
+        rget(st, sizeof st, "HGET tp:{42}:gateway:job:scheduler:0-2 status");
+        if (!strcmp(st, "sent") || !strcmp(st, "dropped"))
+            break;
+        ms_sleep(50);
+    }
+    assert_string_equal(st, "sent");
+    assert_int_equal(count_spool(), N + 2);
+    assert_int_equal(fig("sent:sms"), N + 2);
 }
 
 int main(void)
