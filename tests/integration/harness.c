@@ -781,6 +781,21 @@ static int h_placed(h_env_t *h, void *arg)
     return h_redis_int(h, "EXISTS tp:{42}:scheduler:assigned:%s", (const char *)arg) == 1;
 }
 
+int h_referral_envelope(json_object *o, referral_json_t *h, const char *msg_id, Tremplin__Envelope *e)
+{
+    char err[256];
+    if (referral_from_json(o, h, err, sizeof err) != 0) {
+        fprintf(stderr, "referral_from_json: %s\n", err);
+        return -1;
+    }
+    tremplin__envelope__init(e);
+    e->payload_case = TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL;
+    e->submit_referral = &h->referral;
+    e->territory = "42";
+    e->msg_id = (char *)msg_id;
+    return 0;
+}
+
 int h_refer(h_env_t *h, const char *ref, const char *const *purposes, char rid[TP_ID_LEN + 1],
             char pid[TP_ID_LEN + 1])
 {

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "client.h"
+#include "intake/referral_json.h"
 #include "wire.h"
 
 #define H_MAX_PROCS 32
@@ -141,6 +142,12 @@ h_answer_t h_assign(h_env_t *h, const char *endpoints, const char *pid, const ch
  * the person, -1 otherwise. */
 int h_refer(h_env_t *h, const char *ref, const char *const *purposes, char rid[TP_ID_LEN + 1],
             char pid[TP_ID_LEN + 1]);
+
+/* The SubmitReferral envelope e of a referral as JSON (the shape of
+ * deploy/examples/referral.json), territory 42, under msg_id (NULL: the
+ * client gives one); what e points to lives in *h and o. 0, or -1 with the
+ * reason on stderr. */
+int h_referral_envelope(struct json_object *o, referral_json_t *h, const char *msg_id, Tremplin__Envelope *e);
 
 /* Runs the tremplin tool with args; captures stdout into out. Returns the
  * exit status or -1. */

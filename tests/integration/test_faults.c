@@ -287,13 +287,8 @@ static int send_referral(int k, int again)
         util_random_id(f->resend_id);
     json_object *o = referral_json(k);
     referral_json_t h;
-    char err[256];
-    assert_int_equal(referral_from_json(o, &h, err, sizeof err), 0);
-    Tremplin__Envelope e = TREMPLIN__ENVELOPE__INIT;
-    e.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL;
-    e.submit_referral = &h.referral;
-    e.territory = "42";
-    e.msg_id = again ? f->resend_id : f->msg_id;
+    Tremplin__Envelope e;
+    assert_int_equal(h_referral_envelope(o, &h, again ? f->resend_id : f->msg_id, &e), 0);
     int rc = client_send(branch_c[k % N_BRANCH], &e, ((uint64_t)k << 3) | (again ? OP_RESEND : OP_REF));
     json_object_put(o);
     if (rc == 0 && again)

@@ -790,6 +790,35 @@ static int spool_files_reach(h_env_t *h, void *arg)
     return count_spool() >= *(int *)arg;
 }
 
+/* Job scheduler:0-<n>, a copy of job src (its booking replaced when
+ * booking is set), held by an instance that died after putting its SMS in
+ * the spool (text) and before recording it, its lease over; waits until the
+ * n-th takeover has decided it. Its status into st, the file into path. */
+static void dead_holders_job(const char *src, int n, const char *booking, const char *text, char st[16], char path[400])
+{
+    redisReply *r = h_redis(&env, "COPY tp:{42}:gateway:job:%s tp:{42}:gateway:job:scheduler:0-%d", src, n);
+    assert_true(r && r->integer == 1);
+    freeReplyObject(r);
+    r = h_redis(&env, "HSET tp:{42}:gateway:job:scheduler:0-%d status sending owner gateway-dead/1 type convocation", n);
+    freeReplyObject(r);
+    if (booking) {
+        r = h_redis(&env, "HSET tp:{42}:gateway:job:scheduler:0-%d booking %s", n, booking);
+        freeReplyObject(r);
+    }
+    snprintf(path, 400, "%s/spool/scheduler_0-%d.sms", env.dir, n);
+    assert_int_equal(h_write_file(path, text), 0);
+    r = h_redis(&env, "ZADD tp:{42}:gateway:sending %lld scheduler:0-%d", (long long)clock_real_ms() - 1000, n);
+    freeReplyObject(r);
+    h_log_wait_t tk = { "gateway-b", "event=job_taken_over", n };
+    assert_int_equal(h_wait_for(&env, h_log_reaches, &tk, 20000), 0);
+    for (int i = 0; i < 100; i++) {
+        rget(st, 16, "HGET tp:{42}:gateway:job:scheduler:0-%d status", n);
+        if (!strcmp(st, "sent") || !strcmp(st, "dropped"))
+            break;
+        ms_sleep(50);
+    }
+}
+
 /* Two gateways share the jobs; one is killed (kill -9) while they flow,
  * and a job held by an instance that died between handing its SMS to the
  * spool and recording it is taken over: every SMS is in the spool once,
@@ -830,25 +859,8 @@ static void two_gateways_one_killed_each_sms_once(void **state)
     freeReplyObject(one);
     int n = N;
     assert_int_equal(h_wait_for(&env, spool_files_reach, &n, 30000), 0);
-    redisReply *r = h_redis(&env, "COPY tp:{42}:gateway:job:%s tp:{42}:gateway:job:scheduler:0-1", src);
-    assert_true(r && r->integer == 1);
-    freeReplyObject(r);
-    r = h_redis(&env, "HSET tp:{42}:gateway:job:scheduler:0-1 status sending owner gateway-dead/1 type convocation");
-    freeReplyObject(r);
-    char path[400];
-    snprintf(path, sizeof path, "%s/spool/scheduler_0-1.sms", env.dir);
-    assert_int_equal(h_write_file(path, "written by the instance that died\n"), 0);
-    r = h_redis(&env, "ZADD tp:{42}:gateway:sending %lld scheduler:0-1", (long long)clock_real_ms() - 1000);
-    freeReplyObject(r);
-    h_log_wait_t tk = { "gateway-b", "event=job_taken_over", 1 };
-    assert_int_equal(h_wait_for(&env, h_log_reaches, &tk, 20000), 0);
-    char st[16];
-    for (int i = 0; i < 100; i++) {
-        rget(st, sizeof st, "HGET tp:{42}:gateway:job:scheduler:0-1 status");
-        if (!strcmp(st, "sent"))
-            break;
-        ms_sleep(50);
-    }
+    char st[16], path[400];
+    dead_holders_job(src, 1, NULL, "written by the instance that died\n", st, path);
     assert_string_equal(st, "sent");
     ms_sleep(500);
     assert_int_equal(count_spool(), N + 1);
@@ -874,24 +886,8 @@ static void two_gateways_one_killed_each_sms_once(void **state)
     /* the same, for a job whose booking was cancelled after the dead
      * instance handed its SMS over: the person has it, so it is recorded
      * sent (and counted), not dropped as stale */
-    r = h_redis(&env, "COPY tp:{42}:gateway:job:%s tp:{42}:gateway:job:scheduler:0-2", src);
-    assert_true(r && r->integer == 1);
-    freeReplyObject(r);
-    r = h_redis(&env, "HSET tp:{42}:gateway:job:scheduler:0-2 status sending owner gateway-dead/1 type convocation "
-                      "booking NOSUCHBOOK");
-    freeReplyObject(r);
-    snprintf(path, sizeof path, "%s/spool/scheduler_0-2.sms", env.dir);
-    assert_int_equal(h_write_file(path, "To: +33600000000\nJob: scheduler:0-2\nSegments: 1\n\nsent before the kill\n"), 0);
-    r = h_redis(&env, "ZADD tp:{42}:gateway:sending %lld scheduler:0-2", (long long)clock_real_ms() - 1000);
-    freeReplyObject(r);
-    h_log_wait_t tk2 = { "gateway-b", "event=job_taken_over", 2 };
-    assert_int_equal(h_wait_for(&env, h_log_reaches, &tk2, 20000), 0);
-    for (int i = 0; i < 100; i++) {
-        rget(st, sizeof st, "HGET tp:{42}:gateway:job:scheduler:0-2 status");
-        if (!strcmp(st, "sent") || !strcmp(st, "dropped"))
-            break;
-        ms_sleep(50);
-    }
+    dead_holders_job(src, 2, "NOSUCHBOOK", "To: +33600000000\nJob: scheduler:0-2\nSegments: 1\n\nsent before the kill\n", st,
+                     path);
     assert_string_equal(st, "sent");
     assert_int_equal(count_spool(), N + 2);
     assert_int_equal(fig("sent:sms"), N + 2);
