@@ -3,11 +3,13 @@
  * the matcher, booked or waitlisted by the scheduler, convoked by the
  * gateway through its spool), cancellations, offers accepted and declined,
  * attendance marks, survey answers (invitations by SMS, follow-ups back to
- * the matcher) — with the windows kept full (more than 100 messages in
- * flight), while faults strike at seeded random points (the seed is
+ * the matcher), one referral in 16 sent again under a new msg_id — for 40 s
+ * with the windows kept full (more than 100 messages in flight), while
+ * faults strike at seeded random points (the seed is
  * printed; TP_SEED=N replays a run):
  *   - kill -9 of every service, gateway included, three times each, each
- *     restarted after a seeded downtime;
+ *     restarted after a seeded downtime (the first gateway kill waits, 10 s
+ *     at most, for an SMS in the spool whose job is not recorded yet);
  *   - kill -9 of redis-server, restarted from its AOF (everysec);
  *   - the scheduler paused with SIGSTOP until the matcher's oldest unacked
  *     message has waited past twice the retry timeout, then SIGCONT;
