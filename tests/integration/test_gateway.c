@@ -589,7 +589,10 @@ static void roster_sheet_and_letters(void **state)
 
     snprintf(pdf, sizeof pdf, "%s/letters.pdf", env.dir);
     snprintf(cmd, sizeof cmd, "letters --date 2026-11-24 --pdf %s", pdf);
-    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    int rc = h_cli(&env, out, sizeof out, cmd);
+    if (rc != 0) /* it aborted (134) twice in full-suite runs, never alone: say why next time */
+        fprintf(stderr, "tremplin %s: exit %d: %s\n", cmd, rc, out);
+    assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "1 lettre écrite"));
     pdf_text(pdf, text, sizeof text);
     assert_non_null(strstr(text, "Nguyễn Œuvray"));
