@@ -81,7 +81,7 @@ INTEG_BINS = $(INTEG_SRC:tests/integration/%.c=$(O)/tests/%)
 HARNESS_SRC = $(filter-out tests/integration/test_%.c,$(wildcard tests/integration/*.c))
 HARNESS_OBJ = $(HARNESS_SRC:%.c=$(O)/%.o)
 
-.PHONY: all deps test check demo bench fuzz clean depcheck ensure-deps
+.PHONY: all deps test test-faults check demo bench fuzz clean depcheck ensure-deps
 .PRECIOUS: $(O)/gen/%_lua.c $(O)/gen/tremplin.pb-c.c $(O)/%.o
 
 all: depcheck $(SERVICE_BINS) $(O)/bin/tremplin $(UNIT_BINS) $(INTEG_BINS)
@@ -186,6 +186,12 @@ $(O)/tests/test_%: $(O)/tests/integration/test_%.o $(HARNESS_OBJ) $(SVC_LIBS) $(
 test: ensure-deps browser-deps
 	@$(MAKE) --no-print-directory SAN=1 all
 	@tests/run.sh build/san all
+
+# The chaos test alone (also part of make test): the whole flow under kill -9,
+# SIGSTOP, a Redis restart and a second instance, then an audit of Redis.
+test-faults: ensure-deps
+	@$(MAKE) --no-print-directory SAN=1 all
+	@tests/run.sh build/san test_faults
 
 check: ensure-deps
 	@$(MAKE) --no-print-directory SAN=1 all

@@ -2,7 +2,7 @@
 # Runs the test binaries of a build and ends with one line "N passed, N failed"
 # (the test cases of every cmocka group, added up).
 #
-#   tests/run.sh BUILD_DIR unit|integration|all
+#   tests/run.sh BUILD_DIR unit|integration|all|test_NAME
 #
 # Each binary prints cmocka's own summary; its output is also kept in
 # BUILD_DIR/test-logs/. Integration tests start their own redis-server and
@@ -22,6 +22,7 @@ integ=$(ls tests/integration/test_*.c 2>/dev/null | sed 's|tests/integration/||;
 case $what in
     unit) list=$unit ;;
     integration) list=$integ ;;
+    test_*) list=$what ;;
     *) list="$unit $integ" ;;
 esac
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,6 +21,22 @@ void gateway_spool_name(const char *jid, char *out, size_t cap)
     for (; jid[i] && i + 5 < cap; i++)
         out[i] = jid[i] == ':' ? '_' : jid[i];
     snprintf(out + i, cap - i, ".sms");
+}
+
+int gateway_spooled(const gateway_t *g, const char *jid, int *segments)
+{
+    char name[160], path[512], line[128];
+    gateway_spool_name(jid, name, sizeof name);
+    snprintf(path, sizeof path, "%s/%s", g->conf.spool_dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    *segments = 1;
+    while (fgets(line, sizeof line, f) && line[0] != '\n')
+        if (!strncmp(line, "Segments: ", 10))
+            *segments = atoi(line + 10);
+    fclose(f);
+    return 1;
 }
 
 /* Written to tmp/, flushed to disk, then linked to its name: the file

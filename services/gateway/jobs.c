@@ -119,6 +119,25 @@ static void gw_job(gateway_t *g, const gw_ctx_t *c, int64_t now, gw_result_t *r)
         gw_drop(r, "unknown_type");
         return;
     }
+    /* handed over already, by an instance that died before recording it
+     * (its spool file is the proof): sent, whatever changed since — a drop
+     * now (the booking cancelled meanwhile) would record as unsent an SMS
+     * the person has, and miss it in the figures */
+    if (!g->http && gateway_spooled(g, jid, &r->segments)) {
+        const char *phone = ctx(c, "contact.phone");
+        r->outcome = "sent";
+        r->channel = "sms";
+        r->transport = "spool";
+        if (phone[0] == '+')
+            gateway_phone_hash(phone, r->phone_hash);
+        if (kind == MSG_CONVOCATION && g->conf.reminder_days > 0 && !strcmp(ctx(c, "booking.status"), "booked")) {
+            int64_t due = quiet_reminder_due(clock_zone(), ctx_ms(c, "session.start"), (int)g->conf.reminder_days);
+            r->reminder_due = due > now ? due : 0;
+        }
+        log_info("spool_exists", "job=%s action=recorded_as_sent", jid);
+        log_info("sms_sent", "job=%s type=%s transport=spool segments=%d", jid, type, r->segments);
+        return;
+    }
     /* the booking must still be what the text says */
     const char *bst = ctx(c, "booking.status");
     if (((kind == MSG_CONVOCATION || kind == MSG_REMINDER) && strcmp(bst, "booked"))

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <json-c/json.h>
+
 #include "clock.h"
 #include "intake/referral_json.h"
 #include "util.h"
@@ -461,6 +463,40 @@ long long h_redis_int(h_env_t *h, const char *fmt, ...)
     return v;
 }
 
+typedef struct {
+    size_t skip;
+    json_object *out;
+} h_records_t;
+
+static int h_record(h_env_t *h, const char *key, void *arg)
+{
+    h_records_t *c = arg;
+    redisReply *r = h_redis(h, "HGETALL %s", key);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        if (r)
+            freeReplyObject(r);
+        return 0; /* not a hash (a prefix shared with other keys) */
+    }
+    json_object *o = json_object_new_object();
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        json_object_object_add(o, r->element[i]->str, json_object_new_string(r->element[i + 1]->str));
+    freeReplyObject(r);
+    json_object_object_add(c->out, key + c->skip, o);
+    return 0;
+}
+
+json_object *h_records(h_env_t *h, const char *prefix)
+{
+    char pattern[256];
+    snprintf(pattern, sizeof pattern, "%s*", prefix);
+    h_records_t c = { strlen(prefix), json_object_new_object() };
+    if (h_scan(h, pattern, h_record, &c) != 0) {
+        json_object_put(c.out);
+        return NULL;
+    }
+    return c.out;
+}
+
 int h_wait_for(h_env_t *h, h_cond_fn cond, void *arg, int timeout_ms)
 {
     int64_t deadline = clock_mono_ms() + timeout_ms;
@@ -750,6 +786,21 @@ static int h_placed(h_env_t *h, void *arg)
 int h_session_open(h_env_t *h, void *session_id)
 {
     return h_redis_int(h, "EXISTS tp:{42}:scheduler:session:%s", (const char *)session_id) == 1;
+}
+
+int h_referral_envelope(json_object *o, referral_json_t *h, const char *msg_id, Tremplin__Envelope *e)
+{
+    char err[256];
+    if (referral_from_json(o, h, err, sizeof err) != 0) {
+        fprintf(stderr, "referral_from_json: %s\n", err);
+        return -1;
+    }
+    tremplin__envelope__init(e);
+    e->payload_case = TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL;
+    e->submit_referral = &h->referral;
+    e->territory = "42";
+    e->msg_id = (char *)msg_id;
+    return 0;
 }
 
 int h_refer(h_env_t *h, const char *ref, const char *const *purposes, char rid[TP_ID_LEN + 1],

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "client.h"
+#include "intake/referral_json.h"
 #include "wire.h"
 
 #define H_MAX_PROCS 32
@@ -83,6 +84,12 @@ long long h_redis_int(h_env_t *h, const char *fmt, ...);
 typedef int (*h_key_fn)(h_env_t *h, const char *key, void *arg);
 int h_scan(h_env_t *h, const char *pattern, h_key_fn fn, void *arg);
 
+/* Every hash whose key starts with prefix, as {rest of the key: {field:
+ * "value"}} (SCAN + HGETALL, read as the admin: the raw records an audit
+ * recomputes from). The caller puts it (json_object_put). */
+struct json_object;
+struct json_object *h_records(h_env_t *h, const char *prefix);
+
 typedef int (*h_cond_fn)(h_env_t *h, void *arg);
 /* Polls cond every few ms until it holds (0) or timeout_ms passes (-1). */
 int h_wait_for(h_env_t *h, h_cond_fn cond, void *arg, int timeout_ms);
@@ -140,6 +147,12 @@ h_answer_t h_assign(h_env_t *h, const char *endpoints, const char *pid, const ch
  * the person, -1 otherwise. */
 int h_refer(h_env_t *h, const char *ref, const char *const *purposes, char rid[TP_ID_LEN + 1],
             char pid[TP_ID_LEN + 1]);
+
+/* The SubmitReferral envelope e of a referral as JSON (the shape of
+ * deploy/examples/referral.json), territory 42, under msg_id (NULL: the
+ * client gives one); what e points to lives in *h and o. 0, or -1 with the
+ * reason on stderr. */
+int h_referral_envelope(struct json_object *o, referral_json_t *h, const char *msg_id, Tremplin__Envelope *e);
 
 /* Runs the tremplin tool with args; captures stdout into out. Returns the
  * exit status or -1. */

@@ -173,13 +173,8 @@ static tally_t send_referrals(int from, int to, int fresh_id, int kill_after)
                 util_random_id(s->msg_id);
             json_object *o = referral_json(k);
             referral_json_t h;
-            char err[256];
-            assert_int_equal(referral_from_json(o, &h, err, sizeof err), 0);
-            Tremplin__Envelope e = TREMPLIN__ENVELOPE__INIT;
-            e.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL;
-            e.submit_referral = &h.referral;
-            e.territory = "42";
-            e.msg_id = s->msg_id;
+            Tremplin__Envelope e;
+            assert_int_equal(h_referral_envelope(o, &h, s->msg_id, &e), 0);
             s->code[0] = '\0';
             while (client_send(c, &e, (uint64_t)k) != 0)
                 client_poll(c, 50, on_answer, &t);

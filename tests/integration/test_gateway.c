@@ -1183,15 +1183,39 @@ static int spool_files_reach(h_env_t *h, void *arg)
     return count_spool() >= *(int *)arg;
 }
 
-/* The jobs of the twice group all sent and recorded: the taken-over one
- * sent, none held by an instance, the figures counted. */
-static int all_recorded(h_env_t *h, void *arg)
+/* Job scheduler:0-<n> decided (sent or dropped, with its figures: the same
+ * step), and no job held by an instance. */
+static int job_decided(h_env_t *h, void *arg)
 {
-    (void)arg;
     char st[16];
-    rget(st, sizeof st, "HGET tp:{42}:gateway:job:scheduler:0-1 status");
-    return !strcmp(st, "sent") && h_redis_int(h, "ZCARD tp:{42}:gateway:sending") == 0
-           && h_redis_int(h, "HGET tp:{42}:gateway:fig:total sent:sms") == 30 + 1;
+    rget(st, sizeof st, "HGET tp:{42}:gateway:job:scheduler:0-%d status", *(int *)arg);
+    return (!strcmp(st, "sent") || !strcmp(st, "dropped")) && h_redis_int(h, "ZCARD tp:{42}:gateway:sending") == 0;
+}
+
+/* Job scheduler:0-<n>, a copy of job src (its booking replaced when
+ * booking is set), held by an instance that died after putting its SMS in
+ * the spool (text) and before recording it, its lease over; waits until the
+ * n-th takeover has decided it. Its status into st, the file into path. */
+static void dead_holders_job(const char *src, int n, const char *booking, const char *text, char st[16], char path[400])
+{
+    redisReply *r = h_redis(&env, "COPY tp:{42}:gateway:job:%s tp:{42}:gateway:job:scheduler:0-%d", src, n);
+    assert_true(r && r->integer == 1);
+    freeReplyObject(r);
+    r = h_redis(&env, "HSET tp:{42}:gateway:job:scheduler:0-%d status sending owner gateway-dead/1 type convocation", n);
+    freeReplyObject(r);
+    if (booking) {
+        r = h_redis(&env, "HSET tp:{42}:gateway:job:scheduler:0-%d booking %s", n, booking);
+        freeReplyObject(r);
+    }
+    snprintf(path, 400, "%s/spool/scheduler_0-%d.sms", env.dir, n);
+    assert_int_equal(h_write_file(path, text), 0);
+    r = h_redis(&env, "ZADD tp:{42}:gateway:sending %lld scheduler:0-%d", (long long)clock_real_ms() - 1000, n);
+    freeReplyObject(r);
+    h_log_wait_t tk = { "gateway-b", "event=job_taken_over", n };
+    assert_int_equal(h_wait_for(&env, h_log_reaches, &tk, 20000), 0);
+    /* decided and recorded, none held: nothing more can be written */
+    assert_int_equal(h_wait_for(&env, job_decided, &n, 30000), 0);
+    rget(st, 16, "HGET tp:{42}:gateway:job:scheduler:0-%d status", n);
 }
 
 /* Two gateways share the jobs; one is killed (kill -9) while they flow,
@@ -1240,22 +1264,8 @@ static void two_gateways_one_killed_each_sms_once(void **state)
     freeReplyObject(one);
     int n = N;
     assert_int_equal(h_wait_for(&env, spool_files_reach, &n, 30000), 0);
-    redisReply *r = h_redis(&env, "COPY tp:{42}:gateway:job:%s tp:{42}:gateway:job:scheduler:0-1", src);
-    assert_true(r && r->integer == 1);
-    freeReplyObject(r);
-    r = h_redis(&env, "HSET tp:{42}:gateway:job:scheduler:0-1 status sending owner gateway-dead/1 type convocation");
-    freeReplyObject(r);
-    char path[400];
-    snprintf(path, sizeof path, "%s/spool/scheduler_0-1.sms", env.dir);
-    assert_int_equal(h_write_file(path, "written by the instance that died\n"), 0);
-    r = h_redis(&env, "ZADD tp:{42}:gateway:sending %lld scheduler:0-1", (long long)clock_real_ms() - 1000);
-    freeReplyObject(r);
-    h_log_wait_t tk = { "gateway-b", "event=job_taken_over", 1 };
-    assert_int_equal(h_wait_for(&env, h_log_reaches, &tk, 20000), 0);
-    /* every job recorded, none held: nothing more can be written */
-    assert_int_equal(h_wait_for(&env, all_recorded, NULL, 30000), 0);
-    char st[16];
-    rget(st, sizeof st, "HGET tp:{42}:gateway:job:scheduler:0-1 status");
+    char st[16], path[400];
+    dead_holders_job(src, 1, NULL, "written by the instance that died\n", st, path);
     assert_string_equal(st, "sent");
     assert_int_equal(count_spool(), N + 1);
     char text[128] = "";
@@ -1276,6 +1286,15 @@ static void two_gateways_one_killed_each_sms_once(void **state)
                   - h_log_count(&env, "gateway-a", "event=spool_exists")
                   - h_log_count(&env, "gateway-b", "event=spool_exists");
     assert_int_equal(created, N);
+
+    /* the same, for a job whose booking was cancelled after the dead
+     * instance handed its SMS over: the person has it, so it is recorded
+     * sent (and counted), not dropped as stale */
+    dead_holders_job(src, 2, "NOSUCHBOOK", "To: +33600000000\nJob: scheduler:0-2\nSegments: 1\n\nsent before the kill\n", st,
+                     path);
+    assert_string_equal(st, "sent");
+    assert_int_equal(count_spool(), N + 2);
+    assert_int_equal(fig("sent:sms"), N + 2);
 }
 
 /* ------------------------------------------------------ group: retention */
