@@ -11,7 +11,9 @@
  * (tp:{T}:survey:comment:*) — the notification streams and the gateway's
  * job records included —, and every route the reporter serves over HTTP.
  * The SMS files in the spool (the outgoing messages) are the one place they
- * are expected: the test checks they are there, so the search is not blind. */
+ * are expected: the test checks they are there, so the search is not blind.
+ * Then `tremplin person export` (an access request) gives one person
+ * everything held about them, and nothing of the others. */
 #define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -430,6 +432,23 @@ static void personal_data_stays_in_the_contact_store(void **state)
     /* the contact store and the comment hold what they must */
     assert_true(ks.allowed_with_data >= 4);
     assert_int_equal(leaks, 0);
+
+    /* an access request: everything held about Zéphyrine, hers only */
+    static char exported[65536];
+    snprintf(cmd, sizeof cmd, "person export %s", a);
+    assert_int_equal(h_cli(&env, exported, sizeof exported, cmd), 0);
+    static const char *const hers[] = { "Zéphyrine", "Quenouillard", "Capucines-Dorées", "612345671", "Barnabéthe",
+                                        "\"consents\"", "\"bookings\"", "\"notifications\"" };
+    for (size_t i = 0; i < sizeof hers / sizeof hers[0]; i++)
+        if (!strstr(exported, hers[i]))
+            fail_msg("person export lacks %s:\n%.3000s", hers[i], exported);
+    assert_null(strstr(exported, "Anatolie"));
+    assert_null(strstr(exported, "Brindejonc"));
+    snprintf(cmd, sizeof cmd, "person export %s", b);
+    assert_int_equal(h_cli(&env, exported, sizeof exported, cmd), 0);
+    assert_non_null(strstr(exported, "Anatolie"));
+    assert_null(strstr(exported, "Zéphyrine"));
+    assert_null(strstr(exported, "Barnabéthe"));
 }
 
 int main(void)

@@ -428,7 +428,48 @@ static void ps_print(json_object *p)
     }
 }
 
-static int cli_person_show(cli_t *cli, int argc, char **argv)
+/* What `person export` adds to `person show`'s record for an access request
+ * (GDPR art. 15): the contact data as held (name, phone, address, birth
+ * year, needs, retention date) and each survey answer with its comment.
+ * The participations are found through the person's bookings (one per
+ * person and session). */
+static void ps_export_extra(rds_t *r, const char *T, const char *pid, json_object *out)
+{
+    char key[120];
+    snprintf(key, sizeof key, "contact:%s", pid);
+    json_object *contact = ps_hash(r, T, "intake", key);
+    json_object_object_add(out, "contact", contact ? contact : json_object_new_object());
+    json_object *answers = json_object_new_array();
+    snprintf(key, sizeof key, "bookings:%s", pid);
+    redisReply *z = ps_zrange(r, T, "scheduler", key);
+    for (size_t i = 0; z && i + 1 < z->elements; i += 2) {
+        snprintf(key, sizeof key, "booking:%s", z->element[i]->str);
+        json_object *b = ps_hash(r, T, "scheduler", key);
+        char k[240];
+        tp_key(k, sizeof k, T, "survey", "by:%s:%s", pid, ps_get(b, "sid"));
+        json_object_put(b);
+        redisReply *id = rds_cmd(r, "GET %s", k);
+        if (id && id->type == REDIS_REPLY_STRING) {
+            snprintf(key, sizeof key, "participation:%s", id->str);
+            json_object *part = ps_hash(r, T, "survey", key);
+            snprintf(key, sizeof key, "comment:%s", id->str);
+            json_object *comment = ps_hash(r, T, "survey", key);
+            if (part) {
+                ps_add_str(part, "participation_id", id->str);
+                ps_add_str(part, "comment", ps_get(comment, "text"));
+                json_object_array_add(answers, part);
+            }
+            json_object_put(comment);
+        }
+        if (id)
+            freeReplyObject(id);
+    }
+    if (z)
+        freeReplyObject(z);
+    json_object_object_add(out, "survey", answers);
+}
+
+static int cli_person_show(cli_t *cli, int argc, char **argv, int export)
 {
     static const struct option opts[] = { { "ref", required_argument, NULL, 'r' },
                                           { "json", no_argument, NULL, 'j' },
@@ -438,7 +479,7 @@ static int cli_person_show(cli_t *cli, int argc, char **argv)
         return CLI_REFUSED;
     if ((a.nwords == 1) == (a.opt['r'] != NULL))
         return cli_misuse(cli, "un identifiant de personne, ou --ref AGENCE:REFERENCE");
-    cli->json = a.opt['j'] != NULL;
+    cli->json = export || a.opt['j'] != NULL;
     char rid[TP_ID_LEN + 1], pid[TP_ID_LEN + 1];
     const char *T = NULL;
     if (a.opt['r']) {
@@ -475,6 +516,8 @@ static int cli_person_show(cli_t *cli, int argc, char **argv)
     }
     json_object *p = ps_person(cli, r, T, pid, person);
     json_object_put(person);
+    if (export)
+        ps_export_extra(r, T, pid, p);
     if (cli->json)
         printf("%s\n", json_object_to_json_string_ext(p, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
     else
@@ -485,10 +528,11 @@ static int cli_person_show(cli_t *cli, int argc, char **argv)
 
 int cli_person(cli_t *cli, int argc, char **argv)
 {
-    static const char *const actions[] = { "show", NULL };
-    if (cli_action(cli, argc, argv, actions) < 0)
+    static const char *const actions[] = { "show", "export", NULL };
+    int action = cli_action(cli, argc, argv, actions);
+    if (action < 0)
         return CLI_REFUSED;
-    return cli_person_show(cli, argc - 1, argv + 1);
+    return cli_person_show(cli, argc - 1, argv + 1, action == 1);
 }
 
 /* ---------------------------------------------------------- worklist */

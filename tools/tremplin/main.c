@@ -62,7 +62,10 @@ static const cli_command_t cli_commands[] = {
       cli_consent, NULL },
     { "person", "tout ce que Tremplin sait d'une personne",
       U("tremplin person show PERSONNE | --ref AGENCE:REFERENCE [--json]") "\n"
-      "Orientations, niveau, réservations, listes d'attente, consentements et notifications.\n",
+      "       tremplin person export PERSONNE | --ref AGENCE:REFERENCE > personne.json\n\n"
+      "show : orientations, niveau, réservations, listes d'attente, consentements et notifications.\n"
+      "export : tout cela et les données personnelles détenues (coordonnées, réponses au questionnaire\n"
+      "et commentaires), en JSON : la réponse à une demande d'accès de la personne (RGPD, article 15).\n",
       cli_person, NULL },
     { "worklist", "les personnes qui attendent une action d'un médiateur",
       U("tremplin worklist [--branch AGENCE] [--json]") "\n"
