@@ -832,3 +832,24 @@ int h_refer(h_env_t *h, const char *ref, const char *const *purposes, char rid[T
     json_object_put(r);
     return rc == 0 ? h_wait_for(h, h_placed, rid, 20000) : -1;
 }
+
+int h_redis_log_problems(h_env_t *h)
+{
+    static const char *const bad[] = { "CRITICAL", "Bad file format", "Unrecoverable", "Unexpected end of file",
+                                       "NOPERM", "Error loading" };
+    int problems = 0;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int n = h_log_count(h, "redis", bad[i]);
+        if (n)
+            fprintf(stderr, "redis.log: %d line(s) with \"%s\"\n", n, bad[i]);
+        problems += n;
+    }
+    int cut = h_log_count(h, "redis", "short read"), loaded = h_log_count(h, "redis", "loaded anyway because aof-load-truncated");
+    if (cut)
+        fprintf(stderr, "tp redis.log: %d AOF tail(s) cut by kill -9, dropped on load\n", cut);
+    if (cut != loaded) {
+        fprintf(stderr, "redis.log: %d short read(s), %d loaded anyway\n", cut, loaded);
+        problems += cut - loaded > 0 ? cut - loaded : loaded - cut;
+    }
+    return problems;
+}

@@ -171,6 +171,15 @@ int h_write_file(const char *path, const char *text);
 /* The password of a Redis user, from the instance's secrets/; 0 or -1. */
 int h_read_secret(const h_env_t *h, const char *user, char *out, size_t cap);
 
+/* The lines of Redis's log that say it dropped or refused something while
+ * loading its AOF (CRITICAL, a bad format, NOPERM ...), each printed to
+ * stderr; 0 when clean. One exception, counted apart: kill -9 in the middle
+ * of Redis's write() of a command leaves it cut, and Redis (aof-load-truncated
+ * yes) drops the cut tail with "short read". That command was never
+ * answered (Redis answers after the write): nothing acknowledged is lost —
+ * the data checks of each test prove it. A "short read" not followed by
+ * "loaded anyway" is a problem. */
+int h_redis_log_problems(h_env_t *h);
 /* 1 when dir/<label>.log contains text. */
 int h_log_has(h_env_t *h, const char *label, const char *text);
 /* For h_wait_for: until the log of label has n lines with needle. */

@@ -1389,6 +1389,8 @@ static void whole_flow_under_faults_loses_nothing_does_nothing_twice(void **stat
     assert_int_equal(a.sms_missing, 0);
     assert_int_equal(a.figures_off, 0);
     assert_int_equal(a.dead, 0);
+    /* Redis's own account of its restart from the AOF */
+    assert_int_equal(h_redis_log_problems(&env), 0);
 }
 
 int main(void)
