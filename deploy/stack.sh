@@ -142,7 +142,13 @@ if [ "$mode" = "demo" ]; then
     echo "Trois bureaux de poste simulés orientent 150 personnes (clés CURVE, consentement, questionnaire) :"
     echo "(relancé, les mêmes orientations reviennent « déjà reçues » : rien n'est perdu ni compté deux fois)"
     tool simulate --branches 3 --count 150 --seed 42 || echo "(la simulation a échoué : voir $var/log/)" >&2
-    sleep 2   # the matcher assesses, the scheduler books: a moment for the relays
+    # the matcher assesses, the scheduler books: until the relays have passed
+    # everything on (15 s at most)
+    i=0
+    until [ "$(tool ping intake matcher scheduler 2>/dev/null | grep -c ' outbox=0 ')" -eq 3 ] || [ $i -gt 150 ]; do
+        i=$((i + 1))
+        sleep 0.1
+    done
     echo
     echo "Les séances des quatre prochaines semaines (places réservées, proposées, liste d'attente) :"
     tool sessions
