@@ -1340,6 +1340,9 @@ static void personal_data_purged_after_retention(void **state)
     sms_in("old1", "+33640000001", "c'est où ?");
     wait_job(R1.person, "not_understood", "sent");
     set_now("2026-11-28T09:00:00Z");
+    /* the horizon has reached Tuesday 1 December (the reload generates it:
+     * referred before, Rémi would wait, not be convoked) */
+    assert_int_equal(h_wait_for(&env, h_session_open, TUE01, 20000), 0);
     referred_t R2 = refer(&r2);
     wait_job(R2.person, "convocation", "sent");
     sms_in("new1", "+33640000002", "c'est où ?");
