@@ -25,12 +25,6 @@
 static h_env_t env;
 static pid_t sched_pid;
 
-static int session_open(h_env_t *h, void *arg)
-{
-    (void)arg;
-    return h_redis_int(h, "EXISTS tp:{42}:scheduler:session:" MON) == 1;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -52,7 +46,7 @@ static int setup(void **state)
     if ((sched_pid = h_start_ready(&env, "scheduler", NULL, fast, 30000)) < 0 || h_start_ready(&env, "matcher", NULL, NULL, 30000) < 0
         || h_start_ready(&env, "intake", NULL, NULL, 30000) < 0)
         return -1;
-    return h_wait_for(&env, session_open, NULL, 20000);
+    return h_wait_for(&env, h_session_open, MON, 20000);
 }
 
 typedef struct {

@@ -71,11 +71,6 @@ static const char timetable[] =
 
 /* ------------------------------------------------------------- helpers */
 
-static int session_open(h_env_t *h, void *arg)
-{
-    return h_redis_int(h, "EXISTS tp:{42}:scheduler:session:%s", (const char *)arg) == 1;
-}
-
 /* The business clock moved; every process reloads. */
 static void set_now(const char *iso_utc)
 {
@@ -323,7 +318,7 @@ static int group_start(const char *tt, const char *now, int survey, const char *
         || (survey && (pids[4] = h_start_ready(&env, "survey", NULL, fast_survey, 30000)) < 0)
         || (gw && (pids[3] = gw_pid = h_start_ready(&env, "gateway", NULL, gw, 30000)) < 0))
         return -1;
-    return h_wait_for(&env, session_open, (void *)sid, 20000);
+    return h_wait_for(&env, h_session_open, (void *)sid, 20000);
 }
 
 static int spool_setup(void **state)
@@ -921,7 +916,7 @@ static int survey_setup(void **state)
         "             { \"day\": \"thu\", \"start\": \"14:00\", \"kind\": \"perfectionnement\", \"venue\": \"wilson\", "
         "\"trainer\": \"t2\", \"capacity\": 8 } ] }\n";
     const char *gw[] = { "TREMPLIN_GATEWAY_TICK_MS=50", "TREMPLIN_GATEWAY_SURVEY_WAIT_MIN=30", NULL };
-    return group_start(tt, "2026-11-30T06:00:00Z", 1, gw, MON30) || h_wait_for(&env, session_open, THU03P, 20000);
+    return group_start(tt, "2026-11-30T06:00:00Z", 1, gw, MON30) || h_wait_for(&env, h_session_open, THU03P, 20000);
 }
 
 /* The survey's record of pid's participation at the Monday session: field

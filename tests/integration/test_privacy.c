@@ -56,11 +56,6 @@ static const char TIMETABLE[] =
     "  \"slots\": [ { \"day\": \"mon\", \"start\": \"09:30\", \"kind\": \"initiation\", \"venue\": \"wilson\",\n"
     "               \"trainer\": \"t1\", \"capacity\": 8 } ] }\n";
 
-static int session_open(h_env_t *h, void *arg)
-{
-    return h_redis_int(h, "EXISTS tp:{42}:scheduler:session:%s", (const char *)arg) == 1;
-}
-
 static void set_now(const char *iso_utc)
 {
     assert_int_equal(h_set_clock(&env, iso_utc), 0);
@@ -125,7 +120,7 @@ static int setup(void **state)
     for (size_t i = 0; i < NSVC; i++)
         if ((pids[i] = h_start_ready(&env, svcs[i], NULL, envs[i], 30000)) < 0)
             return -1;
-    return h_wait_for(&env, session_open, MON, 20000);
+    return h_wait_for(&env, h_session_open, MON, 20000);
 }
 
 static int teardown(void **state)

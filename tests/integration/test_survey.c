@@ -36,11 +36,6 @@ static char survey_ep[64];
 enum { A, B, C, D, E, F, G, H, I, NPEOPLE };
 static char P[NPEOPLE][TP_ID_LEN + 1];
 
-static int session_open(h_env_t *h, void *arg)
-{
-    return h_redis_int(h, "EXISTS tp:{42}:scheduler:session:%s", (const char *)arg) == 1;
-}
-
 /* The business clock moved for every service (each takes it on SIGHUP). */
 static void set_now(const char *iso_utc)
 {
@@ -84,7 +79,7 @@ static int setup(void **state)
         if ((pids[i] = h_start_ready(&env, svcs[i], NULL, envs[i], 30000)) < 0)
             return -1;
     h_service_endpoint(&env, "survey", survey_ep, sizeof survey_ep);
-    return h_wait_for(&env, session_open, MON, 20000) || h_wait_for(&env, session_open, THU, 20000);
+    return h_wait_for(&env, h_session_open, MON, 20000) || h_wait_for(&env, h_session_open, THU, 20000);
 }
 
 /* The example referral under ref, with or without the survey consent. */

@@ -538,11 +538,11 @@ int cli_person(cli_t *cli, int argc, char **argv)
 /* ---------------------------------------------------------- worklist */
 
 /* What a flag asks of the mediator, in French. */
-static const char *wl_todo_fr(const char *what)
+static const char *wl_action_fr(const char *what)
 {
     static const struct {
         const char *what, *fr;
-    } todo[] = {
+    } actions[] = {
         { "questionnaire", "niveau non déterminé : refaire le questionnaire avec la personne" },
         { "reassessment", "parcours terminé : proposer une nouvelle évaluation" },
         { "noshow", "absences répétées : reprendre contact avant une nouvelle place" },
@@ -550,9 +550,9 @@ static const char *wl_todo_fr(const char *what)
         { "undelivered", "convocation non distribuée : vérifier le téléphone et l'adresse" },
         { "no_contact", "ni téléphone ni adresse : en obtenir un, puis envoyer une orientation" },
     };
-    for (size_t i = 0; i < TP_ARRAY_LEN(todo); i++)
-        if (!strcmp(todo[i].what, what))
-            return todo[i].fr;
+    for (size_t i = 0; i < TP_ARRAY_LEN(actions); i++)
+        if (!strcmp(actions[i].what, what))
+            return actions[i].fr;
     return what;
 }
 
@@ -605,7 +605,7 @@ int cli_worklist(cli_t *cli, int argc, char **argv)
                 json_object *o = json_object_new_object();
                 json_object_object_add(o, "since_ms", json_object_new_int64(atoll(z->element[i + 1]->str)));
                 ps_add_str(o, "what", what);
-                ps_add_str(o, "todo_fr", wl_todo_fr(what));
+                ps_add_str(o, "todo_fr", wl_action_fr(what));
                 ps_add_str(o, "person_id", pid);
                 ps_add_str(o, "kind", kind ? kind : "");
                 ps_add_str(o, "territory", T);
