@@ -84,7 +84,7 @@ HARNESS_OBJ = $(HARNESS_SRC:%.c=$(O)/%.o)
 .PHONY: all deps test test-faults check demo bench fuzz clean depcheck ensure-deps
 .PRECIOUS: $(O)/gen/%_lua.c $(O)/gen/tremplin.pb-c.c $(O)/%.o
 
-all: depcheck $(SERVICE_BINS) $(O)/bin/tremplin $(UNIT_BINS) $(INTEG_BINS)
+all: depcheck $(SERVICE_BINS) $(O)/bin/tremplin $(UNIT_BINS) $(INTEG_BINS) $(O)/bench/loadgen
 
 depcheck:
 	@deploy/deps.sh --check
@@ -163,6 +163,11 @@ $(O)/bin/tremplin-%: $(O)/services/%/main.o $(O)/gen/%_lua.o $(O)/libsvc-%.a $(S
 $(O)/bin/tremplin: $(CLI_OBJ) $(SERVICES:%=$(O)/gen/%_lua.o) $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(SERVICES:%=$(O)/gen/%_lua.o) $(SVC_GROUP) $(O)/libtremplin.a $(LDLIBS)
+
+# make bench's end-to-end referral load generator (tests/bench.sh)
+$(O)/bench/loadgen: $(O)/tests/bench/loadgen.o $(SVC_LIBS) $(O)/libtremplin.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(SVC_GROUP) $(O)/libtremplin.a $(LDLIBS)
 
 $(FAKE_TESTS:%=$(O)/tests/%): $(O)/tests/%: $(O)/tests/unit/%.o $(FAKE_OBJ) $(O)/libtremplin-core.a
 	@mkdir -p $(dir $@)

@@ -94,6 +94,8 @@ int client_connect(client_t *self, char *err, size_t errlen)
 
 int client_inflight(const client_t *self) { return self->count; }
 
+void *client_socket(const client_t *self) { return self->dealer; }
+
 /* With no connected peer yet nothing leaves: try again shortly without
  * counting it, until the try's deadline passes. */
 #define CLIENT_UNSENT_RETRY_MS 20

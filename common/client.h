@@ -38,6 +38,9 @@ int client_send(client_t *self, const Tremplin__Envelope *req, uint64_t tag);
  * each answer or give-up. Returns the number of commands still in flight. */
 int client_poll(client_t *self, int timeout_ms, client_reply_fn fn, void *arg);
 int client_inflight(const client_t *self);
+/* The client's socket, for a caller that polls it with others (then calls
+ * client_poll with timeout 0 when it is readable). */
+void *client_socket(const client_t *self);
 void client_set_window(client_t *self, int window);
 
 #endif

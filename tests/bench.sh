@@ -32,6 +32,7 @@ run() { # label, probe args
     printf '%-44s ' "$label"
     "$build/bin/tremplin" probe "$@"
 }
+if [ "${BENCH_BUS:-1}" = 1 ]; then # BENCH_BUS=0: the referral benchmark only
 echo "bus throughput ($(nproc) cores, Redis AOF everysec, $(date -u +%Y-%m-%d))"
 run "1 hop, window 1 (one at a time)" --count 5000 --window 1 matcher
 run "1 hop, window 100" --count 50000 --window 100 matcher
@@ -44,42 +45,118 @@ until "$build/bin/tremplin" ping intake | grep -q 'outbox=0 '; do sleep 0.01; do
 t1=$(date +%s%N)
 printf '%-44s probes=50000 ms=%d per_s=%d\n' "2 hops, until the outbox is empty" $(((t1 - t0) / 1000000)) \
     $((50000 * 1000000000 / (t1 - t0)))
+fi
 
-# Referrals end to end: simulated branches over CURVE -> intake -> matcher ->
-# scheduler, until every outbox is empty. Redis's own accounting (INFO
-# commandstats: calls and microseconds, Lua's commands included; INFO cpu)
-# divided by the referrals accepted gives the cost per referral.
+# Referrals end to end (issue 16's benchmark): build/bench/loadgen submits
+# N referrals from 20 branches over CURVE through intake's branch endpoint and
+# follows each to its final state on the matcher's and the scheduler's event
+# sockets. Each size runs on a fresh instance whose timetable is scaled up
+# (16 venues x 4 slots of 100 seats a week, four weeks: 25 600 seats), so
+# that most referrals of the smaller sizes are booked, not only waitlisted.
+# Redis's own accounting (INFO commandstats, cpu, memory) and the services'
+# /proc figures are divided by the referrals followed.
+#
+#   BENCH_SIZES="10000 100000"  (1000000 takes ~10 min and ~5 GB of Redis)
+#   BENCH_WINDOW=640            referrals not yet final, closed loop
+#   BENCH_RATES="1000 10000"    open-loop rates (BENCH_OPEN_COUNT each)
 admin() { redis-cli -p "$base" --user admin --pass "$(cat "$dir/secrets/admin.pass")" --no-auth-warning "$@"; }
-stats() { # calls usec cpu_ms
-    admin info commandstats | tr -d '\r' | awk -F'[=,]' '/^cmdstat_/ { c += $2; u += $4 } END { printf "%d %d ", c, u }'
-    admin info cpu | tr -d '\r' | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%d\n", s * 1000 }'
+kill_stack() { for p in $pids; do kill -9 "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=""; }
+scaled_timetable() { # the instance's timetable: 64 weekly slots of 100 seats
+    {
+        echo '{ "version": "bench-1", "timezone": "Europe/Paris", "horizon_days": 28, "venues": ['
+        for v in $(seq 1 16); do
+            printf '  { "id": "v%02d", "name_fr": "Salle %d", "address_fr": "Banc d'"'"'essai" }%s\n' "$v" "$v" \
+                "$([ "$v" -lt 16 ] && echo ,)"
+        done
+        echo '], "slots": ['
+        slot=0
+        for v in $(seq 1 16); do
+            for k in 0 1 2 3; do
+                slot=$((slot + 1))
+                day=$(echo mon tue wed thu fri sat | cut -d' ' -f$(((v + k) % 6 + 1)))
+                start=$([ $((k % 2)) = 0 ] && echo 09:30 || echo 14:00)
+                [ "$day" = sat ] && start=09:30
+                kind=$(echo initiation initiation perfectionnement budget | cut -d' ' -f$((k + 1)))
+                printf '  { "day": "%s", "start": "%s", "duration_min": 120, "kind": "%s", "venue": "v%02d", "trainer": "t%02d%d", "capacity": 100 }%s\n' \
+                    "$day" "$start" "$kind" "$v" "$v" "$k" "$([ "$slot" -lt 64 ] && echo ,)"
+            done
+        done
+        echo '], "public_holidays": "fr", "holidays": [], "closures": [], "absences": [] }'
+    } > "$1"
 }
-n=${BENCH_REFERRALS:-5000}
-# every command Redis runs, those inside the functions too, goes to the
-# slow log (threshold 0): summed by name below, where Redis's time goes
+svc_cpu_ms() { # utime + stime of a pid, ms
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000 / hz }' "/proc/$1/stat"
+}
+svc_hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+info_sum() { # redis commands, their usec, cpu ms, used memory
+    admin info commandstats | tr -d '\r' | awk -F'[=,]' '/^cmdstat_/ { c += $2; u += $4 } END { printf "%d %d ", c, u }'
+    admin info cpu | tr -d '\r' | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%d ", s * 1000 }'
+    admin info memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }'
+}
+start_stack() { # a fresh instance: Redis, intake, matcher, scheduler, 20 branches
+    kill_stack
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    deploy/setup.sh "$dir" "$base" "$base" >/dev/null
+    scaled_timetable "$dir/timetable.json"
+    redis-server "$dir/redis/redis.conf" > "$dir/redis.log" 2>&1 &
+    redis_pid=$!
+    pids="$redis_pid"
+    until "$build/bin/tremplin" functions load >/dev/null 2>&1; do sleep 0.1; done
+    svc_pids=""
+    for s in intake matcher scheduler; do
+        "$build/bin/tremplin-$s" 2> "$dir/$s.log" &
+        pids="$pids $!"
+        svc_pids="$svc_pids $s=$!"
+    done
+    until "$build/bin/tremplin" ping intake matcher scheduler >/dev/null 2>&1; do sleep 0.1; done
+    for b in $(seq -w 1 20); do
+        "$build/bin/tremplin" branch add "bench-$b" --name "Banc $b" --territory 42 >/dev/null
+    done
+}
+loadgen() {
+    "$build/bench/loadgen" -c "$TREMPLIN_CONF" --catalogue "$dir/catalogue.json" \
+        --keys "$dir/curve/branch-secrets" --branch-prefix bench --branches 20 "$@"
+}
+for n in ${BENCH_SIZES:-10000 100000}; do
+    start_stack
+    set -- $(info_sum)
+    c0=$1 u0=$2 p0=$3 m0=$4
+    cpu0=""
+    for sp in $svc_pids; do cpu0="$cpu0 $(svc_cpu_ms "${sp#*=}")"; done
+    out=$(loadgen --count "$n" --window "${BENCH_WINDOW:-640}")
+    echo "referrals end to end, N=$n, closed loop: $out"
+    f=$(echo "$out" | sed -n 's/.* followed=\([0-9]*\) .*/\1/p')
+    [ "${f:-0}" -gt 0 ] || { echo "nothing followed" >&2; exit 1; }
+    set -- $(info_sum)
+    printf '  redis: calls_per=%d us_in_commands_per=%d cpu_us_per=%d memory_bytes_per=%d\n' \
+        $((($1 - c0) / f)) $((($2 - u0) / f)) $((($3 - p0) * 1000 / f)) $((($4 - m0) / f))
+    printf '  services:'
+    set -- $cpu0
+    for sp in $svc_pids; do
+        printf ' %s_cpu_us_per=%d %s_peak_rss_mb=%d' "${sp%=*}" $((($(svc_cpu_ms "${sp#*=}") - $1) * 1000 / f)) \
+            "${sp%=*}" $(($(svc_hwm_kb "${sp#*=}") / 1024))
+        shift
+    done
+    echo
+    echo "  bookings made: $(admin --scan --pattern 'tp:{42}:scheduler:booking:*' | wc -l) (the rest waitlisted, or no workshop)"
+done
+# Latency, open loop: referrals due at a fixed rate, each timed from its due
+# time to its final event (on the last instance, its sessions partly full).
+for r in ${BENCH_RATES:-1000 10000}; do
+    cnt=${BENCH_OPEN_COUNT:-$((r * 5))}
+    echo "referrals end to end, open loop at $r/s: $(loadgen --count "$cnt" --rate "$r" --seed "$r")"
+done
+# Where Redis's time goes: a diagnostic pass (SLOWLOG at threshold 0 slows
+# Redis down, so apart from the measured runs) of 5 000 referrals.
 admin config set slowlog-log-slower-than 0 >/dev/null
 admin config set slowlog-max-len 10000000 >/dev/null
 admin slowlog reset >/dev/null
-set -- $(stats)
-c0=$1 u0=$2 p0=$3
-t0=$(date +%s%N)
-out=$("$build/bin/tremplin" simulate --branches 5 --count "$n" --seed 7)
-until [ "$(admin xlen 'tp:{42}:intake:outbox')" = 0 ] && [ "$(admin xlen 'tp:{42}:matcher:outbox')" = 0 ] \
-    && [ "$(admin xlen 'tp:{42}:scheduler:outbox')" = 0 ]; do sleep 0.01; done
-t1=$(date +%s%N)
-set -- $(stats)
-# "5000 orientations envoyées par 5 agences simulées en 1.2 s : 4871 acceptées, ..."
-acc=$(echo "$out" | sed -n 's/.* : \([0-9]*\) acceptée.*/\1/p' | head -1)
-if [ -z "$acc" ] || [ "$acc" -eq 0 ]; then
-    echo "no referral accepted: $out" >&2
-    exit 1
-fi
-printf '%-44s referrals=%d accepted=%d ms=%d per_s=%d redis_calls_per=%d redis_us_per=%d redis_cpu_us_per=%d\n' \
-    "referrals end to end (5 branches, CURVE)" "$n" "$acc" $(((t1 - t0) / 1000000)) \
-    $((acc * 1000000000 / (t1 - t0))) $((($1 - c0) / acc)) $((($2 - u0) / acc)) $((($3 - p0) * 1000 / acc))
+out=$(loadgen --count 5000 --window "${BENCH_WINDOW:-640}" --seed 99)
+acc=$(echo "$out" | sed -n 's/.* followed=\([0-9]*\) .*/\1/p')
 # the slow log, summed per command (an FCALL by its function): calls and
-# microseconds per referral accepted, the ten costliest
-echo "where Redis's time goes, per referral accepted (SLOWLOG at threshold 0; an FCALL's time includes the commands it runs, listed too):"
+# microseconds per referral followed, the ten costliest
+echo "where Redis's time goes, per referral followed (SLOWLOG at threshold 0; an FCALL's time includes the commands it runs, listed too):"
 admin slowlog get 10000000 | awk -v acc="$acc" '
     # redis-cli (raw, not a terminal) prints each entry flat: its id, its
     # time, its microseconds, the argv, the client address and name; the ids
@@ -100,3 +177,11 @@ admin slowlog get 10000000 | awk -v acc="$acc" '
     }' | sort -t= -k3 -n -r | head -12
 admin config set slowlog-log-slower-than 10000 >/dev/null
 admin slowlog reset >/dev/null
+# The Redis ceiling for the seat work alone: one seat-reservation script
+# (capacity check, counter, roster) pipelined x64 by redis-benchmark.
+seat='local t = redis.call("HINCRBY", KEYS[1], "taken", 1) if t > 100 then redis.call("HINCRBY", KEYS[1], "taken", -1) return 0 end redis.call("ZADD", KEYS[2], t, ARGV[1]) return 1'
+ceil=$(redis-benchmark -p "$base" --user admin -a "$(cat "$dir/secrets/admin.pass")" -q -P 64 -n 300000 -r 100000 \
+    EVAL "$seat" 2 'bench:seat:__rand_int__' 'bench:roster:__rand_int__' 'p__rand_int__' 2>/dev/null \
+    | tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
+echo "redis ceiling: one seat script pipelined x64: ${ceil:-?} per second"
+kill_stack
