@@ -106,6 +106,12 @@ int svc_hold_lease(svc_t *s, const char *territory, const char *name, int64_t tt
  * none): a configuration that works but leaves something undone. */
 void svc_set_warning(svc_t *s, const char *text);
 
+/* After a purge run (a leased timer): when it removed personal data
+ * (removed > 0), or a rewrite asked after an earlier run could not start (one
+ * was running: it copies the data as it was before), asks Redis to rewrite
+ * its AOF so the deleted data leaves the disk too — once per run, never per
+ * key. The user needs +bgrewriteaof (deploy/setup.sh). */
+void svc_aof_rewrite_after_purge(svc_t *s, long removed);
 const svc_conf_t *svc_conf(const svc_t *s);
 const char *svc_name(const svc_t *s);
 const char *svc_instance(const svc_t *s);

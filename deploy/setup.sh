@@ -57,6 +57,11 @@ fi
 # them any user could list every key name (a contact's person id, a branch's
 # external references).
 svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -scan -randomkey -function +fcall +fcall_ro +function|list +role +client|setname +ping +info|persistence"
+# BGREWRITEAOF: after an erasure (the tool, as operator) or a retention purge
+# that removed personal data (intake: contacts, survey: comments, gateway:
+# phone sets), the AOF is rewritten once so the deleted data leaves the disk
+# too; the matcher and the reporter hold no personal data and may not.
+rewrite="+bgrewriteaof"
 
 # The default user is disabled (no client can log in as it: "off", no
 # password) but keeps every permission. Redis 7.0 (Debian 12's 7.0.15) replays
@@ -72,13 +77,14 @@ svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -scan -randomke
 {
     echo "user default off resetpass ~* &* +@all"
     echo "user admin on #$(printf %s "$(pass admin)" | sha256sum | cut -d' ' -f1) ~* &* +@all"
-    echo "user operator on #$(printf %s "$(pass operator)" | sha256sum | cut -d' ' -f1) ~tp:* resetchannels $svc_cmds"
-    for s in intake matcher scheduler; do
+    echo "user operator on #$(printf %s "$(pass operator)" | sha256sum | cut -d' ' -f1) ~tp:* resetchannels $svc_cmds $rewrite"
+    echo "user intake on #$(printf %s "$(pass intake)" | sha256sum | cut -d' ' -f1) ~tp:{*}:intake:* resetchannels $svc_cmds $rewrite"
+    for s in matcher scheduler; do
         echo "user $s on #$(printf %s "$(pass $s)" | sha256sum | cut -d' ' -f1) ~tp:{*}:$s:* resetchannels $svc_cmds"
     done
     # the survey reads a person's consent to the survey (intake's pseudonymous
     # record, never the contact data) when it opens a participation
-    echo "user survey on #$(printf %s "$(pass survey)" | sha256sum | cut -d' ' -f1) ~tp:{*}:survey:* %R~tp:{*}:intake:person:* resetchannels $svc_cmds"
+    echo "user survey on #$(printf %s "$(pass survey)" | sha256sum | cut -d' ' -f1) ~tp:{*}:survey:* %R~tp:{*}:intake:person:* resetchannels $svc_cmds $rewrite"
     # the reporter reads every service's figures, read-only (tp:{T}:<svc>:fig:*,
     # docs/figures.md: counts and pseudonymous facts, never contact data), and
     # writes only its own keys (closed periods)
@@ -94,7 +100,7 @@ svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -scan -randomke
     echo "user gateway on #$(printf %s "$(pass gateway)" | sha256sum | cut -d' ' -f1) ~tp:{*}:gateway:*" \
          "~tp:{*}:scheduler:notify ~tp:{*}:survey:notify %R~tp:{*}:intake:person:* %R~tp:{*}:intake:contact:*" \
          "%R~tp:{*}:survey:participation:* %R~tp:{*}:survey:by:*" \
-         "%R~tp:{*}:scheduler:session:* %R~tp:{*}:scheduler:booking:* %R~tp:{*}:scheduler:person:* resetchannels $svc_cmds"
+         "%R~tp:{*}:scheduler:session:* %R~tp:{*}:scheduler:booking:* %R~tp:{*}:scheduler:person:* resetchannels $svc_cmds $rewrite"
 } > "$dir/redis/users.acl"
 chmod 600 "$dir/redis/users.acl"
 

@@ -14,6 +14,7 @@
  *   replies.c   incoming SMS: the inbox folder, matching, the commands sent
  *   route.c     what a reply is for (pure: unit-tested)
  *   callback.c  the provider's callback endpoint (libmicrohttpd, loopback)
+ *   erase.c     its part of an erasure: the command, then the person's files
  *   gateway.lua its Redis functions */
 #ifndef TP_GATEWAY_H
 #define TP_GATEWAY_H
@@ -118,6 +119,12 @@ void gateway_stamp_business(const char *path, int64_t business_ms);
 int gateway_refused(svc_t *s, const char *territory, const Tremplin__Envelope *sent, const char *code);
 /* The keyed hash of a phone number, as phone:<h> names it. */
 void gateway_phone_hash(const char *e164, char out[33]);
+
+/* erase.c: ErasePerson's handler, and the timer deleting the files of the
+ * people erased (spool files, reply texts). */
+extern const inbox_handler_t gateway_handlers[];
+extern const size_t gateway_nhandlers;
+void gateway_erase_files(svc_t *s);
 
 /* callback.c: the provider's callback endpoint, writing each incoming SMS
  * into the inbox folder. */

@@ -59,8 +59,9 @@ static int gw_purge_dir(const char *dir, const char *suffix, int64_t before)
     return n;
 }
 
-static void gw_purge_phones(svc_t *s, gateway_t *g, const char *T, int64_t before)
+static long gw_purge_phones(svc_t *s, gateway_t *g, const char *T, int64_t before)
 {
+    long n = 0;
     call_t *c = &g->step;
     call_reset(c, "gateway", T, "");
     call_step(c, "purge_phones");
@@ -69,11 +70,12 @@ static void gw_purge_phones(svc_t *s, gateway_t *g, const char *T, int64_t befor
     call_arg(c, "limit", "%d", GW_PURGE_LIMIT);
     redisReply *r = call_run(c, svc_rds(s), GATEWAY_LIBRARY);
     if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0)
-        log_info("phones_purged", "territory=%s count=%lld", T, r->integer);
+        log_info("phones_purged", "territory=%s count=%ld", T, n = (long)r->integer);
     else if (r && r->type == REDIS_REPLY_ERROR)
         log_error("purge_failed", "step=purge_phones territory=%s reason=\"%.200s\"", T, r->str);
     if (r)
         freeReplyObject(r);
+    return n;
 }
 
 void gateway_purge(svc_t *s)
@@ -85,10 +87,11 @@ void gateway_purge(svc_t *s)
     char buf[256];
     const char *terr[SVC_MAX_TERRITORIES];
     int nt = svc_territories(svc_conf(s), buf, sizeof buf, terr, SVC_MAX_TERRITORIES);
+    long purged = 0;
     for (int t = 0; t < nt; t++) {
         if (!svc_hold_lease(s, terr[t], "purge", g->conf.purge_ms * 3))
             continue;
-        gw_purge_phones(s, g, terr[t], before);
+        purged += gw_purge_phones(s, g, terr[t], before);
         if (t == 0) {
             char done[300];
             snprintf(done, sizeof done, "%s/done", g->conf.inbox_dir);
@@ -97,4 +100,5 @@ void gateway_purge(svc_t *s)
                 log_info("files_purged", "replies=%d spool=%d", texts, sms);
         }
     }
+    svc_aof_rewrite_after_purge(s, purged); /* the files are not in the AOF */
 }

@@ -177,9 +177,26 @@ static void prepare_submit(void *arg, const Tremplin__Envelope *env, call_t *cal
         follow_up(s, fid, pid, kind, call);
 }
 
+/* ErasePerson from intake: the person's comments (survey.lua erase_person). */
+static void prepare_erase_person(void *arg, const Tremplin__Envelope *env, call_t *call)
+{
+    (void)arg;
+    const Tremplin__ErasePerson *e = env->erase_person;
+    if (!call_person_ok(call, e->person_id))
+        return;
+    call_function(call, "erase_person");
+    call_event(call, "person.erased", "person_id");
+    call_key(call, "erased", "erased");
+    call_key(call, "retention", "retention");
+    call_key(call, "participations", "participations:%s", e->person_id);
+    call_arg(call, "person_id", "%s", e->person_id);
+    call_arg(call, "now_ms", "%lld", (long long)clock_now_ms());
+}
+
 const inbox_handler_t survey_handlers[] = {
     /* first: the kiosk endpoint serves that one only */
     { TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_SURVEY, prepare_submit, .edge = 1 },
     { TREMPLIN__ENVELOPE__PAYLOAD_ATTENDANCE_RECORDED, prepare_attendance },
+    { TREMPLIN__ENVELOPE__PAYLOAD_ERASE_PERSON, prepare_erase_person },
 };
 const size_t survey_nhandlers = sizeof survey_handlers / sizeof survey_handlers[0];

@@ -42,6 +42,7 @@ typedef struct {
     keyring_door_t kiosk;  /* the kiosks' CURVE endpoint and its ZAP (kiosk.c) */
     svc_t *svc;
     call_t step; /* the timers' step, reused */
+    long purged; /* comments deleted by the current purge run */
 } survey_t;
 
 extern const inbox_handler_t survey_handlers[];

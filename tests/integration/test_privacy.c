@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include <czmq.h>
 #include <dirent.h>
+#include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +160,8 @@ static void refer(const char *ref, const char *person_json, const char *purposes
     memcpy(pid, at, n);
     pid[n] = '\0';
 }
+
+static char pid_a[TP_ID_LEN + 1]; /* Zéphyrine: erased by the second test */
 
 static int booked(h_env_t *h, void *arg)
 {
@@ -444,6 +447,180 @@ static void personal_data_stays_in_the_contact_store(void **state)
     assert_non_null(strstr(exported, "Anatolie"));
     assert_null(strstr(exported, "Zéphyrine"));
     assert_null(strstr(exported, "Barnabéthe"));
+    memcpy(pid_a, a, sizeof pid_a);
+}
+
+/* ---------------------------------------------------------- erasure */
+
+/* The bytes of every file of dir (not recursive) holding needle: count. */
+static int files_holding(const char *dir, const char *needle)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f || e->d_name[0] == '.') {
+            if (f)
+                fclose(f);
+            continue;
+        }
+        char *buf = NULL;
+        size_t len = 0, cap = 0, got;
+        char chunk[65536];
+        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+            if (len + got > cap) {
+                cap = (len + got) * 2;
+                buf = realloc(buf, cap);
+                assert_non_null(buf);
+            }
+            memcpy(buf + len, chunk, got);
+            len += got;
+        }
+        fclose(f);
+        n += buf && memmem(buf, len, needle, strlen(needle)) != NULL;
+        free(buf);
+    }
+    closedir(d);
+    return n;
+}
+
+static char aof_dir[600];
+
+static int aof_clean_of_a(h_env_t *h, void *arg)
+{
+    (void)h;
+    (void)arg;
+    return files_holding(aof_dir, "612345671") == 0 && files_holding(aof_dir, "Zéphyrine") == 0;
+}
+
+/* The reporter's figures (GET /api/kpi), without the count of consent
+ * withdrawals (the one figure an erasure moves: it withdraws them), the
+ * time of the answer and the version (how many times the figures' keys
+ * changed, the withdrawals' counts included). */
+static char *kpi_without_withdrawals(long long *withdrawals)
+{
+    web_reply_t r;
+    assert_int_equal(web_get(env.base_port + 7, "/api/kpi", 10000, &r), 0);
+    json_object *o = json_tokener_parse(r.body);
+    web_free(&r);
+    assert_non_null(o);
+    json_object *totals = NULL, *v;
+    assert_true(json_object_object_get_ex(o, "figures", &totals));
+    json_object_object_get_ex(totals, "consent_withdrawals", &v);
+    *withdrawals = json_object_get_int64(v);
+    json_object_object_del(totals, "consent_withdrawals");
+    json_object_object_del(o, "now_ms");
+    json_object_object_del(o, "version"); /* moved by any change of the figures' keys */
+    char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return text;
+}
+
+/* How many of the gateway's phone:<h> sets (a reply's number to people)
+ * hold pid. */
+static int phone_sets_of(const char *pid)
+{
+    redisReply *z = h_redis(&env, "ZRANGE tp:{42}:gateway:phones 0 -1");
+    assert_non_null(z);
+    int n = 0;
+    for (size_t i = 0; i < z->elements; i++)
+        n += h_redis_int(&env, "SISMEMBER tp:{42}:gateway:phone:%s %s", z->element[i]->str, pid) == 1;
+    freeReplyObject(z);
+    return n;
+}
+
+static int no_key_holds_a(h_env_t *h, const char *key, void *arg)
+{
+    static const char *const hers[] = { "Zéphyrine", "Quenouillard", "Capucines-Dorées", "612345671", "Barnabéthe" };
+    redisReply *t = h_redis(h, "DUMP %s", key);
+    assert_non_null(t);
+    for (size_t i = 0; i < sizeof hers / sizeof hers[0]; i++)
+        if (t->type == REDIS_REPLY_STRING && memmem(t->str, t->len, hers[i], strlen(hers[i]))) {
+            fprintf(stderr, "ERROR: after the erasure, %s holds '%s'\n", key, hers[i]);
+            (*(int *)arg)++;
+        }
+    freeReplyObject(t);
+    return 0;
+}
+
+/* The right to erasure, through the services: Zéphyrine's contact, comment,
+ * phone set and SMS files go everywhere (the spool checked by its text),
+ * her consents are withdrawn, the figures stay (but for that withdrawal),
+ * the AOF no longer holds her phone number once rewritten, her export holds
+ * nothing personal, and erasing her again is told as done. */
+static void erasure_removes_her_data_everywhere_and_keeps_the_figures(void **state)
+{
+    (void)state;
+    const char *a = pid_a;
+    assert_true(a[0] != '\0');
+    snprintf(aof_dir, sizeof aof_dir, "%s/redis/appendonlydir", env.dir);
+    /* before: her number is in the AOF (the contact's write), her SMS in the spool */
+    assert_true(files_holding(aof_dir, "612345671") > 0);
+    char spool_dir[600];
+    snprintf(spool_dir, sizeof spool_dir, "%s/spool", env.dir);
+    assert_true(files_holding(spool_dir, "Zéphyrine") > 0);
+    assert_int_equal(phone_sets_of(a), 1);
+    long long withdrawals_before, withdrawals_after;
+    char *kpi_before = kpi_without_withdrawals(&withdrawals_before);
+
+    char out[8192], cmd[512];
+    snprintf(cmd, sizeof cmd, "person erase %s", a);
+    if (h_cli(&env, out, sizeof out, cmd) != 0)
+        fail_msg("%s: %s", cmd, out);
+    if (!strstr(out, "données personnelles effacées : ") || !strstr(out, "1 commentaire")
+        || !strstr(out, "AOF de Redis réécrit"))
+        fail_msg("person erase said:\n%s", out);
+    assert_int_equal(h_wait_for(&env, quiet, NULL, 30000), 0);
+
+    /* no key holds anything of hers; the other people's data stays */
+    int leaks = 0;
+    assert_int_equal(h_scan(&env, "*", no_key_holds_a, &leaks), 0);
+    assert_int_equal(leaks, 0);
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:contact:%s", a), 0);
+    assert_int_equal(h_redis_int(&env, "HLEN tp:{42}:gateway:survey:%s", a), 0);
+    assert_int_equal(phone_sets_of(a), 0);
+    assert_int_equal(files_holding(spool_dir, "Zéphyrine"), 0);
+    assert_true(files_holding(spool_dir, "Anatolie") > 0);
+    /* consents withdrawn; the pseudonymous facts stay */
+    assert_true(h_redis_int(&env, "HEXISTS tp:{42}:intake:person:%s erased_ms", a) == 1);
+    redisReply *c = h_redis(&env, "HMGET tp:{42}:intake:person:%s consent:training consent:sms consent:survey", a);
+    for (size_t i = 0; i < 3; i++)
+        assert_string_equal(c->element[i]->str, "withdrawn");
+    freeReplyObject(c);
+    assert_true(h_redis_int(&env, "HGET tp:{42}:scheduler:person:%s seen_total", a) == 1);
+    /* the reporter's figures: the same, but for the three withdrawals */
+    char *kpi_after = kpi_without_withdrawals(&withdrawals_after);
+    if (strcmp(kpi_before, kpi_after)) {
+        fprintf(stderr, "before: %s\nafter:  %s\n", kpi_before, kpi_after);
+        fail_msg("the figures changed");
+    }
+    assert_int_equal(withdrawals_after, withdrawals_before + 3);
+    free(kpi_before);
+    free(kpi_after);
+
+    /* the AOF, once rewritten, holds her number no more (the old files go
+     * once the new base is written) — and still holds Anatolie's */
+    assert_int_equal(h_wait_for(&env, aof_clean_of_a, NULL, 20000), 0);
+    assert_true(files_holding(aof_dir, "623456782") > 0);
+
+    /* her export: nothing personal */
+    static char exported[65536];
+    snprintf(cmd, sizeof cmd, "person export %s", a);
+    assert_int_equal(h_cli(&env, exported, sizeof exported, cmd), 0);
+    static const char *const hers[] = { "Zéphyrine", "Quenouillard", "Capucines-Dorées", "612345671", "Barnabéthe" };
+    for (size_t i = 0; i < sizeof hers / sizeof hers[0]; i++)
+        if (strstr(exported, hers[i]))
+            fail_msg("after the erasure, person export holds %s:\n%.3000s", hers[i], exported);
+    /* again: told, nothing to do */
+    snprintf(cmd, sizeof cmd, "person erase %s", a);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    if (!strstr(out, "déjà été effacée"))
+        fail_msg("erasing again said:\n%s", out);
 }
 
 int main(void)
@@ -452,6 +629,7 @@ int main(void)
     h_group_env(&env);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(personal_data_stays_in_the_contact_store),
+        cmocka_unit_test(erasure_removes_her_data_everywhere_and_keeps_the_figures),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
