@@ -32,6 +32,15 @@ typedef struct {
     int64_t window, retry_window, batch, ack_timeout_ms, retry_max_ms, lease_ms, max_tries, mark_ttl_s, max_msg, pump_ms,
         drain_ms, stall_ms, outbox_max;
     char id_key_file[256]; /* the deployment's secret for derived ids (util_derive_id), read at start */
+    /* [retention]: how long each category of personal data is kept
+     * (business days; docs/operations.md, "Privacy") */
+    struct {
+        int64_t contact_days;    /* contact details, after the last referral (intake) */
+        int64_t comments_days;   /* survey comments, after they came (survey) */
+        int64_t attendance_days; /* who was booked into which session, after it (scheduler) */
+        int64_t sms_days;        /* SMS texts, spool files, phone sets, after their last use (gateway) */
+        int64_t audit_days;      /* the audit stream of reads of personal data */
+    } retention;
     /* [endpoints]: where each service is reached */
     conf_map_t endpoints;
     /* [<service>] */

@@ -161,8 +161,6 @@ instance = intake-1
 curve_dir = $abs/curve
 ; branch systems connect here with CURVE
 branch_bind = tcp://127.0.0.1:$((base + 6))
-; contact data is kept this long after the last referral
-retention_days = 730
 
 [matcher]
 instance = matcher-1
@@ -187,8 +185,6 @@ instance = survey-1
 ; invitation is reminded once after remind_hours, then closed at the window's end
 window_days = 30
 remind_hours = 72
-; a comment (personal data) is deleted this long after it came
-comment_retention_days = 365
 ; kiosks in the offices connect here with CURVE (tremplin kiosk add)
 kiosk_dir = $abs/kiosk
 kiosk_bind = tcp://127.0.0.1:$((base + 10))
@@ -221,9 +217,24 @@ closed_days = sun
 ; the provider's callback for incoming SMS (loopback), and its secret
 callback_bind = 127.0.0.1:$((base + 9))
 callback_secret_file = $abs/secrets/callback.secret
-; personal data (incoming SMS texts, spool files, phone sets) kept this many
-; business days after their last write, then deleted by the purge
-retention_days = 90
+
+[retention]
+; how long each category of personal data is kept (business days), then
+; deleted by the daily purges, which keep the pseudonymous facts the figures
+; need (docs/operations.md, "Privacy"). Erasing one person at once:
+; tremplin person erase.
+; contact details (name, phone, address, birth year), after the last referral
+contact_days = 730
+; survey comments (free text), after they came
+comments_days = 365
+; who was booked into which session (rosters, the bookings' person), after
+; the session; the per-person counts the figures need stay
+attendance_days = 1095
+; SMS texts received, spool files, the phone sets replies are matched by,
+; after their last use
+sms_days = 90
+; the audit stream of reads of personal data (tremplin audit)
+audit_days = 365
 
 [endpoints]
 intake = tcp://127.0.0.1:$((base + 1))

@@ -51,7 +51,6 @@ typedef struct {
     char callback_secret_file[256]; /* the value the callback's X-Tremplin-Secret header must carry */
     char letter_sender[512];    /* the sender's block of letters, "\n" = "|" */
     char letter_place[64];
-    int64_t retention_days;     /* inbox texts, spool files, phone sets kept this long (business) */
     int64_t purge_ms;           /* how often the retention purge runs (real time) */
 } gateway_conf_t;
 
@@ -107,7 +106,7 @@ int gateway_spooled(const gateway_t *g, const char *jid, int *segments);
  * answers whose wait is over. */
 void gateway_replies(svc_t *s);
 /* retention.c: the purge timer (texts, spool files, phone sets past
- * retention_days, business time; under the lease "purge"), and the stamp a
+ * [retention] sms_days, business time; under the lease "purge"), and the stamp a
  * file gets when it is put in the spool or done/: its mtime = the business
  * time, which the purge compares. */
 void gateway_purge(svc_t *s);

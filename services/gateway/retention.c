@@ -3,7 +3,7 @@
  * SMS files (a number and a text), and the phone:<hash> sets that match a
  * reply's number to people. Every purge_ms (real time) the instance holding
  * the lease "purge" of a territory deletes, in that territory, the phone
- * sets not used for retention_days (purge_phones: the phones zset says when
+ * sets not used for [retention] sms_days (purge_phones: the phones zset says when
  * each was last written to), and — the holder of the first territory's
  * lease, the folders being one for all — the files older than that.
  *
@@ -83,7 +83,7 @@ void gateway_purge(svc_t *s)
     gateway_t *g = svc_state(s);
     if (rds_ensure(svc_rds(s)) != 0)
         return;
-    int64_t before = clock_now_ms() - g->conf.retention_days * 86400000LL;
+    int64_t before = clock_now_ms() - svc_conf(s)->retention.sms_days * 86400000LL;
     char buf[256];
     const char *terr[SVC_MAX_TERRITORIES];
     int nt = svc_territories(svc_conf(s), buf, sizeof buf, terr, SVC_MAX_TERRITORIES);

@@ -12,7 +12,6 @@
 const conf_field_t intake_conf_fields[] = {
     CONF_STR_FIELD("intake", "curve_dir", intake_conf_t, curve_dir, "var/curve"),
     CONF_STR_FIELD("intake", "branch_bind", intake_conf_t, branch_bind, ""),
-    CONF_INT_FIELD("intake", "retention_days", intake_conf_t, retention_days, "730"),
     CONF_INT_FIELD("intake", "watch_ms", intake_conf_t, watch_ms, "1000"),
     CONF_INT_FIELD("intake", "purge_ms", intake_conf_t, purge_ms, "60000"),
 };
@@ -174,7 +173,7 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
     call_arg(call, "branch", "%s", r->branch);
     call_arg(call, "external_ref", "%s", r->external_ref);
     call_arg(call, "now_ms", "%lld", (long long)now);
-    call_arg(call, "retain_until_ms", "%lld", (long long)(now + in->conf.retention_days * 86400000LL));
+    call_arg(call, "retain_until_ms", "%lld", (long long)(now + svc_conf(s)->retention.contact_days * 86400000LL));
     call_arg(call, "mediator", "%s", r->mediator->id);
     call_arg(call, "partner", "%s", r->mediator->partner);
     call_arg_list(call, "needs", r->needs, r->n_needs);

@@ -13,7 +13,6 @@
 const conf_field_t survey_conf_fields[] = {
     CONF_INT_FIELD("survey", "window_days", survey_conf_t, window_days, "30"),
     CONF_INT_FIELD("survey", "remind_hours", survey_conf_t, remind_hours, "72"),
-    CONF_INT_FIELD("survey", "comment_retention_days", survey_conf_t, comment_retention_days, "365"),
     CONF_INT_FIELD("survey", "timer_ms", survey_conf_t, timer_ms, "1000"),
     CONF_INT_FIELD("survey", "purge_ms", survey_conf_t, purge_ms, "60000"),
     CONF_INT_FIELD("survey", "lease_ms", survey_conf_t, lease_ms, "5000"),
@@ -168,7 +167,7 @@ static void prepare_submit(void *arg, const Tremplin__Envelope *env, call_t *cal
     call_arg(call, "topic", "%s", s->requested_topic);
     call_arg(call, "channel", "%s", s->channel[0] ? s->channel : "kiosk");
     call_arg(call, "now_ms", "%lld", (long long)now);
-    call_arg(call, "retain_until_ms", "%lld", (long long)(now + sv->conf.comment_retention_days * DAY_MS));
+    call_arg(call, "retain_until_ms", "%lld", (long long)(now + svc_conf(sv->svc)->retention.comments_days * DAY_MS));
     call_arg(call, "follow_up_id", "%s", fid);
     if (s->comment[0])
         call_arg(call, "text", "%s", s->comment);
