@@ -59,8 +59,9 @@ fi
 svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -scan -randomkey -function +fcall +fcall_ro +function|list +role +client|setname +ping +info|persistence"
 # BGREWRITEAOF: after an erasure (the tool, as operator) or a retention purge
 # that removed personal data (intake: contacts, survey: comments, gateway:
-# phone sets), the AOF is rewritten once so the deleted data leaves the disk
-# too; the matcher and the reporter hold no personal data and may not.
+# phone sets, scheduler: who attended which session), the AOF is rewritten
+# once so the deleted data leaves the disk too; the matcher and the reporter
+# delete no personal data and may not.
 rewrite="+bgrewriteaof"
 
 # The default user is disabled (no client can log in as it: "off", no
@@ -78,10 +79,10 @@ rewrite="+bgrewriteaof"
     echo "user default off resetpass ~* &* +@all"
     echo "user admin on #$(printf %s "$(pass admin)" | sha256sum | cut -d' ' -f1) ~* &* +@all"
     echo "user operator on #$(printf %s "$(pass operator)" | sha256sum | cut -d' ' -f1) ~tp:* resetchannels $svc_cmds $rewrite"
-    echo "user intake on #$(printf %s "$(pass intake)" | sha256sum | cut -d' ' -f1) ~tp:{*}:intake:* resetchannels $svc_cmds $rewrite"
-    for s in matcher scheduler; do
-        echo "user $s on #$(printf %s "$(pass $s)" | sha256sum | cut -d' ' -f1) ~tp:{*}:$s:* resetchannels $svc_cmds"
+    for s in intake scheduler; do
+        echo "user $s on #$(printf %s "$(pass $s)" | sha256sum | cut -d' ' -f1) ~tp:{*}:$s:* resetchannels $svc_cmds $rewrite"
     done
+    echo "user matcher on #$(printf %s "$(pass matcher)" | sha256sum | cut -d' ' -f1) ~tp:{*}:matcher:* resetchannels $svc_cmds"
     # the survey reads a person's consent to the survey (intake's pseudonymous
     # record, never the contact data) when it opens a participation
     echo "user survey on #$(printf %s "$(pass survey)" | sha256sum | cut -d' ' -f1) ~tp:{*}:survey:* %R~tp:{*}:intake:person:* resetchannels $svc_cmds $rewrite"

@@ -12,6 +12,8 @@
 --   comment:<id>         the comment (personal data, apart) and its retain_until_ms
 --   retention            zset: participation -> when its comment is deleted
 --   participations:<person> set of the person's participation ids (erasure)
+--   started              zset: participation -> its session's start, for the
+--                        purge of who attended ([retention] attendance_days)
 --   erased               hash person -> '<ms> <comments deleted>': the people
 --                        whose comments were erased (ErasePerson from intake)
 --   fig:<day>, fig:total the figures (counts only; README "Survey")
@@ -88,6 +90,7 @@ command('attendance', {
                a.session_start_ms, 'deadline_ms', a.deadline_ms, 'created_ms', now)
     redis.call('SET', k.index, id)
     redis.call('SADD', root_of(k.index) .. 'survey:participations:' .. pid, id)
+    redis.call('ZADD', root_of(k.index) .. 'survey:started', a.session_start_ms, id)
   end
   redis.call('HSET', k.participation, 'attendance', a.status, 'mark_ms', a.mark_ms)
   local deadline = tonumber(p[9] or a.deadline_ms)
@@ -309,4 +312,25 @@ command('erase_person', {keys = {'erased', 'retention', 'participations'}, args 
   end
   redis.call('HSET', k.erased, pid, a.now_ms .. ' ' .. n)
   return {'ok', 'person_id', pid, 'status', 'erased:' .. n}
+end)
+
+-- purge_participations (the purge timer's step, [retention] attendance_days):
+-- the participations in sessions that started before before_ms forget whose
+-- they are: the person leaves the record (person_purged_ms says when), the
+-- index person + session and the person's set. The answers and every figure
+-- stay. At most limit; returns how many.
+step('purge_participations', {keys = {'started'}, args = {'before_ms', 'now_ms', 'limit'}}, function(k, a)
+  local P = root_of(k.started) .. 'survey:'
+  local due = redis.call('ZRANGEBYSCORE', k.started, '-inf', '(' .. a.before_ms, 'LIMIT', 0, tonumber(a.limit))
+  for _, id in ipairs(due) do
+    local p = redis.call('HMGET', P .. 'participation:' .. id, 'person', 'session')
+    if p[1] then
+      redis.call('DEL', P .. 'by:' .. p[1] .. ':' .. (p[2] or ''))
+      redis.call('SREM', P .. 'participations:' .. p[1], id)
+      redis.call('HDEL', P .. 'participation:' .. id, 'person')
+      redis.call('HSET', P .. 'participation:' .. id, 'person_purged_ms', a.now_ms)
+    end
+    redis.call('ZREM', k.started, id)
+  end
+  return #due
 end)

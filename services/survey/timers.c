@@ -79,6 +79,12 @@ static void purge_one(svc_t *s, const char *T, int64_t now)
     call_arg(c, "now_ms", "%lld", (long long)now);
     call_arg(c, "limit", "%d", SURVEY_PURGE_LIMIT);
     ((survey_t *)svc_state(s))->purged += timer_run(s, T, "comments_purged");
+    c = timer_step(s, T, "purge_participations");
+    call_key(c, "started", "started");
+    call_arg(c, "before_ms", "%lld", (long long)(now - svc_conf(s)->retention.attendance_days * 86400000LL));
+    call_arg(c, "now_ms", "%lld", (long long)now);
+    call_arg(c, "limit", "%d", SURVEY_PURGE_LIMIT);
+    ((survey_t *)svc_state(s))->purged += timer_run(s, T, "participations_purged");
 }
 
 void survey_purge(svc_t *s)

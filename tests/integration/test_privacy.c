@@ -113,11 +113,14 @@ static int setup(void **state)
     }
     /* every service logs at debug level: the most it can say */
 #define DEBUG "TREMPLIN_LOG_LEVEL=debug"
-    const char *fast_sched[] = { DEBUG, "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
-    const char *fast_survey[] = { DEBUG, "TREMPLIN_SURVEY_TIMER_MS=100", "TREMPLIN_SURVEY_WATCH_MS=200", NULL };
-    const char *fast_gw[] = { DEBUG, "TREMPLIN_GATEWAY_TICK_MS=50", NULL };
+    const char *fast_sched[] = { DEBUG, "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200",
+                                 "TREMPLIN_SCHEDULER_PURGE_MS=200", NULL };
+    const char *fast_survey[] = { DEBUG, "TREMPLIN_SURVEY_TIMER_MS=100", "TREMPLIN_SURVEY_WATCH_MS=200",
+                                  "TREMPLIN_SURVEY_PURGE_MS=200", NULL };
+    const char *fast_gw[] = { DEBUG, "TREMPLIN_GATEWAY_TICK_MS=50", "TREMPLIN_GATEWAY_PURGE_MS=200", NULL };
+    const char *fast_intake[] = { DEBUG, "TREMPLIN_INTAKE_PURGE_MS=200", NULL };
     const char *debug[] = { DEBUG, NULL };
-    const char *const *envs[NSVC] = { fast_sched, debug, debug, fast_survey, debug, fast_gw };
+    const char *const *envs[NSVC] = { fast_sched, debug, fast_intake, fast_survey, debug, fast_gw };
     for (size_t i = 0; i < NSVC; i++)
         if ((pids[i] = h_start_ready(&env, svcs[i], NULL, envs[i], 30000)) < 0)
             return -1;
@@ -162,6 +165,22 @@ static void refer(const char *ref, const char *person_json, const char *purposes
 }
 
 static char pid_a[TP_ID_LEN + 1]; /* Zéphyrine: erased by the second test */
+static char pid_b[TP_ID_LEN + 1], pid_c[TP_ID_LEN + 1]; /* Anatolie, Malvoisine: purged by the third */
+
+/* A paper survey form typed in (`tremplin survey submit`), with a comment. */
+static void paper_answer(const char *pid, int satisfaction, const char *comment)
+{
+    char path[400], form[512], out[4096], cmd[512];
+    snprintf(path, sizeof path, "%s/form-%s.json", env.dir, pid);
+    snprintf(form, sizeof form,
+             "{ \"person_id\": \"%s\", \"session_id\": \"" MON "\", \"satisfaction\": %d, \"wants_more\": false,\n"
+             "  \"comment\": \"%s\" }\n",
+             pid, satisfaction, comment);
+    assert_int_equal(h_write_file(path, form), 0);
+    snprintf(cmd, sizeof cmd, "survey submit %s", path);
+    if (h_cli(&env, out, sizeof out, cmd) != 0)
+        fail_msg("%s: %s", cmd, out);
+}
 
 static int booked(h_env_t *h, void *arg)
 {
@@ -375,15 +394,7 @@ static void personal_data_stays_in_the_contact_store(void **state)
     assert_int_equal(h_wait_for(&env, invitations_sent, NULL, 30000), 0);
 
     /* Zéphyrine's paper form, with a comment naming someone */
-    char path[400], form[512];
-    snprintf(path, sizeof path, "%s/form-a.json", env.dir);
-    snprintf(form, sizeof form,
-             "{ \"person_id\": \"%s\", \"session_id\": \"" MON "\", \"satisfaction\": 1, \"wants_more\": false,\n"
-             "  \"comment\": \"Barnabéthe, la formatrice, a été très patiente.\" }\n",
-             a);
-    assert_int_equal(h_write_file(path, form), 0);
-    snprintf(cmd, sizeof cmd, "survey submit %s", path);
-    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    paper_answer(a, 1, "Barnabéthe, la formatrice, a été très patiente.");
     /* the letters of the day: read by the gateway's code, written to a file
      * the operator asked for (the second expected place) */
     snprintf(cmd, sizeof cmd, "letters --date 2026-11-30 --pdf %s/letters.pdf", env.dir);
@@ -448,6 +459,8 @@ static void personal_data_stays_in_the_contact_store(void **state)
     assert_null(strstr(exported, "Zéphyrine"));
     assert_null(strstr(exported, "Barnabéthe"));
     memcpy(pid_a, a, sizeof pid_a);
+    memcpy(pid_b, b, sizeof pid_b);
+    memcpy(pid_c, c, sizeof pid_c);
 }
 
 /* ---------------------------------------------------------- erasure */
@@ -623,6 +636,151 @@ static void erasure_removes_her_data_everywhere_and_keeps_the_figures(void **sta
         fail_msg("erasing again said:\n%s", out);
 }
 
+/* ------------------------------------------------------ retention */
+
+/* Every figure key of every service (tp:{42}:<svc>:fig:*), its content as
+ * text, one line each, sorted: what the reporter derives its figures from. */
+typedef struct {
+    char *text;
+    size_t len, cap;
+} figs_t;
+
+static int figs_add(h_env_t *h, const char *key, void *arg)
+{
+    figs_t *f = arg;
+    redisReply *t = h_redis(h, "TYPE %s", key);
+    redisReply *v = !strcmp(t->str, "hash")   ? h_redis(h, "HGETALL %s", key)
+                    : !strcmp(t->str, "zset") ? h_redis(h, "ZRANGE %s 0 -1 WITHSCORES", key)
+                                              : h_redis(h, "DUMP %s", key);
+    freeReplyObject(t);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    flatten(v, &buf, &len, &cap);
+    freeReplyObject(v);
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] == '\n')
+            buf[i] = ' ';
+    size_t need = strlen(key) + len + 4;
+    if (f->len + need > f->cap) {
+        f->cap = (f->len + need) * 2;
+        f->text = realloc(f->text, f->cap);
+        assert_non_null(f->text);
+    }
+    f->len += (size_t)snprintf(f->text + f->len, f->cap - f->len, "%s = %.*s\n", key, (int)len, buf ? buf : "");
+    free(buf);
+    return 0;
+}
+
+static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
+
+/* The figure keys of the period the run happened in (November and December
+ * 2026: the days, the sessions, the waits), as text. Left out: fig:total
+ * and the purge's own day, which count what was purged (contacts_purged …),
+ * and the sessions the timetable opens in the years after. */
+static char *figures_of_the_run(void)
+{
+    figs_t f = { NULL, 0, 0 };
+    static const char *const patterns[] = { "tp:{42}:*:fig:2026-*", "tp:{42}:*:fig:session:2026*",
+                                            "tp:{42}:*:fig:wait:2026-*" };
+    for (size_t i = 0; i < sizeof patterns / sizeof patterns[0]; i++)
+        assert_int_equal(h_scan(&env, patterns[i], figs_add, &f), 0);
+    assert_non_null(f.text);
+    /* in key order, whatever order SCAN gave them in */
+    char *lines[4096];
+    size_t n = 0;
+    for (char *save = NULL, *l = strtok_r(f.text, "\n", &save); l && n < 4096; l = strtok_r(NULL, "\n", &save))
+        lines[n++] = l;
+    qsort(lines, n, sizeof lines[0], cmp_str);
+    char *sorted = malloc(f.len + 1);
+    assert_non_null(sorted);
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)sprintf(sorted + at, "%s\n", lines[i]);
+    sorted[at] = '\0';
+    free(f.text);
+    return sorted;
+}
+
+static int purged(h_env_t *h, void *arg)
+{
+    (void)arg;
+    return h_redis_int(h, "EXISTS tp:{42}:intake:contact:%s", pid_b) == 0
+           && h_redis_int(h, "EXISTS tp:{42}:intake:contact:%s", pid_c) == 0
+           && h_redis_int(h, "ZCARD tp:{42}:survey:retention") == 0
+           && h_redis_int(h, "EXISTS tp:{42}:scheduler:roster:" MON) == 0
+           && h_redis_int(h, "ZCARD tp:{42}:survey:started") == 0 && h_redis_int(h, "ZCARD tp:{42}:gateway:phones") == 0;
+}
+
+static int participations_closed(h_env_t *h, void *arg)
+{
+    (void)arg;
+    return h_redis_int(h, "HGET tp:{42}:survey:fig:total closed_unanswered") >= 1;
+}
+
+/* Retention, on business time: years later, every category is past its
+ * date — Anatolie's and Malvoisine's contacts ([retention] contact_days),
+ * Anatolie's comment (comments_days), who was in Monday's workshop
+ * (attendance_days: the roster, the bookings' person, the survey's link),
+ * the gateway's phone sets and files (sms_days) — and the purges remove it
+ * all, while the figures of the run, and the reporter's answer for it, stay
+ * exactly the same. */
+static void purges_remove_personal_data_and_keep_the_figures(void **state)
+{
+    (void)state;
+    assert_true(pid_b[0] && pid_c[0]);
+    /* Anatolie answers on paper, with a comment */
+    paper_answer(pid_b, 2, "Merci à Barnabéthe.");
+    assert_int_equal(h_redis_int(&env, "ZCARD tp:{42}:survey:retention"), 1);
+    /* six weeks later: the survey's window is over, everything settled */
+    set_now("2027-01-11T10:00:00Z");
+    assert_int_equal(h_wait_for(&env, participations_closed, NULL, 20000), 0);
+    assert_int_equal(h_wait_for(&env, quiet, NULL, 30000), 0);
+    char *before = figures_of_the_run();
+    web_reply_t r;
+    assert_int_equal(web_get(env.base_port + 7, "/api/kpi?from=2026-11-01&to=2026-12-31", 10000, &r), 0);
+    json_object *kb = json_tokener_parse(r.body);
+    web_free(&r);
+    assert_non_null(kb);
+    assert_true(h_redis_int(&env, "EXISTS tp:{42}:intake:contact:%s", pid_b) == 1);
+    assert_true(h_redis_int(&env, "EXISTS tp:{42}:scheduler:roster:" MON) == 1);
+
+    /* three years on */
+    set_now("2029-12-10T10:00:00Z");
+    assert_int_equal(h_wait_for(&env, purged, NULL, 30000), 0);
+    assert_int_equal(h_wait_for(&env, quiet, NULL, 30000), 0);
+    /* who was there is forgotten; their own counts stay */
+    assert_int_equal(h_redis_int(&env, "ZCARD tp:{42}:scheduler:bookings:%s", pid_b), 0);
+    assert_true(h_redis_int(&env, "HGET tp:{42}:scheduler:person:%s seen_total", pid_b) == 1);
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:survey:by:%s:" MON, pid_b), 0);
+
+    char *after = figures_of_the_run();
+    if (strcmp(before, after)) {
+        fprintf(stderr, "before:\n%s\nafter:\n%s\n", before, after);
+        fail_msg("the figures of the run changed with the purge");
+    }
+    assert_int_equal(web_get(env.base_port + 7, "/api/kpi?from=2026-11-01&to=2026-12-31", 10000, &r), 0);
+    json_object *ka = json_tokener_parse(r.body);
+    web_free(&r);
+    assert_non_null(ka);
+    json_object *fb, *fa;
+    assert_true(json_object_object_get_ex(kb, "figures", &fb));
+    assert_true(json_object_object_get_ex(ka, "figures", &fa));
+    const char *sb = json_object_to_json_string_ext(fb, JSON_C_TO_STRING_PLAIN);
+    const char *sa = json_object_to_json_string_ext(fa, JSON_C_TO_STRING_PLAIN);
+    if (strcmp(sb, sa)) {
+        fprintf(stderr, "before: %s\nafter:  %s\n", sb, sa);
+        fail_msg("the reporter's figures changed with the purge");
+    }
+    json_object *people;
+    assert_true(json_object_object_get_ex(fa, "people_trained", &people));
+    assert_int_equal(json_object_get_int(people), 3);
+    print_message("tp retention: %zu bytes of figures the same after the purges\n", strlen(after));
+    json_object_put(kb);
+    json_object_put(ka);
+    free(before);
+    free(after);
+}
+
 int main(void)
 {
     h_test_filter();
@@ -630,6 +788,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(personal_data_stays_in_the_contact_store),
         cmocka_unit_test(erasure_removes_her_data_everywhere_and_keeps_the_figures),
+        cmocka_unit_test(purges_remove_personal_data_and_keep_the_figures),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

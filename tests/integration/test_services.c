@@ -126,7 +126,7 @@ static void acl_each_user_reaches_only_its_keys(void **state)
     static const struct {
         const char *user;
         int reads_contacts, rewrites_aof;
-    } users[] = { { "intake", 1, 1 }, { "matcher", 0, 0 }, { "scheduler", 0, 0 }, { "survey", 0, 1 },
+    } users[] = { { "intake", 1, 1 }, { "matcher", 0, 0 }, { "scheduler", 0, 1 }, { "survey", 0, 1 },
                   { "reporter", 0, 0 }, { "gateway", 1, 1 } };
     for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
         const char *u = users[i].user;
