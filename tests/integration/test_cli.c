@@ -369,6 +369,9 @@ static void a_mediators_day_through_every_command(void **state)
     freeReplyObject(released);
     assert_int_equal(cli(out, sizeof out, "person erase %s", b.person), 0);
     SAYS(out, "a déjà été effacée le");
+    assert_int_equal(cli(out, sizeof out, "person show %s", b.person), 0);
+    SAYS(out, "Données personnelles effacées le");
+    SAYS(out, "retiré le");
     assert_int_equal(cli(out, sizeof out, "person erase 0123456789abcdef0123456789abcdef"), 2);
     SAYS(out, "personne inconnue");
     booking_of(c.person, bid_c, sizeof bid_c);

@@ -288,6 +288,7 @@ static json_object *ps_person(cli_t *cli, rds_t *r, const char *T, const char *p
     ps_add_str(out, "given_name", ps_get(contact, "given_name"));
     json_object_put(contact);
     json_object_object_add(out, "contact_purged_ms", json_object_new_int64(ps_ms(person, "contact_purged_ms")));
+    json_object_object_add(out, "erased_ms", json_object_new_int64(ps_ms(person, "erased_ms")));
     snprintf(key, sizeof key, "person:%s", pid);
     json_object *mp = ps_hash(r, T, "matcher", key);
     char lvl[64];
@@ -335,6 +336,10 @@ static void ps_print(json_object *p)
     if (ps_ms(p, "contact_purged_ms")) {
         cli_date_fr(ps_ms(p, "contact_purged_ms"), day);
         printf("Coordonnées effacées le %s (durée de conservation dépassée)\n", day);
+    }
+    if (ps_ms(p, "erased_ms")) {
+        cli_date_fr(ps_ms(p, "erased_ms"), day);
+        printf("Données personnelles effacées le %s, à sa demande (tremplin person erase)\n", day);
     }
     cli_date_fr(ps_ms(p, "assessed_ms"), day);
     if (ps_ms(p, "assessed_ms"))
