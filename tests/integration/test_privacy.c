@@ -711,6 +711,13 @@ static int purged(h_env_t *h, void *arg)
            && h_redis_int(h, "ZCARD tp:{42}:survey:started") == 0 && h_redis_int(h, "ZCARD tp:{42}:gateway:phones") == 0;
 }
 
+static int aof_clean_of_b(h_env_t *h, void *arg)
+{
+    (void)h;
+    (void)arg;
+    return files_holding(aof_dir, "623456782") == 0 && files_holding(aof_dir, "Merci à Barn") == 0;
+}
+
 static int participations_closed(h_env_t *h, void *arg)
 {
     (void)arg;
@@ -722,8 +729,8 @@ static int participations_closed(h_env_t *h, void *arg)
  * Anatolie's comment (comments_days), who was in Monday's workshop
  * (attendance_days: the roster, the bookings' person, the survey's link),
  * the gateway's phone sets and files (sms_days) — and the purges remove it
- * all, while the figures of the run, and the reporter's answer for it, stay
- * exactly the same. */
+ * all, from Redis's disk too (the AOF rewritten), while the figures of the
+ * run, and the reporter's answer for it, stay exactly the same. */
 static void purges_remove_personal_data_and_keep_the_figures(void **state)
 {
     (void)state;
@@ -743,6 +750,9 @@ static void purges_remove_personal_data_and_keep_the_figures(void **state)
     assert_non_null(kb);
     assert_true(h_redis_int(&env, "EXISTS tp:{42}:intake:contact:%s", pid_b) == 1);
     assert_true(h_redis_int(&env, "EXISTS tp:{42}:scheduler:roster:" MON) == 1);
+    snprintf(aof_dir, sizeof aof_dir, "%s/redis/appendonlydir", env.dir);
+    assert_true(files_holding(aof_dir, "623456782") > 0);
+    assert_true(files_holding(aof_dir, "Merci à Barn") > 0);
 
     /* three years on */
     set_now("2029-12-10T10:00:00Z");
@@ -752,6 +762,9 @@ static void purges_remove_personal_data_and_keep_the_figures(void **state)
     assert_int_equal(h_redis_int(&env, "ZCARD tp:{42}:scheduler:bookings:%s", pid_b), 0);
     assert_true(h_redis_int(&env, "HGET tp:{42}:scheduler:person:%s seen_total", pid_b) == 1);
     assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:survey:by:%s:" MON, pid_b), 0);
+    /* the purges had the AOF rewritten: her number and her comment have
+     * left Redis's disk too */
+    assert_int_equal(h_wait_for(&env, aof_clean_of_b, NULL, 20000), 0);
 
     char *after = figures_of_the_run();
     if (strcmp(before, after)) {
