@@ -528,3 +528,25 @@ step('erase_files_done', {keys = {'erase_files', 'erased'}, args = {'person_id',
   end
   return 'done'
 end)
+
+-- purge_jobs(jobs; before_ms, limit): the job records made before before_ms
+-- ([retention] attendance_days: a convocation names a person and a session)
+-- are deleted with their entries in jobs, person:<pid> and flagged (a day's
+-- letters:<day> keeps the ids); the figures they moved stay. A job still at
+-- work (it cannot be, that old) is left. At most limit; returns how many.
+step('purge_jobs', {keys = {'jobs'}, args = {'before_ms', 'limit'}}, function(k, a)
+  local G = string.match(k.jobs, '^(tp:{[^}]*}:gateway:)')
+  local old = redis.call('ZRANGEBYSCORE', k.jobs, '-inf', '(' .. a.before_ms, 'LIMIT', 0, tonumber(a.limit))
+  local n = 0
+  for _, jid in ipairs(old) do
+    local j = redis.call('HMGET', G .. 'job:' .. jid, 'person', 'status')
+    if j[2] ~= 'queued' and j[2] ~= 'held' and j[2] ~= 'sending' and j[2] ~= 'failed' then
+      if j[1] and j[1] ~= '' then redis.call('ZREM', G .. 'person:' .. j[1], jid) end
+      redis.call('ZREM', G .. 'flagged', jid)
+      redis.call('DEL', G .. 'job:' .. jid)
+      redis.call('ZREM', k.jobs, jid)
+      n = n + 1
+    end
+  end
+  return n
+end)

@@ -5,7 +5,9 @@
  * the lease "purge" of a territory deletes, in that territory, the phone
  * sets not used for [retention] sms_days (purge_phones: the phones zset says when
  * each was last written to), and — the holder of the first territory's
- * lease, the folders being one for all — the files older than that.
+ * lease, the folders being one for all — the files older than that; and
+ * the job records older than [retention] attendance_days (a convocation
+ * names a person and a session: purge_jobs).
  *
  * A file's age is its mtime, which the gateway sets to the business time
  * when it puts the file there (the spool file once written, the reply once
@@ -78,6 +80,27 @@ static long gw_purge_phones(svc_t *s, gateway_t *g, const char *T, int64_t befor
     return n;
 }
 
+/* The job records older than [retention] attendance_days (purge_jobs). */
+static long gw_purge_jobs(svc_t *s, gateway_t *g, const char *T)
+{
+    call_t *c = &g->step;
+    call_reset(c, "gateway", T, "");
+    call_step(c, "purge_jobs");
+    call_key(c, "jobs", "jobs");
+    call_arg(c, "before_ms", "%lld",
+             (long long)(clock_now_ms() - svc_conf(s)->retention.attendance_days * 86400000LL));
+    call_arg(c, "limit", "%d", GW_PURGE_LIMIT);
+    redisReply *r = call_run(c, svc_rds(s), GATEWAY_LIBRARY);
+    long n = r && r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;
+    if (n > 0)
+        log_info("jobs_purged", "territory=%s count=%ld", T, n);
+    else if (r && r->type == REDIS_REPLY_ERROR)
+        log_error("purge_failed", "step=purge_jobs territory=%s reason=\"%.200s\"", T, r->str);
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
 void gateway_purge(svc_t *s)
 {
     gateway_t *g = svc_state(s);
@@ -91,7 +114,7 @@ void gateway_purge(svc_t *s)
     for (int t = 0; t < nt; t++) {
         if (!svc_hold_lease(s, terr[t], "purge", g->conf.purge_ms * 3))
             continue;
-        purged += gw_purge_phones(s, g, terr[t], before);
+        purged += gw_purge_phones(s, g, terr[t], before) + gw_purge_jobs(s, g, terr[t]);
         if (t == 0) {
             char done[300];
             snprintf(done, sizeof done, "%s/done", g->conf.inbox_dir);

@@ -708,7 +708,8 @@ static int purged(h_env_t *h, void *arg)
            && h_redis_int(h, "EXISTS tp:{42}:intake:contact:%s", pid_c) == 0
            && h_redis_int(h, "ZCARD tp:{42}:survey:retention") == 0
            && h_redis_int(h, "EXISTS tp:{42}:scheduler:roster:" MON) == 0
-           && h_redis_int(h, "ZCARD tp:{42}:survey:started") == 0 && h_redis_int(h, "ZCARD tp:{42}:gateway:phones") == 0;
+           && h_redis_int(h, "ZCARD tp:{42}:survey:started") == 0 && h_redis_int(h, "ZCARD tp:{42}:gateway:phones") == 0
+           && h_redis_int(h, "ZCARD tp:{42}:gateway:person:%s", pid_b) == 0;
 }
 
 static int aof_clean_of_b(h_env_t *h, void *arg)
@@ -727,7 +728,8 @@ static int participations_closed(h_env_t *h, void *arg)
 /* Retention, on business time: years later, every category is past its
  * date — Anatolie's and Malvoisine's contacts ([retention] contact_days),
  * Anatolie's comment (comments_days), who was in Monday's workshop
- * (attendance_days: the roster, the bookings' person, the survey's link),
+ * (attendance_days: the roster, the bookings' person, the survey's link,
+ * the gateway's job records),
  * the gateway's phone sets and files (sms_days) — and the purges remove it
  * all, from Redis's disk too (the AOF rewritten), while the figures of the
  * run, and the reporter's answer for it, stay exactly the same. */
@@ -750,6 +752,7 @@ static void purges_remove_personal_data_and_keep_the_figures(void **state)
     assert_non_null(kb);
     assert_true(h_redis_int(&env, "EXISTS tp:{42}:intake:contact:%s", pid_b) == 1);
     assert_true(h_redis_int(&env, "EXISTS tp:{42}:scheduler:roster:" MON) == 1);
+    assert_true(h_redis_int(&env, "ZCARD tp:{42}:gateway:person:%s", pid_b) > 0);
     snprintf(aof_dir, sizeof aof_dir, "%s/redis/appendonlydir", env.dir);
     assert_true(files_holding(aof_dir, "623456782") > 0);
     assert_true(files_holding(aof_dir, "Merci à Barn") > 0);
