@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "harness.h"
@@ -477,8 +478,9 @@ static void personal_data_stays_in_the_contact_store(void **state)
 
 /* ---------------------------------------------------------- erasure */
 
-/* The bytes of every file of dir (not recursive) holding needle: count. */
-static int files_holding(const char *dir, const char *needle)
+/* How many files of dir (not recursive) hold needle; their names, space
+ * separated, into names (when not NULL: cap bytes). */
+static int files_named_holding(const char *dir, const char *needle, char *names, size_t cap_names)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -507,20 +509,45 @@ static int files_holding(const char *dir, const char *needle)
             len += got;
         }
         fclose(f);
-        n += buf && memmem(buf, len, needle, strlen(needle)) != NULL;
+        if (buf && memmem(buf, len, needle, strlen(needle))) {
+            n++;
+            if (names)
+                snprintf(names + strlen(names), cap_names - strlen(names), "%s ", e->d_name);
+        }
         free(buf);
     }
     closedir(d);
     return n;
 }
 
+static int files_holding(const char *dir, const char *needle) { return files_named_holding(dir, needle, NULL, 0); }
+
+/* 1 when none of the files named (space separated) is in dir any more. */
+static int all_gone(const char *dir, const char *names)
+{
+    char copy[2048];
+    snprintf(copy, sizeof copy, "%s", names);
+    for (char *save = NULL, *n = strtok_r(copy, " ", &save); n; n = strtok_r(NULL, " ", &save)) {
+        char path[2700];
+        snprintf(path, sizeof path, "%s/%s", dir, n);
+        if (access(path, F_OK) == 0)
+            return 0;
+    }
+    return 1;
+}
+
 static char aof_dir[600];
+/* The AOF files that held a person's number before (the rewritten base may
+ * store a value compressed: that no file holds it in clear is not enough,
+ * those that did must be gone) */
+static char aof_held[2048];
 
 static int aof_clean_of_a(h_env_t *h, void *arg)
 {
     (void)h;
     (void)arg;
-    return files_holding(aof_dir, "612345671") == 0 && files_holding(aof_dir, "Zéphyrine") == 0;
+    return all_gone(aof_dir, aof_held) && files_holding(aof_dir, "612345671") == 0
+           && files_holding(aof_dir, "Zéphyrine") == 0;
 }
 
 /* The reporter's figures (GET /api/kpi), without the count of consent
@@ -586,7 +613,8 @@ static void erasure_removes_her_data_everywhere_and_keeps_the_figures(void **sta
     assert_true(a[0] != '\0');
     snprintf(aof_dir, sizeof aof_dir, "%s/redis/appendonlydir", env.dir);
     /* before: her number is in the AOF (the contact's write), her SMS in the spool */
-    assert_true(files_holding(aof_dir, "612345671") > 0);
+    aof_held[0] = '\0';
+    assert_true(files_named_holding(aof_dir, "612345671", aof_held, sizeof aof_held) > 0);
     char spool_dir[600];
     snprintf(spool_dir, sizeof spool_dir, "%s/spool", env.dir);
     assert_true(files_holding(spool_dir, "Zéphyrine") > 0);
@@ -723,7 +751,8 @@ static int aof_clean_of_b(h_env_t *h, void *arg)
 {
     (void)h;
     (void)arg;
-    return files_holding(aof_dir, "623456782") == 0 && files_holding(aof_dir, "Merci à Barn") == 0;
+    return all_gone(aof_dir, aof_held) && files_holding(aof_dir, "623456782") == 0
+           && files_holding(aof_dir, "Merci à Barn") == 0;
 }
 
 static int participations_closed(h_env_t *h, void *arg)
@@ -761,7 +790,8 @@ static void purges_remove_personal_data_and_keep_the_figures(void **state)
     assert_true(h_redis_int(&env, "EXISTS tp:{42}:scheduler:roster:" MON) == 1);
     assert_true(h_redis_int(&env, "ZCARD tp:{42}:gateway:person:%s", pid_b) > 0);
     snprintf(aof_dir, sizeof aof_dir, "%s/redis/appendonlydir", env.dir);
-    assert_true(files_holding(aof_dir, "623456782") > 0);
+    aof_held[0] = '\0';
+    assert_true(files_named_holding(aof_dir, "623456782", aof_held, sizeof aof_held) > 0);
     assert_true(files_holding(aof_dir, "Merci à Barn") > 0);
 
     /* three years on */
