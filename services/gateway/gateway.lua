@@ -471,7 +471,10 @@ end)
 -- failed) are dropped ('erased': counted as any drop), the mediator's flag
 -- is cleared; the files (spool, reply texts) are deleted by the files timer
 -- from erase_files. The job records (ids, types, times) stay: pseudonymous.
--- An erased person again: 'dup'.
+-- An erased person again: 'dup'. The phone sets are looked through (the
+-- number is gone from intake, and the sets are keyed by it): O(sets kept,
+-- those used within [retention] sms_days — a few thousand), for a command
+-- that is rare, never on a hot path.
 command('erase_person', {keys = {'erased', 'phones', 'fig_day', 'fig_total'}, args = {'person_id', 'now_ms'}},
         function(k, a)
   local pid, now = a.person_id, a.now_ms
