@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ids.h"
 #include "keys.h"
 #include "rds.h"
 
@@ -193,6 +194,14 @@ void call_event(call_t *c, const char *kind, const char *subject_key)
 {
     c->event_kind = kind;
     c->event_subject = subject_key;
+}
+
+int call_person_ok(call_t *c, const char *person_id)
+{
+    if (ids_hex(person_id))
+        return 1;
+    call_error(c, "INVALID_FIELD", "person_id", "Identifiant de personne invalide.", 0);
+    return 0;
 }
 
 void call_error(call_t *c, const char *code, const char *field, const char *message_fr, int retryable)

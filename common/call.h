@@ -106,6 +106,9 @@ void call_send(call_t *c, const char *to, const Tremplin__Envelope *env);
  * subject (an Ack field, e.g. "booking_id"); NULL or an empty value: the
  * command's msg_id. Without it, the kind is the function's name. */
 void call_event(call_t *c, const char *kind, const char *subject_key);
+/* A command's person_id: 1 when it is one (32 hex), else 0 with the call
+ * answered INVALID_FIELD at once. */
+int call_person_ok(call_t *c, const char *person_id);
 /* Answers at once with an Error; no Redis call is made. */
 void call_error(call_t *c, const char *code, const char *field, const char *message_fr, int retryable);
 

@@ -125,6 +125,25 @@ static char *conf_read_line(char *str, int num, void *stream)
     return str;
 }
 
+/* The keys that moved to another section: refused with where they are now,
+ * never read under their old name (a deployment would keep a retention it
+ * believes changed). 0 with the reason in err when key is one. */
+static int conf_moved(const char *section, const char *key, char *err, size_t errlen)
+{
+    static const char *const moved[][4] = {
+        { "intake", "retention_days", "retention", "contact_days" },
+        { "survey", "comment_retention_days", "retention", "comments_days" },
+        { "gateway", "retention_days", "retention", "sms_days" },
+    };
+    for (size_t i = 0; i < sizeof moved / sizeof moved[0]; i++)
+        if (!strcmp(moved[i][0], section) && !strcmp(moved[i][1], key)) {
+            snprintf(err, errlen, "'%s' in [%s] has moved: write it as '%s' in [%s]", key, section, moved[i][3],
+                     moved[i][2]);
+            return 0;
+        }
+    return -1;
+}
+
 /* Writes only the reason: inih returns the first failing line, which
  * conf_load puts in front. */
 static int conf_handler(void *user, const char *section, const char *key, const char *value)
@@ -154,7 +173,9 @@ static int conf_handler(void *user, const char *section, const char *key, const 
         }
     }
     if (section_known) {
-        if (!p->failed) {
+        if (!p->failed && conf_moved(section, key, p->err, p->errlen) == 0) {
+            p->failed = p->report_line = p->line;
+        } else if (!p->failed) {
             snprintf(p->err, p->errlen, "unknown key '%s' in [%s]", key, section);
             p->failed = p->report_line = p->line;
         }

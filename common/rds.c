@@ -199,6 +199,10 @@ int rds_parse_persistence(const char *info, rds_persistence_t *out)
                               sizeof out->aof_last_write_status)
              | rds_info_field(info, "aof_last_bgrewrite_status", out->aof_last_bgrewrite_status,
                               sizeof out->aof_last_bgrewrite_status);
+    char running[8] = "", scheduled[8] = "";
+    rds_info_field(info, "aof_rewrite_in_progress", running, sizeof running);
+    rds_info_field(info, "aof_rewrite_scheduled", scheduled, sizeof scheduled);
+    out->aof_rewriting = !strcmp(running, "1") || !strcmp(scheduled, "1");
     out->aof_enabled = !strcmp(aof, "1");
     out->loading = !strcmp(loading, "1");
     out->known = rc == 0;
@@ -418,5 +422,21 @@ int rds_read(rds_t *self, redisReply **out, int n)
                 out[i] = NULL;
             }
     self->pending = 0;
+    return rc;
+}
+
+int rds_aof_rewrite(rds_t *self, char *err, size_t errlen)
+{
+    redisReply *r = rds_cmd(self, "BGREWRITEAOF");
+    if (!r) {
+        snprintf(err, errlen, "Redis unreachable");
+        return -1;
+    }
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR) {
+        rc = strstr(r->str, "already in progress") ? 1 : -1;
+        snprintf(err, errlen, "%.200s", r->str);
+    }
+    freeReplyObject(r);
     return rc;
 }

@@ -40,6 +40,7 @@ typedef struct {
     int loading; /* still reading its data at start */
     char aof_last_write_status[8];     /* "ok" or "err" */
     char aof_last_bgrewrite_status[8]; /* "ok" or "err" */
+    int aof_rewriting;                 /* a rewrite runs, or is scheduled to */
 } rds_persistence_t;
 
 /* Reads the fields above from the text of INFO persistence; 0, or -1 when
@@ -47,6 +48,13 @@ typedef struct {
 int rds_parse_persistence(const char *info, rds_persistence_t *out);
 
 typedef struct rds rds_t;
+
+/* Asks Redis to rewrite its AOF (BGREWRITEAOF), so that what was deleted
+ * leaves the disk too (the old files go once the new base is written).
+ * 0 started, or scheduled after the child Redis runs now; 1 a rewrite runs
+ * already — it copies the data as it was when it started, so ask again once
+ * it is over (aof_rewriting 0); -1 refused or Redis failed (err says why). */
+int rds_aof_rewrite(rds_t *self, char *err, size_t errlen);
 
 rds_t *rds_new(const rds_conf_t *conf, const char *client_name);
 void rds_destroy(rds_t **self_p);

@@ -32,6 +32,15 @@ typedef struct {
     int64_t window, retry_window, batch, ack_timeout_ms, retry_max_ms, lease_ms, max_tries, mark_ttl_s, max_msg, pump_ms,
         drain_ms, stall_ms, outbox_max;
     char id_key_file[256]; /* the deployment's secret for derived ids (util_derive_id), read at start */
+    /* [retention]: how long each category of personal data is kept
+     * (business days; docs/operations.md, "Privacy") */
+    struct {
+        int64_t contact_days;    /* contact details, after the last referral (intake) */
+        int64_t comments_days;   /* survey comments, after they came (survey) */
+        int64_t attendance_days; /* who was booked into which session, after it (scheduler) */
+        int64_t sms_days;        /* SMS texts, spool files, phone sets, after their last use (gateway) */
+        int64_t audit_days;      /* the audit stream of reads of personal data */
+    } retention;
     /* [endpoints]: where each service is reached */
     conf_map_t endpoints;
     /* [<service>] */
@@ -106,6 +115,12 @@ int svc_hold_lease(svc_t *s, const char *territory, const char *name, int64_t tt
  * none): a configuration that works but leaves something undone. */
 void svc_set_warning(svc_t *s, const char *text);
 
+/* After a purge run (a leased timer): when it removed personal data
+ * (removed > 0), or a rewrite asked after an earlier run could not start (one
+ * was running: it copies the data as it was before), asks Redis to rewrite
+ * its AOF so the deleted data leaves the disk too — once per run, never per
+ * key. The user needs +bgrewriteaof (deploy/setup.sh). */
+void svc_aof_rewrite_after_purge(svc_t *s, long removed);
 const svc_conf_t *svc_conf(const svc_t *s);
 const char *svc_name(const svc_t *s);
 const char *svc_instance(const svc_t *s);

@@ -49,6 +49,11 @@ static conf_field_t svc_common_fields[] = {
     CONF_INT_FIELD("bus", "stall_ms", svc_conf_t, stall_ms, "0"),
     CONF_INT_FIELD("bus", "outbox_max", svc_conf_t, outbox_max, "20000"),
     CONF_STR_FIELD("bus", "id_key_file", svc_conf_t, id_key_file, ""),
+    CONF_INT_FIELD("retention", "contact_days", svc_conf_t, retention.contact_days, "730"),
+    CONF_INT_FIELD("retention", "comments_days", svc_conf_t, retention.comments_days, "365"),
+    CONF_INT_FIELD("retention", "attendance_days", svc_conf_t, retention.attendance_days, "1095"),
+    CONF_INT_FIELD("retention", "sms_days", svc_conf_t, retention.sms_days, "90"),
+    CONF_INT_FIELD("retention", "audit_days", svc_conf_t, retention.audit_days, "365"),
     CONF_MAP_FIELD("endpoints", svc_conf_t, endpoints),
 };
 
@@ -75,6 +80,11 @@ static int svc_conf_check(const svc_conf_t *c, char *err, size_t errlen)
     log_level_t lvl;
     if (log_level_parse(c->log_level, &lvl) != 0) {
         snprintf(err, errlen, "log.level must be debug, info, warn, error or off");
+        return -1;
+    }
+    if (c->retention.contact_days < 1 || c->retention.comments_days < 1 || c->retention.attendance_days < 1
+        || c->retention.sms_days < 1 || c->retention.audit_days < 1) {
+        snprintf(err, errlen, "retention: every *_days must be >= 1");
         return -1;
     }
     if (c->outbox_max < 0) {

@@ -76,6 +76,7 @@ struct svc {
      * it is over bus.outbox_max (edge commands are then refused: BUSY) */
     long long backlog[SVC_MAX_TERRITORIES];
     int busy[SVC_MAX_TERRITORIES];
+    int aof_due; /* a purge removed data; its AOF rewrite is not asked yet */
 };
 
 /* svc_conf.c: applies the settings that live outside the struct (log

@@ -57,6 +57,12 @@ fi
 # them any user could list every key name (a contact's person id, a branch's
 # external references).
 svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -scan -randomkey -function +fcall +fcall_ro +function|list +role +client|setname +ping +info|persistence"
+# BGREWRITEAOF: after an erasure (the tool, as operator) or a retention purge
+# that removed personal data (intake: contacts, survey: comments, gateway:
+# phone sets, scheduler: who attended which session), the AOF is rewritten
+# once so the deleted data leaves the disk too; the matcher and the reporter
+# delete no personal data and may not.
+rewrite="+bgrewriteaof"
 
 # The default user is disabled (no client can log in as it: "off", no
 # password) but keeps every permission. Redis 7.0 (Debian 12's 7.0.15) replays
@@ -72,13 +78,14 @@ svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -scan -randomke
 {
     echo "user default off resetpass ~* &* +@all"
     echo "user admin on #$(printf %s "$(pass admin)" | sha256sum | cut -d' ' -f1) ~* &* +@all"
-    echo "user operator on #$(printf %s "$(pass operator)" | sha256sum | cut -d' ' -f1) ~tp:* resetchannels $svc_cmds"
-    for s in intake matcher scheduler; do
-        echo "user $s on #$(printf %s "$(pass $s)" | sha256sum | cut -d' ' -f1) ~tp:{*}:$s:* resetchannels $svc_cmds"
+    echo "user operator on #$(printf %s "$(pass operator)" | sha256sum | cut -d' ' -f1) ~tp:* resetchannels $svc_cmds $rewrite"
+    for s in intake scheduler; do
+        echo "user $s on #$(printf %s "$(pass $s)" | sha256sum | cut -d' ' -f1) ~tp:{*}:$s:* resetchannels $svc_cmds $rewrite"
     done
+    echo "user matcher on #$(printf %s "$(pass matcher)" | sha256sum | cut -d' ' -f1) ~tp:{*}:matcher:* resetchannels $svc_cmds"
     # the survey reads a person's consent to the survey (intake's pseudonymous
     # record, never the contact data) when it opens a participation
-    echo "user survey on #$(printf %s "$(pass survey)" | sha256sum | cut -d' ' -f1) ~tp:{*}:survey:* %R~tp:{*}:intake:person:* resetchannels $svc_cmds"
+    echo "user survey on #$(printf %s "$(pass survey)" | sha256sum | cut -d' ' -f1) ~tp:{*}:survey:* %R~tp:{*}:intake:person:* resetchannels $svc_cmds $rewrite"
     # the reporter reads every service's figures, read-only (tp:{T}:<svc>:fig:*,
     # docs/figures.md: counts and pseudonymous facts, never contact data), and
     # writes only its own keys (closed periods)
@@ -94,7 +101,7 @@ svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -scan -randomke
     echo "user gateway on #$(printf %s "$(pass gateway)" | sha256sum | cut -d' ' -f1) ~tp:{*}:gateway:*" \
          "~tp:{*}:scheduler:notify ~tp:{*}:survey:notify %R~tp:{*}:intake:person:* %R~tp:{*}:intake:contact:*" \
          "%R~tp:{*}:survey:participation:* %R~tp:{*}:survey:by:*" \
-         "%R~tp:{*}:scheduler:session:* %R~tp:{*}:scheduler:booking:* %R~tp:{*}:scheduler:person:* resetchannels $svc_cmds"
+         "%R~tp:{*}:scheduler:session:* %R~tp:{*}:scheduler:booking:* %R~tp:{*}:scheduler:person:* resetchannels $svc_cmds $rewrite"
 } > "$dir/redis/users.acl"
 chmod 600 "$dir/redis/users.acl"
 
@@ -155,8 +162,6 @@ instance = intake-1
 curve_dir = $abs/curve
 ; branch systems connect here with CURVE
 branch_bind = tcp://127.0.0.1:$((base + 6))
-; contact data is kept this long after the last referral
-retention_days = 730
 
 [matcher]
 instance = matcher-1
@@ -181,8 +186,6 @@ instance = survey-1
 ; invitation is reminded once after remind_hours, then closed at the window's end
 window_days = 30
 remind_hours = 72
-; a comment (personal data) is deleted this long after it came
-comment_retention_days = 365
 ; kiosks in the offices connect here with CURVE (tremplin kiosk add)
 kiosk_dir = $abs/kiosk
 kiosk_bind = tcp://127.0.0.1:$((base + 10))
@@ -215,9 +218,24 @@ closed_days = sun
 ; the provider's callback for incoming SMS (loopback), and its secret
 callback_bind = 127.0.0.1:$((base + 9))
 callback_secret_file = $abs/secrets/callback.secret
-; personal data (incoming SMS texts, spool files, phone sets) kept this many
-; business days after their last write, then deleted by the purge
-retention_days = 90
+
+[retention]
+; how long each category of personal data is kept (business days), then
+; deleted by the daily purges, which keep the pseudonymous facts the figures
+; need (docs/operations.md, "Privacy"). Erasing one person at once:
+; tremplin person erase.
+; contact details (name, phone, address, birth year), after the last referral
+contact_days = 730
+; survey comments (free text), after they came
+comments_days = 365
+; who was booked into which session (rosters, the bookings' person), after
+; the session; the per-person counts the figures need stay
+attendance_days = 1095
+; SMS texts received, spool files, the phone sets replies are matched by,
+; after their last use
+sms_days = 90
+; the audit stream of reads of personal data (tremplin audit)
+audit_days = 365
 
 [endpoints]
 intake = tcp://127.0.0.1:$((base + 1))

@@ -43,7 +43,6 @@ const conf_field_t gateway_conf_fields[] = {
     CONF_STR_FIELD("gateway", "letter_sender", gateway_conf_t, letter_sender,
                    "Tremplin numérique|Département de la Loire"),
     CONF_STR_FIELD("gateway", "letter_place", gateway_conf_t, letter_place, "Saint-Étienne"),
-    CONF_INT_FIELD("gateway", "retention_days", gateway_conf_t, retention_days, "90"),
     CONF_INT_FIELD("gateway", "purge_ms", gateway_conf_t, purge_ms, "60000"),
 };
 const size_t gateway_nconf_fields = sizeof gateway_conf_fields / sizeof gateway_conf_fields[0];
@@ -89,8 +88,8 @@ static int gateway_check(const gateway_conf_t *c, quiet_rules_t *q, char *err, s
                          (long long)(2 * worst));
     if (c->lease_ms < 1000)
         return util_fail(err, errlen, "gateway.lease_ms must be at least 1000");
-    if (c->retention_days < 1 || c->purge_ms < 100)
-        return util_fail(err, errlen, "gateway: retention_days >= 1, purge_ms >= 100");
+    if (c->purge_ms < 100)
+        return util_fail(err, errlen, "gateway: purge_ms >= 100");
     return 0;
 }
 

@@ -14,6 +14,7 @@
  *   replies.c   incoming SMS: the inbox folder, matching, the commands sent
  *   route.c     what a reply is for (pure: unit-tested)
  *   callback.c  the provider's callback endpoint (libmicrohttpd, loopback)
+ *   erase.c     its part of an erasure: the command, then the person's files
  *   gateway.lua its Redis functions */
 #ifndef TP_GATEWAY_H
 #define TP_GATEWAY_H
@@ -50,7 +51,6 @@ typedef struct {
     char callback_secret_file[256]; /* the value the callback's X-Tremplin-Secret header must carry */
     char letter_sender[512];    /* the sender's block of letters, "\n" = "|" */
     char letter_place[64];
-    int64_t retention_days;     /* inbox texts, spool files, phone sets kept this long (business) */
     int64_t purge_ms;           /* how often the retention purge runs (real time) */
 } gateway_conf_t;
 
@@ -106,7 +106,7 @@ int gateway_spooled(const gateway_t *g, const char *jid, int *segments);
  * answers whose wait is over. */
 void gateway_replies(svc_t *s);
 /* retention.c: the purge timer (texts, spool files, phone sets past
- * retention_days, business time; under the lease "purge"), and the stamp a
+ * [retention] sms_days, business time; under the lease "purge"), and the stamp a
  * file gets when it is put in the spool or done/: its mtime = the business
  * time, which the purge compares. */
 void gateway_purge(svc_t *s);
@@ -118,6 +118,12 @@ void gateway_stamp_business(const char *path, int64_t business_ms);
 int gateway_refused(svc_t *s, const char *territory, const Tremplin__Envelope *sent, const char *code);
 /* The keyed hash of a phone number, as phone:<h> names it. */
 void gateway_phone_hash(const char *e164, char out[33]);
+
+/* erase.c: ErasePerson's handler, and the timer deleting the files of the
+ * people erased (spool files, reply texts). */
+extern const inbox_handler_t gateway_handlers[];
+extern const size_t gateway_nhandlers;
+void gateway_erase_files(svc_t *s);
 
 /* callback.c: the provider's callback endpoint, writing each incoming SMS
  * into the inbox folder. */

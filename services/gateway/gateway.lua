@@ -35,6 +35,12 @@
 --                  until one reaches them (tremplin worklist);
 --                  worklist:job hash pid -> the job that could not
 --   fig:<day>, fig:total  figures (ids and counts only)
+--   erased         hash pid -> '<ms> <jobs dropped> <phone sets left>': the
+--                  people erased (ErasePerson from intake); their jobs are
+--                  dropped ('erased') whenever they come up
+--   erase_files    hash pid -> the keyed hashes of the numbers the person had
+--                  (space separated): their spool files and reply texts are
+--                  still to be deleted (the files timer, erase.c)
 -- Read, never written: the notify streams' entries (the consumer group
 -- 'gateway' is the gateway's), tp:{T}:intake:person:<pid> (consent) and
 -- contact:<pid>, tp:{T}:scheduler:session:<sid>, booking:<bid>, person:<pid>.
@@ -49,7 +55,7 @@ end
 -- The mediator's worklist: a person no notification could reach, and when;
 -- cleared once one does.
 local function worklist_add(G, pid, jid, now)
-  if pid and pid ~= '' then
+  if pid and pid ~= '' and redis.call('HEXISTS', G .. 'erased', pid) == 0 then
     redis.call('ZADD', G .. 'worklist', now, 'undelivered|' .. pid)
     redis.call('HSET', G .. 'worklist:job', pid, jid)
   end
@@ -152,6 +158,7 @@ local function context(T, G, jid)
     out[#out + 1] = 'consent.training'; out[#out + 1] = p[1] or ''
     out[#out + 1] = 'consent.sms'; out[#out + 1] = p[2] or ''
     out[#out + 1] = 'consent.survey'; out[#out + 1] = p[3] or ''
+    out[#out + 1] = 'erased'; out[#out + 1] = redis.call('HEXISTS', G .. 'erased', pid) == 1 and '1' or ''
     hash_pairs(out, 'contact.', T .. 'intake:contact:' .. pid)
   end
   return out
@@ -226,7 +233,7 @@ step('result', {
     if a.transport ~= a.channel then fig(G, day, 'sent:' .. a.transport) end
     fig(G, day, 'sent:' .. jtype)
     worklist_clear(G, pid)
-    if a.phone_hash and a.phone_hash ~= '' then
+    if a.phone_hash and a.phone_hash ~= '' and redis.call('HEXISTS', G .. 'erased', pid) == 0 then
       redis.call('SADD', G .. 'phone:' .. a.phone_hash, pid)
       redis.call('ZADD', G .. 'phones', now, a.phone_hash) -- its last use, for the retention purge
     end
@@ -456,4 +463,93 @@ step('purge_phones', {keys = {'phones'}, args = {'before_ms', 'limit'}}, functio
     redis.call('ZREM', k.phones, h)
   end
   return #old
+end)
+
+-- erase_person: ErasePerson, passed on by intake (the right to erasure). The
+-- person leaves every phone:<h> set (a set left empty goes, with its entry
+-- in phones), their survey state goes, their pending jobs (queued, held,
+-- failed) are dropped ('erased': counted as any drop), the mediator's flag
+-- is cleared; the files (spool, reply texts) are deleted by the files timer
+-- from erase_files. The job records (ids, types, times) stay: pseudonymous.
+-- An erased person again: 'dup'. The phone sets are looked through (the
+-- number is gone from intake, and the sets are keyed by it): O(sets kept,
+-- those used within [retention] sms_days — a few thousand), for a command
+-- that is rare, never on a hot path.
+command('erase_person', {keys = {'erased', 'phones', 'fig_day', 'fig_total'}, args = {'person_id', 'now_ms'}},
+        function(k, a)
+  local pid, now = a.person_id, a.now_ms
+  if redis.call('HEXISTS', k.erased, pid) == 1 then return {'dup', 'person_id', pid, 'status', 'erased'} end
+  local G = prefix_of(k.erased) .. 'gateway:'
+  local hashes = {}
+  for _, h in ipairs(redis.call('ZRANGE', k.phones, 0, -1)) do
+    if redis.call('SREM', G .. 'phone:' .. h, pid) == 1 then
+      hashes[#hashes + 1] = h
+      if redis.call('SCARD', G .. 'phone:' .. h) == 0 then redis.call('ZREM', k.phones, h) end
+    end
+  end
+  redis.call('DEL', G .. 'survey:' .. pid)
+  redis.call('ZREM', G .. 'survey_due', pid)
+  local dropped = 0
+  for _, jid in ipairs(redis.call('ZRANGE', G .. 'person:' .. pid, 0, -1)) do
+    local st = redis.call('HGET', G .. 'job:' .. jid, 'status')
+    if st == 'queued' or st == 'held' or st == 'failed' then
+      redis.call('HSET', G .. 'job:' .. jid, 'status', 'dropped', 'drop_reason', 'erased', 'closed_ms', now)
+      redis.call('ZREM', G .. 'due', jid)
+      redis.call('ZREM', G .. 'retry', jid)
+      redis.call('HINCRBY', k.fig_day, 'dropped:erased', 1)
+      redis.call('HINCRBY', k.fig_total, 'dropped:erased', 1)
+      dropped = dropped + 1
+    end
+  end
+  worklist_clear(G, pid)
+  redis.call('HSET', k.erased, pid, now .. ' ' .. dropped .. ' ' .. #hashes)
+  redis.call('HSET', G .. 'erase_files', pid, table.concat(hashes, ' '))
+  return {'ok', 'person_id', pid, 'status', 'erased:' .. dropped}
+end)
+
+-- erase_files_due(erase_files; count): the erased people whose files are
+-- still to be deleted: {{pid, hashes, jid...}, ...} (jids: their jobs, whose
+-- spool files are named by them).
+step('erase_files_due', {keys = {'erase_files'}, args = {'count'}}, function(k, a)
+  local G = prefix_of(k.erase_files) .. 'gateway:'
+  local out = {}
+  local f = redis.call('HGETALL', k.erase_files)
+  for i = 1, math.min(#f, 2 * tonumber(a.count)), 2 do
+    local e = {f[i], f[i + 1]}
+    for _, jid in ipairs(redis.call('ZRANGE', G .. 'person:' .. f[i], 0, -1)) do e[#e + 1] = jid end
+    out[#out + 1] = e
+  end
+  return out
+end)
+
+-- erase_files_done(erase_files, erased; person_id, files): the person's files
+-- are deleted (files: how many).
+step('erase_files_done', {keys = {'erase_files', 'erased'}, args = {'person_id', 'files'}}, function(k, a)
+  if redis.call('HDEL', k.erase_files, a.person_id) == 1 then
+    local e = redis.call('HGET', k.erased, a.person_id) or ''
+    redis.call('HSET', k.erased, a.person_id, e .. ' ' .. a.files)
+  end
+  return 'done'
+end)
+
+-- purge_jobs(jobs; before_ms, limit): the job records made before before_ms
+-- ([retention] attendance_days: a convocation names a person and a session)
+-- are deleted with their entries in jobs, person:<pid> and flagged (a day's
+-- letters:<day> keeps the ids); the figures they moved stay. A job still at
+-- work (it cannot be, that old) is left. At most limit; returns how many.
+step('purge_jobs', {keys = {'jobs'}, args = {'before_ms', 'limit'}}, function(k, a)
+  local G = string.match(k.jobs, '^(tp:{[^}]*}:gateway:)')
+  local old = redis.call('ZRANGEBYSCORE', k.jobs, '-inf', '(' .. a.before_ms, 'LIMIT', 0, tonumber(a.limit))
+  local n = 0
+  for _, jid in ipairs(old) do
+    local j = redis.call('HMGET', G .. 'job:' .. jid, 'person', 'status')
+    if j[2] ~= 'queued' and j[2] ~= 'held' and j[2] ~= 'sending' and j[2] ~= 'failed' then
+      if j[1] and j[1] ~= '' then redis.call('ZREM', G .. 'person:' .. j[1], jid) end
+      redis.call('ZREM', G .. 'flagged', jid)
+      redis.call('DEL', G .. 'job:' .. jid)
+      redis.call('ZREM', k.jobs, jid)
+      n = n + 1
+    end
+  end
+  return n
 end)

@@ -138,6 +138,11 @@ static void gw_job(gateway_t *g, const gw_ctx_t *c, int64_t now, gw_result_t *r)
         log_info("sms_sent", "job=%s type=%s transport=spool segments=%d", jid, type, r->segments);
         return;
     }
+    /* an erased person is written to no more (their contact is gone) */
+    if (*ctx(c, "erased")) {
+        gw_drop(r, "erased");
+        return;
+    }
     /* the booking must still be what the text says */
     const char *bst = ctx(c, "booking.status");
     if (((kind == MSG_CONVOCATION || kind == MSG_REMINDER) && strcmp(bst, "booked"))
@@ -367,4 +372,5 @@ void gateway_tick(svc_t *s)
                 break;
     }
     gateway_replies(s);
+    gateway_erase_files(s);
 }

@@ -44,6 +44,8 @@ int main(int argc, char **argv)
         .sections = tp_conf_sections,
         .library = GATEWAY_LIBRARY,
         .lua = gateway_lua,
+        .handlers = gateway_handlers,
+        .nhandlers = gateway_nhandlers,
         .conf_fields = gateway_conf_fields,
         .nconf_fields = gateway_nconf_fields,
         .conf_base = &gateway.conf,

@@ -407,7 +407,7 @@ static void gw_inbox(svc_t *s, gateway_t *g)
         if (rename(work, to) != 0)
             log_error("inbox_move_failed", "file=%s reason=\"%s\"", orig, strerror(errno));
         else
-            gateway_stamp_business(to, clock_now_ms()); /* kept retention_days from now */
+            gateway_stamp_business(to, clock_now_ms()); /* kept [retention] sms_days from now */
     }
     closedir(d);
 }

@@ -12,7 +12,6 @@
 const conf_field_t intake_conf_fields[] = {
     CONF_STR_FIELD("intake", "curve_dir", intake_conf_t, curve_dir, "var/curve"),
     CONF_STR_FIELD("intake", "branch_bind", intake_conf_t, branch_bind, ""),
-    CONF_INT_FIELD("intake", "retention_days", intake_conf_t, retention_days, "730"),
     CONF_INT_FIELD("intake", "watch_ms", intake_conf_t, watch_ms, "1000"),
     CONF_INT_FIELD("intake", "purge_ms", intake_conf_t, purge_ms, "60000"),
 };
@@ -178,7 +177,7 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
     call_arg(call, "branch", "%s", r->branch);
     call_arg(call, "external_ref", "%s", r->external_ref);
     call_arg(call, "now_ms", "%lld", (long long)now);
-    call_arg(call, "retain_until_ms", "%lld", (long long)(now + in->conf.retention_days * 86400000LL));
+    call_arg(call, "retain_until_ms", "%lld", (long long)(now + svc_conf(s)->retention.contact_days * 86400000LL));
     call_arg(call, "mediator", "%s", r->mediator->id);
     call_arg(call, "partner", "%s", r->mediator->partner);
     call_arg_list(call, "needs", r->needs, r->n_needs);
@@ -190,14 +189,26 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
     contact_args(p, call);
 }
 
+/* The scheduler told, in the step, that pid withdrew the consent to
+ * training: their seats and waitlist places go. */
+static void send_training_withdrawn(call_t *call, char *pid, int64_t now)
+{
+    Tremplin__Envelope out = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__ConsentWithdrawn cw = TREMPLIN__CONSENT_WITHDRAWN__INIT;
+    cw.person_id = pid;
+    cw.purpose = "training";
+    cw.withdrawn_at_ms = (uint64_t)now;
+    out.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_CONSENT_WITHDRAWN;
+    out.consent_withdrawn = &cw;
+    call_send(call, "scheduler", &out);
+}
+
 static void prepare_withdraw_consent(void *arg, const Tremplin__Envelope *env, call_t *call)
 {
     (void)arg;
     const Tremplin__WithdrawConsent *w = env->withdraw_consent;
-    if (!ids_hex(w->person_id)) {
-        call_error(call, "INVALID_FIELD", "person_id", "Identifiant de personne invalide.", 0);
+    if (!call_person_ok(call, w->person_id))
         return;
-    }
     if (referral_known_purpose(w->purpose) != 0) {
         call_error(call, "UNKNOWN_VALUE", "purpose", "Finalité inconnue (training, sms, survey).", 0);
         return;
@@ -207,16 +218,8 @@ static void prepare_withdraw_consent(void *arg, const Tremplin__Envelope *env, c
     clock_local_day(now, day);
     call_function(call, "withdraw_consent");
     call_event(call, "consent.withdrawn", "person_id");
-    if (!strcmp(w->purpose, "training")) { /* the scheduler obeys it, in the same step */
-        Tremplin__Envelope out = TREMPLIN__ENVELOPE__INIT;
-        Tremplin__ConsentWithdrawn cw = TREMPLIN__CONSENT_WITHDRAWN__INIT;
-        cw.person_id = w->person_id;
-        cw.purpose = w->purpose;
-        cw.withdrawn_at_ms = (uint64_t)now;
-        out.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_CONSENT_WITHDRAWN;
-        out.consent_withdrawn = &cw;
-        call_send(call, "scheduler", &out);
-    }
+    if (!strcmp(w->purpose, "training")) /* the scheduler obeys it, in the same step */
+        send_training_withdrawn(call, w->person_id, now);
     call_key(call, "person", "person:%s", w->person_id);
     call_key(call, "fig_day", "fig:%s", day);
     call_arg(call, "purpose", "%s", w->purpose);
@@ -224,15 +227,45 @@ static void prepare_withdraw_consent(void *arg, const Tremplin__Envelope *env, c
     call_arg(call, "person_id", "%s", w->person_id);
 }
 
+/* ErasePerson: the right to erasure (intake.lua erase_person). In the same
+ * step, the scheduler is told the training consent is withdrawn (its seats
+ * and waitlist places go, as for a withdrawal), and the survey and the
+ * gateway get the erasure for their parts. */
+static void prepare_erase_person(void *arg, const Tremplin__Envelope *env, call_t *call)
+{
+    (void)arg;
+    const Tremplin__ErasePerson *e = env->erase_person;
+    if (!call_person_ok(call, e->person_id))
+        return;
+    char day[11];
+    int64_t now = clock_now_ms();
+    clock_local_day(now, day);
+    call_function(call, "erase_person");
+    call_event(call, "person.erased", "person_id");
+    send_training_withdrawn(call, e->person_id, now);
+    Tremplin__Envelope on = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__ErasePerson ep = TREMPLIN__ERASE_PERSON__INIT;
+    ep.person_id = e->person_id;
+    ep.erased_at_ms = (uint64_t)now;
+    on.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_ERASE_PERSON;
+    on.erase_person = &ep;
+    call_send(call, "survey", &on);
+    call_send(call, "gateway", &on);
+    call_key(call, "person", "person:%s", e->person_id);
+    call_key(call, "contact", "contact:%s", e->person_id);
+    call_key(call, "retention", "retention");
+    call_key(call, "fig_day", "fig:%s", day);
+    call_arg(call, "person_id", "%s", e->person_id);
+    call_arg(call, "now_ms", "%lld", (long long)now);
+}
+
 /* GiveConsent: staff record a consent given (again); dated. */
 static void prepare_give_consent(void *arg, const Tremplin__Envelope *env, call_t *call)
 {
     (void)arg;
     const Tremplin__GiveConsent *g = env->give_consent;
-    if (!ids_hex(g->person_id)) {
-        call_error(call, "INVALID_FIELD", "person_id", "Identifiant de personne invalide.", 0);
+    if (!call_person_ok(call, g->person_id))
         return;
-    }
     if (referral_known_purpose(g->purpose) != 0) {
         call_error(call, "UNKNOWN_VALUE", "purpose", "Finalité inconnue (training, sms, survey).", 0);
         return;
@@ -250,5 +283,6 @@ const inbox_handler_t intake_handlers[] = {
     { TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL, prepare_submit_referral, .edge = 1 },
     { TREMPLIN__ENVELOPE__PAYLOAD_WITHDRAW_CONSENT, prepare_withdraw_consent },
     { TREMPLIN__ENVELOPE__PAYLOAD_GIVE_CONSENT, prepare_give_consent },
+    { TREMPLIN__ENVELOPE__PAYLOAD_ERASE_PERSON, prepare_erase_person },
 };
 const size_t intake_nhandlers = sizeof intake_handlers / sizeof intake_handlers[0];

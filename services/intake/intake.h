@@ -14,7 +14,6 @@
 typedef struct {
     char curve_dir[256];     /* server key, branch registry, branch secrets */
     char branch_bind[256];   /* CURVE endpoint for branch systems; "" = none */
-    int64_t retention_days;  /* how long contact data is kept after the last referral */
     int64_t watch_ms;        /* how often the branch registry is checked */
     int64_t purge_ms;        /* how often expired contact data is deleted (real time) */
 } intake_conf_t;

@@ -108,17 +108,50 @@ command('no_consent', {
   return {'err', 'CONSENT_REQUIRED', a.field, a.message}
 end)
 
+-- A consent withdrawn (once: a second withdrawal changes nothing), dated and
+-- counted in the day's figures.
+local function withdraw(person, fig_day, purpose, now)
+  local field = 'consent:' .. purpose
+  if redis.call('HGET', person, field) ~= 'withdrawn' then
+    redis.call('HSET', person, field, 'withdrawn', field .. ':withdrawn_ms', now)
+    redis.call('HINCRBY', fig_day, 'consent_withdrawn:' .. purpose, 1)
+  end
+end
+
 -- withdraw_consent: no more SMS or surveys (or training) for that purpose.
 command('withdraw_consent', {keys = {'person', 'fig_day'}, args = {'purpose', 'now_ms', 'person_id'}}, function(k, a)
   if redis.call('EXISTS', k.person) == 0 then
     return {'err', 'UNKNOWN_PERSON', 'person_id', 'Personne inconnue : vérifier l\'identifiant transmis.'}
   end
-  local field = 'consent:' .. a.purpose
-  if redis.call('HGET', k.person, field) ~= 'withdrawn' then
-    redis.call('HSET', k.person, field, 'withdrawn', field .. ':withdrawn_ms', a.now_ms)
-    redis.call('HINCRBY', k.fig_day, 'consent_withdrawn:' .. a.purpose, 1)
-  end
+  withdraw(k.person, k.fig_day, a.purpose, a.now_ms)
   return {'ok', 'person_id', a.person_id, 'status', 'withdrawn'}
+end)
+
+-- erase_person: the right to erasure. The contact data goes (and its
+-- retention entry, and the mediator's 'no_contact' flag), every consent
+-- given is withdrawn as withdraw_consent does it (the scheduler releases the
+-- person's seats from the ConsentWithdrawn in this step's outbox; the survey
+-- and the gateway erase their parts from the ErasePerson passed on), and the
+-- pseudonymous record says when (erased_ms). The referrals, the level and
+-- the per-person facts of the figures stay. An erased person again: 'dup'.
+command('erase_person', {keys = {'person', 'contact', 'retention', 'fig_day'}, args = {'person_id', 'now_ms'}},
+        function(k, a)
+  if redis.call('EXISTS', k.person) == 0 then
+    return {'err', 'UNKNOWN_PERSON', 'person_id', 'Personne inconnue : vérifier l\'identifiant transmis.'}
+  end
+  local erased = redis.call('HGET', k.person, 'erased_ms')
+  if erased then return {'dup', 'person_id', a.person_id, 'status', 'erased'} end
+  local P = string.match(k.person, '^(tp:{[^}]*}:intake:)')
+  redis.call('DEL', k.contact)
+  redis.call('ZREM', k.retention, a.person_id)
+  redis.call('ZREM', P .. 'worklist', 'no_contact|' .. a.person_id)
+  for _, purpose in ipairs({'training', 'sms', 'survey'}) do
+    if redis.call('HGET', k.person, 'consent:' .. purpose) == 'given' then
+      withdraw(k.person, k.fig_day, purpose, a.now_ms)
+    end
+  end
+  redis.call('HSET', k.person, 'erased_ms', a.now_ms)
+  return {'ok', 'person_id', a.person_id, 'status', 'erased'}
 end)
 
 -- give_consent: a consent given (again) after the referral, with its date

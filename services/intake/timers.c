@@ -22,6 +22,7 @@ void intake_purge(svc_t *s)
     int n = svc_territories(svc_conf(s), buf, sizeof buf, t, SVC_MAX_TERRITORIES);
     int64_t now = clock_now_ms();
     clock_local_day(now, day);
+    long purged = 0;
     for (int i = 0; i < n; i++) {
         if (!svc_hold_lease(s, t[i], "purge", in->conf.purge_ms * 3))
             continue;
@@ -33,11 +34,14 @@ void intake_purge(svc_t *s)
         call_arg(c, "limit", "%d", INTAKE_PURGE_LIMIT);
         call_arg(c, "day", "%s", day);
         redisReply *r = call_run(c, svc_rds(s), INTAKE_LIBRARY);
-        if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+        if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
             log_info("contacts_purged", "territory=%s count=%lld", t[i], r->integer);
+            purged += (long)r->integer;
+        }
         if (r && r->type == REDIS_REPLY_ERROR)
             log_error("purge_failed", "territory=%s reason=\"%.200s\"", t[i], r->str);
         if (r)
             freeReplyObject(r);
     }
+    svc_aof_rewrite_after_purge(s, purged);
 }

@@ -20,6 +20,7 @@ const conf_field_t scheduler_conf_fields[] = {
     CONF_INT_FIELD("scheduler", "timer_ms", scheduler_conf_t, timer_ms, "1000"),
     CONF_INT_FIELD("scheduler", "generate_ms", scheduler_conf_t, generate_ms, "60000"),
     CONF_INT_FIELD("scheduler", "lease_ms", scheduler_conf_t, lease_ms, "5000"),
+    CONF_INT_FIELD("scheduler", "purge_ms", scheduler_conf_t, purge_ms, "60000"),
 };
 const size_t scheduler_nconf_fields = sizeof scheduler_conf_fields / sizeof scheduler_conf_fields[0];
 

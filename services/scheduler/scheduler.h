@@ -21,6 +21,7 @@ typedef struct {
     int64_t timer_ms;         /* offer expiry check (real time) */
     int64_t generate_ms;      /* timetable horizon refresh (real time) */
     int64_t lease_ms;         /* the timers' lease: another instance takes over after it */
+    int64_t purge_ms;         /* attendance detail past [retention] attendance_days (real time) */
 } scheduler_conf_t;
 
 extern const conf_field_t scheduler_conf_fields[];
@@ -40,6 +41,7 @@ typedef struct {
     scheduler_conf_t conf;
     timetable_t timetable;
     int64_t next_generate_ms;
+    int64_t next_purge_ms;
     char first_territory[17];
     /* the timers' scratch (timers.c) */
     tt_session_t horizon[SCHEDULER_MAX_HORIZON];

@@ -32,6 +32,8 @@
 --   fig:session:<sid>  kind venue start end capacity taken status seen noshow
 --                   excused: a session's figures, kept in step with the session
 --   fig:sessions    zset start -> sid           (the sessions with figures, in time order)
+--   attendance_purged  the start (ms) of the last session whose attendance
+--                   detail was purged ([retention] attendance_days)
 --   fig:wait:<day>  zset member kind|branch|partner|bid -> ms from the referral to the
 --                   start of the person's first workshop attended, on the day it was marked
 -- Seat counters (session.taken: booked + offered) change only here, in the
@@ -751,3 +753,34 @@ step('expire_offers', {keys = {'offers'}, args = {'now_ms', 'offer_ms', 'day', '
   return #due
 end)
 
+
+-- purge_attendance (the purge timer's step, [retention] attendance_days):
+-- the sessions that started before before_ms forget who was in them: the
+-- roster goes, each booking forgets its person (pid; person_purged_ms says
+-- when) and leaves the person's bookings:<pid>. What the figures need stays:
+-- the session's figures (fig:session:<sid>), the person's own counts
+-- (person:<pid>: seen_total, completed:<kind>, noshows:<kind>, trained_ms),
+-- the bookings' status, every fig key. cursor: the start of the last session
+-- done (inclusive: a session sharing it is looked at again, and has nothing
+-- left). At most limit sessions; returns how many bookings forgot their person.
+step('purge_attendance', {keys = {'sessions', 'cursor'}, args = {'before_ms', 'now_ms', 'limit'}}, function(k, a)
+  local P = prefix_of(k.sessions)
+  local from = redis.call('GET', k.cursor) or '-inf'
+  local list = redis.call('ZRANGEBYSCORE', k.sessions, from, '(' .. a.before_ms, 'WITHSCORES', 'LIMIT', 0,
+                          tonumber(a.limit))
+  local n = 0
+  for i = 1, #list, 2 do
+    local roster = redis.call('HGETALL', P .. 'roster:' .. list[i])
+    for j = 1, #roster, 2 do
+      local b = P .. 'booking:' .. roster[j + 1]
+      if redis.call('HDEL', b, 'pid') == 1 then
+        redis.call('HSET', b, 'person_purged_ms', a.now_ms)
+        n = n + 1
+      end
+      redis.call('ZREM', P .. 'bookings:' .. roster[j], roster[j + 1])
+    end
+    redis.call('DEL', P .. 'roster:' .. list[i])
+    redis.call('SET', k.cursor, list[i + 1])
+  end
+  return n
+end)

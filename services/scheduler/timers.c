@@ -68,6 +68,32 @@ static void scheduler_expire_offers(svc_t *s, const char *T, int64_t now, const 
         freeReplyObject(x);
 }
 
+/* ------------------------------------------------- attendance detail */
+
+#define SCHEDULER_PURGE_LIMIT 200 /* sessions per run */
+
+/* The sessions older than [retention] attendance_days forget who was in
+ * them (purge_attendance); the AOF is rewritten once when some did. */
+static void scheduler_purge_attendance(svc_t *s, const char *T, int64_t now)
+{
+    scheduler_t *sc = svc_state(s);
+    call_t *c = timer_step(sc, T, "purge_attendance");
+    call_key(c, "sessions", "fig:sessions");
+    call_key(c, "cursor", "attendance_purged");
+    call_arg(c, "before_ms", "%lld", (long long)(now - svc_conf(s)->retention.attendance_days * 86400000LL));
+    call_arg(c, "now_ms", "%lld", (long long)now);
+    call_arg(c, "limit", "%d", SCHEDULER_PURGE_LIMIT);
+    redisReply *x = call_run(c, svc_rds(s), SCHEDULER_LIBRARY);
+    long n = x && x->type == REDIS_REPLY_INTEGER ? (long)x->integer : 0;
+    if (n > 0)
+        log_info("attendance_purged", "territory=%s bookings=%ld", T, n);
+    if (x && x->type == REDIS_REPLY_ERROR)
+        log_error("purge_failed", "step=purge_attendance reason=\"%.200s\"", x->str);
+    if (x)
+        freeReplyObject(x);
+    svc_aof_rewrite_after_purge(s, n);
+}
+
 /* ------------------------------------------------------ the horizon */
 
 /* A session to close, then cancel: remembered in sc->closing (its round
@@ -253,5 +279,9 @@ void scheduler_tick(svc_t *s)
     if (mono >= sc->next_generate_ms) {
         sc->next_generate_ms = mono + sc->conf.generate_ms;
         scheduler_refresh_horizon(s, T, now, day);
+    }
+    if (mono >= sc->next_purge_ms) {
+        sc->next_purge_ms = mono + sc->conf.purge_ms;
+        scheduler_purge_attendance(s, T, now);
     }
 }

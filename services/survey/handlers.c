@@ -13,7 +13,6 @@
 const conf_field_t survey_conf_fields[] = {
     CONF_INT_FIELD("survey", "window_days", survey_conf_t, window_days, "30"),
     CONF_INT_FIELD("survey", "remind_hours", survey_conf_t, remind_hours, "72"),
-    CONF_INT_FIELD("survey", "comment_retention_days", survey_conf_t, comment_retention_days, "365"),
     CONF_INT_FIELD("survey", "timer_ms", survey_conf_t, timer_ms, "1000"),
     CONF_INT_FIELD("survey", "purge_ms", survey_conf_t, purge_ms, "60000"),
     CONF_INT_FIELD("survey", "lease_ms", survey_conf_t, lease_ms, "5000"),
@@ -173,7 +172,7 @@ static void prepare_submit(void *arg, const Tremplin__Envelope *env, call_t *cal
     call_arg(call, "topic", "%s", s->requested_topic);
     call_arg(call, "channel", "%s", s->channel[0] ? s->channel : "kiosk");
     call_arg(call, "now_ms", "%lld", (long long)now);
-    call_arg(call, "retain_until_ms", "%lld", (long long)(now + sv->conf.comment_retention_days * DAY_MS));
+    call_arg(call, "retain_until_ms", "%lld", (long long)(now + svc_conf(sv->svc)->retention.comments_days * DAY_MS));
     call_arg(call, "follow_up_id", "%s", fid);
     if (s->comment[0])
         call_arg(call, "text", "%s", s->comment);
@@ -182,9 +181,26 @@ static void prepare_submit(void *arg, const Tremplin__Envelope *env, call_t *cal
         follow_up(s, fid, pid, kind, call);
 }
 
+/* ErasePerson from intake: the person's comments (survey.lua erase_person). */
+static void prepare_erase_person(void *arg, const Tremplin__Envelope *env, call_t *call)
+{
+    (void)arg;
+    const Tremplin__ErasePerson *e = env->erase_person;
+    if (!call_person_ok(call, e->person_id))
+        return;
+    call_function(call, "erase_person");
+    call_event(call, "person.erased", "person_id");
+    call_key(call, "erased", "erased");
+    call_key(call, "retention", "retention");
+    call_key(call, "participations", "participations:%s", e->person_id);
+    call_arg(call, "person_id", "%s", e->person_id);
+    call_arg(call, "now_ms", "%lld", (long long)clock_now_ms());
+}
+
 const inbox_handler_t survey_handlers[] = {
     /* first: the kiosk endpoint serves that one only */
     { TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_SURVEY, prepare_submit, .edge = 1 },
     { TREMPLIN__ENVELOPE__PAYLOAD_ATTENDANCE_RECORDED, prepare_attendance },
+    { TREMPLIN__ENVELOPE__PAYLOAD_ERASE_PERSON, prepare_erase_person },
 };
 const size_t survey_nhandlers = sizeof survey_handlers / sizeof survey_handlers[0];

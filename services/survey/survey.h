@@ -19,7 +19,6 @@
 typedef struct {
     int64_t window_days;            /* answers accepted until this long after the session's start */
     int64_t remind_hours;           /* an unanswered invitation is reminded this long after it went */
-    int64_t comment_retention_days; /* a comment (personal data) is deleted this long after it came */
     int64_t timer_ms;               /* reminders and closures checked (real time) */
     int64_t purge_ms;               /* expired comments deleted (real time) */
     int64_t lease_ms;               /* the timers' lease: another instance takes over after it */
@@ -42,6 +41,7 @@ typedef struct {
     keyring_door_t kiosk;  /* the kiosks' CURVE endpoint and its ZAP (kiosk.c) */
     svc_t *svc;
     call_t step; /* the timers' step, reused */
+    long purged; /* comments deleted by the current purge run */
 } survey_t;
 
 extern const inbox_handler_t survey_handlers[];

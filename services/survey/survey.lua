@@ -11,6 +11,11 @@
 --                        survey_reminder (ids only)
 --   comment:<id>         the comment (personal data, apart) and its retain_until_ms
 --   retention            zset: participation -> when its comment is deleted
+--   participations:<person> set of the person's participation ids (erasure)
+--   started              zset: participation -> its session's start, for the
+--                        purge of who attended ([retention] attendance_days)
+--   erased               hash person -> '<ms> <comments deleted>': the people
+--                        whose comments were erased (ErasePerson from intake)
 --   fig:<day>, fig:total the figures (counts only; README "Survey")
 -- A person's consent is intake's: tp:{T}:intake:person:<id> consent:survey, read
 -- (never written) through a key derived from this territory's prefix.
@@ -84,6 +89,8 @@ command('attendance', {
     redis.call('HSET', k.participation, 'person', pid, 'session', sid, 'kind', a.kind, 'session_start_ms',
                a.session_start_ms, 'deadline_ms', a.deadline_ms, 'created_ms', now)
     redis.call('SET', k.index, id)
+    redis.call('SADD', root_of(k.index) .. 'survey:participations:' .. pid, id)
+    redis.call('ZADD', root_of(k.index) .. 'survey:started', a.session_start_ms, id)
   end
   redis.call('HSET', k.participation, 'attendance', a.status, 'mark_ms', a.mark_ms)
   local deadline = tonumber(p[9] or a.deadline_ms)
@@ -276,5 +283,54 @@ step('purge_comments', {keys = {'retention', 'fig_day', 'fig_total'}, args = {'n
     redis.call('HSET', P .. 'participation:' .. id, 'comment_purged_ms', a.now_ms)
   end
   if #due > 0 then fig(k, 'comments_purged', #due) end
+  return #due
+end)
+
+-- erase_person: ErasePerson, passed on by intake (the right to erasure): the
+-- person's comments are deleted (found through participations:<person>, and
+-- among the comments kept, for a participation made before that index); the
+-- participation records the time. The answers (scores, wants more) are
+-- pseudonymous facts of the figures and stay; an open participation is closed
+-- by the timer, the survey consent being withdrawn. An erased person again:
+-- 'dup'.
+command('erase_person', {keys = {'erased', 'retention', 'participations'}, args = {'person_id', 'now_ms'}},
+        function(k, a)
+  local pid = a.person_id
+  if redis.call('HEXISTS', k.erased, pid) == 1 then return {'dup', 'person_id', pid, 'status', 'erased'} end
+  local P = root_of(k.erased) .. 'survey:'
+  local ids = redis.call('SMEMBERS', k.participations)
+  for _, id in ipairs(redis.call('ZRANGE', k.retention, 0, -1)) do
+    if redis.call('HGET', P .. 'participation:' .. id, 'person') == pid then ids[#ids + 1] = id end
+  end
+  local n = 0
+  for _, id in ipairs(ids) do
+    if redis.call('DEL', P .. 'comment:' .. id) == 1 then
+      n = n + 1
+      redis.call('HSET', P .. 'participation:' .. id, 'comment_erased_ms', a.now_ms)
+    end
+    redis.call('ZREM', k.retention, id)
+  end
+  redis.call('HSET', k.erased, pid, a.now_ms .. ' ' .. n)
+  return {'ok', 'person_id', pid, 'status', 'erased:' .. n}
+end)
+
+-- purge_participations (the purge timer's step, [retention] attendance_days):
+-- the participations in sessions that started before before_ms forget whose
+-- they are: the person leaves the record (person_purged_ms says when), the
+-- index person + session and the person's set. The answers and every figure
+-- stay. At most limit; returns how many.
+step('purge_participations', {keys = {'started'}, args = {'before_ms', 'now_ms', 'limit'}}, function(k, a)
+  local P = root_of(k.started) .. 'survey:'
+  local due = redis.call('ZRANGEBYSCORE', k.started, '-inf', '(' .. a.before_ms, 'LIMIT', 0, tonumber(a.limit))
+  for _, id in ipairs(due) do
+    local p = redis.call('HMGET', P .. 'participation:' .. id, 'person', 'session')
+    if p[1] then
+      redis.call('DEL', P .. 'by:' .. p[1] .. ':' .. (p[2] or ''))
+      redis.call('SREM', P .. 'participations:' .. p[1], id)
+      redis.call('HDEL', P .. 'participation:' .. id, 'person')
+      redis.call('HSET', P .. 'participation:' .. id, 'person_purged_ms', a.now_ms)
+    end
+    redis.call('ZREM', k.started, id)
+  end
   return #due
 end)

@@ -19,19 +19,22 @@ static call_t *timer_step(svc_t *s, const char *T, const char *fn)
     return &sv->step;
 }
 
-/* Runs the step of the call; logs what it did (its counts) or its error. */
-static void timer_run(svc_t *s, const char *T, const char *event)
+/* Runs the step of the call; logs what it did (its counts) or its error.
+ * Returns the count of a step that answers one, else 0. */
+static long timer_run(svc_t *s, const char *T, const char *event)
 {
+    long count = 0;
     survey_t *sv = svc_state(s);
     redisReply *r = call_run(&sv->step, svc_rds(s), SURVEY_LIBRARY);
     if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && (r->element[0]->integer || r->element[1]->integer))
         log_info(event, "territory=%s reminded=%lld closed=%lld", T, r->element[0]->integer, r->element[1]->integer);
     else if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0)
-        log_info(event, "territory=%s count=%lld", T, r->integer);
+        log_info(event, "territory=%s count=%ld", T, count = (long)r->integer);
     else if (r && r->type == REDIS_REPLY_ERROR)
         log_error("timer_failed", "step=%s territory=%s reason=\"%.200s\"", sv->step.function, T, r->str);
     if (r)
         freeReplyObject(r);
+    return count;
 }
 
 static void each_territory(svc_t *s, const char *lease, int64_t ttl, void (*fn)(svc_t *s, const char *T, int64_t now))
@@ -75,11 +78,19 @@ static void purge_one(svc_t *s, const char *T, int64_t now)
     call_key(c, "fig_total", "fig:total");
     call_arg(c, "now_ms", "%lld", (long long)now);
     call_arg(c, "limit", "%d", SURVEY_PURGE_LIMIT);
-    timer_run(s, T, "comments_purged");
+    ((survey_t *)svc_state(s))->purged += timer_run(s, T, "comments_purged");
+    c = timer_step(s, T, "purge_participations");
+    call_key(c, "started", "started");
+    call_arg(c, "before_ms", "%lld", (long long)(now - svc_conf(s)->retention.attendance_days * 86400000LL));
+    call_arg(c, "now_ms", "%lld", (long long)now);
+    call_arg(c, "limit", "%d", SURVEY_PURGE_LIMIT);
+    ((survey_t *)svc_state(s))->purged += timer_run(s, T, "participations_purged");
 }
 
 void survey_purge(svc_t *s)
 {
     survey_t *sv = svc_state(s);
+    sv->purged = 0;
     each_territory(s, "purge", sv->conf.purge_ms * 3, purge_one);
+    svc_aof_rewrite_after_purge(s, sv->purged);
 }

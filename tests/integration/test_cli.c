@@ -28,6 +28,12 @@
 static h_env_t env;
 static pid_t sched_pid;
 
+static int survey_leases(h_env_t *h, void *arg)
+{
+    (void)arg;
+    return h_redis_int(h, "EXISTS tp:{42}:survey:lease:timers tp:{42}:survey:lease:purge") == 2;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -49,11 +55,14 @@ static int setup(void **state)
     const char *fast[] = { "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200",
                            "TREMPLIN_SCHEDULER_NOSHOW_CHANCES=0", NULL };
     const char *gw[] = { "TREMPLIN_GATEWAY_TICK_MS=50", NULL };
+    const char *survey[] = { "TREMPLIN_SURVEY_PURGE_MS=200", NULL };
     if ((sched_pid = h_start_ready(&env, "scheduler", NULL, fast, 30000)) < 0
         || h_start_ready(&env, "matcher", NULL, NULL, 30000) < 0 || h_start_ready(&env, "intake", NULL, NULL, 30000) < 0
-        || h_start_ready(&env, "gateway", NULL, gw, 30000) < 0)
+        || h_start_ready(&env, "gateway", NULL, gw, 30000) < 0
+        || h_start_ready(&env, "survey", NULL, survey, 30000) < 0) /* its part of person erase */
         return -1;
-    return h_wait_for(&env, h_session_open, MON, 20000);
+    /* the survey's timers hold their leases before the snapshots start */
+    return h_wait_for(&env, h_session_open, MON, 20000) || h_wait_for(&env, survey_leases, NULL, 20000);
 }
 
 static int teardown(void **state)
@@ -181,6 +190,11 @@ static void misuse_is_refused_and_changes_nothing(void **state)
         { "person show --ref nocolon", 2, "AGENCE:REFERENCE" },
         { "person show 0123456789abcdef0123456789abcdef --ref wilson:X", 2, "un identifiant de personne, ou --ref" },
         { "person list", 2, "action inconnue : list" },
+        { "person erase", 2, "un identifiant de personne, ou --ref" },
+        { "person erase abc", 2, "identifiant de personne invalide" },
+        { "person erase --ref nocolon", 2, "AGENCE:REFERENCE" },
+        { "person erase 0123456789abcdef0123456789abcdef --ref wilson:X", 2, "un identifiant de personne, ou --ref" },
+        { "person erase 0123456789abcdef0123456789abcdef --wait 0", 2, "--wait" },
         { "worklist extra", 2, "argument en trop : extra" },
         { "worklist --branch", 2, "il manque la valeur de --branch" },
         { "worklist --bogus", 2, "option inconnue : --bogus" },
@@ -343,10 +357,23 @@ static void a_mediators_day_through_every_command(void **state)
     SAYS(out, bid_a);
     SAYS(out, bid_b);
 
-    /* a booking cancelled: the seat offered to C, who declines, then the
-     * session cancelled and reopened */
-    assert_int_equal(cli(out, sizeof out, "booking cancel %s", bid_b), 0);
-    SAYS(out, "annulée");
+    /* B asks to be erased (by the mediator's reference): her data goes,
+     * her booking is released and its seat offered to C, who accepts, then
+     * the session cancelled and reopened */
+    assert_int_equal(cli(out, sizeof out, "person erase --ref wilson:WIL-B"), 0);
+    SAYS(out, "données personnelles effacées : coordonnées");
+    SAYS(out, "réservations et listes d'attente libérées");
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:contact:%s", b.person), 0);
+    redisReply *released = h_redis(&env, "HGET tp:{42}:scheduler:booking:%s status", bid_b);
+    assert_string_equal(released->str, "consent_withdrawn");
+    freeReplyObject(released);
+    assert_int_equal(cli(out, sizeof out, "person erase %s", b.person), 0);
+    SAYS(out, "a déjà été effacée le");
+    assert_int_equal(cli(out, sizeof out, "person show %s", b.person), 0);
+    SAYS(out, "Données personnelles effacées le");
+    SAYS(out, "retiré le");
+    assert_int_equal(cli(out, sizeof out, "person erase 0123456789abcdef0123456789abcdef"), 2);
+    SAYS(out, "personne inconnue");
     booking_of(c.person, bid_c, sizeof bid_c);
     assert_true(bid_c[0] != '\0');
     assert_int_equal(cli(out, sizeof out, "offer accept %s", bid_c), 0);

@@ -1297,7 +1297,7 @@ static void two_gateways_one_killed_each_sms_once(void **state)
 static int retention_setup(void **state)
 {
     (void)state;
-    const char *gw[] = { "TREMPLIN_GATEWAY_TICK_MS=50", "TREMPLIN_GATEWAY_RETENTION_DAYS=7",
+    const char *gw[] = { "TREMPLIN_GATEWAY_TICK_MS=50", "TREMPLIN_RETENTION_SMS_DAYS=7",
                          "TREMPLIN_GATEWAY_PURGE_MS=200", "TREMPLIN_GATEWAY_REMINDER_DAYS=0", NULL };
     return group_start(timetable, "2026-11-23T08:00:00Z", 0, gw, MON30);
 }
@@ -1321,7 +1321,7 @@ static void phone_key(const char *pid, char key[200])
 }
 
 /* The texts of incoming SMS (done/), the spool's SMS and the phone sets
- * are kept retention_days (7, business time) after they were last written
+ * are kept [retention] sms_days (7, business time) after they were last written
  * (no reminders in this group: R1's number is not written to again):
  * R1's (23 November) are deleted on 2 December by the purge, R2's (28
  * November) stay. */

@@ -21,10 +21,12 @@
 #include <cmocka.h>
 #include <czmq.h>
 #include <dirent.h>
+#include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "harness.h"
@@ -112,11 +114,14 @@ static int setup(void **state)
     }
     /* every service logs at debug level: the most it can say */
 #define DEBUG "TREMPLIN_LOG_LEVEL=debug"
-    const char *fast_sched[] = { DEBUG, "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200", NULL };
-    const char *fast_survey[] = { DEBUG, "TREMPLIN_SURVEY_TIMER_MS=100", "TREMPLIN_SURVEY_WATCH_MS=200", NULL };
-    const char *fast_gw[] = { DEBUG, "TREMPLIN_GATEWAY_TICK_MS=50", NULL };
+    const char *fast_sched[] = { DEBUG, "TREMPLIN_SCHEDULER_TIMER_MS=100", "TREMPLIN_SCHEDULER_GENERATE_MS=200",
+                                 "TREMPLIN_SCHEDULER_PURGE_MS=200", NULL };
+    const char *fast_survey[] = { DEBUG, "TREMPLIN_SURVEY_TIMER_MS=100", "TREMPLIN_SURVEY_WATCH_MS=200",
+                                  "TREMPLIN_SURVEY_PURGE_MS=200", NULL };
+    const char *fast_gw[] = { DEBUG, "TREMPLIN_GATEWAY_TICK_MS=50", "TREMPLIN_GATEWAY_PURGE_MS=200", NULL };
+    const char *fast_intake[] = { DEBUG, "TREMPLIN_INTAKE_PURGE_MS=200", NULL };
     const char *debug[] = { DEBUG, NULL };
-    const char *const *envs[NSVC] = { fast_sched, debug, debug, fast_survey, debug, fast_gw };
+    const char *const *envs[NSVC] = { fast_sched, debug, fast_intake, fast_survey, debug, fast_gw };
     for (size_t i = 0; i < NSVC; i++)
         if ((pids[i] = h_start_ready(&env, svcs[i], NULL, envs[i], 30000)) < 0)
             return -1;
@@ -158,6 +163,24 @@ static void refer(const char *ref, const char *person_json, const char *purposes
     assert_true(n > 0 && n <= TP_ID_LEN);
     memcpy(pid, at, n);
     pid[n] = '\0';
+}
+
+static char pid_a[TP_ID_LEN + 1]; /* Zéphyrine: erased by the second test */
+static char pid_b[TP_ID_LEN + 1], pid_c[TP_ID_LEN + 1]; /* Anatolie, Malvoisine: purged by the third */
+
+/* A paper survey form typed in (`tremplin survey submit`), with a comment. */
+static void paper_answer(const char *pid, int satisfaction, const char *comment)
+{
+    char path[400], form[512], out[4096], cmd[512];
+    snprintf(path, sizeof path, "%s/form-%s.json", env.dir, pid);
+    snprintf(form, sizeof form,
+             "{ \"person_id\": \"%s\", \"session_id\": \"" MON "\", \"satisfaction\": %d, \"wants_more\": false,\n"
+             "  \"comment\": \"%s\" }\n",
+             pid, satisfaction, comment);
+    assert_int_equal(h_write_file(path, form), 0);
+    snprintf(cmd, sizeof cmd, "survey submit %s", path);
+    if (h_cli(&env, out, sizeof out, cmd) != 0)
+        fail_msg("%s: %s", cmd, out);
 }
 
 static int booked(h_env_t *h, void *arg)
@@ -230,9 +253,10 @@ typedef struct {
     int keys, allowed_with_data, leaks;
 } key_scan_t;
 
-static int search_key(h_env_t *h, const char *key, void *arg)
+/* A key's content as text (every string of it, one a line; a zset with its
+ * scores): *buf, *len (NULL, 0 when empty). */
+static void key_text(h_env_t *h, const char *key, char **buf, size_t *len)
 {
-    key_scan_t *ks = arg;
     redisReply *t = h_redis(h, "TYPE %s", key);
     assert_non_null(t);
     static const struct {
@@ -242,19 +266,30 @@ static int search_key(h_env_t *h, const char *key, void *arg)
     redisReply *v = NULL;
     for (size_t i = 0; i < sizeof readers / sizeof readers[0]; i++)
         if (!strcmp(t->str, readers[i].type)) {
-            if (!strcmp(readers[i].cmd, "LRANGE") || !strcmp(readers[i].cmd, "ZRANGE"))
-                v = h_redis(h, "%s %s 0 -1", readers[i].cmd, key);
+            if (!strcmp(readers[i].cmd, "LRANGE"))
+                v = h_redis(h, "LRANGE %s 0 -1", key);
+            else if (!strcmp(readers[i].cmd, "ZRANGE")) /* the scores too: a wait's length is a figure */
+                v = h_redis(h, "ZRANGE %s 0 -1 WITHSCORES", key);
             else if (!strcmp(readers[i].cmd, "XRANGE"))
                 v = h_redis(h, "XRANGE %s - +", key);
             else
                 v = h_redis(h, "%s %s", readers[i].cmd, key);
         }
     freeReplyObject(t);
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    flatten(v, &buf, &len, &cap);
+    size_t cap = 0;
+    *buf = NULL;
+    *len = 0;
+    flatten(v, buf, len, &cap);
     if (v)
         freeReplyObject(v);
+}
+
+static int search_key(h_env_t *h, const char *key, void *arg)
+{
+    key_scan_t *ks = arg;
+    char *buf;
+    size_t len;
+    key_text(h, key, &buf, &len);
     /* the key's name too: a name holding a phone or a name is a leak */
     const char *found = leaked(key, strlen(key));
     if (!found && buf)
@@ -372,15 +407,7 @@ static void personal_data_stays_in_the_contact_store(void **state)
     assert_int_equal(h_wait_for(&env, invitations_sent, NULL, 30000), 0);
 
     /* Zéphyrine's paper form, with a comment naming someone */
-    char path[400], form[512];
-    snprintf(path, sizeof path, "%s/form-a.json", env.dir);
-    snprintf(form, sizeof form,
-             "{ \"person_id\": \"%s\", \"session_id\": \"" MON "\", \"satisfaction\": 1, \"wants_more\": false,\n"
-             "  \"comment\": \"Barnabéthe, la formatrice, a été très patiente.\" }\n",
-             a);
-    assert_int_equal(h_write_file(path, form), 0);
-    snprintf(cmd, sizeof cmd, "survey submit %s", path);
-    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    paper_answer(a, 1, "Barnabéthe, la formatrice, a été très patiente.");
     /* the letters of the day: read by the gateway's code, written to a file
      * the operator asked for (the second expected place) */
     snprintf(cmd, sizeof cmd, "letters --date 2026-11-30 --pdf %s/letters.pdf", env.dir);
@@ -444,6 +471,367 @@ static void personal_data_stays_in_the_contact_store(void **state)
     assert_non_null(strstr(exported, "Anatolie"));
     assert_null(strstr(exported, "Zéphyrine"));
     assert_null(strstr(exported, "Barnabéthe"));
+    memcpy(pid_a, a, sizeof pid_a);
+    memcpy(pid_b, b, sizeof pid_b);
+    memcpy(pid_c, c, sizeof pid_c);
+}
+
+/* ---------------------------------------------------------- erasure */
+
+/* How many files of dir (not recursive) hold needle; their names, space
+ * separated, into names (when not NULL: cap bytes). */
+static int files_named_holding(const char *dir, const char *needle, char *names, size_t cap_names)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f || e->d_name[0] == '.') {
+            if (f)
+                fclose(f);
+            continue;
+        }
+        char *buf = NULL;
+        size_t len = 0, cap = 0, got;
+        char chunk[65536];
+        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+            if (len + got > cap) {
+                cap = (len + got) * 2;
+                buf = realloc(buf, cap);
+                assert_non_null(buf);
+            }
+            memcpy(buf + len, chunk, got);
+            len += got;
+        }
+        fclose(f);
+        if (buf && memmem(buf, len, needle, strlen(needle))) {
+            n++;
+            if (names)
+                snprintf(names + strlen(names), cap_names - strlen(names), "%s ", e->d_name);
+        }
+        free(buf);
+    }
+    closedir(d);
+    return n;
+}
+
+static int files_holding(const char *dir, const char *needle) { return files_named_holding(dir, needle, NULL, 0); }
+
+/* 1 when none of the files named (space separated) is in dir any more. */
+static int all_gone(const char *dir, const char *names)
+{
+    char copy[2048];
+    snprintf(copy, sizeof copy, "%s", names);
+    for (char *save = NULL, *n = strtok_r(copy, " ", &save); n; n = strtok_r(NULL, " ", &save)) {
+        char path[2700];
+        snprintf(path, sizeof path, "%s/%s", dir, n);
+        if (access(path, F_OK) == 0)
+            return 0;
+    }
+    return 1;
+}
+
+static char aof_dir[600];
+/* The AOF files that held a person's number before (the rewritten base may
+ * store a value compressed: that no file holds it in clear is not enough,
+ * those that did must be gone) */
+static char aof_held[2048];
+
+static int aof_clean_of_a(h_env_t *h, void *arg)
+{
+    (void)h;
+    (void)arg;
+    return all_gone(aof_dir, aof_held) && files_holding(aof_dir, "612345671") == 0
+           && files_holding(aof_dir, "Zéphyrine") == 0;
+}
+
+/* The reporter's figures (GET /api/kpi), without the count of consent
+ * withdrawals (the one figure an erasure moves: it withdraws them), the
+ * time of the answer and the version (how many times the figures' keys
+ * changed, the withdrawals' counts included). */
+static char *kpi_without_withdrawals(long long *withdrawals)
+{
+    web_reply_t r;
+    assert_int_equal(web_get(env.base_port + 7, "/api/kpi", 10000, &r), 0);
+    json_object *o = json_tokener_parse(r.body);
+    web_free(&r);
+    assert_non_null(o);
+    json_object *totals = NULL, *v;
+    assert_true(json_object_object_get_ex(o, "figures", &totals));
+    json_object_object_get_ex(totals, "consent_withdrawals", &v);
+    *withdrawals = json_object_get_int64(v);
+    json_object_object_del(totals, "consent_withdrawals");
+    json_object_object_del(o, "now_ms");
+    json_object_object_del(o, "version"); /* moved by any change of the figures' keys */
+    char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return text;
+}
+
+/* How many of the gateway's phone:<h> sets (a reply's number to people)
+ * hold pid. */
+static int phone_sets_of(const char *pid)
+{
+    redisReply *z = h_redis(&env, "ZRANGE tp:{42}:gateway:phones 0 -1");
+    assert_non_null(z);
+    int n = 0;
+    for (size_t i = 0; i < z->elements; i++)
+        n += h_redis_int(&env, "SISMEMBER tp:{42}:gateway:phone:%s %s", z->element[i]->str, pid) == 1;
+    freeReplyObject(z);
+    return n;
+}
+
+static int no_key_holds_a(h_env_t *h, const char *key, void *arg)
+{
+    static const char *const hers[] = { "Zéphyrine", "Quenouillard", "Capucines-Dorées", "612345671", "Barnabéthe" };
+    char *buf;
+    size_t len;
+    key_text(h, key, &buf, &len);
+    for (size_t i = 0; i < sizeof hers / sizeof hers[0]; i++)
+        if ((buf && memmem(buf, len, hers[i], strlen(hers[i]))) || strstr(key, hers[i])) {
+            fprintf(stderr, "ERROR: after the erasure, %s holds '%s'\n", key, hers[i]);
+            (*(int *)arg)++;
+        }
+    free(buf);
+    return 0;
+}
+
+/* The right to erasure, through the services: Zéphyrine's contact, comment,
+ * phone set and SMS files go everywhere (the spool checked by its text),
+ * her consents are withdrawn, the figures stay (but for that withdrawal),
+ * the AOF no longer holds her phone number once rewritten, her export holds
+ * nothing personal, and erasing her again is told as done. */
+static void erasure_removes_her_data_everywhere_and_keeps_the_figures(void **state)
+{
+    (void)state;
+    const char *a = pid_a;
+    assert_true(a[0] != '\0');
+    snprintf(aof_dir, sizeof aof_dir, "%s/redis/appendonlydir", env.dir);
+    /* before: her number is in the AOF (the contact's write), her SMS in the spool */
+    aof_held[0] = '\0';
+    assert_true(files_named_holding(aof_dir, "612345671", aof_held, sizeof aof_held) > 0);
+    char spool_dir[600];
+    snprintf(spool_dir, sizeof spool_dir, "%s/spool", env.dir);
+    assert_true(files_holding(spool_dir, "Zéphyrine") > 0);
+    assert_int_equal(phone_sets_of(a), 1);
+    long long withdrawals_before, withdrawals_after;
+    char *kpi_before = kpi_without_withdrawals(&withdrawals_before);
+
+    char out[8192], cmd[512];
+    snprintf(cmd, sizeof cmd, "person erase %s", a);
+    if (h_cli(&env, out, sizeof out, cmd) != 0)
+        fail_msg("%s: %s", cmd, out);
+    if (!strstr(out, "données personnelles effacées : ") || !strstr(out, "1 commentaire")
+        || !strstr(out, "AOF de Redis réécrit"))
+        fail_msg("person erase said:\n%s", out);
+    assert_int_equal(h_wait_for(&env, quiet, NULL, 30000), 0);
+
+    /* no key holds anything of hers; the other people's data stays */
+    int leaks = 0;
+    assert_int_equal(h_scan(&env, "*", no_key_holds_a, &leaks), 0);
+    assert_int_equal(leaks, 0);
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:contact:%s", a), 0);
+    assert_int_equal(h_redis_int(&env, "HLEN tp:{42}:gateway:survey:%s", a), 0);
+    assert_int_equal(phone_sets_of(a), 0);
+    assert_int_equal(files_holding(spool_dir, "Zéphyrine"), 0);
+    assert_true(files_holding(spool_dir, "Anatolie") > 0);
+    /* consents withdrawn; the pseudonymous facts stay */
+    assert_true(h_redis_int(&env, "HEXISTS tp:{42}:intake:person:%s erased_ms", a) == 1);
+    redisReply *c = h_redis(&env, "HMGET tp:{42}:intake:person:%s consent:training consent:sms consent:survey", a);
+    for (size_t i = 0; i < 3; i++)
+        assert_string_equal(c->element[i]->str, "withdrawn");
+    freeReplyObject(c);
+    assert_true(h_redis_int(&env, "HGET tp:{42}:scheduler:person:%s seen_total", a) == 1);
+    /* the reporter's figures: the same, but for the three withdrawals */
+    char *kpi_after = kpi_without_withdrawals(&withdrawals_after);
+    if (strcmp(kpi_before, kpi_after)) {
+        fprintf(stderr, "before: %s\nafter:  %s\n", kpi_before, kpi_after);
+        fail_msg("the figures changed");
+    }
+    assert_int_equal(withdrawals_after, withdrawals_before + 3);
+    free(kpi_before);
+    free(kpi_after);
+
+    /* the AOF, once rewritten, holds her number no more (the old files go
+     * once the new base is written) — and still holds Anatolie's */
+    assert_int_equal(h_wait_for(&env, aof_clean_of_a, NULL, 20000), 0);
+    assert_true(files_holding(aof_dir, "623456782") > 0);
+
+    /* her export: nothing personal */
+    static char exported[65536];
+    snprintf(cmd, sizeof cmd, "person export %s", a);
+    assert_int_equal(h_cli(&env, exported, sizeof exported, cmd), 0);
+    static const char *const hers[] = { "Zéphyrine", "Quenouillard", "Capucines-Dorées", "612345671", "Barnabéthe" };
+    for (size_t i = 0; i < sizeof hers / sizeof hers[0]; i++)
+        if (strstr(exported, hers[i]))
+            fail_msg("after the erasure, person export holds %s:\n%.3000s", hers[i], exported);
+    /* again: told, nothing to do */
+    snprintf(cmd, sizeof cmd, "person erase %s", a);
+    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    if (!strstr(out, "déjà été effacée"))
+        fail_msg("erasing again said:\n%s", out);
+}
+
+/* ------------------------------------------------------ retention */
+
+/* Every figure key of every service (tp:{42}:<svc>:fig:*), its content as
+ * text, one line each, sorted: what the reporter derives its figures from. */
+typedef struct {
+    char *text;
+    size_t len, cap;
+} figs_t;
+
+static int figs_add(h_env_t *h, const char *key, void *arg)
+{
+    figs_t *f = arg;
+    char *buf;
+    size_t len;
+    key_text(h, key, &buf, &len);
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] == '\n')
+            buf[i] = ' ';
+    size_t need = strlen(key) + len + 4;
+    if (f->len + need > f->cap) {
+        f->cap = (f->len + need) * 2;
+        f->text = realloc(f->text, f->cap);
+        assert_non_null(f->text);
+    }
+    f->len += (size_t)snprintf(f->text + f->len, f->cap - f->len, "%s = %.*s\n", key, (int)len, buf ? buf : "");
+    free(buf);
+    return 0;
+}
+
+static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
+
+/* The figure keys of the period the run happened in (November and December
+ * 2026: the days, the sessions, the waits), as text. Left out: fig:total
+ * and the purge's own day, which count what was purged (contacts_purged …),
+ * and the sessions the timetable opens in the years after. */
+static char *figures_of_the_run(void)
+{
+    figs_t f = { NULL, 0, 0 };
+    static const char *const patterns[] = { "tp:{42}:*:fig:2026-*", "tp:{42}:*:fig:session:2026*",
+                                            "tp:{42}:*:fig:wait:2026-*" };
+    for (size_t i = 0; i < sizeof patterns / sizeof patterns[0]; i++)
+        assert_int_equal(h_scan(&env, patterns[i], figs_add, &f), 0);
+    assert_non_null(f.text);
+    /* in key order, whatever order SCAN gave them in */
+    char *lines[4096];
+    size_t n = 0;
+    for (char *save = NULL, *l = strtok_r(f.text, "\n", &save); l && n < 4096; l = strtok_r(NULL, "\n", &save))
+        lines[n++] = l;
+    qsort(lines, n, sizeof lines[0], cmp_str);
+    char *sorted = malloc(f.len + 1);
+    assert_non_null(sorted);
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)sprintf(sorted + at, "%s\n", lines[i]);
+    sorted[at] = '\0';
+    free(f.text);
+    return sorted;
+}
+
+static int purged(h_env_t *h, void *arg)
+{
+    (void)arg;
+    return h_redis_int(h, "EXISTS tp:{42}:intake:contact:%s", pid_b) == 0
+           && h_redis_int(h, "EXISTS tp:{42}:intake:contact:%s", pid_c) == 0
+           && h_redis_int(h, "ZCARD tp:{42}:survey:retention") == 0
+           && h_redis_int(h, "EXISTS tp:{42}:scheduler:roster:" MON) == 0
+           && h_redis_int(h, "ZCARD tp:{42}:survey:started") == 0 && h_redis_int(h, "ZCARD tp:{42}:gateway:phones") == 0
+           && h_redis_int(h, "ZCARD tp:{42}:gateway:person:%s", pid_b) == 0;
+}
+
+static int aof_clean_of_b(h_env_t *h, void *arg)
+{
+    (void)h;
+    (void)arg;
+    return all_gone(aof_dir, aof_held) && files_holding(aof_dir, "623456782") == 0
+           && files_holding(aof_dir, "Merci à Barn") == 0;
+}
+
+static int participations_closed(h_env_t *h, void *arg)
+{
+    (void)arg;
+    return h_redis_int(h, "HGET tp:{42}:survey:fig:total closed_unanswered") >= 1;
+}
+
+/* Retention, on business time: years later, every category is past its
+ * date — Anatolie's and Malvoisine's contacts ([retention] contact_days),
+ * Anatolie's comment (comments_days), who was in Monday's workshop
+ * (attendance_days: the roster, the bookings' person, the survey's link,
+ * the gateway's job records),
+ * the gateway's phone sets and files (sms_days) — and the purges remove it
+ * all, from Redis's disk too (the AOF rewritten), while the figures of the
+ * run, and the reporter's answer for it, stay exactly the same. */
+static void purges_remove_personal_data_and_keep_the_figures(void **state)
+{
+    (void)state;
+    assert_true(pid_b[0] && pid_c[0]);
+    /* Anatolie answers on paper, with a comment */
+    paper_answer(pid_b, 2, "Merci à Barnabéthe.");
+    assert_int_equal(h_redis_int(&env, "ZCARD tp:{42}:survey:retention"), 1);
+    /* six weeks later: the survey's window is over, everything settled */
+    set_now("2027-01-11T10:00:00Z");
+    assert_int_equal(h_wait_for(&env, participations_closed, NULL, 20000), 0);
+    assert_int_equal(h_wait_for(&env, quiet, NULL, 30000), 0);
+    char *before = figures_of_the_run();
+    web_reply_t r;
+    assert_int_equal(web_get(env.base_port + 7, "/api/kpi?from=2026-11-01&to=2026-12-31", 10000, &r), 0);
+    json_object *kb = json_tokener_parse(r.body);
+    web_free(&r);
+    assert_non_null(kb);
+    assert_true(h_redis_int(&env, "EXISTS tp:{42}:intake:contact:%s", pid_b) == 1);
+    assert_true(h_redis_int(&env, "EXISTS tp:{42}:scheduler:roster:" MON) == 1);
+    assert_true(h_redis_int(&env, "ZCARD tp:{42}:gateway:person:%s", pid_b) > 0);
+    snprintf(aof_dir, sizeof aof_dir, "%s/redis/appendonlydir", env.dir);
+    aof_held[0] = '\0';
+    assert_true(files_named_holding(aof_dir, "623456782", aof_held, sizeof aof_held) > 0);
+    assert_true(files_holding(aof_dir, "Merci à Barn") > 0);
+
+    /* three years on */
+    set_now("2029-12-10T10:00:00Z");
+    assert_int_equal(h_wait_for(&env, purged, NULL, 30000), 0);
+    assert_int_equal(h_wait_for(&env, quiet, NULL, 30000), 0);
+    /* who was there is forgotten; their own counts stay */
+    assert_int_equal(h_redis_int(&env, "ZCARD tp:{42}:scheduler:bookings:%s", pid_b), 0);
+    assert_true(h_redis_int(&env, "HGET tp:{42}:scheduler:person:%s seen_total", pid_b) == 1);
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:survey:by:%s:" MON, pid_b), 0);
+    /* the purges had the AOF rewritten: her number and her comment have
+     * left Redis's disk too */
+    assert_int_equal(h_wait_for(&env, aof_clean_of_b, NULL, 20000), 0);
+
+    char *after = figures_of_the_run();
+    if (strcmp(before, after)) {
+        fprintf(stderr, "before:\n%s\nafter:\n%s\n", before, after);
+        fail_msg("the figures of the run changed with the purge");
+    }
+    assert_int_equal(web_get(env.base_port + 7, "/api/kpi?from=2026-11-01&to=2026-12-31", 10000, &r), 0);
+    json_object *ka = json_tokener_parse(r.body);
+    web_free(&r);
+    assert_non_null(ka);
+    json_object *fb, *fa;
+    assert_true(json_object_object_get_ex(kb, "figures", &fb));
+    assert_true(json_object_object_get_ex(ka, "figures", &fa));
+    const char *sb = json_object_to_json_string_ext(fb, JSON_C_TO_STRING_PLAIN);
+    const char *sa = json_object_to_json_string_ext(fa, JSON_C_TO_STRING_PLAIN);
+    if (strcmp(sb, sa)) {
+        fprintf(stderr, "before: %s\nafter:  %s\n", sb, sa);
+        fail_msg("the reporter's figures changed with the purge");
+    }
+    json_object *people;
+    assert_true(json_object_object_get_ex(fa, "people_trained", &people));
+    assert_int_equal(json_object_get_int(people), 3);
+    print_message("tp retention: %zu bytes of figures the same after the purges\n", strlen(after));
+    json_object_put(kb);
+    json_object_put(ka);
+    free(before);
+    free(after);
 }
 
 int main(void)
@@ -452,6 +840,8 @@ int main(void)
     h_group_env(&env);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(personal_data_stays_in_the_contact_store),
+        cmocka_unit_test(erasure_removes_her_data_everywhere_and_keeps_the_figures),
+        cmocka_unit_test(purges_remove_personal_data_and_keep_the_figures),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -21,6 +21,7 @@ typedef struct {
     int64_t command_timeout_ms;
     int verbose;
     double speed;
+    int64_t watch_ms;
     conf_map_t endpoints;
 } t_conf_t;
 
@@ -30,6 +31,7 @@ static const conf_field_t t_fields[] = {
     CONF_INT_FIELD("redis", "command-timeout-ms", t_conf_t, command_timeout_ms, "500"),
     CONF_BOOL_FIELD("log", "verbose", t_conf_t, verbose, "no"),
     CONF_DOUBLE_FIELD("clock", "speed", t_conf_t, speed, "1.5"),
+    CONF_INT_FIELD("intake", "watch_ms", t_conf_t, watch_ms, "1000"),
     CONF_MAP_FIELD("endpoints", t_conf_t, endpoints),
 };
 
@@ -196,6 +198,18 @@ static void test_unknown_key_fails(void **state)
     write_file(f, "[redis]\nhost = h\nhots = typo\n");
     assert_int_equal(load(f, f->path), -1);
     assert_err_at(f, 3, "unknown key 'hots' in [redis]");
+}
+
+/* A key that moved to another section is refused with where it is now
+ * (the retention periods went to [retention]): read under its old name it
+ * would be ignored, and the deployment would keep a retention it believes
+ * it changed. */
+static void test_moved_key_says_where(void **state)
+{
+    fixture_t *f = *state;
+    write_file(f, "[intake]\nwatch_ms = 5\nretention_days = 30\n");
+    assert_int_equal(load(f, f->path), -1);
+    assert_err_at(f, 3, "'retention_days' in [intake] has moved: write it as 'contact_days' in [retention]");
 }
 
 static void test_other_programs_section_skipped(void **state)
@@ -407,6 +421,7 @@ int main(void)
         T(test_env_bad_value),
         T(test_bad_integer_names_line),
         T(test_unknown_key_fails),
+        T(test_moved_key_says_where),
         T(test_other_programs_section_skipped),
         T(test_unknown_section_refused),
         T(test_empty_file_refused),

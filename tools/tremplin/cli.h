@@ -179,6 +179,13 @@ int cli_survey(cli_t *cli, int argc, char **argv);
 int cli_referral(cli_t *cli, int argc, char **argv);
 int cli_consent(cli_t *cli, int argc, char **argv);
 int cli_person(cli_t *cli, int argc, char **argv);
+/* The person a command names, by id (word) or by a referral's reference
+ * (ref, "BRANCH:REF"), one of the two: its id, territory and intake record (a JSON object
+ * the caller puts). CLI_OK, or the exit code with the reason told. */
+struct json_object;
+int cli_person_find(cli_t *cli, const char *word, const char *ref, char pid[TP_ID_LEN + 1], const char **T,
+                    struct json_object **person);
+int cli_person_erase(cli_t *cli, int argc, char **argv);
 int cli_worklist(cli_t *cli, int argc, char **argv);
 int cli_simulate(cli_t *cli, int argc, char **argv);
 int cli_sessions(cli_t *cli, int argc, char **argv);

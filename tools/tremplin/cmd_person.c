@@ -288,6 +288,7 @@ static json_object *ps_person(cli_t *cli, rds_t *r, const char *T, const char *p
     ps_add_str(out, "given_name", ps_get(contact, "given_name"));
     json_object_put(contact);
     json_object_object_add(out, "contact_purged_ms", json_object_new_int64(ps_ms(person, "contact_purged_ms")));
+    json_object_object_add(out, "erased_ms", json_object_new_int64(ps_ms(person, "erased_ms")));
     snprintf(key, sizeof key, "person:%s", pid);
     json_object *mp = ps_hash(r, T, "matcher", key);
     char lvl[64];
@@ -335,6 +336,10 @@ static void ps_print(json_object *p)
     if (ps_ms(p, "contact_purged_ms")) {
         cli_date_fr(ps_ms(p, "contact_purged_ms"), day);
         printf("Coordonnées effacées le %s (durée de conservation dépassée)\n", day);
+    }
+    if (ps_ms(p, "erased_ms")) {
+        cli_date_fr(ps_ms(p, "erased_ms"), day);
+        printf("Données personnelles effacées le %s, à sa demande (tremplin person erase)\n", day);
     }
     cli_date_fr(ps_ms(p, "assessed_ms"), day);
     if (ps_ms(p, "assessed_ms"))
@@ -469,6 +474,49 @@ static void ps_export_extra(rds_t *r, const char *T, const char *pid, json_objec
     json_object_object_add(out, "survey", answers);
 }
 
+int cli_person_find(cli_t *cli, const char *word, const char *ref, char pid[TP_ID_LEN + 1], const char **T,
+                    json_object **person)
+{
+    char rid[TP_ID_LEN + 1];
+    *T = NULL;
+    if (!word == !ref)
+        return cli_misuse(cli, "un identifiant de personne, ou --ref AGENCE:REFERENCE");
+    if (ref) {
+        if (!strchr(ref, ':'))
+            return cli_misuse(cli, "--ref : AGENCE:REFERENCE attendu, pas « %s »", ref);
+        int rc = cli_by_ref(cli, ref, rid, pid, T);
+        if (rc == -1)
+            return CLI_UNREACHABLE;
+        if (rc == -2) {
+            fprintf(stderr, "refusé : aucune orientation reçue sous la référence %s\n", ref);
+            return CLI_REFUSED;
+        }
+    } else if (!ids_hex(word)) {
+        return cli_misuse(cli, "identifiant de personne invalide : %s (32 caractères hexadécimaux)", word);
+    } else {
+        util_strlcpy(pid, word, TP_ID_LEN + 1);
+    }
+    rds_t *r = cli_redis(cli);
+    if (!r)
+        return CLI_UNREACHABLE;
+    if (!*T)
+        *T = cli_person_territory(cli, pid);
+    char key[80];
+    snprintf(key, sizeof key, "person:%s", pid);
+    *person = ps_hash(r, *T, "intake", key);
+    if (!*person) {
+        fprintf(stderr, "tremplin : Redis injoignable\n");
+        return CLI_UNREACHABLE;
+    }
+    if (json_object_object_length(*person) == 0) {
+        json_object_put(*person);
+        *person = NULL;
+        fprintf(stderr, "refusé : personne inconnue : %s\n", pid);
+        return CLI_REFUSED;
+    }
+    return CLI_OK;
+}
+
 static int cli_person_show(cli_t *cli, int argc, char **argv, int export)
 {
     static const struct option opts[] = { { "ref", required_argument, NULL, 'r' },
@@ -477,43 +525,14 @@ static int cli_person_show(cli_t *cli, int argc, char **argv, int export)
     cli_args_t a;
     if (cli_parse(cli, argc, argv, opts, 0, 1, &a) != 0)
         return CLI_REFUSED;
-    if ((a.nwords == 1) == (a.opt['r'] != NULL))
-        return cli_misuse(cli, "un identifiant de personne, ou --ref AGENCE:REFERENCE");
     cli->json = export || a.opt['j'] != NULL;
-    char rid[TP_ID_LEN + 1], pid[TP_ID_LEN + 1];
+    char pid[TP_ID_LEN + 1];
     const char *T = NULL;
-    if (a.opt['r']) {
-        if (!strchr(a.opt['r'], ':'))
-            return cli_misuse(cli, "--ref : AGENCE:REFERENCE attendu, pas « %s »", a.opt['r']);
-        int rc = cli_by_ref(cli, a.opt['r'], rid, pid, &T);
-        if (rc == -1)
-            return CLI_UNREACHABLE;
-        if (rc == -2) {
-            fprintf(stderr, "refusé : aucune orientation reçue sous la référence %s\n", a.opt['r']);
-            return CLI_REFUSED;
-        }
-    } else if (!ids_hex(a.word[0])) {
-        return cli_misuse(cli, "identifiant de personne invalide : %s (32 caractères hexadécimaux)", a.word[0]);
-    } else {
-        util_strlcpy(pid, a.word[0], sizeof pid);
-    }
+    json_object *person = NULL;
+    int rc = cli_person_find(cli, a.nwords ? a.word[0] : NULL, a.opt['r'], pid, &T, &person);
+    if (rc != CLI_OK)
+        return rc;
     rds_t *r = cli_redis(cli);
-    if (!r)
-        return CLI_UNREACHABLE;
-    if (!T)
-        T = cli_person_territory(cli, pid);
-    char key[80];
-    snprintf(key, sizeof key, "person:%s", pid);
-    json_object *person = ps_hash(r, T, "intake", key);
-    if (!person) {
-        fprintf(stderr, "tremplin : Redis injoignable\n");
-        return CLI_UNREACHABLE;
-    }
-    if (json_object_object_length(person) == 0) {
-        json_object_put(person);
-        fprintf(stderr, "refusé : personne inconnue : %s\n", pid);
-        return CLI_REFUSED;
-    }
     json_object *p = ps_person(cli, r, T, pid, person);
     json_object_put(person);
     if (export)
@@ -528,10 +547,12 @@ static int cli_person_show(cli_t *cli, int argc, char **argv, int export)
 
 int cli_person(cli_t *cli, int argc, char **argv)
 {
-    static const char *const actions[] = { "show", "export", NULL };
+    static const char *const actions[] = { "show", "export", "erase", NULL };
     int action = cli_action(cli, argc, argv, actions);
     if (action < 0)
         return CLI_REFUSED;
+    if (action == 2)
+        return cli_person_erase(cli, argc - 1, argv + 1);
     return cli_person_show(cli, argc - 1, argv + 1, action == 1);
 }
 

@@ -70,10 +70,16 @@ static const cli_command_t cli_commands[] = {
       cli_consent, NULL },
     { "person", "tout ce que Tremplin sait d'une personne",
       U("tremplin person show PERSONNE | --ref AGENCE:REFERENCE [--json]") "\n"
-      "       tremplin person export PERSONNE | --ref AGENCE:REFERENCE > personne.json\n\n"
+      "       tremplin person export PERSONNE | --ref AGENCE:REFERENCE > personne.json\n"
+      "       tremplin person erase PERSONNE | --ref AGENCE:REFERENCE [--wait SECONDES]\n\n"
       "show : orientations, niveau, réservations, listes d'attente, consentements et notifications.\n"
       "export : tout cela et les données personnelles détenues (coordonnées, réponses au questionnaire\n"
-      "et commentaires), en JSON : la réponse à une demande d'accès de la personne (RGPD, article 15).\n",
+      "et commentaires), en JSON : la réponse à une demande d'accès de la personne (RGPD, article 15).\n"
+      "erase : le droit à l'effacement (RGPD, article 17) : coordonnées, commentaires, numéros, SMS\n"
+      "conservés effacés partout, consentements retirés (places et notifications libérées), puis le\n"
+      "fichier AOF de Redis réécrit ; restent les faits pseudonymes des chiffres. Attend au plus\n"
+      "--wait secondes (30) que chaque service ait fait sa part ; relancée, elle termine ou dit que\n"
+      "c'est fait.\n",
       cli_person, NULL },
     { "worklist", "les personnes qui attendent une action d'un médiateur",
       U("tremplin worklist [--branch AGENCE] [--json]") "\n"
