@@ -150,8 +150,7 @@ if [ "$mode" = "demo" ]; then
         echo "(la saison n'a pas pu être jouée jusqu'au bout : voir les messages ci-dessus et $var/log/)" >&2
     fi
     echo
-    echo "Dans un autre terminal :  export TREMPLIN_CONF=$var/tremplin.conf PATH=\$PATH:$(pwd)/$build/bin"
-    echo "                          tremplin ping ; tremplin sessions ; tremplin kpi ; tremplin worklist"
+    echo "Le programme tremplin, dans un autre terminal :  export PATH=\$PATH:$(pwd)/$build/bin TREMPLIN_CONF=$var/tremplin.conf"
     if [ "${ONESHOT:-0}" = "1" ]; then
         [ "$season_rc" -eq 0 ] && stop 0
         stop 1

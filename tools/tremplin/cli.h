@@ -43,6 +43,7 @@ struct cli {
     survey_conf_t survey;
     int json;  /* --json: answers as JSON */
     int quiet; /* the tool's own steps (the demo season): no confirmation printed */
+    int pdf_used; /* a PDF was written: fontconfig's caches to free at the end */
     /* the files people's words come from (cli_tt, cli_catalogue):
      * read on first use */
     timetable_t *tt;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "clock.h"
 #include "keys.h"
@@ -179,6 +180,49 @@ static void season_journey(season_t *s, const char *pid, const char *phone)
     (void)phone;
 }
 
+static int season_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Next week's sessions (ids start with their date and time): the roster
+ * (CSV) and sign-in sheet (PDF) of each, written in <dir>/semaine-prochaine/
+ * as `tremplin roster` writes them. */
+static void season_next_week(season_t *s)
+{
+    cal_local_t l;
+    clock_local(clock_now_ms(), &l);
+    int32_t monday = l.days - (l.weekday + 6) % 7 + 7;
+    int64_t from = cal_from_local(clock_zone(), monday, 0), to = cal_from_local(clock_zone(), monday + 7, 0);
+    rds_t *r = cli_redis(s->cli);
+    char key[200], *ids[64];
+    int n = 0;
+    tp_key(key, sizeof key, s->T, "scheduler", "kinds");
+    redisReply *kinds = r ? rds_cmd(r, "SMEMBERS %s", key) : NULL;
+    for (size_t k = 0; kinds && kinds->type == REDIS_REPLY_ARRAY && k < kinds->elements; k++) {
+        tp_key(key, sizeof key, s->T, "scheduler", "sessions:%s", kinds->element[k]->str);
+        redisReply *x = rds_cmd(r, "ZRANGEBYSCORE %s %lld (%lld", key, (long long)from, (long long)to);
+        for (size_t j = 0; x && x->type == REDIS_REPLY_ARRAY && j < x->elements && n < 64; j++)
+            ids[n++] = xstrdup(x->element[j]->str);
+        if (x)
+            freeReplyObject(x);
+    }
+    if (kinds)
+        freeReplyObject(kinds);
+    qsort(ids, (size_t)n, sizeof *ids, season_cmp);
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/semaine-prochaine", s->dir);
+    mkdir(dir, 0700);
+    printf("\nLa semaine prochaine, la liste (CSV) et la feuille d'émargement (PDF) de chaque séance, dans %s/ :\n", dir);
+    for (int i = 0; i < n; i++) {
+        char csv[500], pdf[500];
+        snprintf(csv, sizeof csv, "%s/liste-%s.csv", dir, ids[i]);
+        snprintf(pdf, sizeof pdf, "%s/emargement-%s.pdf", dir, ids[i]);
+        char *argv[] = { ids[i], "--csv", csv, "--pdf", pdf, NULL };
+        if (cli_roster(s->cli, 5, argv) == 0)
+            printf("  %s : liste-%s.csv, emargement-%s.pdf\n", ids[i], ids[i], ids[i]);
+        free(ids[i]);
+    }
+    printf("  (à nouveau, pour une séance : tremplin roster SEANCE --csv liste.csv --pdf emargement.pdf)\n");
+}
+
 static void season_report(season_t *s, json_object *st)
 {
     char today[11];
@@ -190,31 +234,15 @@ static void season_report(season_t *s, json_object *st)
         printf("\nTableau de bord : http://%s:%ld/   (les mêmes chiffres : /api/kpi?from=%s&to=%s)\n", rc.http_bind,
                (long)rc.http_port, js(st, "from"), today);
     season_journey(s, js(st, "journey_person"), js(st, "journey_phone"));
-    /* next week's sessions: their rosters and sign-in sheets */
-    cal_local_t l;
-    clock_local(clock_now_ms(), &l);
-    int32_t monday = l.days - (l.weekday + 6) % 7 + 7;
-    int64_t from = cal_from_local(clock_zone(), monday, 0), to = cal_from_local(clock_zone(), monday + 7, 0);
-    printf("\nLa semaine prochaine : les listes et les feuilles d'émargement, par séance :\n");
-    rds_t *r = cli_redis(s->cli);
-    char key[200];
-    tp_key(key, sizeof key, s->T, "scheduler", "kinds");
-    redisReply *kinds = r ? rds_cmd(r, "SMEMBERS %s", key) : NULL;
-    for (size_t k = 0; kinds && kinds->type == REDIS_REPLY_ARRAY && k < kinds->elements; k++) {
-        tp_key(key, sizeof key, s->T, "scheduler", "sessions:%s", kinds->element[k]->str);
-        redisReply *ids = rds_cmd(r, "ZRANGEBYSCORE %s %lld (%lld", key, (long long)from, (long long)to);
-        for (size_t j = 0; ids && ids->type == REDIS_REPLY_ARRAY && j < ids->elements; j++)
-            printf("  tremplin roster %s --csv liste.csv --pdf emargement.pdf\n", ids->element[j]->str);
-        if (ids)
-            freeReplyObject(ids);
-    }
-    if (kinds)
-        freeReplyObject(kinds);
+    season_next_week(s);
     printf("Les SMS envoyés : %s/ (un fichier par SMS) ; les réponses lues : %s/done/\n", s->spool_dir, s->inbox_dir);
-    printf("\nOrienter quelqu'un à la main (comme le système d'un bureau de poste) :\n"
-           "  TREMPLIN_CONF=%s tremplin referral submit deploy/examples/referral.json\n"
-           "puis : tremplin person show --ref wilson:WIL-2026-000123, tremplin sessions, tremplin kpi\n",
-           s->cli->conf_path);
+    printf("\nOrienter quelqu'un à la main (comme le système d'un bureau de poste), dans un autre terminal :\n"
+           "  export TREMPLIN_CONF=%s\n"
+           "  tremplin branch add wilson --name \"La Poste Saint-Étienne Wilson\" --territory %s   (une fois)\n"
+           "  tremplin referral submit deploy/examples/referral.json\n"
+           "  tremplin person show --ref wilson:WIL-2026-000123\n"
+           "Et : tremplin sessions ; tremplin kpi --from %s --by week ; tremplin worklist\n",
+           s->cli->conf_path, s->T, js(st, "from"));
 }
 
 /* ------------------------------------------------------------ the weeks */
@@ -260,6 +288,8 @@ static int season_day(season_t *s, int day, int *next)
         season_reply(s);
         if (season_wait_quiet(s) != 0)
             return -1;
+        if (season_paper(s) > 0 && season_wait_quiet(s) != 0)
+            return -1;
         prev = at;
     }
     return 0;
@@ -293,9 +323,11 @@ static int season_play(season_t *s, json_object *st, const char *state_path)
             return -1;
         if (day % 7 == 6 && day < r->weeks * 7) {
             long n = s->referred + s->refused;
-            printf("  semaine %2d : %ld orientation%s, %ld présence%s notée%s, %ld réponse%s par SMS (%.0f s)\n",
+            printf("  semaine %2d : %ld orientation%s, %ld présence%s notée%s, %ld réponse%s par SMS, %ld questionnaire%s "
+                   "papier (%.0f s)\n",
                    day / 7 + 1, n, n > 1 ? "s" : "", s->marks, s->marks > 1 ? "s" : "", s->marks > 1 ? "s" : "",
-                   s->replies, s->replies > 1 ? "s" : "", (double)(clock_mono_ms() - t0) / 1000.0);
+                   s->replies, s->replies > 1 ? "s" : "", s->forms, s->forms > 1 ? "s" : "",
+                   (double)(clock_mono_ms() - t0) / 1000.0);
             fflush(stdout);
         }
     }

@@ -22,13 +22,20 @@ typedef struct {
     char inbox_dir[300];
     const char *T;        /* the territory */
     client_t *branch[SEASON_NBRANCHES];
-    client_t *scheduler;
+    client_t *scheduler, *survey;
+    /* paper forms of the workshops just marked (people without a mobile),
+     * typed in at the next step, once the survey has opened them */
+    struct {
+        int person;
+        char session[72];
+    } *paper;
+    int npaper, paper_cap;
     int32_t first_day;    /* the season's first Monday (days since 1970) */
     /* per person of the plan */
     char (*pid)[TP_ID_LEN + 1];
     int *workshops_marked, *cancelled, *declined;
     zhash_t *seen_sms;    /* spool files already read */
-    long referred, refused, replies, marks, errors;
+    long referred, refused, replies, marks, forms, errors;
 } season_t;
 
 /* ---------------------------------------------------------- season_stack.c */
@@ -56,6 +63,9 @@ int season_refer(season_t *s, int i);
 void season_reply(season_t *s);
 /* Marks attendance of the sessions that ended since from_ms. */
 void season_attendance(season_t *s, int64_t from_ms, int64_t to_ms);
+/* Types in the paper forms of the people without a mobile who came
+ * (SubmitSurvey to the survey service, channel "paper"); how many. */
+int season_paper(season_t *s);
 /* The plan's index of a person id, or -1. */
 int season_person_of(const season_t *s, const char *pid);
 

@@ -122,7 +122,9 @@ static int has_workshop(const season_person_t *p) { return p->consent && p->prof
 static int comes(const season_person_t *p) { return has_workshop(p) && !p->noshow_first; }
 static int reachable(const season_person_t *p) { return has_workshop(p) && p->mobile; }
 static int cancel_candidate(const season_person_t *p) { return reachable(p) && !p->noshow_first && !p->excused_first; }
-static int attends(const season_person_t *p) { return reachable(p) && !p->noshow_first && !p->excused_first && !p->cancels; }
+/* those who come to their first workshop and may answer the survey (by SMS,
+ * or without a mobile on the paper form the trainer types in) */
+static int attends(const season_person_t *p) { return has_workshop(p) && !p->noshow_first && !p->excused_first && !p->cancels; }
 static int answers(const season_person_t *p) { return p->answers_survey; }
 
 int season_score(const season_person_t *p)

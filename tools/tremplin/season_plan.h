@@ -33,7 +33,7 @@ typedef struct {
     long noshow_pct, excused_pct;                     /* at their first workshop */
     long cancel_pct;                                  /* answer ANNULER to their first convocation */
     long decline_pct;                                 /* answer NON to an offered seat */
-    long survey_answer_pct;                           /* of those invited, answer by SMS */
+    long survey_answer_pct;                           /* of those who come, answer (SMS, else paper) */
     long very_satisfied_pct, wants_more_pct;          /* of those who answer */
     long holiday_week;                                /* 1-based; 0: none */
     long absence_week;                                /* a trainer absent two days; 0: none */

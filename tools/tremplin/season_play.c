@@ -1,8 +1,10 @@
 /* What the people of the demo season do, through the stack's front doors
  * only: their post office's system refers them over intake's CURVE endpoint
  * (as `tremplin simulate`), they answer the SMS the gateway wrote in its
- * spool by SMS of their own in its inbox (OUI, NON, ANNULER, "1 OUI"), and
- * their trainer marks attendance with the scheduler's MarkAttendance. */
+ * spool by SMS of their own in its inbox (OUI, NON, ANNULER, "1 OUI"),
+ * their trainer marks attendance with the scheduler's MarkAttendance and
+ * types in the paper survey forms of those without a mobile (SubmitSurvey,
+ * as `tremplin survey submit`). */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +30,8 @@ int season_connect(season_t *s)
         client_set_retry(s->branch[b], 3000, 5);
     }
     s->scheduler = cli_client(s->cli, "scheduler");
-    return s->scheduler ? 0 : -1;
+    s->survey = cli_client(s->cli, "survey");
+    return s->scheduler && s->survey ? 0 : -1;
 }
 
 void season_disconnect(season_t *s)
@@ -36,6 +39,8 @@ void season_disconnect(season_t *s)
     for (int b = 0; b < SEASON_NBRANCHES; b++)
         client_destroy(&s->branch[b]);
     client_destroy(&s->scheduler);
+    client_destroy(&s->survey);
+    free(s->paper);
 }
 
 /* ------------------------------------------------------------ referrals */
@@ -253,8 +258,47 @@ static void season_mark(season_t *s, const char *sid, const char *trainer, const
         s->errors++;
     } else {
         s->marks++;
+        if (i >= 0 && !strcmp(status, "seen") && !s->plan.people[i].mobile && s->plan.people[i].answers_survey) {
+            if (s->npaper == s->paper_cap) {
+                s->paper_cap = s->paper_cap ? 2 * s->paper_cap : 16;
+                s->paper = xrealloc(s->paper, (size_t)s->paper_cap * sizeof *s->paper);
+            }
+            s->paper[s->npaper].person = i;
+            snprintf(s->paper[s->npaper].session, sizeof s->paper[s->npaper].session, "%s", sid);
+            s->npaper++;
+        }
     }
     wire_free(reply, NULL);
+}
+
+int season_paper(season_t *s)
+{
+    int n = s->npaper;
+    for (int k = 0; k < n; k++) {
+        const season_person_t *p = &s->plan.people[s->paper[k].person];
+        Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT, *reply = NULL;
+        Tremplin__SubmitSurvey f = TREMPLIN__SUBMIT_SURVEY__INIT;
+        f.person_id = s->pid[s->paper[k].person];
+        f.session_id = s->paper[k].session;
+        f.satisfaction = (uint32_t)p->satisfaction;
+        f.wants_more = p->wants_more != 0;
+        f.wants_more_given = 1;
+        f.channel = "paper";
+        env.territory = (char *)s->T;
+        env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_SURVEY;
+        env.submit_survey = &f;
+        if (client_call(s->survey, &env, &reply) != 0 || reply->payload_case != TREMPLIN__ENVELOPE__PAYLOAD_ACK) {
+            fprintf(stderr, "tremplin : questionnaire papier refusé (séance %s) : %s\n", f.session_id,
+                    reply && reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR ? reply->error->message_fr
+                                                                                      : "pas de réponse");
+            s->errors++;
+        } else {
+            s->forms++;
+        }
+        wire_free(reply, NULL);
+    }
+    s->npaper = 0;
+    return n;
 }
 
 /* One session that ended: its trainer marks everyone still booked. */
