@@ -392,11 +392,29 @@ int cli_season(cli_t *cli, int argc, char **argv)
                    js(st, "seed"), js(st, "from"));
         else
             printf("Une saison a commencé sur ces données sans finir (arrêtée en route) : rien n'est rejoué.\n"
-                   "Pour la rejouer entière : arrêter la démonstration, effacer var/, relancer make demo.\n");
+                   "Pour la rejouer entière : arrêter la démonstration, effacer %s/, relancer make demo.\n",
+                   s.dir);
         season_report(&s, st);
         json_object_put(st);
         season_plan_free(&s.plan);
         return CLI_OK;
+    }
+    /* only on a new instance: the season moves business time and
+     * registers branches, which an instance in use must never see */
+    rds_t *rds = cli_redis(cli);
+    char key[200];
+    tp_key(key, sizeof key, s.T, "intake", "fig:total");
+    redisReply *x = rds ? rds_cmd(rds, "HGET %s referrals", key) : NULL;
+    long long before = x && x->type == REDIS_REPLY_STRING ? atoll(x->str) : 0;
+    if (x)
+        freeReplyObject(x);
+    if (!x || before > 0) {
+        if (x)
+            fprintf(stderr, "tremplin : cette instance a déjà %lld orientation%s : la saison ne se joue que sur une "
+                            "instance neuve (make demo : arrêter, effacer var/, relancer)\n",
+                    before, before > 1 ? "s" : "");
+        season_plan_free(&s.plan);
+        return x ? CLI_REFUSED : CLI_UNREACHABLE;
     }
     /* the season: the weeks before this one, so that it ends now */
     cal_local_t l;
