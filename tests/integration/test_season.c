@@ -200,6 +200,20 @@ static void season_played_once_figures_equal_api_and_state(void **state)
     assert_non_null(strstr(first, "Une saison de 3 semaines"));
     assert_non_null(strstr(first, "tremplin trainer absent face-loire-01"));
     assert_non_null(strstr(first, "Le parcours d'une personne"));
+    /* their SMS, as the gateway spooled them: the convocation, the survey */
+    const char *journey = strstr(first, "Les SMS qu'elle a reçus");
+    assert_non_null(journey);
+    assert_non_null(strstr(journey, ", votre atelier "));
+    assert_non_null(strstr(journey, "merci pour l'atelier"));
+    /* next week's rosters and sign-in sheets, written */
+    char sheets[400];
+    snprintf(sheets, sizeof sheets, "ls %s/semaine-prochaine/ | grep -c 'emargement-.*[.]pdf'", env.dir);
+    char *count = run(sheets, &rc);
+    int listed = 0; /* the sessions the report named (a closed week has none) */
+    for (const char *p = strstr(first, "La semaine prochaine"); p && (p = strstr(p, ".pdf\n")); p++)
+        listed++;
+    assert_int_equal(atoi(count), listed);
+    free(count);
     assert_non_null(strstr(first, "Tableau de bord : http://127.0.0.1:"));
 
     /* the second keeps running: the season is not played again */

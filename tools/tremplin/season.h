@@ -2,8 +2,8 @@
  * season_stack.c moves business time and waits for the stack to be quiet,
  * season_play.c does what the people, the branches and the trainers do
  * (referrals over the branch CURVE endpoint, SMS replies through the
- * gateway's inbox, attendance through the scheduler), cmd_season.c runs the
- * weeks and tells the result. */
+ * gateway's inbox, attendance through the scheduler), season_report.c tells
+ * the result, cmd_season.c runs the weeks. */
 #ifndef TP_SEASON_H
 #define TP_SEASON_H
 
@@ -68,5 +68,14 @@ void season_attendance(season_t *s, int64_t from_ms, int64_t to_ms);
 int season_paper(season_t *s);
 /* The plan's index of a person id, or -1. */
 int season_person_of(const season_t *s, const char *pid);
+
+/* --------------------------------------------------------- season_report.c */
+
+struct json_object;
+/* Prints the season's result (st: var/season.json's record: from,
+ * journey_person …). */
+void season_report(season_t *s, struct json_object *st);
+/* A string member of o, or "". */
+const char *season_js(struct json_object *o, const char *k);
 
 #endif
