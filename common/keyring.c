@@ -77,6 +77,8 @@ int keyring_load(const keyring_kind_t *kind, const char *dir, keyring_t *out, ch
         b->revoked_ms = revoked ? strtoll(revoked, NULL, 10) : 0;
         b->created_ms = created ? strtoll(created, NULL, 10) : 0;
         util_strlcpy(b->origin, origin ? origin : "", sizeof b->origin);
+        const char *expires = zcert_meta(cert, "expires_ms");
+        b->expires_ms = expires ? strtoll(expires, NULL, 10) : 0;
         zcert_destroy(&cert);
     }
     closedir(d);
@@ -93,7 +95,7 @@ void keyring_free(keyring_t *b)
 const keyring_entry_t *keyring_by_id(const keyring_t *b, const char *id)
 {
     for (int i = 0; i < b->n; i++)
-        if (strcmp(b->items[i].id, id) == 0)
+        if (!b->items[i].expires_ms && strcmp(b->items[i].id, id) == 0)
             return &b->items[i];
     return NULL;
 }
@@ -110,17 +112,34 @@ int keyring_revoked(const keyring_t *b)
 {
     int n = 0;
     for (int i = 0; i < b->n; i++)
-        n += b->items[i].revoked_ms != 0;
+        n += b->items[i].revoked_ms != 0 && !b->items[i].expires_ms;
     return n;
 }
 
+keyring_verdict_t keyring_check(const keyring_t *k, const char *public_key, int64_t now_ms,
+                                const keyring_entry_t **entry)
+{
+    const keyring_entry_t *e = keyring_by_key(k, public_key);
+    *entry = e;
+    if (!e)
+        return KEYRING_UNKNOWN;
+    /* a replaced key speaks for its id: refused once the id is revoked */
+    const keyring_entry_t *current = keyring_by_id(k, e->id);
+    if (e->revoked_ms || (current && current->revoked_ms))
+        return KEYRING_REVOKED;
+    if (e->expires_ms && now_ms >= e->expires_ms)
+        return KEYRING_EXPIRED;
+    return KEYRING_OK;
+}
+
 /* Writes the public certificate whole beside the registry, then renames it
- * into place: a reader (the service, at any moment) never sees half of it. */
-static int keyring_save_public(const keyring_kind_t *kind, zcert_t *cert, const char *dir, const char *id)
+ * into place as <name>.key: a reader (the service, at any moment) never sees
+ * half of it. */
+static int keyring_save_public(const keyring_kind_t *kind, zcert_t *cert, const char *dir, const char *name)
 {
     char tmp[512], pub[512];
-    keyring_path(tmp, sizeof tmp, dir, "", ".new-", id);
-    keyring_path(pub, sizeof pub, dir, kind->dir, id, ".key");
+    keyring_path(tmp, sizeof tmp, dir, "", ".new-", name);
+    keyring_path(pub, sizeof pub, dir, kind->dir, name, ".key");
     if (zcert_save_public(cert, tmp) != 0 || rename(tmp, pub) != 0) {
         unlink(tmp);
         return -1;
@@ -239,6 +258,150 @@ static zcert_t *keyring_load_entry(const keyring_kind_t *kind, const char *dir, 
     return cert;
 }
 
+/* The replaced keys of an entry: <dir>/<kind->dir>/<id>.<digits>.key (an id
+ * has no dot, so no entry's file looks like one). fn gets each file's path
+ * and its name without ".key"; stops at the first non-zero return. */
+static int keyring_each_replaced(const keyring_kind_t *kind, const char *dir, const char *id,
+                                 int (*fn)(const char *path, const char *name, void *arg), void *arg)
+{
+    char dirpath[512];
+    keyring_path(dirpath, sizeof dirpath, dir, "", kind->dir, "");
+    DIR *d = opendir(dirpath);
+    if (!d)
+        return 0;
+    size_t idlen = strlen(id);
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        const char *n = e->d_name;
+        size_t len = strlen(n);
+        if (len < idlen + 6 || strncmp(n, id, idlen) != 0 || n[idlen] != '.' || strcmp(n + len - 4, ".key") != 0)
+            continue;
+        size_t digits = len - 4 - idlen - 1;
+        if (strspn(n + idlen + 1, "0123456789") != digits)
+            continue;
+        char path[800], name[128];
+        snprintf(path, sizeof path, "%s/%s", dirpath, n);
+        snprintf(name, sizeof name, "%.*s", (int)(len - 4), n);
+        rc = fn(path, name, arg);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* cert with its metadata `name` set to value: CZMQ's zcert_set_meta never
+ * replaces a value (and zcert_unset_meta is a draft API), so a copy. */
+static zcert_t *keyring_with_meta(zcert_t *cert, const char *name, int64_t value)
+{
+    zcert_t *copy = zcert_new_from(zcert_public_key(cert), zcert_secret_key(cert));
+    zlist_t *keys = zcert_meta_keys(cert);
+    for (const char *k = zlist_first(keys); k; k = zlist_next(keys))
+        if (strcmp(k, name) != 0)
+            zcert_set_meta(copy, k, "%s", zcert_meta(cert, k));
+    zlist_destroy(&keys);
+    zcert_set_meta(copy, name, "%lld", (long long)value);
+    return copy;
+}
+
+typedef struct {
+    const keyring_kind_t *kind;
+    const char *dir;
+    int64_t now_ms;
+    int ended;
+} keyring_window_t;
+
+/* One replaced key still accepted after now: its window ends now. */
+static int keyring_end_one(const char *path, const char *name, void *arg)
+{
+    keyring_window_t *w = arg;
+    zcert_t *cert = zcert_load(path);
+    if (!cert)
+        return 0;
+    const char *expires = zcert_meta(cert, "expires_ms");
+    int rc = 0;
+    if (expires && strtoll(expires, NULL, 10) > w->now_ms) {
+        zcert_t *ended = keyring_with_meta(cert, "expires_ms", w->now_ms);
+        rc = keyring_save_public(w->kind, ended, w->dir, name);
+        w->ended += rc == 0;
+        zcert_destroy(&ended);
+    }
+    zcert_destroy(&cert);
+    return rc;
+}
+
+int keyring_end_window(const keyring_kind_t *kind, const char *dir, const char *id, int64_t now_ms, char *err,
+                       size_t errlen)
+{
+    char pub[512], sec[512];
+    zcert_t *cert = keyring_load_entry(kind, dir, id, pub, sec, err, errlen);
+    if (!cert)
+        return -1;
+    zcert_destroy(&cert);
+    keyring_window_t w = { kind, dir, now_ms, 0 };
+    if (keyring_each_replaced(kind, dir, id, keyring_end_one, &w) != 0) {
+        snprintf(err, errlen, "cannot rewrite the replaced keys of %s under %s", id, dir);
+        return -1;
+    }
+    return w.ended;
+}
+
+int keyring_rotate(const keyring_kind_t *kind, const char *dir, const char *id, const char *endpoint, int64_t now_ms,
+                   int64_t window_ms, char *err, size_t errlen)
+{
+    char pub[512], sec[512], server[512];
+    zcert_t *old = keyring_load_entry(kind, dir, id, pub, sec, err, errlen);
+    if (!old)
+        return -1;
+    keyring_path(server, sizeof server, dir, "", "server", ".key");
+    zcert_t *server_cert = NULL, *cert = NULL;
+    int rc = -1;
+    if (zcert_meta(old, "revoked_ms")) {
+        snprintf(err, errlen, "%s %s est révoquée : elle n'a plus de clé à remplacer", kind->the_fr, id);
+        goto done;
+    }
+    if (!(server_cert = zcert_load(server))) {
+        snprintf(err, errlen, "%s: cannot read the server key", server);
+        goto done;
+    }
+    /* the old key first kept under its own name with its window, so that
+     * at no moment is it unknown; then the new secret, then the new public
+     * certificate in the entry's place */
+    char replaced[128];
+    snprintf(replaced, sizeof replaced, "%s.%lld", id, (long long)now_ms);
+    zcert_set_meta(old, "expires_ms", "%lld", (long long)(now_ms + window_ms));
+    zcert_set_meta(old, "replaced_ms", "%lld", (long long)now_ms);
+    if (keyring_save_public(kind, old, dir, replaced) != 0) {
+        snprintf(err, errlen, "cannot write the replaced key of %s under %s", id, dir);
+        goto done;
+    }
+    cert = zcert_new();
+    static const char *const kept[] = { "name", "territory", "created_ms", "origin" };
+    zcert_set_meta(cert, kind->role, "%s", id);
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
+        if (zcert_meta(old, kept[i]))
+            zcert_set_meta(cert, kept[i], "%s", zcert_meta(old, kept[i]));
+    zcert_set_meta(cert, "server-key", "%s", zcert_public_txt(server_cert));
+    zcert_set_meta(cert, "endpoint", "%s", endpoint ? endpoint : "");
+    zcert_set_meta(cert, "rotated_ms", "%lld", (long long)now_ms);
+    if (zcert_save_secret(cert, sec) != 0 || chmod(sec, 0600) != 0 || keyring_save_public(kind, cert, dir, id) != 0) {
+        snprintf(err, errlen, "cannot write the new keys of %s under %s", id, dir);
+        goto done;
+    }
+    rc = 0;
+done:
+    zcert_destroy(&cert);
+    zcert_destroy(&server_cert);
+    zcert_destroy(&old);
+    return rc;
+}
+
+static int keyring_unlink_one(const char *path, const char *name, void *arg)
+{
+    (void)name, (void)arg;
+    unlink(path);
+    return 0;
+}
+
 int keyring_revoke(const keyring_kind_t *kind, const char *dir, const char *id, int64_t now_ms, char *err,
                    size_t errlen)
 {
@@ -257,6 +420,8 @@ int keyring_revoke(const keyring_kind_t *kind, const char *dir, const char *id, 
             rc = -1;
         } else {
             unlink(sec);
+            keyring_window_t w = { kind, dir, now_ms, 0 };
+            keyring_each_replaced(kind, dir, id, keyring_end_one, &w);
         }
     }
     zcert_destroy(&cert);
@@ -280,6 +445,7 @@ int keyring_remove(const keyring_kind_t *kind, const char *dir, const char *id, 
         rc = -1;
     } else {
         unlink(sec);
+        keyring_each_replaced(kind, dir, id, keyring_unlink_one, NULL);
     }
     zcert_destroy(&cert);
     return rc;

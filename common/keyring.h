@@ -8,6 +8,11 @@
  * origin (who made it: "" for people, e.g. "simulation" for a demo's), and
  * revoked_ms once revoked — a revoked entry stays, with its date. Files are written
  * whole and renamed into place, so a reader never sees half a certificate.
+ *
+ * Rotation: a new key pair for the same id replaces <id>.key, and the old
+ * certificate moves to <id>.<rotated_ms>.key with expires_ms, the end of the
+ * window in which both keys are accepted (the client system installs the new
+ * one without a moment refused); the window can be ended early once it has.
  * The client's secret certificate (<dir>/<kind->secrets>/<id>.key_secret,
  * mode 0600, with the server's public key and the endpoint in its metadata)
  * is what the client system is given. The server's own key pair is
@@ -53,6 +58,7 @@ typedef struct {
     int64_t created_ms; /* 0 when not recorded (an older entry) */
     int64_t revoked_ms; /* 0 while the entry may send */
     char origin[17];    /* "" (made by people), or what made it ("simulation") */
+    int64_t expires_ms; /* a replaced key: accepted until then; 0 for the id's current key */
 } keyring_entry_t;
 
 typedef struct {
@@ -65,8 +71,17 @@ typedef struct {
 int keyring_load(const keyring_kind_t *kind, const char *dir, keyring_t *out, char *err, size_t errlen);
 void keyring_free(keyring_t *k);
 
+/* The id's current entry (not a replaced key). */
 const keyring_entry_t *keyring_by_id(const keyring_t *k, const char *id);
 const keyring_entry_t *keyring_by_key(const keyring_t *k, const char *public_key);
+
+/* Why a key may not send: */
+typedef enum { KEYRING_OK, KEYRING_UNKNOWN, KEYRING_REVOKED, KEYRING_EXPIRED } keyring_verdict_t;
+/* Whether public_key may send at now_ms (real time): a known key, its id
+ * not revoked, and, for a replaced key, its window not over. *entry gets the
+ * key's entry (NULL when unknown). The one rule ZAP and the handlers apply. */
+keyring_verdict_t keyring_check(const keyring_t *k, const char *public_key, int64_t now_ms,
+                                const keyring_entry_t **entry);
 
 /* How many entries are revoked. */
 int keyring_revoked(const keyring_t *k);
@@ -89,9 +104,19 @@ int keyring_add(const keyring_kind_t *kind, const char *dir, const char *id, con
 int keyring_remove(const keyring_kind_t *kind, const char *dir, const char *id, const char *origin, char *err,
                    size_t errlen);
 /* Marks the entry revoked as of now_ms (its certificate stays, with the
- * date) and deletes its secret copy. */
+ * date), ends the window of its replaced keys and deletes its secret copy. */
 int keyring_revoke(const keyring_kind_t *kind, const char *dir, const char *id, int64_t now_ms, char *err,
                    size_t errlen);
+
+/* Gives the entry a new key pair: the new secret certificate replaces the
+ * client's copy, the old public certificate stays accepted until
+ * now_ms + window_ms (0: refused at once). Refuses a revoked entry. */
+int keyring_rotate(const keyring_kind_t *kind, const char *dir, const char *id, const char *endpoint, int64_t now_ms,
+                   int64_t window_ms, char *err, size_t errlen);
+/* Ends the window of the entry's replaced keys now (the client system has
+ * the new key); how many windows were ended (0: none open), or -1. */
+int keyring_end_window(const keyring_kind_t *kind, const char *dir, const char *id, int64_t now_ms, char *err,
+                       size_t errlen);
 
 /* ------------------------------------------------------------------ door */
 

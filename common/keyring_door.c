@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "keyring.h"
 #include "log.h"
 #include "sock.h"
@@ -36,10 +37,12 @@ static int door_allowed(keyring_door_t *d, const uint8_t *key, char z85[KEYRING_
     if (d->also_allowed[0] && strcmp(z85, d->also_allowed) == 0)
         return 1; /* the service's own key (its self-check) */
     keyring_door_refresh(d);
-    const keyring_entry_t *e = keyring_by_key(&d->keys, z85);
-    if (e && !e->revoked_ms)
+    const keyring_entry_t *e;
+    keyring_verdict_t v = keyring_check(&d->keys, z85, clock_real_ms(), &e);
+    if (v == KEYRING_OK)
         return 1;
-    log_info("key_refused", "role=%s key=%.8s id=%s", d->kind->role, z85, e ? e->id : "-");
+    static const char *const why[] = { "ok", "unknown", "revoked", "expired" };
+    log_info("key_refused", "role=%s key=%.8s id=%s why=%s", d->kind->role, z85, e ? e->id : "-", why[v]);
     return 0;
 }
 

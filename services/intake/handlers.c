@@ -39,8 +39,12 @@ static int check_branch(intake_t *in, const Tremplin__Envelope *env, const char 
     if (!b)
         return referral_fail(err, "UNKNOWN_BRANCH", "branch", "Agence inconnue : « %s ».", branch_id);
     if (peer[0]) {
-        const keyring_entry_t *sender = keyring_by_key(&in->door.keys, peer);
-        if (!sender || sender->revoked_ms)
+        const keyring_entry_t *sender;
+        keyring_verdict_t v = keyring_check(&in->door.keys, peer, clock_real_ms(), &sender);
+        if (v == KEYRING_EXPIRED)
+            return referral_fail(err, "KEY_EXPIRED", "branch",
+                                 "Cette clé de l'agence a été remplacée : installez la nouvelle.");
+        if (v != KEYRING_OK)
             return referral_fail(err, "BRANCH_REVOKED", "branch", "La clé de cette agence n'est plus autorisée.");
         if (strcmp(sender->id, b->id) != 0)
             return referral_fail(err, "BRANCH_MISMATCH", "branch",

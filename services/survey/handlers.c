@@ -131,8 +131,13 @@ static void prepare_submit(void *arg, const Tremplin__Envelope *env, call_t *cal
         return;
     }
     if (kiosk) { /* the kiosk endpoint: a known key, not revoked, of this territory */
-        const keyring_entry_t *k = keyring_by_key(&sv->kiosk.keys, call->peer);
-        if (!k || k->revoked_ms) {
+        const keyring_entry_t *k;
+        keyring_verdict_t v = keyring_check(&sv->kiosk.keys, call->peer, clock_real_ms(), &k);
+        if (v == KEYRING_EXPIRED) {
+            refuse(call, "KEY_EXPIRED", "channel", "Cette clé de la borne a été remplacée : installez la nouvelle.");
+            return;
+        }
+        if (v != KEYRING_OK) {
             refuse(call, "KIOSK_REVOKED", "channel", "La clé de cette borne n'est plus autorisée.");
             return;
         }

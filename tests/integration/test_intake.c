@@ -719,18 +719,33 @@ static const char *send_as(client_t *c, const char *branch, const char *ref)
     return code;
 }
 
+/* Referrals of `branch` through c, each with a new ref, until one is
+ * answered `code` (its ref is kept, to check nothing of it was stored). */
 typedef struct {
     client_t *c;
+    const char *branch, *code;
     int attempt;
     char ref[32];
-} revoked_t;
+} answered_t;
 
-static int answered_revoked(h_env_t *h, void *arg)
+static int answered(h_env_t *h, void *arg)
 {
     (void)h;
-    revoked_t *r = arg;
-    snprintf(r->ref, sizeof r->ref, "AFTER-REVOKE-%d", ++r->attempt);
-    return strcmp(send_as(r->c, "doomed", r->ref), "BRANCH_REVOKED") == 0;
+    answered_t *r = arg;
+    snprintf(r->ref, sizeof r->ref, "LATE-%d", ++r->attempt);
+    return strcmp(send_as(r->c, r->branch, r->ref), r->code) == 0;
+}
+
+/* A client of a key kept aside (the branch's copy of its secret). */
+static client_t *key_client(zcert_t *key, int tries)
+{
+    client_t *c = tracked(client_new(env.zctx, branch_ep, "kept"));
+    client_set_retry(c, 1000, tries);
+    assert_int_equal(client_set_curve(c, zcert_meta(key, "server-key"), zcert_public_txt(key), zcert_secret_txt(key)),
+                     0);
+    char err[128];
+    client_connect(c, err, sizeof err);
+    return c;
 }
 
 /* Revoking one branch never disturbs the others (it used to unbind and
@@ -755,18 +770,13 @@ static void revoking_a_branch_disturbs_no_other(void **state)
 
     /* BRANCH_REVOKED on the connection it still has (once intake has seen
      * the registry change: within watch_ms), and nothing of it stored */
-    revoked_t r = { doomed, 0, "" };
-    assert_int_equal(h_wait_for(&env, answered_revoked, &r, 20000), 0);
+    answered_t r = { doomed, "doomed", "BRANCH_REVOKED", 0, "" };
+    assert_int_equal(h_wait_for(&env, answered, &r, 20000), 0);
     assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:ref:doomed:%s", r.ref), 0);
     assert_string_equal(send_as(doomed, "doomed", "AFTER-REVOKE-LAST"), "BRANCH_REVOKED");
     drop(&doomed);
     /* a new connection with its key: refused at the handshake, no answer */
-    client_t *again = tracked(client_new(env.zctx, branch_ep, "doomed"));
-    client_set_retry(again, 1000, 1);
-    char err[128];
-    assert_int_equal(
-        client_set_curve(again, zcert_meta(key, "server-key"), zcert_public_txt(key), zcert_secret_txt(key)), 0);
-    client_connect(again, err, sizeof err);
+    client_t *again = key_client(key, 1);
     assert_string_equal(send_as(again, "doomed", "NEW-CONN"), "NO_ANSWER");
     drop(&again);
     zcert_destroy(&key);
@@ -786,6 +796,70 @@ static void revoking_a_branch_disturbs_no_other(void **state)
     assert_non_null(line);
     assert_non_null(strstr(line, "révoquée le "));
     assert_int_equal(h_cli(&env, out, sizeof out, "branch revoke doomed"), 2); /* already */
+}
+
+/* A branch gets a new key without a moment refused: after `branch rotate`
+ * its old key is still served, on the connection it has and on new ones,
+ * next to the new key; `branch retire-old` ends that window (the old key's
+ * open connection answered KEY_EXPIRED, nothing stored; its handshakes
+ * refused) while the new key goes on; revoking the branch ends every
+ * window at once, and a revoked branch has no key left to rotate. */
+static void a_branch_key_rotates_without_a_refused_moment(void **state)
+{
+    (void)state;
+    char out[4096], path[400];
+    assert_int_equal(h_cli(&env, out, sizeof out, "branch add rotor --name Rotor --territory 42"), 0);
+    snprintf(path, sizeof path, "%s/curve/branch-secrets/rotor.key_secret", env.dir);
+    zcert_t *old = zcert_load(path);
+    assert_non_null(old);
+    client_t *open_old = branch_client("rotor", 3000, 3);
+    assert_string_equal(send_as(open_old, "rotor", "BEFORE-ROTATE"), "ACK");
+
+    assert_int_equal(h_cli(&env, out, sizeof out, "branch rotate rotor --days 7"), 0);
+    assert_non_null(strstr(out, "acceptée jusqu'au"));
+    zcert_t *fresh = zcert_load(path);
+    assert_non_null(fresh);
+    assert_string_not_equal(zcert_public_txt(fresh), zcert_public_txt(old));
+    /* during the window: the old key on its connection and on a new one,
+     * and the new key */
+    assert_string_equal(send_as(open_old, "rotor", "OLD-KEY-OPEN"), "ACK");
+    client_t *new_old = key_client(old, 3);
+    assert_string_equal(send_as(new_old, "rotor", "OLD-KEY-NEW-CONN"), "ACK");
+    drop(&new_old);
+    client_t *c_new = branch_client("rotor", 3000, 3);
+    assert_string_equal(send_as(c_new, "rotor", "NEW-KEY-1"), "ACK");
+    assert_int_equal(h_cli(&env, out, sizeof out, "branch list"), 0);
+    assert_non_null(strstr(out, "ancienne clé, acceptée jusqu'au"));
+
+    /* the window ended: the old key's open connection is refused (once
+     * intake has seen the registry change), nothing of it stored; its new
+     * handshakes get no answer; the new key goes on */
+    assert_int_equal(h_cli(&env, out, sizeof out, "branch retire-old rotor"), 0);
+    answered_t r = { open_old, "rotor", "KEY_EXPIRED", 0, "" };
+    assert_int_equal(h_wait_for(&env, answered, &r, 20000), 0);
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:ref:rotor:%s", r.ref), 0);
+    drop(&open_old);
+    new_old = key_client(old, 1);
+    assert_string_equal(send_as(new_old, "rotor", "OLD-KEY-AFTER"), "NO_ANSWER");
+    drop(&new_old);
+    assert_string_equal(send_as(c_new, "rotor", "NEW-KEY-2"), "ACK");
+    assert_int_equal(h_cli(&env, out, sizeof out, "branch retire-old rotor"), 0);
+    assert_non_null(strstr(out, "aucune ancienne clé"));
+
+    /* revoking ends a window still open */
+    assert_int_equal(h_cli(&env, out, sizeof out, "branch rotate rotor"), 0);
+    zcert_t *second = fresh;
+    client_t *c_second = key_client(second, 3);
+    assert_string_equal(send_as(c_second, "rotor", "SECOND-KEY-IN-WINDOW"), "ACK");
+    drop(&c_second);
+    assert_int_equal(h_cli(&env, out, sizeof out, "branch revoke rotor"), 0);
+    c_second = key_client(second, 1);
+    assert_string_equal(send_as(c_second, "rotor", "SECOND-KEY-REVOKED"), "NO_ANSWER");
+    drop(&c_second);
+    assert_int_equal(h_cli(&env, out, sizeof out, "branch rotate rotor"), 2);
+    drop(&c_new);
+    zcert_destroy(&second);
+    zcert_destroy(&old);
 }
 
 /* A branch used at once after `branch add` (the handshake used to let its
@@ -1024,6 +1098,7 @@ int main(void)
         cmocka_unit_test(curve_unknown_key_is_refused),
         cmocka_unit_test(a_branch_is_served_as_soon_as_it_is_added),
         cmocka_unit_test(revoking_a_branch_disturbs_no_other),
+        cmocka_unit_test(a_branch_key_rotates_without_a_refused_moment),
         cmocka_unit_test(import_reports_bad_lines_and_reruns_safely),
         cmocka_unit_test(import_ends_when_intake_stops),
         cmocka_unit_test(ids_are_derived_with_the_deployments_key),

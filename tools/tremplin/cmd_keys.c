@@ -9,9 +9,16 @@
 #include "clock.h"
 #include "survey/survey.h"
 
+/* By id, the current key first, then the replaced ones, newest first. */
 static int cli_key_cmp(const void *a, const void *b)
 {
-    return strcmp(((const keyring_entry_t *)a)->id, ((const keyring_entry_t *)b)->id);
+    const keyring_entry_t *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    if (c || x->expires_ms == y->expires_ms)
+        return c;
+    if (!x->expires_ms || !y->expires_ms)
+        return x->expires_ms ? 1 : -1;
+    return x->expires_ms < y->expires_ms ? 1 : -1;
 }
 
 /* add ID --name N --territory T: both required, the territory one this
@@ -66,9 +73,14 @@ static int cli_keys_list(cli_t *cli, const keyring_kind_t *kind, const char *dir
     cli_row(w, 5, "identifiant", "nom", "territoire", "état", "clé publique (empreinte)");
     for (int i = 0; i < k.n; i++) {
         const keyring_entry_t *e = &k.items[i];
-        char state[80], day[11];
+        char state[128], day[11];
         cli_date_fr(e->revoked_ms ? e->revoked_ms : e->created_ms, day);
-        if (e->revoked_ms)
+        if (e->expires_ms) {
+            char until[64];
+            cli_when_fr(e->expires_ms, until, sizeof until);
+            snprintf(state, sizeof state, "ancienne clé, %s %s",
+                     e->expires_ms > clock_real_ms() ? "acceptée jusqu'au" : "refusée depuis le", until);
+        } else if (e->revoked_ms)
             snprintf(state, sizeof state, "révoquée le %s", day);
         else if (day[0])
             snprintf(state, sizeof state, "active depuis le %s", day);
@@ -84,12 +96,64 @@ static int cli_keys_list(cli_t *cli, const keyring_kind_t *kind, const char *dir
     return CLI_OK;
 }
 
-/* add | revoke | list on the registry of kind under dir; endpoint_name: the
- * [endpoints] entry the secret names. */
+/* rotate ID [--days N]: a new key pair, the old key accepted N more days
+ * (real time) so that the office installs the new one without a moment
+ * refused. */
+static int cli_keys_rotate(cli_t *cli, const keyring_kind_t *kind, const char *dir, const char *endpoint_name,
+                           int argc, char **argv)
+{
+    static const struct option opts[] = { { "days", required_argument, NULL, 'd' }, { NULL, 0, NULL, 0 } };
+    cli_args_t a;
+    long days;
+    if (cli_parse(cli, argc, argv, opts, 1, 1, &a) != 0 || cli_number(cli, &a, 'd', "--days", 0, 90, 7, &days) != 0)
+        return CLI_REFUSED;
+    char err[512], until[64];
+    int64_t now = clock_real_ms(), window = (int64_t)days * 86400000;
+    if (keyring_rotate(kind, dir, a.word[0], conf_map_get(&cli->conf.endpoints, endpoint_name), now, window, err,
+                       sizeof err) != 0) {
+        fprintf(stderr, "refusé : %s\n", err);
+        return CLI_REFUSED;
+    }
+    printf("%s %s : nouvelle clé à remettre à %s : %s/%s/%s.key_secret\n", kind->noun_fr, a.word[0], kind->the_fr, dir,
+           kind->secrets, a.word[0]);
+    if (days) {
+        cli_when_fr(now + window, until, sizeof until);
+        printf("l'ancienne clé reste acceptée jusqu'au %s (tremplin %s retire-old %s la refuse dès que la nouvelle "
+               "est installée)\n",
+               until, cli->cmd->name, a.word[0]);
+    } else {
+        printf("l'ancienne clé est refusée dès maintenant\n");
+    }
+    return CLI_OK;
+}
+
+/* retire-old ID: the replaced keys refused from now on. */
+static int cli_keys_retire_old(cli_t *cli, const keyring_kind_t *kind, const char *dir, int argc, char **argv)
+{
+    static const struct option opts[] = { { NULL, 0, NULL, 0 } };
+    cli_args_t a;
+    if (cli_parse(cli, argc, argv, opts, 1, 1, &a) != 0)
+        return CLI_REFUSED;
+    char err[512];
+    int n = keyring_end_window(kind, dir, a.word[0], clock_real_ms(), err, sizeof err);
+    if (n < 0) {
+        fprintf(stderr, "refusé : %s\n", err);
+        return CLI_REFUSED;
+    }
+    if (n == 0)
+        printf("%s %s : aucune ancienne clé encore acceptée\n", kind->noun_fr, a.word[0]);
+    else
+        printf("%s %s : ancienne clé refusée dès maintenant (seule la nouvelle est acceptée)\n", kind->noun_fr,
+               a.word[0]);
+    return CLI_OK;
+}
+
+/* add | rotate | retire-old | revoke | list on the registry of kind under
+ * dir; endpoint_name: the [endpoints] entry the secret names. */
 static int cli_keys(cli_t *cli, const keyring_kind_t *kind, const char *dir, const char *endpoint_name, int argc,
                     char **argv)
 {
-    static const char *const actions[] = { "add", "revoke", "list", NULL };
+    static const char *const actions[] = { "add", "revoke", "list", "rotate", "retire-old", NULL };
     int act = cli_action(cli, argc, argv, actions);
     if (act < 0)
         return CLI_REFUSED;
@@ -97,6 +161,10 @@ static int cli_keys(cli_t *cli, const keyring_kind_t *kind, const char *dir, con
         return cli_keys_add(cli, kind, dir, endpoint_name, argc - 1, argv + 1);
     if (act == 2)
         return cli_keys_list(cli, kind, dir, argc - 1, argv + 1);
+    if (act == 3)
+        return cli_keys_rotate(cli, kind, dir, endpoint_name, argc - 1, argv + 1);
+    if (act == 4)
+        return cli_keys_retire_old(cli, kind, dir, argc - 1, argv + 1);
     static const struct option opts[] = { { NULL, 0, NULL, 0 } };
     cli_args_t a;
     if (cli_parse(cli, argc - 1, argv + 1, opts, 1, 1, &a) != 0)

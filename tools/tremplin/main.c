@@ -36,15 +36,23 @@ static const cli_command_t cli_commands[] = {
       cli_probe, NULL },
     { "branch", "agences (clés CURVE des systèmes des bureaux)",
       U("tremplin branch add ID --name NOM --territory T") "\n"
+      "       tremplin branch rotate ID [--days N]\n"
+      "       tremplin branch retire-old ID\n"
       "       tremplin branch revoke ID\n"
       "       tremplin branch list\n\n"
       "add : enregistre une agence d'un territoire desservi ; sa clé secrète est à remettre au système du bureau.\n"
+      "rotate : lui donne une nouvelle clé ; l'ancienne reste acceptée N jours (7 par défaut, 0 : plus du tout),\n"
+      "  le temps que le bureau installe la nouvelle. retire-old : l'ancienne est refusée dès maintenant.\n"
       "revoke : ses nouvelles connexions et ses messages sont refusés. list : toutes, avec leur état.\n",
       cli_branch, NULL },
     { "kiosk", "bornes du questionnaire de satisfaction (clés CURVE)",
       U("tremplin kiosk add ID --name NOM --territory T") "\n"
+      "       tremplin kiosk rotate ID [--days N]\n"
+      "       tremplin kiosk retire-old ID\n"
       "       tremplin kiosk revoke ID\n"
-      "       tremplin kiosk list\n",
+      "       tremplin kiosk list\n\n"
+      "rotate : une nouvelle clé, l'ancienne acceptée N jours (7 par défaut) ; retire-old : l'ancienne refusée "
+      "dès maintenant.\n",
       cli_kiosk, NULL },
     { "referral", "orientations : envoyer, importer, expliquer",
       U("tremplin referral submit [FICHIER.json | -] [--json]") "\n"
