@@ -224,7 +224,7 @@ retention_days = 90
 ; are referred over how many weeks (ending this week), and how they behave,
 ; in percent: profiles (the rest go to initiation), no mobile (a letter
 ; instead), consent refused, at their first workshop absent or excused,
-; ANNULER to their first convocation, NON to an offered seat, answer the
+; ANNULER to their first reminder, NON to an offered seat, answer the
 ; survey by SMS, of whom very satisfied and wanting another workshop; the
 ; week the digital space is closed for holidays and the week a trainer is
 ; away two days (0: none)
@@ -237,7 +237,7 @@ no_mobile_pct = 12
 no_consent_pct = 3
 noshow_pct = 12
 excused_pct = 5
-cancel_pct = 6
+cancel_pct = 10
 decline_pct = 25
 survey_answer_pct = 80
 very_satisfied_pct = 70

@@ -34,6 +34,7 @@ deploy/setup.sh "$var" "$base" "$base"
 export TREMPLIN_CONF="$var/tremplin.conf"
 mkdir -p "$var/log" "$var/run"
 
+tool() { "$build/bin/tremplin" "$@"; }
 rcli() {
     timeout 5 redis-cli -p "$base" --user admin --pass "$(cat "$var/secrets/admin.pass")" --no-auth-warning "$@"
 }
@@ -113,6 +114,15 @@ done
     cat "$var/log/functions.log" >&2
     stop 1
 }
+# the demo season begins twelve weeks ago: the services start at its first
+# day (nothing when it was played already, or the instance is in use)
+if [ "$mode" = "demo" ]; then
+    tool season --prepare || { echo "la préparation de la saison a échoué : voir ci-dessus" >&2; stop 1; }
+fi
+# the demo season moves business time step by step and waits for the
+# scheduler's timer (offer expiry, new sessions) after each: ticking every
+# 50 ms instead of every second keeps the wait short
+if [ "$mode" = "demo" ]; then export TREMPLIN_SCHEDULER_TIMER_MS="${TREMPLIN_SCHEDULER_TIMER_MS:-50}"; fi
 for s in $services; do
     setsid "$build/bin/tremplin-$s" >> "$var/log/$s.log" 2>&1 &
     pids="$pids $!"
@@ -120,7 +130,6 @@ for s in $services; do
     echo $! > "$var/run/$s.pid"
 done
 
-tool() { "$build/bin/tremplin" "$@"; }
 i=0
 until tool ping >/dev/null 2>&1; do
     i=$((i + 1))

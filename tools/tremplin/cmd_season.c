@@ -27,7 +27,7 @@ static const conf_field_t season_conf_fields[] = {
     CONF_INT_FIELD("season", "no_consent_pct", season_rates_t, no_consent_pct, "3"),
     CONF_INT_FIELD("season", "noshow_pct", season_rates_t, noshow_pct, "12"),
     CONF_INT_FIELD("season", "excused_pct", season_rates_t, excused_pct, "5"),
-    CONF_INT_FIELD("season", "cancel_pct", season_rates_t, cancel_pct, "6"),
+    CONF_INT_FIELD("season", "cancel_pct", season_rates_t, cancel_pct, "10"),
     CONF_INT_FIELD("season", "decline_pct", season_rates_t, decline_pct, "25"),
     CONF_INT_FIELD("season", "survey_answer_pct", season_rates_t, survey_answer_pct, "80"),
     CONF_INT_FIELD("season", "very_satisfied_pct", season_rates_t, very_satisfied_pct, "70"),
@@ -70,7 +70,6 @@ static int season_day(season_t *s, int day, int *next)
     int wd = cal_weekday(date);
     if (wd == 0) /* Sunday: the gateway keeps the SMS, nothing happens */
         return 0;
-    int64_t prev = cal_from_local(clock_zone(), date, 0);
     for (int k = 0; k < SEASON_NSTEPS; k++) {
         int64_t at = cal_from_local(clock_zone(), date, season_steps[k]);
         if (at > clock_real_ms()) /* this week: the season ends now */
@@ -89,7 +88,7 @@ static int season_day(season_t *s, int day, int *next)
                     printf("  (semaine %d : la formatrice d'initiation est absente mercredi et jeudi, ses séances sont "
                            "annulées et leurs participants replacés : tremplin trainer absent face-loire-01 %s %s)\n",
                            day / 7 + 1, d1, d2);
-                    if (season_set_clock(s, at) != 0) /* the services read the timetable again */
+                    if (season_load_timetable(s) != 0 || season_set_clock(s, at) != 0) /* read again */
                         return -1;
                 }
             }
@@ -99,13 +98,13 @@ static int season_day(season_t *s, int day, int *next)
         }
         if (season_wait_quiet(s) != 0)
             return -1;
-        season_attendance(s, prev, at);
+        season_attendance(s, s->last_step_ms, at);
         season_reply(s);
         if (season_wait_quiet(s) != 0)
             return -1;
         if (season_paper(s) > 0 && season_wait_quiet(s) != 0)
             return -1;
-        prev = at;
+        s->last_step_ms = at;
     }
     return 0;
 }
@@ -125,10 +124,12 @@ static int season_play(season_t *s, json_object *st, const char *state_path)
         printf("  (semaine %ld : vacances, l'espace numérique est fermé du %.2s/%.2s au %.2s/%.2s)\n", r->holiday_week,
                buf[0] + 8, buf[0] + 5, buf[5] + 8, buf[5] + 5);
     }
-    if (season_set_clock(s, cal_from_local(clock_zone(), s->first_day, 8 * 60)) != 0 || season_connect(s) != 0)
+    if (season_load_timetable(s) != 0 || season_set_clock(s, cal_from_local(clock_zone(), s->first_day, 8 * 60)) != 0
+        || season_connect(s) != 0)
         return -1;
     int next = 0;
     int64_t t0 = clock_mono_ms();
+    s->last_step_ms = cal_from_local(clock_zone(), s->first_day, 0);
     /* the weeks of the plan, then this week's days until now (attendance
      * of the sessions already held, answers to the SMS already sent) */
     cal_local_t today;
@@ -161,10 +162,33 @@ static int season_play(season_t *s, json_object *st, const char *state_path)
     return 0;
 }
 
-/* season [--seed S] */
+/* 1 when the instance holds no referral yet (the season may be played on
+ * it: it moves business time and registers branches, which an instance in
+ * use must never see), 0 when it does (said on stderr unless quiet), -1
+ * when Redis could not be read. */
+static int season_instance_new(season_t *s, int quiet)
+{
+    rds_t *rds = cli_redis(s->cli);
+    char key[200];
+    tp_key(key, sizeof key, s->T, "intake", "fig:total");
+    redisReply *x = rds ? rds_cmd(rds, "HGET %s referrals", key) : NULL;
+    if (!x)
+        return -1;
+    long long before = x->type == REDIS_REPLY_STRING ? atoll(x->str) : 0;
+    freeReplyObject(x);
+    if (before > 0 && !quiet)
+        fprintf(stderr, "tremplin : cette instance a déjà %lld orientation%s : la saison ne se joue que sur une "
+                        "instance neuve (make demo : arrêter, effacer %s/, relancer)\n",
+                before, before > 1 ? "s" : "", s->dir);
+    return before == 0;
+}
+
+/* season [--seed S] [--prepare] */
 int cli_season(cli_t *cli, int argc, char **argv)
 {
-    static const struct option opts[] = { { "seed", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
+    static const struct option opts[] = { { "seed", required_argument, NULL, 's' },
+                                          { "prepare", no_argument, NULL, 'p' },
+                                          { NULL, 0, NULL, 0 } };
     cli_args_t a;
     long seed;
     if (cli_parse(cli, argc, argv, opts, 0, 0, &a) != 0
@@ -200,6 +224,24 @@ int cli_season(cli_t *cli, int argc, char **argv)
     snprintf(state_path, sizeof state_path, "%s/season.json", s.dir);
     json_object *st = season_state_read(state_path);
     int rc = CLI_OK;
+    /* the season: the weeks before this one, so that it ends now */
+    cal_local_t l;
+    clock_local(clock_real_ms(), &l);
+    s.first_day = l.days - (l.weekday + 6) % 7 - (int32_t)rates.weeks * 7;
+    if (a.opt['p']) {
+        /* before the services start (deploy/stack.sh): their business time
+         * begins with the season, so that the sessions they open are those
+         * of its first four weeks, not of the real ones */
+        int fresh = st ? 0 : season_instance_new(&s, 1);
+        if (fresh == 1 && season_write_clock(cli->conf_path, cal_from_local(clock_zone(), s.first_day, 0),
+                                             clock_real_ms()) != 0) {
+            fprintf(stderr, "tremplin : %s : impossible d'écrire l'heure de la saison\n", cli->conf_path);
+            rc = CLI_REFUSED;
+        }
+        json_object_put(st);
+        season_plan_free(&s.plan);
+        return fresh < 0 ? CLI_UNREACHABLE : rc;
+    }
     if (st) {
         if (!strcmp(season_js(st, "status"), "played"))
             printf("La saison a déjà été jouée sur ces données (graine %s, à partir du %s) : rien n'est ajouté.\n",
@@ -213,27 +255,11 @@ int cli_season(cli_t *cli, int argc, char **argv)
         season_plan_free(&s.plan);
         return CLI_OK;
     }
-    /* only on a new instance: the season moves business time and
-     * registers branches, which an instance in use must never see */
-    rds_t *rds = cli_redis(cli);
-    char key[200];
-    tp_key(key, sizeof key, s.T, "intake", "fig:total");
-    redisReply *x = rds ? rds_cmd(rds, "HGET %s referrals", key) : NULL;
-    long long before = x && x->type == REDIS_REPLY_STRING ? atoll(x->str) : 0;
-    if (x)
-        freeReplyObject(x);
-    if (!x || before > 0) {
-        if (x)
-            fprintf(stderr, "tremplin : cette instance a déjà %lld orientation%s : la saison ne se joue que sur une "
-                            "instance neuve (make demo : arrêter, effacer var/, relancer)\n",
-                    before, before > 1 ? "s" : "");
+    int fresh = season_instance_new(&s, 0);
+    if (fresh != 1) {
         season_plan_free(&s.plan);
-        return x ? CLI_REFUSED : CLI_UNREACHABLE;
+        return fresh < 0 ? CLI_UNREACHABLE : CLI_REFUSED;
     }
-    /* the season: the weeks before this one, so that it ends now */
-    cal_local_t l;
-    clock_local(clock_real_ms(), &l);
-    s.first_day = l.days - (l.weekday + 6) % 7 - (int32_t)rates.weeks * 7;
     char from[11];
     cal_format_date(s.first_day, from);
     st = json_object_new_object();
@@ -269,6 +295,7 @@ int cli_season(cli_t *cli, int argc, char **argv)
     free(s.workshops_marked);
     free(s.cancelled);
     free(s.declined);
+    free(s.tt);
     season_plan_free(&s.plan);
     return rc;
 }

@@ -21,6 +21,7 @@ typedef struct {
     char spool_dir[256];  /* the gateway's spool and inbox */
     char inbox_dir[300];
     const char *T;        /* the territory */
+    timetable_t *tt;      /* the instance's timetable, read again after each edit */
     client_t *branch[SEASON_NBRANCHES];
     client_t *scheduler, *survey;
     /* paper forms of the workshops just marked (people without a mobile),
@@ -31,6 +32,7 @@ typedef struct {
     } *paper;
     int npaper, paper_cap;
     int32_t first_day;    /* the season's first Monday (days since 1970) */
+    int64_t last_step_ms; /* the business instant of the last step */
     /* per person of the plan */
     char (*pid)[TP_ID_LEN + 1];
     int *workshops_marked, *cancelled, *declined;
@@ -40,15 +42,22 @@ typedef struct {
 
 /* ---------------------------------------------------------- season_stack.c */
 
+/* Rewrites the [clock] lines of the configuration: business time is epoch
+ * at the real instant start, at speed 1 (epoch 0: real time). 0 or -1. */
+int season_write_clock(const char *path, int64_t epoch, int64_t start);
 /* Business time is now at_ms for every service: the configuration's [clock]
  * rewritten (epoch_ms = at_ms from this real instant, speed 1; at_ms 0:
  * real time again), each service told (SIGHUP, its pid in run_dir) and
  * seen to reload it (its log). 0, or -1 after a French message. */
 int season_set_clock(season_t *s, int64_t at_ms);
 /* Waits until what was sent has been carried out: every outbox empty, the
- * notify streams read by the gateway, no job due now, the inbox empty (60 s
- * at most). 0, or -1 after a French message. */
+ * notify streams read by the gateway, no job due now, the inbox empty, and
+ * what the scheduler's timer does after a move of time done (no offer past
+ * its deadline, the sessions of the horizon's last day opened) — 60 s at
+ * most. 0, or -1 after a French message. */
 int season_wait_quiet(season_t *s);
+/* Reads the timetable again (after the season edited it). 0 or -1. */
+int season_load_timetable(season_t *s);
 
 /* ----------------------------------------------------------- season_play.c */
 
@@ -61,7 +70,7 @@ int season_refer(season_t *s, int i);
 /* Reads the SMS the gateway wrote since the last call and answers those
  * the plan answers (offers, a first convocation, survey invitations). */
 void season_reply(season_t *s);
-/* Marks attendance of the sessions that ended since from_ms. */
+/* Marks attendance of the sessions that ended in (from_ms, to_ms]. */
 void season_attendance(season_t *s, int64_t from_ms, int64_t to_ms);
 /* Types in the paper forms of the people without a mobile who came
  * (SubmitSurvey to the survey service, channel "paper"); how many. */

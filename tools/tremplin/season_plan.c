@@ -34,7 +34,7 @@ void season_rates_default(season_rates_t *r)
                            .no_consent_pct = 3,
                            .noshow_pct = 12,
                            .excused_pct = 5,
-                           .cancel_pct = 6,
+                           .cancel_pct = 10,
                            .decline_pct = 25,
                            .survey_answer_pct = 80,
                            .very_satisfied_pct = 70,
@@ -167,16 +167,16 @@ int season_plan_make(uint64_t seed, const season_rates_t *r, season_plan_t *out,
     season_person_t *P = out->people;
     int n = out->npeople;
     /* who, where, when: referred Monday to Friday, every week, more and
-     * more as the word spreads (week w weighs 2 + 2w): by the last weeks
+     * more as the word spreads (week w weighs 6 + w): by the last weeks
      * demand passes the seats and a waitlist forms */
     int weight_sum = 0;
     for (int w = 0; w < r->weeks; w++)
-        weight_sum += 2 + 2 * w;
+        weight_sum += 6 + w;
     for (int i = 0; i < n; i++) {
         season_person_t *p = &P[i];
         int x = plan_pick(&rng, weight_sum), w = 0;
-        while (x >= 2 + 2 * w) {
-            x -= 2 + 2 * w;
+        while (x >= 6 + w) {
+            x -= 6 + w;
             w++;
         }
         p->day = w * 7 + plan_pick(&rng, 5);

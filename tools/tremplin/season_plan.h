@@ -31,7 +31,7 @@ typedef struct {
     long no_mobile_pct;                               /* a postal address, no mobile */
     long no_consent_pct;                              /* the referral says consent was refused */
     long noshow_pct, excused_pct;                     /* at their first workshop */
-    long cancel_pct;                                  /* answer ANNULER to their first convocation */
+    long cancel_pct;                                  /* answer ANNULER to their first reminder (J-2) */
     long decline_pct;                                 /* answer NON to an offered seat */
     long survey_answer_pct;                           /* of those who come, answer (SMS, else paper) */
     long very_satisfied_pct, wants_more_pct;          /* of those who answer */

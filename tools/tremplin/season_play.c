@@ -178,11 +178,13 @@ static int season_header(const char *path, const char *key, char *out, size_t ca
     return found;
 }
 
-/* The answer person p gives to an SMS of type (NULL: none). */
+/* The answer person p gives to an SMS of type (NULL: none): ANNULER to
+ * their first reminder, NON to their first offer and OUI to the others, the
+ * survey as planned. */
 static const char *season_answer(season_t *s, int i, const char *type, char *buf, size_t cap)
 {
     const season_person_t *p = &s->plan.people[i];
-    if (!strcmp(type, "convocation") && p->cancels && !s->cancelled[i]) {
+    if (!strcmp(type, "reminder") && p->cancels && !s->cancelled[i]) { /* two days before: a seat for the waitlist */
         s->cancelled[i] = 1;
         return "ANNULER";
     }
@@ -301,14 +303,18 @@ int season_paper(season_t *s)
     return n;
 }
 
-/* One session that ended: its trainer marks everyone still booked. */
-static void season_session(season_t *s, rds_t *r, const char *sid)
+/* A session that ended in (from, to]: its trainer marks everyone still
+ * booked. */
+static void season_session(season_t *s, rds_t *r, const char *sid, int64_t from, int64_t to)
 {
     char key[300];
     tp_key(key, sizeof key, s->T, "scheduler", "session:%s", sid);
-    redisReply *x = rds_cmd(r, "HMGET %s status trainer", key);
-    if (!x || x->type != REDIS_REPLY_ARRAY || x->elements != 2 || !x->element[1]->str
-        || (x->element[0]->str && !strcmp(x->element[0]->str, "cancelled"))) {
+    redisReply *x = rds_cmd(r, "HMGET %s status trainer end", key);
+    long long end = x && x->type == REDIS_REPLY_ARRAY && x->elements == 3 && x->element[2]->str
+                        ? atoll(x->element[2]->str)
+                        : 0;
+    if (!x || x->type != REDIS_REPLY_ARRAY || x->elements != 3 || !x->element[1]->str
+        || (x->element[0]->str && !strcmp(x->element[0]->str, "cancelled")) || end <= from || end > to) {
         if (x)
             freeReplyObject(x);
         return;
@@ -341,11 +347,11 @@ void season_attendance(season_t *s, int64_t from_ms, int64_t to_ms)
     redisReply *kinds = rds_cmd(r, "SMEMBERS %s", key);
     for (size_t k = 0; kinds && kinds->type == REDIS_REPLY_ARRAY && k < kinds->elements; k++) {
         tp_key(key, sizeof key, s->T, "scheduler", "sessions:%s", kinds->element[k]->str);
-        /* sessions of two hours: those that started in [from - 2 h, to - 2 h) ended in [from, to) */
-        redisReply *ids = rds_cmd(r, "ZRANGEBYSCORE %s %lld (%lld", key, (long long)(from_ms - 7200000),
-                                  (long long)(to_ms - 7200000));
+        /* those that started in the day before to and ended in (from, to] */
+        redisReply *ids = rds_cmd(r, "ZRANGEBYSCORE %s %lld %lld", key, (long long)(to_ms - 86400000),
+                                  (long long)to_ms);
         for (size_t j = 0; ids && ids->type == REDIS_REPLY_ARRAY && j < ids->elements; j++)
-            season_session(s, r, ids->element[j]->str);
+            season_session(s, r, ids->element[j]->str, from_ms, to_ms);
         if (ids)
             freeReplyObject(ids);
     }

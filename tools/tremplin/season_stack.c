@@ -25,7 +25,7 @@ static void season_nap(long ms)
 
 /* Rewrites the [clock] lines of the configuration (written whole to a
  * temporary file, then renamed over it). 0 or -1. */
-static int season_write_clock(const char *path, int64_t epoch, int64_t start)
+int season_write_clock(const char *path, int64_t epoch, int64_t start)
 {
     FILE *in = fopen(path, "r");
     if (!in)
@@ -190,9 +190,49 @@ static int season_inbox_empty(const char *dir)
     return empty;
 }
 
+int season_load_timetable(season_t *s)
+{
+    char err[512];
+    if (!s->tt)
+        s->tt = xmalloc(sizeof *s->tt);
+    if (timetable_load(s->cli->scheduler.timetable_path, s->tt, err, sizeof err) != 0) {
+        fprintf(stderr, "tremplin : calendrier illisible : %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when the scheduler's timer has caught up with business now: no offer
+ * a second past its deadline, and every session of the horizon's last day
+ * (the timetable's, as the scheduler reads it) opened. */
+static int season_timer_done(season_t *s, rds_t *r, int64_t now)
+{
+    char key[200];
+    tp_key(key, sizeof key, s->T, "scheduler", "offers");
+    redisReply *x = rds_cmd(r, "ZCOUNT %s -inf %lld", key, (long long)(now - 1000));
+    long long late = x && x->type == REDIS_REPLY_INTEGER ? x->integer : -1;
+    if (x)
+        freeReplyObject(x);
+    if (late != 0 || !s->tt)
+        return late == 0;
+    int64_t end = now + (int64_t)s->tt->horizon_days * 86400000;
+    tt_session_t last[16];
+    int n = timetable_sessions(s->tt, end - 86400000, end, last, 16);
+    for (int i = 0; i < n && i < 16; i++) {
+        if (last[i].trainer_absent)
+            continue;
+        tp_key(key, sizeof key, s->T, "scheduler", "session:%s", last[i].id);
+        if (season_int(r, "EXISTS %s", key) != 1)
+            return 0;
+    }
+    return 1;
+}
+
 static int season_quiet(season_t *s, rds_t *r)
 {
     char key[200];
+    if (!season_timer_done(s, r, clock_now_ms()))
+        return 0;
     static const char *const outboxes[] = { "intake", "matcher", "scheduler", "survey", "gateway" };
     for (size_t i = 0; i < TP_ARRAY_LEN(outboxes); i++) {
         tp_key(key, sizeof key, s->T, outboxes[i], "outbox");
