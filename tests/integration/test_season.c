@@ -201,7 +201,7 @@ static void season_played_once_figures_equal_api_and_state(void **state)
     assert_non_null(strstr(first, "tremplin trainer absent face-loire-01"));
     assert_non_null(strstr(first, "Le parcours d'une personne"));
     /* their SMS, as the gateway spooled them: the convocation, the survey */
-    const char *journey = strstr(first, "Les SMS qu'elle a reçus");
+    const char *journey = strstr(first, "Les SMS reçus, de l'orientation au deuxième atelier");
     assert_non_null(journey);
     assert_non_null(strstr(journey, ", votre atelier "));
     assert_non_null(strstr(journey, "merci pour l'atelier"));

@@ -243,9 +243,11 @@ int cli_season(cli_t *cli, int argc, char **argv)
         return fresh < 0 ? CLI_UNREACHABLE : rc;
     }
     if (st) {
+        char from_fr[11];
+        season_date_fr(season_js(st, "from"), from_fr);
         if (!strcmp(season_js(st, "status"), "played"))
             printf("La saison a déjà été jouée sur ces données (graine %s, à partir du %s) : rien n'est ajouté.\n",
-                   season_js(st, "seed"), season_js(st, "from"));
+                   season_js(st, "seed"), from_fr);
         else
             printf("Une saison a commencé sur ces données sans finir (arrêtée en route) : rien n'est rejoué.\n"
                    "Pour la rejouer entière : arrêter la démonstration, effacer %s/, relancer make demo.\n",
@@ -273,9 +275,11 @@ int cli_season(cli_t *cli, int argc, char **argv)
         season_plan_free(&s.plan);
         return CLI_REFUSED;
     }
+    char from_fr[11];
+    season_date_fr(from, from_fr);
     printf("Une saison de %ld semaines à partir du %s (graine %ld) : %d personnes orientées par %d bureaux de poste,\n"
            "six ateliers de deux heures par semaine, le temps des services avancé pas à pas :\n",
-           rates.weeks, from, seed, s.plan.npeople, SEASON_NBRANCHES);
+           rates.weeks, from_fr, seed, s.plan.npeople, SEASON_NBRANCHES);
     fflush(stdout);
     s.pid = xcalloc((size_t)s.plan.npeople, sizeof *s.pid);
     s.workshops_marked = xcalloc((size_t)s.plan.npeople, sizeof(int));

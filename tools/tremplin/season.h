@@ -84,6 +84,8 @@ struct json_object;
 /* Prints the season's result (st: var/season.json's record: from,
  * journey_person …). */
 void season_report(season_t *s, struct json_object *st);
+/* "30/11/2026" of "2026-11-30" (anything else as it is). */
+void season_date_fr(const char *iso, char out[11]);
 /* A string member of o, or "". */
 const char *season_js(struct json_object *o, const char *k);
 

@@ -15,6 +15,14 @@
 #include "reporter/reporter.h"
 #include "season.h"
 
+void season_date_fr(const char *iso, char out[11])
+{
+    if (strlen(iso) == 10)
+        snprintf(out, 11, "%.2s/%.2s/%.4s", iso + 8, iso + 5, iso);
+    else
+        snprintf(out, 11, "%s", iso);
+}
+
 const char *season_js(json_object *o, const char *k)
 {
     json_object *v;
@@ -56,8 +64,10 @@ static void season_figures(cli_t *cli, const char *from, const char *to)
     static const char *const names[] = { "people_accompanied", "people_trained", "workshops_held",
                                          "workshops_cancelled", "fill_rate", "waiting", "wait_days_median", "satisfaction",
                                          "pct_very_satisfied", "pct_wants_more", "went_on", "pct_went_on", NULL };
-    printf("Les chiffres de la commission, du %.2s/%.2s/%.4s au %.2s/%.2s/%.4s :\n", from + 8, from + 5, from, to + 8,
-           to + 5, to);
+    char f[11], t[11];
+    season_date_fr(from, f);
+    season_date_fr(to, t);
+    printf("Les chiffres de la commission, du %s au %s :\n", f, t);
     for (int i = 0; names[i]; i++) {
         json_object *v = NULL;
         char val[64];
@@ -92,7 +102,7 @@ static void season_journey(season_t *s, const char *pid)
     char key[300];
     tp_key(key, sizeof key, s->T, "gateway", "person:%s", pid);
     redisReply *jobs = r ? rds_cmd(r, "ZRANGE %s 0 -1", key) : NULL;
-    printf("\nLes SMS qu'elle a reçus (%s/, un fichier par SMS) :\n", s->spool_dir);
+    printf("\nLes SMS reçus, de l'orientation au deuxième atelier (%s/, un fichier par SMS) :\n", s->spool_dir);
     for (size_t i = 0; jobs && jobs->type == REDIS_REPLY_ARRAY && i < jobs->elements; i++) {
         char jkey[300], path[700], when[80] = "";
         tp_key(jkey, sizeof jkey, s->T, "gateway", "job:%s", jobs->element[i]->str);
