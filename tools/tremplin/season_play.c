@@ -171,7 +171,10 @@ static int season_header(const char *path, const char *key, char *out, size_t ca
     while (found && fgets(line, sizeof line, f) && line[0] != '\n')
         if (!strncmp(line, key, kl) && line[kl] == ':') {
             line[strcspn(line, "\n")] = '\0';
-            snprintf(out, cap, "%s", line + kl + 2);
+            const char *v = line + kl + 1;
+            while (*v == ' ')
+                v++;
+            snprintf(out, cap, "%s", v);
             found = 0;
         }
     fclose(f);
