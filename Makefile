@@ -3,7 +3,8 @@
 #   make            build into build/
 #   make test       the whole suite CI runs, built with ASan + UBSan (build/san/)
 #   make check      unit tests only, sanitized (fast, for development)
-#   make demo       install what is missing, build, run the local stack
+#   make demo       install what is missing, build, run the local stack and
+#                   play a demo season on it (ONESHOT=1: then stop; SEED=N)
 #   make deps       install the Debian packages (as root; idempotent)
 #   make browser-deps  the browser test's playwright-core (npm ci, pinned)
 #   make bench      throughput benchmarks (see BENCHMARKS.md)
@@ -177,6 +178,11 @@ $(GW_TESTS:%=$(O)/tests/%): $(O)/tests/%: $(O)/tests/unit/%.o $(O)/libsvc-gatewa
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(O)/libsvc-gateway.a $(O)/libtremplin.a $(CMOCKA_LIBS) $(GW_LIBS) $(LDLIBS)
 
+# the demo season's scenario is the tool's (tools/tremplin/season_plan.c)
+$(O)/tests/test_season_plan: $(O)/tests/unit/test_season_plan.o $(O)/tools/tremplin/season_plan.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+
 $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(SVC_GROUP) $(O)/libtremplin.a $(CMOCKA_LIBS) $(LDLIBS)
@@ -210,7 +216,7 @@ fuzz:
 
 demo: ensure-deps
 	@$(MAKE) --no-print-directory all
-	@deploy/stack.sh demo build
+	@ONESHOT=$(ONESHOT) SEED=$(SEED) deploy/stack.sh demo build
 
 # Installs what is missing (asks for root only then). The build itself runs
 # in a second make, so pkg-config sees the freshly installed packages.

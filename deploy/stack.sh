@@ -4,8 +4,15 @@
 # the services (one SIGTERM each: they drain and exit 0), then Redis (SHUTDOWN:
 # the AOF is flushed). Run again, it starts on the same data.
 #
-#   deploy/stack.sh demo [BUILD_DIR]    start, show health, keep running
-#   deploy/stack.sh up   [BUILD_DIR]    the same without the health banner
+#   deploy/stack.sh demo [BUILD_DIR]    start, play the demo season, keep running
+#   deploy/stack.sh up   [BUILD_DIR]    start and keep running, nothing played
+#
+# demo plays twelve weeks of the programme through the stack (`tremplin
+# season`: business time moved by the [clock] of the configuration and a
+# SIGHUP to each service, whose pids are in $var/run/) and prints what the
+# commission reads; ONESHOT=1 stops everything after that (exit 0 when the
+# season played and everything stopped cleanly). Run again on the same data,
+# the season is not played twice: its figures are shown again.
 #
 # Exit status: 0 after Ctrl-C (or SIGTERM) with every process stopped
 # cleanly; 1 when the stack could not start or a process did not stop
@@ -25,8 +32,9 @@ services="intake matcher scheduler survey reporter gateway"
 
 deploy/setup.sh "$var" "$base" "$base"
 export TREMPLIN_CONF="$var/tremplin.conf"
-mkdir -p "$var/log"
+mkdir -p "$var/log" "$var/run"
 
+tool() { "$build/bin/tremplin" "$@"; }
 rcli() {
     timeout 5 redis-cli -p "$base" --user admin --pass "$(cat "$var/secrets/admin.pass")" --no-auth-warning "$@"
 }
@@ -106,13 +114,22 @@ done
     cat "$var/log/functions.log" >&2
     stop 1
 }
+# the demo season begins twelve weeks ago: the services start at its first
+# day (nothing when it was played already, or the instance is in use)
+if [ "$mode" = "demo" ]; then
+    tool season --prepare || { echo "la préparation de la saison a échoué : voir ci-dessus" >&2; stop 1; }
+fi
+# the demo season moves business time step by step and waits for the
+# scheduler's timer (offer expiry, new sessions) after each: ticking every
+# 50 ms instead of every second keeps the wait short
+if [ "$mode" = "demo" ]; then export TREMPLIN_SCHEDULER_TIMER_MS="${TREMPLIN_SCHEDULER_TIMER_MS:-50}"; fi
 for s in $services; do
     setsid "$build/bin/tremplin-$s" >> "$var/log/$s.log" 2>&1 &
     pids="$pids $!"
     eval "pid_$s=$!"
+    echo $! > "$var/run/$s.pid"
 done
 
-tool() { "$build/bin/tremplin" "$@"; }
 i=0
 until tool ping >/dev/null 2>&1; do
     i=$((i + 1))
@@ -136,33 +153,17 @@ if [ "$mode" = "demo" ]; then
     echo
     tool ping
     echo
-    echo "Essai du bus : 1000 messages intake → matcher"
-    tool probe --count 1000 intake matcher || echo "(l'essai du bus a échoué : voir $var/log/)" >&2
+    season_rc=0
+    tool season --seed "${SEED:-42}" || season_rc=$?
+    if [ "$season_rc" -ne 0 ]; then
+        echo "(la saison n'a pas pu être jouée jusqu'au bout : voir les messages ci-dessus et $var/log/)" >&2
+    fi
     echo
-    echo "Trois bureaux de poste simulés orientent 150 personnes (clés CURVE, consentement, questionnaire) :"
-    echo "(relancé, les mêmes orientations reviennent « déjà reçues » : rien n'est perdu ni compté deux fois)"
-    tool simulate --branches 3 --count 150 --seed 42 || echo "(la simulation a échoué : voir $var/log/)" >&2
-    # the matcher assesses, the scheduler books: until the relays have passed
-    # everything on (15 s at most)
-    i=0
-    until [ "$(tool ping intake matcher scheduler 2>/dev/null | grep -c ' outbox=0 ')" -eq 3 ] || [ $i -gt 150 ]; do
-        i=$((i + 1))
-        sleep 0.1
-    done
-    echo
-    echo "Les séances des quatre prochaines semaines (places réservées, proposées, liste d'attente) :"
-    tool sessions
-    echo
-    echo "Tableau de bord :  http://127.0.0.1:$((base + 7))/   (chiffres : /api/kpi, /metrics, /api/export.csv)"
-    echo "Les convocations envoyées par SMS (un fichier par message dans $var/spool/) :"
-    n=$(ls "$var/spool/" 2>/dev/null | grep -c '\.sms$' || true)
-    echo "$n SMS dans la file (la nuit et le dimanche, ils attendent 8 h 30 : « retenu ») ; le premier :"
-    f=$(ls "$var/spool/"*.sms 2>/dev/null | head -1)
-    [ -n "$f" ] && sed -n '5,$p' "$f"
-    tool notify list --limit 5 || true
-    echo
-    echo "Dans un autre terminal :  TREMPLIN_CONF=$var/tremplin.conf $build/bin/tremplin ping"
-    echo "                          TREMPLIN_CONF=$var/tremplin.conf $build/bin/tremplin kpi"
+    echo "Le programme tremplin, dans un autre terminal :  export PATH=\$PATH:$(pwd)/$build/bin TREMPLIN_CONF=$var/tremplin.conf"
+    if [ "${ONESHOT:-0}" = "1" ]; then
+        [ "$season_rc" -eq 0 ] && stop 0
+        stop 1
+    fi
     echo "Ctrl-C pour tout arrêter."
 fi
 # wait returns when a trapped signal arrives (then stop runs) or when every

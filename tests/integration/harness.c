@@ -77,7 +77,7 @@ static int h_port_free(int port)
 /* Ports below the kernel's ephemeral range (ip_local_port_range starts at
  * 32768 on Linux): a port in that range can be taken at any moment by an
  * outgoing connection, and a service's bind would then fail. */
-static int h_pick_ports(h_env_t *h)
+int h_pick_ports(h_env_t *h)
 {
     for (int attempt = 0; attempt < 200; attempt++) {
         int base = 10000 + (int)(util_random_u64() % 22000); /* base + 30 < 32768 */

@@ -30,6 +30,10 @@ typedef struct {
 
 /* Creates the instance and starts Redis. 0 or -1 (reason on stderr). */
 int h_setup(h_env_t *h);
+/* Free ports for an instance (Redis at base, the services base+1..+30) into
+ * h->redis_port and h->base_port, for a test whose stack something else
+ * starts (deploy/stack.sh); h_setup calls it. 0 or -1. */
+int h_pick_ports(h_env_t *h);
 /* Kills every process still running and removes the instance directory
  * (kept when TP_KEEP=1, for a post-mortem). */
 void h_teardown(h_env_t *h);

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "gateway/message.h"
+#include "gateway/pdf.h"
 #include "keys.h"
 #include "log.h"
 #include "matcher/matcher.h"
@@ -139,6 +140,8 @@ const char *cli_kind_fr(cli_t *cli, const char *kind)
 
 void cli_fini(cli_t *cli)
 {
+    if (cli->pdf_used) /* once: fontconfig cannot be used again after it */
+        pdf_cleanup();
     free(cli->tt);
     free(cli->cat);
     rds_destroy(&cli->rds);

@@ -41,7 +41,9 @@ struct cli {
     intake_conf_t intake;
     scheduler_conf_t scheduler;
     survey_conf_t survey;
-    int json; /* --json: answers as JSON */
+    int json;  /* --json: answers as JSON */
+    int quiet; /* the tool's own steps (the demo season): no confirmation printed */
+    int pdf_used; /* a PDF was written: fontconfig's caches to free at the end */
     /* the files people's words come from (cli_tt, cli_catalogue):
      * read on first use */
     timetable_t *tt;
@@ -167,6 +169,20 @@ const char *gw_status_fr(const char *status);
 /* The territory whose sessions the timetable holds. */
 const char *cli_scheduler_territory(cli_t *cli);
 
+/* Simulated branch systems (cmd_simulate.c): registers one (marked as
+ * simulated; 1 added, 0 it was there or could not be); waits until intake
+ * has read its registry again; a client connected as that branch over
+ * intake's CURVE endpoint, or NULL after a message. */
+int cli_sim_branch_add(cli_t *cli, const char *id, const char *name, const char *territory);
+void cli_sim_wait_registry(cli_t *cli);
+client_t *cli_sim_connect(cli_t *cli, const char *id);
+/* Adds days off for every venue (the timetable's holidays, cmd_scheduler.c):
+ * written like `trainer absent` does; exit code. */
+int cli_timetable_add_holidays(cli_t *cli, const char *const *days, int n);
+/* The report of /api/kpi for [from, to] (local days), computed as the
+ * reporter does (cmd_kpi.c); NULL after a message. Put it when done. */
+struct json_object *cli_kpi_report(cli_t *cli, const char *from, const char *to);
+
 /* ----------------------------------------------------------- commands */
 
 int cli_ping(cli_t *cli, int argc, char **argv);
@@ -188,6 +204,7 @@ int cli_person_find(cli_t *cli, const char *word, const char *ref, char pid[TP_I
 int cli_person_erase(cli_t *cli, int argc, char **argv);
 int cli_worklist(cli_t *cli, int argc, char **argv);
 int cli_simulate(cli_t *cli, int argc, char **argv);
+int cli_season(cli_t *cli, int argc, char **argv);
 int cli_sessions(cli_t *cli, int argc, char **argv);
 int cli_attendance(cli_t *cli, int argc, char **argv);
 int cli_offer(cli_t *cli, int argc, char **argv);

@@ -219,7 +219,8 @@ int cli_roster(cli_t *cli, int argc, char **argv)
     int rc = gw_roster_open(cli, a.word[0], &f, &ro);
     if (rc != 0)
         return rc;
-    gw_roster_print(&ro, f);
+    if (!cli->quiet)
+        gw_roster_print(&ro, f);
     const cat_kind_t *k = catalogue_kind(&f->cat, ro.kind);
     const tt_venue_t *v = timetable_venue(&f->tt, ro.venue);
     roster_entry_t *e = xcalloc((size_t)ro.n + 1, sizeof *e);
@@ -234,7 +235,7 @@ int cli_roster(cli_t *cli, int argc, char **argv)
         if (!out || roster_csv_write(out, &r, sep) != 0) {
             fprintf(stderr, "tremplin: %s : écriture impossible\n", csv);
             rc = 2;
-        } else {
+        } else if (!cli->quiet) {
             printf("liste écrite : %s\n", csv);
         }
         if (out)
@@ -244,10 +245,10 @@ int cli_roster(cli_t *cli, int argc, char **argv)
         if (pdf_sheet(pdf, &r, err, sizeof err) != 0) {
             fprintf(stderr, "tremplin: %s : %s\n", pdf, err);
             rc = 2;
-        } else {
+        } else if (!cli->quiet) {
             printf("feuille d'émargement écrite : %s\n", pdf);
         }
-        pdf_cleanup();
+        cli->pdf_used = 1; /* fontconfig's caches freed once, at the end (cli_fini) */
     }
     free(e);
     free(ro.lines);
@@ -455,7 +456,7 @@ int cli_letters(cli_t *cli, int argc, char **argv)
         } else {
             printf("%zu lettre%s écrite%s : %s\n", k, k > 1 ? "s" : "", k > 1 ? "s" : "", pdf);
         }
-        pdf_cleanup();
+        cli->pdf_used = 1; /* fontconfig's caches freed once, at the end (cli_fini) */
     }
     free(letters);
     free(fields);

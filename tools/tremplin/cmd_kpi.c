@@ -164,6 +164,38 @@ static int kpi_periods(cli_t *cli)
     return 0;
 }
 
+json_object *cli_kpi_report(cli_t *cli, const char *from, const char *to)
+{
+    reporter_conf_t rc;
+    char err[512];
+    if (cli_conf_part(cli, "reporter", reporter_conf_fields, reporter_nconf_fields, &rc) != 0)
+        return NULL;
+    rds_t *rds = cli_redis(cli);
+    if (!rds)
+        return NULL;
+    catalogue_t *cat = xmalloc(sizeof *cat);
+    if (reporter_load_catalogue(cli->conf_path, cat, err, sizeof err) != 0) {
+        free(cat);
+        cat = NULL;
+    }
+    json_object *aggs[SVC_MAX_TERRITORIES], *rep = NULL;
+    kpi_query_t q = { 0 };
+    q.from = from;
+    q.to = to;
+    int n = reporter_aggregates(rds, cli->territories, cli->nterritories, NULL, from, to, clock_now_ms(), 1, aggs, err,
+                                sizeof err);
+    if (n < 0) {
+        fprintf(stderr, "tremplin : %s\n", err);
+    } else {
+        kpi_conf_t kc = { rc.wait_warn_days, cat };
+        rep = kpi_report(aggs, n, &q, &kc);
+    }
+    for (int i = 0; i < n; i++)
+        json_object_put(aggs[i]);
+    free(cat);
+    return rep;
+}
+
 int cli_kpi(cli_t *cli, int argc, char **argv)
 {
     static const struct option opts[] = {

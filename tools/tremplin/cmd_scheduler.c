@@ -474,7 +474,7 @@ static int cli_timetable_edit(cli_t *cli, int (*edit)(cli_t *cli, json_object *r
     } else if (rename(tmp, path) != 0) {
         fprintf(stderr, "tremplin : %s : mise en place impossible (%s)\n", path, strerror(errno));
         rc = CLI_REFUSED;
-    } else {
+    } else if (!cli->quiet) {
         printf("Calendrier enregistré : %s\n", path);
         cli_reload_hint();
     }
@@ -543,6 +543,27 @@ static int cli_edit_absence(cli_t *cli, json_object *root, void *arg)
     json_object_object_add(o, "to", json_object_new_string(c->to));
     json_object_array_add(cli_tt_array(root, "absences"), o);
     return 0;
+}
+
+typedef struct {
+    const char *const *days;
+    int n;
+} cli_holidays_t;
+
+static int cli_edit_holidays(cli_t *cli, json_object *root, void *arg)
+{
+    (void)cli;
+    const cli_holidays_t *h = arg;
+    json_object *arr = cli_tt_array(root, "holidays");
+    for (int i = 0; i < h->n; i++)
+        json_object_array_add(arr, json_object_new_string(h->days[i]));
+    return 0;
+}
+
+int cli_timetable_add_holidays(cli_t *cli, const char *const *days, int n)
+{
+    cli_holidays_t h = { days, n };
+    return cli_timetable_edit(cli, cli_edit_holidays, &h);
 }
 
 /* A date as people type it (30/11/2026) or ISO, to ISO. 0 or -1. */

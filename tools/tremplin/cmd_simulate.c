@@ -163,7 +163,7 @@ static void sim_referral(uint64_t *rng, sim_branch_t *b, int64_t period_start, T
     env->territory = b->territory;
 }
 
-static client_t *sim_connect(cli_t *cli, const char *id)
+client_t *cli_sim_connect(cli_t *cli, const char *id)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/branch-secrets/%s.key_secret", cli->intake.curve_dir, id);
@@ -183,6 +183,21 @@ static client_t *sim_connect(cli_t *cli, const char *id)
         client_destroy(&c);
     }
     return c;
+}
+
+int cli_sim_branch_add(cli_t *cli, const char *id, const char *name, const char *territory)
+{
+    char err[512];
+    return keyring_add(&intake_branches, cli->intake.curve_dir, id, name, territory,
+                       conf_map_get(&cli->conf.endpoints, "intake_branch"), clock_real_ms(), SIM_ORIGIN, err,
+                       sizeof err) == 0;
+}
+
+void cli_sim_wait_registry(cli_t *cli)
+{
+    /* intake looks at its registry every watch_ms */
+    struct timespec ts = { (time_t)((cli->intake.watch_ms * 2) / 1000), (long)((cli->intake.watch_ms * 2) % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
 }
 
 /* simulate --remove: the simulated branches go (their referrals stay:
@@ -233,25 +248,19 @@ int cli_simulate(cli_t *cli, int argc, char **argv)
     }
     uint64_t seed = (uint64_t)seed_l;
     sim_branch_t *b = xcalloc((size_t)nbranches, sizeof *b);
-    char err[512];
     int added = 0;
     for (long i = 0; i < nbranches; i++) {
         snprintf(b[i].id, sizeof b[i].id, "sim-%02ld", i + 1);
         util_strlcpy(b[i].territory, cli->territories[0], sizeof b[i].territory);
         char name[64];
         snprintf(name, sizeof name, "Bureau simulé %02ld", i + 1);
-        if (keyring_add(&intake_branches, cli->intake.curve_dir, b[i].id, name, b[i].territory,
-                        conf_map_get(&cli->conf.endpoints, "intake_branch"), clock_real_ms(), SIM_ORIGIN, err,
-                        sizeof err) == 0)
-            added++;
+        added += cli_sim_branch_add(cli, b[i].id, name, b[i].territory) == 1;
     }
-    if (added) { /* intake looks at its registry every watch_ms */
-        struct timespec ts = { (time_t)((cli->intake.watch_ms * 2) / 1000), (long)((cli->intake.watch_ms * 2) % 1000) * 1000000L };
-        nanosleep(&ts, NULL);
-    }
+    if (added)
+        cli_sim_wait_registry(cli);
     int rc = 0;
     for (long i = 0; i < nbranches; i++) {
-        b[i].client = sim_connect(cli, b[i].id);
+        b[i].client = cli_sim_connect(cli, b[i].id);
         if (!b[i].client) {
             rc = 1;
             goto done;

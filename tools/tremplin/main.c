@@ -91,6 +91,14 @@ static const cli_command_t cli_commands[] = {
       "       tremplin simulate --remove\n\n"
       "Les agences simulées (sim-01 …) sont marquées comme telles ; --remove les retire.\n",
       cli_simulate, NULL },
+    { "season", "la démonstration : douze semaines du programme jouées par la pile (make demo)",
+      U("tremplin season [--seed S] [--prepare]") "\n"
+      "Joue une saison (réglages [season] de la configuration) sur la pile lancée par deploy/stack.sh :\n"
+      "orientations par les bureaux de poste, réponses par SMS, présences ; le temps des services avance\n"
+      "pas à pas. Puis les chiffres de la commission. Une seule fois par instance (var/season.json) :\n"
+      "relancée, elle montre les chiffres sans rien ajouter. --prepare (avant le démarrage des services) :\n"
+      "met leur heure au début de la saison.\n",
+      cli_season, NULL },
     { "sessions", "séances, places et listes d'attente",
       U("tremplin sessions [--week AAAA-Wss] [--kind TYPE] [--json]") "\n"
       "Les séances triées par date : lieu, formateur, places réservées et tenues par une proposition,\n"
