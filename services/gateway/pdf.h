@@ -50,8 +50,8 @@ typedef struct {
 int pdf_letters(const char *path, const pdf_letterhead_t *head, const pdf_letter_t *letters, size_t n, char *err,
                 size_t errlen);
 
-/* Frees what pango, cairo and fontconfig keep for the life of the process
- * (the fonts found, their caches), so that a leak checker sees a clean exit.
+/* Frees what pango and cairo keep for the life of the process (the font
+ * map, cairo's font caches), so that a leak checker sees a clean exit.
  * Call once at exit, after the last PDF, from the thread that drew them. */
 void pdf_cleanup(void);
 

@@ -43,7 +43,7 @@ static int teardown(void **state)
         }
     if (d)
         closedir(d);
-    pdf_cleanup(); /* fontconfig's caches: not a leak, but ASan cannot tell */
+    pdf_cleanup(); /* pango's font map and cairo's caches: not a leak, but ASan cannot tell */
     return rmdir(dir);
 }
 

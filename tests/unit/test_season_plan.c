@@ -67,8 +67,8 @@ static void rates_are_exact_quotas(void **state)
         assert_int_equal(count(&p, f_noshow), (int)((12 * w + 50) / 100));
         int a = count(&p, f_answers);
         assert_true(a > 0);
-        assert_int_equal(count(&p, f_very), (70 * a + 50) / 100);
-        assert_int_equal(count(&p, f_more), (60 * a + 50) / 100);
+        assert_int_equal(count(&p, f_very), (95 * a + 50) / 100);
+        assert_int_equal(count(&p, f_more), (80 * a + 50) / 100);
         season_plan_free(&p);
     }
 }

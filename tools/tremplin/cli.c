@@ -140,7 +140,7 @@ const char *cli_kind_fr(cli_t *cli, const char *kind)
 
 void cli_fini(cli_t *cli)
 {
-    if (cli->pdf_used) /* once: fontconfig cannot be used again after it */
+    if (cli->pdf_used) /* once, at exit: pango and cairo cannot draw again after it */
         pdf_cleanup();
     free(cli->tt);
     free(cli->cat);

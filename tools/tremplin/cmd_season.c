@@ -30,8 +30,8 @@ static const conf_field_t season_conf_fields[] = {
     CONF_INT_FIELD("season", "cancel_pct", season_rates_t, cancel_pct, "10"),
     CONF_INT_FIELD("season", "decline_pct", season_rates_t, decline_pct, "25"),
     CONF_INT_FIELD("season", "survey_answer_pct", season_rates_t, survey_answer_pct, "80"),
-    CONF_INT_FIELD("season", "very_satisfied_pct", season_rates_t, very_satisfied_pct, "70"),
-    CONF_INT_FIELD("season", "wants_more_pct", season_rates_t, wants_more_pct, "60"),
+    CONF_INT_FIELD("season", "very_satisfied_pct", season_rates_t, very_satisfied_pct, "95"),
+    CONF_INT_FIELD("season", "wants_more_pct", season_rates_t, wants_more_pct, "80"),
     CONF_INT_FIELD("season", "holiday_week", season_rates_t, holiday_week, "8"),
     CONF_INT_FIELD("season", "absence_week", season_rates_t, absence_week, "5"),
 };

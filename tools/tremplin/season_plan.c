@@ -37,8 +37,8 @@ void season_rates_default(season_rates_t *r)
                            .cancel_pct = 10,
                            .decline_pct = 25,
                            .survey_answer_pct = 80,
-                           .very_satisfied_pct = 70,
-                           .wants_more_pct = 60,
+                           .very_satisfied_pct = 95,
+                           .wants_more_pct = 80,
                            .holiday_week = 8,
                            .absence_week = 5 };
 }
