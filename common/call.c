@@ -56,6 +56,7 @@ void call_reset(call_t *c, const char *service, const char *territory, const cha
     c->territory = territory;
     c->msg_id = msg_id;
     c->peer = "";
+    c->operator = "";
     c->digest = "";
     c->producer = "";
     c->function[0] = '\0';

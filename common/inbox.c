@@ -12,6 +12,7 @@
 typedef struct {
     zmq_msg_t identity;
     char peer[48]; /* ZAP User-Id: the CURVE public key of the sender */
+    char operator[34]; /* the operator who sent it ("" for a service or a plain socket) */
     Tremplin__Envelope *env;
     wire_err_t werr;
     wire_info_t info; /* the request's ids as far as they could be read */
@@ -218,6 +219,18 @@ static void inbox_prepare(inbox_t *self, inbox_slot_t *slot)
         call_error(c, "UNKNOWN_TERRITORY", "territory", "Territoire inconnu de ce service.", 0);
         return;
     }
+    char why[256];
+    slot->operator[0] = '\0';
+    if (self->conf.forbid
+        && self->conf.forbid(self->conf.handler_arg, slot->peer, env, slot->operator, why, sizeof why)) {
+        log_warn("forbidden", "msg_id=%s type=%s key=%.8s", env->msg_id, ids_valid(env->type, 64) ? env->type : "-",
+                 slot->peer[0] ? slot->peer : "-");
+        call_error(c, "FORBIDDEN", "", why, 0);
+        return;
+    }
+    if (self->conf.forbid && !slot->operator[0])
+        c->peer = ""; /* a service: the bus's own marks */
+    c->operator = slot->operator;
     if (h->edge && self->conf.busy && self->conf.busy(self->conf.handler_arg, env->territory)) {
         call_error(c, "BUSY", "", "Service momentanément saturé : renvoyer ce message dans quelques secondes.", 1);
         return;

@@ -8,6 +8,7 @@
 #define TP_SVC_H
 
 #include "conf.h"
+#include "keyring.h"
 #include "inbox.h"
 #include "outbox.h"
 #include "rds.h"
@@ -32,6 +33,12 @@ typedef struct {
     int64_t window, retry_window, batch, ack_timeout_ms, retry_max_ms, lease_ms, max_tries, mark_ttl_s, max_msg, pump_ms,
         drain_ms, stall_ms, outbox_max;
     char id_key_file[256]; /* the deployment's secret for derived ids (util_derive_id), read at start */
+    /* the bus registry (common/access.h): operators' and services' keys;
+     * "" = the command endpoints take any local process (a warning) */
+    char keys_dir[256];
+    /* [tool] key: the operator's secret certificate the tool uses
+     * ($TREMPLIN_KEY wins) */
+    char tool_key[256];
     /* [endpoints]: where each service is reached */
     conf_map_t endpoints;
     /* [<service>] */
@@ -101,6 +108,10 @@ void svc_add_socket(svc_t *s, void *sock, void (*fn)(svc_t *s, void *sock));
  * that one instance at a time runs it, and another takes over once the
  * holder stops renewing for ttl_ms. */
 int svc_hold_lease(svc_t *s, const char *territory, const char *name, int64_t ttl_ms);
+
+/* This service's own key on the bus (its relays and health checks use it),
+ * or NULL when [bus] keys_dir is not set. */
+const keyring_cred_t *svc_cred(const svc_t *s);
 
 /* A warning this service reports in every Pong until it is replaced ("" =
  * none): a configuration that works but leaves something undone. */

@@ -49,6 +49,8 @@ static conf_field_t svc_common_fields[] = {
     CONF_INT_FIELD("bus", "stall_ms", svc_conf_t, stall_ms, "0"),
     CONF_INT_FIELD("bus", "outbox_max", svc_conf_t, outbox_max, "20000"),
     CONF_STR_FIELD("bus", "id_key_file", svc_conf_t, id_key_file, ""),
+    CONF_STR_FIELD("bus", "keys_dir", svc_conf_t, keys_dir, ""),
+    CONF_STR_FIELD("tool", "key", svc_conf_t, tool_key, ""),
     CONF_MAP_FIELD("endpoints", svc_conf_t, endpoints),
 };
 

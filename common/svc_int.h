@@ -76,6 +76,11 @@ struct svc {
      * it is over bus.outbox_max (edge commands are then refused: BUSY) */
     long long backlog[SVC_MAX_TERRITORIES];
     int busy[SVC_MAX_TERRITORIES];
+    /* [bus] keys_dir set: the command ROUTER is this door's (CURVE, ZAP from
+     * the bus registry), and this is the service's own key */
+    int auth;
+    keyring_door_t bus_door;
+    keyring_cred_t cred;
 };
 
 /* svc_conf.c: applies the settings that live outside the struct (log

@@ -83,7 +83,7 @@ say "binaries in $root/usr/local/bin"
 
 # --------------------------------------------------------- instance folder
 mkdir -p "$root$data"
-"$src/deploy/setup.sh" "$root$data" "$redis_port" "$base_port"
+TREMPLIN_BIN="$bin/tremplin" "$src/deploy/setup.sh" "$root$data" "$redis_port" "$base_port"
 if [ -n "$root" ]; then
     # setup.sh wrote the paths it was given; the host will see them without
     # the --root prefix

@@ -146,6 +146,15 @@ ack_timeout_ms = 1000
 retry_max_ms = 8000
 lease_ms = 30000
 max_tries = 12
+; the bus registry: the CURVE keys of operators (tremplin operator add) and of
+; the services (each makes its own at first start); the command endpoints let
+; in only these keys, each for the commands of its role (docs/operations.md)
+keys_dir = $abs/keys
+
+[tool]
+; the operator key the tool uses (TREMPLIN_KEY in the environment wins): the local
+; administrator's, a coordinator made by setup.sh
+key = $abs/keys/operator-secrets/admin.key_secret
 
 [intake]
 ; a stable name: a restarted instance resumes its own unacknowledged messages
@@ -235,3 +244,17 @@ reporter_events = tcp://127.0.0.1:$((base + 15))
 gateway = tcp://127.0.0.1:$((base + 8))
 gateway_events = tcp://127.0.0.1:$((base + 17))
 CONF
+
+# The local administrator's operator key (a coordinator: every operator
+# command of the territory), so that `make demo` and the README's commands
+# work; other people get their own (tremplin operator add). Made with the
+# tool ($TREMPLIN_BIN, else the build's), which writes the bus registry.
+bin=${TREMPLIN_BIN:-$(dirname "$0")/../build/bin/tremplin}
+if [ ! -s "$dir/keys/operator-secrets/admin.key_secret" ]; then
+    if [ -x "$bin" ]; then
+        "$bin" -c "$dir/tremplin.conf" operator add admin --role coordinator --name "Administration locale" >/dev/null
+    else
+        echo "setup.sh: no tremplin tool at $bin: make the administrator's key with" \
+             "'tremplin operator add admin --role coordinator --name ...'" >&2
+    fi
+fi

@@ -8,7 +8,7 @@ set -eu
 build=${1:-build}
 dir=$(mktemp -d /tmp/tremplin-bench-XXXXXX)
 base=$((10000 + $$ % 20000)) # below the ephemeral port range
-deploy/setup.sh "$dir" "$base" "$base" >/dev/null
+TREMPLIN_BIN="$build/bin/tremplin" deploy/setup.sh "$dir" "$base" "$base" >/dev/null
 export TREMPLIN_CONF="$dir/tremplin.conf" TREMPLIN_LOG_LEVEL=warn
 pids=""
 cleanup() {

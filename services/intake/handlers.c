@@ -27,7 +27,8 @@ static void reject(call_t *call, const referral_error_t *err)
 
 /* The branch checks that need the registry: known branch, not revoked, the
  * sender's key is that branch's (on the CURVE endpoint: the key ZAP let in,
- * from the same registry), the territory is the branch's. A branch added a
+ * from the same registry; peer is "" on the command endpoint, whose
+ * senders' roles common/access.h checks), the territory is the branch's. A branch added a
  * moment ago (staff on the loopback endpoint) is looked for again in the
  * registry's directory before it is called unknown. */
 static int check_branch(intake_t *in, const Tremplin__Envelope *env, const char *branch_id, const char *peer,
@@ -104,7 +105,8 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
     char day[11];
     clock_local_day(now, day);
     referral_error_t err;
-    if (referral_check_envelope(r, &err) != 0 || check_branch(in, env, r->branch, call->peer, &err) != 0) {
+    const char *branch_key = call->operator[0] ? "" : call->peer; /* the branch door's sender */
+    if (referral_check_envelope(r, &err) != 0 || check_branch(in, env, r->branch, branch_key, &err) != 0) {
         reject(call, &err);
         return;
     }

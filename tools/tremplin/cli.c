@@ -237,6 +237,27 @@ int cli_action(cli_t *cli, int argc, char **argv, const char *const *actions)
 
 /* -------------------------------------------------------------- services */
 
+int cli_key(cli_t *cli)
+{
+    if (cli->cred_state)
+        return cli->cred_state;
+    const char *env = getenv("TREMPLIN_KEY");
+    const char *path = env && *env ? env : cli->conf.tool_key;
+    char err[600];
+    if (!path[0] && !cli->conf.keys_dir[0])
+        return cli->cred_state = 0; /* a deployment whose services take any local process */
+    if (!path[0]) {
+        fprintf(stderr, "tremplin : pas de clé d'opérateur : [tool] key dans %s, ou $TREMPLIN_KEY (tremplin operator "
+                        "add la crée)\n", cli->conf_path);
+        return cli->cred_state = -1;
+    }
+    if (keyring_cred_load(path, &cli->cred, err, sizeof err) != 0) {
+        fprintf(stderr, "tremplin : clé d'opérateur illisible : %s\n", err);
+        return cli->cred_state = -1;
+    }
+    return cli->cred_state = 1;
+}
+
 client_t *cli_client(cli_t *cli, const char *service)
 {
     const char *ep = conf_map_get(&cli->conf.endpoints, service);
@@ -244,8 +265,12 @@ client_t *cli_client(cli_t *cli, const char *service)
         fprintf(stderr, "tremplin : pas d'adresse pour « %s » dans [endpoints] de %s\n", service, cli->conf_path);
         return NULL;
     }
+    if (cli_key(cli) < 0)
+        return NULL;
     client_t *c = client_new(cli->ctx, ep, "tremplin-cli");
     client_set_retry(c, 1500, 3);
+    if (cli->cred_state == 1)
+        client_set_curve(c, cli->cred.server_key, cli->cred.public_key, cli->cred.secret_key);
     char err[256];
     if (client_connect(c, err, sizeof err) != 0) {
         fprintf(stderr, "tremplin : %s\n", err);

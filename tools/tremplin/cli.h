@@ -47,6 +47,9 @@ struct cli {
     timetable_t *tt;
     catalogue_t *cat;
     int tt_tried, cat_tried;
+    /* the operator's key ([tool] key or $TREMPLIN_KEY), read on first use */
+    keyring_cred_t cred;
+    int cred_state; /* 0 not read, 1 read, -1 none or unreadable (said once) */
 };
 
 /* Reads the configuration (conf_path: -c FILE, else $TREMPLIN_CONF, else
@@ -99,7 +102,11 @@ int cli_action(cli_t *cli, int argc, char **argv, const char *const *actions);
 
 /* ------------------------------------------------------------ services */
 
-/* A client for one service, with the configured endpoints and retries. */
+/* The operator's key, read once: 1 read (cli->cred), 0 none needed (no
+ * [bus] keys_dir), -1 none or unreadable (said on stderr). */
+int cli_key(cli_t *cli);
+/* A client for one service, with the configured endpoints and retries, and
+ * the operator's key; NULL after a message. */
 client_t *cli_client(cli_t *cli, const char *service);
 /* The operator's Redis connection, or NULL with a message printed. */
 rds_t *cli_redis(cli_t *cli);
@@ -175,6 +182,7 @@ int cli_probe(cli_t *cli, int argc, char **argv);
 int cli_functions(cli_t *cli, int argc, char **argv);
 int cli_branch(cli_t *cli, int argc, char **argv);
 int cli_kiosk(cli_t *cli, int argc, char **argv);
+int cli_operator(cli_t *cli, int argc, char **argv);
 int cli_survey(cli_t *cli, int argc, char **argv);
 int cli_referral(cli_t *cli, int argc, char **argv);
 int cli_consent(cli_t *cli, int argc, char **argv);
