@@ -154,8 +154,33 @@ end
 
 -- Commands -------------------------------------------------------------------
 
+-- The audit trail of a territory (docs/operations.md): one stream per
+-- territory outside the tp: key space, so that the operator's Redis user,
+-- which reaches every tp: key, may read it but not write, trim nor delete
+-- it. A command an operator sent (common/access.h: the inbox names it, the
+-- sender cannot) adds one entry once it took effect: who, what, on what; the
+-- entry's id is its time. Entries older than audit_keep_ms go as entries
+-- are added (the retention, [retention] audit_days).
+local AUDIT_SUBJECTS = {'referral_id', 'booking_id', 'session_id', 'person_id'}
+
+local function audit_write(keys, name, a, answer)
+  local subject = ''
+  for i = 2, #answer - 1, 2 do
+    for j = 1, #AUDIT_SUBJECTS do
+      if subject == '' and answer[i] == AUDIT_SUBJECTS[j] then subject = answer[i + 1] end
+    end
+  end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local territory = string.match(keys[2], '^tp:{([^}]*)}')
+  redis.call('XADD', 'audit:{' .. territory .. '}', 'MINID', '~', tostring(now - tonumber(a.audit_keep_ms)), '*',
+             'op', a.operator, 'kind', 'write', 'action', name, 'svc', LIB, 'subject', subject)
+end
+
 local function command(name, schema, fn)
   local c = schema_of(name, schema)
+  -- every command may name the operator who sent it (the inbox adds both)
+  c.args.operator, c.args.audit_keep_ms = false, false
   redis.register_function(LIB .. '_' .. name, function(keys, args)
     local nout = tonumber(args[3])
     if not nout or #keys < 2 then error(name .. ': not a command\'s call (no bus prefix)', 0) end
@@ -182,6 +207,7 @@ local function command(name, schema, fn)
       answer[#answer + 1] = 'duplicate'
       answer[#answer + 1] = '1'
     elseif answer[1] == 'ok' then
+      if a.operator then audit_write(keys, name, a, answer) end
       for i = 0, nout - 1 do
         local b = 4 + 3 * i
         if not only or only[i + 1] then

@@ -325,6 +325,11 @@ int keyring_cred_load(const char *path, keyring_cred_t *out, char *err, size_t e
         util_strlcpy(out->public_key, zcert_public_txt(cert), sizeof out->public_key);
         util_strlcpy(out->secret_key, zcert_secret_txt(cert), sizeof out->secret_key);
         util_strlcpy(out->server_key, server, sizeof out->server_key);
+        const char *id = zcert_meta(cert, "operator"), *access = zcert_meta(cert, "access"),
+                   *trainer = zcert_meta(cert, "trainer");
+        util_strlcpy(out->id, id ? id : "", sizeof out->id);
+        util_strlcpy(out->access, access ? access : "", sizeof out->access);
+        util_strlcpy(out->trainer, trainer ? trainer : "", sizeof out->trainer);
         rc = 0;
     }
     zcert_destroy(&cert);

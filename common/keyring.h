@@ -110,6 +110,10 @@ typedef struct {
     char public_key[KEYRING_KEY_LEN + 1];
     char secret_key[KEYRING_KEY_LEN + 1];
     char server_key[KEYRING_KEY_LEN + 1];
+    /* an operator's (the bus registry's metadata, "" elsewhere) */
+    char id[KEYRING_ID_MAX];
+    char access[16];
+    char trainer[KEYRING_ID_MAX];
 } keyring_cred_t;
 
 /* 0, or -1 with the reason (the file missing or not a secret certificate

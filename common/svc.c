@@ -132,16 +132,18 @@ static void svc_on_zap(svc_t *s, void *sock)
 /* The inbox's check of the command ROUTER: the sender's entry in the bus
  * registry (reloaded when its directory changed, so a key added a moment
  * ago is known), and its role (common/access.h). */
-static const char *svc_forbid(void *arg, const char *peer, const Tremplin__Envelope *env, char *operator, char *why,
-                              size_t cap)
+static const char *svc_forbid(void *arg, const char *peer, const Tremplin__Envelope *env, char *operator,
+                              char *access, char *why, size_t cap)
 {
     svc_t *s = arg;
     const keyring_entry_t *who = keyring_by_key(&s->bus_door.keys, peer);
     if (!who && keyring_door_refresh(&s->bus_door))
         who = keyring_by_key(&s->bus_door.keys, peer);
     const char *no = access_check(who, env, why, cap);
-    if (!no && strcmp(who->access, "service"))
+    if (!no && strcmp(who->access, "service")) {
         util_strlcpy(operator, who->id, KEYRING_ID_MAX);
+        util_strlcpy(access, who->access, 16);
+    }
     return no;
 }
 
@@ -328,6 +330,7 @@ static int svc_start(svc_t *s, char *err, size_t errlen)
         .pong_fill = svc_pong_fill, .committed = svc_committed,
         .busy = s->conf.outbox_max > 0 ? svc_busy : NULL,
         .forbid = s->auth ? svc_forbid : NULL,
+        .audit_keep_ms = s->conf.audit_days * 86400000LL,
     };
     s->inbox = inbox_new(s->router, s->rds, &s->inbox_conf);
     outbox_conf_t oc = {

@@ -39,6 +39,8 @@ typedef struct {
     /* [tool] key: the operator's secret certificate the tool uses
      * ($TREMPLIN_KEY wins) */
     char tool_key[256];
+    /* [retention] audit_days: the audit trail's entries are kept this long */
+    int64_t audit_days;
     /* [endpoints]: where each service is reached */
     conf_map_t endpoints;
     /* [<service>] */

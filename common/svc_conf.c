@@ -51,6 +51,7 @@ static conf_field_t svc_common_fields[] = {
     CONF_STR_FIELD("bus", "id_key_file", svc_conf_t, id_key_file, ""),
     CONF_STR_FIELD("bus", "keys_dir", svc_conf_t, keys_dir, ""),
     CONF_STR_FIELD("tool", "key", svc_conf_t, tool_key, ""),
+    CONF_INT_FIELD("retention", "audit_days", svc_conf_t, audit_days, "365"),
     CONF_MAP_FIELD("endpoints", svc_conf_t, endpoints),
 };
 
@@ -77,6 +78,10 @@ static int svc_conf_check(const svc_conf_t *c, char *err, size_t errlen)
     log_level_t lvl;
     if (log_level_parse(c->log_level, &lvl) != 0) {
         snprintf(err, errlen, "log.level must be debug, info, warn, error or off");
+        return -1;
+    }
+    if (c->audit_days < 1) {
+        snprintf(err, errlen, "retention.audit_days must be 1 or more");
         return -1;
     }
     if (c->outbox_max < 0) {

@@ -56,7 +56,7 @@ fi
 # SCAN and RANDOMKEY take no key, so key patterns do not limit them: with
 # them any user could list every key name (a contact's person id, a branch's
 # external references).
-svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -scan -randomkey -function +fcall +fcall_ro +function|list +role +client|setname +ping +info|persistence"
+svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -scan -randomkey -function +fcall +fcall_ro +function|list +role +client|setname +ping +time +info|persistence"
 
 # The default user is disabled (no client can log in as it: "off", no
 # password) but keeps every permission. Redis 7.0 (Debian 12's 7.0.15) replays
@@ -69,22 +69,26 @@ svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -scan -randomke
 # (territories and ids are checked by ids_valid), so the '*' cannot run past
 # the territory. (tp:*:intake:* matched it: any service could write another's
 # keys through a crafted name.)
+# The audit trail (audit:{T}, outside tp:) is written by the services only
+# (common/bus.lua, common/svc_audit.c): the operator user may read it, not
+# add to, trim nor delete it.
+audit="~audit:{*}"
 {
     echo "user default off resetpass ~* &* +@all"
     echo "user admin on #$(printf %s "$(pass admin)" | sha256sum | cut -d' ' -f1) ~* &* +@all"
-    echo "user operator on #$(printf %s "$(pass operator)" | sha256sum | cut -d' ' -f1) ~tp:* resetchannels $svc_cmds"
+    echo "user operator on #$(printf %s "$(pass operator)" | sha256sum | cut -d' ' -f1) ~tp:* %R~audit:{*} resetchannels $svc_cmds"
     for s in intake matcher scheduler; do
-        echo "user $s on #$(printf %s "$(pass $s)" | sha256sum | cut -d' ' -f1) ~tp:{*}:$s:* resetchannels $svc_cmds"
+        echo "user $s on #$(printf %s "$(pass $s)" | sha256sum | cut -d' ' -f1) ~tp:{*}:$s:* $audit resetchannels $svc_cmds"
     done
     # the survey reads a person's consent to the survey (intake's pseudonymous
     # record, never the contact data) when it opens a participation
-    echo "user survey on #$(printf %s "$(pass survey)" | sha256sum | cut -d' ' -f1) ~tp:{*}:survey:* %R~tp:{*}:intake:person:* resetchannels $svc_cmds"
+    echo "user survey on #$(printf %s "$(pass survey)" | sha256sum | cut -d' ' -f1) ~tp:{*}:survey:* %R~tp:{*}:intake:person:* $audit resetchannels $svc_cmds"
     # the reporter reads every service's figures, read-only (tp:{T}:<svc>:fig:*,
     # docs/figures.md: counts and pseudonymous facts, never contact data), and
     # writes only its own keys (closed periods)
     figs=""
     for s in intake matcher scheduler survey gateway; do figs="$figs %R~tp:{*}:$s:fig:*"; done
-    echo "user reporter on #$(printf %s "$(pass reporter)" | sha256sum | cut -d' ' -f1)$figs ~tp:{*}:reporter:* resetchannels $svc_cmds"
+    echo "user reporter on #$(printf %s "$(pass reporter)" | sha256sum | cut -d' ' -f1)$figs ~tp:{*}:reporter:* $audit resetchannels $svc_cmds"
     # the gateway: its own keys; the notify streams it reads through its
     # consumer group (XREADGROUP and XACK write the group's state: read and
     # write on those two keys only); and, read-only, what a message needs at
@@ -94,7 +98,7 @@ svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -scan -randomke
     echo "user gateway on #$(printf %s "$(pass gateway)" | sha256sum | cut -d' ' -f1) ~tp:{*}:gateway:*" \
          "~tp:{*}:scheduler:notify ~tp:{*}:survey:notify %R~tp:{*}:intake:person:* %R~tp:{*}:intake:contact:*" \
          "%R~tp:{*}:survey:participation:* %R~tp:{*}:survey:by:*" \
-         "%R~tp:{*}:scheduler:session:* %R~tp:{*}:scheduler:booking:* %R~tp:{*}:scheduler:person:* resetchannels $svc_cmds"
+         "%R~tp:{*}:scheduler:session:* %R~tp:{*}:scheduler:booking:* %R~tp:{*}:scheduler:person:* $audit resetchannels $svc_cmds"
 } > "$dir/redis/users.acl"
 chmod 600 "$dir/redis/users.acl"
 
@@ -227,6 +231,11 @@ callback_secret_file = $abs/secrets/callback.secret
 ; personal data (incoming SMS texts, spool files, phone sets) kept this many
 ; business days after their last write, then deleted by the purge
 retention_days = 90
+
+[retention]
+; the audit trail (who sent which command, who read whose personal data) is
+; kept this many days
+audit_days = 365
 
 [endpoints]
 intake = tcp://127.0.0.1:$((base + 1))

@@ -194,6 +194,16 @@ static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, ca
         call_error(call, "UNKNOWN_VALUE", "status", "Présence : seen, noshow ou excused.", 0);
         return;
     }
+    /* a trainer's key marks its own sessions only (common/access.h checked
+     * that trainer_id is the key's): the session's trainer, as the
+     * timetable has it */
+    tt_session_t ts;
+    if (!strcmp(call->access, "trainer")
+        && (timetable_find(&sc->timetable, m->session_id, &ts) != 0 || strcmp(ts.trainer, m->trainer_id))) {
+        call_error(call, "FORBIDDEN", "session_id", "Cette séance n'est pas la vôtre : sa présence n'est pas à noter par vous.",
+                   0);
+        return;
+    }
     begin(call, "mark_attendance", "attendance.recorded");
     /* what the survey needs: the session's kind and start, as recorded
      * (the timetable may have changed since). A trainer's mark is rare: one
