@@ -19,14 +19,15 @@ static const pc_t access_coordinator[] = {
     TREMPLIN__ENVELOPE__PAYLOAD_ANSWER_OFFER,    TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_BOOKING,
     TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_SESSION,  TREMPLIN__ENVELOPE__PAYLOAD_REOPEN_SESSION,
     TREMPLIN__ENVELOPE__PAYLOAD_CLOSE_PERIOD,    TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_SURVEY,
-    TREMPLIN__ENVELOPE__PAYLOAD_PROBE,
+    TREMPLIN__ENVELOPE__PAYLOAD_PROBE,           TREMPLIN__ENVELOPE__PAYLOAD_RECORD_READ,
 };
 static const pc_t access_mediator[] = {
     TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL, TREMPLIN__ENVELOPE__PAYLOAD_WITHDRAW_CONSENT,
     TREMPLIN__ENVELOPE__PAYLOAD_GIVE_CONSENT,    TREMPLIN__ENVELOPE__PAYLOAD_ANSWER_OFFER,
-    TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_BOOKING,
+    TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_BOOKING,  TREMPLIN__ENVELOPE__PAYLOAD_RECORD_READ,
 };
-static const pc_t access_trainer[] = { TREMPLIN__ENVELOPE__PAYLOAD_MARK_ATTENDANCE };
+static const pc_t access_trainer[] = { TREMPLIN__ENVELOPE__PAYLOAD_MARK_ATTENDANCE,
+                                       TREMPLIN__ENVELOPE__PAYLOAD_RECORD_READ };
 
 static const struct {
     const char *role, *fr;
@@ -85,6 +86,13 @@ const char *access_check(const keyring_entry_t *who, const Tremplin__Envelope *e
     if (env->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_MARK_ATTENDANCE && !strcmp(who->access, "trainer")
         && (!who->trainer[0] || strcmp(env->mark_attendance->trainer_id, who->trainer))) {
         snprintf(why, cap, "%s note la présence de ses propres séances seulement (formateur %s).", who->id,
+                 who->trainer[0] ? who->trainer : "?");
+        return why;
+    }
+    if (env->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_RECORD_READ && !strcmp(who->access, "trainer")
+        && (strcmp(env->record_read->action, "roster") || !who->trainer[0]
+            || strcmp(env->record_read->trainer_id, who->trainer))) {
+        snprintf(why, cap, "%s lit la liste de ses propres séances seulement (formateur %s).", who->id,
                  who->trainer[0] ? who->trainer : "?");
         return why;
     }

@@ -164,7 +164,8 @@ end
 local AUDIT_SUBJECTS = {'referral_id', 'booking_id', 'session_id', 'person_id'}
 
 local function audit_write(keys, name, a, answer)
-  local subject = ''
+  local subject, kind, action = '', 'write', name
+  if name == 'record_read' then kind, action, subject = 'read', a.action, a.subject end
   for i = 2, #answer - 1, 2 do
     for j = 1, #AUDIT_SUBJECTS do
       if subject == '' and answer[i] == AUDIT_SUBJECTS[j] then subject = answer[i + 1] end
@@ -174,7 +175,7 @@ local function audit_write(keys, name, a, answer)
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local territory = string.match(keys[2], '^tp:{([^}]*)}')
   redis.call('XADD', 'audit:{' .. territory .. '}', 'MINID', '~', tostring(now - tonumber(a.audit_keep_ms)), '*',
-             'op', a.operator, 'kind', 'write', 'action', name, 'svc', LIB, 'subject', subject)
+             'op', a.operator, 'kind', kind, 'action', action, 'svc', LIB, 'subject', subject)
 end
 
 local function command(name, schema, fn)
@@ -219,6 +220,12 @@ local function command(name, schema, fn)
     return answer
   end)
 end
+
+-- record_read: an operator reads personal data (common/svc_audit.c); the
+-- wrapper writes its entry, as for every operator's command.
+command('record_read', {args = {'action', 'subject'}}, function(k, a)
+  return {'ok'}
+end)
 
 -- Outbox relay -------------------------------------------------------------
 -- Steps on the key 'outbox', the outbox stream. The consumer group 'relay' gives each entry to one

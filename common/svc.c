@@ -317,9 +317,10 @@ static int svc_start(svc_t *s, char *err, size_t errlen)
     if (rc != 0)
         log_warn("redis_unavailable", "reason=\"%s\" action=retry_in_background", err);
 
-    for (size_t i = 0; i < s->def->nhandlers && s->nhandlers < TP_ARRAY_LEN(s->handlers) - 1; i++)
+    for (size_t i = 0; i < s->def->nhandlers && s->nhandlers < TP_ARRAY_LEN(s->handlers) - 2; i++)
         s->handlers[s->nhandlers++] = s->def->handlers[i];
     s->handlers[s->nhandlers++] = (inbox_handler_t){ TREMPLIN__ENVELOPE__PAYLOAD_PROBE, svc_prepare_probe };
+    s->handlers[s->nhandlers++] = (inbox_handler_t){ TREMPLIN__ENVELOPE__PAYLOAD_RECORD_READ, svc_prepare_record_read };
 
     s->inbox_conf = (inbox_conf_t){
         .service = s->def->name, .library = s->def->library, .instance = s->conf.instance,

@@ -115,6 +115,11 @@ int svc_hold_lease(svc_t *s, const char *territory, const char *name, int64_t tt
  * or NULL when [bus] keys_dir is not set. */
 const keyring_cred_t *svc_cred(const svc_t *s);
 
+/* RecordRead (common/svc_audit.c), answered by every service: a service
+ * that checks more first (the scheduler: a trainer's roster) serves its own
+ * handler for it, which ends by calling this one. */
+void svc_prepare_record_read(void *arg, const Tremplin__Envelope *in, call_t *call);
+
 /* A warning this service reports in every Pong until it is replaced ("" =
  * none): a configuration that works but leaves something undone. */
 void svc_set_warning(svc_t *s, const char *text);

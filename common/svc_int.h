@@ -5,6 +5,7 @@
  *   svc.c         start and stop, the loop hooks, signals, accessors
  *   svc_conf.c    the shared configuration table, its checks, password file, territories
  *   svc_probe.c   the built-ins: Probe (through the outbox) and the Pong of a Ping
+ *   svc_audit.c   the built-in RecordRead (the audit trail of reads)
  *   svc_events.c  the PUB side: an event after each committed step
  *   svc_route.c   the DEALERs to other services, opened on first use
  *   svc_lease.c   leases, so that one instance at a time runs a timer */

@@ -281,6 +281,71 @@ static void each_role_sends_what_it_may_and_nothing_else(void **state)
                      6); /* theo's is the scheduler's own check, not the inbox's */
 }
 
+/* Every read of personal data is in the audit trail under the reader's id
+ * before anything is shown; a trainer reads its own sessions' rosters only;
+ * tremplin audit tells it in French. Runs after the roles' test: the person
+ * mia referred, booked in t1's session. */
+static void each_read_of_personal_data_is_in_the_audit_trail(void **state)
+{
+    (void)state;
+    char out[8192], args[400], pid[40] = "";
+    redisReply *r = h_redis(&env, "HKEYS tp:{42}:scheduler:roster:%s", MON_T1);
+    assert_true(r && r->elements >= 1);
+    util_strlcpy(pid, r->element[0]->str, sizeof pid);
+    freeReplyObject(r);
+    const long long before = h_redis_int(&env, "XLEN audit:{42}");
+
+    snprintf(args, sizeof args, "person show %s", pid);
+    assert_int_equal(h_cli_as(&env, "mia", out, sizeof out, args), 0);
+    assert_int_equal(audited("mia", "read", "person_show", pid), 1);
+    snprintf(args, sizeof args, "person export %s", pid);
+    assert_int_equal(h_cli(&env, out, sizeof out, args), 0);
+    SAYS(out, "Josiane"); /* the contact data the export holds */
+    assert_int_equal(audited("admin", "read", "person_export", pid), 1);
+    assert_int_equal(h_cli_as(&env, "mia", out, sizeof out, "worklist --branch wilson"), 0);
+    assert_int_equal(audited("mia", "read", "worklist", "wilson"), 1);
+    snprintf(args, sizeof args, "letters --date 2026-11-30 --pdf %s/letters.pdf", env.dir);
+    h_cli(&env, out, sizeof out, args);
+    assert_int_equal(audited("admin", "read", "letters", "2026-11-30"), 1);
+
+    /* rosters: t1's trainer reads t1's session, not t2's; t2's not t1's */
+    snprintf(args, sizeof args, "roster %s", MON_T1);
+    assert_int_equal(h_cli_as(&env, "tina", out, sizeof out, args), 0);
+    SAYS(out, "Josiane");
+    assert_int_equal(audited("tina", "read", "roster", MON_T1), 1);
+    assert_int_equal(h_cli_as(&env, "theo", out, sizeof out, args), 2);
+    SAYS(out, "FORBIDDEN");
+    assert_null(strstr(out, "Josiane"));
+    snprintf(args, sizeof args, "roster %s", MON_T2);
+    assert_int_equal(h_cli_as(&env, "tina", out, sizeof out, args), 2);
+    SAYS(out, "FORBIDDEN");
+    assert_int_equal(audited("theo", "read", NULL, NULL), 0);
+    assert_int_equal(audited("tina", "read", "roster", MON_T2), 0);
+    assert_int_equal(h_redis_int(&env, "XLEN audit:{42}"), before + 5);
+
+    /* tremplin audit: in French, by operator, as JSON, since a date */
+    assert_int_equal(h_cli(&env, out, sizeof out, "audit"), 0);
+    SAYS(out, "lecture");
+    SAYS(out, "liste d'une séance");
+    SAYS(out, "fiche d'une personne");
+    SAYS(out, "écriture");
+    SAYS(out, "orientation");
+    SAYS(out, pid);
+    assert_int_equal(h_cli(&env, out, sizeof out, "audit --operator tina --json"), 0);
+    json_object *j = json_tokener_parse(out);
+    assert_non_null(j);
+    assert_int_equal((int)json_object_array_length(j), audited("tina", NULL, NULL, NULL));
+    for (size_t i = 0; i < json_object_array_length(j); i++)
+        assert_string_equal(json_object_get_string(json_object_object_get(json_object_array_get_idx(j, i), "operator")),
+                            "tina");
+    json_object_put(j);
+    assert_int_equal(h_cli(&env, out, sizeof out, "audit --since 2100-01-01 --json"), 0);
+    j = json_tokener_parse(out);
+    assert_int_equal((int)json_object_array_length(j), 0);
+    json_object_put(j);
+    assert_int_equal(h_cli(&env, out, sizeof out, "audit --since demain"), 2);
+}
+
 int main(void)
 {
     h_test_filter();
@@ -288,6 +353,7 @@ int main(void)
         cmocka_unit_test(a_process_without_a_registered_key_is_refused_everywhere),
         cmocka_unit_test(a_revoked_operator_key_is_refused),
         cmocka_unit_test(each_role_sends_what_it_may_and_nothing_else),
+        cmocka_unit_test(each_read_of_personal_data_is_in_the_audit_trail),
     };
     h_group_env(&env);
     return cmocka_run_group_tests_name("access", tests, setup, h_group_teardown);

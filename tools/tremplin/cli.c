@@ -374,6 +374,35 @@ int cli_send(cli_t *cli, const char *service, Tremplin__Envelope *env, cli_tell_
     return rc;
 }
 
+int cli_record_read(cli_t *cli, const char *service, const char *territory, const char *action, const char *subject)
+{
+    Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT, *reply = NULL;
+    Tremplin__RecordRead r = TREMPLIN__RECORD_READ__INIT;
+    r.action = (char *)action;
+    r.subject = (char *)subject;
+    r.trainer_id = cli_key(cli) == 1 ? cli->cred.trainer : "";
+    env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_RECORD_READ;
+    env.record_read = &r;
+    env.territory = (char *)territory;
+    client_t *c = cli_client(cli, service);
+    if (!c)
+        return CLI_UNREACHABLE;
+    int rc = CLI_UNREACHABLE;
+    if (client_call(c, &env, &reply) != 0)
+        fprintf(stderr, "tremplin : le service %s ne répond pas : la lecture ne peut pas être inscrite au journal "
+                        "d'audit, rien n'est montré\n", service);
+    else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK)
+        rc = CLI_OK;
+    else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR) {
+        fprintf(stderr, "refusé : %s [%s]\n", reply->error->message_fr[0] ? reply->error->message_fr : "(sans motif)",
+                reply->error->code);
+        rc = reply->error->retryable ? CLI_UNREACHABLE : CLI_REFUSED;
+    }
+    wire_free(reply, NULL);
+    client_destroy(&c);
+    return rc;
+}
+
 const char *cli_person_territory(cli_t *cli, const char *person_id)
 {
     rds_t *r = cli->nterritories > 1 ? cli_redis(cli) : NULL;

@@ -122,6 +122,11 @@ typedef void (*cli_tell_fn)(cli_t *cli, const Tremplin__Ack *ack, void *arg);
  * JSON; else tell's sentence, or "refusé : <the service's French message>".
  * Returns the exit code: 0 accepted (a duplicate too), 2 refused, 1 no answer. */
 int cli_send(cli_t *cli, const char *service, Tremplin__Envelope *env, cli_tell_fn tell, void *arg);
+/* Before personal data is shown: the read goes to the audit trail of the
+ * service that holds it (RecordRead: action, subject; a trainer's key names
+ * its trainer). 0 when recorded, else the exit code after a message on
+ * stderr: nothing is shown unless it was recorded. */
+int cli_record_read(cli_t *cli, const char *service, const char *territory, const char *action, const char *subject);
 /* The answer as JSON on stdout (what --json prints); returns the exit code. */
 int cli_print_json(const Tremplin__Envelope *reply);
 /* A refusal before anything is sent, told like the service's: JSON with
@@ -183,6 +188,7 @@ int cli_functions(cli_t *cli, int argc, char **argv);
 int cli_branch(cli_t *cli, int argc, char **argv);
 int cli_kiosk(cli_t *cli, int argc, char **argv);
 int cli_operator(cli_t *cli, int argc, char **argv);
+int cli_audit(cli_t *cli, int argc, char **argv);
 int cli_survey(cli_t *cli, int argc, char **argv);
 int cli_referral(cli_t *cli, int argc, char **argv);
 int cli_consent(cli_t *cli, int argc, char **argv);

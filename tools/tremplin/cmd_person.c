@@ -514,6 +514,11 @@ static int cli_person_show(cli_t *cli, int argc, char **argv, int export)
         fprintf(stderr, "refusé : personne inconnue : %s\n", pid);
         return CLI_REFUSED;
     }
+    int audited = cli_record_read(cli, "intake", T, export ? "person_export" : "person_show", pid);
+    if (audited != CLI_OK) {
+        json_object_put(person);
+        return audited;
+    }
     json_object *p = ps_person(cli, r, T, pid, person);
     json_object_put(person);
     if (export)
@@ -578,6 +583,9 @@ int cli_worklist(cli_t *cli, int argc, char **argv)
     rds_t *r = cli_redis(cli);
     if (!r)
         return CLI_UNREACHABLE;
+    int audited = cli_record_read(cli, "intake", cli->territories[0], "worklist", branch ? branch : "all");
+    if (audited != CLI_OK)
+        return audited;
     static const char *const services[] = { "intake", "matcher", "scheduler", "gateway" };
     json_object *all = json_object_new_array();
     int lost = 0;
