@@ -32,6 +32,10 @@ typedef struct {
 
 /* Creates the instance and starts Redis. 0 or -1 (reason on stderr). */
 int h_setup(h_env_t *h);
+/* The harness's own key on the bus (h_client's): a "service" key in the
+ * instance's registry, made if missing (h_setup does it; an instance
+ * restored from a backup has the original's). 0 or -1. */
+int h_keys(h_env_t *h);
 /* Kills every process still running and removes the instance directory
  * (kept when TP_KEEP=1, for a post-mortem). */
 void h_teardown(h_env_t *h);
