@@ -89,9 +89,17 @@ const char *access_check(const keyring_entry_t *who, const Tremplin__Envelope *e
                  who->trainer[0] ? who->trainer : "?");
         return why;
     }
-    if (env->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_RECORD_READ && !strcmp(who->access, "trainer")
-        && (strcmp(env->record_read->action, "roster") || !who->trainer[0]
-            || strcmp(env->record_read->trainer_id, who->trainer))) {
+    const Tremplin__RecordRead *rr = env->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_RECORD_READ ? env->record_read : NULL;
+    if (rr && !strcmp(who->access, "mediator")
+        && (strcmp(rr->branch, who->branch)
+            || (strcmp(rr->action, "person_show") && strcmp(rr->action, "person_export")
+                && (strcmp(rr->action, "worklist") || strcmp(rr->subject, who->branch))))) {
+        snprintf(why, cap, "%s lit les personnes orientées par l'agence %s et sa liste de travail seulement.", who->id,
+                 who->branch);
+        return why;
+    }
+    if (rr && !strcmp(who->access, "trainer")
+        && (strcmp(rr->action, "roster") || !who->trainer[0] || strcmp(rr->trainer_id, who->trainer))) {
         snprintf(why, cap, "%s lit la liste de ses propres séances seulement (formateur %s).", who->id,
                  who->trainer[0] ? who->trainer : "?");
         return why;

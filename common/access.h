@@ -13,7 +13,9 @@
  *                sessions (cancel, reopen), closing a period, survey imports,
  *                probes
  *   mediator     referrals of its own branch, consents, offers' answers and
- *                booking cancellations (on the person's behalf)
+ *                booking cancellations (on the person's behalf); reads of
+ *                the people its branch referred (intake checks) and of its
+ *                branch's worklist
  *   trainer      attendance of its own sessions: the mark names the trainer
  *                (trainer_id = the key's), and the scheduler checks the
  *                session is that trainer's

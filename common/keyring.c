@@ -330,6 +330,8 @@ int keyring_cred_load(const char *path, keyring_cred_t *out, char *err, size_t e
         util_strlcpy(out->id, id ? id : "", sizeof out->id);
         util_strlcpy(out->access, access ? access : "", sizeof out->access);
         util_strlcpy(out->trainer, trainer ? trainer : "", sizeof out->trainer);
+        const char *branch = zcert_meta(cert, "branch");
+        util_strlcpy(out->branch, branch ? branch : "", sizeof out->branch);
         rc = 0;
     }
     zcert_destroy(&cert);

@@ -114,6 +114,7 @@ typedef struct {
     char id[KEYRING_ID_MAX];
     char access[16];
     char trainer[KEYRING_ID_MAX];
+    char branch[KEYRING_ID_MAX];
 } keyring_cred_t;
 
 /* 0, or -1 with the reason (the file missing or not a secret certificate

@@ -293,6 +293,13 @@ static void each_read_of_personal_data_is_in_the_audit_trail(void **state)
     assert_true(r && r->elements >= 1);
     util_strlcpy(pid, r->element[0]->str, sizeof pid);
     freeReplyObject(r);
+    /* someone carnot referred */
+    assert_int_equal(submit_as(NULL, "carnot", "CAR-A", out, sizeof out), 0);
+    json_object *j = json_tokener_parse(out);
+    assert_non_null(j);
+    char other[40];
+    util_strlcpy(other, json_object_get_string(json_object_object_get(j, "person_id")), sizeof other);
+    json_object_put(j);
     const long long before = h_redis_int(&env, "XLEN audit:{42}");
 
     snprintf(args, sizeof args, "person show %s", pid);
@@ -302,8 +309,21 @@ static void each_read_of_personal_data_is_in_the_audit_trail(void **state)
     assert_int_equal(h_cli(&env, out, sizeof out, args), 0);
     SAYS(out, "Josiane"); /* the contact data the export holds */
     assert_int_equal(audited("admin", "read", "person_export", pid), 1);
-    assert_int_equal(h_cli_as(&env, "mia", out, sizeof out, "worklist --branch wilson"), 0);
+    assert_int_equal(h_cli_as(&env, "mia", out, sizeof out, "worklist"), 0); /* her branch's */
     assert_int_equal(audited("mia", "read", "worklist", "wilson"), 1);
+    /* a mediator reads the people her branch referred, her branch's
+     * worklist, and no letters */
+    snprintf(args, sizeof args, "person show %s", other);
+    assert_int_equal(h_cli_as(&env, "mia", out, sizeof out, args), 2);
+    SAYS(out, "FORBIDDEN");
+    snprintf(args, sizeof args, "person export %s", other);
+    assert_int_equal(h_cli_as(&env, "mia", out, sizeof out, args), 2);
+    assert_null(strstr(out, "Josiane"));
+    assert_int_equal(h_cli_as(&env, "mia", out, sizeof out, "worklist --branch carnot"), 2);
+    SAYS(out, "FORBIDDEN");
+    snprintf(args, sizeof args, "letters --date 2026-11-30 --pdf %s/mia.pdf", env.dir);
+    assert_int_equal(h_cli_as(&env, "mia", out, sizeof out, args), 2);
+    SAYS(out, "FORBIDDEN");
     snprintf(args, sizeof args, "letters --date 2026-11-30 --pdf %s/letters.pdf", env.dir);
     h_cli(&env, out, sizeof out, args);
     assert_int_equal(audited("admin", "read", "letters", "2026-11-30"), 1);
@@ -332,7 +352,7 @@ static void each_read_of_personal_data_is_in_the_audit_trail(void **state)
     SAYS(out, "orientation");
     SAYS(out, pid);
     assert_int_equal(h_cli(&env, out, sizeof out, "audit --operator tina --json"), 0);
-    json_object *j = json_tokener_parse(out);
+    j = json_tokener_parse(out);
     assert_non_null(j);
     assert_int_equal((int)json_object_array_length(j), audited("tina", NULL, NULL, NULL));
     for (size_t i = 0; i < json_object_array_length(j); i++)

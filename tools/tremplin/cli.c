@@ -381,6 +381,7 @@ int cli_record_read(cli_t *cli, const char *service, const char *territory, cons
     r.action = (char *)action;
     r.subject = (char *)subject;
     r.trainer_id = cli_key(cli) == 1 ? cli->cred.trainer : "";
+    r.branch = cli_key(cli) == 1 ? cli->cred.branch : "";
     env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_RECORD_READ;
     env.record_read = &r;
     env.territory = (char *)territory;

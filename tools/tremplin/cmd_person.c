@@ -577,6 +577,8 @@ int cli_worklist(cli_t *cli, int argc, char **argv)
     if (cli_parse(cli, argc, argv, opts, 0, 0, &a) != 0)
         return CLI_REFUSED;
     const char *branch = a.opt['b'];
+    if (!branch && cli_key(cli) == 1 && cli->cred.branch[0])
+        branch = cli->cred.branch; /* a mediator's key: its branch's */
     if (branch && !ids_valid(branch, KEYRING_ID_MAX - 1))
         return cli_misuse(cli, "--branch : identifiant d'agence invalide : %s", branch);
     cli->json = a.opt['j'] != NULL;
