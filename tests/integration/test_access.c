@@ -147,6 +147,15 @@ static void a_revoked_operator_key_is_refused(void **state)
     }
     assert_int_equal(h_cli(&env, out, sizeof out, "operator list"), 0);
     assert_non_null(strstr(out, "révoquée le"));
+    /* the tool, with the stolen copy, says the key was refused */
+    char as[420];
+    h_operator_key(&env, "stolen", as, sizeof as);
+    snprintf(cmd, sizeof cmd, "cp %s %s", copy, as);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(h_cli_as(&env, "stolen", out, sizeof out, "ping intake"), 1);
+    assert_non_null(strstr(out, "clé d'opérateur refusée"));
+    assert_int_equal(h_cli_as(&env, "stolen", out, sizeof out, "session cancel 20261130-0930-wilson-initiation x"), 2);
+    assert_non_null(strstr(out, "refuse la clé d'opérateur cora"));
 }
 
 /* A referral of branch `branch` sent by operator op (NULL: the local

@@ -269,8 +269,10 @@ client_t *cli_client(cli_t *cli, const char *service)
         return NULL;
     client_t *c = client_new(cli->ctx, ep, "tremplin-cli");
     client_set_retry(c, 1500, 3);
-    if (cli->cred_state == 1)
+    if (cli->cred_state == 1) {
         client_set_curve(c, cli->cred.server_key, cli->cred.public_key, cli->cred.secret_key);
+        client_watch_handshakes(c, cli->ctx);
+    }
     char err[256];
     if (client_connect(c, err, sizeof err) != 0) {
         fprintf(stderr, "tremplin : %s\n", err);
@@ -350,9 +352,7 @@ int cli_send(cli_t *cli, const char *service, Tremplin__Envelope *env, cli_tell_
     Tremplin__Envelope *reply = NULL;
     int rc = CLI_UNREACHABLE;
     if (client_call(c, env, &reply) != 0) {
-        fprintf(stderr, "tremplin : le service %s ne répond pas (3 essais) : rien n'est sûr ; relancer la même commande "
-                        "est sans danger\n",
-                service);
+        rc = cli_unanswered(cli, c, service);
     } else if (cli->json) {
         rc = cli_print_json(reply);
     } else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK) {
@@ -374,6 +374,19 @@ int cli_send(cli_t *cli, const char *service, Tremplin__Envelope *env, cli_tell_
     return rc;
 }
 
+int cli_unanswered(cli_t *cli, client_t *c, const char *service)
+{
+    if (client_key_refused(c)) {
+        fprintf(stderr, "tremplin : le service %s refuse la clé d'opérateur %s (inconnue ou révoquée) : rien n'est "
+                        "envoyé ; demander une clé à la coordination (tremplin operator add)\n",
+                service, cli->cred.id[0] ? cli->cred.id : "");
+        return CLI_REFUSED;
+    }
+    fprintf(stderr, "tremplin : le service %s ne répond pas (3 essais) : rien n'est sûr ; relancer la même commande est "
+                    "sans danger\n", service);
+    return CLI_UNREACHABLE;
+}
+
 int cli_record_read(cli_t *cli, const char *service, const char *territory, const char *action, const char *subject)
 {
     Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT, *reply = NULL;
@@ -390,8 +403,7 @@ int cli_record_read(cli_t *cli, const char *service, const char *territory, cons
         return CLI_UNREACHABLE;
     int rc = CLI_UNREACHABLE;
     if (client_call(c, &env, &reply) != 0)
-        fprintf(stderr, "tremplin : le service %s ne répond pas : la lecture ne peut pas être inscrite au journal "
-                        "d'audit, rien n'est montré\n", service);
+        rc = cli_unanswered(cli, c, service);
     else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK)
         rc = CLI_OK;
     else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR) {

@@ -122,6 +122,9 @@ typedef void (*cli_tell_fn)(cli_t *cli, const Tremplin__Ack *ack, void *arg);
  * JSON; else tell's sentence, or "refusé : <the service's French message>".
  * Returns the exit code: 0 accepted (a duplicate too), 2 refused, 1 no answer. */
 int cli_send(cli_t *cli, const char *service, Tremplin__Envelope *env, cli_tell_fn tell, void *arg);
+/* A command with no answer, said on stderr: the key refused at the
+ * handshake (CLI_REFUSED), or the service silent (CLI_UNREACHABLE). */
+int cli_unanswered(cli_t *cli, client_t *c, const char *service);
 /* Before personal data is shown: the read goes to the audit trail of the
  * service that holds it (RecordRead: action, subject; a trainer's key names
  * its trainer). 0 when recorded, else the exit code after a message on
