@@ -113,6 +113,25 @@ static void a_process_without_a_registered_key_is_refused_everywhere(void **stat
         assert_true(h_log_count(&env, s, "event=key_refused") >= 2);
     }
     zcert_destroy(&branch);
+    /* the issue's case: a referral for branch wilson from a process with no
+     * credentials, on intake's command endpoint: no answer, no referral */
+    json_object *o = json_object_from_file("deploy/examples/referral.json");
+    assert_non_null(o);
+    json_object_object_add(o, "external_ref", json_object_new_string("NOKEY-1"));
+    referral_json_t holder;
+    Tremplin__Envelope e;
+    assert_int_equal(h_referral_envelope(o, &holder, "", &e), 0);
+    char ep[64], err[128];
+    h_service_endpoint(&env, "intake", ep, sizeof ep);
+    client_t *c = client_new(env.zctx, ep, "nokey");
+    client_set_retry(c, 500, 2);
+    assert_int_equal(client_connect(c, err, sizeof err), 0);
+    Tremplin__Envelope *reply = NULL;
+    assert_int_not_equal(client_call(c, &e, &reply), 0);
+    assert_null(reply);
+    client_destroy(&c);
+    json_object_put(o);
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:ref:wilson:NOKEY-1"), 0);
     /* the tool, given a key file that is not there, says so and sends nothing */
     assert_int_equal(h_cli_as(&env, "nowhere", out, sizeof out, "ping"), 2 - 1);
     assert_non_null(strstr(out, "clé d'opérateur illisible"));
