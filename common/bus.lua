@@ -154,8 +154,35 @@ end
 
 -- Commands -------------------------------------------------------------------
 
+-- The audit trail of a territory (docs/operations.md): one stream per
+-- territory outside the tp: key space, so that the operator's Redis user,
+-- which reaches every tp: key, may read it but not write, trim nor delete
+-- it. A command an operator sent (common/access.h: the inbox names it, the
+-- sender cannot) adds one entry once it took effect: who, what, on what; the
+-- entry's id is its time. Entries older than audit_keep_ms go as entries
+-- are added (the retention, [retention] audit_days). Probes (the bus's
+-- self-test, tens of thousands at a time, no business data) are not in it.
+local AUDIT_SUBJECTS = {'referral_id', 'booking_id', 'session_id', 'person_id'}
+
+local function audit_write(keys, name, a, answer)
+  local subject, kind, action = '', 'write', name
+  if name == 'record_read' then kind, action, subject = 'read', a.action, a.subject end
+  for i = 2, #answer - 1, 2 do
+    for j = 1, #AUDIT_SUBJECTS do
+      if subject == '' and answer[i] == AUDIT_SUBJECTS[j] then subject = answer[i + 1] end
+    end
+  end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local territory = string.match(keys[2], '^tp:{([^}]*)}')
+  redis.call('XADD', 'audit:{' .. territory .. '}', 'MINID', '~', tostring(now - tonumber(a.audit_keep_ms)), '*',
+             'op', a.operator, 'kind', kind, 'action', action, 'svc', LIB, 'subject', subject)
+end
+
 local function command(name, schema, fn)
   local c = schema_of(name, schema)
+  -- every command may name the operator who sent it (the inbox adds both)
+  c.args.operator, c.args.audit_keep_ms = false, false
   redis.register_function(LIB .. '_' .. name, function(keys, args)
     local nout = tonumber(args[3])
     if not nout or #keys < 2 then error(name .. ': not a command\'s call (no bus prefix)', 0) end
@@ -182,6 +209,7 @@ local function command(name, schema, fn)
       answer[#answer + 1] = 'duplicate'
       answer[#answer + 1] = '1'
     elseif answer[1] == 'ok' then
+      if a.operator and name ~= 'probe' then audit_write(keys, name, a, answer) end
       for i = 0, nout - 1 do
         local b = 4 + 3 * i
         if not only or only[i + 1] then
@@ -193,6 +221,12 @@ local function command(name, schema, fn)
     return answer
   end)
 end
+
+-- record_read: an operator reads personal data (common/svc_audit.c); the
+-- wrapper writes its entry, as for every operator's command.
+command('record_read', {args = {'action', 'subject'}}, function(k, a)
+  return {'ok'}
+end)
 
 -- Outbox relay -------------------------------------------------------------
 -- Steps on the key 'outbox', the outbox stream. The consumer group 'relay' gives each entry to one

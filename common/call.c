@@ -57,6 +57,8 @@ void call_reset(call_t *c, const char *service, const char *territory, const cha
     c->territory = territory;
     c->msg_id = msg_id;
     c->peer = "";
+    c->operator = "";
+    c->access = "";
     c->digest = "";
     c->producer = "";
     c->function[0] = '\0';

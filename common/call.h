@@ -54,7 +54,9 @@ typedef struct {
     const char *territory; /* points into the request */
     const char *service;
     const char *msg_id;
-    const char *peer;     /* CURVE public key (Z85) of the sender; "" on plain sockets */
+    const char *peer;     /* CURVE public key (Z85) of the sender; "" on plain sockets and from services */
+    const char *operator; /* the operator who sent it (common/access.h), "" otherwise */
+    const char *access;   /* its role ("trainer" ...), "" otherwise */
     const char *digest;   /* what the command asks (wire_info_t); "" for a service's own step */
     const char *producer; /* this service instance, stamped on what it sends */
     char function[64];

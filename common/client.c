@@ -24,6 +24,8 @@ typedef struct {
 
 struct client {
     void *dealer;
+    void *monitor;    /* client_watch_handshakes, NULL unless asked */
+    int key_refused;
     char endpoints[1024];
     char producer[64];
     int64_t timeout_ms;
@@ -57,6 +59,8 @@ void client_destroy(client_t **self_p)
     wire_buf_free(&self->buf);
     if (self->dealer)
         zmq_close(self->dealer);
+    if (self->monitor)
+        zmq_close(self->monitor);
     free(self);
     *self_p = NULL;
 }
@@ -85,6 +89,43 @@ int client_set_curve(client_t *self, const char *server_public, const char *publ
         || zmq_setsockopt(self->dealer, ZMQ_CURVE_SECRETKEY, secret_key, 40) != 0)
         return -1;
     return 0;
+}
+
+int client_watch_handshakes(client_t *self, void *ctx)
+{
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://client-monitor-%p", (void *)self);
+    if (zmq_socket_monitor(self->dealer, ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0)
+        return -1;
+    self->monitor = zmq_socket(ctx, ZMQ_PAIR);
+    if (!self->monitor || zmq_connect(self->monitor, ep) != 0)
+        return -1;
+    return 0;
+}
+
+int client_key_refused(client_t *self)
+{
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (!self->monitor || zmq_msg_recv(&m, self->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return self->key_refused;
+        }
+        /* an event: 2 bytes of its number, 4 of its value; then the endpoint */
+        if (zmq_msg_size(&m) >= 2) {
+            uint16_t event;
+            memcpy(&event, zmq_msg_data(&m), sizeof event);
+            self->key_refused |= event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+        }
+        int more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+        if (more) {
+            zmq_msg_init(&m);
+            zmq_msg_recv(&m, self->monitor, 0);
+            zmq_msg_close(&m);
+        }
+    }
 }
 
 int client_connect(client_t *self, char *err, size_t errlen)

@@ -24,6 +24,11 @@ void client_destroy(client_t **self_p);
 void client_set_retry(client_t *self, int64_t timeout_ms, int tries);
 /* Optional CURVE: the server's public key and this client's key pair (Z85). */
 int client_set_curve(client_t *self, const char *server_public, const char *public_key, const char *secret_key);
+/* Watches the handshakes (a monitor socket, before client_connect): then
+ * client_key_refused says whether a CURVE handshake was refused (the
+ * server's ZAP did not let this key in). */
+int client_watch_handshakes(client_t *self, void *ctx);
+int client_key_refused(client_t *self);
 /* Connects; call after the options above. */
 int client_connect(client_t *self, char *err, size_t errlen);
 

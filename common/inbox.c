@@ -12,6 +12,8 @@
 typedef struct {
     zmq_msg_t identity;
     char peer[48]; /* ZAP User-Id: the CURVE public key of the sender */
+    char operator[34]; /* the operator who sent it ("" for a service or a plain socket) */
+    char access[16];   /* and its role */
     Tremplin__Envelope *env;
     wire_err_t werr;
     wire_info_t info; /* the request's ids as far as they could be read */
@@ -218,6 +220,19 @@ static void inbox_prepare(inbox_t *self, inbox_slot_t *slot)
         call_error(c, "UNKNOWN_TERRITORY", "territory", "Territoire inconnu de ce service.", 0);
         return;
     }
+    char why[256];
+    slot->operator[0] = slot->access[0] = '\0';
+    if (self->conf.forbid
+        && self->conf.forbid(self->conf.handler_arg, slot->peer, env, slot->operator, slot->access, why, sizeof why)) {
+        log_warn("forbidden", "msg_id=%s type=%s key=%.8s", env->msg_id, ids_valid(env->type, 64) ? env->type : "-",
+                 slot->peer[0] ? slot->peer : "-");
+        call_error(c, "FORBIDDEN", "", why, 0);
+        return;
+    }
+    if (self->conf.forbid && !slot->operator[0])
+        c->peer = ""; /* a service: the bus's own marks */
+    c->operator = slot->operator;
+    c->access = slot->access;
     if (h->edge && self->conf.busy && self->conf.busy(self->conf.handler_arg, env->territory)) {
         call_error(c, "BUSY", "", "Service momentanément saturé : renvoyer ce message dans quelques secondes.", 1);
         return;
@@ -225,6 +240,10 @@ static void inbox_prepare(inbox_t *self, inbox_slot_t *slot)
     h->prepare(self->conf.handler_arg, env, c);
     if (c->kind == CALL_EMPTY) /* a handler that decided nothing: a bug */
         call_error(c, "INTERNAL", "", "Erreur interne du service.", 0);
+    if (c->kind == CALL_REDIS && !c->step && c->operator[0]) { /* common/bus.lua: the audit trail of writes */
+        call_arg(c, "operator", "%s", c->operator);
+        call_arg(c, "audit_keep_ms", "%lld", (long long)self->conf.audit_keep_ms);
+    }
 }
 
 static void inbox_finish(inbox_t *self, inbox_slot_t *slot)

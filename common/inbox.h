@@ -44,6 +44,18 @@ typedef struct {
     void (*pong_fill)(void *arg, Tremplin__Pong *pong);
     /* 1 while the territory's outbox is over its bound (NULL: never) */
     int (*busy)(void *arg, const char *territory);
+    /* NULL when the sender (peer: its CURVE key, "" on a plain socket) may
+     * send env, else the French reason: answered FORBIDDEN before any
+     * handler runs (NULL hook: every sender may). When it may, operator
+     * (KEYRING_ID_MAX bytes) is the operator's id and access (16 bytes) its
+     * role, both "" for a service: a
+     * service's commands are then marked as on a plain socket (call.h's
+     * peer is ""), an operator's under its key, and call.operator says who
+     * sent it. */
+    const char *(*forbid)(void *arg, const char *peer, const Tremplin__Envelope *env, char *operator, char *access,
+                          char *why, size_t cap);
+    /* how long the audit trail keeps an operator's entries (ms) */
+    int64_t audit_keep_ms;
     /* After each committed call (ok answer, not a replay) */
     void (*committed)(void *arg, const call_t *call, const Tremplin__Ack *ack);
 } inbox_conf_t;

@@ -79,6 +79,11 @@ int keyring_load(const keyring_kind_t *kind, const char *dir, keyring_t *out, ch
         util_strlcpy(b->origin, origin ? origin : "", sizeof b->origin);
         const char *expires = zcert_meta(cert, "expires_ms");
         b->expires_ms = expires ? strtoll(expires, NULL, 10) : 0;
+        const char *access = zcert_meta(cert, "access"), *branch = zcert_meta(cert, "branch"),
+                   *trainer = zcert_meta(cert, "trainer");
+        util_strlcpy(b->access, access ? access : "", sizeof b->access);
+        util_strlcpy(b->branch, branch ? branch : "", sizeof b->branch);
+        util_strlcpy(b->trainer, trainer ? trainer : "", sizeof b->trainer);
         zcert_destroy(&cert);
     }
     closedir(d);
@@ -186,19 +191,37 @@ int keyring_ensure_server_key(const keyring_kind_t *kind, const char *dir, char 
     struct stat st;
     if (stat(sec, &st) == 0)
         return 0;
+    /* several programs may make it at once (services starting together):
+     * the secret is linked into place, so one wins and the others use its
+     * key; the public file is then written from the winner's */
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s/.new-server-%d", dir, (int)getpid());
     zcert_t *cert = zcert_new();
     zcert_set_meta(cert, "role", "%s", kind->server_role);
-    int rc = zcert_save_public(cert, pub) == 0 && zcert_save_secret(cert, sec) == 0 ? 0 : -1;
-    if (rc == 0)
-        chmod(sec, 0600);
-    else
+    int rc = zcert_save_secret(cert, tmp) == 0 && chmod(tmp, 0600) == 0 && (link(tmp, sec) == 0 || errno == EEXIST)
+                 ? 0
+                 : -1;
+    unlink(tmp);
+    zcert_destroy(&cert);
+    cert = rc == 0 ? zcert_load(sec) : NULL;
+    if (!cert || zcert_save_public(cert, tmp) != 0 || rename(tmp, pub) != 0) {
+        unlink(tmp);
         snprintf(err, errlen, "%s: cannot write the server key", dir);
+        rc = -1;
+    }
     zcert_destroy(&cert);
     return rc;
 }
 
 int keyring_add(const keyring_kind_t *kind, const char *dir, const char *id, const char *name, const char *territory,
                 const char *endpoint, int64_t now_ms, const char *origin, char *err, size_t errlen)
+{
+    return keyring_add_meta(kind, dir, id, name, territory, endpoint, now_ms, origin, NULL, err, errlen);
+}
+
+int keyring_add_meta(const keyring_kind_t *kind, const char *dir, const char *id, const char *name,
+                     const char *territory, const char *endpoint, int64_t now_ms, const char *origin,
+                     const char *const *meta, char *err, size_t errlen)
 {
     if (!ids_valid(id, KEYRING_ID_MAX - 1) || !ids_valid(territory, WIRE_TERRITORY_MAX)) {
         snprintf(err, errlen, "identifiant de %s ou territoire invalide (lettres, chiffres, - _)", kind->noun_fr);
@@ -229,6 +252,9 @@ int keyring_add(const keyring_kind_t *kind, const char *dir, const char *id, con
     zcert_set_meta(cert, "created_ms", "%lld", (long long)now_ms);
     if (origin && origin[0])
         zcert_set_meta(cert, "origin", "%s", origin);
+    for (int i = 0; meta && meta[i] && meta[i + 1]; i += 2)
+        if (meta[i + 1][0])
+            zcert_set_meta(cert, meta[i], "%s", meta[i + 1]);
     /* the secret first: a registered key whose secret was never written
      * would be an entry nobody can use */
     int rc = zcert_save_secret(cert, sec) == 0 && chmod(sec, 0600) == 0 && keyring_save_public(kind, cert, dir, id) == 0
@@ -446,6 +472,33 @@ int keyring_remove(const keyring_kind_t *kind, const char *dir, const char *id, 
     } else {
         unlink(sec);
         keyring_each_replaced(kind, dir, id, keyring_unlink_one, NULL);
+    }
+    zcert_destroy(&cert);
+    return rc;
+}
+
+int keyring_cred_load(const char *path, keyring_cred_t *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    zcert_t *cert = zcert_load(path);
+    const char *server = cert ? zcert_meta(cert, "server-key") : NULL;
+    int rc = -1;
+    if (!cert)
+        snprintf(err, errlen, "%s: %s", path, access(path, R_OK) == 0 ? "not a certificate" : strerror(errno));
+    else if (!server || strlen(server) != KEYRING_KEY_LEN || strspn(zcert_secret_txt(cert), "0") == KEYRING_KEY_LEN)
+        snprintf(err, errlen, "%s: not a secret certificate with its server's key", path);
+    else {
+        util_strlcpy(out->public_key, zcert_public_txt(cert), sizeof out->public_key);
+        util_strlcpy(out->secret_key, zcert_secret_txt(cert), sizeof out->secret_key);
+        util_strlcpy(out->server_key, server, sizeof out->server_key);
+        const char *id = zcert_meta(cert, "operator"), *access = zcert_meta(cert, "access"),
+                   *trainer = zcert_meta(cert, "trainer");
+        util_strlcpy(out->id, id ? id : "", sizeof out->id);
+        util_strlcpy(out->access, access ? access : "", sizeof out->access);
+        util_strlcpy(out->trainer, trainer ? trainer : "", sizeof out->trainer);
+        const char *branch = zcert_meta(cert, "branch");
+        util_strlcpy(out->branch, branch ? branch : "", sizeof out->branch);
+        rc = 0;
     }
     zcert_destroy(&cert);
     return rc;

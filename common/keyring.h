@@ -59,6 +59,12 @@ typedef struct {
     int64_t revoked_ms; /* 0 while the entry may send */
     char origin[17];    /* "" (made by people), or what made it ("simulation") */
     int64_t expires_ms; /* a replaced key: accepted until then; 0 for the id's current key */
+    /* the bus registry's (operators and services, common/access.h): what
+     * the key may send ("trainer", "mediator", "coordinator", "service"),
+     * and the branch or trainer it speaks for ("" = none); "" elsewhere */
+    char access[16];
+    char branch[KEYRING_ID_MAX];
+    char trainer[KEYRING_ID_MAX];
 } keyring_entry_t;
 
 typedef struct {
@@ -98,6 +104,11 @@ int keyring_ensure_server_key(const keyring_kind_t *kind, const char *dir, char 
  * at now_ms by origin ("" for people). Refuses an id that exists. */
 int keyring_add(const keyring_kind_t *kind, const char *dir, const char *id, const char *name, const char *territory,
                 const char *endpoint, int64_t now_ms, const char *origin, char *err, size_t errlen);
+/* The same with more metadata: pairs of name and value, NULL-terminated
+ * (NULL = none); e.g. { "access", "trainer", "trainer", "t-anne", NULL }. */
+int keyring_add_meta(const keyring_kind_t *kind, const char *dir, const char *id, const char *name,
+                     const char *territory, const char *endpoint, int64_t now_ms, const char *origin,
+                     const char *const *meta, char *err, size_t errlen);
 /* Deletes an entry of the given origin (and its secret) from the registry,
  * as if it had never been: for what a demo made. An entry of another origin
  * is refused (people's entries are revoked, never forgotten). */
@@ -117,6 +128,22 @@ int keyring_rotate(const keyring_kind_t *kind, const char *dir, const char *id, 
  * the new key); how many windows were ended (0: none open), or -1. */
 int keyring_end_window(const keyring_kind_t *kind, const char *dir, const char *id, int64_t now_ms, char *err,
                        size_t errlen);
+/* A client's credentials: its key pair and the server's public key, from
+ * the secret certificate keyring_add wrote (metadata "server-key"). */
+typedef struct {
+    char public_key[KEYRING_KEY_LEN + 1];
+    char secret_key[KEYRING_KEY_LEN + 1];
+    char server_key[KEYRING_KEY_LEN + 1];
+    /* an operator's (the bus registry's metadata, "" elsewhere) */
+    char id[KEYRING_ID_MAX];
+    char access[16];
+    char trainer[KEYRING_ID_MAX];
+    char branch[KEYRING_ID_MAX];
+} keyring_cred_t;
+
+/* 0, or -1 with the reason (the file missing or not a secret certificate
+ * with its server's key). */
+int keyring_cred_load(const char *path, keyring_cred_t *out, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ door */
 
@@ -132,6 +159,7 @@ typedef struct {
     char server_public[KEYRING_KEY_LEN + 1];
     char also_allowed[KEYRING_KEY_LEN + 1]; /* a key of the service's own (a self-check), "" = none */
     struct svc *svc;
+    const char *server_secret; /* the server key's file; NULL: <dir>/server.key_secret */
 } keyring_door_t;
 
 /* Reloads the registry when its directory changed; 1 when it did. */
@@ -139,7 +167,16 @@ int keyring_door_refresh(keyring_door_t *d);
 /* Makes the server key if missing, loads the registry, binds the ZAP
  * handler (the service calls on_zap when it is readable: a one-line
  * function calling keyring_door_zap) then the ROUTER at bind (a comma list)
- * with the server key of d->dir. The caller adds the router to its service
+ * with the server key of d->dir.
+ *
+ * ZeroMQ asks one ZAP handler per context (inproc://zeromq.zap.01) about
+ * every handshake of every socket, so a process with several doors (the
+ * bus's command endpoint, intake's branches, the survey's kiosks) has one
+ * handler for all: each door's ROUTER names its registry in ZMQ_ZAP_DOMAIN
+ * (the kind's role: "operator", "branch", "kiosk"), and the handler answers
+ * each request from the door of its domain — a branch key is not let in on
+ * the command endpoint, nor an operator's at a branch door. The first door
+ * opened binds the handler (its on_zap serves them all). The caller adds the router to its service
  * with the handlers it serves (svc_add_router). 0, or -1 with the reason. */
 int keyring_door_open(keyring_door_t *d, struct svc *s, const char *bind, void (*on_zap)(struct svc *s, void *sock),
                       char *err, size_t errlen);

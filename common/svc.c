@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 #include <zmq.h>
 
+#include "access.h"
 #include "clock.h"
 #include "ids.h"
 #include "keys.h"
@@ -25,6 +26,7 @@ const char *svc_name(const svc_t *s) { return s->def->name; }
 const char *svc_instance(const svc_t *s) { return s->conf.instance; }
 void *svc_state(const svc_t *s) { return s->def->state; }
 rds_t *svc_rds(const svc_t *s) { return s->rds; }
+const keyring_cred_t *svc_cred(const svc_t *s) { return s->auth ? &s->cred : NULL; }
 
 /* ------------------------------------------------------------ loop hooks */
 
@@ -119,6 +121,58 @@ static void svc_committed(void *arg, const call_t *call, const Tremplin__Ack *ac
     svc_event_publish(s, call, ack);
 }
 
+/* ------------------------------------------------------ who may send */
+
+static void svc_on_zap(svc_t *s, void *sock)
+{
+    (void)sock;
+    keyring_door_zap(&s->bus_door);
+}
+
+/* The inbox's check of the command ROUTER: the sender's entry in the bus
+ * registry (reloaded when its directory changed, so a key added a moment
+ * ago is known), and its role (common/access.h). */
+static const char *svc_forbid(void *arg, const char *peer, const Tremplin__Envelope *env, char *operator,
+                              char *access, char *why, size_t cap)
+{
+    svc_t *s = arg;
+    const keyring_entry_t *who = keyring_by_key(&s->bus_door.keys, peer);
+    if (!who && keyring_door_refresh(&s->bus_door))
+        who = keyring_by_key(&s->bus_door.keys, peer);
+    const char *no = access_check(who, env, why, cap);
+    if (!no && strcmp(who->access, "service")) {
+        util_strlcpy(operator, who->id, KEYRING_ID_MAX);
+        util_strlcpy(access, who->access, 16);
+    }
+    return no;
+}
+
+/* A key revoked while its connection is open is refused from the next
+ * reload on (its next handshake is refused by ZAP anyway). */
+static void svc_refresh_keys(svc_t *s) { keyring_door_refresh(&s->bus_door); }
+
+/* The command ROUTER: with [bus] keys_dir, a CURVE server whose ZAP lets in
+ * the keys of the bus registry, and the service's own key for its relays;
+ * without, a plain ROUTER any local process may use (said at start). */
+static int svc_open_router(svc_t *s, char *err, size_t errlen)
+{
+    if (!s->conf.keys_dir[0]) {
+        log_warn("bus_unauthenticated", "reason=\"[bus] keys_dir is not set: any local process may send commands\"");
+        s->router = sock_new(s->ctx, ZMQ_ROUTER);
+        return sock_bind_list(s->router, s->conf.bind, err, errlen);
+    }
+    if (access_service_key(s->conf.keys_dir, s->def->name, s->territories[0], &s->cred, err, errlen) != 0)
+        return -1;
+    s->bus_door.kind = &access_keys;
+    s->bus_door.dir = s->conf.keys_dir;
+    if (keyring_door_open(&s->bus_door, s, s->conf.bind, svc_on_zap, err, errlen) != 0)
+        return -1;
+    s->router = s->bus_door.router;
+    s->auth = 1;
+    svc_add_timer(s, 1000, svc_refresh_keys);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- signals */
 
 /* SIGTERM, nginx's quit: the relay finishes what is in flight, and svc_pump
@@ -178,6 +232,7 @@ void svc_add_router(svc_t *s, void *router, const inbox_handler_t *handlers, siz
     if (s->nextra == SVC_MAX_ROUTERS)
         abort(); /* fixed by the code, not by input */
     inbox_conf_t ic = s->inbox_conf;
+    ic.forbid = NULL; /* another registry's door: its service checks its senders */
     ic.handlers = handlers;
     ic.nhandlers = nhandlers;
     s->extra[s->nextra].router = router;
@@ -245,12 +300,11 @@ static int svc_start(svc_t *s, char *err, size_t errlen)
         return -1;
     /* CZMQ's context, shared with the services' own sockets (intake's ZAP handler) */
     s->ctx = zsys_init();
-    s->router = sock_new(s->ctx, ZMQ_ROUTER);
     if (!s->conf.bind[0]) {
         snprintf(err, errlen, "no endpoint to bind: set [endpoints] %s or [%s] bind", s->def->name, s->def->name);
         return -1;
     }
-    if (sock_bind_list(s->router, s->conf.bind, err, errlen) != 0 || svc_events_open(s, err, errlen) != 0)
+    if (svc_open_router(s, err, errlen) != 0 || svc_events_open(s, err, errlen) != 0)
         return -1;
 
     s->rds = rds_new(&s->conf.redis, s->conf.instance);
@@ -263,9 +317,10 @@ static int svc_start(svc_t *s, char *err, size_t errlen)
     if (rc != 0)
         log_warn("redis_unavailable", "reason=\"%s\" action=retry_in_background", err);
 
-    for (size_t i = 0; i < s->def->nhandlers && s->nhandlers < TP_ARRAY_LEN(s->handlers) - 1; i++)
+    for (size_t i = 0; i < s->def->nhandlers && s->nhandlers < TP_ARRAY_LEN(s->handlers) - 2; i++)
         s->handlers[s->nhandlers++] = s->def->handlers[i];
     s->handlers[s->nhandlers++] = (inbox_handler_t){ TREMPLIN__ENVELOPE__PAYLOAD_PROBE, svc_prepare_probe };
+    s->handlers[s->nhandlers++] = (inbox_handler_t){ TREMPLIN__ENVELOPE__PAYLOAD_RECORD_READ, svc_prepare_record_read };
 
     s->inbox_conf = (inbox_conf_t){
         .service = s->def->name, .library = s->def->library, .instance = s->conf.instance,
@@ -275,6 +330,8 @@ static int svc_start(svc_t *s, char *err, size_t errlen)
         .handlers = s->handlers, .nhandlers = s->nhandlers, .handler_arg = s,
         .pong_fill = svc_pong_fill, .committed = svc_committed,
         .busy = s->conf.outbox_max > 0 ? svc_busy : NULL,
+        .forbid = s->auth ? svc_forbid : NULL,
+        .audit_keep_ms = s->conf.retention.audit_days * 86400000LL,
     };
     s->inbox = inbox_new(s->router, s->rds, &s->inbox_conf);
     outbox_conf_t oc = {
@@ -311,7 +368,9 @@ static void svc_stop(svc_t *s)
     svc_routes_close(s);
     svc_events_close(s);
     svc_lease_free(s);
-    if (s->router)
+    if (s->auth)
+        keyring_door_close(&s->bus_door); /* the router is the door's */
+    else if (s->router)
         zmq_close(s->router);
     if (s->ctx)
         zsys_shutdown();

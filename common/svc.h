@@ -8,6 +8,7 @@
 #define TP_SVC_H
 
 #include "conf.h"
+#include "keyring.h"
 #include "inbox.h"
 #include "outbox.h"
 #include "rds.h"
@@ -41,6 +42,12 @@ typedef struct {
         int64_t sms_days;        /* SMS texts, spool files, phone sets, after their last use (gateway) */
         int64_t audit_days;      /* the audit stream of reads of personal data */
     } retention;
+    /* the bus registry (common/access.h): operators' and services' keys;
+     * "" = the command endpoints take any local process (a warning) */
+    char keys_dir[256];
+    /* [tool] key: the operator's secret certificate the tool uses
+     * ($TREMPLIN_KEY wins) */
+    char tool_key[256];
     /* [endpoints]: where each service is reached */
     conf_map_t endpoints;
     /* [<service>] */
@@ -110,6 +117,15 @@ void svc_add_socket(svc_t *s, void *sock, void (*fn)(svc_t *s, void *sock));
  * that one instance at a time runs it, and another takes over once the
  * holder stops renewing for ttl_ms. */
 int svc_hold_lease(svc_t *s, const char *territory, const char *name, int64_t ttl_ms);
+
+/* This service's own key on the bus (its relays and health checks use it),
+ * or NULL when [bus] keys_dir is not set. */
+const keyring_cred_t *svc_cred(const svc_t *s);
+
+/* RecordRead (common/svc_audit.c), answered by every service: a service
+ * that checks more first (the scheduler: a trainer's roster) serves its own
+ * handler for it, which ends by calling this one. */
+void svc_prepare_record_read(void *arg, const Tremplin__Envelope *in, call_t *call);
 
 /* A warning this service reports in every Pong until it is replaced ("" =
  * none): a configuration that works but leaves something undone. */

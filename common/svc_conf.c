@@ -54,6 +54,8 @@ static conf_field_t svc_common_fields[] = {
     CONF_INT_FIELD("retention", "attendance_days", svc_conf_t, retention.attendance_days, "1095"),
     CONF_INT_FIELD("retention", "sms_days", svc_conf_t, retention.sms_days, "90"),
     CONF_INT_FIELD("retention", "audit_days", svc_conf_t, retention.audit_days, "365"),
+    CONF_STR_FIELD("bus", "keys_dir", svc_conf_t, keys_dir, ""),
+    CONF_STR_FIELD("tool", "key", svc_conf_t, tool_key, ""),
     CONF_MAP_FIELD("endpoints", svc_conf_t, endpoints),
 };
 

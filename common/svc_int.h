@@ -5,6 +5,7 @@
  *   svc.c         start and stop, the loop hooks, signals, accessors
  *   svc_conf.c    the shared configuration table, its checks, password file, territories
  *   svc_probe.c   the built-ins: Probe (through the outbox) and the Pong of a Ping
+ *   svc_audit.c   the built-in RecordRead (the audit trail of reads)
  *   svc_events.c  the PUB side: an event after each committed step
  *   svc_route.c   the DEALERs to other services, opened on first use
  *   svc_lease.c   leases, so that one instance at a time runs a timer */
@@ -77,6 +78,11 @@ struct svc {
     long long backlog[SVC_MAX_TERRITORIES];
     int busy[SVC_MAX_TERRITORIES];
     int aof_due; /* a purge removed data; its AOF rewrite is not asked yet */
+    /* [bus] keys_dir set: the command ROUTER is this door's (CURVE, ZAP from
+     * the bus registry), and this is the service's own key */
+    int auth;
+    keyring_door_t bus_door;
+    keyring_cred_t cred;
 };
 
 /* svc_conf.c: applies the settings that live outside the struct (log

@@ -28,7 +28,15 @@ void *svc_route(void *arg, const char *to, int *unknown)
     if (!ep || s->nroutes == SVC_MAX_ROUTES)
         return NULL;
     void *dealer = sock_new(s->ctx, ZMQ_DEALER);
-    char err[256];
+    char err[256] = "CURVE keys";
+    if (dealer && s->auth /* the next service's door lets this service's key in */
+        && (zmq_setsockopt(dealer, ZMQ_CURVE_SERVERKEY, s->cred.server_key, KEYRING_KEY_LEN) != 0
+            || zmq_setsockopt(dealer, ZMQ_CURVE_PUBLICKEY, s->cred.public_key, KEYRING_KEY_LEN) != 0
+            || zmq_setsockopt(dealer, ZMQ_CURVE_SECRETKEY, s->cred.secret_key, KEYRING_KEY_LEN) != 0)) {
+        log_error("route_failed", "to=%s reason=\"%s\"", to, err);
+        zmq_close(dealer);
+        return NULL;
+    }
     if (!dealer || sock_connect_list(dealer, ep, err, sizeof err) != 0) {
         log_error("route_failed", "to=%s reason=\"%s\"", to, dealer ? err : "socket");
         if (dealer)

@@ -21,9 +21,10 @@ mkdir -p "$dest"
 REDISCLI_AUTH=$(cat "$inst/secrets/admin.pass") redis-cli --user admin -p "$port" --rdb "$dest/dump.rdb"
 # 2. what the data needs: the passwords and ACL it was written under, the id
 #    key (ids derived after a restore must match those before), the CURVE keys
-#    of intake, branches and kiosks, the catalogue, the timetable, the config
-#    (curve/ and kiosk/ once intake and the survey have made them)
+#    of intake, branches, kiosks, operators and services, the catalogue, the
+#    timetable, the config
+#    (curve/, kiosk/ and keys/ once made)
 set -- secrets redis/users.acl catalogue.json timetable.json tremplin.conf
-for d in curve kiosk; do [ ! -e "$inst/$d" ] || set -- "$@" "$d"; done
+for d in curve kiosk keys; do [ ! -e "$inst/$d" ] || set -- "$@" "$d"; done
 tar -C "$inst" -cf "$dest/instance.tar" "$@"
 echo "backup: $dest/dump.rdb $dest/instance.tar"

@@ -22,6 +22,7 @@
 #   /var/lib/tremplin/redis/                0700 redis      redis.conf, users.acl, the AOF
 #   /var/lib/tremplin/secrets/              0700 tremplin   passwords, ids.key, callback.secret
 #   /var/lib/tremplin/curve, kiosk, spool/  0700 tremplin   written by intake, survey, gateway
+#   /var/lib/tremplin/keys/                 0700 tremplin   the bus registry: operators' and services' keys
 #   /etc/systemd/system/tremplin@.service, tremplin@<service>.service.d/, tremplin-redis.service
 set -eu
 umask 077
@@ -83,7 +84,7 @@ say "binaries in $root/usr/local/bin"
 
 # --------------------------------------------------------- instance folder
 mkdir -p "$root$data"
-"$src/deploy/setup.sh" "$root$data" "$redis_port" "$base_port"
+TREMPLIN_BIN="$bin/tremplin" "$src/deploy/setup.sh" "$root$data" "$redis_port" "$base_port"
 if [ -n "$root" ]; then
     # setup.sh wrote the paths it was given; the host will see them without
     # the --root prefix

@@ -25,7 +25,7 @@ if redis-cli -p "$port" PING >/dev/null 2>&1; then
     echo "restore: something answers on port $port: stop Redis first" >&2
     exit 1
 fi
-# 1. the instance's files of the backup (secrets, users.acl, curve, kiosk,
+# 1. the instance's files of the backup (secrets, users.acl, curve, kiosk, keys,
 #    catalogue, timetable); tremplin.conf stays the instance's own
 tar -C "$inst" -xf "$backup/instance.tar" --exclude=tremplin.conf
 # 2. the data: Redis loads the RDB with the AOF off ...

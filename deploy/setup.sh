@@ -56,7 +56,7 @@ fi
 # SCAN and RANDOMKEY take no key, so key patterns do not limit them: with
 # them any user could list every key name (a contact's person id, a branch's
 # external references).
-svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -scan -randomkey -function +fcall +fcall_ro +function|list +role +client|setname +ping +info|persistence"
+svc_cmds="-@all +@read +@write +@stream +@connection -@dangerous -scan -randomkey -function +fcall +fcall_ro +function|list +role +client|setname +ping +time +info|persistence"
 # BGREWRITEAOF: after an erasure (the tool, as operator) or a retention purge
 # that removed personal data (intake: contacts, survey: comments, gateway:
 # phone sets, scheduler: who attended which session), the AOF is rewritten
@@ -75,23 +75,27 @@ rewrite="+bgrewriteaof"
 # (territories and ids are checked by ids_valid), so the '*' cannot run past
 # the territory. (tp:*:intake:* matched it: any service could write another's
 # keys through a crafted name.)
+# The audit trail (audit:{T}, outside tp:) is written by the services only
+# (common/bus.lua, common/svc_audit.c): the operator user may read it, not
+# add to, trim nor delete it.
+audit="~audit:{*}"
 {
     echo "user default off resetpass ~* &* +@all"
     echo "user admin on #$(printf %s "$(pass admin)" | sha256sum | cut -d' ' -f1) ~* &* +@all"
-    echo "user operator on #$(printf %s "$(pass operator)" | sha256sum | cut -d' ' -f1) ~tp:* resetchannels $svc_cmds $rewrite"
+    echo "user operator on #$(printf %s "$(pass operator)" | sha256sum | cut -d' ' -f1) ~tp:* %R~audit:{*} resetchannels $svc_cmds $rewrite"
     for s in intake scheduler; do
-        echo "user $s on #$(printf %s "$(pass $s)" | sha256sum | cut -d' ' -f1) ~tp:{*}:$s:* resetchannels $svc_cmds $rewrite"
+        echo "user $s on #$(printf %s "$(pass $s)" | sha256sum | cut -d' ' -f1) ~tp:{*}:$s:* $audit resetchannels $svc_cmds $rewrite"
     done
-    echo "user matcher on #$(printf %s "$(pass matcher)" | sha256sum | cut -d' ' -f1) ~tp:{*}:matcher:* resetchannels $svc_cmds"
+    echo "user matcher on #$(printf %s "$(pass matcher)" | sha256sum | cut -d' ' -f1) ~tp:{*}:matcher:* $audit resetchannels $svc_cmds"
     # the survey reads a person's consent to the survey (intake's pseudonymous
     # record, never the contact data) when it opens a participation
-    echo "user survey on #$(printf %s "$(pass survey)" | sha256sum | cut -d' ' -f1) ~tp:{*}:survey:* %R~tp:{*}:intake:person:* resetchannels $svc_cmds $rewrite"
+    echo "user survey on #$(printf %s "$(pass survey)" | sha256sum | cut -d' ' -f1) ~tp:{*}:survey:* %R~tp:{*}:intake:person:* $audit resetchannels $svc_cmds $rewrite"
     # the reporter reads every service's figures, read-only (tp:{T}:<svc>:fig:*,
     # docs/figures.md: counts and pseudonymous facts, never contact data), and
     # writes only its own keys (closed periods)
     figs=""
     for s in intake matcher scheduler survey gateway; do figs="$figs %R~tp:{*}:$s:fig:*"; done
-    echo "user reporter on #$(printf %s "$(pass reporter)" | sha256sum | cut -d' ' -f1)$figs ~tp:{*}:reporter:* resetchannels $svc_cmds"
+    echo "user reporter on #$(printf %s "$(pass reporter)" | sha256sum | cut -d' ' -f1)$figs ~tp:{*}:reporter:* $audit resetchannels $svc_cmds"
     # the gateway: its own keys; the notify streams it reads through its
     # consumer group (XREADGROUP and XACK write the group's state: read and
     # write on those two keys only); and, read-only, what a message needs at
@@ -101,7 +105,7 @@ rewrite="+bgrewriteaof"
     echo "user gateway on #$(printf %s "$(pass gateway)" | sha256sum | cut -d' ' -f1) ~tp:{*}:gateway:*" \
          "~tp:{*}:scheduler:notify ~tp:{*}:survey:notify %R~tp:{*}:intake:person:* %R~tp:{*}:intake:contact:*" \
          "%R~tp:{*}:survey:participation:* %R~tp:{*}:survey:by:*" \
-         "%R~tp:{*}:scheduler:session:* %R~tp:{*}:scheduler:booking:* %R~tp:{*}:scheduler:person:* resetchannels $svc_cmds $rewrite"
+         "%R~tp:{*}:scheduler:session:* %R~tp:{*}:scheduler:booking:* %R~tp:{*}:scheduler:person:* $audit resetchannels $svc_cmds $rewrite"
 } > "$dir/redis/users.acl"
 chmod 600 "$dir/redis/users.acl"
 
@@ -153,6 +157,15 @@ ack_timeout_ms = 1000
 retry_max_ms = 8000
 lease_ms = 30000
 max_tries = 12
+; the bus registry: the CURVE keys of operators (tremplin operator add) and of
+; the services (each makes its own at first start); the command endpoints let
+; in only these keys, each for the commands of its role (docs/operations.md)
+keys_dir = $abs/keys
+
+[tool]
+; the operator key the tool uses (TREMPLIN_KEY in the environment wins): the local
+; administrator's, a coordinator made by setup.sh
+key = $abs/keys/operator-secrets/admin.key_secret
 
 [intake]
 ; a stable name: a restarted instance resumes its own unacknowledged messages
@@ -234,7 +247,7 @@ attendance_days = 1095
 ; SMS texts received, spool files, the phone sets replies are matched by,
 ; after their last use
 sms_days = 90
-; the audit stream of reads of personal data (tremplin audit)
+; the audit trail: who sent which command, who read whose personal data (tremplin audit)
 audit_days = 365
 
 [season]
@@ -279,3 +292,17 @@ reporter_events = tcp://127.0.0.1:$((base + 15))
 gateway = tcp://127.0.0.1:$((base + 8))
 gateway_events = tcp://127.0.0.1:$((base + 17))
 CONF
+
+# The local administrator's operator key (a coordinator: every operator
+# command of the territory), so that `make demo` and the README's commands
+# work; other people get their own (tremplin operator add). Made with the
+# tool ($TREMPLIN_BIN, else the build's), which writes the bus registry.
+bin=${TREMPLIN_BIN:-$(dirname "$0")/../build/bin/tremplin}
+if [ ! -s "$dir/keys/operator-secrets/admin.key_secret" ]; then
+    if [ -x "$bin" ]; then
+        "$bin" -c "$dir/tremplin.conf" operator add admin --role coordinator --name "Administration locale" >/dev/null
+    else
+        echo "setup.sh: no tremplin tool at $bin: make the administrator's key with" \
+             "'tremplin operator add admin --role coordinator --name ...'" >&2
+    fi
+fi

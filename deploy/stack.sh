@@ -30,7 +30,7 @@ var=${TREMPLIN_VAR:-var}
 base=${BASE:-6390}
 services="intake matcher scheduler survey reporter gateway"
 
-deploy/setup.sh "$var" "$base" "$base"
+TREMPLIN_BIN="$build/bin/tremplin" deploy/setup.sh "$var" "$base" "$base"
 export TREMPLIN_CONF="$var/tremplin.conf"
 mkdir -p "$var/log" "$var/run"
 

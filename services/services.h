@@ -31,7 +31,7 @@ static const service_info_t tp_services[] = {
  * reads the file, with its file and line. */
 static const char *const tp_conf_sections[] = {
     "redis", "clock", "log", "bus", "retention", "endpoints", "intake", "matcher", "scheduler", "survey", "reporter",
-    "gateway", "season", NULL,
+    "gateway", "season", "tool", NULL,
 };
 
 #endif

@@ -8,8 +8,11 @@ set -eu
 build=${1:-build}
 dir=$(mktemp -d /tmp/tremplin-bench-XXXXXX)
 base=$((10000 + $$ % 20000)) # below the ephemeral port range
-deploy/setup.sh "$dir" "$base" "$base" >/dev/null
+TREMPLIN_BIN="$build/bin/tremplin" deploy/setup.sh "$dir" "$base" "$base" >/dev/null
 export TREMPLIN_CONF="$dir/tremplin.conf" TREMPLIN_LOG_LEVEL=warn
+# BENCH_PLAIN=1: the command endpoints without CURVE (no [bus] keys_dir), to
+# measure what authenticating every sender costs
+if [ "${BENCH_PLAIN:-0}" = 1 ]; then export TREMPLIN_BUS_KEYS_DIR= TREMPLIN_TOOL_KEY=; fi
 pids=""
 cleanup() {
     for p in $pids; do kill -9 "$p" 2>/dev/null || true; done

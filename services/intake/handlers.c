@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "ids.h"
 #include "intake.h"
+#include "keys.h"
 #include "referral.h"
 
 const conf_field_t intake_conf_fields[] = {
@@ -26,7 +27,8 @@ static void reject(call_t *call, const referral_error_t *err)
 
 /* The branch checks that need the registry: known branch, not revoked, the
  * sender's key is that branch's (on the CURVE endpoint: the key ZAP let in,
- * from the same registry), the territory is the branch's. A branch added a
+ * from the same registry; peer is "" on the command endpoint, whose
+ * senders' roles common/access.h checks), the territory is the branch's. A branch added a
  * moment ago (staff on the loopback endpoint) is looked for again in the
  * registry's directory before it is called unknown. */
 static int check_branch(intake_t *in, const Tremplin__Envelope *env, const char *branch_id, const char *peer,
@@ -107,7 +109,8 @@ static void prepare_submit_referral(void *arg, const Tremplin__Envelope *env, ca
     char day[11];
     clock_local_day(now, day);
     referral_error_t err;
-    if (referral_check_envelope(r, &err) != 0 || check_branch(in, env, r->branch, call->peer, &err) != 0) {
+    const char *branch_key = call->operator[0] ? "" : call->peer; /* the branch door's sender */
+    if (referral_check_envelope(r, &err) != 0 || check_branch(in, env, r->branch, branch_key, &err) != 0) {
         reject(call, &err);
         return;
     }
@@ -279,10 +282,60 @@ static void prepare_give_consent(void *arg, const Tremplin__Envelope *env, call_
 }
 
 /* SubmitReferral first: the branch endpoint serves that one only. */
+/* 1 when one of the person's referrals came from branch (referrals:<pid>;
+ * an older person: its first and last). A mediator's read is rare: read
+ * here, as the scheduler reads a session for a mark. */
+static int person_of_branch(svc_t *s, const char *territory, const char *pid, const char *branch)
+{
+    char key[160];
+    tp_key(key, sizeof key, territory, "intake", "referrals:%s", pid);
+    redisReply *z = rds_cmd(svc_rds(s), "ZRANGE %s 0 63", key);
+    int found = 0;
+    for (size_t i = 0; z && z->type == REDIS_REPLY_ARRAY && i < z->elements && !found; i++) {
+        tp_key(key, sizeof key, territory, "intake", "referral:%s", z->element[i]->str);
+        redisReply *b = rds_cmd(svc_rds(s), "HGET %s branch", key);
+        found = b && b->type == REDIS_REPLY_STRING && !strcmp(b->str, branch);
+        if (b)
+            freeReplyObject(b);
+    }
+    if (z)
+        freeReplyObject(z);
+    for (int i = 0; i < 2 && !found; i++) {
+        char rid[TP_ID_LEN + 1] = "";
+        tp_key(key, sizeof key, territory, "intake", "person:%s", pid);
+        redisReply *p = rds_cmd(svc_rds(s), "HGET %s %s", key, i ? "last_referral" : "first_referral");
+        if (p && p->type == REDIS_REPLY_STRING)
+            util_strlcpy(rid, p->str, sizeof rid);
+        if (p)
+            freeReplyObject(p);
+        tp_key(key, sizeof key, territory, "intake", "referral:%s", rid);
+        redisReply *b = rid[0] ? rds_cmd(svc_rds(s), "HGET %s branch", key) : NULL;
+        found = b && b->type == REDIS_REPLY_STRING && !strcmp(b->str, branch);
+        if (b)
+            freeReplyObject(b);
+    }
+    return found;
+}
+
+/* A person's data about to be shown (the audit trail): a mediator's key
+ * reads the people its branch referred only (common/access.h checked the
+ * branch is the key's). */
+static void prepare_record_read(void *arg, const Tremplin__Envelope *env, call_t *call)
+{
+    const Tremplin__RecordRead *r = env->record_read;
+    if (!strcmp(call->access, "mediator") && strcmp(r->action, "worklist")
+        && !(ids_hex(r->subject) && person_of_branch(arg, env->territory, r->subject, r->branch))) {
+        call_error(call, "FORBIDDEN", "subject", "Cette personne n'a pas été orientée par votre agence.", 0);
+        return;
+    }
+    svc_prepare_record_read(arg, env, call);
+}
+
 const inbox_handler_t intake_handlers[] = {
     { TREMPLIN__ENVELOPE__PAYLOAD_SUBMIT_REFERRAL, prepare_submit_referral, .edge = 1 },
     { TREMPLIN__ENVELOPE__PAYLOAD_WITHDRAW_CONSENT, prepare_withdraw_consent },
     { TREMPLIN__ENVELOPE__PAYLOAD_GIVE_CONSENT, prepare_give_consent },
     { TREMPLIN__ENVELOPE__PAYLOAD_ERASE_PERSON, prepare_erase_person },
+    { TREMPLIN__ENVELOPE__PAYLOAD_RECORD_READ, prepare_record_read },
 };
 const size_t intake_nhandlers = sizeof intake_handlers / sizeof intake_handlers[0];

@@ -79,6 +79,8 @@ static int reporter_start(svc_t *s)
 {
     reporter_t *r = svc_state(s);
     r->zctx = svc_zctx(s);
+    if (svc_cred(s))
+        r->cred = *svc_cred(s);
     reporter_load(s);
     reporter_subscribe(s, r);
     return reporter_http_start(s, r);

@@ -99,6 +99,8 @@ static void health_read(reporter_t *r, const svc_conf_t *sc, const reporter_conf
             continue;
         c[i] = client_new(r->zctx, ep, "reporter-health");
         client_set_retry(c[i], rc->health_timeout_ms, 1);
+        if (r->cred.public_key[0])
+            client_set_curve(c[i], r->cred.server_key, r->cred.public_key, r->cred.secret_key);
         char err[128];
         if (client_connect(c[i], err, sizeof err) != 0) {
             client_destroy(&c[i]);

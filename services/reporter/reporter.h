@@ -48,6 +48,7 @@ typedef struct {
     void *httpd;          /* struct MHD_Daemon */
     rds_t *http_rds;      /* the HTTP thread's Redis connection */
     void *zctx;
+    keyring_cred_t cred;  /* the reporter's bus key, for its health Pings ("" = plain) */
     void *sub;            /* the other services' events */
     call_t scratch;
 } reporter_t;

@@ -178,6 +178,27 @@ void scheduler_cancel_call(const scheduler_t *sc, const char *sid, const char *r
     scheduler_nonce_arg(call);
 }
 
+/* A trainer's key marks and reads its own sessions only (common/access.h
+ * checked that trainer_id is the key's): the session's trainer, as the
+ * timetable has it. 1, or 0 with the call refused. Other roles: 1. */
+static int trainer_owns(const scheduler_t *sc, call_t *call, const char *session_id, const char *trainer_id)
+{
+    tt_session_t ts;
+    if (strcmp(call->access, "trainer")
+        || (timetable_find(&sc->timetable, session_id, &ts) == 0 && !strcmp(ts.trainer, trainer_id)))
+        return 1;
+    call_error(call, "FORBIDDEN", "session_id", "Cette séance n'est pas la vôtre.", 0);
+    return 0;
+}
+
+/* A roster about to be shown (the audit trail): a trainer's own only. */
+static void prepare_record_read(void *arg, const Tremplin__Envelope *env, call_t *call)
+{
+    scheduler_t *sc = svc_state(arg);
+    if (trainer_owns(sc, call, env->record_read->subject, env->record_read->trainer_id))
+        svc_prepare_record_read(arg, env, call);
+}
+
 static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, call_t *call)
 {
     svc_t *s = arg;
@@ -195,6 +216,8 @@ static void prepare_mark_attendance(void *arg, const Tremplin__Envelope *env, ca
         call_error(call, "UNKNOWN_VALUE", "status", "Présence : seen, noshow ou excused.", 0);
         return;
     }
+    if (!trainer_owns(sc, call, m->session_id, m->trainer_id))
+        return;
     begin(call, "mark_attendance", "attendance.recorded");
     /* what the survey needs: the session's kind and start, as recorded
      * (the timetable may have changed since). A trainer's mark is rare: one
@@ -256,6 +279,7 @@ const inbox_handler_t scheduler_handlers[] = {
     { TREMPLIN__ENVELOPE__PAYLOAD_CANCEL_SESSION, prepare_cancel_session },
     { TREMPLIN__ENVELOPE__PAYLOAD_REOPEN_SESSION, prepare_reopen_session },
     { TREMPLIN__ENVELOPE__PAYLOAD_MARK_ATTENDANCE, prepare_mark_attendance },
+    { TREMPLIN__ENVELOPE__PAYLOAD_RECORD_READ, prepare_record_read },
     { TREMPLIN__ENVELOPE__PAYLOAD_CONSENT_WITHDRAWN, prepare_consent_withdrawn },
 };
 const size_t scheduler_nhandlers = sizeof scheduler_handlers / sizeof scheduler_handlers[0];

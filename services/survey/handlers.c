@@ -123,7 +123,7 @@ static void prepare_submit(void *arg, const Tremplin__Envelope *env, call_t *cal
 {
     survey_t *sv = svc_state(arg);
     const Tremplin__SubmitSurvey *s = env->submit_survey;
-    int kiosk = call->peer[0] != '\0';
+    int kiosk = call->peer[0] != '\0' && !call->operator[0]; /* the kiosk door, not an operator's import */
     survey_error_t err;
     if (survey_answer_check(s, &sv->catalogue, kiosk, &err) != 0) {
         refuse(call, err.code, err.field, err.message_fr);

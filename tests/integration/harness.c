@@ -24,6 +24,7 @@
 
 #include <json-c/json.h>
 
+#include "access.h"
 #include "clock.h"
 #include "intake/referral_json.h"
 #include "util.h"
@@ -91,6 +92,23 @@ int h_pick_ports(h_env_t *h)
         }
     }
     return -1;
+}
+
+int h_keys(h_env_t *h)
+{
+    char dir[400], path[500], err[600];
+    snprintf(dir, sizeof dir, "%s/keys", h->dir);
+    static const char *const meta[] = { "access", "service", NULL };
+    snprintf(path, sizeof path, "%s/operator-secrets/harness.key_secret", dir);
+    if ((access(path, R_OK) != 0
+         && keyring_add_meta(&access_keys, dir, "harness", "tests", "42", "", clock_real_ms(), "", meta, err,
+                             sizeof err)
+                != 0)
+        || keyring_cred_load(path, &h->cred, err, sizeof err) != 0) {
+        fprintf(stderr, "harness: the harness's key: %s\n", err);
+        return -1;
+    }
+    return 0;
 }
 
 static pid_t h_spawn(h_env_t *h, const char *log_name, char *const argv[], const char *const *env)
@@ -210,11 +228,14 @@ int h_setup(h_env_t *h)
     snprintf(h->conf, sizeof h->conf, "%s/tremplin.conf", h->dir);
     char cmd[700];
     /* Redis takes base, the services base+1.. (setup.sh adds 1..15) */
-    snprintf(cmd, sizeof cmd, "deploy/setup.sh %s %d %d", h->dir, h->redis_port, h->base_port);
+    snprintf(cmd, sizeof cmd, "TREMPLIN_BIN=%s/bin/tremplin deploy/setup.sh %s %d %d", h->build, h->dir, h->redis_port,
+             h->base_port);
     if (system(cmd) != 0) {
         fprintf(stderr, "harness: %s failed\n", cmd);
         return -1;
     }
+    if (h_keys(h) != 0)
+        return -1;
     h->zctx = zmq_ctx_new();
     if (h_redis_start(h) != 0)
         return -1;
@@ -529,6 +550,9 @@ client_t *h_client(h_env_t *h, const char *endpoints, int64_t timeout_ms, int tr
 {
     client_t *c = client_new(h->zctx, endpoints, "test");
     client_set_retry(c, timeout_ms, tries);
+    /* the tests' clients speak for the bus (they stand in for the services
+     * around the one under test): the harness's service key */
+    client_set_curve(c, h->cred.server_key, h->cred.public_key, h->cred.secret_key);
     char err[256];
     client_connect(c, err, sizeof err);
     return c;
@@ -543,9 +567,17 @@ Tremplin__Envelope *h_call(h_env_t *h, const char *endpoints, Tremplin__Envelope
     return reply;
 }
 
+void h_socket_key(const h_env_t *h, void *sock)
+{
+    zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, h->cred.server_key, KEYRING_KEY_LEN);
+    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, h->cred.public_key, KEYRING_KEY_LEN);
+    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, h->cred.secret_key, KEYRING_KEY_LEN);
+}
+
 Tremplin__Envelope *h_raw_call(h_env_t *h, const char *endpoint, const void *data, size_t len)
 {
     void *s = zmq_socket(h->zctx, ZMQ_DEALER);
+    h_socket_key(h, s);
     int zero = 0, timeout = 5000;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
@@ -557,10 +589,21 @@ Tremplin__Envelope *h_raw_call(h_env_t *h, const char *endpoint, const void *dat
     return n > 0 && (size_t)n <= sizeof buf ? tremplin__envelope__unpack(NULL, (size_t)n, buf) : NULL;
 }
 
-int h_cli(h_env_t *h, char *out, size_t cap, const char *args)
+int h_cli(h_env_t *h, char *out, size_t cap, const char *args) { return h_cli_as(h, NULL, out, cap, args); }
+
+void h_operator_key(const h_env_t *h, const char *id, char *out, size_t cap)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s/bin/tremplin -c %s %s 2>&1", h->build, h->conf, args);
+    snprintf(out, cap, "%s/keys/operator-secrets/%s.key_secret", h->dir, id);
+}
+
+int h_cli_as(h_env_t *h, const char *operator_id, char *out, size_t cap, const char *args)
+{
+    char cmd[1400], key[400], env[420] = "";
+    if (operator_id) {
+        h_operator_key(h, operator_id, key, sizeof key);
+        snprintf(env, sizeof env, "TREMPLIN_KEY=%s ", key);
+    }
+    snprintf(cmd, sizeof cmd, "%s%s/bin/tremplin -c %s %s 2>&1", env, h->build, h->conf, args);
     FILE *p = popen(cmd, "r");
     if (!p)
         return -1;

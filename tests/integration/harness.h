@@ -12,6 +12,7 @@
 
 #include "client.h"
 #include "intake/referral_json.h"
+#include "keyring.h"
 #include "wire.h"
 
 #define H_MAX_PROCS 32
@@ -26,6 +27,7 @@ typedef struct {
     redisContext *admin;
     void *zctx;
     char answer[64]; /* what the last h_probe was answered */
+    keyring_cred_t cred; /* the harness's bus key (role "service"), h_client's */
 } h_env_t;
 
 /* Creates the instance and starts Redis. 0 or -1 (reason on stderr). */
@@ -34,6 +36,10 @@ int h_setup(h_env_t *h);
  * h->redis_port and h->base_port, for a test whose stack something else
  * starts (deploy/stack.sh); h_setup calls it. 0 or -1. */
 int h_pick_ports(h_env_t *h);
+/* The harness's own key on the bus (h_client's): a "service" key in the
+ * instance's registry, made if missing (h_setup does it; an instance
+ * restored from a backup has the original's). 0 or -1. */
+int h_keys(h_env_t *h);
 /* Kills every process still running and removes the instance directory
  * (kept when TP_KEEP=1, for a post-mortem). */
 void h_teardown(h_env_t *h);
@@ -161,6 +167,13 @@ int h_referral_envelope(struct json_object *o, referral_json_t *h, const char *m
 /* Runs the tremplin tool with args; captures stdout into out. Returns the
  * exit status or -1. */
 int h_cli(h_env_t *h, char *out, size_t cap, const char *args);
+/* Gives a raw ZeroMQ socket the harness's bus key (before its connect). */
+void h_socket_key(const h_env_t *h, void *sock);
+/* The same as the operator operator_id (its key, made by `tremplin
+ * operator add`, in $TREMPLIN_KEY); NULL: the local administrator's. */
+int h_cli_as(h_env_t *h, const char *operator_id, char *out, size_t cap, const char *args);
+/* The path of an operator's secret key in the instance. */
+void h_operator_key(const h_env_t *h, const char *id, char *out, size_t cap);
 
 /* Runs only the tests whose name matches $TP_ONLY (a cmocka pattern, e.g.
  * TP_ONLY='*poison*'), for development; call first in main. */

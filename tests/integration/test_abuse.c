@@ -101,6 +101,7 @@ static void wrong_frame_count_is_refused(void **state)
         char ep[64];
         h_service_endpoint(&env, services[i], ep, sizeof ep);
         void *s = zmq_socket(env.zctx, ZMQ_DEALER);
+        h_socket_key(&env, s);
         int zero = 0, timeout = 5000;
         zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
         zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
@@ -265,6 +266,7 @@ static long flood(const char *svc, long n)
     char ep[64];
     h_service_endpoint(&env, svc, ep, sizeof ep);
     void *s = zmq_socket(env.zctx, ZMQ_DEALER);
+    h_socket_key(&env, s);
     int zero = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
     zmq_connect(s, ep);

@@ -331,7 +331,7 @@ static void a_service_tells_systemd_it_is_ready_then_draining(void **state)
     assert_int_equal(h_setup(h), 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     char sock[1024];
-    snprintf(sock, sizeof sock, "%s/notify.sock", h->dir);
+    snprintf(sock, sizeof sock, "%.255s/notify.sock", h->dir);
     assert_true(strlen(sock) < sizeof sa.sun_path);
     util_strlcpy(sa.sun_path, sock, sizeof sa.sun_path);
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);

@@ -169,6 +169,24 @@ static void acl_each_user_reaches_only_its_keys(void **state)
     assert_true(allowed(c, "operator", "BGREWRITEAOF"));
     redisFree(c);
     assert_int_equal(h_wait_for(&env, rewrite_done, NULL, 20000), 0);
+    /* the audit trail (common/bus.lua): written by the services, read by
+     * the tool's operator user, which may neither add to it (an XADD may
+     * trim: MAXLEN 0), trim, delete nor rename it */
+    c = login_as("intake");
+    assert_true(allowed(c, "intake", "XADD audit:{42} * op acl-test kind write action probe subject x"));
+    redisFree(c);
+    c = login_as("operator");
+    assert_true(allowed(c, "operator", "XRANGE audit:{42} - +"));
+    static const char *const denied[] = { "XADD audit:{42} * op forged kind read action x subject y",
+                                          "XADD audit:{42} MAXLEN 0 * op x kind y action z subject w",
+                                          "XTRIM audit:{42} MAXLEN 0", "XDEL audit:{42} 0-1", "DEL audit:{42}",
+                                          "UNLINK audit:{42}", "RENAME audit:{42} tp:{42}:gone",
+                                          "EXPIRE audit:{42} 1", "XGROUP CREATE audit:{42} g $" };
+    for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++)
+        if (allowed(c, "operator", denied[i]))
+            fail_msg("the operator user may run: %s", denied[i]);
+    redisFree(c);
+    assert_int_equal(h_redis_int(&env, "XLEN audit:{42}"), 1);
 }
 
 static void check_private(const char *path, int *count)

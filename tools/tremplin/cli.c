@@ -240,6 +240,27 @@ int cli_action(cli_t *cli, int argc, char **argv, const char *const *actions)
 
 /* -------------------------------------------------------------- services */
 
+int cli_key(cli_t *cli)
+{
+    if (cli->cred_state)
+        return cli->cred_state;
+    const char *env = getenv("TREMPLIN_KEY");
+    const char *path = env && *env ? env : cli->conf.tool_key;
+    char err[600];
+    if (!path[0] && !cli->conf.keys_dir[0])
+        return cli->cred_state = 0; /* a deployment whose services take any local process */
+    if (!path[0]) {
+        fprintf(stderr, "tremplin : pas de clé d'opérateur : [tool] key dans %s, ou $TREMPLIN_KEY (tremplin operator "
+                        "add la crée)\n", cli->conf_path);
+        return cli->cred_state = -1;
+    }
+    if (keyring_cred_load(path, &cli->cred, err, sizeof err) != 0) {
+        fprintf(stderr, "tremplin : clé d'opérateur illisible : %s\n", err);
+        return cli->cred_state = -1;
+    }
+    return cli->cred_state = 1;
+}
+
 client_t *cli_client(cli_t *cli, const char *service)
 {
     const char *ep = conf_map_get(&cli->conf.endpoints, service);
@@ -247,8 +268,14 @@ client_t *cli_client(cli_t *cli, const char *service)
         fprintf(stderr, "tremplin : pas d'adresse pour « %s » dans [endpoints] de %s\n", service, cli->conf_path);
         return NULL;
     }
+    if (cli_key(cli) < 0)
+        return NULL;
     client_t *c = client_new(cli->ctx, ep, "tremplin-cli");
     client_set_retry(c, 1500, 3);
+    if (cli->cred_state == 1) {
+        client_set_curve(c, cli->cred.server_key, cli->cred.public_key, cli->cred.secret_key);
+        client_watch_handshakes(c, cli->ctx);
+    }
     char err[256];
     if (client_connect(c, err, sizeof err) != 0) {
         fprintf(stderr, "tremplin : %s\n", err);
@@ -328,9 +355,7 @@ int cli_send(cli_t *cli, const char *service, Tremplin__Envelope *env, cli_tell_
     Tremplin__Envelope *reply = NULL;
     int rc = CLI_UNREACHABLE;
     if (client_call(c, env, &reply) != 0) {
-        fprintf(stderr, "tremplin : le service %s ne répond pas (3 essais) : rien n'est sûr ; relancer la même commande "
-                        "est sans danger\n",
-                service);
+        rc = cli_unanswered(cli, c, service);
     } else if (cli->json) {
         rc = cli_print_json(reply);
     } else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK) {
@@ -346,6 +371,48 @@ int cli_send(cli_t *cli, const char *service, Tremplin__Envelope *env, cli_tell_
                     e->field[0] ? ", " : "", e->field);
             rc = CLI_REFUSED;
         }
+    }
+    wire_free(reply, NULL);
+    client_destroy(&c);
+    return rc;
+}
+
+int cli_unanswered(cli_t *cli, client_t *c, const char *service)
+{
+    if (client_key_refused(c)) {
+        fprintf(stderr, "tremplin : le service %s refuse la clé d'opérateur %s (inconnue ou révoquée) : rien n'est "
+                        "envoyé ; demander une clé à la coordination (tremplin operator add)\n",
+                service, cli->cred.id[0] ? cli->cred.id : "");
+        return CLI_REFUSED;
+    }
+    fprintf(stderr, "tremplin : le service %s ne répond pas (3 essais) : rien n'est sûr ; relancer la même commande est "
+                    "sans danger\n", service);
+    return CLI_UNREACHABLE;
+}
+
+int cli_record_read(cli_t *cli, const char *service, const char *territory, const char *action, const char *subject)
+{
+    Tremplin__Envelope env = TREMPLIN__ENVELOPE__INIT, *reply = NULL;
+    Tremplin__RecordRead r = TREMPLIN__RECORD_READ__INIT;
+    r.action = (char *)action;
+    r.subject = (char *)subject;
+    r.trainer_id = cli_key(cli) == 1 ? cli->cred.trainer : "";
+    r.branch = cli_key(cli) == 1 ? cli->cred.branch : "";
+    env.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_RECORD_READ;
+    env.record_read = &r;
+    env.territory = (char *)territory;
+    client_t *c = cli_client(cli, service);
+    if (!c)
+        return CLI_UNREACHABLE;
+    int rc = CLI_UNREACHABLE;
+    if (client_call(c, &env, &reply) != 0)
+        rc = cli_unanswered(cli, c, service);
+    else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ACK)
+        rc = CLI_OK;
+    else if (reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR) {
+        fprintf(stderr, "refusé : %s [%s]\n", reply->error->message_fr[0] ? reply->error->message_fr : "(sans motif)",
+                reply->error->code);
+        rc = reply->error->retryable ? CLI_UNREACHABLE : CLI_REFUSED;
     }
     wire_free(reply, NULL);
     client_destroy(&c);

@@ -49,6 +49,9 @@ struct cli {
     timetable_t *tt;
     catalogue_t *cat;
     int tt_tried, cat_tried;
+    /* the operator's key ([tool] key or $TREMPLIN_KEY), read on first use */
+    keyring_cred_t cred;
+    int cred_state; /* 0 not read, 1 read, -1 none or unreadable (said once) */
 };
 
 /* Reads the configuration (conf_path: -c FILE, else $TREMPLIN_CONF, else
@@ -101,7 +104,11 @@ int cli_action(cli_t *cli, int argc, char **argv, const char *const *actions);
 
 /* ------------------------------------------------------------ services */
 
-/* A client for one service, with the configured endpoints and retries. */
+/* The operator's key, read once: 1 read (cli->cred), 0 none needed (no
+ * [bus] keys_dir), -1 none or unreadable (said on stderr). */
+int cli_key(cli_t *cli);
+/* A client for one service, with the configured endpoints and retries, and
+ * the operator's key; NULL after a message. */
 client_t *cli_client(cli_t *cli, const char *service);
 /* The operator's Redis connection, or NULL with a message printed. */
 rds_t *cli_redis(cli_t *cli);
@@ -117,6 +124,14 @@ typedef void (*cli_tell_fn)(cli_t *cli, const Tremplin__Ack *ack, void *arg);
  * JSON; else tell's sentence, or "refusé : <the service's French message>".
  * Returns the exit code: 0 accepted (a duplicate too), 2 refused, 1 no answer. */
 int cli_send(cli_t *cli, const char *service, Tremplin__Envelope *env, cli_tell_fn tell, void *arg);
+/* A command with no answer, said on stderr: the key refused at the
+ * handshake (CLI_REFUSED), or the service silent (CLI_UNREACHABLE). */
+int cli_unanswered(cli_t *cli, client_t *c, const char *service);
+/* Before personal data is shown: the read goes to the audit trail of the
+ * service that holds it (RecordRead: action, subject; a trainer's key names
+ * its trainer). 0 when recorded, else the exit code after a message on
+ * stderr: nothing is shown unless it was recorded. */
+int cli_record_read(cli_t *cli, const char *service, const char *territory, const char *action, const char *subject);
 /* The answer as JSON on stdout (what --json prints); returns the exit code. */
 int cli_print_json(const Tremplin__Envelope *reply);
 /* A refusal before anything is sent, told like the service's: JSON with
@@ -191,6 +206,8 @@ int cli_probe(cli_t *cli, int argc, char **argv);
 int cli_functions(cli_t *cli, int argc, char **argv);
 int cli_branch(cli_t *cli, int argc, char **argv);
 int cli_kiosk(cli_t *cli, int argc, char **argv);
+int cli_operator(cli_t *cli, int argc, char **argv);
+int cli_audit(cli_t *cli, int argc, char **argv);
 int cli_survey(cli_t *cli, int argc, char **argv);
 int cli_referral(cli_t *cli, int argc, char **argv);
 int cli_consent(cli_t *cli, int argc, char **argv);

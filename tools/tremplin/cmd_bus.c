@@ -88,7 +88,8 @@ int cli_ping(cli_t *cli, int argc, char **argv)
         req.territory = (char *)cli->territories[0];
         Tremplin__Envelope *reply = NULL;
         if (client_call(c, &req, &reply) != 0 || reply->payload_case != TREMPLIN__ENVELOPE__PAYLOAD_PONG) {
-            printf("%-10s injoignable\n", names[i]);
+            printf("%-10s %s\n", names[i], client_key_refused(c) ? "clé d'opérateur refusée (inconnue ou révoquée)"
+                                                                     : "injoignable");
             failures++;
         } else {
             failures += !cli_ping_print(names[i], reply->pong);

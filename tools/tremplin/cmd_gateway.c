@@ -155,6 +155,9 @@ static int gw_roster_open(cli_t *cli, const char *sid, gw_files_t **f, gw_roster
         fprintf(stderr, "tremplin: identifiant de séance invalide\n");
         return 2;
     }
+    int audited = cli_record_read(cli, "scheduler", cli_scheduler_territory(cli), "roster", sid);
+    if (audited != CLI_OK)
+        return audited;
     if (!(*f = gw_files(cli)))
         return 2;
     rds_t *r = cli_redis(cli);
@@ -376,6 +379,9 @@ int cli_letters(cli_t *cli, int argc, char **argv)
         return cli_misuse(cli, "--date et --pdf sont obligatoires");
     if (cal_parse_date(date, 2000, 2100, &days) != 0)
         return cli_misuse(cli, "--date : date attendue AAAA-MM-JJ, pas « %s »", date);
+    int audited = cli_record_read(cli, "intake", cli_scheduler_territory(cli), "letters", date);
+    if (audited != CLI_OK)
+        return audited;
     gw_files_t *f = gw_files(cli);
     if (!f)
         return 2;

@@ -533,6 +533,11 @@ static int cli_person_show(cli_t *cli, int argc, char **argv, int export)
     if (rc != CLI_OK)
         return rc;
     rds_t *r = cli_redis(cli);
+    int audited = cli_record_read(cli, "intake", T, export ? "person_export" : "person_show", pid);
+    if (audited != CLI_OK) {
+        json_object_put(person);
+        return audited;
+    }
     json_object *p = ps_person(cli, r, T, pid, person);
     json_object_put(person);
     if (export)
@@ -593,12 +598,17 @@ int cli_worklist(cli_t *cli, int argc, char **argv)
     if (cli_parse(cli, argc, argv, opts, 0, 0, &a) != 0)
         return CLI_REFUSED;
     const char *branch = a.opt['b'];
+    if (!branch && cli_key(cli) == 1 && cli->cred.branch[0])
+        branch = cli->cred.branch; /* a mediator's key: its branch's */
     if (branch && !ids_valid(branch, KEYRING_ID_MAX - 1))
         return cli_misuse(cli, "--branch : identifiant d'agence invalide : %s", branch);
     cli->json = a.opt['j'] != NULL;
     rds_t *r = cli_redis(cli);
     if (!r)
         return CLI_UNREACHABLE;
+    int audited = cli_record_read(cli, "intake", cli->territories[0], "worklist", branch ? branch : "all");
+    if (audited != CLI_OK)
+        return audited;
     static const char *const services[] = { "intake", "matcher", "scheduler", "gateway" };
     json_object *all = json_object_new_array();
     int lost = 0;

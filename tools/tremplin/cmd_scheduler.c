@@ -285,6 +285,8 @@ int cli_attendance(cli_t *cli, int argc, char **argv)
         return CLI_REFUSED;
     cli->json = a.opt['j'] != NULL;
     const char *trainer = a.opt['t'] ? a.opt['t'] : "";
+    if (!trainer[0] && cli_key(cli) == 1)
+        trainer = cli->cred.trainer; /* a trainer's key names its trainer */
     if (!ids_valid(a.word[0], TT_ID - 1))
         return cli_misuse(cli, "identifiant de séance invalide : %s", a.word[0]);
     if (trainer[0] && !ids_valid(trainer, TT_CODE - 1))

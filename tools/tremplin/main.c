@@ -54,6 +54,21 @@ static const cli_command_t cli_commands[] = {
       "rotate : une nouvelle clé, l'ancienne acceptée N jours (7 par défaut) ; retire-old : l'ancienne refusée "
       "dès maintenant.\n",
       cli_kiosk, NULL },
+    { "operator", "opérateurs : leurs clés et leurs rôles",
+      U("tremplin operator add ID --role trainer|mediator|coordinator [--branch AGENCE] [--trainer FORMATEUR]\n"
+        "                         --name NOM [--territory T]")
+      "       tremplin operator revoke ID\n"
+      "       tremplin operator list\n\n"
+      "add : la clé d'une personne et son rôle (formateur : la présence de ses séances, --trainer obligatoire ;\n"
+      "médiateur : les orientations de son agence, --branch obligatoire ; coordinateur : tout son territoire).\n"
+      "Sa clé secrète est à lui remettre ; l'outil la lit dans [tool] key ou $TREMPLIN_KEY.\n"
+      "revoke : ses connexions et ses commandes sont refusées. list : toutes, avec leur rôle et leur état.\n",
+      cli_operator, NULL },
+    { "audit", "journal d'audit : qui a envoyé quoi, qui a lu les données de qui",
+      U("tremplin audit [--since AAAA-MM-JJ] [--operator ID] [--json]") "\n"
+      "Les commandes des opérateurs et leurs lectures de données personnelles (fiche, export, liste d'une\n"
+      "séance, liste de travail, lettres), les plus anciennes d'abord, gardées [retention] audit_days jours.\n",
+      cli_audit, NULL },
     { "referral", "orientations : envoyer, importer, expliquer",
       U("tremplin referral submit [FICHIER.json | -] [--json]") "\n"
       "       tremplin referral import FICHIER.csv|.jsonl|.json\n"
