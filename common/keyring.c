@@ -400,12 +400,20 @@ int keyring_rotate(const keyring_kind_t *kind, const char *dir, const char *id, 
         snprintf(err, errlen, "cannot write the replaced key of %s under %s", id, dir);
         goto done;
     }
+    /* the new certificate says what the old one said (id, name, territory,
+     * created_ms, origin, an operator's role ...), but for what is the key's
+     * own: its window, its server, its endpoint, its rotation */
     cert = zcert_new();
-    static const char *const kept[] = { "name", "territory", "created_ms", "origin" };
-    zcert_set_meta(cert, kind->role, "%s", id);
-    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
-        if (zcert_meta(old, kept[i]))
-            zcert_set_meta(cert, kept[i], "%s", zcert_meta(old, kept[i]));
+    static const char *const own[] = { "expires_ms", "replaced_ms", "rotated_ms", "server-key", "endpoint" };
+    zlist_t *names = zcert_meta_keys(old);
+    for (const char *k = zlist_first(names); k; k = zlist_next(names)) {
+        size_t i = 0;
+        while (i < sizeof own / sizeof *own && strcmp(own[i], k) != 0)
+            i++;
+        if (i == sizeof own / sizeof *own)
+            zcert_set_meta(cert, k, "%s", zcert_meta(old, k));
+    }
+    zlist_destroy(&names);
     zcert_set_meta(cert, "server-key", "%s", zcert_public_txt(server_cert));
     zcert_set_meta(cert, "endpoint", "%s", endpoint ? endpoint : "");
     zcert_set_meta(cert, "rotated_ms", "%lld", (long long)now_ms);

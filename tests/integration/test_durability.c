@@ -230,7 +230,15 @@ static void check_every_acked_referral_is_stored(int from, int to)
         assert_string_equal(sent[k].code, "ACK");
         assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:referral:%s", sent[k].rid), 1);
         assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:person:%s", sent[k].pid), 1);
-        assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:contact:%s", sent[k].pid), 1);
+        if (h_redis_int(&env, "EXISTS tp:{42}:intake:contact:%s", sent[k].pid) != 1) {
+            /* what the person's record says of it (purged? erased?) */
+            redisReply *r = h_redis(&env, "HGETALL tp:{42}:intake:person:%s", sent[k].pid);
+            for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
+                print_message("tp person %s: %s = %s\n", sent[k].pid, r->element[i]->str, r->element[i + 1]->str);
+            if (r)
+                freeReplyObject(r);
+            fail_msg("referral %d (%s) acked, its contact gone", k, sent[k].rid);
+        }
     }
 }
 
