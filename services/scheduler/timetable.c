@@ -674,26 +674,6 @@ static int tt_is_holiday(const timetable_t *tt, int32_t day)
     return tt_holiday_listed(tt, day);
 }
 
-static int tt_is_closed(const timetable_t *tt, const char *venue, int32_t day)
-{
-    for (int i = 0; i < tt->nclosures; i++) {
-        const tt_closure_t *c = &tt->closures[i];
-        if (day >= c->from && day <= c->to && (!c->venue[0] || !strcmp(c->venue, venue)))
-            return 1;
-    }
-    return 0;
-}
-
-static int tt_is_absent(const timetable_t *tt, const char *trainer, int32_t day)
-{
-    for (int i = 0; i < tt->nabsences; i++) {
-        const tt_absence_t *a = &tt->absences[i];
-        if (day >= a->from && day <= a->to && !strcmp(a->trainer, trainer))
-            return 1;
-    }
-    return 0;
-}
-
 int timetable_is_holiday(const timetable_t *tt, const char *date)
 {
     int32_t day;
@@ -706,7 +686,7 @@ int timetable_is_holiday(const timetable_t *tt, const char *date)
  * not a holiday or a closure of its venue. 1: made, 0: none that day. */
 static int tt_make(const timetable_t *tt, const tt_slot_t *s, int32_t day, tt_session_t *out)
 {
-    if (tt_is_holiday(tt, day) || tt_is_closed(tt, s->venue, day))
+    if (tt_is_holiday(tt, day) || tt_closed(tt, s->venue, day))
         return 0;
     int y, m, d;
     cal_civil_from_days(day, &y, &m, &d);
@@ -727,7 +707,7 @@ static int tt_make(const timetable_t *tt, const tt_slot_t *s, int32_t day, tt_se
              s->start_min < 12 * 60 ? "am" : "pm");
     cal_format_date(day, out->local_date);
     snprintf(out->local_start, sizeof out->local_start, "%02u:%02u", hh, mm);
-    out->trainer_absent = tt_is_absent(tt, s->trainer, day);
+    out->trainer_absent = tt_absent(tt, s->trainer, day);
     return 1;
 }
 

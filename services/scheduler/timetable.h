@@ -92,6 +92,8 @@ typedef struct {
     const tt_slot_t **one_off_by_date; /* one-offs by (date, venue, start) */
     const tt_capacity_t **capacity_by_id;
     int32_t *holiday_sorted;
+    const tt_closure_t **closure_by_venue;  /* by (venue, from): those of every venue ("") first */
+    const tt_absence_t **absence_by_trainer; /* by (trainer, from) */
 } timetable_t;
 
 /* One dated session. The id is stable across runs and reloads (it is made of

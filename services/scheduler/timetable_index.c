@@ -49,6 +49,20 @@ const void **tt_items(const void *base, int n, size_t size)
     return v;
 }
 
+static int tt_cmp_closure(const void *a, const void *b)
+{
+    const tt_closure_t *x = *(const tt_closure_t *const *)a, *y = *(const tt_closure_t *const *)b;
+    int c = strcmp(x->venue, y->venue);
+    return c != 0 ? c : tt_cmp_int(x->from, y->from);
+}
+
+static int tt_cmp_absence(const void *a, const void *b)
+{
+    const tt_absence_t *x = *(const tt_absence_t *const *)a, *y = *(const tt_absence_t *const *)b;
+    int c = strcmp(x->trainer, y->trainer);
+    return c != 0 ? c : tt_cmp_int(x->from, y->from);
+}
+
 /* An array of n pointers to the items of base (of size bytes), sorted. */
 static void *tt_order(const void *base, int n, size_t size, int (*cmp)(const void *, const void *))
 {
@@ -91,6 +105,10 @@ void tt_index_rest(timetable_t *tt)
     if (tt->nholidays > 0)
         memcpy(tt->holiday_sorted, tt->holidays, (size_t)tt->nholidays * sizeof *tt->holidays);
     qsort(tt->holiday_sorted, (size_t)tt->nholidays, sizeof *tt->holiday_sorted, tt_cmp_day);
+    free(tt->closure_by_venue);
+    tt->closure_by_venue = tt_order(tt->closures, tt->nclosures, sizeof *tt->closures, tt_cmp_closure);
+    free(tt->absence_by_trainer);
+    tt->absence_by_trainer = tt_order(tt->absences, tt->nabsences, sizeof *tt->absences, tt_cmp_absence);
 }
 
 void timetable_free(timetable_t *tt)
@@ -109,6 +127,8 @@ void timetable_free(timetable_t *tt)
     free(tt->one_off_by_date);
     free(tt->capacity_by_id);
     free(tt->holiday_sorted);
+    free(tt->closure_by_venue);
+    free(tt->absence_by_trainer);
     memset(tt, 0, sizeof *tt);
 }
 
@@ -204,4 +224,65 @@ int tt_first_twin(const void **items, size_t n, const void *base, size_t size,
                 first = at;
         }
     return (int)first;
+}
+
+/* The first of v[0..n) (sorted by name, then from) whose name is at least
+ * name. */
+static int tt_first_named(const void *const *v, int n, const char *name, const char *(*name_of)(const void *))
+{
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (strcmp(name_of(v[mid]), name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static const char *tt_closure_venue(const void *c) { return ((const tt_closure_t *)c)->venue; }
+static const char *tt_absence_trainer(const void *a) { return ((const tt_absence_t *)a)->trainer; }
+
+/* 1 if one of the spans of name in v, from its first, covers day (they are
+ * by from: the scan stops at the first starting after day). */
+static int tt_covered(const void *const *v, int n, const char *name, int32_t day,
+                      const char *(*name_of)(const void *), void (*span_of)(const void *, int32_t *, int32_t *))
+{
+    if (!v)
+        return 0;
+    for (int i = tt_first_named(v, n, name, name_of); i < n && !strcmp(name_of(v[i]), name); i++) {
+        int32_t from, to;
+        span_of(v[i], &from, &to);
+        if (from > day)
+            break;
+        if (day <= to)
+            return 1;
+    }
+    return 0;
+}
+
+static void tt_closure_span(const void *c, int32_t *from, int32_t *to)
+{
+    *from = ((const tt_closure_t *)c)->from;
+    *to = ((const tt_closure_t *)c)->to;
+}
+
+static void tt_absence_span(const void *a, int32_t *from, int32_t *to)
+{
+    *from = ((const tt_absence_t *)a)->from;
+    *to = ((const tt_absence_t *)a)->to;
+}
+
+int tt_closed(const timetable_t *tt, const char *venue, int32_t day)
+{
+    const void *const *v = (const void *const *)tt->closure_by_venue;
+    return tt_covered(v, tt->nclosures, "", day, tt_closure_venue, tt_closure_span)
+        || tt_covered(v, tt->nclosures, venue, day, tt_closure_venue, tt_closure_span);
+}
+
+int tt_absent(const timetable_t *tt, const char *trainer, int32_t day)
+{
+    return tt_covered((const void *const *)tt->absence_by_trainer, tt->nabsences, trainer, day, tt_absence_trainer,
+                      tt_absence_span);
 }

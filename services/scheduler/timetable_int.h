@@ -10,7 +10,7 @@
 void tt_index_venues(timetable_t *tt);
 void tt_index_slots(timetable_t *tt);   /* slot_by_day, wday_at */
 void tt_index_one_offs(timetable_t *tt);
-void tt_index_rest(timetable_t *tt);    /* capacities, holidays */
+void tt_index_rest(timetable_t *tt);    /* capacities, holidays, closures, absences */
 
 /* An array of n pointers to the items of base, of size bytes (the caller frees). */
 const void **tt_items(const void *base, int n, size_t size);
@@ -34,6 +34,11 @@ void tt_one_off_range(const timetable_t *tt, int32_t date, int *lo, int *hi);
 int tt_capacity_of(const timetable_t *tt, const char *session_id);
 /* 1 if day is one of the file's "holidays". */
 int tt_holiday_listed(const timetable_t *tt, int32_t day);
+/* 1 if a closure of venue (or of every venue) covers day; 1 if an absence
+ * of trainer does. O(log n) and the closures of that venue (absences of
+ * that trainer) starting by day. */
+int tt_closed(const timetable_t *tt, const char *venue, int32_t day);
+int tt_absent(const timetable_t *tt, const char *trainer, int32_t day);
 
 /* The first item, in file order, among n that equals an earlier one under
  * cmp (items are pointers into base, of items of size bytes; sorted in place

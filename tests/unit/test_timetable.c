@@ -889,7 +889,8 @@ static void test_load_error_names_file(void **state)
 
 /* A network far past the old caps (16 venues, 64 slots, 100 seats, 1 024
  * sessions): 300 venues of 8 weekly slots each (2 400 slots) of 500 seats,
- * a listed holiday, a Sunday one-off and one session's own capacity; extra
+ * a listed holiday, closures of one venue or all, absences, a Sunday
+ * one-off and one session's own capacity; extra
  * is spliced into "slots" (a slot) and "one_off" (a one-off). */
 #define BIG_VENUES 300
 #define BIG_PER_VENUE 8
@@ -917,6 +918,14 @@ static char *big_timetable(const char *extra_slot, const char *extra_one_off)
           "\"trainer\":\"t000\",\"capacity\":500}", f);
     if (extra_one_off)
         fprintf(f, ",%s", extra_one_off);
+    /* every other venue closed on Wednesday 20, all on Friday 29; every
+     * third trainer absent on Thursday 21 */
+    fputs("],\n\"closures\":[{\"from\":\"2027-01-29\",\"to\":\"2027-01-29\"}", f);
+    for (int v = 0; v < BIG_VENUES; v += 2)
+        fprintf(f, ",{\"from\":\"2027-01-20\",\"to\":\"2027-01-20\",\"venue\":\"v%03d\"}", v);
+    fputs("],\n\"absences\":[", f);
+    for (int v = 0; v < BIG_VENUES; v += 3)
+        fprintf(f, "%s{\"trainer\":\"t%03d\",\"from\":\"2027-01-21\",\"to\":\"2027-01-21\"}", v ? "," : "", v);
     fputs("],\n\"holidays\":[\"2027-01-13\"],\n"
           "\"capacities\":[{\"session\":\"20270118-0900-v150-initiation\",\"capacity\":700}]}\n", f);
     fclose(f);
@@ -952,16 +961,17 @@ static void test_national_timetable(void **state)
     assert_int_equal(tt->one_off[0].line, BIG_VENUES + 4 + BIG_VENUES * BIG_PER_VENUE);
 
     /* four weeks from Monday 4 January 2027 (no change of time): every slot
-     * four times, less Wednesday 13 (one slot a venue), plus the one-off */
+     * four times, less Wednesday 13 (one slot a venue), Wednesday 20 at
+     * every other venue, Friday 29 everywhere, plus the one-off */
     int64_t from = at(2027, 1, 4, 0, 0, 1), to = at(2027, 2, 1, 0, 0, 1);
     tt_session_t *all = NULL;
     int cap = 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int n = timetable_sessions_all(tt, from, to, &all, &cap);
     double gen_ms = big_ms_since(&t0);
-    assert_int_equal(n, 4 * BIG_VENUES * BIG_PER_VENUE - BIG_VENUES + 1);
+    assert_int_equal(n, 4 * BIG_VENUES * BIG_PER_VENUE - BIG_VENUES - BIG_VENUES / 2 - BIG_VENUES + 1);
     assert_true(cap >= n);
-    int own = 0;
+    int own = 0, absent = 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < n; i++) {
         if (i > 0) { /* in order: start, then venue */
@@ -971,6 +981,12 @@ static void test_national_timetable(void **state)
         }
         assert_int_equal(count_on(&all[i], 1, "2027-01-13", NULL), 0);
         own += all[i].capacity == 700;
+        assert_int_equal(count_on(&all[i], 1, "2027-01-29", NULL), 0);
+        if (!strcmp(all[i].local_date, "2027-01-20"))
+            assert_true(atoi(all[i].venue + 1) % 2 == 1);
+        absent += all[i].trainer_absent;
+        assert_int_equal(all[i].trainer_absent,
+                         !strcmp(all[i].local_date, "2027-01-21") && atoi(all[i].trainer + 1) % 3 == 0);
         assert_true(all[i].capacity == 500 || !strcmp(all[i].id, "20270118-0900-v150-initiation"));
         tt_session_t again;
         assert_int_equal(timetable_find(tt, all[i].id, &again), 0); /* each found by its id */
@@ -980,6 +996,7 @@ static void test_national_timetable(void **state)
     }
     double find_ms = big_ms_since(&t0);
     assert_int_equal(own, 1);
+    assert_int_equal(absent, BIG_VENUES / 3);
     /* the fixed-size form gives the same first ones */
     tt_session_t few[MAXS];
     assert_int_equal(timetable_sessions(tt, from, to, few, MAXS), MAXS);
