@@ -74,12 +74,6 @@ static int tt_date(jsondoc_t *jd, json_object *o, const char *key, int32_t *out,
     return 0;
 }
 
-static int tt_venue_index(const timetable_t *tt, const char *id)
-{
-    const tt_venue_t *v = tt_venue_lookup(tt, id);
-    return v ? (int)(v - tt->venues) : -1;
-}
-
 /* The time zone must be one the tz database knows: glibc silently falls
  * back to UTC for a name it does not know, and so would every session. */
 static int tt_timezone_ok(const char *tz) { return cal_zone(tz) != NULL; }
@@ -103,7 +97,7 @@ static int tt_parse_slot_fields(jsondoc_t *jd, json_object *o, const timetable_t
         || jsondoc_code(jd, o, where, "trainer", TT_CODE - 1, s->trainer, TT_CODE) != 0
         || jsondoc_int(jd, o, where, "capacity", 1, 1, TT_MAX_CAPACITY, &s->capacity) != 0)
         return -1;
-    if (tt_venue_index(tt, s->venue) < 0)
+    if (!tt_venue_lookup(tt, s->venue))
         return util_fail(jd->err, jd->errlen, "%s.venue: no venue \"%s\"", where, s->venue);
     return 0;
 }
@@ -359,7 +353,7 @@ static int tt_parse_closures(jsondoc_t *jd, json_object *root, timetable_t *tt)
             return -1;
         if (c->from > c->to)
             return util_fail(jd->err, jd->errlen, "%s: from is after to", where);
-        if (c->venue[0] && tt_venue_index(tt, c->venue) < 0)
+        if (c->venue[0] && !tt_venue_lookup(tt, c->venue))
             return util_fail(jd->err, jd->errlen, "%s.venue: no venue \"%s\"", where, c->venue);
         tt->nclosures++;
     }
