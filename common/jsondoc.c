@@ -65,15 +65,28 @@ json_object *jsondoc_parse(const char *text, char *err, size_t errlen) { return 
 
 json_object *jsondoc_parse_fr(const char *text, char *err, size_t errlen) { return jd_parse(text, 1, err, errlen); }
 
-char *jsondoc_fread(FILE *f, char *err, size_t errlen)
+char *jsondoc_fread_max(FILE *f, size_t max, char *err, size_t errlen)
 {
-    /* one byte more than allowed: a file that fills it is too large */
-    char *buf = xmalloc(JSONDOC_MAX_FILE + 1);
-    size_t n = fread(buf, 1, JSONDOC_MAX_FILE + 1, f);
+    /* read in growing chunks up to one byte more than allowed: a file that
+     * fills it is too large (and a small file never costs max bytes) */
+    size_t cap = max < 65536 ? max + 1 : 65536, n = 0;
+    char *buf = xmalloc(cap + 1);
+    for (;;) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap || cap == max + 1)
+            break;
+        cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
+        buf = xrealloc(buf, cap + 1);
+    }
+    char big[48];
+    if (max % (1024 * 1024) == 0)
+        snprintf(big, sizeof big, "larger than %zu MiB", max / (1024 * 1024));
+    else
+        snprintf(big, sizeof big, "larger than %zu bytes", max);
     const char *why = ferror(f) ? "read error"
-                    : n > JSONDOC_MAX_FILE ? "larger than 1 MiB"
+                    : n > max ? big
                     : memchr(buf, '\0', n) ? "holds a NUL byte" /* the parser would stop there */
-                                           : NULL;
+                                            : NULL;
     if (why) {
         free(buf);
         util_fail(err, errlen, "%s", why);
@@ -83,16 +96,23 @@ char *jsondoc_fread(FILE *f, char *err, size_t errlen)
     return buf;
 }
 
-char *jsondoc_read(const char *path, char *err, size_t errlen)
+char *jsondoc_fread(FILE *f, char *err, size_t errlen) { return jsondoc_fread_max(f, JSONDOC_MAX_FILE, err, errlen); }
+
+char *jsondoc_read_max(const char *path, size_t max, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
         util_fail(err, errlen, "cannot open");
         return NULL;
     }
-    char *text = jsondoc_fread(f, err, errlen);
+    char *text = jsondoc_fread_max(f, max, err, errlen);
     fclose(f);
     return text;
+}
+
+char *jsondoc_read(const char *path, char *err, size_t errlen)
+{
+    return jsondoc_read_max(path, JSONDOC_MAX_FILE, err, errlen);
 }
 
 /* ------------------------------------------------------------- messages */

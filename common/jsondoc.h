@@ -5,7 +5,8 @@
  *     (json-c alone stops at the end of the first value and ignores the
  *     rest), and so are comments, trailing commas and the other liberties of
  *     json-c's default mode;
- *   - a file is read whole, at most JSONDOC_MAX_FILE bytes: a larger one, or
+ *   - a file is read whole, at most JSONDOC_MAX_FILE bytes (or the reader's
+ *     own limit, jsondoc_read_max: the timetable's): a larger one, or
  *     one holding a NUL byte, is refused, never cut;
  *   - an object holds only the keys its reader names; a key starting with '_'
  *     is a comment;
@@ -49,6 +50,9 @@ json_object *jsondoc_parse_fr(const char *text, char *err, size_t errlen);
  * NUL byte" in err; jsondoc_fread reads f (stdin) to its end the same way. */
 char *jsondoc_read(const char *path, char *err, size_t errlen);
 char *jsondoc_fread(FILE *f, char *err, size_t errlen);
+/* The same with a limit of max bytes of its own ("larger than N MiB"). */
+char *jsondoc_read_max(const char *path, size_t max, char *err, size_t errlen);
+char *jsondoc_fread_max(FILE *f, size_t max, char *err, size_t errlen);
 
 /* o is an object holding only the keys of allowed (NULL-terminated) and
  * comments; allowed NULL: any key (a map). The message for something else

@@ -134,7 +134,7 @@ int gateway_load(svc_t *s)
     char err[512];
     if (!c.inbox_dir[0])
         snprintf(c.inbox_dir, sizeof c.inbox_dir, "%.200s/inbox", c.spool_dir);
-    timetable_t *tt = xmalloc(sizeof *tt);
+    timetable_t *tt = xcalloc(1, sizeof *tt);
     catalogue_t *cat = xmalloc(sizeof *cat);
     http_t *http = NULL;
     int rc = -1;
@@ -158,7 +158,9 @@ int gateway_load(svc_t *s)
     /* all good: replace what is in use */
     g->conf = c;
     g->quiet = q;
+    timetable_free(&g->timetable);
     g->timetable = *tt;
+    *tt = (timetable_t){ 0 }; /* g's now */
     g->catalogue = *cat;
     g->nstreams = n;
     g->cutoff_ms = sc.cutoff_hours * 3600000;
@@ -173,6 +175,7 @@ fail:
     log_error("gateway_load_failed", "reason=\"%s\"", err);
 done:
     http_destroy(&http);
+    timetable_free(tt);
     free(tt);
     free(cat);
     return rc;
@@ -182,4 +185,5 @@ void gateway_unload(gateway_t *g)
 {
     http_destroy(&g->http);
     call_free(&g->step);
+    timetable_free(&g->timetable);
 }

@@ -14,18 +14,19 @@
 int intake_load_half_days(intake_t *in)
 {
     scheduler_conf_t sc;
-    char err[512], half_days[TT_MAX_SLOTS + TT_MAX_ONE_OFF][TT_HALF_DAY];
-    const char *list[TT_MAX_SLOTS + TT_MAX_ONE_OFF];
-    timetable_t *fresh = xmalloc(sizeof *fresh);
+    char err[512], half_days[14][TT_HALF_DAY]; /* "mon-am" … "sun-pm" */
+    const char *list[14];
+    timetable_t *fresh = xcalloc(1, sizeof *fresh);
     if (svc_conf_peer(in->svc, "scheduler", scheduler_conf_fields, scheduler_nconf_fields, &sc, err, sizeof err) != 0
         || timetable_load(sc.timetable_path, fresh, err, sizeof err) != 0) {
         log_error("timetable_invalid", "reason=\"%s\" action=keep_half_days", err);
         free(fresh);
         return -1;
     }
+    timetable_free(&in->timetable);
     in->timetable = *fresh;
     free(fresh);
-    int n = timetable_half_days(&in->timetable, half_days, TT_MAX_SLOTS + TT_MAX_ONE_OFF);
+    int n = timetable_half_days(&in->timetable, half_days, (int)TP_ARRAY_LEN(half_days));
     for (int i = 0; i < n; i++)
         list[i] = half_days[i];
     int more = referral_set_timetable_half_days(list, n);

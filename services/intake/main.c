@@ -59,6 +59,7 @@ static void intake_stop(svc_t *s)
     intake_selfcheck_stop(in);
     keyring_door_close(&in->door);
     call_free(&in->step);
+    timetable_free(&in->timetable);
 }
 
 int main(int argc, char **argv)

@@ -9,6 +9,7 @@ static matcher_t matcher;
 
 static int matcher_start(svc_t *s) { return matcher_load(s); }
 static int matcher_reload(svc_t *s) { return matcher_load(s); }
+static void matcher_stop(svc_t *s) { timetable_free(&((matcher_t *)svc_state(s))->timetable); }
 
 int main(int argc, char **argv)
 {
@@ -24,6 +25,7 @@ int main(int argc, char **argv)
         .conf_base = &matcher.conf,
         .start = matcher_start,
         .reload = matcher_reload,
+        .stop = matcher_stop,
         .state = &matcher,
     };
     return svc_main(&def, argc, argv);

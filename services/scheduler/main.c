@@ -31,7 +31,14 @@ static int scheduler_start(svc_t *s)
 
 static int scheduler_reload(svc_t *s) { return scheduler_load(s); }
 
-static void scheduler_stop(svc_t *s) { call_free(&((scheduler_t *)svc_state(s))->step); }
+static void scheduler_stop(svc_t *s)
+{
+    scheduler_t *sc = svc_state(s);
+    call_free(&sc->step);
+    timetable_free(&sc->timetable);
+    free(sc->horizon);
+    free(sc->replies);
+}
 
 int main(int argc, char **argv)
 {

@@ -28,7 +28,6 @@ extern const conf_field_t scheduler_conf_fields[];
 extern const size_t scheduler_nconf_fields;
 
 #define SCHEDULER_MAX_CLOSING 256
-#define SCHEDULER_MAX_HORIZON 1024 /* sessions of the horizon refreshed at once */
 
 /* A session the timer closed, to be cancelled once the horizon is done. */
 typedef struct {
@@ -43,16 +42,16 @@ typedef struct {
     int64_t next_generate_ms;
     int64_t next_purge_ms;
     char first_territory[17];
-    /* the timers' scratch (timers.c) */
-    tt_session_t horizon[SCHEDULER_MAX_HORIZON];
-    int nhorizon;
+    /* the timers' scratch (timers.c), grown to the horizon: every session
+     * of it is opened, however many */
+    tt_session_t *horizon;
+    int nhorizon, horizon_cap;
     sched_closing_t closing[SCHEDULER_MAX_CLOSING];
     int nclosing;
-    redisReply *replies[SCHEDULER_MAX_CLOSING + 2 * SCHEDULER_MAX_HORIZON]; /* of one pipeline */
+    redisReply **replies; /* of one pipeline */
+    int replies_cap;
     call_t step;
-    /* load.c: the files read before they replace the ones in use */
-    timetable_t fresh;
-    catalogue_t catalogue; /* the matcher's, to check the timetable's kinds */
+    catalogue_t catalogue; /* load.c: the matcher's, to check the timetable's kinds */
 } scheduler_t;
 
 extern const inbox_handler_t scheduler_handlers[];
@@ -77,7 +76,8 @@ int scheduler_check_kinds(const timetable_t *tt, const catalogue_t *cat, const c
 /* For the program loading either file (the scheduler its timetable, the
  * matcher its catalogue; at start and on SIGHUP): reads both, as the
  * configuration names them, into tt and cat, and checks them against each
- * other. 0; or -1 after logging failed_event with the reason (the caller
+ * other. 0 (the timetable tt held is freed and replaced); or -1 after
+ * logging failed_event with the reason (tt is left as it was: the caller
  * keeps the file in use). A catalogue kind no session serves is logged
  * (kinds_unserved) and reported in every Pong (svc_set_warning). */
 int scheduler_load_kinds(svc_t *s, timetable_t *tt, catalogue_t *cat, const char *failed_event);

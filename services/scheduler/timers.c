@@ -37,9 +37,16 @@ static call_t *timer_step(scheduler_t *sc, const char *T, const char *fn)
 
 static void timer_append(svc_t *s, scheduler_t *sc) { call_append(&sc->step, svc_rds(s), SCHEDULER_LIBRARY, 0); }
 
-/* Reads n replies of the pipeline into sc->replies; 0, or -1 when Redis was
- * lost (none to free then). */
-static int timer_read(svc_t *s, scheduler_t *sc, int n) { return rds_read(svc_rds(s), sc->replies, n); }
+/* Reads n replies of the pipeline into sc->replies (grown to n); 0, or -1
+ * when Redis was lost (none to free then). */
+static int timer_read(svc_t *s, scheduler_t *sc, int n)
+{
+    if (n > sc->replies_cap) {
+        sc->replies_cap = n;
+        sc->replies = xrealloc(sc->replies, (size_t)n * sizeof *sc->replies);
+    }
+    return rds_read(svc_rds(s), sc->replies, n);
+}
 
 static void timer_free_replies(scheduler_t *sc, int n)
 {
@@ -124,8 +131,7 @@ static int horizon_find_dropped(svc_t *s, const char *T, int64_t now, int64_t to
     if (!kinds)
         return -1;
     int nk = 0;
-    for (size_t k = 0; kinds->type == REDIS_REPLY_ARRAY && k < kinds->elements && nk < (int)TP_ARRAY_LEN(sc->replies);
-         k++) {
+    for (size_t k = 0; kinds->type == REDIS_REPLY_ARRAY && k < kinds->elements; k++) {
         char from[24], until[24];
         snprintf(from, sizeof from, "%lld", (long long)now);
         snprintf(until, sizeof until, "%lld", (long long)to);
@@ -254,7 +260,7 @@ static void scheduler_refresh_horizon(svc_t *s, const char *T, int64_t now, cons
 {
     scheduler_t *sc = svc_state(s);
     int64_t to = now + (int64_t)sc->timetable.horizon_days * 86400000;
-    sc->nhorizon = timetable_sessions(&sc->timetable, now, to, sc->horizon, SCHEDULER_MAX_HORIZON);
+    sc->nhorizon = timetable_sessions_all(&sc->timetable, now, to, &sc->horizon, &sc->horizon_cap);
     sc->nclosing = 0;
     for (int i = 0; i < sc->nhorizon; i++)
         if (sc->horizon[i].trainer_absent)

@@ -18,13 +18,12 @@
 #define TT_VENUE_ID_MAX 16 /* a venue id is at most 16 chars, so a session id fits TT_ID */
 #define TT_ID 64          /* "<YYYYMMDD>-<HHMM>-<venue>-<kind>", at most 63 chars */
 #define TT_HALF_DAY 8     /* "mon-am" … "sat-pm" */
-#define TT_MAX_VENUES 16
-#define TT_MAX_SLOTS 64
-#define TT_MAX_ONE_OFF 64
-#define TT_MAX_HOLIDAYS 128
-#define TT_MAX_CLOSURES 64
-#define TT_MAX_ABSENCES 128
-#define TT_MAX_CAPACITIES 256
+/* No count of venues, slots, one-offs, holidays, closures, absences or
+ * capacities is bounded: the arrays are sized to the file. What is bounded is
+ * a sanity check, not a room size (a typo of 1000 for 100 seats is refused)
+ * and the file itself (a national timetable fits; a runaway file does not). */
+#define TT_MAX_CAPACITY 10000            /* seats of one session */
+#define TT_MAX_FILE (64 * 1024 * 1024)  /* bytes of the file */
 #define TT_DEFAULT_DURATION 120 /* minutes */
 
 typedef struct {
@@ -70,21 +69,31 @@ typedef struct {
     char version[TT_CODE];
     char timezone[64]; /* a name of the tz database, e.g. "Europe/Paris" */
     int horizon_days;  /* how far ahead the scheduler opens sessions */
-    tt_venue_t venues[TT_MAX_VENUES];
+    tt_venue_t *venues; /* in the order of the file */
     int nvenues;
-    tt_slot_t slots[TT_MAX_SLOTS]; /* weekly */
+    tt_slot_t *slots; /* weekly */
     int nslots;
-    tt_slot_t one_off[TT_MAX_ONE_OFF];
+    tt_slot_t *one_off;
     int none_off;
-    int public_holidays;               /* "public_holidays": "fr" (1, the default) or "none" (0) */
-    int32_t holidays[TT_MAX_HOLIDAYS]; /* more days without sessions, at any venue */
+    int public_holidays; /* "public_holidays": "fr" (1, the default) or "none" (0) */
+    int32_t *holidays;   /* more days without sessions, at any venue */
     int nholidays;
-    tt_closure_t closures[TT_MAX_CLOSURES];
+    tt_closure_t *closures;
     int nclosures;
-    tt_absence_t absences[TT_MAX_ABSENCES];
+    tt_absence_t *absences;
     int nabsences;
-    tt_capacity_t capacities[TT_MAX_CAPACITIES];
+    tt_capacity_t *capacities;
     int ncapacities;
+    /* indexes made by the load (timetable_index.c), so that every lookup is
+     * O(log n) in the size of the file; they point into the arrays above */
+    const tt_venue_t **venue_by_id;
+    const tt_slot_t **slot_by_day;     /* weekly slots by (wday, venue, start) */
+    int wday_at[8];                    /* slot_by_day[wday_at[d] .. wday_at[d + 1]) are day d's */
+    const tt_slot_t **one_off_by_date; /* one-offs by (date, venue, start) */
+    const tt_capacity_t **capacity_by_id;
+    int32_t *holiday_sorted;
+    const tt_closure_t **closure_by_venue;  /* by (venue, from): those of every venue ("") first */
+    const tt_absence_t **absence_by_trainer; /* by (trainer, from) */
 } timetable_t;
 
 /* One dated session. The id is stable across runs and reloads (it is made of
@@ -104,22 +113,30 @@ typedef struct {
 } tt_session_t;
 
 /* 0, or -1 with "path: reason" in err (timetable_load: "file: path: reason").
+ * out is written whole (whatever it held is not freed: pass a zeroed or
+ * freed timetable); on failure it is left empty (timetable_free is harmless).
  * The file is read as common/jsondoc reads every document (whole, at most
- * 1 MiB, nothing after the document, no unknown key: keys starting with '_'
+ * TT_MAX_FILE here, nothing after the document, no unknown key: keys starting with '_'
  * are comments; types checked, null included). Everything is checked: names
  * of days, times, dates, capacities, codes, known venues and trainers, no
  * overlap at a venue, unique ids, a time zone the system knows. */
 int timetable_parse(const char *json_text, timetable_t *out, char *err, size_t errlen);
 int timetable_load(const char *path, timetable_t *out, char *err, size_t errlen);
+/* Frees what a parse or a load allocated and leaves tt empty (zeroed). */
+void timetable_free(timetable_t *tt);
 
 /* The sessions (weekly and one-off) that start in [from_ms, to_ms), ordered
  * by start then venue, without those on a holiday or a closure of their
  * venue. Returns the count: the first max of them (max returned: there may
  * be more). */
 int timetable_sessions(const timetable_t *tt, int64_t from_ms, int64_t to_ms, tt_session_t *out, int max);
+/* All of them, however many: *out (NULL or malloc'd, *cap sessions) is grown
+ * as needed (the caller frees it). Returns the count. The cost is that of the
+ * sessions made, plus O(log n) a day. */
+int timetable_sessions_all(const timetable_t *tt, int64_t from_ms, int64_t to_ms, tt_session_t **out, int *cap);
 
 /* The session with this id: 0, or -1 if the timetable has none (any more:
- * a holiday or a closure removes it). */
+ * a holiday or a closure removes it). O(log n). */
 int timetable_find(const timetable_t *tt, const char *id, tt_session_t *out);
 
 /* The local half-day ("mon-am" … "sun-pm") of an instant. 0 or -1. */

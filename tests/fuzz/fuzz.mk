@@ -13,7 +13,7 @@ FLIBS = $(shell pkg-config --libs $(PKGS)) -lm
 TARGETS = envelope referral referral_json referral_csv reply survey catalogue timetable conf
 SRC = common/ids.c common/wire.c common/util.c common/clock.c common/calendar.c common/jsondoc.c services/intake/referral.c \
       services/intake/referral_json.c services/intake/referral_csv.c services/gateway/reply.c services/gateway/sms.c services/survey/answer.c \
-      services/matcher/catalogue.c services/scheduler/timetable.c common/conf.c
+      services/matcher/catalogue.c services/scheduler/timetable.c services/scheduler/timetable_index.c common/conf.c
 
 .PHONY: run
 # A target fails the run when the fuzzer exits non-zero or leaves any

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static timetable_t tt; /* large: not on the stack */
+    static timetable_t tt;
     static tt_session_t sessions[256];
     char *text = malloc(size + 1);
     if (!text)
@@ -38,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (timetable_find(&tt, sessions[i].id, &again) != 0 || again.start_ms != sessions[i].start_ms)
             abort(); /* a session listed is found by its id, at the same time */
     }
+    timetable_free(&tt);
     free(text);
     return 0;
 }

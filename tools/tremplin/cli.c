@@ -83,7 +83,7 @@ const timetable_t *cli_tt(cli_t *cli)
 {
     if (!cli->tt_tried) {
         cli->tt_tried = 1;
-        cli->tt = xmalloc(sizeof *cli->tt);
+        cli->tt = xcalloc(1, sizeof *cli->tt);
         char err[512];
         if (timetable_load(cli->scheduler.timetable_path, cli->tt, err, sizeof err) != 0) {
             fprintf(stderr, "attention : calendrier illisible, les lieux sont montrés par leur code : %s\n", err);
@@ -142,6 +142,7 @@ void cli_fini(cli_t *cli)
 {
     if (cli->pdf_used) /* once, at exit: pango and cairo cannot draw again after it */
         pdf_cleanup();
+    timetable_free(cli->tt);
     free(cli->tt);
     free(cli->cat);
     rds_destroy(&cli->rds);

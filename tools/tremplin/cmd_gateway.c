@@ -43,11 +43,19 @@ static gw_files_t *gw_files(cli_t *cli)
         || timetable_load(cli->scheduler.timetable_path, &f->tt, err, sizeof err) != 0
         || catalogue_load(mc.catalogue_path, &f->cat, err, sizeof err) != 0) {
         fprintf(stderr, "tremplin: %s\n", err);
+        timetable_free(&f->tt);
         free(f);
         return NULL;
     }
     clock_set_timezone(cli->conf.timezone);
     return f;
+}
+
+static void gw_files_free(gw_files_t *f)
+{
+    if (f)
+        timetable_free(&f->tt);
+    free(f);
 }
 
 /* ---------------------------------------------------------------- roster */
@@ -255,7 +263,7 @@ int cli_roster(cli_t *cli, int argc, char **argv)
     }
     free(e);
     free(ro.lines);
-    free(f);
+    gw_files_free(f);
     return rc;
 }
 
@@ -359,7 +367,7 @@ int cli_attendance_lines(cli_t *cli, const char *session, char **argv, int nmark
         client_destroy(&c);
 done:
     free(ro.lines);
-    free(f);
+    gw_files_free(f);
     return rc;
 }
 
@@ -387,7 +395,7 @@ int cli_letters(cli_t *cli, int argc, char **argv)
         return 2;
     rds_t *r = cli_redis(cli);
     if (!r) {
-        free(f);
+        gw_files_free(f);
         return 1;
     }
     const char *T = cli_scheduler_territory(cli);
@@ -467,7 +475,7 @@ int cli_letters(cli_t *cli, int argc, char **argv)
     free(letters);
     free(fields);
     free(bodies);
-    free(f);
+    gw_files_free(f);
     return rc;
 }
 

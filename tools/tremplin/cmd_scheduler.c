@@ -419,7 +419,7 @@ int cli_timetable(cli_t *cli, int argc, char **argv)
     if (cli_action(cli, argc, argv, actions) < 0 || cli_parse(cli, argc - 1, argv + 1, opts, 0, 1, &a) != 0)
         return CLI_REFUSED;
     const char *path = a.nwords ? a.word[0] : cli->scheduler.timetable_path;
-    timetable_t *tt = xmalloc(sizeof *tt);
+    timetable_t *tt = xcalloc(1, sizeof *tt);
     char err[600], warning[400] = "";
     int rc = cli_timetable_check_file(cli, path, tt, warning, sizeof warning, err, sizeof err);
     if (rc != 0) {
@@ -437,6 +437,7 @@ int cli_timetable(cli_t *cli, int argc, char **argv)
             printf("Pour le mettre en place : le copier sur %s, puis le faire relire aux services.\n",
                    cli->scheduler.timetable_path);
     }
+    timetable_free(tt);
     free(tt);
     return rc == 0 ? CLI_OK : CLI_REFUSED;
 }
@@ -449,7 +450,7 @@ static int cli_timetable_edit(cli_t *cli, int (*edit)(cli_t *cli, json_object *r
 {
     const char *path = cli->scheduler.timetable_path;
     char err[600], tmp[600], warning[400] = "";
-    char *text = jsondoc_read(path, err, sizeof err);
+    char *text = jsondoc_read_max(path, TT_MAX_FILE, err, sizeof err);
     json_object *root = text ? jsondoc_parse_fr(text, err, sizeof err) : NULL;
     free(text);
     if (!root) {
@@ -462,7 +463,7 @@ static int cli_timetable_edit(cli_t *cli, int (*edit)(cli_t *cli, json_object *r
         return rc;
     }
     snprintf(tmp, sizeof tmp, "%s.new-%d", path, (int)getpid());
-    timetable_t *tt = xmalloc(sizeof *tt);
+    timetable_t *tt = xcalloc(1, sizeof *tt);
     FILE *f = fopen(tmp, "w");
     if (!f || fprintf(f, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
                                                                           | JSON_C_TO_STRING_NOSLASHESCAPE))
@@ -481,6 +482,7 @@ static int cli_timetable_edit(cli_t *cli, int (*edit)(cli_t *cli, json_object *r
         cli_reload_hint();
     }
     unlink(tmp); /* gone after the rename; left when refused */
+    timetable_free(tt);
     free(tt);
     json_object_put(root);
     return rc;
@@ -505,11 +507,12 @@ typedef struct {
 static int cli_edit_capacity(cli_t *cli, json_object *root, void *arg)
 {
     const cli_capacity_t *c = arg;
-    timetable_t *tt = xmalloc(sizeof *tt);
+    timetable_t *tt = xcalloc(1, sizeof *tt);
     char err[600];
     tt_session_t s;
     int known = timetable_load(cli->scheduler.timetable_path, tt, err, sizeof err) == 0
                 && timetable_find(tt, c->session, &s) == 0;
+    timetable_free(tt);
     free(tt);
     if (!known) {
         fprintf(stderr, "refusé : le calendrier n'a pas de séance %s (tremplin sessions)\n", c->session);
@@ -636,8 +639,8 @@ int cli_session(cli_t *cli, int argc, char **argv)
         cli_capacity_t c = { a.word[0], 0 };
         char *end;
         c.capacity = strtol(a.word[1], &end, 10);
-        if (*end || !a.word[1][0] || c.capacity < 1 || c.capacity > 100)
-            return cli_misuse(cli, "nombre de places attendu, de 1 à 100, pas « %s »", a.word[1]);
+        if (*end || !a.word[1][0] || c.capacity < 1 || c.capacity > TT_MAX_CAPACITY)
+            return cli_misuse(cli, "nombre de places attendu, de 1 à %d, pas « %s »", TT_MAX_CAPACITY, a.word[1]);
         if (cli->json)
             return cli_misuse(cli, "--json : pas pour capacity");
         return cli_timetable_edit(cli, cli_edit_capacity, &c);
