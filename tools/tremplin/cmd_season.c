@@ -299,6 +299,7 @@ int cli_season(cli_t *cli, int argc, char **argv)
     free(s.workshops_marked);
     free(s.cancelled);
     free(s.declined);
+    timetable_free(s.tt);
     free(s.tt);
     season_plan_free(&s.plan);
     return rc;

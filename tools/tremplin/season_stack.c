@@ -194,7 +194,8 @@ int season_load_timetable(season_t *s)
 {
     char err[512];
     if (!s->tt)
-        s->tt = xmalloc(sizeof *s->tt);
+        s->tt = xcalloc(1, sizeof *s->tt);
+    timetable_free(s->tt); /* the one read before this edit */
     if (timetable_load(s->cli->scheduler.timetable_path, s->tt, err, sizeof err) != 0) {
         fprintf(stderr, "tremplin : calendrier illisible : %s\n", err);
         return -1;
