@@ -82,7 +82,14 @@ audit="~audit:{*}"
 {
     echo "user default off resetpass ~* &* +@all"
     echo "user admin on #$(printf %s "$(pass admin)" | sha256sum | cut -d' ' -f1) ~* &* +@all"
-    echo "user operator on #$(printf %s "$(pass operator)" | sha256sum | cut -d' ' -f1) ~tp:* %R~audit:{*} resetchannels $svc_cmds $rewrite"
+    # the operator (the tool): reads everything it shows (contacts too: person
+    # show, rosters, letters — each read in the audit trail), writes nothing
+    # but the dead letters and outboxes (outbox retry | drop): every other
+    # change goes through a service's command, under the operator's key and
+    # role; seat counters and records are the services' alone
+    opw=""
+    for s in intake matcher scheduler survey reporter gateway; do opw="$opw ~tp:{*}:$s:dead ~tp:{*}:$s:outbox"; done
+    echo "user operator on #$(printf %s "$(pass operator)" | sha256sum | cut -d' ' -f1) %R~tp:*$opw %R~audit:{*} resetchannels $svc_cmds $rewrite"
     for s in intake scheduler; do
         echo "user $s on #$(printf %s "$(pass $s)" | sha256sum | cut -d' ' -f1) ~tp:{*}:$s:* $audit resetchannels $svc_cmds $rewrite"
     done
