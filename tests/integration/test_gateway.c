@@ -654,7 +654,9 @@ static void roster_sheet_and_letters(void **state)
     snprintf(csv, sizeof csv, "%s/roster.csv", env.dir);
     snprintf(pdf, sizeof pdf, "%s/sheet.pdf", env.dir);
     snprintf(cmd, sizeof cmd, "roster " MON30 " --csv %s --pdf %s", csv, pdf);
-    assert_int_equal(h_cli(&env, out, sizeof out, cmd), 0);
+    int rc = h_cli(&env, out, sizeof out, cmd);
+    if (rc != 0)
+        fail_msg("tremplin %s: exit %d:\n%s", cmd, rc, out);
     assert_non_null(strstr(out, "Josiane"));
     assert_non_null(strstr(out, "Nguyễn"));
     file_text(csv, text, sizeof text);
