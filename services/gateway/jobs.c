@@ -323,6 +323,15 @@ static int gw_send_batch(svc_t *s, gateway_t *g, const char *T)
         return 0;
     }
     int n = (int)jobs->elements;
+    /* with [redis] wait_replicas, an SMS leaves only once the replicas have
+     * its job and what made it (a booking, an invitation): after a failover
+     * the new primary knows it was sent. Not yet: the jobs stay leased,
+     * taken again once the lease ends. */
+    if (n > 0 && !rds_replicated(rd)) {
+        log_warn("not_replicated", "jobs=%d action=\"sent after the lease\"", n);
+        freeReplyObject(jobs);
+        return 0;
+    }
     for (int i = 0; i < n; i++) {
         gw_ctx_t x = { jobs->element[i] };
         if (x.pairs->type != REDIS_REPLY_ARRAY)
