@@ -34,6 +34,8 @@ typedef struct {
     char id_key_file[256]; /* the deployment's secret for derived ids (util_derive_id), read at start */
     /* [endpoints]: where each service is reached */
     conf_map_t endpoints;
+    /* [shards]: territory = host:port of its own Redis (into redis.shards) */
+    conf_map_t shards;
     /* [<service>] */
     char bind[256];
     char events[256];

@@ -133,6 +133,23 @@ static pid_t h_spawn(h_env_t *h, const char *log_name, char *const argv[], const
     return pid;
 }
 
+pid_t h_redis_spawn(h_env_t *h, const char *name, const char *bind, int port, const char *extra)
+{
+    char dir[400], conf[440], text[4096];
+    snprintf(dir, sizeof dir, "%s/%s", h->dir, name);
+    if (mkdir(dir, 0700) != 0)
+        return -1;
+    snprintf(conf, sizeof conf, "%s/redis.conf", dir);
+    snprintf(text, sizeof text,
+             "bind %s\nport %d\nprotected-mode yes\ndir %s\naclfile %s/redis/users.acl\n"
+             "appendonly yes\nappendfsync everysec\nsave \"\"\ndaemonize no\nlogfile \"\"\n%s",
+             bind, port, dir, h->dir, extra);
+    if (h_write_file(conf, text) != 0)
+        return -1;
+    char *argv[] = { "redis-server", conf, NULL };
+    return h_spawn_cmd(h, name, argv);
+}
+
 redisContext *h_redis_connect_to(h_env_t *h, int port, int admin)
 {
     return h_redis_connect_host(h, "127.0.0.1", port, admin);

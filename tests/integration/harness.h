@@ -72,6 +72,11 @@ int h_wait_exit(pid_t pid, int timeout_ms, int *status);
 /* kill -<sig> redis-server, then starts it again on the same data; sig 0:
  * it has stopped already (SHUTDOWN), start it again. */
 int h_redis_restart(h_env_t *h, int sig);
+/* Another redis-server of the instance (a replica, a shard): its own folder
+ * dir/<name>/ with a redis.conf like the instance's (the same ACL file, AOF
+ * everysec) on bind:port, plus extra (lines of redis.conf, "" for none);
+ * started as h_spawn_cmd (its log dir/<name>.log). Its pid, or -1. */
+pid_t h_redis_spawn(h_env_t *h, const char *name, const char *bind, int port, const char *extra);
 /* A connection to a redis-server of the test on port (a replica, a
  * Sentinel), logged in as the admin when admin is set; NULL if refused. */
 redisContext *h_redis_connect_to(h_env_t *h, int port, int admin);

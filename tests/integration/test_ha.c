@@ -99,18 +99,12 @@ static int write_conf(const char *dir, const char *name, const char *text, char 
  * link: the replica stays up, answers Sentinel, and cannot reconnect) */
 static pid_t start_replica(void)
 {
-    char dir[400], conf[440], text[2048];
-    snprintf(dir, sizeof dir, "%s/replica", env.dir);
-    snprintf(text, sizeof text,
-             "bind %s\nport %d\nprotected-mode yes\ndir %s\naclfile %s/redis/users.acl\n"
+    char extra[512];
+    snprintf(extra, sizeof extra,
              "replicaof 127.0.0.1 %d\nmasteruser replicator\nmasterauth %s\nreplica-announce-ip %s\n"
-             "appendonly yes\nappendfsync everysec\nsave \"\"\nrepl-diskless-sync-delay 0\n"
-             "daemonize no\nlogfile \"\"\n",
-             hosts[1], env.redis_port, dir, env.dir, env.redis_port, admin_pass, hosts[1]);
-    if (write_conf(dir, "redis.conf", text, conf, sizeof conf) != 0)
-        return -1;
-    char *argv[] = { "redis-server", conf, NULL };
-    return h_spawn_cmd(&env, "replica", argv);
+             "repl-diskless-sync-delay 0\n",
+             env.redis_port, admin_pass, hosts[1]);
+    return h_redis_spawn(&env, "replica", hosts[1], env.redis_port, extra);
 }
 
 /* Sentinel i on host i (Debian's redis-sentinel; it rewrites its own file) */
