@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "audit.h"
 #include "clock.h"
@@ -388,8 +389,8 @@ static int setup(void **state)
     /* Monday 30 November 2026, 08:45 in Saint-Étienne: the afternoon's
      * sessions open, the SMS quiet hours over */
     if (endpoints_both("intake_branch", 6) || endpoints_both("survey_kiosk", 10)
-        || h_set_clock(&env, "2026-11-30T07:45:00Z") || h_conf_set(&env, "bus", "retry_max_ms", "2000")
-        || h_conf_set(&env, "bus", "lease_ms", "5000") || h_conf_set(&env, "scheduler", "notice_min", "30"))
+        || h_set_clock(&env, "2026-11-30T07:45:00Z") || h_conf_set(&env, "bus", "retry_max_ms", "4000")
+        || h_conf_set(&env, "bus", "lease_ms", "10000") || h_conf_set(&env, "scheduler", "notice_min", "30"))
         return -1;
     clock_configure(referral_parse_time("2026-11-30T07:45:00Z"), clock_real_ms(), 1);
     if (h_branches_add(&env, branches, N_BRANCH, "42") != 0)
@@ -443,6 +444,68 @@ static int gateway_read_since(int64_t ms)
 static long sent_twice(void)
 {
     return h_log_count(&env, "gateway-1", "event=job_stale") + h_log_count(&env, "gateway-2", "event=job_stale");
+}
+
+/* The time of one acknowledged step (a Probe through intake, one client,
+ * one at a time) with WAIT for the replica and without: intake-1 as
+ * configured, and a third intake on host C with wait_replicas = 0. Printed
+ * for docs/reliability.md, never asserted. */
+#define LAT_N 300
+
+static int cmp_us(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+static void ack_latency(const char *endpoint, const char *what)
+{
+    static long long us[LAT_N];
+    client_t *c = h_client(&env, endpoint, 2000, 3);
+    long long sum = 0;
+    for (int i = 0; i < LAT_N; i++) {
+        char key[32];
+        static int seq;
+        snprintf(key, sizeof key, "lat-%d", seq++); /* each a new step, never a replay */
+        Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT, *rep = NULL;
+        Tremplin__Probe pr = TREMPLIN__PROBE__INIT;
+        pr.key = key;
+        req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
+        req.probe = &pr;
+        req.territory = "42";
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        assert_int_equal(client_call(c, &req, &rep), 0);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        assert_string_equal(h_code(rep), "ACK");
+        wire_free(rep, NULL);
+        us[i] = (t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000;
+        sum += us[i];
+    }
+    client_destroy(&c);
+    qsort(us, LAT_N, sizeof us[0], cmp_us);
+    printf("tp ack latency %s: %d steps, mean %lld us, p50 %lld us, p90 %lld us, p99 %lld us\n", what, LAT_N,
+           sum / LAT_N, us[LAT_N / 2], us[LAT_N * 9 / 10], us[LAT_N * 99 / 100]);
+}
+
+static void ack_latency_with_and_without_wait(void **state)
+{
+    (void)state;
+    char ep[64], e[4][96];
+    snprintf(ep, sizeof ep, "tcp://%s:%d", hosts[2], env.base_port + 1);
+    snprintf(e[0], sizeof e[0], "TREMPLIN_INTAKE_BIND=%s", ep);
+    snprintf(e[1], sizeof e[1], "TREMPLIN_INTAKE_EVENTS=tcp://%s:%d", hosts[2], env.base_port + 11);
+    snprintf(e[2], sizeof e[2], "TREMPLIN_INTAKE_INSTANCE=intake-3");
+    const char *envp[] = { e[0], e[1], e[2], "TREMPLIN_INTAKE_BRANCH_BIND=", "TREMPLIN_REDIS_WAIT_REPLICAS=0", NULL };
+    pid_t nowait = h_start_ready(&env, "intake", "intake-3-nowait", envp, DEADLINE_MS);
+    assert_true(nowait > 0);
+    char ep1[64];
+    snprintf(ep1, sizeof ep1, "tcp://%s:%d", hosts[0], env.base_port + 1);
+    for (int round = 0; round < 2; round++) { /* alternated, twice: the machine's load moves */
+        ack_latency(ep, "wait_replicas=0");
+        ack_latency(ep1, wait_on ? "wait_replicas=1" : "wait_replicas=0 (TP_HA_WAIT=0)");
+    }
+    h_signal(nowait, SIGKILL);
 }
 
 static void failover_under_load_loses_nothing_acknowledged(void **state)
@@ -563,6 +626,7 @@ int main(void)
 {
     h_test_filter();
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ack_latency_with_and_without_wait),
         cmocka_unit_test(failover_under_load_loses_nothing_acknowledged),
     };
     h_group_env(&env);
