@@ -324,6 +324,11 @@ static void audit_sms(audit_t *a, json_object *jobs)
                 break;
             }
         fclose(f);
+        /* Job: T:jid — another territory's file is not this audit's */
+        size_t tl = strlen(X->t);
+        if (strncmp(job, X->t, tl) != 0 || job[tl] != ':')
+            continue;
+        memmove(job, job + tl + 1, strlen(job + tl + 1) + 1);
         a->sms_files++;
         count_in(files, job);
         json_object *j = R_(jobs, job);

@@ -582,7 +582,7 @@ static int sms_in_hand(void)
     int found = 0;
     for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements && !found; i++) {
         char path[512];
-        int n = snprintf(path, sizeof path, "%s/spool/%s.sms", env.dir, r->element[i]->str);
+        int n = snprintf(path, sizeof path, "%s/spool/42_%s.sms", env.dir, r->element[i]->str);
         for (int j = n - (int)r->element[i]->len - 4; j < n - 4; j++)
             path[j] = path[j] == ':' ? '_' : path[j];
         found = access(path, F_OK) == 0;

@@ -2,7 +2,8 @@
  * territory 43 on another, both named in the deployment's [shards] map;
  * every service and the tool pick the Redis of a command by the territory of
  * its keys (tp:{T}:...). intake and the matcher serve both territories at
- * once; a scheduler and a gateway per territory (each gateway its own spool).
+ * once, and so does one gateway (one spool); a scheduler per territory (its
+ * timers run for one).
  * Referrals come from a branch of each territory at the same time; then
  * each Redis holds its territory's keys and no other's, and the audit of each
  * (audit.c) finds every acknowledged referral in its one final state, the
@@ -82,42 +83,22 @@ static void write_timetable(void)
                      0);
 }
 
-/* A scheduler and a gateway for territory t (index i), on ports of their own
- * for the second. */
-static int start_territory(int i)
+/* The scheduler of territory i (its timers: one territory each), on ports
+ * of its own for the second. */
+static int start_scheduler(int i)
 {
-    static char e[2][12][320];
-    static const char *sched[2][6], *gw[2][10];
-    int n = 0;
-    snprintf(e[i][n++], sizeof e[i][0], "TREMPLIN_SCHEDULER_TERRITORY=%s", terr[i]);
-    snprintf(e[i][n++], sizeof e[i][0], "TREMPLIN_SCHEDULER_INSTANCE=scheduler-%s", terr[i]);
-    snprintf(e[i][n++], sizeof e[i][0], "TREMPLIN_SCHEDULER_BIND=tcp://127.0.0.1:%d", env.base_port + (i ? 22 : 3));
-    snprintf(e[i][n++], sizeof e[i][0], "TREMPLIN_SCHEDULER_EVENTS=tcp://127.0.0.1:%d", env.base_port + (i ? 23 : 13));
-    for (int k = 0; k < n; k++)
-        sched[i][k] = e[i][k];
-    sched[i][n] = NULL;
-    int g = n;
-    snprintf(e[i][n++], sizeof e[i][0], "TREMPLIN_BUS_TERRITORIES=%s", terr[i]);
-    snprintf(e[i][n++], sizeof e[i][0], "TREMPLIN_GATEWAY_INSTANCE=gateway-%s", terr[i]);
-    snprintf(e[i][n++], sizeof e[i][0], "TREMPLIN_GATEWAY_SPOOL_DIR=%s/spool-%s", env.dir, terr[i]);
-    snprintf(e[i][n++], sizeof e[i][0], "TREMPLIN_GATEWAY_TICK_MS=50");
-    if (i) {
-        snprintf(e[i][n++], sizeof e[i][0], "TREMPLIN_GATEWAY_BIND=tcp://127.0.0.1:%d", env.base_port + 24);
-        snprintf(e[i][n++], sizeof e[i][0], "TREMPLIN_GATEWAY_EVENTS=tcp://127.0.0.1:%d", env.base_port + 25);
-        snprintf(e[i][n++], sizeof e[i][0], "TREMPLIN_GATEWAY_CALLBACK_BIND=127.0.0.1:%d", env.base_port + 26);
-    }
-    for (int k = g; k < n; k++)
-        gw[i][k - g] = e[i][k];
-    gw[i][n - g] = NULL;
-    char label[32], dir[400];
-    snprintf(dir, sizeof dir, "%s/spool-%s", env.dir, terr[i]);
-    if (mkdir(dir, 0700) != 0)
-        return -1;
+    static char e[2][4][160];
+    static const char *envp[2][5];
+    snprintf(e[i][0], sizeof e[i][0], "TREMPLIN_SCHEDULER_TERRITORY=%s", terr[i]);
+    snprintf(e[i][1], sizeof e[i][1], "TREMPLIN_SCHEDULER_INSTANCE=scheduler-%s", terr[i]);
+    snprintf(e[i][2], sizeof e[i][2], "TREMPLIN_SCHEDULER_BIND=tcp://127.0.0.1:%d", env.base_port + (i ? 22 : 3));
+    snprintf(e[i][3], sizeof e[i][3], "TREMPLIN_SCHEDULER_EVENTS=tcp://127.0.0.1:%d", env.base_port + (i ? 23 : 13));
+    for (int k = 0; k < 4; k++)
+        envp[i][k] = e[i][k];
+    envp[i][4] = NULL;
+    char label[32];
     snprintf(label, sizeof label, "scheduler-%s", terr[i]);
-    if (started(h_start_ready(&env, "scheduler", label, sched[i], DEADLINE_MS)) != 0)
-        return -1;
-    snprintf(label, sizeof label, "gateway-%s", terr[i]);
-    return started(h_start_ready(&env, "gateway", label, gw[i], DEADLINE_MS));
+    return started(h_start_ready(&env, "scheduler", label, envp[i], DEADLINE_MS));
 }
 
 static int setup(void **state)
@@ -152,9 +133,11 @@ static int setup(void **state)
     }
     clock_configure(referral_parse_time("2026-11-30T07:45:00Z"), clock_real_ms(), 1);
     clock_set_timezone("Europe/Paris");
+    static const char *const gw[] = { "TREMPLIN_GATEWAY_TICK_MS=50", NULL };
     if (h_branches_add(&env, &branch_of[0], 1, "42") || h_branches_add(&env, &branch_of[1], 1, "43")
         || started(h_start_ready(&env, "intake", NULL, NULL, DEADLINE_MS))
-        || started(h_start_ready(&env, "matcher", NULL, NULL, DEADLINE_MS)) || start_territory(0) || start_territory(1))
+        || started(h_start_ready(&env, "matcher", NULL, NULL, DEADLINE_MS)) || start_scheduler(0) || start_scheduler(1)
+        || started(h_start_ready(&env, "gateway", NULL, gw, DEADLINE_MS)))
         return -1;
     for (int t = 0; t < 2; t++)
         if (h_wait_for(t ? &env_b : &env, sessions_open, NULL, DEADLINE_MS)) {
@@ -231,6 +214,24 @@ static int count_key(h_env_t *h, const char *key, void *arg)
     return 0;
 }
 
+/* The scheduler's notify entries whose id both territories' streams have
+ * (the same job id in each: before the gateway named what it hands over
+ * territory:job, one SMS of such a pair was recorded sent unwritten). */
+static int shared_job_ids(void)
+{
+    redisReply *a = h_redis(&env, "XRANGE tp:{42}:scheduler:notify - +");
+    redisReply *b = h_redis(&env_b, "XRANGE tp:{43}:scheduler:notify - +");
+    int n = 0;
+    for (size_t i = 0; a && b && a->type == REDIS_REPLY_ARRAY && i < a->elements; i++)
+        for (size_t j = 0; b->type == REDIS_REPLY_ARRAY && j < b->elements; j++)
+            n += !strcmp(a->element[i]->element[0]->str, b->element[j]->element[0]->str);
+    if (a)
+        freeReplyObject(a);
+    if (b)
+        freeReplyObject(b);
+    return n;
+}
+
 static void each_territory_in_its_own_redis(void **state)
 {
     (void)state;
@@ -258,12 +259,13 @@ static void each_territory_in_its_own_redis(void **state)
     audit_ctx_t A[2];
     for (int t = 0; t < 2; t++) {
         A[t] = (audit_ctx_t){ .h = hs[t], .t = terr[t], .refs = refs[t], .nrefs = nacked[t] };
-        snprintf(A[t].spool, sizeof A[t].spool, "%s/spool-%s", env.dir, terr[t]);
+        snprintf(A[t].spool, sizeof A[t].spool, "%s/spool", env.dir); /* one spool: its files say their territory */
         if (h_wait_for(hs[t], audit_settled, &A[t], DEADLINE_MS) != 0)
             fprintf(stderr, "territory %s not settled: %s\n", terr[t], A[t].why);
     }
     for (int i = 0; i < nsvc; i++) /* the services; both Redis stay for the audit */
         h_signal(svc_pids[i], SIGKILL);
+    printf("tp job ids both territories have: %d\n", shared_job_ids());
     for (int t = 0; t < 2; t++) {
         placed_t p = { terr[t], 0, 0 };
         h_redis_forget(hs[t]);
