@@ -82,7 +82,7 @@ INTEG_BINS = $(INTEG_SRC:tests/integration/%.c=$(O)/tests/%)
 HARNESS_SRC = $(filter-out tests/integration/test_%.c,$(wildcard tests/integration/*.c))
 HARNESS_OBJ = $(HARNESS_SRC:%.c=$(O)/%.o)
 
-.PHONY: all deps test test-faults check demo bench fuzz clean depcheck ensure-deps
+.PHONY: all deps test test-faults test-ha check demo bench fuzz clean depcheck ensure-deps
 .PRECIOUS: $(O)/gen/%_lua.c $(O)/gen/tremplin.pb-c.c $(O)/%.o
 
 all: depcheck $(SERVICE_BINS) $(O)/bin/tremplin $(UNIT_BINS) $(INTEG_BINS) $(O)/bench/loadgen
@@ -203,6 +203,13 @@ test: ensure-deps browser-deps
 test-faults: ensure-deps
 	@$(MAKE) --no-print-directory SAN=1 all
 	@tests/run.sh build/san test_faults
+
+# High availability alone (also part of make test): Redis primary, replica and
+# three Sentinels, two instances of each service on two loopback "hosts", the
+# primary and one instance of each killed under load, then an audit.
+test-ha: ensure-deps
+	@$(MAKE) --no-print-directory SAN=1 all
+	@tests/run.sh build/san test_ha
 
 check: ensure-deps
 	@$(MAKE) --no-print-directory SAN=1 all

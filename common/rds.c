@@ -5,38 +5,72 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clock.h"
 #include "log.h"
 #include "util.h"
 
+/* One connection: the default Redis (conn[0]: [redis] host/port or
+ * Sentinel) or a territory's shard ([shards]). */
+typedef struct {
+    const char *territory; /* NULL for the default; else into conf.shards */
+    redisContext *ctx;
+    int64_t next_try_ms;
+    int64_t backoff_ms;
+    int pending; /* appended commands whose replies are not read yet */
+} rds_conn_t;
+
 struct rds {
     rds_conf_t conf;
-    redisContext *ctx;
+    rds_conn_t conn[1 + RDS_MAX_SHARDS];
+    int nconn;
     char name[64];
     char *lib_name;
     char *lib_code;
     int lib_load;
-    int64_t next_try_ms;
-    int64_t backoff_ms;
-    int pending; /* appended commands whose replies are not read yet */
-    rds_persistence_t persistence; /* as last read */
+    /* the pipeline: for each appended command the connections it went to
+     * (one bit each; a WAIT goes to several) */
+    uint32_t *order;
+    int norder, order_cap;
+    uint32_t touched; /* connections written to since the last WAIT */
+    rds_persistence_t persistence;       /* as last read (of the default) */
+    rds_persistence_t shard_persistence; /* of the shard connecting */
 };
+
+static void rds_conn_drop(rds_conn_t *c)
+{
+    if (c->ctx)
+        redisFree(c->ctx);
+    c->ctx = NULL;
+    c->pending = 0;
+}
+
+static void rds_drop(rds_t *self)
+{
+    for (int i = 0; i < self->nconn; i++)
+        rds_conn_drop(&self->conn[i]);
+    self->norder = 0;
+    self->touched = 0;
+}
+
+/* The connections of conf: the default, then one per shard. */
+static void rds_make_conns(rds_t *self)
+{
+    rds_drop(self);
+    memset(self->conn, 0, sizeof self->conn);
+    self->nconn = 1;
+    for (int i = 0; i < self->conf.nshards && i < RDS_MAX_SHARDS; i++)
+        self->conn[self->nconn++].territory = self->conf.shards[i].territory;
+}
 
 rds_t *rds_new(const rds_conf_t *conf, const char *client_name)
 {
     rds_t *self = xcalloc(1, sizeof *self);
     self->conf = *conf;
     util_strlcpy(self->name, client_name, sizeof self->name);
+    rds_make_conns(self);
     return self;
-}
-
-static void rds_drop(rds_t *self)
-{
-    if (self->ctx)
-        redisFree(self->ctx);
-    self->ctx = NULL;
-    self->pending = 0;
 }
 
 void rds_destroy(rds_t **self_p)
@@ -45,13 +79,28 @@ void rds_destroy(rds_t **self_p)
         return;
     rds_t *self = *self_p;
     rds_drop(self);
+    free(self->order);
     free(self->lib_name);
     free(self->lib_code);
     free(self);
     *self_p = NULL;
 }
 
-void rds_set_conf(rds_t *self, const rds_conf_t *conf) { self->conf = *conf; }
+static int rds_same_shards(const rds_conf_t *a, const rds_conf_t *b)
+{
+    return a->nshards == b->nshards && memcmp(a->shards, b->shards, sizeof a->shards[0] * (size_t)a->nshards) == 0;
+}
+
+void rds_set_conf(rds_t *self, const rds_conf_t *conf)
+{
+    int same = rds_same_shards(&self->conf, conf);
+    self->conf = *conf;
+    if (!same) /* another map: every connection again */
+        rds_make_conns(self);
+    else
+        for (int i = 1; i < self->nconn; i++) /* territory pointed into the old conf */
+            self->conn[i].territory = self->conf.shards[i - 1].territory;
+}
 
 void rds_set_library(rds_t *self, const char *name, const char *code, int load)
 {
@@ -209,16 +258,19 @@ int rds_parse_persistence(const char *info, rds_persistence_t *out)
     return rc == 0 ? 0 : -1;
 }
 
-/* INFO persistence into self->persistence (a service's ACL user may run
- * exactly that: +info|persistence). -1 when the connection failed. */
-static int rds_read_persistence(rds_t *self, redisContext *c)
+/* INFO persistence into self->persistence, or shard_persistence for a
+ * shard's connection (a service's ACL user may run exactly that:
+ * +info|persistence). -1 when the connection failed. */
+static int rds_read_persistence(rds_t *self, redisContext *c, const char *shard)
 {
     redisReply *r = redisCommand(c, "INFO persistence");
     if (!r)
         return -1;
     rds_persistence_t p;
+    if (shard)
+        self->shard_persistence.known = 0;
     if (r->type == REDIS_REPLY_STRING && rds_parse_persistence(r->str, &p) == 0)
-        self->persistence = p;
+        *(shard ? &self->shard_persistence : &self->persistence) = p;
     else
         log_warn("redis_persistence_unknown", "reason=\"%.200s\"",
                  r->type == REDIS_REPLY_ERROR ? r->str : "fields missing in INFO persistence");
@@ -226,12 +278,13 @@ static int rds_read_persistence(rds_t *self, redisContext *c)
     return 0;
 }
 
-static void rds_failed(rds_t *self);
+static void rds_failed(rds_t *self, rds_conn_t *cn);
 
 void rds_persistence(rds_t *self, rds_persistence_t *out)
 {
-    if (self->ctx && rds_read_persistence(self, self->ctx) != 0)
-        rds_failed(self);
+    rds_conn_t *cn = &self->conn[0];
+    if (cn->ctx && rds_read_persistence(self, cn->ctx, NULL) != 0)
+        rds_failed(self, cn);
     *out = self->persistence;
 }
 
@@ -245,14 +298,22 @@ static int rds_expect_ok(redisContext *c, redisReply *r, const char *what, char 
     return ok ? 0 : -1;
 }
 
-int rds_connect(rds_t *self, char *err, size_t errlen)
+/* Connects cn: the default through Sentinel or at host/port, a shard at
+ * its address. */
+static int rds_connect_one(rds_t *self, rds_conn_t *cn, char *err, size_t errlen)
 {
-    rds_drop(self);
+    rds_conn_drop(cn);
     const rds_conf_t *conf = &self->conf;
     char host[128];
     int port = (int)conf->port;
     util_strlcpy(host, conf->host, sizeof host);
-    if (conf->sentinels[0] && rds_sentinel_lookup(conf, host, sizeof host, &port, err, errlen) != 0)
+    int sentinel = conf->sentinels[0] && !cn->territory;
+    if (cn->territory) {
+        const rds_shard_t *sh = &conf->shards[cn - self->conn - 1];
+        util_strlcpy(host, sh->host, sizeof host);
+        port = sh->port;
+    }
+    if (sentinel && rds_sentinel_lookup(conf, host, sizeof host, &port, err, errlen) != 0)
         return -1;
 
     /* the password first: a file that is not there is a setup error, which
@@ -271,7 +332,7 @@ int rds_connect(rds_t *self, char *err, size_t errlen)
     }
     if (rds_expect_ok(c, redisCommand(c, "CLIENT SETNAME %s", self->name), "CLIENT SETNAME", err, errlen) != 0)
         goto fail;
-    if (conf->sentinels[0]) {
+    if (sentinel) {
         /* Sentinel may lag a failover: only a primary will do. */
         redisReply *r = redisCommand(c, "ROLE");
         int primary = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 && r->element[0]->str
@@ -283,20 +344,22 @@ int rds_connect(rds_t *self, char *err, size_t errlen)
             goto fail;
         }
     }
-    self->persistence.known = 0;
-    if (rds_read_persistence(self, c) != 0) {
+    if (!cn->territory)
+        self->persistence.known = 0;
+    if (rds_read_persistence(self, c, cn->territory) != 0) {
         snprintf(err, errlen, "INFO persistence: %s", c->errstr);
         goto fail;
     }
-    if (self->persistence.known && self->persistence.loading) {
+    rds_persistence_t *seen = cn->territory ? &self->shard_persistence : &self->persistence;
+    if (seen->known && seen->loading) {
         /* meanwhile Redis reports AOF off and refuses the library check:
          * say what is really happening, not that AOF is off or the library
          * missing */
         snprintf(err, errlen, "Redis %s:%d is still loading its data into memory (LOADING): waiting", host, port);
         goto fail;
     }
-    if (conf->require_aof && (!self->persistence.known || !self->persistence.aof_enabled)) {
-        if (self->persistence.known)
+    if (conf->require_aof && (!seen->known || !seen->aof_enabled)) {
+        if (seen->known)
             snprintf(err, errlen,
                      "Redis %s:%d runs without AOF (appendonly no): what is acknowledged would not survive its "
                      "restart; turn AOF on, or set [redis] require_aof = no for a deliberately non-persistent setup",
@@ -325,103 +388,271 @@ int rds_connect(rds_t *self, char *err, size_t errlen)
         if (!ok)
             goto fail;
     }
-    self->ctx = c;
-    self->backoff_ms = 0;
-    log_info("redis_connected", "addr=%s:%d user=%s", host, port, conf->user[0] ? conf->user : "default");
+    cn->ctx = c;
+    cn->backoff_ms = 0;
+    if (cn->territory)
+        log_info("redis_connected", "addr=%s:%d user=%s shard=%s", host, port, conf->user[0] ? conf->user : "default",
+                 cn->territory);
+    else
+        log_info("redis_connected", "addr=%s:%d user=%s", host, port, conf->user[0] ? conf->user : "default");
     return 0;
 fail:
     redisFree(c);
     return -1;
 }
 
-int rds_connected(const rds_t *self) { return self->ctx != NULL; }
-
-int rds_ensure(rds_t *self)
+int rds_connect(rds_t *self, char *err, size_t errlen)
 {
-    if (self->ctx)
+    int rc = 0;
+    for (int i = 0; i < self->nconn; i++) {
+        char e[1024];
+        int r = rds_connect_one(self, &self->conn[i], e, sizeof e);
+        if (r != 0 && (rc == 0 || r < rc)) { /* the worst: a configuration fault (-2) first */
+            rc = r;
+            snprintf(err, errlen, "%s%s%s", self->conn[i].territory ? "shard " : "",
+                     self->conn[i].territory ? self->conn[i].territory : "", self->conn[i].territory ? ": " : "");
+            size_t l = strlen(err);
+            util_strlcpy(err + l, e, errlen - l);
+        }
+    }
+    return rc;
+}
+
+int rds_connected(const rds_t *self)
+{
+    for (int i = 0; i < self->nconn; i++)
+        if (!self->conn[i].ctx)
+            return 0;
+    return 1;
+}
+
+static int rds_conn_ensure(rds_t *self, rds_conn_t *cn)
+{
+    if (cn->ctx)
         return 0;
     int64_t now = clock_mono_ms();
-    if (now < self->next_try_ms)
+    if (now < cn->next_try_ms)
         return -1;
-    char err[256];
-    if (rds_connect(self, err, sizeof err) == 0)
+    char err[1024];
+    if (rds_connect_one(self, cn, err, sizeof err) == 0)
         return 0;
     int64_t max = self->conf.backoff_max_ms > 0 ? self->conf.backoff_max_ms : 5000;
-    self->backoff_ms = self->backoff_ms ? self->backoff_ms * 2 : 100;
-    if (self->backoff_ms > max)
-        self->backoff_ms = max;
-    self->next_try_ms = now + self->backoff_ms / 2 + (int64_t)(util_random_u64() % (uint64_t)(self->backoff_ms / 2 + 1));
-    log_warn("redis_unavailable", "reason=\"%s\" retry_in_ms=%lld", err, (long long)(self->next_try_ms - now));
+    cn->backoff_ms = cn->backoff_ms ? cn->backoff_ms * 2 : 100;
+    if (cn->backoff_ms > max)
+        cn->backoff_ms = max;
+    cn->next_try_ms = now + cn->backoff_ms / 2 + (int64_t)(util_random_u64() % (uint64_t)(cn->backoff_ms / 2 + 1));
+    if (cn->territory)
+        log_warn("redis_unavailable", "shard=%s reason=\"%s\" retry_in_ms=%lld", cn->territory, err,
+                 (long long)(cn->next_try_ms - now));
+    else
+        log_warn("redis_unavailable", "reason=\"%s\" retry_in_ms=%lld", err, (long long)(cn->next_try_ms - now));
     return -1;
 }
 
-static void rds_failed(rds_t *self)
+int rds_ensure(rds_t *self)
 {
-    log_warn("redis_lost", "reason=\"%s\"", self->ctx ? self->ctx->errstr : "?");
-    rds_drop(self);
-    self->next_try_ms = 0; /* first reconnect at once; backoff after that */
+    int rc = 0;
+    for (int i = 0; i < self->nconn; i++)
+        rc |= rds_conn_ensure(self, &self->conn[i]);
+    return rc ? -1 : 0;
+}
+
+static void rds_failed(rds_t *self, rds_conn_t *cn)
+{
+    (void)self;
+    log_warn("redis_lost", "reason=\"%s\"%s%s", cn->ctx ? cn->ctx->errstr : "?", cn->territory ? " shard=" : "",
+             cn->territory ? cn->territory : "");
+    rds_conn_drop(cn);
+    cn->next_try_ms = 0; /* first reconnect at once; backoff after that */
+}
+
+/* ------------------------------------------------------------- routing */
+
+/* The territory of the first "tp:{T}" in s[0..len) into t; 0, or -1 when
+ * there is none (a command without a territory's key). */
+static int rds_tag(const char *s, size_t len, const char **t, size_t *tlen)
+{
+    for (size_t i = 0; i + 4 < len; i++)
+        if (s[i] == 't' && !memcmp(s + i, "tp:{", 4)) {
+            const char *end = memchr(s + i + 4, '}', len - i - 4);
+            if (!end)
+                return -1;
+            *t = s + i + 4;
+            *tlen = (size_t)(end - *t);
+            return 0;
+        }
+    return -1;
+}
+
+/* The connection of a territory: its shard's, else the default. */
+static int rds_pick(const rds_t *self, const char *t, size_t tlen)
+{
+    for (int i = 1; t && i < self->nconn; i++)
+        if (strlen(self->conn[i].territory) == tlen && !memcmp(self->conn[i].territory, t, tlen))
+            return i;
+    return 0;
+}
+
+/* The connection of a command: that of the territory of its first key. */
+static int rds_pick_argv(const rds_t *self, int argc, const char **argv, const size_t *lens)
+{
+    if (self->nconn == 1)
+        return 0;
+    for (int i = 1; i < argc; i++) {
+        const char *t;
+        size_t tlen;
+        size_t l = lens ? lens[i] : strlen(argv[i]);
+        if (rds_tag(argv[i], l, &t, &tlen) == 0)
+            return rds_pick(self, t, tlen);
+    }
+    return 0;
+}
+
+int rds_shard_count(const rds_t *self) { return self->nconn; }
+
+const char *rds_shard_territory(const rds_t *self, int i)
+{
+    return i > 0 && i < self->nconn ? self->conn[i].territory : NULL;
+}
+
+/* One command on connection i, read at once. */
+static redisReply *rds_run_formatted(rds_t *self, int i, const char *cmd, size_t len)
+{
+    rds_conn_t *cn = &self->conn[i];
+    if (rds_conn_ensure(self, cn) != 0)
+        return NULL;
+    void *r = NULL;
+    if (redisAppendFormattedCommand(cn->ctx, cmd, len) != REDIS_OK || redisGetReply(cn->ctx, &r) != REDIS_OK)
+        r = NULL;
+    if (!r)
+        rds_failed(self, cn);
+    self->touched |= 1u << i;
+    return r;
+}
+
+/* A command on connection i, or (i < 0) on that of its first key's territory. */
+static redisReply *rds_vcmd(rds_t *self, int i, const char *fmt, va_list ap)
+{
+    char *cmd = NULL;
+    int len = redisvFormatCommand(&cmd, fmt, ap);
+    if (len < 0)
+        return NULL;
+    const char *t = NULL;
+    size_t tlen = 0;
+    if (i < 0)
+        i = self->nconn > 1 && rds_tag(cmd, (size_t)len, &t, &tlen) == 0 ? rds_pick(self, t, tlen) : 0;
+    redisReply *r = rds_run_formatted(self, i, cmd, (size_t)len);
+    redisFreeCommand(cmd);
+    return r;
 }
 
 redisReply *rds_cmd(rds_t *self, const char *fmt, ...)
 {
-    if (rds_ensure(self) != 0)
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = rds_vcmd(self, -1, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+redisReply *rds_cmd_at(rds_t *self, int i, const char *fmt, ...)
+{
+    if (i < 0 || i >= self->nconn)
         return NULL;
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(self->ctx, fmt, ap);
+    redisReply *r = rds_vcmd(self, i, fmt, ap);
     va_end(ap);
-    if (!r)
-        rds_failed(self);
     return r;
 }
 
 redisReply *rds_cmd_argv(rds_t *self, int argc, const char **argv, const size_t *lens)
 {
-    if (rds_ensure(self) != 0)
-        return NULL;
-    redisReply *r = redisCommandArgv(self->ctx, argc, argv, lens);
-    if (!r)
-        rds_failed(self);
-    return r;
+    rds_append_argv(self, argc, argv, lens);
+    redisReply *r = NULL;
+    return rds_read(self, &r, 1) == 0 ? r : NULL;
 }
 
-/* The connection is settled by the first append of a batch: a reconnect in
- * the middle would misalign replies, so without a context the whole batch is
- * read back as failures. */
+static void rds_order_push(rds_t *self, uint32_t mask)
+{
+    if (self->norder == self->order_cap) {
+        self->order_cap = self->order_cap ? self->order_cap * 2 : 64;
+        self->order = xrealloc(self->order, (size_t)self->order_cap * sizeof *self->order);
+    }
+    self->order[self->norder++] = mask;
+}
+
+/* Pipelining. Each connection is settled by the first append of a batch to
+ * it: a reconnect in the middle would misalign replies, so without a
+ * context the rest of its batch is read back as failures. A WAIT goes to
+ * every connection written to since the last one (the default when none):
+ * the steps of a batch may have gone to several shards. */
 void rds_append_argv(rds_t *self, int argc, const char **argv, const size_t *lens)
 {
-    if ((self->pending == 0 && rds_ensure(self) != 0) || !self->ctx) {
-        self->pending++;
-        return;
+    uint32_t mask;
+    if (argc > 0 && (lens ? lens[0] == 4 : strlen(argv[0]) == 4) && !strncasecmp(argv[0], "WAIT", 4)) {
+        mask = self->touched ? self->touched : 1u;
+        self->touched = 0;
+    } else {
+        mask = 1u << rds_pick_argv(self, argc, argv, lens);
+        self->touched |= mask;
     }
-    redisAppendCommandArgv(self->ctx, argc, argv, lens);
-    self->pending++;
+    for (int i = 0; i < self->nconn; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        rds_conn_t *cn = &self->conn[i];
+        if ((cn->pending == 0 && rds_conn_ensure(self, cn) != 0) || !cn->ctx) {
+            cn->pending++;
+            continue;
+        }
+        redisAppendCommandArgv(cn->ctx, argc, argv, lens);
+        cn->pending++;
+    }
+    rds_order_push(self, mask);
+}
+
+/* Of the replies of one WAIT on several connections, the one with the
+ * fewest replicas (or an error) stands for all; the others are freed. */
+static redisReply *rds_worst(redisReply *a, redisReply *b)
+{
+    if (!a)
+        return b;
+    int a_first = a->type != REDIS_REPLY_INTEGER
+                  || (b->type == REDIS_REPLY_INTEGER && a->integer <= b->integer);
+    freeReplyObject(a_first ? b : a);
+    return a_first ? a : b;
 }
 
 int rds_read(rds_t *self, redisReply **out, int n)
 {
     int rc = 0;
-    for (int i = 0; i < n; i++) {
-        out[i] = NULL;
-        if (rc == 0 && self->ctx) {
+    for (int k = 0; k < n; k++) {
+        out[k] = NULL;
+        uint32_t mask = k < self->norder ? self->order[k] : 1u;
+        for (int i = 0; i < self->nconn; i++) {
+            if (!(mask & (1u << i)))
+                continue;
+            rds_conn_t *cn = &self->conn[i];
             void *reply = NULL;
-            if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply) {
-                rds_failed(self);
+            if (!cn->ctx) {
+                rc = -1;
+            } else if (redisGetReply(cn->ctx, &reply) != REDIS_OK || !reply) {
+                rds_failed(self, cn);
                 rc = -1;
             } else {
-                out[i] = reply;
+                out[k] = rds_worst(out[k], reply);
             }
-        } else {
-            rc = -1;
         }
     }
     if (rc != 0)
-        for (int i = 0; i < n; i++)
-            if (out[i]) {
-                freeReplyObject(out[i]);
-                out[i] = NULL;
+        for (int k = 0; k < n; k++)
+            if (out[k]) {
+                freeReplyObject(out[k]);
+                out[k] = NULL;
             }
-    self->pending = 0;
+    for (int i = 0; i < self->nconn; i++)
+        self->conn[i].pending = 0;
+    self->norder = 0;
     return rc;
 }
 
@@ -439,4 +670,19 @@ int rds_aof_rewrite(rds_t *self, char *err, size_t errlen)
     }
     freeReplyObject(r);
     return rc;
+}
+
+int rds_replicated(rds_t *self)
+{
+    if (self->conf.wait_replicas <= 0)
+        return 1;
+    char n_rep[24], ms[24];
+    snprintf(n_rep, sizeof n_rep, "%lld", (long long)self->conf.wait_replicas);
+    snprintf(ms, sizeof ms, "%lld", (long long)self->conf.wait_timeout_ms);
+    const char *argv[3] = { "WAIT", n_rep, ms };
+    redisReply *r = rds_cmd_argv(self, 3, argv, NULL);
+    int ok = r && r->type == REDIS_REPLY_INTEGER && r->integer >= self->conf.wait_replicas;
+    if (r)
+        freeReplyObject(r);
+    return ok;
 }

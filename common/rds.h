@@ -13,6 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A territory's own Redis ([shards] T = host:port). */
+#define RDS_MAX_SHARDS 16
+typedef struct {
+    char territory[32];
+    char host[128];
+    int port;
+} rds_shard_t;
+
 typedef struct {
     char host[128];
     int64_t port;
@@ -28,6 +36,11 @@ typedef struct {
      * (WAIT), so that it survives a failover; 0 = do not wait. */
     int64_t wait_replicas;
     int64_t wait_timeout_ms;
+    /* Sharding by territory: the keys of a territory in the map (their hash
+     * tag tp:{T}) go to its shard, every other command to the default
+     * (host/port or Sentinel). Empty: one Redis for all. */
+    rds_shard_t shards[RDS_MAX_SHARDS];
+    int nshards;
     /* Refuse a Redis whose AOF is off ("no" only for a deliberately
      * non-persistent setup). */
     int require_aof;
@@ -70,7 +83,8 @@ void rds_set_conf(rds_t *self, const rds_conf_t *conf);
  * name, or a reload). */
 void rds_set_library(rds_t *self, const char *name, const char *code, int load);
 
-/* One attempt, now. 0, or -1 with the reason in err (Redis down, still
+/* One attempt, now, on every connection (the default, then each shard).
+ * 0, or -1 with the reason in err (Redis down, still
  * loading its data …); -2 when the configuration is at fault (AOF off, the
  * password file unreadable), which retrying will not change. */
 int rds_connect(rds_t *self, char *err, size_t errlen);
@@ -79,19 +93,38 @@ int rds_connect(rds_t *self, char *err, size_t errlen);
  * read at the last connect attempt (known = 0 if never). */
 void rds_persistence(rds_t *self, rds_persistence_t *out);
 
-/* 0 when connected; otherwise tries to connect if the backoff allows. */
+/* 0 when every connection is up; otherwise tries to connect those down
+ * whose backoff allows. */
 int rds_ensure(rds_t *self);
 int rds_connected(const rds_t *self);
 
 /* Synchronous command; NULL after a transport error (the caller treats the
- * store as unavailable). An error reply is a reply, not NULL. */
+ * store as unavailable). An error reply is a reply, not NULL. A command goes
+ * to the Redis of the territory of its first key ("tp:{T}:..."; SCAN's MATCH
+ * pattern counts), one without to the default. */
 redisReply *rds_cmd(rds_t *self, const char *fmt, ...);
 redisReply *rds_cmd_argv(rds_t *self, int argc, const char **argv, const size_t *lens);
+/* The connections: 1 + the shards; i = 0 the default, i > 0 shard i's
+ * territory. A command on connection i, whatever its keys (FUNCTION LOAD on
+ * every Redis of the deployment). */
+int rds_shard_count(const rds_t *self);
+const char *rds_shard_territory(const rds_t *self, int i);
+redisReply *rds_cmd_at(rds_t *self, int i, const char *fmt, ...);
 
 /* Pipelining: N appends, then rds_read(N). rds_read fills out[0..n-1] and
- * returns 0, or -1 after a transport error with every out[i] NULL. */
+ * returns 0, or -1 after a transport error with every out[i] NULL. A WAIT
+ * appended goes to every Redis the batch wrote to; its reply is the one
+ * with the fewest replicas. */
 void rds_append_argv(rds_t *self, int argc, const char **argv, const size_t *lens);
 int rds_read(rds_t *self, redisReply **out, int n);
+
+/* With wait_replicas > 0: WAITs (wait_timeout_ms at most) until that many
+ * replicas have every write this connection made — and so everything the
+ * primary had written before the last of them, the replication stream being
+ * one. 1 when they have, 0 when not (or the connection failed); 1 at once
+ * without wait_replicas. For a step whose effect leaves Redis (an SMS sent):
+ * acted on only once it would survive a failover. */
+int rds_replicated(rds_t *self);
 
 /* Replaces every "__LIB__" in code with name; caller frees. */
 char *rds_library_source(const char *code, const char *name);

@@ -50,6 +50,8 @@ typedef struct {
     char tool_key[256];
     /* [endpoints]: where each service is reached */
     conf_map_t endpoints;
+    /* [shards]: territory = host:port of its own Redis (into redis.shards) */
+    conf_map_t shards;
     /* [<service>] */
     char bind[256];
     char events[256];

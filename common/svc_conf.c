@@ -57,6 +57,7 @@ static conf_field_t svc_common_fields[] = {
     CONF_STR_FIELD("bus", "keys_dir", svc_conf_t, keys_dir, ""),
     CONF_STR_FIELD("tool", "key", svc_conf_t, tool_key, ""),
     CONF_MAP_FIELD("endpoints", svc_conf_t, endpoints),
+    CONF_MAP_FIELD("shards", svc_conf_t, shards),
 };
 
 const char *svc_conf_path(int argc, char **argv)
@@ -125,6 +126,33 @@ static int svc_conf_check(const svc_conf_t *c, char *err, size_t errlen)
     return 0;
 }
 
+/* [shards] T = host:port into the Redis settings: each territory's own
+ * Redis. 0, or -1 with the entry at fault. */
+static int svc_conf_shards(svc_conf_t *c, char *err, size_t errlen)
+{
+    c->redis.nshards = 0;
+    for (int i = 0; i < c->shards.n; i++) {
+        const char *t = c->shards.items[i].key, *v = c->shards.items[i].value;
+        const char *colon = strrchr(v, ':');
+        char *end = NULL;
+        long port = colon ? strtol(colon + 1, &end, 10) : 0;
+        if (!ids_valid(t, WIRE_TERRITORY_MAX) || !colon || colon == v || (size_t)(colon - v) >= sizeof c->redis.shards[0].host
+            || !end || *end || port < 1 || port > 65535) {
+            snprintf(err, errlen, "shards.%s: '%s' must be a territory code = host:port", t, v);
+            return -1;
+        }
+        if (c->redis.nshards == RDS_MAX_SHARDS) {
+            snprintf(err, errlen, "shards: %d territories at most", RDS_MAX_SHARDS);
+            return -1;
+        }
+        rds_shard_t *sh = &c->redis.shards[c->redis.nshards++];
+        util_strlcpy(sh->territory, t, sizeof sh->territory);
+        snprintf(sh->host, sizeof sh->host, "%.*s", (int)(colon - v), v);
+        sh->port = (int)port;
+    }
+    return 0;
+}
+
 void svc_password_file(const svc_conf_t *conf, const char *user, char *out, size_t cap)
 {
     const char *tpl = conf->password_file_tpl, *mark = strstr(tpl, "%s");
@@ -155,7 +183,7 @@ int svc_conf_load(const char *path, const char *service, svc_conf_t *conf, const
     if (conf_load(path, tables, def && def->nconf_fields ? 3 : 2, def && def->sections ? def->sections : none, err,
                   errlen) != 0)
         return -1;
-    if (svc_conf_check(conf, err, errlen) != 0)
+    if (svc_conf_check(conf, err, errlen) != 0 || svc_conf_shards(conf, err, errlen) != 0)
         return -1;
 
     /* defaults that depend on other settings */

@@ -10,7 +10,7 @@ set -eu
 PACKAGES="build-essential pkg-config clang libclang-rt-14-dev
 libzmq3-dev libczmq-dev libsodium-dev
 libprotobuf-c-dev protobuf-c-compiler
-libhiredis-dev redis-server redis-tools
+libhiredis-dev redis-server redis-sentinel redis-tools
 libcmocka-dev libjson-c-dev libinih-dev libcsv-dev libglib2.0-dev
 libcairo2-dev libpango1.0-dev fonts-dejavu-core libcurl4-openssl-dev poppler-utils
 libmicrohttpd-dev prometheus chromium
@@ -19,6 +19,8 @@ libsystemd-dev systemd docker-compose iproute2"
 # The services tell systemd they are ready through libsystemd's sd_notify;
 # the deployment tests check the units with systemd-analyze (package systemd)
 # and deploy/compose.yaml with docker-compose (no engine is needed).
+# redis-sentinel: Redis high availability (tests/integration/test_ha.c runs
+# three Sentinels with Debian's binary; docs/operations.md).
 # make demo checks with ss (iproute2) that no other stack holds its ports.
 # The reporter serves HTTP with libmicrohttpd; its tests check /metrics with
 # promtool (package prometheus) and drive the dashboard in Debian's chromium

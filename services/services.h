@@ -30,8 +30,8 @@ static const service_info_t tp_services[] = {
  * not listed here is a misspelling (`[reddis]`) and stops the program that
  * reads the file, with its file and line. */
 static const char *const tp_conf_sections[] = {
-    "redis", "clock", "log", "bus", "retention", "endpoints", "intake", "matcher", "scheduler", "survey", "reporter",
-    "gateway", "season", "tool", NULL,
+    "redis",     "clock",   "log",     "bus",    "retention", "endpoints", "shards", "intake", "matcher",
+    "scheduler", "survey",  "reporter", "gateway", "season",    "tool",      NULL,
 };
 
 #endif

@@ -1,9 +1,11 @@
 /* The SMS channels: the spool folder (one file per message, for the demo,
  * the tests and a local SMS modem's software) and an HTTP provider
- * (http.c). Each message is handed over under its job id: the spool file is
- * named by it and created once (link: an existing one is not overwritten),
- * the provider gets it as Idempotency-Key — a job taken over from a holder
- * that died between handing it over and recording it is not sent twice. */
+ * (http.c). Each message is handed over under its territory and job id
+ * ("42:scheduler:<stream id>"): the spool file is named by it
+ * (42_scheduler_<stream id>.sms) and created once (link: an existing one is
+ * not overwritten), the provider gets it as Idempotency-Key — a job taken
+ * over from a holder that died between handing it over and recording it is
+ * not sent twice, and two territories' jobs of the same id are two. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -109,10 +109,16 @@ static void gw_drop(gw_result_t *r, const char *reason)
     r->reason = reason;
 }
 
-/* Decides what to do with one job now, and sends it when it is to go. */
-static void gw_job(gateway_t *g, const gw_ctx_t *c, int64_t now, gw_result_t *r)
+/* Decides what to do with one job of territory T now, and sends it when it
+ * is to go. */
+static void gw_job(gateway_t *g, const char *T, const gw_ctx_t *c, int64_t now, gw_result_t *r)
 {
     const char *jid = ctx(c, "jid"), *type = ctx(c, "job.type");
+    /* what the outside sees (spool file, Idempotency-Key): T:jid — a job id
+     * is its producer and stream entry id, which two territories' streams
+     * can share */
+    char key[160];
+    snprintf(key, sizeof key, "%s:%s", T, jid);
     msg_kind_t kind;
     memset(r, 0, sizeof *r);
     if (msg_kind_of_job(type, &kind) != 0) {
@@ -123,7 +129,7 @@ static void gw_job(gateway_t *g, const gw_ctx_t *c, int64_t now, gw_result_t *r)
      * (its spool file is the proof): sent, whatever changed since — a drop
      * now (the booking cancelled meanwhile) would record as unsent an SMS
      * the person has, and miss it in the figures */
-    if (!g->http && gateway_spooled(g, jid, &r->segments)) {
+    if (!g->http && gateway_spooled(g, key, &r->segments)) {
         const char *phone = ctx(c, "contact.phone");
         r->outcome = "sent";
         r->channel = "sms";
@@ -207,7 +213,7 @@ static void gw_job(gateway_t *g, const gw_ctx_t *c, int64_t now, gw_result_t *r)
     }
     int retryable;
     r->segments = m.size.segments;
-    if (gateway_send_sms(g, jid, phone, m.text, m.size.segments, r->provider_id, sizeof r->provider_id, &retryable,
+    if (gateway_send_sms(g, key, phone, m.text, m.size.segments, r->provider_id, sizeof r->provider_id, &retryable,
                          r->error, sizeof r->error)
         == 0) {
         r->outcome = "sent";
@@ -328,12 +334,21 @@ static int gw_send_batch(svc_t *s, gateway_t *g, const char *T)
         return 0;
     }
     int n = (int)jobs->elements;
+    /* with [redis] wait_replicas, an SMS leaves only once the replicas have
+     * its job and what made it (a booking, an invitation): after a failover
+     * the new primary knows it was sent. Not yet: the jobs stay leased,
+     * taken again once the lease ends. */
+    if (n > 0 && !rds_replicated(rd)) {
+        log_warn("not_replicated", "jobs=%d action=\"sent after the lease\"", n);
+        freeReplyObject(jobs);
+        return 0;
+    }
     for (int i = 0; i < n; i++) {
         gw_ctx_t x = { jobs->element[i] };
         if (x.pairs->type != REDIS_REPLY_ARRAY)
             continue;
         gw_result_t r;
-        gw_job(g, &x, now, &r);
+        gw_job(g, T, &x, now, &r);
         if (*ctx(&x, "takeover"))
             log_info("job_taken_over", "job=%s", ctx(&x, "jid"));
         gw_result_append(s, g, T, ctx(&x, "jid"), &r, now, day);

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <czmq.h>
 #include <zmq.h>
 /* cmocka needs these three first */
 #include <setjmp.h>
@@ -150,9 +151,31 @@ static pid_t h_spawn(h_env_t *h, const char *log_name, char *const argv[], const
     return pid;
 }
 
+pid_t h_redis_spawn(h_env_t *h, const char *name, const char *bind, int port, const char *extra)
+{
+    char dir[400], conf[440], text[4096];
+    snprintf(dir, sizeof dir, "%s/%s", h->dir, name);
+    if (mkdir(dir, 0700) != 0)
+        return -1;
+    snprintf(conf, sizeof conf, "%s/redis.conf", dir);
+    snprintf(text, sizeof text,
+             "bind %s\nport %d\nprotected-mode yes\ndir %s\naclfile %s/redis/users.acl\n"
+             "appendonly yes\nappendfsync everysec\nsave \"\"\ndaemonize no\nlogfile \"\"\n%s",
+             bind, port, dir, h->dir, extra);
+    if (h_write_file(conf, text) != 0)
+        return -1;
+    char *argv[] = { "redis-server", conf, NULL };
+    return h_spawn_cmd(h, name, argv);
+}
+
 redisContext *h_redis_connect_to(h_env_t *h, int port, int admin)
 {
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, (struct timeval){ 1, 0 });
+    return h_redis_connect_host(h, "127.0.0.1", port, admin);
+}
+
+redisContext *h_redis_connect_host(h_env_t *h, const char *host, int port, int admin)
+{
+    redisContext *c = redisConnectWithTimeout(host, port, (struct timeval){ 1, 0 });
     if (!c || c->err) {
         if (c)
             redisFree(c);
@@ -176,10 +199,16 @@ redisContext *h_redis_connect_to(h_env_t *h, int port, int admin)
 
 static int h_redis_connect(h_env_t *h)
 {
+    h_redis_forget(h);
+    h->admin = h_redis_connect_host(h, h->redis_host[0] ? h->redis_host : "127.0.0.1", h->redis_port, 1);
+    return h->admin ? 0 : -1;
+}
+
+void h_redis_forget(h_env_t *h)
+{
     if (h->admin)
         redisFree(h->admin);
-    h->admin = h_redis_connect_to(h, h->redis_port, 1);
-    return h->admin ? 0 : -1;
+    h->admin = NULL;
 }
 
 static int h_redis_up(h_env_t *h, void *arg)
@@ -546,6 +575,36 @@ void h_service_endpoint(const h_env_t *h, const char *svc, char *out, size_t cap
             h_endpoint(h, i + 1, out, cap);
 }
 
+int h_branches_add(h_env_t *h, const char *const *names, int n, const char *territory)
+{
+    char out[1024], cmd[160];
+    for (int b = 0; b < n; b++) {
+        snprintf(cmd, sizeof cmd, "branch add %s --name %s --territory %s", names[b], names[b], territory);
+        if (h_cli(h, out, sizeof out, cmd) != 0) {
+            fprintf(stderr, "harness: tremplin %s: %s\n", cmd, out);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+client_t *h_branch_client(h_env_t *h, const char *branch, const char *endpoints, int64_t timeout_ms, int tries)
+{
+    char path[400], ep[64];
+    snprintf(path, sizeof path, "%s/curve/branch-secrets/%s.key_secret", h->dir, branch);
+    zcert_t *cert = zcert_load(path);
+    assert_non_null(cert);
+    h_endpoint(h, 6, ep, sizeof ep);
+    client_t *c = client_new(h->zctx, endpoints ? endpoints : ep, branch);
+    client_set_retry(c, timeout_ms, tries);
+    assert_int_equal(client_set_curve(c, zcert_meta(cert, "server-key"), zcert_public_txt(cert), zcert_secret_txt(cert)),
+                     0);
+    zcert_destroy(&cert);
+    char err[256];
+    assert_int_equal(client_connect(c, err, sizeof err), 0);
+    return c;
+}
+
 client_t *h_client(h_env_t *h, const char *endpoints, int64_t timeout_ms, int tries)
 {
     client_t *c = client_new(h->zctx, endpoints, "test");
@@ -613,15 +672,34 @@ int h_cli_as(h_env_t *h, const char *operator_id, char *out, size_t cap, const c
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-int h_conf_set(h_env_t *h, const char *section, const char *key, const char *value)
+/* The instance's config into a static buffer; NULL when unreadable. */
+static char *h_conf_read(h_env_t *h)
 {
+    static char in[32768];
     FILE *f = fopen(h->conf, "r");
     if (!f)
-        return -1;
-    static char in[32768], out[33000];
+        return NULL;
     size_t n = fread(in, 1, sizeof in - 1, f);
     fclose(f);
     in[n] = '\0';
+    return in;
+}
+
+/* The config with the text from at to cut replaced by key = value and
+ * then end, written. */
+static int h_conf_splice(h_env_t *h, const char *in, const char *at, const char *cut, const char *key, const char *value,
+                         const char *end)
+{
+    static char out[33000];
+    snprintf(out, sizeof out, "%.*s%s = %s%s%s", (int)(at - in), in, key, value, end, cut);
+    return h_write_file(h->conf, out);
+}
+
+int h_conf_set(h_env_t *h, const char *section, const char *key, const char *value)
+{
+    char *in = h_conf_read(h);
+    if (!in)
+        return -1;
     char head[80], line_start[80];
     snprintf(head, sizeof head, "[%s]", section);
     snprintf(line_start, sizeof line_start, "\n%s =", key);
@@ -631,13 +709,21 @@ int h_conf_set(h_env_t *h, const char *section, const char *key, const char *val
         return -1;
     at++; /* the key's line */
     char *eol = strchr(at, '\n');
-    snprintf(out, sizeof out, "%.*s%s = %s%s", (int)(at - in), in, key, value, eol ? eol : "");
-    f = fopen(h->conf, "w");
-    if (!f)
+    return h_conf_splice(h, in, at, eol ? eol : "", key, value, "");
+}
+
+int h_conf_add(h_env_t *h, const char *section, const char *key, const char *value)
+{
+    char *in = h_conf_read(h);
+    if (!in)
         return -1;
-    fputs(out, f);
-    fclose(f);
-    return 0;
+    char head[80];
+    snprintf(head, sizeof head, "[%s]\n", section);
+    char *at = strstr(in, head);
+    if (!at)
+        return -1;
+    at += strlen(head);
+    return h_conf_splice(h, in, at, at, key, value, "\n");
 }
 
 void h_log_tail(h_env_t *h, const char *label, int lines)

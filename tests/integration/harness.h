@@ -22,6 +22,7 @@ typedef struct {
     char conf[300];  /* dir/tremplin.conf */
     char build[256]; /* where the binaries are: $TP_BUILD or build/san */
     int redis_port;
+    char redis_host[32]; /* where h_redis goes: "" = 127.0.0.1 (a test moves it after a failover) */
     int base_port;
     pid_t redis_pid;
     redisContext *admin;
@@ -81,9 +82,18 @@ int h_wait_exit(pid_t pid, int timeout_ms, int *status);
 /* kill -<sig> redis-server, then starts it again on the same data; sig 0:
  * it has stopped already (SHUTDOWN), start it again. */
 int h_redis_restart(h_env_t *h, int sig);
+/* Another redis-server of the instance (a replica, a shard): its own folder
+ * dir/<name>/ with a redis.conf like the instance's (the same ACL file, AOF
+ * everysec) on bind:port, plus extra (lines of redis.conf, "" for none);
+ * started as h_spawn_cmd (its log dir/<name>.log). Its pid, or -1. */
+pid_t h_redis_spawn(h_env_t *h, const char *name, const char *bind, int port, const char *extra);
 /* A connection to a redis-server of the test on port (a replica, a
  * Sentinel), logged in as the admin when admin is set; NULL if refused. */
 redisContext *h_redis_connect_to(h_env_t *h, int port, int admin);
+/* The same on another loopback address ("127.0.0.2": another "host"). */
+redisContext *h_redis_connect_host(h_env_t *h, const char *host, int port, int admin);
+/* Drops h_redis's connection: the next command connects to redis_host:redis_port. */
+void h_redis_forget(h_env_t *h);
 /* A command as the Redis admin user (reconnects if needed); NULL on error. */
 redisReply *h_redis(h_env_t *h, const char *fmt, ...);
 long long h_redis_int(h_env_t *h, const char *fmt, ...);
@@ -114,6 +124,14 @@ void h_endpoint(const h_env_t *h, int offset, char *out, size_t cap);
 /* Endpoint of a service's ROUTER as configured. */
 void h_service_endpoint(const h_env_t *h, const char *svc, char *out, size_t cap);
 
+/* A branch system's client (the branch added with `tremplin branch add`):
+ * CURVE with the branch's key pair from the instance's curve/, to endpoints
+ * (NULL: intake's branch endpoint), retry timeout and tries as given,
+ * connected. */
+client_t *h_branch_client(h_env_t *h, const char *branch, const char *endpoints, int64_t timeout_ms, int tries);
+/* `tremplin branch add NAME --name NAME --territory T` for each of the n
+ * names; 0, or -1 (the tool's answer on stderr). */
+int h_branches_add(h_env_t *h, const char *const *names, int n, const char *territory);
 /* A client to endpoints, retry timeout and tries as given. */
 client_t *h_client(h_env_t *h, const char *endpoints, int64_t timeout_ms, int tries);
 /* One command, its reply (free with wire_free) or NULL. */
@@ -214,6 +232,9 @@ int h_write(h_env_t *h, const char *name, const char *text);
 
 /* Sets key in [section] of the instance's config (the line must exist). */
 int h_conf_set(h_env_t *h, const char *section, const char *key, const char *value);
+/* Adds the line key = value at the top of [section] (a key the generated
+ * file does not have, e.g. [redis] sentinels). */
+int h_conf_add(h_env_t *h, const char *section, const char *key, const char *value);
 
 /* SIGHUP to pid, then waits until dir/<label>.log shows one more
  * "event=reloaded". 0, or -1 on timeout. */

@@ -232,7 +232,7 @@ static void spool_path(const char *pid, const char *type, char *path, size_t cap
     for (char *p = jid; *p; p++)
         if (*p == ':')
             *p = '_';
-    snprintf(path, cap, "%s/spool/%s.sms", env.dir, jid);
+    snprintf(path, cap, "%s/spool/42_%s.sms", env.dir, jid);
 }
 
 /* The spool file of pid's job of that type: its text ("" when none). */
@@ -1147,7 +1147,9 @@ static void http_failures_retried_then_flagged(void **state)
     job_of(x.person, "convocation", jid, sizeof jid);
     ms_sleep(1000); /* no third try comes */
     assert_int_equal(__atomic_load_n(&prov.requests, __ATOMIC_SEQ_CST), 2);
-    assert_string_equal(prov.key, jid);
+    char key[160];
+    snprintf(key, sizeof key, "42:%s", jid); /* territory:job id, as the spool file */
+    assert_string_equal(prov.key, key);
     rget(tries, sizeof tries, "HGET tp:{42}:gateway:job:%s tries", jid);
     assert_string_equal(tries, "2");
     assert_int_equal(fig("failed"), 2);
@@ -1204,7 +1206,7 @@ static void dead_holders_job(const char *src, int n, const char *booking, const 
         r = h_redis(&env, "HSET tp:{42}:gateway:job:scheduler:0-%d booking %s", n, booking);
         freeReplyObject(r);
     }
-    snprintf(path, 400, "%s/spool/scheduler_0-%d.sms", env.dir, n);
+    snprintf(path, 400, "%s/spool/42_scheduler_0-%d.sms", env.dir, n);
     assert_int_equal(h_write_file(path, text), 0);
     r = h_redis(&env, "ZADD tp:{42}:gateway:sending %lld scheduler:0-%d", (long long)clock_real_ms() - 1000, n);
     freeReplyObject(r);
@@ -1287,7 +1289,7 @@ static void two_gateways_one_killed_each_sms_once(void **state)
     /* the same, for a job whose booking was cancelled after the dead
      * instance handed its SMS over: the person has it, so it is recorded
      * sent (and counted), not dropped as stale */
-    dead_holders_job(src, 2, "NOSUCHBOOK", "To: +33600000000\nJob: scheduler:0-2\nSegments: 1\n\nsent before the kill\n", st,
+    dead_holders_job(src, 2, "NOSUCHBOOK", "To: +33600000000\nJob: 42:scheduler:0-2\nSegments: 1\n\nsent before the kill\n", st,
                      path);
     assert_string_equal(st, "sent");
     assert_int_equal(count_spool(), N + 2);

@@ -117,30 +117,10 @@ static int replica_caught_up(h_env_t *h, void *arg)
 
 static pid_t start_replica(void)
 {
-    char dir[400], conf[420], text[2048];
-    snprintf(dir, sizeof dir, "%s/replica", env.dir);
-    if (mkdir(dir, 0700) != 0)
-        return -1;
-    snprintf(conf, sizeof conf, "%s/redis.conf", dir);
-    snprintf(text, sizeof text,
-             "bind 127.0.0.1\n"
-             "port %d\n"
-             "protected-mode yes\n"
-             "dir %s\n"
-             "aclfile %s/redis/users.acl\n"
-             "replicaof 127.0.0.1 %d\n"
-             "masteruser admin\n"
-             "masterauth %s\n"
-             "appendonly yes\n"
-             "appendfsync everysec\n"
-             "save \"\"\n"
-             "daemonize no\n"
-             "logfile \"\"\n",
-             replica_port, dir, env.dir, env.redis_port, admin_pass);
-    if (h_write_file(conf, text) != 0)
-        return -1;
-    char *argv[] = { "redis-server", conf, NULL };
-    return h_spawn_cmd(&env, "replica", argv);
+    char extra[512];
+    snprintf(extra, sizeof extra, "replicaof 127.0.0.1 %d\nmasteruser admin\nmasterauth %s\n", env.redis_port,
+             admin_pass);
+    return h_redis_spawn(&env, "replica", "127.0.0.1", replica_port, extra);
 }
 
 static pid_t start_sentinel(void)

@@ -126,19 +126,24 @@ int cli_functions(cli_t *cli, int argc, char **argv)
         return 1;
     }
     int rc = 0;
-    for (int i = 0; i < TP_NSERVICES; i++) {
-        char *src = rds_library_source(code[i], tp_services[i].library);
-        redisReply *x = rds_cmd(r, "FUNCTION LOAD REPLACE %s", src);
-        free(src);
-        if (!x || x->type == REDIS_REPLY_ERROR) {
-            fprintf(stderr, "tremplin: %s: %s\n", tp_services[i].library, x ? x->str : "Redis lost");
-            rc = 1;
-        } else {
-            printf("%s chargée\n", tp_services[i].library);
+    /* into every Redis of the deployment: the default and each shard */
+    for (int k = 0; k < rds_shard_count(r); k++)
+        for (int i = 0; i < TP_NSERVICES; i++) {
+            char *src = rds_library_source(code[i], tp_services[i].library);
+            redisReply *x = rds_cmd_at(r, k, "FUNCTION LOAD REPLACE %s", src);
+            free(src);
+            const char *shard = rds_shard_territory(r, k);
+            if (!x || x->type == REDIS_REPLY_ERROR) {
+                fprintf(stderr, "tremplin: %s: %s\n", tp_services[i].library, x ? x->str : "Redis lost");
+                rc = 1;
+            } else if (shard) {
+                printf("%s chargée (territoire %s)\n", tp_services[i].library, shard);
+            } else {
+                printf("%s chargée\n", tp_services[i].library);
+            }
+            if (x)
+                freeReplyObject(x);
         }
-        if (x)
-            freeReplyObject(x);
-    }
     rds_destroy(&r);
     return rc;
 }
