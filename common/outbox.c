@@ -319,7 +319,18 @@ void outbox_on_reply(outbox_t *self, void *dealer)
                  * not a try (the backoff still grows with the others) */
                 if (!strcmp(err->code, "UNAVAILABLE") && e->tries > 1)
                     e->tries--;
-                int hook = !err->retryable && self->refused
+                /* CONFLICT on the msg_id: the receiver holds this id with
+                 * other content. A bus message's id is derived from the step
+                 * that made it, so that is an earlier run of the same step —
+                 * run again after a failover lost it, with other times in it
+                 * — whose first version the receiver already applied: done,
+                 * not a dead letter (docs/reliability.md, failover). */
+                int superseded = !err->retryable && !strcmp(err->code, "CONFLICT") && !strcmp(err->field, "msg_id");
+                if (superseded)
+                    log_warn("outbox_superseded", "msg_id=%s to=%s reason=\"the receiver applied an earlier run of "
+                             "this step\"", e->msg_id, e->to);
+                int hook = superseded ? 0
+                           : !err->retryable && self->refused
                                ? self->refused(self->refused_arg, e->territory, e->to, e->bytes, e->len, err->code)
                                : 1;
                 if (hook == 0) {

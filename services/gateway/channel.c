@@ -25,6 +25,13 @@ void gateway_spool_name(const char *jid, char *out, size_t cap)
     snprintf(out + i, cap - i, ".sms");
 }
 
+void gateway_job_spool_name(const char *T, const char *jid, char *out, size_t cap)
+{
+    char key[160];
+    snprintf(key, sizeof key, "%s:%s", T, jid);
+    gateway_spool_name(key, out, cap);
+}
+
 int gateway_spooled(const gateway_t *g, const char *jid, int *segments)
 {
     char name[160], path[512], line[128];

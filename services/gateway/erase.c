@@ -93,14 +93,15 @@ static int gw_erase_texts(const gateway_t *g, const char *hashes)
     return n;
 }
 
-/* One person's files: the spool files of their jobs, the texts from their
- * numbers. Returns how many were deleted. */
-static int gw_erase_person_files(const gateway_t *g, const redisReply *e)
+/* One person's files: the spool files of their jobs (handed over as
+ * T:jid, jobs.c), the texts from their numbers. Returns how many were
+ * deleted. */
+static int gw_erase_person_files(const gateway_t *g, const char *T, const redisReply *e)
 {
     int n = gw_erase_texts(g, e->element[1]->str);
     for (size_t j = 2; j < e->elements; j++) {
         char name[160], path[512];
-        gateway_spool_name(e->element[j]->str, name, sizeof name);
+        gateway_job_spool_name(T, e->element[j]->str, name, sizeof name);
         snprintf(path, sizeof path, "%s/%s", g->conf.spool_dir, name);
         n += unlink(path) == 0;
     }
@@ -124,7 +125,7 @@ void gateway_erase_files(svc_t *s)
             const redisReply *e = r->element[i];
             if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
                 continue;
-            int files = gw_erase_person_files(g, e);
+            int files = gw_erase_person_files(g, terr[t], e);
             call_reset(c, "gateway", terr[t], "");
             call_step(c, "erase_files_done");
             call_key(c, "erase_files", "erase_files");

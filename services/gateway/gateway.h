@@ -98,6 +98,8 @@ int gateway_send_sms(gateway_t *g, const char *jid, const char *to, const char *
                      char *provider_id, size_t idcap, int *retryable, char *error, size_t errcap);
 /* The file name a job's SMS gets in the spool (":" is "_"). */
 void gateway_spool_name(const char *jid, char *out, size_t cap);
+/* The spool file of territory T's job jid (handed over as T:jid). */
+void gateway_job_spool_name(const char *T, const char *jid, char *out, size_t cap);
 /* 1 when the spool holds the file of job jid already (an instance handed it
  * over, then died before recording it), with its segments; 0 otherwise. */
 int gateway_spooled(const gateway_t *g, const char *jid, int *segments);

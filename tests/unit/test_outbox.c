@@ -45,6 +45,7 @@ typedef struct {
     int refuse;        /* the receiver answers it with this error (0: acks) */
     int retryable;
     const char *code;
+    const char *field; /* of the error (NULL: "") */
     int silent;        /* the receiver never answers it */
 } entry_t;
 
@@ -217,6 +218,7 @@ static void peer_answer(fx_t *f, const char *mid)
     Tremplin__Ack ack = TREMPLIN__ACK__INIT;
     Tremplin__Error err = TREMPLIN__ERROR__INIT;
     err.code = (char *)e->code;
+    err.field = (char *)(e->field ? e->field : "");
     err.retryable = e->retryable;
     reply.payload_case = e->refuse ? TREMPLIN__ENVELOPE__PAYLOAD_ERROR : TREMPLIN__ENVELOPE__PAYLOAD_ACK;
     if (e->refuse)
@@ -396,19 +398,24 @@ static void test_backoff_doubles_to_the_cap(void **state)
 typedef struct {
     const char *name;
     int refuse, retryable;
-    const char *code;
+    const char *code, *field;
     int silent, route_unknown, route_none;
     const char *dead_error; /* NULL: never dead */
     const char *dead_tries;
+    int done; /* taken as answered (acked), not left pending */
 } dead_case_t;
 
 static const dead_case_t dead_cases[] = {
-    { "refused, not retryable: dead at once", 1, 0, "INVALID_FIELD", 0, 0, 0, "INVALID_FIELD", "1" },
-    { "refused at every try: dead after max_tries", 1, 1, "POISONED_PROBE", 0, 0, 0, "POISONED_PROBE", "3" },
-    { "never answered: dead after max_tries", 0, 0, NULL, 1, 0, 0, "TIMEOUT", "3" },
-    { "the receiver's store is down: not a try", 1, 1, "UNAVAILABLE", 0, 0, 0, NULL, NULL },
-    { "a destination the deployment lacks: dead at once", 0, 0, NULL, 0, 1, 0, "NO_ROUTE", "1" },
-    { "no receiver connected: not a try", 0, 0, NULL, 0, 0, 1, NULL, NULL },
+    { "refused, not retryable: dead at once", 1, 0, "INVALID_FIELD", NULL, 0, 0, 0, "INVALID_FIELD", "1" },
+    { "refused at every try: dead after max_tries", 1, 1, "POISONED_PROBE", NULL, 0, 0, 0, "POISONED_PROBE", "3" },
+    { "never answered: dead after max_tries", 0, 0, NULL, NULL, 1, 0, 0, "TIMEOUT", "3" },
+    { "the receiver's store is down: not a try", 1, 1, "UNAVAILABLE", NULL, 0, 0, 0, NULL, NULL },
+    { "a destination the deployment lacks: dead at once", 0, 0, NULL, NULL, 0, 1, 0, "NO_ROUTE", "1" },
+    { "no receiver connected: not a try", 0, 0, NULL, NULL, 0, 0, 1, NULL, NULL },
+    /* the receiver applied an earlier run of the step that made it (re-run
+     * after a failover, other times in it): done, never a dead letter */
+    { "its id already applied with other content: done", 1, 0, "CONFLICT", "msg_id", 0, 0, 0, NULL, NULL, 1 },
+    { "a conflict on another field: dead at once", 1, 0, "CONFLICT", "external_ref", 0, 0, 0, "CONFLICT", "1" },
 };
 
 static void test_dead_letter_decisions(void **state)
@@ -424,16 +431,21 @@ static void test_dead_letter_decisions(void **state)
         e->refuse = dc->refuse;
         e->retryable = dc->retryable;
         e->code = dc->code;
+        e->field = dc->field;
         e->silent = dc->silent;
         f->route_unknown = dc->route_unknown;
         f->route_none = dc->route_none;
         fx_start(f);
-        for (int round = 0; round < 12 && e->state != E_DEAD; round++) {
+        for (int round = 0; round < 12 && e->state != E_DEAD && e->state != E_ACKED; round++) {
             round_trip(f);
             fake_clock_advance(f->conf.retry_max_ms + f->conf.retry_max_ms / 8 + 1); /* past any deadline */
         }
         outbox_stats_t st = outbox_stats(f->ob);
-        if (dc->dead_error) {
+        if (dc->done) {
+            assert_int_equal(e->state, E_ACKED);
+            assert_int_equal(st.dead, 0);
+            assert_int_equal(outbox_inflight(f->ob), 0);
+        } else if (dc->dead_error) {
             assert_int_equal(e->state, E_DEAD);
             assert_string_equal(e->error, dc->dead_error);
             assert_string_equal(e->tries, dc->dead_tries);

@@ -224,7 +224,10 @@ void season_reply(season_t *s)
         int i = season_find_phone(&s->plan, to);
         if (i < 0 || !r)
             continue; /* someone referred by hand: they answer themselves */
-        tp_key(key, sizeof key, s->T, "gateway", "job:%s", jid);
+        /* the gateway hands a job over as T:jid (services/gateway/jobs.c) */
+        size_t tl = strlen(s->T);
+        const char *job = !strncmp(jid, s->T, tl) && jid[tl] == ':' ? jid + tl + 1 : jid;
+        tp_key(key, sizeof key, s->T, "gateway", "job:%s", job);
         redisReply *x = rds_cmd(r, "HGET %s type", key);
         char buf[32];
         const char *text = x && x->type == REDIS_REPLY_STRING ? season_answer(s, i, x->str, buf, sizeof buf) : NULL;

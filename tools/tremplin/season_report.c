@@ -116,7 +116,7 @@ static void season_journey(season_t *s, const char *pid)
         cli_when_fr(atoll(x->element[0]->str), when, sizeof when);
         freeReplyObject(x);
         char name[200];
-        gateway_spool_name(jobs->element[i]->str, name, sizeof name);
+        gateway_job_spool_name(s->T, jobs->element[i]->str, name, sizeof name);
         snprintf(path, sizeof path, "%s/%s", s->spool_dir, name);
         FILE *f = fopen(path, "r");
         char line[1024], text[1024] = "";
