@@ -81,8 +81,11 @@ static int setup(void **state)
                          "TREMPLIN_SCHEDULER_GENERATE_MS=200", "TREMPLIN_SCHEDULER_LEASE_MS=1000", NULL };
     sched[0] = h_start(&env, "scheduler", "scheduler-a", ea);
     sched[1] = h_start(&env, "scheduler", "scheduler-b", eb);
-    if (h_wait_ready(&env, ep[0], 30000) != 0 || h_wait_ready(&env, ep[1], 30000) != 0)
-        return -1;
+    for (int i = 0; i < 2; i++)
+        if (h_wait_ready(&env, ep[i], 30000) != 0) {
+            fprintf(stderr, "ERROR: setup: scheduler-%c did not answer a Ping at %s in 30 s\n", 'a' + i, ep[i]);
+            return -1;
+        }
     /* a subscriber to both instances' events */
     sub = zmq_socket(env.zctx, ZMQ_SUB);
     int linger = 0;
@@ -93,7 +96,11 @@ static int setup(void **state)
     zmq_connect(sub, ev);
     h_endpoint(&env, 24, ev, sizeof ev);
     zmq_connect(sub, ev);
-    return h_wait_for(&env, session_exists, WED3, 20000);
+    if (h_wait_for(&env, session_exists, WED3, 20000) != 0) {
+        fprintf(stderr, "ERROR: setup: session %s not opened in 20 s\n", WED3);
+        return -1;
+    }
+    return 0;
 }
 
 static int teardown(void **state)
