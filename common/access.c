@@ -1,8 +1,11 @@
 #include "access.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "ids.h"
@@ -117,17 +120,24 @@ int access_service_key(const char *dir, const char *service, const char *territo
     access_service_id(service, id, sizeof id);
     snprintf(path, sizeof path, "%s/%s/%s.key_secret", dir, access_keys.secrets, id);
     snprintf(pub, sizeof pub, "%s/%s/%s.key", dir, access_keys.dir, id);
+    /* the first start: another instance of the same service may be making
+     * it at this very moment — both would write the secret, one reading the
+     * other's half-written file (a scheduler of test_scheduler_ops did not
+     * start, now and then): one at a time, under a lock on the registry */
+    char lockpath[512];
+    snprintf(lockpath, sizeof lockpath, "%s/.service-keys.lock", dir);
+    int lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock >= 0)
+        flock(lock, LOCK_EX);
     struct stat st;
     if (stat(pub, &st) != 0) {
-        /* the first start: another instance of the same service may be
-         * making it at this very moment (then the add fails and the load
-         * below finds the other's) */
         static const char *const meta[] = { "access", "service", NULL };
         char name[64];
         snprintf(name, sizeof name, "service %s", service);
         keyring_add_meta(&access_keys, dir, id, name, territory, "", clock_real_ms(), "", meta, err, errlen);
     }
-    if (keyring_cred_load(path, out, err, errlen) != 0)
-        return -1;
-    return 0;
+    int rc = keyring_cred_load(path, out, err, errlen) != 0 ? -1 : 0;
+    if (lock >= 0)
+        close(lock); /* and its lock with it */
+    return rc;
 }

@@ -180,12 +180,28 @@ void call_arg_list(call_t *c, const char *name, char *const *items, size_t n)
         call_arg_word(c, items[i]);
 }
 
+/* What the ids a step sends are derived from: the command's msg_id — and,
+ * from a CURVE peer (a branch, an operator), its key's, as its mark is
+ * (call_mark_key): two branches may each use one msg_id for their own
+ * commands, and their onward messages must not share an id. */
+static void call_out_seed(const call_t *c, char *out, size_t cap)
+{
+    if (c->peer[0]) {
+        char who[TP_ID_LEN + 1];
+        util_derive_id(c->peer, "peer", 0, who);
+        snprintf(out, cap, "%.16s:%s", who, c->msg_id);
+    } else {
+        snprintf(out, cap, "%s", c->msg_id);
+    }
+}
+
 void call_send(call_t *c, const char *to, const Tremplin__Envelope *env)
 {
     Tremplin__Envelope stamped = *env; /* the caller's stays as it was */
-    char id[TP_ID_LEN + 1];
+    char id[TP_ID_LEN + 1], seed[TP_ID_LEN + 80];
     wire_stamp(&stamped, id, c->msg_id, c->producer, c->territory);
-    util_derive_id(c->msg_id, "out", (unsigned)c->nout, id);
+    call_out_seed(c, seed, sizeof seed);
+    util_derive_id(seed, "out", (unsigned)c->nout, id);
     call_vec_push(&c->out, to, strlen(to));
     call_vec_push(&c->out, id, strlen(id));
     tremplin__envelope__pack(&stamped, call_vec_add(&c->out, tremplin__envelope__get_packed_size(&stamped)));

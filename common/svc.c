@@ -136,9 +136,18 @@ static const char *svc_forbid(void *arg, const char *peer, const Tremplin__Envel
                               char *access, char *why, size_t cap)
 {
     svc_t *s = arg;
-    const keyring_entry_t *who = keyring_by_key(&s->bus_door.keys, peer);
-    if (!who && keyring_door_refresh(&s->bus_door))
-        who = keyring_by_key(&s->bus_door.keys, peer);
+    const keyring_entry_t *who;
+    keyring_verdict_t v = keyring_check(&s->bus_door.keys, peer, clock_real_ms(), &who);
+    if (v == KEYRING_UNKNOWN && keyring_door_refresh(&s->bus_door))
+        v = keyring_check(&s->bus_door.keys, peer, clock_real_ms(), &who);
+    /* a connection opened before its key was revoked, or replaced and past
+     * its window (the handshake applies the same rule): refused command by
+     * command */
+    if (v == KEYRING_REVOKED || v == KEYRING_EXPIRED) {
+        snprintf(why, cap, "La clé %s est %s : commande refusée.", who ? who->id : "?",
+                 v == KEYRING_REVOKED ? "révoquée" : "remplacée (sa période de transition est finie)");
+        return why;
+    }
     const char *no = access_check(who, env, why, cap);
     if (!no && strcmp(who->access, "service")) {
         util_strlcpy(operator, who->id, KEYRING_ID_MAX);

@@ -83,6 +83,51 @@ static const char *probe_as(const char *svc, const char *key, const char *public
     return code;
 }
 
+/* A probe through an open client: its answer's code ("" an Ack, "NONE" no
+ * answer). */
+static const char *probe_on(client_t *c, const char *key)
+{
+    static char code[64];
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT, *reply = NULL;
+    Tremplin__Probe p = TREMPLIN__PROBE__INIT;
+    p.key = (char *)key;
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
+    req.probe = &p;
+    req.territory = "42";
+    client_call(c, &req, &reply);
+    util_strlcpy(code, !reply ? "NONE" : reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR ? reply->error->code : "",
+                 sizeof code);
+    wire_free(reply, NULL);
+    return code;
+}
+
+typedef struct {
+    client_t *c;
+    int n;
+    char key[32];
+} open_conn_t;
+
+/* The open connection of a test, closed by the group's teardown too: a
+ * socket left open when an assertion ends the test would block the
+ * context's end. */
+static client_t *open_client;
+
+static int teardown(void **state)
+{
+    client_destroy(&open_client);
+    return h_group_teardown(state);
+}
+
+/* The open connection's next probe is refused FORBIDDEN (the service has
+ * seen the registry change). */
+static int open_conn_refused(h_env_t *h, void *arg)
+{
+    (void)h;
+    open_conn_t *o = arg;
+    snprintf(o->key, sizeof o->key, "open-after-%d", ++o->n);
+    return !strcmp(probe_on(o->c, o->key), "FORBIDDEN");
+}
+
 static long long probe_recorded(const char *svc, const char *key)
 {
     return h_redis_int(&env, "HEXISTS tp:{42}:%s:probe:seen %s", svc, key);
@@ -156,7 +201,32 @@ static void a_revoked_operator_key_is_refused(void **state)
     snprintf(copy, sizeof copy, "%s/stolen.key_secret", env.dir);
     snprintf(cmd, sizeof cmd, "cp %s %s", key, copy);
     assert_int_equal(system(cmd), 0);
+    /* a connection cora opened before the revocation */
+    keyring_cred_t cora;
+    char err0[256], ep[64];
+    assert_int_equal(keyring_cred_load(key, &cora, err0, sizeof err0), 0);
+    h_service_endpoint(&env, "matcher", ep, sizeof ep);
+    client_t *open = open_client = client_new(env.zctx, ep, "cora-open");
+    client_set_retry(open, 2000, 2);
+    assert_int_equal(client_set_curve(open, env.cred.server_key, cora.public_key, cora.secret_key), 0);
+    assert_int_equal(client_connect(open, err0, sizeof err0), 0);
+    assert_string_equal(probe_on(open, "open-before"), "");
+    /* her key replaced: the old one still served in its window, then, the
+     * window ended, refused command by command on that connection, nothing
+     * recorded */
+    assert_int_equal(h_cli(&env, out, sizeof out, "operator rotate cora"), 0);
+    assert_string_equal(probe_on(open, "open-in-window"), "");
+    assert_int_equal(h_cli(&env, out, sizeof out, "operator retire-old cora"), 0);
+    open_conn_t o = { open, 0, "" };
+    assert_int_equal(h_wait_for(&env, open_conn_refused, &o, 20000), 0);
+    assert_int_equal(probe_recorded("matcher", o.key), 0);
+    client_destroy(&open_client);
+    h_operator_key(&env, "cora", key, sizeof key); /* the new key's file */
+    snprintf(cmd, sizeof cmd, "cp %s %s", key, copy);
+    assert_int_equal(system(cmd), 0);
     assert_int_equal(h_cli(&env, out, sizeof out, "operator revoke cora"), 0);
+    /* a service's own key is not the operator commands' to revoke */
+    assert_int_equal(h_cli(&env, out, sizeof out, "operator revoke svc-matcher"), 2);
     keyring_cred_t stolen;
     char err[256];
     assert_int_equal(keyring_cred_load(copy, &stolen, err, sizeof err), 0);
@@ -404,5 +474,5 @@ int main(void)
         cmocka_unit_test(each_read_of_personal_data_is_in_the_audit_trail),
     };
     h_group_env(&env);
-    return cmocka_run_group_tests_name("access", tests, setup, h_group_teardown);
+    return cmocka_run_group_tests_name("access", tests, setup, teardown);
 }

@@ -639,6 +639,20 @@ static void test_send_packs_envelope(void **state)
     assert_string_equal(back->event->subject_id, "r-123");
     wire_free(back, NULL);
     call_free(&c);
+    /* from CURVE peers (two branches), one msg_id: their onward messages
+     * get ids of their own (each has its own mark), never the same */
+    call_t p1 = { 0 }, p2 = { 0 };
+    call_reset(&p1, "intake", "42", "m1");
+    call_reset(&p2, "intake", "42", "m1");
+    p1.peer = "branch-key-one";
+    p2.peer = "branch-key-two";
+    p1.producer = p2.producer = "intake-1";
+    call_send(&p1, "matcher", &env);
+    call_send(&p2, "matcher", &env);
+    assert_string_not_equal(item(&p1.out, 1, NULL), item(&p2.out, 1, NULL));
+    assert_string_not_equal(item(&p1.out, 1, NULL), id0);
+    call_free(&p1);
+    call_free(&p2);
 }
 
 static void test_error_answers_now(void **state)

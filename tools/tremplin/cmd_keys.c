@@ -218,6 +218,13 @@ static int cli_keys(cli_t *cli, const keyring_kind_t *kind, const char *dir, con
         return cli_keys_add(cli, kind, dir, endpoint_name, argc - 1, argv + 1);
     if (act == 2)
         return cli_keys_list(cli, kind, dir, argc - 1, argv + 1);
+    /* a service's own key (svc-<name>): made and held by the service; a
+     * revocation would delete the secret it starts with, a rotation leave
+     * it on a key about to be refused */
+    for (int i = 1; kind == &access_keys && i < argc; i++)
+        if (!strncmp(argv[i], "svc-", 4))
+            return cli_misuse(cli, "« %s » est la clé d'un service : ni révoquée ni remplacée par cette commande",
+                              argv[i]);
     if (act == 3)
         return cli_keys_rotate(cli, kind, dir, endpoint_name, argc - 1, argv + 1);
     if (act == 4)
