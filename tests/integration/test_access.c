@@ -55,34 +55,6 @@ static int setup(void **state)
     return h_wait_for(&env, h_session_open, MON_T1, 20000);
 }
 
-/* A Probe recording `key` at svc (no route: it stays there), sent with the
- * given keys (NULL public key: no CURVE at all); the answer's code ("" for
- * an Ack, "NONE" when nothing came back). */
-static const char *probe_as(const char *svc, const char *key, const char *public_key, const char *secret_key)
-{
-    static char code[64];
-    char ep[64];
-    h_service_endpoint(&env, svc, ep, sizeof ep);
-    client_t *c = client_new(env.zctx, ep, "intruder");
-    client_set_retry(c, 400, 2);
-    if (public_key)
-        assert_int_equal(client_set_curve(c, env.cred.server_key, public_key, secret_key), 0);
-    char err[128];
-    assert_int_equal(client_connect(c, err, sizeof err), 0);
-    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT, *reply = NULL;
-    Tremplin__Probe p = TREMPLIN__PROBE__INIT;
-    p.key = (char *)key;
-    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_PROBE;
-    req.probe = &p;
-    req.territory = "42";
-    client_call(c, &req, &reply);
-    util_strlcpy(code, !reply ? "NONE" : reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR ? reply->error->code : "",
-                 sizeof code);
-    wire_free(reply, NULL);
-    client_destroy(&c);
-    return code;
-}
-
 /* A probe through an open client: its answer's code ("" an Ack, "NONE" no
  * answer). */
 static const char *probe_on(client_t *c, const char *key)
@@ -98,6 +70,24 @@ static const char *probe_on(client_t *c, const char *key)
     util_strlcpy(code, !reply ? "NONE" : reply->payload_case == TREMPLIN__ENVELOPE__PAYLOAD_ERROR ? reply->error->code : "",
                  sizeof code);
     wire_free(reply, NULL);
+    return code;
+}
+
+/* A Probe recording `key` at svc (no route: it stays there), sent with the
+ * given keys (NULL public key: no CURVE at all); the answer's code ("" for
+ * an Ack, "NONE" when nothing came back). */
+static const char *probe_as(const char *svc, const char *key, const char *public_key, const char *secret_key)
+{
+    char ep[64];
+    h_service_endpoint(&env, svc, ep, sizeof ep);
+    client_t *c = client_new(env.zctx, ep, "intruder");
+    client_set_retry(c, 400, 2);
+    if (public_key)
+        assert_int_equal(client_set_curve(c, env.cred.server_key, public_key, secret_key), 0);
+    char err[128];
+    assert_int_equal(client_connect(c, err, sizeof err), 0);
+    const char *code = probe_on(c, key);
+    client_destroy(&c);
     return code;
 }
 
