@@ -57,12 +57,15 @@ static const cli_command_t cli_commands[] = {
     { "operator", "opérateurs : leurs clés et leurs rôles",
       U("tremplin operator add ID --role trainer|mediator|coordinator [--branch AGENCE] [--trainer FORMATEUR]\n"
         "                         --name NOM [--territory T]")
+      "       tremplin operator rotate ID [--days N]\n"
+      "       tremplin operator retire-old ID\n"
       "       tremplin operator revoke ID\n"
       "       tremplin operator list\n\n"
       "add : la clé d'une personne et son rôle (formateur : la présence de ses séances, --trainer obligatoire ;\n"
       "médiateur : les orientations de son agence, --branch obligatoire ; coordinateur : tout son territoire).\n"
       "Sa clé secrète est à lui remettre ; l'outil la lit dans [tool] key ou $TREMPLIN_KEY.\n"
-      "revoke : ses connexions et ses commandes sont refusées. list : toutes, avec leur rôle et leur état.\n",
+      "rotate : une nouvelle clé, l'ancienne acceptée N jours (7 par défaut) ; retire-old : l'ancienne refusée\n"
+      "dès maintenant. revoke : ses connexions et ses commandes sont refusées. list : toutes, avec leur rôle.\n",
       cli_operator, NULL },
     { "audit", "journal d'audit : qui a envoyé quoi, qui a lu les données de qui",
       U("tremplin audit [--since AAAA-MM-JJ] [--operator ID] [--json]") "\n"
