@@ -32,6 +32,12 @@ void gateway_job_spool_name(const char *T, const char *jid, char *out, size_t ca
     gateway_spool_name(key, out, cap);
 }
 
+const char *gateway_job_of_key(const char *T, const char *key)
+{
+    size_t tl = strlen(T);
+    return !strncmp(key, T, tl) && key[tl] == ':' ? key + tl + 1 : key;
+}
+
 int gateway_spooled(const gateway_t *g, const char *jid, int *segments)
 {
     char name[160], path[512], line[128];

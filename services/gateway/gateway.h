@@ -100,6 +100,9 @@ int gateway_send_sms(gateway_t *g, const char *jid, const char *to, const char *
 void gateway_spool_name(const char *jid, char *out, size_t cap);
 /* The spool file of territory T's job jid (handed over as T:jid). */
 void gateway_job_spool_name(const char *T, const char *jid, char *out, size_t cap);
+/* The job id of a hand-over name (a spool file's Job: line, "T:jid") of
+ * territory T; the name itself when it is not T's. */
+const char *gateway_job_of_key(const char *T, const char *key);
 /* 1 when the spool holds the file of job jid already (an instance handed it
  * over, then died before recording it), with its segments; 0 otherwise. */
 int gateway_spooled(const gateway_t *g, const char *jid, int *segments);

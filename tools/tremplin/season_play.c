@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "gateway/gateway.h"
 #include "keys.h"
 #include "season.h"
 
@@ -224,10 +225,7 @@ void season_reply(season_t *s)
         int i = season_find_phone(&s->plan, to);
         if (i < 0 || !r)
             continue; /* someone referred by hand: they answer themselves */
-        /* the gateway hands a job over as T:jid (services/gateway/jobs.c) */
-        size_t tl = strlen(s->T);
-        const char *job = !strncmp(jid, s->T, tl) && jid[tl] == ':' ? jid + tl + 1 : jid;
-        tp_key(key, sizeof key, s->T, "gateway", "job:%s", job);
+        tp_key(key, sizeof key, s->T, "gateway", "job:%s", gateway_job_of_key(s->T, jid));
         redisReply *x = rds_cmd(r, "HGET %s type", key);
         char buf[32];
         const char *text = x && x->type == REDIS_REPLY_STRING ? season_answer(s, i, x->str, buf, sizeof buf) : NULL;
