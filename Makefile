@@ -85,7 +85,7 @@ HARNESS_OBJ = $(HARNESS_SRC:%.c=$(O)/%.o)
 .PHONY: all deps test test-faults test-ha check demo bench fuzz clean depcheck ensure-deps
 .PRECIOUS: $(O)/gen/%_lua.c $(O)/gen/tremplin.pb-c.c $(O)/%.o
 
-all: depcheck $(SERVICE_BINS) $(O)/bin/tremplin $(UNIT_BINS) $(INTEG_BINS) $(O)/bench/loadgen
+all: depcheck $(SERVICE_BINS) $(O)/bin/tremplin $(UNIT_BINS) $(INTEG_BINS) $(O)/bench/loadgen $(O)/bench/aof_kill
 
 depcheck:
 	@deploy/deps.sh --check
@@ -169,6 +169,11 @@ $(O)/bin/tremplin: $(CLI_OBJ) $(SERVICES:%=$(O)/gen/%_lua.o) $(SVC_LIBS) $(O)/li
 $(O)/bench/loadgen: $(O)/tests/bench/loadgen.o $(SVC_LIBS) $(O)/libtremplin.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(SVC_GROUP) $(O)/libtremplin.a $(LDLIBS)
+
+# what a kill -9 of Redis loses per appendfsync policy (tests/bench/aof-kill.sh)
+$(O)/bench/aof_kill: $(O)/tests/bench/aof_kill.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
 $(FAKE_TESTS:%=$(O)/tests/%): $(O)/tests/%: $(O)/tests/unit/%.o $(FAKE_OBJ) $(O)/libtremplin-core.a
 	@mkdir -p $(dir $@)

@@ -126,9 +126,12 @@ dir $abs/redis
 aclfile $abs/redis/users.acl
 appendonly yes
 appendfilename "appendonly.aof"
-# everysec survives kill -9 of Redis and of any service; 'always' would also
-# survive a power cut, at a cost (ARCHITECTURE.md, reliability rule 5)
-appendfsync everysec
+# always: Redis writes and fsyncs each event loop's commands before it
+# replies, so an acked step survives kill -9 of Redis and a power cut.
+# everysec does not even survive kill -9 when the disk is busy: while a
+# background fsync runs, Redis postpones its write up to 2 s but still
+# replies (docs/reliability.md, "The limits").
+appendfsync always
 aof-use-rdb-preamble yes
 save ""
 daemonize no

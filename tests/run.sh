@@ -39,7 +39,7 @@ for t in $list; do
     p=$(grep -E '^\[  PASSED  \] [0-9]+ test' "$logs/$t.log" | awk '{s += $4} END {print s + 0}')
     f=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$logs/$t.log" | awk '{s += $4} END {print s + 0}')
     k=$(grep -E '^\[  SKIPPED \] [0-9]+ test' "$logs/$t.log" | awk '{s += $4} END {print s + 0}')
-    grep -E '^\[ +(RUN|OK|FAILED|PASSED|SKIPPED|ERROR) +\]|^(tp|COUNTS|ERROR|==[0-9]+==)|runtime error' "$logs/$t.log" | grep -v '^\[ RUN' | tail -n 60
+    grep -E '^\[ +(RUN|OK|FAILED|PASSED|SKIPPED|ERROR) +\]|^(tp|COUNTS|ERROR|audit:|==[0-9]+==)|runtime error' "$logs/$t.log" | grep -v '^\[ RUN' | tail -n 60
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         echo "   $t exited with $rc (see $logs/$t.log)"
         tail -n 30 "$logs/$t.log"

@@ -84,7 +84,7 @@ int h_wait_exit(pid_t pid, int timeout_ms, int *status);
 int h_redis_restart(h_env_t *h, int sig);
 /* Another redis-server of the instance (a replica, a shard): its own folder
  * dir/<name>/ with a redis.conf like the instance's (the same ACL file, AOF
- * everysec) on bind:port, plus extra (lines of redis.conf, "" for none);
+ * always) on bind:port, plus extra (lines of redis.conf, "" for none);
  * started as h_spawn_cmd (its log dir/<name>.log). Its pid, or -1. */
 pid_t h_redis_spawn(h_env_t *h, const char *name, const char *bind, int port, const char *extra);
 /* A connection to a redis-server of the test on port (a replica, a

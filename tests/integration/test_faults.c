@@ -10,7 +10,8 @@
  *   - kill -9 of every service, gateway included, three times each, each
  *     restarted after a seeded downtime (the first gateway kill waits, 10 s
  *     at most, for an SMS in the spool whose job is not recorded yet);
- *   - kill -9 of redis-server, restarted from its AOF (everysec);
+ *   - kill -9 of redis-server, restarted from its AOF (appendfsync always:
+ *     everysec loses acked writes when the disk is busy, docs/reliability.md);
  *   - the scheduler paused with SIGSTOP until the matcher's oldest unacked
  *     message has waited past twice the retry timeout, then SIGCONT;
  *   - a second matcher instance started and killed mid-run (never back:
