@@ -27,7 +27,7 @@ static conf_field_t svc_common_fields[] = {
     CONF_INT_FIELD("redis", "command_timeout_ms", svc_conf_t, redis.command_timeout_ms, "5000"),
     CONF_INT_FIELD("redis", "backoff_max_ms", svc_conf_t, redis.backoff_max_ms, "5000"),
     CONF_INT_FIELD("redis", "wait_replicas", svc_conf_t, redis.wait_replicas, "0"),
-    CONF_INT_FIELD("redis", "wait_timeout_ms", svc_conf_t, redis.wait_timeout_ms, "1000"),
+    CONF_INT_FIELD("redis", "wait_timeout_ms", svc_conf_t, redis.wait_timeout_ms, "500"),
     CONF_BOOL_FIELD("redis", "require_aof", svc_conf_t, redis.require_aof, "yes"),
     CONF_INT_FIELD("clock", "epoch_ms", svc_conf_t, clock_epoch_ms, "0"),
     CONF_INT_FIELD("clock", "start_ms", svc_conf_t, clock_start_ms, "0"),
@@ -99,6 +99,16 @@ static int svc_conf_check(const svc_conf_t *c, char *err, size_t errlen)
         snprintf(err, errlen,
                  "bus: window, retry_window, batch, max_tries, ack_timeout_ms, pump_ms >= 1 and 256 <= max_msg <= %d",
                  SOCK_HARD_MAX);
+        return -1;
+    }
+    /* a step whose WAIT for the replicas times out is answered UNAVAILABLE
+     * (retryable, not one of the sender's max_tries); one answered after the
+     * sender's ack timeout counts as a try: enough of them while no replica
+     * is there (a failover) make dead letters */
+    if (c->redis.wait_replicas > 0 && (c->redis.wait_timeout_ms < 1 || c->redis.wait_timeout_ms >= c->ack_timeout_ms)) {
+        snprintf(err, errlen, "redis.wait_timeout_ms (%lld) must be >= 1 and below bus.ack_timeout_ms (%lld) when "
+                              "redis.wait_replicas > 0",
+                 (long long)c->redis.wait_timeout_ms, (long long)c->ack_timeout_ms);
         return -1;
     }
     /* an owner resends at least every retry_max_ms, which renews its lease:

@@ -27,8 +27,18 @@
  * find the new primary through Sentinel; the clients resend what was not
  * answered, under the same msg_id.
  *
+ * Then the primary flaps: half a second after Sentinel named host B's
+ * Redis, the test pauses it (SIGSTOP, as a stalled machine) until the
+ * Sentinels fail over back to host A's restarted Redis, and resumes it: it
+ * must become host A's replica (as every Redis of the deployment replicates:
+ * as the admin) for any step to be acknowledged again. A loaded machine did
+ * that by itself in a CI run (host B answered no PING within
+ * down-after-milliseconds just after its promotion); the test follows the
+ * primary Sentinel names (failovers= counts the moves). TP_HA_FLAP=0 skips
+ * the pause.
+ *
  * Once the load is over and everything has settled, the services are
- * stopped and the raw state of the new primary is audited (audit.c): every
+ * stopped and the raw state of the last primary is audited (audit.c): every
  * acknowledged referral has one final state, nothing doubled, no oversold
  * session, each SMS once (no gateway found a job it sent taken over by a
  * living one), no dead letter. It prints COUNTS and the times
@@ -80,6 +90,10 @@ static const int killed_inst[NSVC] = { 0, 0, 0, 1, 1, 1 };
 static h_env_t env;
 static char admin_pass[128];
 static int wait_on = 1;
+/* 1: once host B's Redis is the primary, it is paused until Sentinel fails
+ * over back to host A's (TP_HA_FLAP=0: not) */
+static int flap = 1;
+static int64_t paused_ms;
 static pid_t pid_of[NSVC][2];
 static pid_t replica_pid, sentinel_pid[3];
 static char inst_env[NSVC][2][8][128];
@@ -169,6 +183,51 @@ static int sentinel_names(int i, const char *host)
         freeReplyObject(r);
     redisFree(s);
     return ok;
+}
+
+/* The host (0 or 1) that at least two Sentinels name as the primary; -1
+ * while they do not agree. */
+static int sentinel_primary(void)
+{
+    for (int h = 0; h < 2; h++) {
+        int votes = 0;
+        for (int i = 0; i < 3; i++)
+            votes += sentinel_names(i, hosts[h]);
+        if (votes >= 2)
+            return h;
+    }
+    return -1;
+}
+
+/* The test's own Redis connection goes to host p's Redis (the primary
+ * Sentinel names), counting a move. */
+static void follow_primary(int p, int *moves)
+{
+    if (p < 0 || !strcmp(env.redis_host, hosts[p]))
+        return;
+    (*moves)++;
+    util_strlcpy(env.redis_host, hosts[p], sizeof env.redis_host);
+    h_redis_forget(&env);
+}
+
+/* What each Redis says it is (ROLE) and whom each Sentinel names. */
+static void print_redis_roles(void)
+{
+    for (int i = 0; i < 2; i++) {
+        redisContext *c = h_redis_connect_host(&env, hosts[i], env.redis_port, 1);
+        redisReply *r = c ? redisCommand(c, "ROLE") : NULL;
+        printf("tp redis on %s: %s", hosts[i], r && r->type == REDIS_REPLY_ARRAY && r->elements ? r->element[0]->str : "no answer");
+        if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 4 && !strcmp(r->element[0]->str, "slave"))
+            printf(" of %s:%lld, link %s", r->element[1]->str, r->element[2]->integer, r->element[3]->str);
+        printf("\n");
+        if (r)
+            freeReplyObject(r);
+        if (c)
+            redisFree(c);
+    }
+    for (int i = 0; i < 3; i++)
+        printf("tp sentinel %d names %s\n", i + 1,
+               sentinel_names(i, hosts[0]) ? hosts[0] : sentinel_names(i, hosts[1]) ? hosts[1] : "neither");
 }
 
 /* The replica is in sync with the primary (WAIT for it answers at once). */
@@ -345,6 +404,8 @@ static int setup(void **state)
     clock_set_timezone("Europe/Paris");
     const char *w = getenv("TP_HA_WAIT");
     wait_on = !(w && !strcmp(w, "0"));
+    const char *fl = getenv("TP_HA_FLAP");
+    flap = !(fl && !strcmp(fl, "0"));
     if (h_group_setup(state) != 0 || h_read_secret(&env, "admin", admin_pass, sizeof admin_pass) != 0)
         return -1;
     write_timetable();
@@ -536,6 +597,27 @@ static long ghost_dead_letters(void)
     return n;
 }
 
+/* The run's deadline: past it, what the stack was waiting for is said
+ * (the stage, the counts, each Redis's role, each Sentinel's primary, the
+ * services' last problems) before the test fails. */
+static void before_deadline(int64_t t_start, const char *stage)
+{
+    if (clock_real_ms() - t_start < RUN_DEADLINE_MS)
+        return;
+    printf("tp deadline (%d s) passed %s: sent=%d acked=%d acked_after_kill=%d refused=%ld given_up=%ld\n",
+           RUN_DEADLINE_MS / 1000, stage, L.sent, L.acked, L.acked_after, L.refused, L.given_up);
+    print_redis_roles();
+    for (int s = 0; s < NSVC; s++)
+        for (int i = 0; i < 2; i++) {
+            char label[32];
+            snprintf(label, sizeof label, "%s-%d", names[s], i + 1);
+            printf("tp %s: %s, %d warnings, %d errors\n", label, pid_of[s][i] > 0 ? "running" : "killed",
+                   h_log_count(&env, label, "level=warn"), h_log_count(&env, label, "level=error"));
+        }
+    fflush(stdout);
+    fail_msg("the stack did not recover within %d s (%s)", RUN_DEADLINE_MS / 1000, stage);
+}
+
 static void failover_under_load_loses_nothing_acknowledged(void **state)
 {
     (void)state;
@@ -548,7 +630,7 @@ static void failover_under_load_loses_nothing_acknowledged(void **state)
     }
     int64_t t_start = L.start_ms = clock_real_ms();
     while (L.acked < WARMUP_ACKS) {
-        assert_true(clock_real_ms() - t_start < RUN_DEADLINE_MS);
+        before_deadline(t_start, "during the warm-up");
         load_step(5);
     }
 
@@ -583,29 +665,67 @@ static void failover_under_load_loses_nothing_acknowledged(void **state)
     }
     printf("tp killed redis primary and %s at referral %d (%d acked while the replica was cut off)\n",
            "intake-1 matcher-1 scheduler-1 survey-2 reporter-2 gateway-2", L.sent, L.acked_in_pause);
+    /* host B's Redis replicates, from now on, as every Redis of the
+     * deployment does (as the admin): the user it replicated as was the
+     * test's way to cut its link, and host A's restarted Redis does not
+     * have it — were Sentinel to fail over back to host A (it does, now and
+     * then, on a loaded machine: host B answered no PING within
+     * down-after-milliseconds just after its promotion), host B could never
+     * replicate from it, and no step would be acknowledged again */
+    redisContext *b = h_redis_connect_host(&env, hosts[1], env.redis_port, 1);
+    assert_non_null(b);
+    redisReply *mu = redisCommand(b, "CONFIG SET masteruser admin");
+    assert_true(mu && mu->type == REDIS_REPLY_STATUS);
+    freeReplyObject(mu);
+    redisFree(b);
 
     /* the load goes on; Sentinel promotes host B's Redis, the test then
-     * points its own connection there and restarts host A's (systemd would) */
-    int64_t primary_ms = -1, rejoined_ms = -1;
+     * points its own connection there and restarts host A's (systemd would).
+     * The test follows the primary Sentinel names from then on: it may move
+     * again (back to host A: failovers= counts the moves). */
+    int64_t primary_ms = -1, rejoined_ms = -1, looked_ms = 0;
+    int failovers = 0;
     while (L.acked_after < AFTER_ACKS || primary_ms < 0 || rejoined_ms < 0) {
-        assert_true(clock_real_ms() - t_start < RUN_DEADLINE_MS);
+        before_deadline(t_start, primary_ms < 0    ? "waiting for Sentinel to name host B's Redis"
+                                 : rejoined_ms < 0 ? "waiting for the primary to have a replica again (WAIT 1)"
+                                                   : "waiting for acks after the kill");
         load_step(5);
-        if (primary_ms < 0 && sentinel_names(2, hosts[1])) {
+        if (clock_real_ms() - looked_ms < 50)
+            continue;
+        looked_ms = clock_real_ms();
+        int p = sentinel_primary();
+        if (p < 0 || (primary_ms < 0 && p == 0))
+            continue;
+        follow_primary(p, &failovers);
+        if (primary_ms < 0) {
             primary_ms = clock_real_ms() - L.kill_ms;
-            util_strlcpy(env.redis_host, hosts[1], sizeof env.redis_host);
-            h_redis_forget(&env);
             char conf[400];
             snprintf(conf, sizeof conf, "%s/redis/redis.conf", env.dir);
             char *argv[] = { "redis-server", conf, NULL };
             env.redis_pid = h_spawn_cmd(&env, "redis-rejoined", argv);
             assert_true(env.redis_pid > 0);
         }
-        if (primary_ms >= 0 && rejoined_ms < 0 && h_redis_int(&env, "WAIT 1 10") == 1)
+        if (flap == 1 && p == 1 && clock_real_ms() - L.kill_ms - primary_ms > 500) {
+            /* host B's Redis, just promoted, stops answering (a stall of
+             * the machine): Sentinel fails over again, to host A's */
+            h_signal(replica_pid, SIGSTOP);
+            flap = 2;
+            paused_ms = clock_real_ms();
+            printf("tp host B's Redis paused %lld ms after the kill\n", (long long)(clock_real_ms() - L.kill_ms));
+        } else if (flap == 2 && (p == 0 || clock_real_ms() - paused_ms > 30000)) {
+            /* Sentinel may also find host A's Redis not fit to promote
+             * (its last INFO too old): the pause ends after 30 s anyway */
+            h_signal(replica_pid, SIGCONT);
+            flap = 3;
+            printf("tp %s %lld ms after the kill; host B's Redis resumed\n",
+                   p == 0 ? "primary back on host A" : "no failover back to host A", (long long)(clock_real_ms() - L.kill_ms));
+        }
+        if (rejoined_ms < 0 && (flap == 0 || flap == 3) && h_redis_int(&env, "WAIT 1 10") == 1)
             rejoined_ms = clock_real_ms() - L.kill_ms;
     }
     L.stop = 1;
     while (L.acked < L.sent) {
-        assert_true(clock_real_ms() - t_start < RUN_DEADLINE_MS);
+        before_deadline(t_start, "waiting for the last acks");
         load_step(20);
     }
     int64_t t_load = clock_real_ms() - t_start;
@@ -619,7 +739,9 @@ static void failover_under_load_loses_nothing_acknowledged(void **state)
         util_strlcpy(r->rid, L.ref[k].rid, sizeof r->rid);
         util_strlcpy(r->pid, L.ref[k].pid, sizeof r->pid);
     }
+    follow_primary(sentinel_primary(), &failovers);
     int unsettled = h_wait_for(&env, audit_settled, &A, DEADLINE_MS) != 0;
+    follow_primary(sentinel_primary(), &failovers);
     for (int s = 0; s < NSVC; s++) /* the services; Redis and Sentinel stay */
         for (int i = 0; i < 2; i++)
             if (pid_of[s][i] > 0)
@@ -633,10 +755,10 @@ static void failover_under_load_loses_nothing_acknowledged(void **state)
     printf("COUNTS wait_replicas=%d sent=%d acked=%d lost=%ld doubled=%ld oversold=%ld dead=%ld state_off=%ld "
            "counter_off=%ld double_booked=%ld sms=%ld sms_doubled=%ld sent_twice=%ld figures_off=%ld "
            "acked_while_cut_off=%d superseded_dead=%ld "
-           "new_primary_ms=%lld first_ack_after_kill_ms=%lld replica_back_ms=%lld\n",
+           "new_primary_ms=%lld first_ack_after_kill_ms=%lld replica_back_ms=%lld failovers=%d\n",
            wait_on, L.sent, L.acked, a.lost, a.doubled + a.sms_doubled + stolen, a.oversold, a.dead, a.state_off, a.counter_off,
            a.double_booked, a.sms_files, a.sms_doubled, stolen, a.figures_off, L.acked_in_pause, ghosts, (long long)primary_ms,
-           (long long)(L.first_ack_after_ms - L.kill_ms), (long long)rejoined_ms);
+           (long long)(L.first_ack_after_ms - L.kill_ms), (long long)rejoined_ms, failovers);
     fflush(stdout);
     if (unsettled)
         fprintf(stderr, "not settled: %s\n", A.why);

@@ -413,6 +413,45 @@ static void test_events_say_what_the_handler_names(void **state)
     }
 }
 
+/* Settings that must agree are checked at load: with replicas to wait
+ * for, a step's WAIT must end before its sender's ack timeout (a failover
+ * made dead letters with both at 1000 ms). */
+static void test_wait_timeout_below_the_ack_timeout(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *redis, *bus;
+        int ok;
+    } cases[] = {
+        { "wait_replicas = 1\n", "", 1 }, /* the defaults: 500 below 1000 */
+        { "wait_replicas = 1\nwait_timeout_ms = 1000\n", "", 0 },
+        { "wait_replicas = 1\nwait_timeout_ms = 900\n", "ack_timeout_ms = 800\n", 0 },
+        { "wait_replicas = 1\nwait_timeout_ms = 0\n", "", 0 },
+        { "wait_replicas = 0\nwait_timeout_ms = 5000\n", "", 1 }, /* nothing waited for */
+        { "wait_replicas = 2\nwait_timeout_ms = 200\n", "ack_timeout_ms = 300\n", 1 },
+    };
+    char path[] = "/tmp/tremplin-svcconf-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "[redis]\n%s[bus]\nterritories = 42\n%s", cases[i].redis, cases[i].bus);
+        fclose(f);
+        svc_conf_t conf;
+        char err[256] = "";
+        int rc = svc_conf_load(path, "test", &conf, NULL, err, sizeof err);
+        if (cases[i].ok) {
+            assert_int_equal(rc, 0);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(err, "must be >= 1 and below bus.ack_timeout_ms"));
+        }
+    }
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +459,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drain_ends_at_its_deadline, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_second_sigterm_exits_at_once, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_events_say_what_the_handler_names, fx_setup, fx_teardown),
+        cmocka_unit_test(test_wait_timeout_below_the_ack_timeout),
     };
     return cmocka_run_group_tests_name("svc", tests, NULL, NULL);
 }
