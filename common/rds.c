@@ -288,6 +288,21 @@ void rds_persistence(rds_t *self, rds_persistence_t *out)
     *out = self->persistence;
 }
 
+static int rds_conn_ensure(rds_t *self, rds_conn_t *cn);
+
+void rds_persistence_at(rds_t *self, int i, rds_persistence_t *out)
+{
+    if (i <= 0 || i >= self->nconn) {
+        rds_persistence(self, out);
+        return;
+    }
+    rds_conn_t *cn = &self->conn[i];
+    self->shard_persistence.known = 0;
+    if (rds_conn_ensure(self, cn) == 0 && rds_read_persistence(self, cn->ctx, cn->territory) != 0)
+        rds_failed(self, cn);
+    *out = self->shard_persistence;
+}
+
 static int rds_expect_ok(redisContext *c, redisReply *r, const char *what, char *err, size_t errlen)
 {
     int ok = r && r->type != REDIS_REPLY_ERROR;
@@ -468,19 +483,26 @@ static void rds_failed(rds_t *self, rds_conn_t *cn)
 
 /* ------------------------------------------------------------- routing */
 
-/* The territory of the first "tp:{T}" in s[0..len) into t; 0, or -1 when
- * there is none (a command without a territory's key). */
+/* The territory of the first "tp:{T}" or "audit:{T}" (the audit trail,
+ * common/bus.lua, written by the territory's functions) in s[0..len) into
+ * t; 0, or -1 when there is none (a command without a territory's key). */
 static int rds_tag(const char *s, size_t len, const char **t, size_t *tlen)
 {
-    for (size_t i = 0; i + 4 < len; i++)
-        if (s[i] == 't' && !memcmp(s + i, "tp:{", 4)) {
-            const char *end = memchr(s + i + 4, '}', len - i - 4);
-            if (!end)
-                return -1;
-            *t = s + i + 4;
-            *tlen = (size_t)(end - *t);
-            return 0;
-        }
+    for (size_t i = 0; i + 4 < len; i++) {
+        size_t at = 0;
+        if (s[i] == 't' && !memcmp(s + i, "tp:{", 4))
+            at = i + 4;
+        else if (s[i] == 'a' && i + 7 < len && !memcmp(s + i, "audit:{", 7))
+            at = i + 7;
+        if (!at)
+            continue;
+        const char *end = memchr(s + at, '}', len - at);
+        if (!end)
+            return -1;
+        *t = s + at;
+        *tlen = (size_t)(end - *t);
+        return 0;
+    }
     return -1;
 }
 
@@ -656,11 +678,11 @@ int rds_read(rds_t *self, redisReply **out, int n)
     return rc;
 }
 
-int rds_aof_rewrite(rds_t *self, char *err, size_t errlen)
+int rds_aof_rewrite_at(rds_t *self, int i, char *err, size_t errlen)
 {
-    redisReply *r = rds_cmd(self, "BGREWRITEAOF");
+    redisReply *r = rds_cmd_at(self, i, "BGREWRITEAOF");
     if (!r) {
-        snprintf(err, errlen, "Redis unreachable");
+        snprintf(err, errlen, "Redis%s%s unreachable", i > 0 ? " of territory " : "", i > 0 ? self->conn[i].territory : "");
         return -1;
     }
     int rc = 0;
@@ -670,6 +692,21 @@ int rds_aof_rewrite(rds_t *self, char *err, size_t errlen)
     }
     freeReplyObject(r);
     return rc;
+}
+
+int rds_aof_rewrite(rds_t *self, char *err, size_t errlen)
+{
+    int worst = 0;
+    for (int i = 0; i < self->nconn; i++) {
+        char e[256] = "";
+        int rc = rds_aof_rewrite_at(self, i, e, sizeof e);
+        if (rc < 0 || (rc > 0 && worst == 0)) {
+            if (worst >= 0)
+                util_strlcpy(err, e, errlen);
+            worst = rc < 0 ? -1 : worst < 0 ? worst : rc;
+        }
+    }
+    return worst;
 }
 
 int rds_replicated(rds_t *self)

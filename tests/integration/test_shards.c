@@ -286,6 +286,70 @@ static void each_territory_in_its_own_redis(void **state)
     }
 }
 
+/* The person of a referral (branch:external_ref) of territory t. */
+static void person_of(h_env_t *h, const char *t, const char *ref, char *pid)
+{
+    redisReply *r = h_redis(h, "HGET tp:{%s}:intake:ref:%s person_id", t, ref);
+    assert_true(r && r->type == REDIS_REPLY_STRING);
+    util_strlcpy(pid, r->str, TP_ID_LEN + 1);
+    freeReplyObject(r);
+}
+
+/* aof_rewrites of the Redis of h (INFO persistence). */
+static long long aof_rewrites(h_env_t *h)
+{
+    redisReply *r = h_redis(h, "INFO persistence");
+    const char *at = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "aof_rewrites:") : NULL;
+    long long n = at ? atoll(at + strlen("aof_rewrites:")) : -1;
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+/* The tool's reads, the audit trail and an erasure go to the territory's
+ * own Redis: a person of territory 43 looked up (the read written in
+ * audit:{43}, on 43's Redis, by intake's function), `tremplin audit`
+ * showing it (it read the default Redis before), and `tremplin person
+ * erase` rewriting the AOF of 43's Redis (it rewrote the default's, where
+ * the person's data never was). Services started again: the test before
+ * stopped them for its audit. */
+static void the_tools_reads_audit_and_erasure_reach_the_territorys_redis(void **state)
+{
+    (void)state;
+    static const char *const gw[] = { "TREMPLIN_GATEWAY_TICK_MS=50", NULL };
+    static char out[16384];
+    /* territory 43's coordinator (the admin works for 42) */
+    if (h_cli(&env, out, sizeof out, "operator add coord-43 --role coordinator --name Coordinatrice --territory 43") != 0)
+        fail_msg("operator add: %s", out);
+    nsvc = 0;
+    assert_int_equal(started(h_start_ready(&env, "intake", "intake-again", NULL, DEADLINE_MS)), 0);
+    assert_int_equal(start_scheduler(1), 0);
+    assert_int_equal(started(h_start_ready(&env, "survey", NULL, NULL, DEADLINE_MS)), 0);
+    assert_int_equal(started(h_start_ready(&env, "gateway", "gateway-again", gw, DEADLINE_MS)), 0);
+    char pid[TP_ID_LEN + 1];
+    person_of(&env_b, "43", "bellevue:SH43-000", pid);
+    if (h_cli_as(&env, "coord-43", out, sizeof out, "person show --ref bellevue:SH43-000") != 0)
+        fail_msg("person show: %s", out);
+    assert_int_equal(h_redis_int(&env_b, "XLEN audit:{43}"), 1);
+    assert_int_equal(h_redis_int(&env, "EXISTS audit:{43}"), 0);
+    assert_int_equal(h_cli_as(&env, "coord-43", out, sizeof out, "audit"), 0);
+    if (!strstr(out, pid))
+        fail_msg("audit: %s", out);
+
+    person_of(&env_b, "43", "bellevue:SH43-001", pid);
+    assert_int_equal(h_redis_int(&env_b, "EXISTS tp:{43}:intake:contact:%s", pid), 1);
+    long long before_b = aof_rewrites(&env_b), before_a = aof_rewrites(&env);
+    if (h_cli_as(&env, "coord-43", out, sizeof out, "person erase --ref bellevue:SH43-001") != 0)
+        fail_msg("person erase: %s", out);
+    assert_non_null(strstr(out, "Fichier AOF de Redis réécrit"));
+    assert_int_equal(h_redis_int(&env_b, "EXISTS tp:{43}:intake:contact:%s", pid), 0);
+    printf("tp aof rewrites: territory 43's Redis %lld -> %lld, territory 42's %lld -> %lld\n", before_b,
+           aof_rewrites(&env_b), before_a, aof_rewrites(&env));
+    assert_true(aof_rewrites(&env_b) > before_b);
+    for (int i = 0; i < nsvc; i++)
+        h_signal(svc_pids[i], SIGKILL);
+}
+
 /* A map entry that is not host:port stops a service at start, saying which. */
 static void a_bad_shard_entry_is_refused(void **state)
 {
@@ -303,6 +367,7 @@ int main(void)
     h_test_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_territory_in_its_own_redis),
+        cmocka_unit_test(the_tools_reads_audit_and_erasure_reach_the_territorys_redis),
         cmocka_unit_test(a_bad_shard_entry_is_refused),
     };
     h_group_env(&env);

@@ -57,15 +57,19 @@ static void er_parts(rds_t *r, const char *T, const char *pid, int64_t erased_ms
 
 static int er_done(const erase_parts_t *p) { return p->scheduler && p->survey && p->gateway && p->files; }
 
-/* The AOF rewritten once: asked when no rewrite runs (one running copies
- * the data as it was before the erasure), then waited for. 0, or -1 when
- * Redis refused or the deadline passed (told). */
-static int er_rewrite(rds_t *r, int64_t deadline)
+/* The AOF of territory T's Redis (its shard's, else the default) rewritten
+ * once: asked when no rewrite runs (one running copies the data as it was
+ * before the erasure), then waited for. 0, or -1 when Redis refused or the
+ * deadline passed (told). */
+static int er_rewrite(rds_t *r, const char *T, int64_t deadline)
 {
-    int asked = 0;
+    int at = 0, asked = 0;
+    for (int i = 1; i < rds_shard_count(r); i++)
+        if (!strcmp(rds_shard_territory(r, i), T))
+            at = i;
     for (;;) {
         rds_persistence_t p;
-        rds_persistence(r, &p);
+        rds_persistence_at(r, at, &p);
         if (!p.known) {
             fprintf(stderr, "tremplin : Redis injoignable : le fichier AOF n'a pas été réécrit\n");
             return -1;
@@ -79,7 +83,7 @@ static int er_rewrite(rds_t *r, int64_t deadline)
         }
         if (!p.aof_rewriting) {
             char err[256];
-            int rc = rds_aof_rewrite(r, err, sizeof err);
+            int rc = rds_aof_rewrite_at(r, at, err, sizeof err);
             if (rc < 0) {
                 fprintf(stderr, "tremplin : Redis refuse de réécrire le fichier AOF : %s\n", err);
                 return -1;
@@ -159,7 +163,7 @@ int cli_person_erase(cli_t *cli, int argc, char **argv)
                 p.gateway ? "" : " notifications", p.gateway && !p.files ? " fichiers SMS" : "");
         return CLI_UNREACHABLE;
     }
-    if (er_rewrite(r, clock_real_ms() + wait_s * 1000) != 0)
+    if (er_rewrite(r, T, clock_real_ms() + wait_s * 1000) != 0)
         return CLI_UNREACHABLE;
     printf("Personne %s : données personnelles effacées : coordonnées (nom, téléphone, adresse), %ld commentaire%s, "
            "%ld fichier%s de SMS, %ld numéro%s de téléphone connu%s de la passerelle ; consentements retirés ; "
