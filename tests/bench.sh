@@ -1,5 +1,5 @@
 #!/bin/sh
-# Bus throughput on this machine: a private Redis (AOF everysec) and real
+# Bus throughput on this machine: a private Redis (AOF, setup.sh's appendfsync always) and real
 # services on loopback, driven by `tremplin probe`. Prints one line per case;
 # BENCHMARKS.md records the figures with this command.
 #
@@ -36,7 +36,7 @@ run() { # label, probe args
     "$build/bin/tremplin" probe "$@"
 }
 if [ "${BENCH_BUS:-1}" = 1 ]; then # BENCH_BUS=0: the referral benchmark only
-echo "bus throughput ($(nproc) cores, Redis AOF everysec, $(date -u +%Y-%m-%d))"
+echo "bus throughput ($(nproc) cores, Redis AOF appendfsync $(awk '/^appendfsync/ { print $2 }' "$dir/redis/redis.conf"), $(date -u +%Y-%m-%d))"
 run "1 hop, window 1 (one at a time)" --count 5000 --window 1 matcher
 run "1 hop, window 100" --count 50000 --window 100 matcher
 run "1 hop, window 1000" --count 50000 --window 1000 matcher
@@ -62,6 +62,7 @@ fi
 #   BENCH_SIZES="10000 100000"  (1000000 takes ~10 min and ~5 GB of Redis)
 #   BENCH_WINDOW=640            referrals not yet final, closed loop
 #   BENCH_RATES="1000 10000"    open-loop rates (BENCH_OPEN_COUNT each)
+#   BENCH_FSYNC=everysec        Redis's appendfsync (setup.sh's: always)
 admin() { redis-cli -p "$base" --user admin --pass "$(cat "$dir/secrets/admin.pass")" --no-auth-warning "$@"; }
 kill_stack() { for p in $pids; do kill -9 "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=""; }
 scaled_timetable() { # the instance's timetable: 64 weekly slots of 100 seats
@@ -101,6 +102,8 @@ start_stack() { # a fresh instance: Redis, intake, matcher, scheduler, 20 branch
     rm -rf "$dir"
     mkdir -p "$dir"
     deploy/setup.sh "$dir" "$base" "$base" >/dev/null
+    # BENCH_FSYNC=everysec: what appendfsync always (setup.sh's) costs
+    [ -n "${BENCH_FSYNC:-}" ] && sed -i "s/^appendfsync .*/appendfsync $BENCH_FSYNC/" "$dir/redis/redis.conf"
     scaled_timetable "$dir/timetable.json"
     redis-server "$dir/redis/redis.conf" > "$dir/redis.log" 2>&1 &
     redis_pid=$!
