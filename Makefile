@@ -184,7 +184,7 @@ $(GW_TESTS:%=$(O)/tests/%): $(O)/tests/%: $(O)/tests/unit/%.o $(O)/libsvc-gatewa
 	$(CC) $(LDFLAGS) -o $@ $< $(O)/libsvc-gateway.a $(O)/libtremplin.a $(CMOCKA_LIBS) $(GW_LIBS) $(LDLIBS)
 
 # the demo season's scenario is the tool's (tools/tremplin/season_plan.c)
-$(O)/tests/test_season_plan: $(O)/tests/unit/test_season_plan.o $(O)/tools/tremplin/season_plan.o
+$(O)/tests/test_season_plan: $(O)/tests/unit/test_season_plan.o $(O)/tools/tremplin/season_plan.o $(O)/libtremplin-core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 

@@ -263,28 +263,13 @@ audit_days = 365
 [season]
 ; the demo season (\`tremplin season\`, played by \`make demo\`): how many people
 ; are referred over how many weeks (ending this week), and how they behave,
-; in percent: profiles (the rest go to initiation), no mobile (a letter
-; instead), consent refused, at their first workshop absent or excused,
-; ANNULER to their first reminder, NON to an offered seat, answer the
-; survey by SMS, of whom very satisfied and wanting another workshop; the
-; week the digital space is closed for holidays and the week a trainer is
-; away two days (0: none)
-people = 350
-weeks = 12
-improvement_pct = 18
-budget_pct = 10
-autonomous_pct = 8
-no_mobile_pct = 12
-no_consent_pct = 3
-noshow_pct = 12
-excused_pct = 5
-cancel_pct = 10
-decline_pct = 25
-survey_answer_pct = 80
-very_satisfied_pct = 95
-wants_more_pct = 80
-holiday_week = 8
-absence_week = 5
+; in percent. Keys: people, weeks, improvement_pct, budget_pct,
+; autonomous_pct, no_mobile_pct, no_consent_pct, noshow_pct, excused_pct,
+; cancel_pct, decline_pct, survey_answer_pct, very_satisfied_pct,
+; wants_more_pct, holiday_week, absence_week — what each means and its
+; default: README.md, "The demo season: what you see". Set one here to
+; change it, e.g.
+; people = 500
 
 [endpoints]
 intake = tcp://127.0.0.1:$((base + 1))

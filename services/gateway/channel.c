@@ -25,10 +25,12 @@ void gateway_spool_name(const char *jid, char *out, size_t cap)
     snprintf(out + i, cap - i, ".sms");
 }
 
+void gateway_job_key(const char *T, const char *jid, char *out, size_t cap) { snprintf(out, cap, "%s:%s", T, jid); }
+
 void gateway_job_spool_name(const char *T, const char *jid, char *out, size_t cap)
 {
     char key[160];
-    snprintf(key, sizeof key, "%s:%s", T, jid);
+    gateway_job_key(T, jid, key, sizeof key);
     gateway_spool_name(key, out, cap);
 }
 

@@ -98,7 +98,11 @@ int gateway_send_sms(gateway_t *g, const char *jid, const char *to, const char *
                      char *provider_id, size_t idcap, int *retryable, char *error, size_t errcap);
 /* The file name a job's SMS gets in the spool (":" is "_"). */
 void gateway_spool_name(const char *jid, char *out, size_t cap);
-/* The spool file of territory T's job jid (handed over as T:jid). */
+/* The name territory T's job jid is handed over as (spool file, Job: line,
+ * Idempotency-Key): T:jid — a job id is its producer and stream entry id,
+ * which two territories' streams can share. */
+void gateway_job_key(const char *T, const char *jid, char *out, size_t cap);
+/* The spool file of territory T's job jid (gateway_job_key's name). */
 void gateway_job_spool_name(const char *T, const char *jid, char *out, size_t cap);
 /* The job id of a hand-over name (a spool file's Job: line, "T:jid") of
  * territory T; the name itself when it is not T's. */

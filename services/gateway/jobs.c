@@ -114,11 +114,8 @@ static void gw_drop(gw_result_t *r, const char *reason)
 static void gw_job(gateway_t *g, const char *T, const gw_ctx_t *c, int64_t now, gw_result_t *r)
 {
     const char *jid = ctx(c, "jid"), *type = ctx(c, "job.type");
-    /* what the outside sees (spool file, Idempotency-Key): T:jid — a job id
-     * is its producer and stream entry id, which two territories' streams
-     * can share */
-    char key[160];
-    snprintf(key, sizeof key, "%s:%s", T, jid);
+    char key[160]; /* what the outside sees (spool file, Idempotency-Key) */
+    gateway_job_key(T, jid, key, sizeof key);
     msg_kind_t kind;
     memset(r, 0, sizeof *r);
     if (msg_kind_of_job(type, &kind) != 0) {

@@ -17,24 +17,6 @@
 
 #define DAY_MS 86400000LL
 
-static const conf_field_t season_conf_fields[] = {
-    CONF_INT_FIELD("season", "people", season_rates_t, people, "350"),
-    CONF_INT_FIELD("season", "weeks", season_rates_t, weeks, "12"),
-    CONF_INT_FIELD("season", "improvement_pct", season_rates_t, improvement_pct, "18"),
-    CONF_INT_FIELD("season", "budget_pct", season_rates_t, budget_pct, "10"),
-    CONF_INT_FIELD("season", "autonomous_pct", season_rates_t, autonomous_pct, "8"),
-    CONF_INT_FIELD("season", "no_mobile_pct", season_rates_t, no_mobile_pct, "12"),
-    CONF_INT_FIELD("season", "no_consent_pct", season_rates_t, no_consent_pct, "3"),
-    CONF_INT_FIELD("season", "noshow_pct", season_rates_t, noshow_pct, "12"),
-    CONF_INT_FIELD("season", "excused_pct", season_rates_t, excused_pct, "5"),
-    CONF_INT_FIELD("season", "cancel_pct", season_rates_t, cancel_pct, "10"),
-    CONF_INT_FIELD("season", "decline_pct", season_rates_t, decline_pct, "25"),
-    CONF_INT_FIELD("season", "survey_answer_pct", season_rates_t, survey_answer_pct, "80"),
-    CONF_INT_FIELD("season", "very_satisfied_pct", season_rates_t, very_satisfied_pct, "95"),
-    CONF_INT_FIELD("season", "wants_more_pct", season_rates_t, wants_more_pct, "80"),
-    CONF_INT_FIELD("season", "holiday_week", season_rates_t, holiday_week, "8"),
-    CONF_INT_FIELD("season", "absence_week", season_rates_t, absence_week, "5"),
-};
 
 /* the business instants of a day the season acts at (local minutes):
  * referrals and answers, the morning's attendance, the afternoon's, answers */
@@ -201,7 +183,7 @@ int cli_season(cli_t *cli, int argc, char **argv)
     s.T = cli->territories[0];
     season_rates_t rates;
     season_rates_default(&rates);
-    if (cli_conf_part(cli, "season", season_conf_fields, TP_ARRAY_LEN(season_conf_fields), &rates) != 0)
+    if (cli_conf_part(cli, "season", season_conf_fields, SEASON_NCONF_FIELDS, &rates) != 0)
         return CLI_REFUSED;
     char err[256], conf[512];
     if (season_plan_make((uint64_t)seed, &rates, &s.plan, err, sizeof err) != 0) {

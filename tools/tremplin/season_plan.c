@@ -23,24 +23,32 @@ const char *const season_mediator_ids[SEASON_NMEDIATORS] = { "med-pimms-01", "me
                                                              "med-emmaus-02" };
 const char *const season_partner_ids[2] = { "pimms", "emmaus-connect" };
 
+/* [season] of the configuration: each rate, its key and its default (the
+ * one place they are written; README.md's table documents them). */
+const conf_field_t season_conf_fields[SEASON_NCONF_FIELDS] = {
+    CONF_INT_FIELD("season", "people", season_rates_t, people, "350"),
+    CONF_INT_FIELD("season", "weeks", season_rates_t, weeks, "12"),
+    CONF_INT_FIELD("season", "improvement_pct", season_rates_t, improvement_pct, "18"),
+    CONF_INT_FIELD("season", "budget_pct", season_rates_t, budget_pct, "10"),
+    CONF_INT_FIELD("season", "autonomous_pct", season_rates_t, autonomous_pct, "8"),
+    CONF_INT_FIELD("season", "no_mobile_pct", season_rates_t, no_mobile_pct, "12"),
+    CONF_INT_FIELD("season", "no_consent_pct", season_rates_t, no_consent_pct, "3"),
+    CONF_INT_FIELD("season", "noshow_pct", season_rates_t, noshow_pct, "12"),
+    CONF_INT_FIELD("season", "excused_pct", season_rates_t, excused_pct, "5"),
+    CONF_INT_FIELD("season", "cancel_pct", season_rates_t, cancel_pct, "10"),
+    CONF_INT_FIELD("season", "decline_pct", season_rates_t, decline_pct, "25"),
+    CONF_INT_FIELD("season", "survey_answer_pct", season_rates_t, survey_answer_pct, "80"),
+    CONF_INT_FIELD("season", "very_satisfied_pct", season_rates_t, very_satisfied_pct, "95"),
+    CONF_INT_FIELD("season", "wants_more_pct", season_rates_t, wants_more_pct, "80"),
+    CONF_INT_FIELD("season", "holiday_week", season_rates_t, holiday_week, "8"),
+    CONF_INT_FIELD("season", "absence_week", season_rates_t, absence_week, "5"),
+};
+
 void season_rates_default(season_rates_t *r)
 {
-    *r = (season_rates_t){ .people = 350,
-                           .weeks = 12,
-                           .improvement_pct = 18,
-                           .budget_pct = 10,
-                           .autonomous_pct = 8,
-                           .no_mobile_pct = 12,
-                           .no_consent_pct = 3,
-                           .noshow_pct = 12,
-                           .excused_pct = 5,
-                           .cancel_pct = 10,
-                           .decline_pct = 25,
-                           .survey_answer_pct = 80,
-                           .very_satisfied_pct = 95,
-                           .wants_more_pct = 80,
-                           .holiday_week = 8,
-                           .absence_week = 5 };
+    memset(r, 0, sizeof *r);
+    for (size_t i = 0; i < SEASON_NCONF_FIELDS; i++)
+        conf_set(&season_conf_fields[i], r, season_conf_fields[i].def);
 }
 
 int season_rates_check(const season_rates_t *r, char *err, size_t cap)

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "conf.h"
 
 #define SEASON_MAX_PEOPLE 5000
 #define SEASON_MAX_WEEKS 52
@@ -74,6 +75,9 @@ extern const char *const season_branch_names[SEASON_NBRANCHES];
 extern const char *const season_mediator_ids[SEASON_NMEDIATORS];
 extern const char *const season_partner_ids[2];
 
+/* [season]'s keys and defaults, and the defaults alone. */
+#define SEASON_NCONF_FIELDS 16
+extern const conf_field_t season_conf_fields[SEASON_NCONF_FIELDS];
 void season_rates_default(season_rates_t *r);
 /* 0, or -1 with the reason (English, for the caller to wrap) when a rate is
  * out of range. */
