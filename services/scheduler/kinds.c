@@ -28,17 +28,23 @@ int scheduler_load_kinds(svc_t *s, timetable_t *tt, catalogue_t *cat, const char
     matcher_conf_t mc;
     char err[512], warning[400];
     timetable_t fresh = { 0 };
+    /* both read and checked together before either replaces the live one
+     * (a reload refused keeps serving the old pair) */
+    catalogue_t *fresh_cat = xcalloc(1, sizeof *fresh_cat);
     if (svc_conf_peer(s, "scheduler", scheduler_conf_fields, scheduler_nconf_fields, &sc, err, sizeof err) != 0
         || svc_conf_peer(s, "matcher", matcher_conf_fields, matcher_nconf_fields, &mc, err, sizeof err) != 0
         || timetable_load(sc.timetable_path, &fresh, err, sizeof err) != 0
-        || catalogue_load(mc.catalogue_path, cat, err, sizeof err) != 0
-        || scheduler_check_kinds(&fresh, cat, mc.catalogue_path, err, sizeof err, warning, sizeof warning) != 0) {
+        || catalogue_load(mc.catalogue_path, fresh_cat, err, sizeof err) != 0
+        || scheduler_check_kinds(&fresh, fresh_cat, mc.catalogue_path, err, sizeof err, warning, sizeof warning) != 0) {
         log_error(failed_event, "reason=\"%s\"", err);
         timetable_free(&fresh);
+        free(fresh_cat);
         return -1;
     }
     timetable_free(tt);
     *tt = fresh;
+    *cat = *fresh_cat;
+    free(fresh_cat);
     if (warning[0])
         log_warn("kinds_unserved", "timetable=%s catalogue=%s reason=\"%s\"", sc.timetable_path, mc.catalogue_path,
                  warning);
