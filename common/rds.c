@@ -292,15 +292,18 @@ static int rds_conn_ensure(rds_t *self, rds_conn_t *cn);
 
 void rds_persistence_at(rds_t *self, int i, rds_persistence_t *out)
 {
-    if (i <= 0 || i >= self->nconn) {
-        rds_persistence(self, out);
+    if (i < 0 || i >= self->nconn)
+        i = 0;
+    rds_conn_t *cn = &self->conn[i];
+    rds_persistence_t *seen = i ? &self->shard_persistence : &self->persistence;
+    seen->known = 0;
+    if (rds_conn_ensure(self, cn) != 0) {
+        memset(out, 0, sizeof *out);
         return;
     }
-    rds_conn_t *cn = &self->conn[i];
-    self->shard_persistence.known = 0;
-    if (rds_conn_ensure(self, cn) == 0 && rds_read_persistence(self, cn->ctx, cn->territory) != 0)
+    if (rds_read_persistence(self, cn->ctx, cn->territory) != 0)
         rds_failed(self, cn);
-    *out = self->shard_persistence;
+    *out = *seen;
 }
 
 static int rds_expect_ok(redisContext *c, redisReply *r, const char *what, char *err, size_t errlen)
@@ -692,21 +695,6 @@ int rds_aof_rewrite_at(rds_t *self, int i, char *err, size_t errlen)
     }
     freeReplyObject(r);
     return rc;
-}
-
-int rds_aof_rewrite(rds_t *self, char *err, size_t errlen)
-{
-    int worst = 0;
-    for (int i = 0; i < self->nconn; i++) {
-        char e[256] = "";
-        int rc = rds_aof_rewrite_at(self, i, e, sizeof e);
-        if (rc < 0 || (rc > 0 && worst == 0)) {
-            if (worst >= 0)
-                util_strlcpy(err, e, errlen);
-            worst = rc < 0 ? -1 : worst < 0 ? worst : rc;
-        }
-    }
-    return worst;
 }
 
 int rds_replicated(rds_t *self)

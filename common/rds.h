@@ -62,15 +62,13 @@ int rds_parse_persistence(const char *info, rds_persistence_t *out);
 
 typedef struct rds rds_t;
 
-/* Asks Redis to rewrite its AOF (BGREWRITEAOF), so that what was deleted
- * leaves the disk too (the old files go once the new base is written):
- * rds_aof_rewrite_at on connection i (see rds_shard_count), rds_aof_rewrite
- * on every Redis of the deployment (the default and each shard's).
+/* Asks the Redis of connection i (see rds_shard_count: 0 the default, i > 0
+ * a shard's) to rewrite its AOF (BGREWRITEAOF), so that what was deleted
+ * leaves the disk too (the old files go once the new base is written).
  * 0 started, or scheduled after the child Redis runs now; 1 a rewrite runs
  * already — it copies the data as it was when it started, so ask again once
  * it is over (aof_rewriting 0); -1 refused or Redis failed (err says why). */
 int rds_aof_rewrite_at(rds_t *self, int i, char *err, size_t errlen);
-int rds_aof_rewrite(rds_t *self, char *err, size_t errlen);
 
 rds_t *rds_new(const rds_conf_t *conf, const char *client_name);
 void rds_destroy(rds_t **self_p);
@@ -96,7 +94,7 @@ int rds_connect(rds_t *self, char *err, size_t errlen);
  * read at the last connect attempt (known = 0 if never). */
 void rds_persistence(rds_t *self, rds_persistence_t *out);
 /* The same of connection i (0 the default, i > 0 a shard's), read now
- * (known = 0 when it cannot be). */
+ * (known = 0 when it cannot be: not connected, or the read failed). */
 void rds_persistence_at(rds_t *self, int i, rds_persistence_t *out);
 
 /* 0 when every connection is up; otherwise tries to connect those down

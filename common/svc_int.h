@@ -77,7 +77,7 @@ struct svc {
      * it is over bus.outbox_max (edge commands are then refused: BUSY) */
     long long backlog[SVC_MAX_TERRITORIES];
     int busy[SVC_MAX_TERRITORIES];
-    int aof_due; /* a purge removed data; its AOF rewrite is not asked yet */
+    uint32_t aof_due; /* connections (bit i: rds connection i) whose AOF rewrite a purge still owes */
     /* [bus] keys_dir set: the command ROUTER is this door's (CURVE, ZAP from
      * the bus registry), and this is the service's own key */
     int auth;

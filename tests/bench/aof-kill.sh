@@ -18,6 +18,7 @@ port=$(( 20000 + $$ % 20000 ))
 loaders=""
 cleanup() {
     for p in $loaders; do kill "$p" 2>/dev/null; done
+    pkill -f "of=$dir/load" 2>/dev/null # the dd running in each loop
     rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
@@ -30,7 +31,7 @@ fi
 redis() { exec redis-server --port "$port" --bind 127.0.0.1 --dir "$dir/data" --appendonly yes --save '' --logfile "$dir/redis.log" "$@"; }
 total=0
 for i in $(seq 1 "$rounds"); do
-    rm -rf "$dir/data" && mkdir "$dir/data"
+    rm -rf "$dir/data" "$dir/acked" && mkdir "$dir/data"
     redis --appendfsync "$policy" & rp=$!
     until redis-cli -p "$port" PING 2>/dev/null | grep -q PONG; do sleep 0.05; done
     "$bin" "$port" "$dir/acked" & cp=$!
@@ -40,7 +41,7 @@ for i in $(seq 1 "$rounds"); do
     until redis-cli -p "$port" PING 2>/dev/null | grep -q PONG; do sleep 0.05; done
     after=$(redis-cli -p "$port" GET k)
     kill "$rp"; wait "$rp" 2>/dev/null
-    acked=$(cat "$dir/acked")
+    acked=$(cat "$dir/acked" 2>/dev/null || echo 0)
     lost=$(( acked - ${after:-0} ))
     [ "$lost" -lt 0 ] && lost=0
     total=$(( total + lost ))

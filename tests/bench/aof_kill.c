@@ -20,8 +20,11 @@ int main(int argc, char **argv)
     long long acked = 0;
     for (;;) {
         redisReply *r = redisCommand(c, "INCR k");
-        if (!r || r->type != REDIS_REPLY_INTEGER)
+        if (!r || r->type != REDIS_REPLY_INTEGER) {
+            if (r)
+                freeReplyObject(r);
             break;
+        }
         acked = r->integer;
         freeReplyObject(r);
     }

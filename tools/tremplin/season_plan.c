@@ -25,7 +25,7 @@ const char *const season_partner_ids[2] = { "pimms", "emmaus-connect" };
 
 /* [season] of the configuration: each rate, its key and its default (the
  * one place they are written; README.md's table documents them). */
-const conf_field_t season_conf_fields[SEASON_NCONF_FIELDS] = {
+const conf_field_t season_conf_fields[] = {
     CONF_INT_FIELD("season", "people", season_rates_t, people, "350"),
     CONF_INT_FIELD("season", "weeks", season_rates_t, weeks, "12"),
     CONF_INT_FIELD("season", "improvement_pct", season_rates_t, improvement_pct, "18"),
@@ -43,6 +43,11 @@ const conf_field_t season_conf_fields[SEASON_NCONF_FIELDS] = {
     CONF_INT_FIELD("season", "holiday_week", season_rates_t, holiday_week, "8"),
     CONF_INT_FIELD("season", "absence_week", season_rates_t, absence_week, "5"),
 };
+
+/* every rate has its line (a missing one would be a zero row), and CONF_INT
+ * writes an int64_t into each long */
+_Static_assert(sizeof season_conf_fields / sizeof season_conf_fields[0] == SEASON_NCONF_FIELDS, "[season] keys");
+_Static_assert(sizeof(long) == sizeof(int64_t), "season_rates_t's fields are read as CONF_INT (int64_t)");
 
 void season_rates_default(season_rates_t *r)
 {
