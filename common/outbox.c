@@ -46,7 +46,7 @@ struct outbox {
     int count;
     int nretry; /* entries with `failed` set */
     int quiesced;
-    int own_loaded; /* own pending entries re-read after start */
+    uint64_t own_loaded; /* bit t: territory t's group made and own pending entries re-read after start */
     int64_t next_claim_ms;
     int orphans_due;                /* look for orphaned entries at the next pump */
     int orphans_taken;              /* by the scan under way */
@@ -245,16 +245,40 @@ static void outbox_flush_done(outbox_t *self)
         calls++;
     }
     redisReply *replies[64];
-    if (rds_read(self->rds, replies, calls) == 0) {
-        for (int i = 0; i < calls; i++) {
-            if (replies[i]->type == REDIS_REPLY_ERROR) /* dropped: sent again after the lease, answered from the mark */
-                log_warn("outbox_done_failed", "reason=\"%.200s\" action=resend_after_lease", replies[i]->str);
-            freeReplyObject(replies[i]);
-        }
-        self->ndone = 0;
+    char flushed[64][WIRE_TERRITORY_MAX + 1]; /* copies: the queue is compacted below */
+    int nflushed = 0;
+    rds_read_each(self->rds, replies, calls);
+    for (int i = 0, call = 0; i < self->ndone && call < calls; i++) {
+        int first = 1; /* the call of done_terr[i], if i is its first entry */
+        for (int j = 0; j < i && first; j++)
+            first = strcmp(self->done_terr[j], self->done_terr[i]) != 0;
+        if (!first)
+            continue;
+        redisReply *r = replies[call++];
+        if (!r)
+            continue; /* that territory's Redis is away: its ids stay queued */
+        if (r->type == REDIS_REPLY_ERROR) /* dropped: sent again after the lease, answered from the mark */
+            log_warn("outbox_done_failed", "reason=\"%.200s\" action=resend_after_lease", r->str);
+        freeReplyObject(r);
+        util_strlcpy(flushed[nflushed++], self->done_terr[i], sizeof flushed[0]);
     }
-    /* on failure the ids stay queued and are applied after the reconnect;
-     * meanwhile a resend of them is harmless (the receiver replays) */
+    /* what is left: the ids of territories whose call failed, applied after
+     * the reconnect (meanwhile a resend of them is harmless: the receiver
+     * replays) */
+    int kept = 0;
+    for (int i = 0; i < self->ndone; i++) {
+        int gone = 0;
+        for (int f = 0; f < nflushed && !gone; f++)
+            gone = strcmp(self->done_terr[i], flushed[f]) == 0;
+        if (gone)
+            continue;
+        if (kept != i) {
+            memcpy(self->done_ids[kept], self->done_ids[i], sizeof self->done_ids[0]);
+            memcpy(self->done_terr[kept], self->done_terr[i], sizeof self->done_terr[0]);
+        }
+        kept++;
+    }
+    self->ndone = kept;
 }
 
 static void outbox_acked(outbox_t *self, outbox_entry_t *e)
@@ -394,42 +418,55 @@ static int outbox_adopt(outbox_t *self, const char *territory, const redisReply 
     return added;
 }
 
-static void outbox_take(outbox_t *self, const char *mode)
+/* The indexes of the territories of mask (bit t: territory t) into which;
+ * how many. */
+static int outbox_territories_in(const outbox_t *self, uint64_t mask, int *which)
+{
+    int n = 0;
+    for (int t = 0; t < self->conf.nterritories && t < OUTBOX_MAX_TERRITORIES; t++)
+        if (mask & (1ull << t))
+            which[n++] = t;
+    return n;
+}
+
+/* Takes entries of the territories of mask (bit t: territory t), each its
+ * share of the room, in one pipeline; a territory whose Redis did not
+ * answer is left for the next pump. mode 'own' re-reads this instance's
+ * pending entries (after a start) and marks the territory loaded. */
+static void outbox_take(outbox_t *self, const char *mode, uint64_t mask)
 {
     int room = outbox_room(self);
-    if (room <= 0)
+    if (room <= 0 || !mask)
         return;
-    int per = room / self->conf.nterritories;
-    if (per < 1)
-        per = 1;
-    for (int t = 0; t < self->conf.nterritories && t < OUTBOX_MAX_TERRITORIES; t++) {
-        call_t *c = outbox_step(self, self->conf.territories[t], "outbox_take");
+    int which[OUTBOX_MAX_TERRITORIES], n = outbox_territories_in(self, mask, which);
+    int per = room / n > 0 ? room / n : 1;
+    for (int i = 0; i < n; i++) {
+        call_t *c = outbox_step(self, self->conf.territories[which[i]], "outbox_take");
         call_arg(c, "consumer", "%s", self->conf.instance);
         call_arg(c, "count", "%d", per);
         call_arg(c, "lease_ms", "%lld", (long long)self->conf.lease_ms);
         call_arg(c, "mode", "%s", mode);
         outbox_append(self);
     }
-    int n = self->conf.nterritories < OUTBOX_MAX_TERRITORIES ? self->conf.nterritories : OUTBOX_MAX_TERRITORIES;
     redisReply *replies[OUTBOX_MAX_TERRITORIES];
-    if (rds_read(self->rds, replies, n) != 0)
-        return;
-    int lost_group = 0;
-    for (int t = 0; t < n; t++) {
-        if (replies[t]->type == REDIS_REPLY_ERROR) {
-            log_warn("outbox_take_failed", "territory=%s reason=\"%.200s\"", self->conf.territories[t], replies[t]->str);
+    rds_read_each(self->rds, replies, n);
+    for (int i = 0; i < n; i++) {
+        int t = which[i];
+        if (!replies[i])
+            continue;
+        if (replies[i]->type == REDIS_REPLY_ERROR) {
+            log_warn("outbox_take_failed", "territory=%s reason=\"%.200s\"", self->conf.territories[t], replies[i]->str);
             /* the group is gone (a failover before it replicated, data
              * loss): create it again at the next pump */
-            lost_group |= strstr(replies[t]->str, "NOGROUP") != NULL;
+            if (strstr(replies[i]->str, "NOGROUP"))
+                self->own_loaded &= ~(1ull << t);
         } else {
-            outbox_adopt(self, self->conf.territories[t], replies[t], 0);
+            outbox_adopt(self, self->conf.territories[t], replies[i], 0);
+            if (strcmp(mode, "own") == 0)
+                self->own_loaded |= 1ull << t;
         }
-        freeReplyObject(replies[t]);
+        freeReplyObject(replies[i]);
     }
-    if (lost_group)
-        self->own_loaded = 0;
-    else if (strcmp(mode, "own") == 0)
-        self->own_loaded = 1;
 }
 
 /* Takes the orphaned entries of each territory's outbox (bus.lua, orphans):
@@ -439,14 +476,15 @@ static void outbox_take(outbox_t *self, const char *mode)
  * OUTBOX_ORPHAN_BUDGET entries examined per territory and call. */
 #define OUTBOX_ORPHAN_BUDGET 1000
 
-static void outbox_take_orphans(outbox_t *self)
+static void outbox_take_orphans(outbox_t *self, uint64_t mask)
 {
     int room = outbox_room(self);
-    if (room <= 0)
+    if (room <= 0 || !mask)
         return; /* still due */
-    int n = self->conf.nterritories < OUTBOX_MAX_TERRITORIES ? self->conf.nterritories : OUTBOX_MAX_TERRITORIES;
+    int which[OUTBOX_MAX_TERRITORIES], n = outbox_territories_in(self, mask, which);
     int per = room / n > 0 ? room / n : 1;
-    for (int t = 0; t < n; t++) {
+    for (int i = 0; i < n; i++) {
+        int t = which[i];
         call_t *c = outbox_step(self, self->conf.territories[t], "outbox_orphans");
         call_arg(c, "consumer", "%s", self->conf.instance);
         call_arg(c, "count", "%d", per);
@@ -455,11 +493,12 @@ static void outbox_take_orphans(outbox_t *self)
         outbox_append(self);
     }
     redisReply *replies[OUTBOX_MAX_TERRITORIES];
-    if (rds_read(self->rds, replies, n) != 0)
-        return;
-    int more = 0;
-    for (int t = 0; t < n; t++) {
-        const redisReply *r = replies[t];
+    int more = rds_read_each(self->rds, replies, n) != 0; /* a territory not read: still due */
+    for (int i = 0; i < n; i++) {
+        int t = which[i];
+        const redisReply *r = replies[i];
+        if (!r)
+            continue;
         if (r->type != REDIS_REPLY_ARRAY || r->elements == 0 || r->element[0]->type != REDIS_REPLY_STRING) {
             log_warn("outbox_orphans_failed", "territory=%s reason=\"%.200s\"", self->conf.territories[t],
                      r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
@@ -468,7 +507,7 @@ static void outbox_take_orphans(outbox_t *self)
             more |= self->orphan_from[t][0] != '\0';
             self->orphans_taken += outbox_adopt(self, self->conf.territories[t], r, 1);
         }
-        freeReplyObject(replies[t]);
+        freeReplyObject(replies[i]);
     }
     self->orphans_due = more;
     if (!more && self->orphans_taken > 0) { /* Redis lost part of what it wrote: worth an operator's look */
@@ -479,17 +518,21 @@ static void outbox_take_orphans(outbox_t *self)
 
 /* Creates the consumer group once per outbox (it survives restarts in the
  * AOF); BUSYGROUP means it is there already. */
-static int outbox_ensure_groups(outbox_t *self)
+static uint64_t outbox_ensure_groups(outbox_t *self, uint64_t mask)
 {
-    for (int t = 0; t < self->conf.nterritories; t++) {
+    uint64_t made = 0;
+    for (int t = 0; t < self->conf.nterritories && t < OUTBOX_MAX_TERRITORIES; t++) {
+        if (!(mask & (1ull << t)))
+            continue;
         char key[96];
         tp_key(key, sizeof key, self->conf.territories[t], self->conf.service, "outbox");
         redisReply *r = rds_cmd(self->rds, "XGROUP CREATE %s relay 0 MKSTREAM", key);
         if (!r)
-            return -1;
+            continue;
         freeReplyObject(r);
+        made |= 1ull << t;
     }
-    return 0;
+    return made;
 }
 
 /* Resends the overdue entries of territory t, or gives up on those out of
@@ -530,25 +573,39 @@ static void outbox_resend_overdue(outbox_t *self, const char *territory, int64_t
         freeReplyObject(r);
 }
 
+/* The territories whose Redis is up (bit t: territory t). With shards, one
+ * territory's Redis away stops only its own relaying. */
+static uint64_t outbox_up(outbox_t *self)
+{
+    rds_ensure(self->rds); /* reconnects what its backoff allows */
+    uint64_t up = 0;
+    for (int t = 0; t < self->conf.nterritories && t < OUTBOX_MAX_TERRITORIES; t++)
+        if (rds_territory_up(self->rds, self->conf.territories[t]))
+            up |= 1ull << t;
+    return up;
+}
+
 void outbox_pump(outbox_t *self)
 {
-    if (rds_ensure(self->rds) != 0)
+    uint64_t up = outbox_up(self);
+    if (!up)
         return;
     outbox_flush_done(self);
-    if (!self->own_loaded) {
-        if (outbox_ensure_groups(self) != 0)
-            return;
-        outbox_take(self, "own");
+    uint64_t unloaded = up & ~self->own_loaded;
+    if (unloaded) {
+        outbox_take(self, "own", outbox_ensure_groups(self, unloaded));
         self->orphans_due = 1;
     }
     int64_t now = clock_mono_ms();
-    for (int t = 0; t < self->conf.nterritories; t++)
-        outbox_resend_overdue(self, self->conf.territories[t], now);
-    if (!self->quiesced && outbox_room(self) > 0) {
+    for (int t = 0; t < self->conf.nterritories && t < OUTBOX_MAX_TERRITORIES; t++)
+        if (up & (1ull << t))
+            outbox_resend_overdue(self, self->conf.territories[t], now);
+    uint64_t ready = up & self->own_loaded;
+    if (!self->quiesced && ready && outbox_room(self) > 0) {
         int claim = now >= self->next_claim_ms;
         if (claim || self->orphans_due)
-            outbox_take_orphans(self);
-        outbox_take(self, claim ? "claim" : "new");
+            outbox_take_orphans(self, ready);
+        outbox_take(self, claim ? "claim" : "new", ready);
         if (claim)
             self->next_claim_ms = now + self->conf.lease_ms / 2;
     }

@@ -648,37 +648,54 @@ static redisReply *rds_worst(redisReply *a, redisReply *b)
     return a_first ? a : b;
 }
 
-int rds_read(rds_t *self, redisReply **out, int n)
+int rds_read_each(rds_t *self, redisReply **out, int n)
 {
     int rc = 0;
     for (int k = 0; k < n; k++) {
         out[k] = NULL;
         uint32_t mask = k < self->norder ? self->order[k] : 1u;
+        int failed = 0;
         for (int i = 0; i < self->nconn; i++) {
             if (!(mask & (1u << i)))
                 continue;
             rds_conn_t *cn = &self->conn[i];
             void *reply = NULL;
             if (!cn->ctx) {
-                rc = -1;
+                failed = 1;
             } else if (redisGetReply(cn->ctx, &reply) != REDIS_OK || !reply) {
                 rds_failed(self, cn);
-                rc = -1;
+                failed = 1;
             } else {
                 out[k] = rds_worst(out[k], reply);
             }
         }
+        if (failed && out[k]) { /* a WAIT some connection did not answer */
+            freeReplyObject(out[k]);
+            out[k] = NULL;
+        }
+        rc |= failed;
     }
-    if (rc != 0)
-        for (int k = 0; k < n; k++)
-            if (out[k]) {
-                freeReplyObject(out[k]);
-                out[k] = NULL;
-            }
     for (int i = 0; i < self->nconn; i++)
         self->conn[i].pending = 0;
     self->norder = 0;
-    return rc;
+    return rc ? -1 : 0;
+}
+
+int rds_read(rds_t *self, redisReply **out, int n)
+{
+    if (rds_read_each(self, out, n) == 0)
+        return 0;
+    for (int k = 0; k < n; k++)
+        if (out[k]) {
+            freeReplyObject(out[k]);
+            out[k] = NULL;
+        }
+    return -1;
+}
+
+int rds_territory_up(const rds_t *self, const char *T)
+{
+    return self->conn[rds_pick(self, T, strlen(T))].ctx != NULL;
 }
 
 int rds_aof_rewrite_at(rds_t *self, int i, char *err, size_t errlen)

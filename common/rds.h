@@ -121,6 +121,14 @@ redisReply *rds_cmd_at(rds_t *self, int i, const char *fmt, ...);
  * with the fewest replicas. */
 void rds_append_argv(rds_t *self, int argc, const char **argv, const size_t *lens);
 int rds_read(rds_t *self, redisReply **out, int n);
+/* The same, but the replies of the connections that answered are kept: a
+ * command of a connection that failed (or was down) reads back NULL. 0, or
+ * -1 when one did. (With shards: one territory's Redis away does not take
+ * the others' answers with it.) */
+int rds_read_each(rds_t *self, redisReply **out, int n);
+/* 1 when the connection territory T's commands go to is up (rds_ensure
+ * reconnects, within its backoff). */
+int rds_territory_up(const rds_t *self, const char *T);
 
 /* With wait_replicas > 0: WAITs (wait_timeout_ms at most) until that many
  * replicas have every write this connection made — and so everything the

@@ -371,12 +371,13 @@ static int gw_send_batch(svc_t *s, gateway_t *g, const char *T)
 void gateway_tick(svc_t *s)
 {
     gateway_t *g = svc_state(s);
-    if (rds_ensure(svc_rds(s)) != 0)
-        return;
+    rds_ensure(svc_rds(s)); /* reconnects what its backoff allows */
     char buf[256];
     const char *terr[SVC_MAX_TERRITORIES];
     int nt = svc_territories(svc_conf(s), buf, sizeof buf, terr, SVC_MAX_TERRITORIES);
     for (int t = 0; t < nt; t++) {
+        if (!rds_territory_up(svc_rds(s), terr[t]))
+            continue; /* that territory's Redis is away (shards): the others go on */
         gw_ingest(s, g, terr[t], clock_now_ms());
         /* a few batches per tick at most: the loop serves Ping in between */
         for (int round = 0; round < 4; round++)

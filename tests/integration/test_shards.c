@@ -7,7 +7,9 @@
  * Referrals come from a branch of each territory at the same time; then
  * each Redis holds its territory's keys and no other's, and the audit of each
  * (audit.c) finds every acknowledged referral in its one final state, the
- * figures equal to the records, no SMS twice, no dead letter. */
+ * figures equal to the records, no SMS twice, no dead letter. Then the tool's
+ * reads, audit trail and erasures reach the territory's Redis, and one
+ * territory goes on while the other's Redis is down. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,6 +38,7 @@ static const char *const branch_of[2] = { "wilson", "bellevue" };
 static h_env_t env;    /* its Redis: territory 42's */
 static h_env_t env_b;  /* the same instance, h_redis on territory 43's Redis */
 static int port_b;
+static pid_t redis_b_pid; /* territory 43's redis-server */
 
 typedef struct {
     char msg_id[TP_ID_LEN + 1];
@@ -112,7 +115,8 @@ static int setup(void **state)
     env_b.redis_port = port_b;
     write_timetable();
     char sched_eps[128];
-    if (h_redis_spawn(&env, "redis-43", "127.0.0.1", port_b, "") < 0 || h_wait_for(&env_b, shard_up, NULL, DEADLINE_MS) != 0)
+    if ((redis_b_pid = h_redis_spawn(&env, "redis-43", "127.0.0.1", port_b, "")) < 0
+        || h_wait_for(&env_b, shard_up, NULL, DEADLINE_MS) != 0)
         return -1;
     /* the map, as an operator writes it: each territory its Redis */
     FILE *f = fopen(env.conf, "a");
@@ -169,11 +173,11 @@ static void on_reply(void *arg, uint64_t tag, const Tremplin__Envelope *r)
     util_strlcpy(a->pid, r->ack->person_id, sizeof a->pid);
 }
 
-static void send_referral(client_t *c, int t, int k)
+/* A referral of territory t's branch (the shipped example, its own
+ * reference ext, available Monday to Wednesday afternoons) sent as msg_id. */
+static void send_shard_referral(client_t *c, int t, const char *ext, const char *msg_id, uint64_t tag)
 {
     json_object *o = json_object_from_file("deploy/examples/referral.json");
-    char ext[32];
-    snprintf(ext, sizeof ext, "SH%s-%03d", terr[t], k);
     json_object_object_add(o, "branch", json_object_new_string(branch_of[t]));
     json_object_object_add(o, "external_ref", json_object_new_string(ext));
     json_object *avail = json_object_new_array();
@@ -185,11 +189,18 @@ static void send_referral(client_t *c, int t, int k)
                            json_object_new_string("2026-11-27T09:00:00Z"));
     referral_json_t h;
     Tremplin__Envelope e;
-    util_random_id(sent[t][k].msg_id);
-    assert_int_equal(h_referral_envelope(o, &h, sent[t][k].msg_id, &e), 0);
+    assert_int_equal(h_referral_envelope(o, &h, msg_id, &e), 0);
     e.territory = (char *)terr[t];
-    assert_int_equal(client_send(c, &e, ((uint64_t)t << 16) | (uint64_t)k), 0);
+    assert_int_equal(client_send(c, &e, tag), 0);
     json_object_put(o);
+}
+
+static void send_referral(client_t *c, int t, int k)
+{
+    char ext[32];
+    snprintf(ext, sizeof ext, "SH%s-%03d", terr[t], k);
+    util_random_id(sent[t][k].msg_id);
+    send_shard_referral(c, t, ext, sent[t][k].msg_id, ((uint64_t)t << 16) | (uint64_t)k);
 }
 
 /* Every key of the Redis of h is territory t's. */
@@ -350,6 +361,123 @@ static void the_tools_reads_audit_and_erasure_reach_the_territorys_redis(void **
         h_signal(svc_pids[i], SIGKILL);
 }
 
+/* One territory goes on while another's Redis is down: territory 43's
+ * redis-server killed (-9), territory 42's referrals are acknowledged,
+ * assessed, placed and convoked all the same (each service's relay and the
+ * gateway skip the territory whose Redis is away instead of stopping); 43's
+ * Redis back, a referral of 43 goes through. */
+#define ISO_N 10
+static char iso_rid[ISO_N][TP_ID_LEN + 1], iso_msg[ISO_N][TP_ID_LEN + 1];
+static int iso_acked, iso_pending[ISO_N];
+static int64_t iso_retry_at[ISO_N];
+
+/* An ACK records the referral; a refusal (UNAVAILABLE while intake
+ * reconnects to a Redis back) is sent again later, as a branch system does. */
+static void iso_reply(void *arg, uint64_t tag, const Tremplin__Envelope *r)
+{
+    (void)arg;
+    iso_pending[tag] = 0;
+    if (r && !strcmp(h_code(r), "ACK")) {
+        if (!iso_rid[tag][0]) {
+            util_strlcpy(iso_rid[tag], r->ack->referral_id, sizeof iso_rid[tag]);
+            iso_acked++;
+        }
+    } else {
+        iso_retry_at[tag] = clock_real_ms() + 200;
+    }
+}
+
+/* Every referral of territory t acknowledged here is placed (booked or
+ * waitlisted). */
+static int iso_placed(h_env_t *h, void *arg)
+{
+    const char *t = arg;
+    for (int k = 0; k < ISO_N; k++) {
+        if (!iso_rid[k][0])
+            return 0;
+        redisReply *r = h_redis(h, "HGET tp:{%s}:scheduler:assigned:%s status", t, iso_rid[k]);
+        int placed = r && r->type == REDIS_REPLY_STRING;
+        if (r)
+            freeReplyObject(r);
+        if (!placed)
+            return 0;
+    }
+    return 1;
+}
+
+static void iso_send_one(client_t *c, int t, const char *prefix, int k)
+{
+    char ext[32];
+    snprintf(ext, sizeof ext, "%s-%03d", prefix, k);
+    send_shard_referral(c, t, ext, iso_msg[k], (uint64_t)k);
+    iso_pending[k] = 1;
+}
+
+/* ISO_N referrals of territory t, each sent until acknowledged. */
+static void iso_send(int t, const char *prefix)
+{
+    memset(iso_rid, 0, sizeof iso_rid);
+    memset(iso_retry_at, 0, sizeof iso_retry_at);
+    iso_acked = 0;
+    client_t *c = h_branch_client(&env, branch_of[t], NULL, 2000, 30);
+    client_set_window(c, ISO_N);
+    for (int k = 0; k < ISO_N; k++) {
+        util_random_id(iso_msg[k]);
+        iso_send_one(c, t, prefix, k);
+    }
+    int64_t t0 = clock_real_ms();
+    while (iso_acked < ISO_N && clock_real_ms() - t0 < DEADLINE_MS) {
+        client_poll(c, 20, iso_reply, NULL);
+        for (int k = 0; k < ISO_N; k++)
+            if (!iso_rid[k][0] && !iso_pending[k] && iso_retry_at[k] && clock_real_ms() >= iso_retry_at[k])
+                iso_send_one(c, t, prefix, k);
+    }
+    client_destroy(&c);
+    assert_int_equal(iso_acked, ISO_N);
+}
+
+/* Territory t's SMS sent (the gateway's figure) reached n. */
+static int iso_sms_sent(h_env_t *h, void *arg)
+{
+    const int *want = arg;
+    return h_redis_int(h, "HGET tp:{%s}:gateway:fig:total sent:sms", h == &env ? "42" : "43") >= *want;
+}
+
+static void a_territory_goes_on_while_anothers_redis_is_down(void **state)
+{
+    (void)state;
+    static const char *const gw[] = { "TREMPLIN_GATEWAY_TICK_MS=50", NULL };
+    nsvc = 0;
+    assert_int_equal(started(h_start_ready(&env, "intake", "intake-iso", NULL, DEADLINE_MS)), 0);
+    assert_int_equal(started(h_start_ready(&env, "matcher", "matcher-iso", NULL, DEADLINE_MS)), 0);
+    assert_int_equal(start_scheduler(0), 0);
+    assert_int_equal(start_scheduler(1), 0);
+    assert_int_equal(started(h_start_ready(&env, "gateway", "gateway-iso", gw, DEADLINE_MS)), 0);
+    h_signal(redis_b_pid, SIGKILL);
+    h_redis_forget(&env_b);
+    iso_send(0, "ISO42");
+    int placed = h_wait_for(&env, iso_placed, (void *)"42", DEADLINE_MS) == 0;
+    int want = PER_TERRITORY + ISO_N; /* each booked: the sessions have room */
+    int convoked = placed && h_wait_for(&env, iso_sms_sent, &want, DEADLINE_MS) == 0;
+    printf("tp territory 42 with 43's Redis down: %d acked, %s, %s; SMS sent in 42: %lld\n", iso_acked,
+           placed ? "all placed" : "NOT all placed", convoked ? "all convoked" : "NOT all convoked",
+           h_redis_int(&env, "HGET tp:{42}:gateway:fig:total sent:sms"));
+    assert_true(placed);
+    assert_true(convoked);
+    /* 43's Redis back (its AOF): 43 goes on too */
+    char conf[400];
+    snprintf(conf, sizeof conf, "%s/redis-43/redis.conf", env.dir);
+    char *argv[] = { "redis-server", conf, NULL };
+    assert_true((redis_b_pid = h_spawn_cmd(&env, "redis-43-again", argv)) > 0);
+    assert_int_equal(h_wait_for(&env_b, shard_up, NULL, DEADLINE_MS), 0);
+    iso_send(1, "ISO43");
+    assert_int_equal(h_wait_for(&env_b, iso_placed, (void *)"43", DEADLINE_MS), 0);
+    assert_int_equal(h_wait_for(&env_b, iso_sms_sent, &want, DEADLINE_MS), 0);
+    printf("tp territory 43 after its Redis came back: %d acked, all placed and convoked\n", iso_acked);
+    for (int i = 0; i < nsvc; i++)
+        h_signal(svc_pids[i], SIGKILL);
+}
+
 /* A map entry that is not host:port stops a service at start, saying which. */
 static void a_bad_shard_entry_is_refused(void **state)
 {
@@ -368,6 +496,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_territory_in_its_own_redis),
         cmocka_unit_test(the_tools_reads_audit_and_erasure_reach_the_territorys_redis),
+        cmocka_unit_test(a_territory_goes_on_while_anothers_redis_is_down),
         cmocka_unit_test(a_bad_shard_entry_is_refused),
     };
     h_group_env(&env);
