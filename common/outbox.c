@@ -227,7 +227,7 @@ static void outbox_flush_done(outbox_t *self)
 {
     if (self->ndone == 0)
         return;
-    int calls = 0;
+    int calls = 0, first_of[64]; /* each call's first entry (its territory) */
     /* one call per territory present in the batch, in order of appearance */
     for (int first = 0; first < self->ndone && calls < 64; first++) {
         const char *terr = self->done_terr[first];
@@ -242,25 +242,19 @@ static void outbox_flush_done(outbox_t *self)
             if (strcmp(self->done_terr[i], terr) == 0)
                 call_arg_word(c, self->done_ids[i]);
         outbox_append(self);
-        calls++;
+        first_of[calls++] = first;
     }
     redisReply *replies[64];
     char flushed[64][WIRE_TERRITORY_MAX + 1]; /* copies: the queue is compacted below */
     int nflushed = 0;
     rds_read_each(self->rds, replies, calls);
-    for (int i = 0, call = 0; i < self->ndone && call < calls; i++) {
-        int first = 1; /* the call of done_terr[i], if i is its first entry */
-        for (int j = 0; j < i && first; j++)
-            first = strcmp(self->done_terr[j], self->done_terr[i]) != 0;
-        if (!first)
-            continue;
-        redisReply *r = replies[call++];
-        if (!r)
+    for (int i = 0; i < calls; i++) {
+        if (!replies[i])
             continue; /* that territory's Redis is away: its ids stay queued */
-        if (r->type == REDIS_REPLY_ERROR) /* dropped: sent again after the lease, answered from the mark */
-            log_warn("outbox_done_failed", "reason=\"%.200s\" action=resend_after_lease", r->str);
-        freeReplyObject(r);
-        util_strlcpy(flushed[nflushed++], self->done_terr[i], sizeof flushed[0]);
+        if (replies[i]->type == REDIS_REPLY_ERROR) /* dropped: sent again after the lease, answered from the mark */
+            log_warn("outbox_done_failed", "reason=\"%.200s\" action=resend_after_lease", replies[i]->str);
+        freeReplyObject(replies[i]);
+        util_strlcpy(flushed[nflushed++], self->done_terr[first_of[i]], sizeof flushed[0]);
     }
     /* what is left: the ids of territories whose call failed, applied after
      * the reconnect (meanwhile a resend of them is harmless: the receiver

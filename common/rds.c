@@ -19,6 +19,7 @@ typedef struct {
     int64_t next_try_ms;
     int64_t backoff_ms;
     int pending; /* appended commands whose replies are not read yet */
+    rds_persistence_t persistence; /* as last read from it */
 } rds_conn_t;
 
 struct rds {
@@ -34,8 +35,6 @@ struct rds {
     uint32_t *order;
     int norder, order_cap;
     uint32_t touched; /* connections written to since the last WAIT */
-    rds_persistence_t persistence;       /* as last read (of the default) */
-    rds_persistence_t shard_persistence; /* of the shard connecting */
 };
 
 static void rds_conn_drop(rds_conn_t *c)
@@ -258,20 +257,16 @@ int rds_parse_persistence(const char *info, rds_persistence_t *out)
     return rc == 0 ? 0 : -1;
 }
 
-/* INFO persistence into self->persistence, or shard_persistence for a
- * shard's connection (a service's ACL user may run exactly that:
- * +info|persistence). -1 when the connection failed. */
-static int rds_read_persistence(rds_t *self, redisContext *c, const char *shard)
+/* INFO persistence of connection cn into cn->persistence (a service's ACL
+ * user may run exactly that: +info|persistence); known = 0 when its fields
+ * are not there. -1 when the connection failed. */
+static int rds_read_persistence(redisContext *c, rds_conn_t *cn)
 {
+    cn->persistence.known = 0;
     redisReply *r = redisCommand(c, "INFO persistence");
     if (!r)
         return -1;
-    rds_persistence_t p;
-    if (shard)
-        self->shard_persistence.known = 0;
-    if (r->type == REDIS_REPLY_STRING && rds_parse_persistence(r->str, &p) == 0)
-        *(shard ? &self->shard_persistence : &self->persistence) = p;
-    else
+    if (r->type != REDIS_REPLY_STRING || rds_parse_persistence(r->str, &cn->persistence) != 0)
         log_warn("redis_persistence_unknown", "reason=\"%.200s\"",
                  r->type == REDIS_REPLY_ERROR ? r->str : "fields missing in INFO persistence");
     freeReplyObject(r);
@@ -283,27 +278,23 @@ static void rds_failed(rds_t *self, rds_conn_t *cn);
 void rds_persistence(rds_t *self, rds_persistence_t *out)
 {
     rds_conn_t *cn = &self->conn[0];
-    if (cn->ctx && rds_read_persistence(self, cn->ctx, NULL) != 0)
+    if (cn->ctx && rds_read_persistence(cn->ctx, cn) != 0)
         rds_failed(self, cn);
-    *out = self->persistence;
+    *out = cn->persistence;
 }
 
 static int rds_conn_ensure(rds_t *self, rds_conn_t *cn);
 
 void rds_persistence_at(rds_t *self, int i, rds_persistence_t *out)
 {
-    if (i < 0 || i >= self->nconn)
-        i = 0;
-    rds_conn_t *cn = &self->conn[i];
-    rds_persistence_t *seen = i ? &self->shard_persistence : &self->persistence;
-    seen->known = 0;
+    rds_conn_t *cn = &self->conn[i > 0 && i < self->nconn ? i : 0];
     if (rds_conn_ensure(self, cn) != 0) {
         memset(out, 0, sizeof *out);
         return;
     }
-    if (rds_read_persistence(self, cn->ctx, cn->territory) != 0)
+    if (rds_read_persistence(cn->ctx, cn) != 0)
         rds_failed(self, cn);
-    *out = *seen;
+    *out = cn->persistence;
 }
 
 static int rds_expect_ok(redisContext *c, redisReply *r, const char *what, char *err, size_t errlen)
@@ -362,13 +353,11 @@ static int rds_connect_one(rds_t *self, rds_conn_t *cn, char *err, size_t errlen
             goto fail;
         }
     }
-    if (!cn->territory)
-        self->persistence.known = 0;
-    if (rds_read_persistence(self, c, cn->territory) != 0) {
+    if (rds_read_persistence(c, cn) != 0) {
         snprintf(err, errlen, "INFO persistence: %s", c->errstr);
         goto fail;
     }
-    rds_persistence_t *seen = cn->territory ? &self->shard_persistence : &self->persistence;
+    const rds_persistence_t *seen = &cn->persistence;
     if (seen->known && seen->loading) {
         /* meanwhile Redis reports AOF off and refuses the library check:
          * say what is really happening, not that AOF is off or the library
@@ -693,10 +682,9 @@ int rds_read(rds_t *self, redisReply **out, int n)
     return -1;
 }
 
-int rds_territory_up(const rds_t *self, const char *T)
-{
-    return self->conn[rds_pick(self, T, strlen(T))].ctx != NULL;
-}
+int rds_territory_conn(const rds_t *self, const char *T) { return rds_pick(self, T, strlen(T)); }
+
+int rds_territory_up(const rds_t *self, const char *T) { return self->conn[rds_territory_conn(self, T)].ctx != NULL; }
 
 int rds_aof_rewrite_at(rds_t *self, int i, char *err, size_t errlen)
 {

@@ -126,8 +126,9 @@ int rds_read(rds_t *self, redisReply **out, int n);
  * -1 when one did. (With shards: one territory's Redis away does not take
  * the others' answers with it.) */
 int rds_read_each(rds_t *self, redisReply **out, int n);
-/* 1 when the connection territory T's commands go to is up (rds_ensure
- * reconnects, within its backoff). */
+/* The connection territory T's commands go to (its shard's, else 0, the
+ * default); and 1 when it is up (rds_ensure reconnects, within its backoff). */
+int rds_territory_conn(const rds_t *self, const char *T);
 int rds_territory_up(const rds_t *self, const char *T);
 
 /* With wait_replicas > 0: WAITs (wait_timeout_ms at most) until that many

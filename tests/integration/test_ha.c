@@ -171,32 +171,35 @@ static int sentinels_ready(h_env_t *h, void *arg)
     return 1;
 }
 
-/* The port Sentinel i names as the primary's, on host `host`. */
-static int sentinel_names(int i, const char *host)
+/* The host (0 or 1) Sentinel i names as the primary's; -1 when neither
+ * (or no answer). */
+static int sentinel_names(int i)
 {
     redisContext *s = h_redis_connect_host(&env, hosts[i], env.base_port + SENTINEL_OFF, 0);
     if (!s)
-        return 0;
+        return -1;
     redisReply *r = redisCommand(s, "SENTINEL get-master-addr-by-name tremplin");
-    int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && !strcmp(r->element[0]->str, host);
+    int named = -1;
+    for (int h = 0; h < 2 && r && r->type == REDIS_REPLY_ARRAY && r->elements == 2; h++)
+        if (!strcmp(r->element[0]->str, hosts[h]))
+            named = h;
     if (r)
         freeReplyObject(r);
     redisFree(s);
-    return ok;
+    return named;
 }
 
 /* The host (0 or 1) that at least two Sentinels name as the primary; -1
  * while they do not agree. */
 static int sentinel_primary(void)
 {
-    for (int h = 0; h < 2; h++) {
-        int votes = 0;
-        for (int i = 0; i < 3; i++)
-            votes += sentinel_names(i, hosts[h]);
-        if (votes >= 2)
-            return h;
+    int votes[2] = { 0, 0 };
+    for (int i = 0; i < 3; i++) {
+        int h = sentinel_names(i);
+        if (h >= 0)
+            votes[h]++;
     }
-    return -1;
+    return votes[0] >= 2 ? 0 : votes[1] >= 2 ? 1 : -1;
 }
 
 /* The test's own Redis connection goes to host p's Redis (the primary
@@ -225,9 +228,10 @@ static void print_redis_roles(void)
         if (c)
             redisFree(c);
     }
-    for (int i = 0; i < 3; i++)
-        printf("tp sentinel %d names %s\n", i + 1,
-               sentinel_names(i, hosts[0]) ? hosts[0] : sentinel_names(i, hosts[1]) ? hosts[1] : "neither");
+    for (int i = 0; i < 3; i++) {
+        int h = sentinel_names(i);
+        printf("tp sentinel %d names %s\n", i + 1, h >= 0 ? hosts[h] : "neither");
+    }
 }
 
 /* The replica is in sync with the primary (WAIT for it answers at once). */

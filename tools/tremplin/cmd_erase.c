@@ -63,10 +63,7 @@ static int er_done(const erase_parts_t *p) { return p->scheduler && p->survey &&
  * deadline passed (told). */
 static int er_rewrite(rds_t *r, const char *T, int64_t deadline)
 {
-    int at = 0, asked = 0;
-    for (int i = 1; i < rds_shard_count(r); i++)
-        if (!strcmp(rds_shard_territory(r, i), T))
-            at = i;
+    int at = rds_territory_conn(r, T), asked = 0;
     for (;;) {
         rds_persistence_t p;
         rds_persistence_at(r, at, &p);
