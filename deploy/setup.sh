@@ -133,6 +133,10 @@ appendfilename "appendonly.aof"
 # replies (docs/reliability.md, "The limits").
 appendfsync always
 aof-use-rdb-preamble yes
+# A referral's records (a questionnaire's answers, the matcher's reason in
+# French) hold values of 100-200 bytes: over the default 64 each record
+# becomes a hash table, ~2.5 times its listpack's size (BENCHMARKS.md).
+hash-max-listpack-value 256
 save ""
 daemonize no
 logfile ""

@@ -97,6 +97,19 @@ info_sum() { # redis commands, their usec, cpu ms, used memory
     admin info cpu | tr -d '\r' | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%d ", s * 1000 }'
     admin info memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }'
 }
+census() { # where Redis's memory goes: each key family (ids masked), keys and bytes per referral
+    echo "  redis memory by key family, per referral followed (MEMORY USAGE of up to 50 keys of each, scaled):"
+    admin --scan --pattern 'tp:*' | awk '
+        { f = $0; gsub(/:[^:{}]*[0-9][^:{}]*/, ":*", f); n[f]++; if (n[f] <= 50) print f "\t" $0 }
+        END { for (f in n) print "#count\t" f "\t" n[f] }' > "$dir/census"
+    grep -v '^#' "$dir/census" | while IFS="$(printf '\t')" read -r fam key; do
+        printf '%s\t%s\n' "$fam" "$(admin memory usage "$key" samples 0)"
+    done | awk -F'\t' -v per="$1" -v counts="$dir/census" '
+        BEGIN { while ((getline l < counts) > 0) { split(l, c, "\t"); if (c[1] == "#count") n[c[2]] = c[3] } }
+        { s[$1] += $2; k[$1]++ }
+        END { for (f in s) printf "    %-48s keys_per=%6.2f bytes_per=%6d\n", f, n[f] / per, s[f] / k[f] * n[f] / per }' |
+        sort -t= -k3 -rn | head -25
+}
 start_stack() { # a fresh instance: Redis, intake, matcher, scheduler, 20 branches
     kill_stack
     rm -rf "$dir"
@@ -146,6 +159,7 @@ for n in ${BENCH_SIZES:-10000 100000}; do
     done
     echo
     echo "  bookings made: $(admin --scan --pattern 'tp:{42}:scheduler:booking:*' | wc -l) (the rest waitlisted, or no workshop)"
+    census "$f"
 done
 # Latency, open loop: referrals due at a fixed rate, each timed from its due
 # time to its final event (on the last instance, its sessions partly full).

@@ -73,18 +73,18 @@ command('submit_referral', {
 
   -- figures: ids and counts only (docs/figures.md); by branch and by the
   -- mediator's partner, in the day and in the total
-  redis.call('HINCRBY', k.fig_day, 'referrals', 1)
-  redis.call('HINCRBY', k.fig_total, 'referrals', 1)
+  fig_incr(k.fig_day, 'referrals', 1)
+  fig_incr(k.fig_total, 'referrals', 1)
   for _, f in ipairs({'referrals:' .. a.branch, 'referrals@p:' .. a.partner}) do
-    redis.call('HINCRBY', k.fig_day, f, 1)
-    redis.call('HINCRBY', k.fig_total, f, 1)
+    fig_incr(k.fig_day, f, 1)
+    fig_incr(k.fig_total, f, 1)
   end
   if not known then
-    redis.call('HINCRBY', k.fig_day, 'people_new', 1)
-    redis.call('HINCRBY', k.fig_total, 'people', 1)
+    fig_incr(k.fig_day, 'people_new', 1)
+    fig_incr(k.fig_total, 'people', 1)
   end
   for _, n in ipairs(words(a.needs)) do
-    redis.call('HINCRBY', k.fig_day, 'need:' .. n, 1)
+    fig_incr(k.fig_day, 'need:' .. n, 1)
   end
   return {'ok', 'referral_id', rid, 'person_id', pid, 'status', 'accepted'}
 end)
@@ -100,10 +100,10 @@ command('no_consent', {
   local digest = redis.sha1hex(a.external_ref)
   if redis.call('SISMEMBER', k.noconsent_before, digest) == 0 and redis.call('SADD', k.noconsent, digest) == 1 then
     redis.call('EXPIRE', k.noconsent, 172800) -- the dedupe set outlives any retry
-    redis.call('HINCRBY', k.fig_day, 'no_consent', 1)
-    redis.call('HINCRBY', k.fig_day, 'no_consent:' .. a.branch, 1)
-    redis.call('HINCRBY', k.fig_total, 'no_consent', 1)
-    redis.call('HINCRBY', k.fig_total, 'no_consent:' .. a.branch, 1)
+    fig_incr(k.fig_day, 'no_consent', 1)
+    fig_incr(k.fig_day, 'no_consent:' .. a.branch, 1)
+    fig_incr(k.fig_total, 'no_consent', 1)
+    fig_incr(k.fig_total, 'no_consent:' .. a.branch, 1)
   end
   return {'err', 'CONSENT_REQUIRED', a.field, a.message}
 end)
@@ -114,7 +114,7 @@ local function withdraw(person, fig_day, purpose, now)
   local field = 'consent:' .. purpose
   if redis.call('HGET', person, field) ~= 'withdrawn' then
     redis.call('HSET', person, field, 'withdrawn', field .. ':withdrawn_ms', now)
-    redis.call('HINCRBY', fig_day, 'consent_withdrawn:' .. purpose, 1)
+    fig_incr(fig_day, 'consent_withdrawn:' .. purpose, 1)
   end
 end
 
@@ -181,6 +181,6 @@ step('purge_contacts', {keys = {'retention'}, args = {'now_ms', 'limit', 'day'}}
     redis.call('ZREM', k.retention, pid)
     redis.call('HSET', P .. 'person:' .. pid, 'contact_purged_ms', a.now_ms)
   end
-  if #due > 0 then redis.call('HINCRBY', P .. 'fig:' .. a.day, 'contacts_purged', #due) end
+  if #due > 0 then fig_incr(P .. 'fig:' .. a.day, 'contacts_purged', #due) end
   return #due
 end)

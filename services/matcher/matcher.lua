@@ -15,8 +15,8 @@ local function worklist_of(key) return string.match(key, '^(tp:{[^}]*}:matcher:)
 local function fig_by(k, field, branch, partner)
   for _, f in ipairs({field, branch ~= '' and field .. '@b:' .. branch or nil,
                       partner ~= '' and field .. '@p:' .. partner or nil}) do
-    redis.call('HINCRBY', k.fig_day, f, 1)
-    redis.call('HINCRBY', k.fig_total, f, 1)
+    fig_incr(k.fig_day, f, 1)
+    fig_incr(k.fig_total, f, 1)
   end
 end
 
@@ -48,10 +48,10 @@ command('assign', {
   -- re-assessment (a later referral of the same person), and the move
   local before = redis.call('HGET', k.person, 'level')
   if before then
-    redis.call('HINCRBY', k.fig_day, 'level_reassessed:' .. a.level, 1)
-    redis.call('HINCRBY', k.fig_day, 'level_change:' .. before .. ':' .. a.level, 1)
+    fig_incr(k.fig_day, 'level_reassessed:' .. a.level, 1)
+    fig_incr(k.fig_day, 'level_change:' .. before .. ':' .. a.level, 1)
   else
-    redis.call('HINCRBY', k.fig_day, 'level_entry:' .. a.level, 1)
+    fig_incr(k.fig_day, 'level_entry:' .. a.level, 1)
   end
   if a.availability ~= '' then redis.call('HSET', k.person, 'availability', a.availability) end
   redis.call('HSET', k.person, 'level', a.level, 'outcome', outcome, 'assessed_ms', now)
@@ -70,8 +70,8 @@ command('assign', {
     fig_by(k, 'assigned:' .. kind, b, p)
     if redis.call('HSETNX', k.person, 'first_assigned_ms', now) == 1 then fig_by(k, 'people_assigned', b, p) end
   end
-  redis.call('HINCRBY', k.fig_day, 'outcome:' .. outcome, 1)
-  redis.call('HINCRBY', k.fig_day, 'level:' .. a.level, 1)
+  fig_incr(k.fig_day, 'outcome:' .. outcome, 1)
+  fig_incr(k.fig_day, 'level:' .. a.level, 1)
   return {'ok', 'referral_id', a.referral_id, 'person_id', a.person_id, 'status', outcome}
 end)
 
@@ -92,8 +92,8 @@ command('follow_up', {
       redis.call('HSET', k.followup, 'person_id', a.person_id, 'kind', kind, 'status', 'assigned:' .. kind,
                  'decided_ms', now)
       redis.call('HSET', k.person, 'assigned:' .. kind, now)
-      redis.call('HINCRBY', k.fig_day, 'followup:' .. kind, 1)
-      redis.call('HINCRBY', k.fig_total, 'assigned:' .. kind, 1)
+      fig_incr(k.fig_day, 'followup:' .. kind, 1)
+      fig_incr(k.fig_total, 'assigned:' .. kind, 1)
       return {'ok', 'person_id', a.person_id, 'status', 'assigned:' .. kind}, {[i] = true}
     end
   end
@@ -101,6 +101,6 @@ command('follow_up', {
   redis.call('HSET', k.followup, 'person_id', a.person_id, 'kind', '', 'status', 'pathway_finished', 'decided_ms', now)
   redis.call('HSET', k.person, 'pathway_finished_ms', now, 'reassessment_offered_ms', now)
   redis.call('ZADD', worklist_of(k.person), now, 'reassessment|' .. a.person_id)
-  redis.call('HINCRBY', k.fig_day, 'pathway_finished', 1)
+  fig_incr(k.fig_day, 'pathway_finished', 1)
   return {'ok', 'person_id', a.person_id, 'status', 'pathway_finished'}, {}
 end)

@@ -59,8 +59,8 @@ local function notify(P, kind, bid, pid, sid, extra)
 end
 
 local function fig(P, day, field, by)
-  redis.call('HINCRBY', P .. 'fig:' .. day, field, by or 1)
-  redis.call('HINCRBY', P .. 'fig:total', field, by or 1)
+  fig_incr(P .. 'fig:' .. day, field, by or 1)
+  fig_incr(P .. 'fig:total', field, by or 1)
 end
 
 -- A figure about a person: also by the branch and the partner they were
@@ -79,7 +79,7 @@ local function sess_fig(P, sid, ...)
 end
 
 local function sess_incr(P, sid, field, by)
-  redis.call('HINCRBY', P .. 'fig:session:' .. sid, field, by)
+  fig_incr(P .. 'fig:session:' .. sid, field, by)
 end
 
 -- The first confirmed seat of a person (booked, or an offer accepted).
@@ -120,7 +120,7 @@ local function wait_join(P, pid, kind, referred_at, day)
   -- person's availability changes meanwhile
   redis.call('HSET', person, 'active:' .. kind, 'waiting', 'referred:' .. kind, referred_at,
              'wait_seq:' .. kind, redis.call('INCR', P .. 'seq'), 'waitdays:' .. kind, days)
-  redis.call('HINCRBY', P .. 'fig:current', 'waiting:' .. kind, 1)
+  fig_incr(P .. 'fig:current', 'waiting:' .. kind, 1)
   figp(P, day, 'waitlisted:' .. kind, pid)
 end
 
@@ -129,7 +129,7 @@ local function wait_leave(P, pid, kind)
   for _, h in ipairs(words(hget(person, 'waitdays:' .. kind) or hget(person, 'availability'))) do
     redis.call('ZREM', P .. 'wait:' .. kind .. ':' .. h, pid)
   end
-  redis.call('HINCRBY', P .. 'fig:current', 'waiting:' .. kind, -1)
+  fig_incr(P .. 'fig:current', 'waiting:' .. kind, -1)
 end
 
 -- bookings -----------------------------------------------------------------

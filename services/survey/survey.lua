@@ -30,8 +30,8 @@ local function survey_consent(root, pid)
 end
 
 local function fig(k, field, n)
-  redis.call('HINCRBY', k.fig_day, field, n or 1)
-  redis.call('HINCRBY', k.fig_total, field, n or 1)
+  fig_incr(k.fig_day, field, n or 1)
+  fig_incr(k.fig_total, field, n or 1)
 end
 
 local function job(notify, kind, id, pid, sid)
@@ -52,8 +52,8 @@ end
 local function answer_figures(k, key, by)
   local q = redis.call('HMGET', key, 'channel', 'satisfaction', 'more', 'answered_fig', 'satisfaction_fig', 'more_fig')
   local function move(day, field)
-    redis.call('HINCRBY', day or k.fig_day, field, by)
-    redis.call('HINCRBY', k.fig_total, field, by)
+    fig_incr(day or k.fig_day, field, by)
+    fig_incr(k.fig_total, field, by)
   end
   move(q[4], 'answered')
   move(q[4], 'answered:' .. (q[1] or ''))

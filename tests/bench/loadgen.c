@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "clock.h"
@@ -306,7 +308,7 @@ int main(int argc, char **argv)
     svc_territories(&conf, terr_buf, sizeof terr_buf, territories, SVC_MAX_TERRITORIES);
 
     void *ctx = zmq_ctx_new();
-    zmq_pollitem_t items[2 + LG_MAX_BRANCHES];
+    zmq_pollitem_t items[3 + LG_MAX_BRANCHES];
     const char *const ev[] = { "matcher_events", "scheduler_events" };
     const char *const topic[] = { "matcher.track.assigned", "scheduler.booking.changed" };
     for (int i = 0; i < 2; i++) {
@@ -344,6 +346,15 @@ int main(int argc, char **argv)
         }
         items[2 + b] = (zmq_pollitem_t){ client_socket(cl[b]), 0, ZMQ_POLLIN, 0 };
     }
+    /* open loop: a timer wakes the loop at the next due time to the
+     * microsecond (zmq_poll counts in ms: waits of 0 would spin and take a
+     * core from the system measured, rounded-up ones would send late) */
+    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (tfd < 0) {
+        perror("loadgen: timerfd_create");
+        return 1;
+    }
+    items[2 + nbranches] = (zmq_pollitem_t){ NULL, tfd, ZMQ_POLLIN, 0 };
     /* the subscriptions must be in place before the first referral */
     zclock_sleep(500);
 
@@ -359,7 +370,7 @@ int main(int argc, char **argv)
     snprintf(run, sizeof run, "%lx%lx", (long)clock_real_ms(), seed);
     g.n = count;
     g.retry = xcalloc((size_t)count, sizeof *g.retry);
-    int64_t t0 = lg_now_us(), last_progress = t0;
+    int64_t t0 = lg_now_us(), last_progress = t0, last_sweep = t0;
     long done_before = -1;
     for (;;) {
         int64_t now = lg_now_us();
@@ -410,14 +421,26 @@ int main(int argc, char **argv)
             wait_ms = 5; /* BUSY: a short pause before sending it again */
         else if (rate > 0 && g.next < count) {
             int64_t next = t0 + (int64_t)((double)g.next * 1e6 / (double)rate);
-            wait_ms = next > now ? (long)((next - now) / 1000) : 0;
+            struct itimerspec due = { .it_value = { .tv_sec = next / 1000000, .tv_nsec = next % 1000000 * 1000 } };
+            timerfd_settime(tfd, TFD_TIMER_ABSTIME, &due, NULL);
         }
-        zmq_poll(items, 2 + (int)nbranches, wait_ms);
+        zmq_poll(items, 3 + (int)nbranches, wait_ms);
+        if (items[2 + nbranches].revents & ZMQ_POLLIN) {
+            uint64_t expired; /* the timer is set again at each turn */
+            ssize_t n = read(tfd, &expired, sizeof expired);
+            (void)n;
+        }
         for (int i = 0; i < 2; i++)
             if (items[i].revents & ZMQ_POLLIN)
                 lg_event(&g, items[i].socket);
+        /* a branch's answers when it has some, and every branch's timeouts
+         * now and then */
+        int sweep = lg_now_us() - last_sweep >= 50000;
+        if (sweep)
+            last_sweep = lg_now_us();
         for (long b = 0; b < nbranches; b++)
-            client_poll(cl[b], 0, lg_answer, &g);
+            if (sweep || (items[2 + b].revents & ZMQ_POLLIN))
+                client_poll(cl[b], 0, lg_answer, &g);
     }
     int64_t t_end = g.last_final_us ? g.last_final_us : lg_now_us();
     /* latencies: due (or sent) time to the final event, and to the ack */
@@ -449,6 +472,7 @@ int main(int argc, char **argv)
         client_destroy(&cl[b]);
     zmq_close(items[0].socket);
     zmq_close(items[1].socket);
+    close(tfd);
     zhashx_destroy(&g.by_referral);
     zhashx_destroy(&g.by_cause);
     zhashx_destroy(&g.early);

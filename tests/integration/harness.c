@@ -160,7 +160,7 @@ pid_t h_redis_spawn(h_env_t *h, const char *name, const char *bind, int port, co
     snprintf(conf, sizeof conf, "%s/redis.conf", dir);
     snprintf(text, sizeof text,
              "bind %s\nport %d\nprotected-mode yes\ndir %s\naclfile %s/redis/users.acl\n"
-             "appendonly yes\nappendfsync always\nsave \"\"\ndaemonize no\nlogfile \"\"\n%s",
+             "appendonly yes\nappendfsync always\nhash-max-listpack-value 256\nsave \"\"\ndaemonize no\nlogfile \"\"\n%s",
              bind, port, dir, h->dir, extra);
     if (h_write_file(conf, text) != 0)
         return -1;
