@@ -155,6 +155,11 @@ end
 -- else: see command below).
 local figs = {keys = {}, fields = {}}
 
+-- A call's scratch, emptied at each call with its figures: what a function
+-- looks up once and reads again in the same call (the scheduler's branch and
+-- partner of a person, for the figures' breakdowns).
+local percall = {}
+
 local function fig_incr(key, field, by)
   local f = figs.fields[key]
   if not f then
@@ -168,6 +173,7 @@ end
 
 local function figs_reset()
   figs.keys, figs.fields = {}, {}
+  percall = {}
 end
 
 local function figs_flush()

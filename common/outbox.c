@@ -221,15 +221,17 @@ static call_t *outbox_step(outbox_t *self, const char *territory, const char *fn
 
 static void outbox_append(outbox_t *self) { call_append(&self->call, self->rds, self->conf.library, 0); }
 
-/* Applies the acks gathered since the last call: one function call per
- * territory, all in one pipeline. */
-static void outbox_flush_done(outbox_t *self)
+/* The acks gathered since the last call, applied in one function call per
+ * territory: appended to the pipeline (first_of[i]: the first queued entry of
+ * the i-th call, which names its territory; at most OUTBOX_DONE_CALLS), then
+ * read with whatever the pipeline holds after them. */
+#define OUTBOX_DONE_CALLS 64
+
+static int outbox_done_append(outbox_t *self, int *first_of)
 {
-    if (self->ndone == 0)
-        return;
-    int calls = 0, first_of[64]; /* each call's first entry (its territory) */
+    int calls = 0;
     /* one call per territory present in the batch, in order of appearance */
-    for (int first = 0; first < self->ndone && calls < 64; first++) {
+    for (int first = 0; first < self->ndone && calls < OUTBOX_DONE_CALLS; first++) {
         const char *terr = self->done_terr[first];
         int seen = 0;
         for (int j = 0; j < first && !seen; j++)
@@ -244,10 +246,16 @@ static void outbox_flush_done(outbox_t *self)
         outbox_append(self);
         first_of[calls++] = first;
     }
-    redisReply *replies[64];
-    char flushed[64][WIRE_TERRITORY_MAX + 1]; /* copies: the queue is compacted below */
+    return calls;
+}
+
+/* Takes the replies of outbox_done_append's calls (and frees them): the
+ * queue keeps the ids of territories whose call failed, applied after the
+ * reconnect (meanwhile a resend of them is harmless: the receiver replays). */
+static void outbox_done_apply(outbox_t *self, redisReply **replies, const int *first_of, int calls)
+{
+    char flushed[OUTBOX_DONE_CALLS][WIRE_TERRITORY_MAX + 1]; /* copies: the queue is compacted below */
     int nflushed = 0;
-    rds_read_each(self->rds, replies, calls);
     for (int i = 0; i < calls; i++) {
         if (!replies[i])
             continue; /* that territory's Redis is away: its ids stay queued */
@@ -256,9 +264,6 @@ static void outbox_flush_done(outbox_t *self)
         freeReplyObject(replies[i]);
         util_strlcpy(flushed[nflushed++], self->done_terr[first_of[i]], sizeof flushed[0]);
     }
-    /* what is left: the ids of territories whose call failed, applied after
-     * the reconnect (meanwhile a resend of them is harmless: the receiver
-     * replays) */
     int kept = 0;
     for (int i = 0; i < self->ndone; i++) {
         int gone = 0;
@@ -273,6 +278,17 @@ static void outbox_flush_done(outbox_t *self)
         kept++;
     }
     self->ndone = kept;
+}
+
+static void outbox_flush_done(outbox_t *self)
+{
+    if (self->ndone == 0)
+        return;
+    int first_of[OUTBOX_DONE_CALLS];
+    int calls = outbox_done_append(self, first_of);
+    redisReply *replies[OUTBOX_DONE_CALLS];
+    rds_read_each(self->rds, replies, calls);
+    outbox_done_apply(self, replies, first_of, calls);
 }
 
 static void outbox_acked(outbox_t *self, outbox_entry_t *e)
@@ -426,14 +442,19 @@ static int outbox_territories_in(const outbox_t *self, uint64_t mask, int *which
 /* Takes entries of the territories of mask (bit t: territory t), each its
  * share of the room, in one pipeline; a territory whose Redis did not
  * answer is left for the next pump. mode 'own' re-reads this instance's
- * pending entries (after a start) and marks the territory loaded. */
-static void outbox_take(outbox_t *self, const char *mode, uint64_t mask)
+ * pending entries (after a start) and marks the territory loaded. Returns 1
+ * when it went to Redis (with the acks gathered: outbox_done_append). */
+static int outbox_take(outbox_t *self, const char *mode, uint64_t mask)
 {
     int room = outbox_room(self);
     if (room <= 0 || !mask)
-        return;
+        return 0;
     int which[OUTBOX_MAX_TERRITORIES], n = outbox_territories_in(self, mask, which);
     int per = room / n > 0 ? room / n : 1;
+    /* the acks gathered meanwhile go first, in the same round trip: with
+     * appendfsync always each round trip that writes waits for an fsync */
+    int first_of[OUTBOX_DONE_CALLS];
+    int ndone = outbox_done_append(self, first_of);
     for (int i = 0; i < n; i++) {
         call_t *c = outbox_step(self, self->conf.territories[which[i]], "outbox_take");
         call_arg(c, "consumer", "%s", self->conf.instance);
@@ -442,8 +463,9 @@ static void outbox_take(outbox_t *self, const char *mode, uint64_t mask)
         call_arg(c, "mode", "%s", mode);
         outbox_append(self);
     }
-    redisReply *replies[OUTBOX_MAX_TERRITORIES];
-    rds_read_each(self->rds, replies, n);
+    redisReply *all[OUTBOX_DONE_CALLS + OUTBOX_MAX_TERRITORIES], **replies = all + ndone;
+    rds_read_each(self->rds, all, ndone + n);
+    outbox_done_apply(self, all, first_of, ndone);
     for (int i = 0; i < n; i++) {
         int t = which[i];
         if (!replies[i])
@@ -461,6 +483,7 @@ static void outbox_take(outbox_t *self, const char *mode, uint64_t mask)
         }
         freeReplyObject(replies[i]);
     }
+    return 1;
 }
 
 /* Takes the orphaned entries of each territory's outbox (bus.lua, orphans):
@@ -584,10 +607,10 @@ void outbox_pump(outbox_t *self)
     uint64_t up = outbox_up(self);
     if (!up)
         return;
-    outbox_flush_done(self);
     uint64_t unloaded = up & ~self->own_loaded;
+    int acks_applied = 0; /* one try per pump: a failed one waits for the next */
     if (unloaded) {
-        outbox_take(self, "own", outbox_ensure_groups(self, unloaded));
+        acks_applied = outbox_take(self, "own", outbox_ensure_groups(self, unloaded));
         self->orphans_due = 1;
     }
     int64_t now = clock_mono_ms();
@@ -599,10 +622,12 @@ void outbox_pump(outbox_t *self)
         int claim = now >= self->next_claim_ms;
         if (claim || self->orphans_due)
             outbox_take_orphans(self, ready);
-        outbox_take(self, claim ? "claim" : "new", ready);
+        acks_applied |= outbox_take(self, claim ? "claim" : "new", ready);
         if (claim)
             self->next_claim_ms = now + self->conf.lease_ms / 2;
     }
+    if (!acks_applied)
+        outbox_flush_done(self);
 }
 
 int outbox_backlog(rds_t *rds, const char *service, const char *territory, outbox_backlog_t *out)

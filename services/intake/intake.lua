@@ -42,18 +42,22 @@ command('submit_referral', {
   redis.call('HSET', k.referral, 'branch', a.branch, 'external_ref', a.external_ref, 'person_id', pid,
              'mediator', a.mediator, 'partner', a.partner, 'needs', a.needs, 'answers', a.answers,
              'availability', a.availability, 'created_ms', now, 'status', 'accepted')
+  -- the person: consent recorded per purpose, with the text version and when
+  local person = {'availability', a.availability, 'last_referral', rid, 'consent_version', a.consent_version,
+                  'consent_at', a.consent_at_ms}
   if not known then
-    redis.call('HSET', k.person, 'created_ms', now, 'first_branch', a.branch, 'first_referral', rid)
+    for _, f in ipairs({'created_ms', now, 'first_branch', a.branch, 'first_referral', rid}) do
+      person[#person + 1] = f
+    end
   end
+  for _, p in ipairs(words(a.purposes)) do
+    person[#person + 1] = 'consent:' .. p
+    person[#person + 1] = 'given'
+  end
+  redis.call('HSET', k.person, unpack(person))
   redis.call('HINCRBY', k.person, 'referrals', 1)
   -- a person's referrals, for the people who look them up (person show)
   redis.call('ZADD', string.match(k.person, '^(tp:{[^}]*}:intake:)') .. 'referrals:' .. pid, now, rid)
-  redis.call('HSET', k.person, 'availability', a.availability, 'last_referral', rid)
-  -- consent: recorded per purpose, with the text version and when
-  redis.call('HSET', k.person, 'consent_version', a.consent_version, 'consent_at', a.consent_at_ms)
-  for _, p in ipairs(words(a.purposes)) do
-    redis.call('HSET', k.person, 'consent:' .. p, 'given')
-  end
 
   -- personal data, apart, with its retention date; only what was sent
   local contact = {'retain_until_ms', a.retain_until_ms}

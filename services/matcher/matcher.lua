@@ -41,35 +41,48 @@ command('assign', {
              'level', a.level, 'score', a.score, 'outcome', outcome, 'reason', a.reason, 'rules', a.rules,
              'decided_ms', now, 'source', 'referral', 'branch', a.branch)
   local b, p = a.branch, a.partner
-  if redis.call('HSETNX', k.person, 'accompanied_ms', now) == 1 then
+  -- the person as it was, then written once
+  local was = redis.call('HMGET', k.person, 'accompanied_ms', 'level', 'first_assigned_ms')
+  local person = {'level', a.level, 'outcome', outcome, 'assessed_ms', now}
+  if not was[1] then
+    person[#person + 1] = 'accompanied_ms'
+    person[#person + 1] = now
     fig_by(k, 'accompanied', b, p)
   end
   -- the level at entry (the person's first assessment) or at a
   -- re-assessment (a later referral of the same person), and the move
-  local before = redis.call('HGET', k.person, 'level')
+  local before = was[2]
   if before then
     fig_incr(k.fig_day, 'level_reassessed:' .. a.level, 1)
     fig_incr(k.fig_day, 'level_change:' .. before .. ':' .. a.level, 1)
   else
     fig_incr(k.fig_day, 'level_entry:' .. a.level, 1)
   end
-  if a.availability ~= '' then redis.call('HSET', k.person, 'availability', a.availability) end
-  redis.call('HSET', k.person, 'level', a.level, 'outcome', outcome, 'assessed_ms', now)
+  if a.availability ~= '' then
+    person[#person + 1] = 'availability'
+    person[#person + 1] = a.availability
+  end
   -- an assessment answers what the mediator was asked for; an undetermined
   -- one asks again
   local wl = worklist_of(k.person)
-  redis.call('ZREM', wl, 'reassessment|' .. a.person_id)
   if outcome == 'reassess' then
+    redis.call('ZREM', wl, 'reassessment|' .. a.person_id)
     redis.call('ZADD', wl, now, 'questionnaire|' .. a.person_id)
   else
-    redis.call('ZREM', wl, 'questionnaire|' .. a.person_id)
+    redis.call('ZREM', wl, 'reassessment|' .. a.person_id, 'questionnaire|' .. a.person_id)
   end
   fig_by(k, 'assessed', b, p)
   if kind ~= '' then
-    redis.call('HSET', k.person, 'assigned:' .. kind, now)
+    person[#person + 1] = 'assigned:' .. kind
+    person[#person + 1] = now
     fig_by(k, 'assigned:' .. kind, b, p)
-    if redis.call('HSETNX', k.person, 'first_assigned_ms', now) == 1 then fig_by(k, 'people_assigned', b, p) end
+    if not was[3] then
+      person[#person + 1] = 'first_assigned_ms'
+      person[#person + 1] = now
+      fig_by(k, 'people_assigned', b, p)
+    end
   end
+  redis.call('HSET', k.person, unpack(person))
   fig_incr(k.fig_day, 'outcome:' .. outcome, 1)
   fig_incr(k.fig_day, 'level:' .. a.level, 1)
   return {'ok', 'referral_id', a.referral_id, 'person_id', a.person_id, 'status', outcome}

@@ -46,8 +46,8 @@ local function hget(key, field) return redis.call('HGET', key, field) end
 -- Consent to training withdrawn at or after the referral (referred_at, ms)
 -- that put the person in this kind: nobody is placed for it any more. A new
 -- referral, made with consent after the withdrawal, places again.
-local function withdrawn_since(person, referred_at)
-  local withdrawn = tonumber(hget(person, 'training_withdrawn_ms') or 0)
+local function withdrawn_since(person, referred_at, withdrawn_ms)
+  local withdrawn = tonumber(withdrawn_ms or hget(person, 'training_withdrawn_ms') or 0)
   return withdrawn > 0 and tonumber(referred_at or 0) <= withdrawn
 end
 
@@ -67,7 +67,11 @@ end
 -- first referred from, when known.
 local function figp(P, day, field, pid, by)
   fig(P, day, field, by)
-  local bp = redis.call('HMGET', P .. 'person:' .. pid, 'branch', 'partner')
+  local bp = percall['bp:' .. pid] -- set once, when the person is first placed
+  if not bp then
+    bp = redis.call('HMGET', P .. 'person:' .. pid, 'branch', 'partner')
+    percall['bp:' .. pid] = bp
+  end
   if bp[1] then fig(P, day, field .. '@b:' .. bp[1], by) end
   if bp[2] then fig(P, day, field .. '@p:' .. bp[2], by) end
 end
@@ -190,12 +194,15 @@ local function seat_index_build(P, now)
   redis.call('SET', P .. 'free:ready', '1')
 end
 
-local function new_booking(P, pid, sid, kind, status, now, deadline)
+-- assigned: {assignment, referred_at} of the person in that kind when the
+-- caller knows them (track_assigned just wrote them), else read.
+local function new_booking(P, pid, sid, kind, status, now, deadline, assigned)
   local bid = next_bid(P)
   local person = P .. 'person:' .. pid
+  assigned = assigned or redis.call('HMGET', person, 'assignment:' .. kind, 'referred:' .. kind)
   redis.call('HSET', P .. 'booking:' .. bid, 'pid', pid, 'sid', sid, 'kind', kind, 'status', status,
-             'created', now, 'deadline', deadline or 0, 'assignment', hget(person, 'assignment:' .. kind) or '',
-             'referred_at', hget(person, 'referred:' .. kind) or now, 'seq', redis.call('INCR', P .. 'seq'))
+             'created', now, 'deadline', deadline or 0, 'assignment', assigned[1] or '',
+             'referred_at', assigned[2] or now, 'seq', redis.call('INCR', P .. 'seq'))
   redis.call('ZADD', P .. 'bookings:' .. pid, now, bid)
   redis.call('HSET', P .. 'roster:' .. sid, pid, bid)
   redis.call('HINCRBY', P .. 'session:' .. sid, 'taken', 1)
@@ -233,12 +240,13 @@ local function find_session(P, kind, avail, now, not_before, pid)
 end
 
 -- Books the person into the earliest compatible session, or puts them on the
--- waitlists of their half-days. Returns status, bid, sid.
-local function place(P, pid, kind, now, notice_ms, day)
-  local avail = words(hget(P .. 'person:' .. pid, 'availability'))
+-- waitlists of their half-days. Returns status, bid, sid. availability and
+-- assigned (see new_booking): when the caller knows them.
+local function place(P, pid, kind, now, notice_ms, day, availability, assigned)
+  local avail = words(availability or hget(P .. 'person:' .. pid, 'availability'))
   local sid = find_session(P, kind, avail, now, now + notice_ms, pid)
   if sid then
-    local bid = new_booking(P, pid, sid, kind, 'booked', now)
+    local bid = new_booking(P, pid, sid, kind, 'booked', now, nil, assigned)
     notify(P, 'convocation', bid, pid, sid)
     worklist_done(P, pid, kind)
     figp(P, day, 'booked:' .. kind, pid)
@@ -314,27 +322,37 @@ command('track_assigned', {
     return {'dup', 'booking_id', first[2], 'session_id', first[3], 'status', first[1]}
   end
   local pid, kind, now, day = a.person_id, a.kind, tonumber(a.now_ms), a.day
+  local was = redis.call('HMGET', k.person, 'training_withdrawn_ms', 'availability', 'active:' .. kind, 'branch',
+                         'partner')
   -- referred before they withdrew their consent to training (a follow-up of
   -- an old referral): not placed; a new referral, with consent, is
-  if withdrawn_since(k.person, a.referred_at_ms) then
+  if withdrawn_since(k.person, a.referred_at_ms, was[1] or 0) then
     redis.call('HSET', k.assigned, 'status', 'consent_withdrawn', 'booking', '', 'session', '')
     return {'ok', 'booking_id', '', 'status', 'consent_withdrawn'}
   end
-  if a.availability ~= '' then redis.call('HSET', k.person, 'availability', a.availability) end
-  -- where the person was first referred from (a follow-up says nothing)
-  if a.branch then redis.call('HSETNX', k.person, 'branch', a.branch) end
-  if a.partner then redis.call('HSETNX', k.person, 'partner', a.partner) end
-  if not hget(k.person, 'availability') then
+  local availability = a.availability ~= '' and a.availability or was[2]
+  if not availability then
     return {'err', 'INVALID_FIELD', 'availability', 'Disponibilités inconnues pour cette personne.'}
   end
-  local active = hget(k.person, 'active:' .. kind)
+  -- where the person was first referred from (a follow-up says nothing)
+  local branch, partner = was[4] or a.branch, was[5] or a.partner
+  local person = {'availability', availability}
+  if branch and not was[4] then person[#person + 1] = 'branch'; person[#person + 1] = branch end
+  if partner and not was[5] then person[#person + 1] = 'partner'; person[#person + 1] = partner end
+  percall['bp:' .. pid] = {branch or false, partner or false} -- the figures' breakdowns (figp)
+  local active = was[3]
   if active then -- one active booking (or waitlist place) per person and kind
+    redis.call('HSET', k.person, unpack(person))
     redis.call('HSET', k.assigned, 'status', 'already', 'booking', active == 'waiting' and '' or active, 'session', '')
     return {'ok', 'booking_id', active == 'waiting' and '' or active, 'status', 'already'}
   end
-  redis.call('HSET', k.person, 'referred:' .. kind, a.referred_at_ms, 'assignment:' .. kind, a.assignment_id)
+  for _, f in ipairs({'referred:' .. kind, a.referred_at_ms, 'assignment:' .. kind, a.assignment_id}) do
+    person[#person + 1] = f
+  end
+  redis.call('HSET', k.person, unpack(person))
   worklist_done(P, pid, kind) -- a new assignment is the mediator's answer
-  local status, bid, sid = place(P, pid, kind, now, tonumber(a.notice_ms), day)
+  local status, bid, sid = place(P, pid, kind, now, tonumber(a.notice_ms), day, availability,
+                                 {a.assignment_id, a.referred_at_ms})
   redis.call('HSET', k.assigned, 'status', status, 'booking', bid, 'session', sid)
   return {'ok', 'booking_id', bid, 'session_id', sid, 'status', status}
 end)
