@@ -179,16 +179,20 @@ end
 local function figs_flush()
   for _, key in ipairs(figs.keys) do
     local f = figs.fields[key]
-    local now = redis.call('HMGET', key, unpack(f.order))
-    local set = {}
-    for i, field in ipairs(f.order) do
-      if f.by[field] ~= 0 then
-        local v = (tonumber(now[i]) or 0) + f.by[field]
-        set[#set + 1] = field
-        set[#set + 1] = string.format('%d', v)
+    if #f.order == 1 then -- one field: HINCRBY is one call, not two
+      local by = f.by[f.order[1]]
+      if by ~= 0 then redis.call('HINCRBY', key, f.order[1], by) end
+    else
+      local now = redis.call('HMGET', key, unpack(f.order))
+      local set = {}
+      for i, field in ipairs(f.order) do
+        if f.by[field] ~= 0 then
+          set[#set + 1] = field
+          set[#set + 1] = string.format('%d', (tonumber(now[i]) or 0) + f.by[field])
+        end
       end
+      if #set > 0 then redis.call('HSET', key, unpack(set)) end
     end
-    if #set > 0 then redis.call('HSET', key, unpack(set)) end
   end
   figs_reset()
 end

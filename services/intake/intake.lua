@@ -46,7 +46,7 @@ command('submit_referral', {
   local person = {'availability', a.availability, 'last_referral', rid, 'consent_version', a.consent_version,
                   'consent_at', a.consent_at_ms}
   if not known then
-    for _, f in ipairs({'created_ms', now, 'first_branch', a.branch, 'first_referral', rid}) do
+    for _, f in ipairs({'created_ms', now, 'first_branch', a.branch, 'first_referral', rid, 'referrals', 1}) do
       person[#person + 1] = f
     end
   end
@@ -55,7 +55,7 @@ command('submit_referral', {
     person[#person + 1] = 'given'
   end
   redis.call('HSET', k.person, unpack(person))
-  redis.call('HINCRBY', k.person, 'referrals', 1)
+  if known then redis.call('HINCRBY', k.person, 'referrals', 1) end
   -- a person's referrals, for the people who look them up (person show)
   redis.call('ZADD', string.match(k.person, '^(tp:{[^}]*}:intake:)') .. 'referrals:' .. pid, now, rid)
 
@@ -67,12 +67,13 @@ command('submit_referral', {
   redis.call('HSET', k.contact, unpack(contact))
   redis.call('ZADD', k.retention, a.retain_until_ms, pid)
   -- nobody to convoke: the mediator's worklist, until a referral gives a way
-  local reach = redis.call('HMGET', k.contact, 'phone', 'line1')
+  -- (a new person's contact is what was just sent, and no worklist has them)
+  local reach = known and redis.call('HMGET', k.contact, 'phone', 'line1') or {a.phone, a.line1}
   local worklist = string.match(k.person, '^(tp:{[^}]*}:intake:)') .. 'worklist'
-  if reach[1] or reach[2] then
-    redis.call('ZREM', worklist, 'no_contact|' .. pid)
-  else
+  if not (reach[1] or reach[2]) then
     redis.call('ZADD', worklist, now, 'no_contact|' .. pid)
+  elseif known then
+    redis.call('ZREM', worklist, 'no_contact|' .. pid)
   end
 
   -- figures: ids and counts only (docs/figures.md); by branch and by the

@@ -350,9 +350,10 @@ command('track_assigned', {
     person[#person + 1] = f
   end
   redis.call('HSET', k.person, unpack(person))
-  worklist_done(P, pid, kind) -- a new assignment is the mediator's answer
   local status, bid, sid = place(P, pid, kind, now, tonumber(a.notice_ms), day, availability,
                                  {a.assignment_id, a.referred_at_ms})
+  -- a new assignment is the mediator's answer (a booking said it already)
+  if status ~= 'booked' then worklist_done(P, pid, kind) end
   redis.call('HSET', k.assigned, 'status', status, 'booking', bid, 'session', sid)
   return {'ok', 'booking_id', bid, 'session_id', sid, 'status', status}
 end)

@@ -1056,6 +1056,52 @@ static void withdraw_consent_is_recorded(void **state)
     assert_non_null(strstr(out, "finalité inconnue : marketing"));
 }
 
+static int on_worklist(const char *person_id)
+{
+    return h_redis_int(&env, "ZSCORE tp:{42}:intake:worklist no_contact|%s", person_id) > 0;
+}
+
+/* A person known before whose contact data was purged, referred again with
+ * neither a phone nor an address: the mediator's worklist says so, until a
+ * referral brings a way to reach them. */
+static void a_person_with_no_contact_stays_on_the_worklist_until_one_comes(void **state)
+{
+    (void)state;
+    json_object *o = valid_json("wilson", "NC-1");
+    answer_t a = submit_json(o);
+    json_object_put(o);
+    assert_int_equal(a.exit, 0);
+    assert_false(on_worklist(a.person_id));
+    /* referred again without a phone: the one on record still reaches them */
+    o = valid_json("wilson", "NC-1b");
+    set_path(o, "person.person_id", json_object_new_string(a.person_id));
+    set_path(o, "person.phone", NULL);
+    answer_t b = submit_json(o);
+    json_object_put(o);
+    assert_int_equal(b.exit, 0);
+    assert_false(on_worklist(a.person_id));
+    /* the retention purge (intake's timer step, here for every contact) */
+    redisReply *r = h_redis(&env, "FCALL intake_v1_purge_contacts 1 tp:{42}:intake:retention retention %s %lld 100000 "
+                            "2099-01-01", "now_ms limit day", (long long)clock_real_ms() + 800LL * 86400000);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    freeReplyObject(r);
+    assert_int_equal(h_redis_int(&env, "EXISTS tp:{42}:intake:contact:%s", a.person_id), 0);
+
+    const char *refs[] = { "NC-2", "NC-3" };
+    for (int i = 0; i < 2; i++) { /* without a phone, then with one */
+        o = valid_json("wilson", refs[i]);
+        set_path(o, "person.person_id", json_object_new_string(a.person_id));
+        if (i == 0)
+            set_path(o, "person.phone", NULL);
+        b = submit_json(o);
+        json_object_put(o);
+        assert_int_equal(b.exit, 0);
+        assert_string_equal(b.person_id, a.person_id);
+        assert_int_equal(on_worklist(a.person_id), i == 0);
+    }
+}
+
 static int contact_gone(h_env_t *h, void *arg)
 {
     (void)h;
@@ -1104,6 +1150,7 @@ int main(void)
         cmocka_unit_test(ids_are_derived_with_the_deployments_key),
         cmocka_unit_test(withdraw_consent_is_recorded),
         cmocka_unit_test(a_full_outbox_answers_busy_until_it_drains),
+        cmocka_unit_test(a_person_with_no_contact_stays_on_the_worklist_until_one_comes), /* purges every contact */
         cmocka_unit_test(expired_contacts_are_purged), /* last: it moves the clock */
     };
     h_group_env(&env);
