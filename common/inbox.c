@@ -41,7 +41,7 @@ inbox_t *inbox_new(void *router, rds_t *rds, const inbox_conf_t *conf)
     if (self->conf.batch <= 0)
         self->conf.batch = 256;
     self->slots = xcalloc((size_t)self->conf.batch, sizeof *self->slots);
-    self->replies = xcalloc((size_t)self->conf.batch + 1, sizeof *self->replies); /* + WAIT */
+    self->replies = xcalloc((size_t)self->conf.batch + INBOX_RIDE_MAX + 1, sizeof *self->replies); /* + WAIT */
     return self;
 }
 
@@ -297,7 +297,11 @@ int inbox_drain(inbox_t *self)
             call_append(&self->slots[i].call, self->rds, self->conf.library, self->conf.mark_ttl_s);
             ncalls++;
         }
+    int ride = 0;
     if (ncalls > 0) {
+        ride = self->conf.ride_append ? self->conf.ride_append(self->conf.handler_arg) : 0;
+        if (ride < 0 || ride > INBOX_RIDE_MAX)
+            abort(); /* a bug of the hook: the pipeline would be misread */
         int wait = self->conf.wait_replicas > 0;
         if (wait) { /* one WAIT covers the whole pipeline before it */
             char n_rep[24], ms[24];
@@ -307,11 +311,12 @@ int inbox_drain(inbox_t *self)
             size_t lens[3] = { 4, strlen(n_rep), strlen(ms) };
             rds_append_argv(self->rds, 3, argv, lens);
         }
-        rds_read(self->rds, self->replies, ncalls + wait);
-        int replicated = !wait || (self->replies[ncalls] && self->replies[ncalls]->type == REDIS_REPLY_INTEGER
-                                   && self->replies[ncalls]->integer >= self->conf.wait_replicas);
-        if (wait && self->replies[ncalls])
-            freeReplyObject(self->replies[ncalls]);
+        rds_read(self->rds, self->replies, ncalls + ride + wait);
+        redisReply *waited = wait ? self->replies[ncalls + ride] : NULL;
+        int replicated = !wait || (waited && waited->type == REDIS_REPLY_INTEGER
+                                   && waited->integer >= self->conf.wait_replicas);
+        if (waited)
+            freeReplyObject(waited);
         for (int i = 0, k = 0; i < n; i++)
             if (self->slots[i].call.kind == CALL_REDIS) {
                 redisReply *r = self->replies[k++];
@@ -334,5 +339,7 @@ int inbox_drain(inbox_t *self)
         slot->env = NULL;
         zmq_msg_close(&slot->identity);
     }
+    if (ride) /* the batch answered, what its steps wrote to the outbox goes downstream */
+        self->conf.ride_apply(self->conf.handler_arg, self->replies + ncalls);
     return n;
 }

@@ -13,6 +13,8 @@
 #include "rds.h"
 #include "wire.h"
 
+#define INBOX_RIDE_MAX 128 /* calls that may ride with a batch (inbox_conf_t.ride_append) */
+
 /* Fills call: call_function + keys/args/sends, or call_error. `arg` is the
  * inbox_conf_t's handler_arg. */
 typedef void (*inbox_prepare_fn)(void *arg, const Tremplin__Envelope *in, call_t *call);
@@ -58,6 +60,12 @@ typedef struct {
     int64_t audit_keep_ms;
     /* After each committed call (ok answer, not a replay) */
     void (*committed)(void *arg, const call_t *call, const Tremplin__Ack *ack);
+    /* Calls that ride with a batch (the outbox's take: outbox_ride_append):
+     * appended after its steps and before its WAIT, at most INBOX_RIDE_MAX;
+     * ride_apply takes their replies, in order, before the batch is
+     * answered. NULL: none. */
+    int (*ride_append)(void *arg);
+    void (*ride_apply)(void *arg, redisReply **replies);
 } inbox_conf_t;
 
 typedef struct inbox inbox_t;

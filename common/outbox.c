@@ -34,6 +34,17 @@ typedef struct {
     int64_t touched_ms; /* last lease renewal */
 } outbox_entry_t;
 
+#define OUTBOX_DONE_CALLS 64 /* outbox_done calls in one pipeline: one per territory */
+
+/* A take: appended to a pipeline (with the acks gathered meanwhile, which go
+ * first: with appendfsync always each round trip that writes waits for an
+ * fsync), then applied with its replies. */
+typedef struct {
+    const char *mode;
+    int which[OUTBOX_MAX_TERRITORIES], n;
+    int first_of[OUTBOX_DONE_CALLS], ndone;
+} outbox_take_t;
+
 struct outbox {
     rds_t *rds;
     outbox_conf_t conf;
@@ -56,6 +67,8 @@ struct outbox {
     char (*done_ids)[32];
     char (*done_terr)[WIRE_TERRITORY_MAX + 1];
     int ndone;
+    outbox_take_t ride; /* the take riding with the inbox's batch (outbox_ride_append) */
+    int ride_calls;
     call_t call; /* the step being built, reused */
 };
 
@@ -225,8 +238,6 @@ static void outbox_append(outbox_t *self) { call_append(&self->call, self->rds, 
  * territory: appended to the pipeline (first_of[i]: the first queued entry of
  * the i-th call, which names its territory; at most OUTBOX_DONE_CALLS), then
  * read with whatever the pipeline holds after them. */
-#define OUTBOX_DONE_CALLS 64
-
 static int outbox_done_append(outbox_t *self, int *first_of)
 {
     int calls = 0;
@@ -439,35 +450,38 @@ static int outbox_territories_in(const outbox_t *self, uint64_t mask, int *which
     return n;
 }
 
-/* Takes entries of the territories of mask (bit t: territory t), each its
- * share of the room, in one pipeline; a territory whose Redis did not
- * answer is left for the next pump. mode 'own' re-reads this instance's
- * pending entries (after a start) and marks the territory loaded. Returns 1
- * when it went to Redis (with the acks gathered: outbox_done_append). */
-static int outbox_take(outbox_t *self, const char *mode, uint64_t mask)
+/* Appends the take of the territories of mask (bit t: territory t), each its
+ * share of the room; returns the number of calls appended (0: none, no room).
+ * mode 'own' re-reads this instance's pending entries (after a start). */
+static int outbox_take_append(outbox_t *self, const char *mode, uint64_t mask, outbox_take_t *tk)
 {
     int room = outbox_room(self);
     if (room <= 0 || !mask)
         return 0;
-    int which[OUTBOX_MAX_TERRITORIES], n = outbox_territories_in(self, mask, which);
-    int per = room / n > 0 ? room / n : 1;
-    /* the acks gathered meanwhile go first, in the same round trip: with
-     * appendfsync always each round trip that writes waits for an fsync */
-    int first_of[OUTBOX_DONE_CALLS];
-    int ndone = outbox_done_append(self, first_of);
-    for (int i = 0; i < n; i++) {
-        call_t *c = outbox_step(self, self->conf.territories[which[i]], "outbox_take");
+    tk->mode = mode;
+    tk->n = outbox_territories_in(self, mask, tk->which);
+    int per = room / tk->n > 0 ? room / tk->n : 1;
+    tk->ndone = outbox_done_append(self, tk->first_of);
+    for (int i = 0; i < tk->n; i++) {
+        call_t *c = outbox_step(self, self->conf.territories[tk->which[i]], "outbox_take");
         call_arg(c, "consumer", "%s", self->conf.instance);
         call_arg(c, "count", "%d", per);
         call_arg(c, "lease_ms", "%lld", (long long)self->conf.lease_ms);
-        call_arg(c, "mode", "%s", mode);
+        call_arg(c, "mode", "%s", tk->mode);
         outbox_append(self);
     }
-    redisReply *all[OUTBOX_DONE_CALLS + OUTBOX_MAX_TERRITORIES], **replies = all + ndone;
-    rds_read_each(self->rds, all, ndone + n);
-    outbox_done_apply(self, all, first_of, ndone);
-    for (int i = 0; i < n; i++) {
-        int t = which[i];
+    return tk->ndone + tk->n;
+}
+
+/* Takes the replies of a take (and frees them): sends the entries taken; a
+ * territory whose Redis did not answer is left for the next pump; 'own'
+ * marks the territory loaded. */
+static void outbox_take_apply(outbox_t *self, const outbox_take_t *tk, redisReply **all)
+{
+    outbox_done_apply(self, all, tk->first_of, tk->ndone);
+    redisReply **replies = all + tk->ndone;
+    for (int i = 0; i < tk->n; i++) {
+        int t = tk->which[i];
         if (!replies[i])
             continue;
         if (replies[i]->type == REDIS_REPLY_ERROR) {
@@ -478,12 +492,42 @@ static int outbox_take(outbox_t *self, const char *mode, uint64_t mask)
                 self->own_loaded &= ~(1ull << t);
         } else {
             outbox_adopt(self, self->conf.territories[t], replies[i], 0);
-            if (strcmp(mode, "own") == 0)
+            if (strcmp(tk->mode, "own") == 0)
                 self->own_loaded |= 1ull << t;
         }
         freeReplyObject(replies[i]);
     }
+}
+
+/* A take in its own round trip; returns 1 when it went to Redis. */
+static int outbox_take(outbox_t *self, const char *mode, uint64_t mask)
+{
+    outbox_take_t tk;
+    int n = outbox_take_append(self, mode, mask, &tk);
+    if (n == 0)
+        return 0;
+    redisReply *all[OUTBOX_DONE_CALLS + OUTBOX_MAX_TERRITORIES];
+    rds_read_each(self->rds, all, n);
+    outbox_take_apply(self, &tk, all);
     return 1;
+}
+
+int outbox_ride_append(outbox_t *self)
+{
+    uint64_t ready = 0;
+    for (int t = 0; t < self->conf.nterritories && t < OUTBOX_MAX_TERRITORIES; t++)
+        if (rds_territory_up(self->rds, self->conf.territories[t]))
+            ready |= 1ull << t;
+    ready &= self->own_loaded;
+    self->ride_calls = self->quiesced || !ready ? 0 : outbox_take_append(self, "new", ready, &self->ride);
+    return self->ride_calls;
+}
+
+void outbox_ride_apply(outbox_t *self, redisReply **replies)
+{
+    if (self->ride_calls > 0)
+        outbox_take_apply(self, &self->ride, replies);
+    self->ride_calls = 0;
 }
 
 /* Takes the orphaned entries of each territory's outbox (bus.lua, orphans):

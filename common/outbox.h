@@ -66,6 +66,15 @@ void outbox_set_territories(outbox_t *self, const char *const *territories, int 
  * ms when there is work; wake it when a handler wrote to the outbox). */
 void outbox_pump(outbox_t *self);
 
+/* The take that rides with a batch of steps: appended to the inbox's
+ * pipeline after the steps (and before their WAIT), it brings back the new
+ * entries with the steps' replies, a round trip and, with appendfsync
+ * always, an fsync fewer per hop. outbox_ride_append returns the number of
+ * calls appended (0: none now); outbox_ride_apply takes their replies, in
+ * order, and sends what was taken. */
+int outbox_ride_append(outbox_t *self);
+void outbox_ride_apply(outbox_t *self, redisReply **replies);
+
 /* A reply arrived on one of the route sockets. Reads it all. */
 void outbox_on_reply(outbox_t *self, void *dealer);
 

@@ -54,9 +54,24 @@ static void svc_on_request(loop_t *loop, void *sock, void *arg)
      * are waiting, and the relay gets its turn in between, so a busy inbox
      * does not starve the outbox */
     s->wrote_outbox = 0;
+    s->rode = 0;
     inbox_drain(svc_inbox_of(s, sock));
-    if (s->wrote_outbox)
+    if (s->wrote_outbox && !s->rode) /* what the steps wrote was not taken with them */
         loop_wake_timer(loop, svc_pump);
+}
+
+/* The relay's take rides with each batch of steps (outbox_ride_append). */
+static int svc_ride_append(void *arg)
+{
+    svc_t *s = arg;
+    return s->outbox ? outbox_ride_append(s->outbox) : 0;
+}
+
+static void svc_ride_apply(void *arg, redisReply **replies)
+{
+    svc_t *s = arg;
+    outbox_ride_apply(s->outbox, replies);
+    s->rode = 1;
 }
 
 /* Backpressure: the outbox of each territory is measured a few times a
@@ -338,6 +353,7 @@ static int svc_start(svc_t *s, char *err, size_t errlen)
         .territories = s->territories, .nterritories = s->nterritories,
         .handlers = s->handlers, .nhandlers = s->nhandlers, .handler_arg = s,
         .pong_fill = svc_pong_fill, .committed = svc_committed,
+        .ride_append = svc_ride_append, .ride_apply = svc_ride_apply,
         .busy = s->conf.outbox_max > 0 ? svc_busy : NULL,
         .forbid = s->auth ? svc_forbid : NULL,
         .audit_keep_ms = s->conf.retention.audit_days * 86400000LL,

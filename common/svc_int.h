@@ -64,6 +64,7 @@ struct svc {
     int64_t started_ms;
     int64_t drain_deadline_ms;
     int wrote_outbox;
+    int rode; /* the relay's take went with the last batch */
     char aof_write[8], aof_rewrite[8]; /* strings of the last Pong */
     inbox_handler_t handlers[64];
     size_t nhandlers;

@@ -673,6 +673,31 @@ static void test_quiesce_takes_nothing_new(void **state)
     assert_int_equal(fake_rds_count(LIB "_outbox_take"), takes);
 }
 
+/* The take that rides with the inbox's batch: appended to the batch's
+ * pipeline, its replies bring the entries the steps just wrote, which go
+ * out at once, without a take of their own; none once quiesced. */
+static void test_take_rides_with_a_batch(void **state)
+{
+    fx_t *f = *state;
+    start_sending(f, (const char *const[]){ "a" }, 1, 1);
+    add_entry(f, 0, "b"); /* written by a step of the batch */
+    int takes = fake_rds_count(LIB "_outbox_take");
+    int n = outbox_ride_append(f->ob);
+    assert_int_equal(n, 1);
+    redisReply *replies[4];
+    assert_int_equal(rds_read(f->rds, replies, n), 0); /* as the inbox reads its pipeline */
+    outbox_ride_apply(f->ob, replies);
+    char got[8][65];
+    assert_int_equal(peer_take(f, got, 8), 1);
+    assert_string_equal(got[0], "b");
+    assert_int_equal(fake_rds_count(LIB "_outbox_take"), takes + 1);
+    assert_int_equal(outbox_inflight(f->ob), 2);
+
+    outbox_quiesce(f->ob);
+    assert_int_equal(outbox_ride_append(f->ob), 0);
+    outbox_ride_apply(f->ob, NULL); /* nothing rode: nothing read */
+}
+
 int main(void)
 {
     log_set_level(TPLOG_OFF); /* the relay's warnings are expected here */
@@ -686,6 +711,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_retry_set_stops_taking, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_acks_wait_for_redis, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_takes_nothing_new, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_take_rides_with_a_batch, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests_name("outbox", tests, NULL, NULL);
 }
