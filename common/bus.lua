@@ -180,13 +180,12 @@ local function figs_flush()
   for _, key in ipairs(figs.keys) do
     local f = figs.fields[key]
     if #f.order == 1 then -- one field: HINCRBY is one call, not two
-      local by = f.by[f.order[1]]
-      if by ~= 0 then redis.call('HINCRBY', key, f.order[1], by) end
+      redis.call('HINCRBY', key, f.order[1], f.by[f.order[1]])
     else
       local now = redis.call('HMGET', key, unpack(f.order))
       local set = {}
       for i, field in ipairs(f.order) do
-        if f.by[field] ~= 0 then
+        if f.by[field] ~= 0 or not now[i] then -- a field counted is there, if only at 0
           set[#set + 1] = field
           set[#set + 1] = string.format('%d', (tonumber(now[i]) or 0) + f.by[field])
         end

@@ -30,6 +30,7 @@ struct inbox {
     char strbuf[2048];
     inbox_stats_t stats;
     redisReply **replies;
+    const char **senders; /* inbox_senders */
 };
 
 inbox_t *inbox_new(void *router, rds_t *rds, const inbox_conf_t *conf)
@@ -42,6 +43,7 @@ inbox_t *inbox_new(void *router, rds_t *rds, const inbox_conf_t *conf)
         self->conf.batch = 256;
     self->slots = xcalloc((size_t)self->conf.batch, sizeof *self->slots);
     self->replies = xcalloc((size_t)self->conf.batch + INBOX_RIDE_MAX + 1, sizeof *self->replies); /* + WAIT */
+    self->senders = xcalloc((size_t)self->conf.batch, sizeof *self->senders);
     return self;
 }
 
@@ -54,6 +56,7 @@ void inbox_destroy(inbox_t **self_p)
         call_free(&self->slots[i].call);
     free(self->slots);
     free(self->replies);
+    free(self->senders);
     wire_buf_free(&self->out);
     free(self);
     *self_p = NULL;
@@ -277,6 +280,24 @@ static void inbox_finish(inbox_t *self, inbox_slot_t *slot)
     inbox_send(self, slot, &reply);
 }
 
+/* The territories the batch's steps send messages from (each once), in
+ * self->senders. */
+static int inbox_senders(inbox_t *self, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const call_t *c = &self->slots[i].call;
+        if (c->kind != CALL_REDIS || c->nout == 0 || !c->territory)
+            continue;
+        int seen = 0;
+        for (int j = 0; j < k && !seen; j++)
+            seen = strcmp(self->senders[j], c->territory) == 0;
+        if (!seen)
+            self->senders[k++] = c->territory;
+    }
+    return k;
+}
+
 int inbox_drain(inbox_t *self)
 {
     int n = 0;
@@ -299,7 +320,8 @@ int inbox_drain(inbox_t *self)
         }
     int ride = 0;
     if (ncalls > 0) {
-        ride = self->conf.ride_append ? self->conf.ride_append(self->conf.handler_arg) : 0;
+        if (self->conf.ride_append)
+            ride = self->conf.ride_append(self->conf.handler_arg, self->senders, inbox_senders(self, n));
         if (ride < 0 || ride > INBOX_RIDE_MAX)
             abort(); /* a bug of the hook: the pipeline would be misread */
         int wait = self->conf.wait_replicas > 0;

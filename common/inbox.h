@@ -61,10 +61,10 @@ typedef struct {
     /* After each committed call (ok answer, not a replay) */
     void (*committed)(void *arg, const call_t *call, const Tremplin__Ack *ack);
     /* Calls that ride with a batch (the outbox's take: outbox_ride_append):
-     * appended after its steps and before its WAIT, at most INBOX_RIDE_MAX;
-     * ride_apply takes their replies, in order, before the batch is
-     * answered. NULL: none. */
-    int (*ride_append)(void *arg);
+     * appended after its steps and before its WAIT, at most INBOX_RIDE_MAX,
+     * given the territories the batch's steps send from; ride_apply takes
+     * their replies, in order, once the batch is answered. NULL: none. */
+    int (*ride_append)(void *arg, const char *const *territories, int n);
     void (*ride_apply)(void *arg, redisReply **replies);
 } inbox_conf_t;
 

@@ -238,12 +238,23 @@ static void outbox_append(outbox_t *self) { call_append(&self->call, self->rds, 
  * territory: appended to the pipeline (first_of[i]: the first queued entry of
  * the i-th call, which names its territory; at most OUTBOX_DONE_CALLS), then
  * read with whatever the pipeline holds after them. */
-static int outbox_done_append(outbox_t *self, int *first_of)
+static uint64_t outbox_territory_bit(const outbox_t *self, const char *territory)
+{
+    for (int t = 0; t < self->conf.nterritories && t < OUTBOX_MAX_TERRITORIES; t++)
+        if (strcmp(self->conf.territories[t], territory) == 0)
+            return 1ull << t;
+    return 0;
+}
+
+/* only: the territories whose acks go (bit t: territory t), ~0 for all. */
+static int outbox_done_append(outbox_t *self, uint64_t only, int *first_of)
 {
     int calls = 0;
     /* one call per territory present in the batch, in order of appearance */
     for (int first = 0; first < self->ndone && calls < OUTBOX_DONE_CALLS; first++) {
         const char *terr = self->done_terr[first];
+        if (only != ~0ull && !(outbox_territory_bit(self, terr) & only))
+            continue;
         int seen = 0;
         for (int j = 0; j < first && !seen; j++)
             seen = strcmp(self->done_terr[j], terr) == 0;
@@ -296,7 +307,7 @@ static void outbox_flush_done(outbox_t *self)
     if (self->ndone == 0)
         return;
     int first_of[OUTBOX_DONE_CALLS];
-    int calls = outbox_done_append(self, first_of);
+    int calls = outbox_done_append(self, ~0ull, first_of);
     redisReply *replies[OUTBOX_DONE_CALLS];
     rds_read_each(self->rds, replies, calls);
     outbox_done_apply(self, replies, first_of, calls);
@@ -450,6 +461,17 @@ static int outbox_territories_in(const outbox_t *self, uint64_t mask, int *which
     return n;
 }
 
+/* Appends one territory's take of up to `count` entries. */
+static void outbox_take_call(outbox_t *self, int t, int count, const char *mode)
+{
+    call_t *c = outbox_step(self, self->conf.territories[t], "outbox_take");
+    call_arg(c, "consumer", "%s", self->conf.instance);
+    call_arg(c, "count", "%d", count);
+    call_arg(c, "lease_ms", "%lld", (long long)self->conf.lease_ms);
+    call_arg(c, "mode", "%s", mode);
+    outbox_append(self);
+}
+
 /* Appends the take of the territories of mask (bit t: territory t), each its
  * share of the room; returns the number of calls appended (0: none, no room).
  * mode 'own' re-reads this instance's pending entries (after a start). */
@@ -461,15 +483,9 @@ static int outbox_take_append(outbox_t *self, const char *mode, uint64_t mask, o
     tk->mode = mode;
     tk->n = outbox_territories_in(self, mask, tk->which);
     int per = room / tk->n > 0 ? room / tk->n : 1;
-    tk->ndone = outbox_done_append(self, tk->first_of);
-    for (int i = 0; i < tk->n; i++) {
-        call_t *c = outbox_step(self, self->conf.territories[tk->which[i]], "outbox_take");
-        call_arg(c, "consumer", "%s", self->conf.instance);
-        call_arg(c, "count", "%d", per);
-        call_arg(c, "lease_ms", "%lld", (long long)self->conf.lease_ms);
-        call_arg(c, "mode", "%s", tk->mode);
-        outbox_append(self);
-    }
+    tk->ndone = outbox_done_append(self, ~0ull, tk->first_of);
+    for (int i = 0; i < tk->n; i++)
+        outbox_take_call(self, tk->which[i], per, tk->mode);
     return tk->ndone + tk->n;
 }
 
@@ -512,14 +528,28 @@ static int outbox_take(outbox_t *self, const char *mode, uint64_t mask)
     return 1;
 }
 
-int outbox_ride_append(outbox_t *self)
+int outbox_ride_append(outbox_t *self, const char *const *territories, int n)
 {
+    /* only where the batch wrote, which its steps' connections reach: a
+     * territory's Redis away (shards) must not fail another's batch */
     uint64_t ready = 0;
-    for (int t = 0; t < self->conf.nterritories && t < OUTBOX_MAX_TERRITORIES; t++)
-        if (rds_territory_up(self->rds, self->conf.territories[t]))
-            ready |= 1ull << t;
+    for (int i = 0; i < n; i++) {
+        uint64_t bit = outbox_territory_bit(self, territories[i]);
+        if (bit && rds_territory_up(self->rds, territories[i]))
+            ready |= bit;
+    }
     ready &= self->own_loaded;
-    self->ride_calls = self->quiesced || !ready ? 0 : outbox_take_append(self, "new", ready, &self->ride);
+    self->ride_calls = 0;
+    if (self->quiesced || !ready || outbox_room(self) <= 0)
+        return 0;
+    outbox_take_t *tk = &self->ride;
+    tk->mode = "new";
+    tk->n = outbox_territories_in(self, ready, tk->which);
+    int per = outbox_room(self) / tk->n > 0 ? outbox_room(self) / tk->n : 1;
+    tk->ndone = outbox_done_append(self, ready, tk->first_of);
+    for (int i = 0; i < tk->n; i++)
+        outbox_take_call(self, tk->which[i], per, tk->mode);
+    self->ride_calls = tk->ndone + tk->n;
     return self->ride_calls;
 }
 

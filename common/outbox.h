@@ -69,10 +69,11 @@ void outbox_pump(outbox_t *self);
 /* The take that rides with a batch of steps: appended to the inbox's
  * pipeline after the steps (and before their WAIT), it brings back the new
  * entries with the steps' replies, a round trip and, with appendfsync
- * always, an fsync fewer per hop. outbox_ride_append returns the number of
- * calls appended (0: none now); outbox_ride_apply takes their replies, in
- * order, and sends what was taken. */
-int outbox_ride_append(outbox_t *self);
+ * always, an fsync fewer per hop. Only for the territories the batch wrote
+ * to (territories, n), with their acks. outbox_ride_append returns the
+ * number of calls appended (0: none now); outbox_ride_apply takes their
+ * replies, in order, and sends what was taken. */
+int outbox_ride_append(outbox_t *self, const char *const *territories, int n);
 void outbox_ride_apply(outbox_t *self, redisReply **replies);
 
 /* A reply arrived on one of the route sockets. Reads it all. */

@@ -61,10 +61,10 @@ static void svc_on_request(loop_t *loop, void *sock, void *arg)
 }
 
 /* The relay's take rides with each batch of steps (outbox_ride_append). */
-static int svc_ride_append(void *arg)
+static int svc_ride_append(void *arg, const char *const *territories, int n)
 {
     svc_t *s = arg;
-    return s->outbox ? outbox_ride_append(s->outbox) : 0;
+    return s->outbox ? outbox_ride_append(s->outbox, territories, n) : 0;
 }
 
 static void svc_ride_apply(void *arg, redisReply **replies)

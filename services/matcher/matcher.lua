@@ -13,8 +13,10 @@ local function worklist_of(key) return string.match(key, '^(tp:{[^}]*}:matcher:)
 -- (field@b:<branch>) and by the mediator's partner (field@p:<partner>) when
 -- they are known (docs/figures.md).
 local function fig_by(k, field, branch, partner)
-  for _, f in ipairs({field, branch ~= '' and field .. '@b:' .. branch or nil,
-                      partner ~= '' and field .. '@p:' .. partner or nil}) do
+  local fields = {field}
+  if branch ~= '' then fields[#fields + 1] = field .. '@b:' .. branch end
+  if partner ~= '' then fields[#fields + 1] = field .. '@p:' .. partner end
+  for _, f in ipairs(fields) do
     fig_incr(k.fig_day, f, 1)
     fig_incr(k.fig_total, f, 1)
   end

@@ -330,16 +330,20 @@ command('track_assigned', {
     redis.call('HSET', k.assigned, 'status', 'consent_withdrawn', 'booking', '', 'session', '')
     return {'ok', 'booking_id', '', 'status', 'consent_withdrawn'}
   end
-  local availability = a.availability ~= '' and a.availability or was[2]
-  if not availability then
-    return {'err', 'INVALID_FIELD', 'availability', 'Disponibilités inconnues pour cette personne.'}
-  end
-  -- where the person was first referred from (a follow-up says nothing)
+  -- where the person was first referred from (a follow-up says nothing),
+  -- kept even when this one cannot be placed
   local branch, partner = was[4] or a.branch, was[5] or a.partner
-  local person = {'availability', availability}
+  local person = {}
   if branch and not was[4] then person[#person + 1] = 'branch'; person[#person + 1] = branch end
   if partner and not was[5] then person[#person + 1] = 'partner'; person[#person + 1] = partner end
   percall['bp:' .. pid] = {branch or false, partner or false} -- the figures' breakdowns (figp)
+  local availability = a.availability ~= '' and a.availability or was[2]
+  if not availability then
+    if #person > 0 then redis.call('HSET', k.person, unpack(person)) end
+    return {'err', 'INVALID_FIELD', 'availability', 'Disponibilités inconnues pour cette personne.'}
+  end
+  person[#person + 1] = 'availability'
+  person[#person + 1] = availability
   local active = was[3]
   if active then -- one active booking (or waitlist place) per person and kind
     redis.call('HSET', k.person, unpack(person))

@@ -421,7 +421,10 @@ int main(int argc, char **argv)
             wait_ms = 5; /* BUSY: a short pause before sending it again */
         else if (rate > 0 && g.next < count) {
             int64_t next = t0 + (int64_t)((double)g.next * 1e6 / (double)rate);
-            struct itimerspec due = { .it_value = { .tv_sec = next / 1000000, .tv_nsec = next % 1000000 * 1000 } };
+            /* due already: a branch's window is full, its answers wake us */
+            struct itimerspec due = { 0 };
+            if (next > now)
+                due.it_value = (struct timespec){ .tv_sec = next / 1000000, .tv_nsec = next % 1000000 * 1000 };
             timerfd_settime(tfd, TFD_TIMER_ABSTIME, &due, NULL);
         }
         zmq_poll(items, 3 + (int)nbranches, wait_ms);
