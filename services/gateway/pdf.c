@@ -333,12 +333,14 @@ int pdf_letters(const char *path, const pdf_letterhead_t *head, const pdf_letter
     return pdf_close(&d, path, 1, err, errlen);
 }
 
-/* No FcFini(): it asserts (abort, exit 134) when any cache entry is still
- * referenced — pango keeps fonts alive past its font map — which ended
- * `tremplin letters` and the demo season now and then. What fontconfig
- * keeps is reachable through its globals: leak checkers do not count it. */
+/* Neither FcFini() nor cairo_debug_reset_static_data(): each asserts
+ * (abort, exit 134) when a cache entry is still referenced — pango keeps
+ * fonts alive past its font map — which ended `tremplin letters` and the
+ * demo season now and then (fccache.c FcCacheFini; cairo-hash.c
+ * _cairo_hash_table_destroy: live_entries == 0). What fontconfig and cairo
+ * keep for the process's life is suppressed for LeakSanitizer
+ * (tests/lsan.supp). */
 void pdf_cleanup(void)
 {
     pango_cairo_font_map_set_default(NULL);
-    cairo_debug_reset_static_data();
 }
