@@ -297,6 +297,34 @@ static void person_str(const char *pid, const char *field, char *out, size_t cap
         freeReplyObject(r);
 }
 
+/* An assignment the scheduler cannot place (no availability, none known)
+ * is refused, but where the person was referred from is kept: a later
+ * assignment (a follow-up names no branch) counts them by branch. */
+static void an_assignment_without_availability_keeps_the_branch(void **state)
+{
+    (void)state;
+    char pid[TP_ID_LEN + 1], aid[TP_ID_LEN + 1];
+    util_random_id(pid);
+    util_random_id(aid);
+    Tremplin__Envelope req = TREMPLIN__ENVELOPE__INIT;
+    Tremplin__TrackAssigned t = TREMPLIN__TRACK_ASSIGNED__INIT;
+    t.assignment_id = aid;
+    t.person_id = pid;
+    t.kind = (char *)"initiation";
+    t.referred_at_ms = (uint64_t)clock_real_ms();
+    t.branch = (char *)"wilson";
+    t.partner = (char *)"pimms";
+    req.payload_case = TREMPLIN__ENVELOPE__PAYLOAD_TRACK_ASSIGNED;
+    req.track_assigned = &t;
+    h_answer_t a = call(&req);
+    assert_string_equal(a.code, "INVALID_FIELD");
+    char got[32];
+    person_str(pid, "branch", got, sizeof got);
+    assert_string_equal(got, "wilson");
+    person_str(pid, "partner", got, sizeof got);
+    assert_string_equal(got, "pimms");
+}
+
 static long long fig_total(const char *field)
 {
     return h_redis_int(&env, "HGET tp:{42}:scheduler:fig:total %s", field);
@@ -733,6 +761,7 @@ int main(void)
         cmocka_unit_test(attendance_closed_after_the_window),
         cmocka_unit_test(a_dst_week_and_no_offer_after_start),
         cmocka_unit_test(booking_ids_are_unguessable),
+        cmocka_unit_test(an_assignment_without_availability_keeps_the_branch),
     };
     h_group_env(&env);
     return cmocka_run_group_tests_name("scheduler", tests, setup, h_group_teardown);
