@@ -65,6 +65,11 @@ local function words(s)
   return t
 end
 
+-- Appends its other arguments to t (fields and values of an HSET built up).
+local function put(t, ...)
+  for i = 1, select('#', ...) do t[#t + 1] = select(i, ...) end
+end
+
 -- Named keys and arguments ---------------------------------------------------
 
 local function bad(c, what, n)
@@ -171,9 +176,15 @@ local function fig_incr(key, field, by)
   f.by[field] = f.by[field] + (by or 1)
 end
 
-local function figs_reset()
-  figs.keys, figs.fields = {}, {}
-  percall = {}
+-- A figure of the day (day_key) that the total (total_key) counts too.
+local function fig_count(day_key, total_key, field, by)
+  fig_incr(day_key, field, by)
+  fig_incr(total_key, field, by)
+end
+
+-- Each function call starts with no figures and an empty scratch.
+local function call_begin()
+  figs.keys, figs.fields, percall = {}, {}, {}
 end
 
 local function figs_flush()
@@ -193,14 +204,13 @@ local function figs_flush()
       if #set > 0 then redis.call('HSET', key, unpack(set)) end
     end
   end
-  figs_reset()
 end
 
 -- A service's own step: no idempotency mark, no outbox.
 local function step(name, schema, fn)
   local c = schema_of(name, schema)
   redis.register_function(LIB .. '_' .. name, function(keys, args)
-    figs_reset()
+    call_begin()
     local r = fn(named(c, keys, 1, args, 1))
     figs_flush()
     return r
@@ -257,7 +267,7 @@ local function command(name, schema, fn)
       end
       return answer
     end
-    figs_reset()
+    call_begin()
     local answer, only = fn(k, a)
     figs_flush()
     if answer[1] == 'retry' then return answer end

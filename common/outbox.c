@@ -234,10 +234,6 @@ static call_t *outbox_step(outbox_t *self, const char *territory, const char *fn
 
 static void outbox_append(outbox_t *self) { call_append(&self->call, self->rds, self->conf.library, 0); }
 
-/* The acks gathered since the last call, applied in one function call per
- * territory: appended to the pipeline (first_of[i]: the first queued entry of
- * the i-th call, which names its territory; at most OUTBOX_DONE_CALLS), then
- * read with whatever the pipeline holds after them. */
 static uint64_t outbox_territory_bit(const outbox_t *self, const char *territory)
 {
     for (int t = 0; t < self->conf.nterritories && t < OUTBOX_MAX_TERRITORIES; t++)
@@ -246,7 +242,11 @@ static uint64_t outbox_territory_bit(const outbox_t *self, const char *territory
     return 0;
 }
 
-/* only: the territories whose acks go (bit t: territory t), ~0 for all. */
+/* The acks gathered since the last call, applied in one function call per
+ * territory: appended to the pipeline (first_of[i]: the first queued entry of
+ * the i-th call, which names its territory; at most OUTBOX_DONE_CALLS), then
+ * read with whatever the pipeline holds after them. only: the territories
+ * whose acks go (bit t: territory t), ~0 for all. */
 static int outbox_done_append(outbox_t *self, uint64_t only, int *first_of)
 {
     int calls = 0;
@@ -461,21 +461,11 @@ static int outbox_territories_in(const outbox_t *self, uint64_t mask, int *which
     return n;
 }
 
-/* Appends one territory's take of up to `count` entries. */
-static void outbox_take_call(outbox_t *self, int t, int count, const char *mode)
-{
-    call_t *c = outbox_step(self, self->conf.territories[t], "outbox_take");
-    call_arg(c, "consumer", "%s", self->conf.instance);
-    call_arg(c, "count", "%d", count);
-    call_arg(c, "lease_ms", "%lld", (long long)self->conf.lease_ms);
-    call_arg(c, "mode", "%s", mode);
-    outbox_append(self);
-}
-
 /* Appends the take of the territories of mask (bit t: territory t), each its
- * share of the room; returns the number of calls appended (0: none, no room).
- * mode 'own' re-reads this instance's pending entries (after a start). */
-static int outbox_take_append(outbox_t *self, const char *mode, uint64_t mask, outbox_take_t *tk)
+ * share of the room, after the acks of the territories of acks; returns the
+ * number of calls appended (0: none, no room). mode 'own' re-reads this
+ * instance's pending entries (after a start). */
+static int outbox_take_append(outbox_t *self, const char *mode, uint64_t mask, uint64_t acks, outbox_take_t *tk)
 {
     int room = outbox_room(self);
     if (room <= 0 || !mask)
@@ -483,9 +473,15 @@ static int outbox_take_append(outbox_t *self, const char *mode, uint64_t mask, o
     tk->mode = mode;
     tk->n = outbox_territories_in(self, mask, tk->which);
     int per = room / tk->n > 0 ? room / tk->n : 1;
-    tk->ndone = outbox_done_append(self, ~0ull, tk->first_of);
-    for (int i = 0; i < tk->n; i++)
-        outbox_take_call(self, tk->which[i], per, tk->mode);
+    tk->ndone = outbox_done_append(self, acks, tk->first_of);
+    for (int i = 0; i < tk->n; i++) {
+        call_t *c = outbox_step(self, self->conf.territories[tk->which[i]], "outbox_take");
+        call_arg(c, "consumer", "%s", self->conf.instance);
+        call_arg(c, "count", "%d", per);
+        call_arg(c, "lease_ms", "%lld", (long long)self->conf.lease_ms);
+        call_arg(c, "mode", "%s", mode);
+        outbox_append(self);
+    }
     return tk->ndone + tk->n;
 }
 
@@ -519,7 +515,7 @@ static void outbox_take_apply(outbox_t *self, const outbox_take_t *tk, redisRepl
 static int outbox_take(outbox_t *self, const char *mode, uint64_t mask)
 {
     outbox_take_t tk;
-    int n = outbox_take_append(self, mode, mask, &tk);
+    int n = outbox_take_append(self, mode, mask, ~0ull, &tk);
     if (n == 0)
         return 0;
     redisReply *all[OUTBOX_DONE_CALLS + OUTBOX_MAX_TERRITORIES];
@@ -539,17 +535,7 @@ int outbox_ride_append(outbox_t *self, const char *const *territories, int n)
             ready |= bit;
     }
     ready &= self->own_loaded;
-    self->ride_calls = 0;
-    if (self->quiesced || !ready || outbox_room(self) <= 0)
-        return 0;
-    outbox_take_t *tk = &self->ride;
-    tk->mode = "new";
-    tk->n = outbox_territories_in(self, ready, tk->which);
-    int per = outbox_room(self) / tk->n > 0 ? outbox_room(self) / tk->n : 1;
-    tk->ndone = outbox_done_append(self, ready, tk->first_of);
-    for (int i = 0; i < tk->n; i++)
-        outbox_take_call(self, tk->which[i], per, tk->mode);
-    self->ride_calls = tk->ndone + tk->n;
+    self->ride_calls = self->quiesced ? 0 : outbox_take_append(self, "new", ready, ready, &self->ride);
     return self->ride_calls;
 }
 

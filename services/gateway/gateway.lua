@@ -47,10 +47,7 @@
 
 local function prefix_of(key) return string.match(key, '^(tp:{[^}]*}:)gateway:') end
 
-local function fig(G, day, field, by)
-  fig_incr(G .. 'fig:' .. day, field, by or 1)
-  fig_incr(G .. 'fig:total', field, by or 1)
-end
+local function fig(G, day, field, by) fig_count(G .. 'fig:' .. day, G .. 'fig:total', field, by) end
 
 -- The mediator's worklist: a person no notification could reach, and when;
 -- cleared once one does.
@@ -377,8 +374,7 @@ command('sms_reply', {
   local G = prefix_of(k.reply) .. 'gateway:'
   local msg_id = string.sub(k.reply, #G + 7)
   redis.call('HSET', k.reply, 'kind', a.kind, 'action', a.action, 'person', a.person, 'received_ms', a.now_ms)
-  fig_incr(k.fig_day, 'replies:' .. a.kind, 1)
-  fig_incr(k.fig_total, 'replies:' .. a.kind, 1)
+  fig_count(k.fig_day, k.fig_total, 'replies:' .. a.kind)
   if a.person ~= '' then
     local s = G .. 'survey:' .. a.person
     if a.survey_sent == '1' then
@@ -396,8 +392,7 @@ command('sms_reply', {
   if jtype ~= '0' and jtype ~= '' and a.person ~= '' then
     if a.answer_reason and a.answer_reason ~= '' then
       redis.call('HSET', k.reply, 'refused', a.answer_reason)
-      fig_incr(k.fig_day, 'replies_refused:' .. a.answer_reason, 1)
-      fig_incr(k.fig_total, 'replies_refused:' .. a.answer_reason, 1)
+      fig_count(k.fig_day, k.fig_total, 'replies_refused:' .. a.answer_reason)
     end
     answer_job(G, 'reply:' .. msg_id, jtype, a.person, a.answer_reason or '', a.now_ms)
   end
@@ -420,8 +415,7 @@ step('reply_refused', {keys = {'reply', 'fig_day', 'fig_total'}, args = {'what',
   local pid = redis.call('HGET', k.reply, 'person') or a.person
   local reason = a.what .. ':' .. a.code
   if redis.call('EXISTS', k.reply) == 1 then redis.call('HSET', k.reply, 'refused', reason) end
-  fig_incr(k.fig_day, 'replies_refused:' .. reason, 1)
-  fig_incr(k.fig_total, 'replies_refused:' .. reason, 1)
+  fig_count(k.fig_day, k.fig_total, 'replies_refused:' .. reason)
   if pid and pid ~= '' then answer_job(G, jid, 'reply_refused', pid, reason, a.now_ms) end
   return 'done'
 end)
@@ -496,8 +490,7 @@ command('erase_person', {keys = {'erased', 'phones', 'fig_day', 'fig_total'}, ar
       redis.call('HSET', G .. 'job:' .. jid, 'status', 'dropped', 'drop_reason', 'erased', 'closed_ms', now)
       redis.call('ZREM', G .. 'due', jid)
       redis.call('ZREM', G .. 'retry', jid)
-      fig_incr(k.fig_day, 'dropped:erased', 1)
-      fig_incr(k.fig_total, 'dropped:erased', 1)
+      fig_count(k.fig_day, k.fig_total, 'dropped:erased')
       dropped = dropped + 1
     end
   end

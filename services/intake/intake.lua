@@ -45,15 +45,8 @@ command('submit_referral', {
   -- the person: consent recorded per purpose, with the text version and when
   local person = {'availability', a.availability, 'last_referral', rid, 'consent_version', a.consent_version,
                   'consent_at', a.consent_at_ms}
-  if not known then
-    for _, f in ipairs({'created_ms', now, 'first_branch', a.branch, 'first_referral', rid, 'referrals', 1}) do
-      person[#person + 1] = f
-    end
-  end
-  for _, p in ipairs(words(a.purposes)) do
-    person[#person + 1] = 'consent:' .. p
-    person[#person + 1] = 'given'
-  end
+  if not known then put(person, 'created_ms', now, 'first_branch', a.branch, 'first_referral', rid, 'referrals', 1) end
+  for _, p in ipairs(words(a.purposes)) do put(person, 'consent:' .. p, 'given') end
   redis.call('HSET', k.person, unpack(person))
   if known then redis.call('HINCRBY', k.person, 'referrals', 1) end
   -- a person's referrals, for the people who look them up (person show)
@@ -62,7 +55,7 @@ command('submit_referral', {
   -- personal data, apart, with its retention date; only what was sent
   local contact = {'retain_until_ms', a.retain_until_ms}
   for _, f in ipairs(CONTACT) do
-    if a[f] then contact[#contact + 1] = f; contact[#contact + 1] = a[f] end
+    if a[f] then put(contact, f, a[f]) end
   end
   redis.call('HSET', k.contact, unpack(contact))
   redis.call('ZADD', k.retention, a.retain_until_ms, pid)
@@ -78,11 +71,8 @@ command('submit_referral', {
 
   -- figures: ids and counts only (docs/figures.md); by branch and by the
   -- mediator's partner, in the day and in the total
-  fig_incr(k.fig_day, 'referrals', 1)
-  fig_incr(k.fig_total, 'referrals', 1)
-  for _, f in ipairs({'referrals:' .. a.branch, 'referrals@p:' .. a.partner}) do
-    fig_incr(k.fig_day, f, 1)
-    fig_incr(k.fig_total, f, 1)
+  for _, f in ipairs({'referrals', 'referrals:' .. a.branch, 'referrals@p:' .. a.partner}) do
+    fig_count(k.fig_day, k.fig_total, f)
   end
   if not known then
     fig_incr(k.fig_day, 'people_new', 1)
@@ -105,10 +95,8 @@ command('no_consent', {
   local digest = redis.sha1hex(a.external_ref)
   if redis.call('SISMEMBER', k.noconsent_before, digest) == 0 and redis.call('SADD', k.noconsent, digest) == 1 then
     redis.call('EXPIRE', k.noconsent, 172800) -- the dedupe set outlives any retry
-    fig_incr(k.fig_day, 'no_consent', 1)
-    fig_incr(k.fig_day, 'no_consent:' .. a.branch, 1)
-    fig_incr(k.fig_total, 'no_consent', 1)
-    fig_incr(k.fig_total, 'no_consent:' .. a.branch, 1)
+    fig_count(k.fig_day, k.fig_total, 'no_consent')
+    fig_count(k.fig_day, k.fig_total, 'no_consent:' .. a.branch)
   end
   return {'err', 'CONSENT_REQUIRED', a.field, a.message}
 end)

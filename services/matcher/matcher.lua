@@ -16,10 +16,7 @@ local function fig_by(k, field, branch, partner)
   local fields = {field}
   if branch ~= '' then fields[#fields + 1] = field .. '@b:' .. branch end
   if partner ~= '' then fields[#fields + 1] = field .. '@p:' .. partner end
-  for _, f in ipairs(fields) do
-    fig_incr(k.fig_day, f, 1)
-    fig_incr(k.fig_total, f, 1)
-  end
+  for _, f in ipairs(fields) do fig_count(k.fig_day, k.fig_total, f) end
 end
 
 -- assign: the first assessment of a referral. kind: '' for no workshop;
@@ -47,8 +44,7 @@ command('assign', {
   local was = redis.call('HMGET', k.person, 'accompanied_ms', 'level', 'first_assigned_ms')
   local person = {'level', a.level, 'outcome', outcome, 'assessed_ms', now}
   if not was[1] then
-    person[#person + 1] = 'accompanied_ms'
-    person[#person + 1] = now
+    put(person, 'accompanied_ms', now)
     fig_by(k, 'accompanied', b, p)
   end
   -- the level at entry (the person's first assessment) or at a
@@ -60,10 +56,7 @@ command('assign', {
   else
     fig_incr(k.fig_day, 'level_entry:' .. a.level, 1)
   end
-  if a.availability ~= '' then
-    person[#person + 1] = 'availability'
-    person[#person + 1] = a.availability
-  end
+  if a.availability ~= '' then put(person, 'availability', a.availability) end
   -- an assessment answers what the mediator was asked for; an undetermined
   -- one asks again
   local wl = worklist_of(k.person)
@@ -75,12 +68,10 @@ command('assign', {
   end
   fig_by(k, 'assessed', b, p)
   if kind ~= '' then
-    person[#person + 1] = 'assigned:' .. kind
-    person[#person + 1] = now
+    put(person, 'assigned:' .. kind, now)
     fig_by(k, 'assigned:' .. kind, b, p)
     if not was[3] then
-      person[#person + 1] = 'first_assigned_ms'
-      person[#person + 1] = now
+      put(person, 'first_assigned_ms', now)
       fig_by(k, 'people_assigned', b, p)
     end
   end

@@ -58,16 +58,13 @@ local function notify(P, kind, bid, pid, sid, extra)
   redis.call('XADD', P .. 'notify', 'MAXLEN', '~', 100000, '*', unpack(f))
 end
 
-local function fig(P, day, field, by)
-  fig_incr(P .. 'fig:' .. day, field, by or 1)
-  fig_incr(P .. 'fig:total', field, by or 1)
-end
+local function fig(P, day, field, by) fig_count(P .. 'fig:' .. day, P .. 'fig:total', field, by) end
 
 -- A figure about a person: also by the branch and the partner they were
 -- first referred from, when known.
 local function figp(P, day, field, pid, by)
   fig(P, day, field, by)
-  local bp = percall['bp:' .. pid] -- set once, when the person is first placed
+  local bp = percall['bp:' .. pid] -- read once per call (track_assigned sets it)
   if not bp then
     bp = redis.call('HMGET', P .. 'person:' .. pid, 'branch', 'partner')
     percall['bp:' .. pid] = bp
@@ -334,25 +331,22 @@ command('track_assigned', {
   -- kept even when this one cannot be placed
   local branch, partner = was[4] or a.branch, was[5] or a.partner
   local person = {}
-  if branch and not was[4] then person[#person + 1] = 'branch'; person[#person + 1] = branch end
-  if partner and not was[5] then person[#person + 1] = 'partner'; person[#person + 1] = partner end
+  if branch and not was[4] then put(person, 'branch', branch) end
+  if partner and not was[5] then put(person, 'partner', partner) end
   percall['bp:' .. pid] = {branch or false, partner or false} -- the figures' breakdowns (figp)
   local availability = a.availability ~= '' and a.availability or was[2]
   if not availability then
     if #person > 0 then redis.call('HSET', k.person, unpack(person)) end
     return {'err', 'INVALID_FIELD', 'availability', 'Disponibilités inconnues pour cette personne.'}
   end
-  person[#person + 1] = 'availability'
-  person[#person + 1] = availability
+  put(person, 'availability', availability)
   local active = was[3]
   if active then -- one active booking (or waitlist place) per person and kind
     redis.call('HSET', k.person, unpack(person))
     redis.call('HSET', k.assigned, 'status', 'already', 'booking', active == 'waiting' and '' or active, 'session', '')
     return {'ok', 'booking_id', active == 'waiting' and '' or active, 'status', 'already'}
   end
-  for _, f in ipairs({'referred:' .. kind, a.referred_at_ms, 'assignment:' .. kind, a.assignment_id}) do
-    person[#person + 1] = f
-  end
+  put(person, 'referred:' .. kind, a.referred_at_ms, 'assignment:' .. kind, a.assignment_id)
   redis.call('HSET', k.person, unpack(person))
   local status, bid, sid = place(P, pid, kind, now, tonumber(a.notice_ms), day, availability,
                                  {a.assignment_id, a.referred_at_ms})

@@ -29,10 +29,7 @@ local function survey_consent(root, pid)
   return redis.call('HGET', root .. 'intake:person:' .. pid, 'consent:survey') == 'given'
 end
 
-local function fig(k, field, n)
-  fig_incr(k.fig_day, field, n or 1)
-  fig_incr(k.fig_total, field, n or 1)
-end
+local function fig(k, field, n) fig_count(k.fig_day, k.fig_total, field, n) end
 
 local function job(notify, kind, id, pid, sid)
   redis.call('XADD', notify, 'MAXLEN', '~', NOTIFY_MAXLEN, '*', 'type', kind, 'participation', id, 'person', pid,
@@ -51,10 +48,7 @@ end
 -- satisfaction:<n>, wants_more. went_on stays: the follow-up went.
 local function answer_figures(k, key, by)
   local q = redis.call('HMGET', key, 'channel', 'satisfaction', 'more', 'answered_fig', 'satisfaction_fig', 'more_fig')
-  local function move(day, field)
-    fig_incr(day or k.fig_day, field, by)
-    fig_incr(k.fig_total, field, by)
-  end
+  local function move(day, field) fig_count(day or k.fig_day, k.fig_total, field, by) end
   move(q[4], 'answered')
   move(q[4], 'answered:' .. (q[1] or ''))
   if q[2] then move(q[5], 'satisfaction:' .. q[2]) end

@@ -438,9 +438,10 @@ int main(int argc, char **argv)
                 lg_event(&g, items[i].socket);
         /* a branch's answers when it has some, and every branch's timeouts
          * now and then */
-        int sweep = lg_now_us() - last_sweep >= 50000;
+        int64_t polled = lg_now_us();
+        int sweep = polled - last_sweep >= 50000;
         if (sweep)
-            last_sweep = lg_now_us();
+            last_sweep = polled;
         for (long b = 0; b < nbranches; b++)
             if (sweep || (items[2 + b].revents & ZMQ_POLLIN))
                 client_poll(cl[b], 0, lg_answer, &g);
