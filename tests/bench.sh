@@ -92,6 +92,14 @@ svc_cpu_ms() { # utime + stime of a pid, ms
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000 / hz }' "/proc/$1/stat"
 }
 svc_hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+# Where Redis's main thread (it runs every command: one core is its ceiling)
+# spends a run: on a CPU, runnable but waiting for one (the machine's cores
+# are shared), or off them (blocked in fdatasync under appendfsync always, or
+# idle): /proc's schedstat, ns. Its children are the AOF rewrites it forks
+# (reaped: cutime + cstime, ms). And the machine's busy jiffies against all.
+redis_sched() { cat "/proc/$redis_pid/task/$redis_pid/schedstat"; }
+redis_children_ms() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($16 + $17) * 1000 / hz }' "/proc/$redis_pid/stat"; }
+machine_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $6 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8; exit }' /proc/stat; }
 info_sum() { # redis commands, their usec, the functions' usec, cpu ms, used memory
     admin info commandstats | tr -d '\r' |
         awk -F'[=,]' '/^cmdstat_/ { c += $2; u += $4 } /^cmdstat_fcall:/ { f = $4 } END { printf "%d %d %d ", c, u, f }'
@@ -144,8 +152,20 @@ for n in ${BENCH_SIZES:-10000 100000}; do
     c0=$1 u0=$2 f0=$3 p0=$4 m0=$5
     cpu0=""
     for sp in $svc_pids; do cpu0="$cpu0 $(svc_cpu_ms "${sp#*=}")"; done
+    # perf trace, when there, tells the fdatasync in the off-CPU time
+    # (BENCH_TRACE=0: not traced)
+    tracer=""
+    if [ "${BENCH_TRACE:-1}" = 1 ] && command -v perf >/dev/null 2>&1; then
+        perf trace -s -e fdatasync -t "$redis_pid" -o "$dir/trace.txt" >/dev/null 2>&1 &
+        tracer=$!
+        sleep 1 # it attaches
+    fi
+    rs0=$(redis_sched) rc0=$(redis_children_ms) mj0=$(machine_jiffies) t0=$(date +%s%N)
     out=$(loadgen --count "$n" --window "${BENCH_WINDOW:-640}")
+    rs1=$(redis_sched) rc1=$(redis_children_ms) mj1=$(machine_jiffies) t1=$(date +%s%N)
+    [ -n "$tracer" ] && { kill -INT "$tracer"; wait "$tracer" 2>/dev/null || true; }
     echo "referrals end to end, N=$n, closed loop: $out"
+    last_closed=$out
     f=$(echo "$out" | sed -n 's/.* followed=\([0-9]*\) .*/\1/p')
     [ "${f:-0}" -gt 0 ] || { echo "nothing followed" >&2; exit 1; }
     set -- $(info_sum)
@@ -161,6 +181,35 @@ for n in ${BENCH_SIZES:-10000 100000}; do
         shift
     done
     echo
+    # what limits the rate: the resource at its ceiling during the run
+    wall=$((t1 - t0))
+    set -- $rs0 $rs1
+    on=$((($4 - $1) * 100 / wall)) runq=$((($5 - $2) * 100 / wall))
+    set -- $mj0 $mj1
+    machine=$((($3 - $1) * 100 / ($4 - $2)))
+    # the traced syscalls' ms (the trace starts a second before the run:
+    # the idle waits are not comparable, the fdatasyncs are the run's)
+    sys_ms() { awk -v c="$1" '$1 == c { printf "%d", $4 }' "$dir/trace.txt" 2>/dev/null || true; }
+    fsync=$(($(sys_ms fdatasync) + 0))
+    printf '  redis main thread: on_cpu=%d%% waiting_for_cpu=%d%% off_cpu=%d%%' "$on" "$runq" $((100 - on - runq))
+    if [ -s "$dir/trace.txt" ]; then
+        fsync=$((fsync * 100000000 / wall))
+        printf ' (fdatasync=%d%%, the rest idle)' "$fsync"
+    else
+        fsync=""
+        printf ' (not split: no perf trace)'
+    fi
+    printf '; aof_rewrites=%d%% of a core; machine=%d%% of %d cores\n' $(((rc1 - rc0) * 100000000 / wall)) \
+        "$machine" "$(nproc)"
+    if [ $((on + runq + ${fsync:-0})) -ge 85 ]; then
+        echo "  saturated: Redis's main thread (every command, one at a time, and the fdatasync of appendfsync always)"
+    elif [ "$machine" -ge 90 ]; then
+        echo "  saturated: the machine's cores (Redis, the services and the load generator share them)"
+    elif [ -z "$fsync" ]; then
+        echo "  saturated: not told (Redis's off-CPU time is fdatasync or idle: perf trace tells which)"
+    else
+        echo "  saturated: none (the window of referrals in flight, or a wait, limits the rate)"
+    fi
     echo "  bookings made: $(admin --scan --pattern 'tp:{42}:scheduler:booking:*' | wc -l) (the rest waitlisted, or no workshop)"
     census "$f"
 done
@@ -207,4 +256,8 @@ ceil=$(redis-benchmark -p "$base" --user admin -a "$(cat "$dir/secrets/admin.pas
     EVAL "$seat" 2 'bench:seat:__rand_int__' 'bench:roster:__rand_int__' 'p__rand_int__' 2>/dev/null \
     | tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
 echo "redis ceiling: one seat script pipelined x64: ${ceil:-?} per second"
+# the pipeline against that ceiling (the last closed-loop run)
+[ -n "${ceil:-}" ] && awk -v r="$(echo "$last_closed" | sed -n 's/.* final_per_s=\([0-9]*\) .*/\1/p')" -v c="$ceil" \
+    'BEGIN { if (r > 0) printf "pipeline / ceiling: %d / %d per second = %.1f %%\n", r, c, 100 * r / c }'
+
 kill_stack
