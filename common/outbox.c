@@ -59,6 +59,7 @@ struct outbox {
     int quiesced;
     uint64_t own_loaded; /* bit t: territory t's group made and own pending entries re-read after start */
     int64_t next_claim_ms;
+    int64_t next_due_ms; /* no entry is due before (a lower bound): the pump skips the scan until then */
     int orphans_due;                /* look for orphaned entries at the next pump */
     int orphans_taken;              /* by the scan under way */
     char orphan_from[OUTBOX_MAX_TERRITORIES][48]; /* where each territory's unfinished scan goes on */
@@ -201,6 +202,14 @@ static int outbox_room(const outbox_t *self)
     return self->conf.window - (self->count - self->nretry);
 }
 
+/* An entry's next deadline, which the table's earliest remembers. */
+static void outbox_due(outbox_t *self, outbox_entry_t *e, int64_t when)
+{
+    e->deadline_ms = when;
+    if (when < self->next_due_ms)
+        self->next_due_ms = when;
+}
+
 static void outbox_send(outbox_t *self, outbox_entry_t *e)
 {
     int unknown = 0;
@@ -213,12 +222,12 @@ static void outbox_send(outbox_t *self, outbox_entry_t *e)
     }
     if (!sock || zmq_send(sock, e->bytes, e->len, ZMQ_DONTWAIT) < 0) {
         e->unsent = 1;
-        e->deadline_ms = now + OUTBOX_UNSENT_RETRY_MS;
+        outbox_due(self, e, now + OUTBOX_UNSENT_RETRY_MS);
         outbox_failed(self, e); /* a destination that is down holds back no other */
         return;
     }
     e->unsent = 0;
-    e->deadline_ms = now + outbox_backoff(self, e->tries);
+    outbox_due(self, e, now + outbox_backoff(self, e->tries));
 }
 
 /* Starts the relay's step fn (bus.lua) on territory's outbox; its
@@ -337,7 +346,7 @@ static void outbox_dead(outbox_t *self, outbox_entry_t *e, const char *error)
     if (!r || r->type == REDIS_REPLY_ERROR) {
         if (r)
             freeReplyObject(r);
-        e->deadline_ms = clock_mono_ms() + self->conf.ack_timeout_ms; /* try again later */
+        outbox_due(self, e, clock_mono_ms() + self->conf.ack_timeout_ms); /* try again later */
         return;
     }
     freeReplyObject(r);
@@ -620,8 +629,12 @@ static void outbox_resend_overdue(outbox_t *self, const char *territory, int64_t
     int n = 0;
     for (int i = 0; i < self->cap && n < (int)TP_ARRAY_LEN(ids); i++) {
         outbox_entry_t *e = &self->table[i];
-        if (e->used != 1 || strcmp(e->territory, territory) != 0 || e->deadline_ms > now)
+        if (e->used != 1 || strcmp(e->territory, territory) != 0)
             continue;
+        if (e->deadline_ms > now) {
+            outbox_due(self, e, e->deadline_ms);
+            continue;
+        }
         if (!e->unsent && e->tries >= self->conf.max_tries) {
             outbox_dead(self, e, "TIMEOUT");
             continue;
@@ -674,9 +687,14 @@ void outbox_pump(outbox_t *self)
         self->orphans_due = 1;
     }
     int64_t now = clock_mono_ms();
-    for (int t = 0; t < self->conf.nterritories && t < OUTBOX_MAX_TERRITORIES; t++)
-        if (up & (1ull << t))
-            outbox_resend_overdue(self, self->conf.territories[t], now);
+    if (now >= self->next_due_ms) { /* a scan of the table finds the earliest deadline again */
+        self->next_due_ms = INT64_MAX;
+        for (int t = 0; t < self->conf.nterritories && t < OUTBOX_MAX_TERRITORIES; t++)
+            if (up & (1ull << t))
+                outbox_resend_overdue(self, self->conf.territories[t], now);
+            else
+                self->next_due_ms = now; /* its entries were not looked at: scanned at the next pump */
+    }
     uint64_t ready = up & self->own_loaded;
     if (!self->quiesced && ready && outbox_room(self) > 0) {
         int claim = now >= self->next_claim_ms;

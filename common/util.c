@@ -45,15 +45,39 @@ char *xstrdup(const char *s)
     return d;
 }
 
-static void util_random_bytes(void *buf, size_t n)
+static void util_getrandom(unsigned char *p, size_t n)
 {
-    unsigned char *p = buf;
     while (n > 0) {
         ssize_t got = getrandom(p, n, 0);
         if (got < 0)
             continue; /* EINTR; getrandom on Linux >= 3.17 does not fail otherwise */
         p += got;
         n -= (size_t)got;
+    }
+}
+
+/* A getrandom(2) per call was a system call per message (each reply's id,
+ * each send's jitter): the bytes come from a pool refilled 256 at a time,
+ * each handed out once. No Tremplin process forks (a child would share the
+ * pool); each thread has its own. */
+static __thread unsigned char util_pool[256];
+static __thread size_t util_pool_left;
+
+static void util_random_bytes(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+    while (n > 0) {
+        if (util_pool_left == 0) {
+            util_getrandom(util_pool, sizeof util_pool);
+            util_pool_left = sizeof util_pool;
+        }
+        size_t k = n < util_pool_left ? n : util_pool_left;
+        unsigned char *from = util_pool + sizeof util_pool - util_pool_left;
+        memcpy(p, from, k);
+        memset(from, 0, k);
+        util_pool_left -= k;
+        p += k;
+        n -= k;
     }
 }
 

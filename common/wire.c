@@ -123,10 +123,11 @@ static void wire_peek(const uint8_t *buf, size_t len, wire_info_t *info)
 }
 
 /* Finds the first string field (in d and the messages it holds) whose bytes
- * hold a NUL, and writes its path into path[plen..]. Returns its depth (1 =
- * a field of d itself), 0 when there is none. The payload member of the
- * Envelope is not named: a payload's fields are named as its handler
- * names them ("person.given_name"). */
+ * hold a NUL, and writes its path into path[plen..] (path NULL: not named,
+ * the pass every message takes; the path is only built for a field found).
+ * Returns its depth (1 = a field of d itself), 0 when there is none. The
+ * payload member of the Envelope is not named: a payload's fields are named
+ * as its handler names them ("person.given_name"). */
 static int wire_find_nul(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end, char *path,
                          size_t cap, size_t plen, int depth)
 {
@@ -138,7 +139,7 @@ static int wire_find_nul(const ProtobufCMessageDescriptor *d, const uint8_t *p, 
             continue;
         size_t i = (size_t)(f - d->fields), at = plen;
         unsigned k = i < 64 ? rank[i]++ : 0;
-        if (!(depth == 0 && f->type == PROTOBUF_C_TYPE_MESSAGE)) { /* the payload member is not named */
+        if (path && !(depth == 0 && f->type == PROTOBUF_C_TYPE_MESSAGE)) { /* the payload member is not named */
             at += (size_t)snprintf(path + at, cap - at, "%s%s", plen ? "." : "", f->name);
             if (at < cap && f->label == PROTOBUF_C_LABEL_REPEATED)
                 at += (size_t)snprintf(path + at, cap - at, "[%u]", k);
@@ -153,7 +154,8 @@ static int wire_find_nul(const ProtobufCMessageDescriptor *d, const uint8_t *p, 
             if (found)
                 return found;
         }
-        path[plen] = '\0';
+        if (path)
+            path[plen] = '\0';
     }
     return 0;
 }
@@ -178,7 +180,9 @@ wire_err_t wire_decode(const uint8_t *buf, size_t len, size_t max, ProtobufCAllo
     if (!env)
         return WIRE_EDECODE;
     *out = env;
-    int nul = wire_find_nul(&tremplin__envelope__descriptor, buf, buf + len, info->field, sizeof info->field, 0, 0);
+    int nul = wire_find_nul(&tremplin__envelope__descriptor, buf, buf + len, NULL, 0, 0, 0);
+    if (nul)
+        wire_find_nul(&tremplin__envelope__descriptor, buf, buf + len, info->field, sizeof info->field, 0, 0);
     if (nul == 1)
         return WIRE_EHEADER;
     if (!ids_valid(env->msg_id, 64) || !ids_valid(env->territory, WIRE_TERRITORY_MAX)

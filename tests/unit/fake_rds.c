@@ -30,6 +30,7 @@ static struct {
     fake_rds_answer_fn answer;
     void *answer_arg;
     int down;
+    char territory_down[16]; /* "" : none */
 } fake;
 
 /* ----------------------------------------------------------------- replies */
@@ -123,6 +124,7 @@ void fake_rds_script(const char *name, redisReply *reply)
 }
 
 void fake_rds_down(int down) { fake.down = down; }
+void fake_rds_territory_down(const char *T) { util_strlcpy(fake.territory_down, T ? T : "", sizeof fake.territory_down); }
 int fake_rds_ncmds(void) { return fake.ncmds; }
 const fake_cmd_t *fake_rds_cmd(int i) { return i >= 0 && i < fake.ncmds ? &fake.cmds[i] : NULL; }
 int fake_rds_batches(void) { return fake.batch; }
@@ -343,8 +345,7 @@ int rds_read_each(rds_t *self, redisReply **out, int n) { return rds_read(self, 
 int rds_territory_up(const rds_t *self, const char *T)
 {
     (void)self;
-    (void)T;
-    return !fake.down;
+    return !fake.down && !(T && !strcmp(T, fake.territory_down));
 }
 
 redisReply *rds_cmd_argv(rds_t *self, int argc, const char **argv, const size_t *lens)

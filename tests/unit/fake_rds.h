@@ -41,6 +41,9 @@ void fake_rds_script(const char *name, redisReply *reply);
 /* Down: rds_ensure and rds_connect fail, appended commands are not sent
  * and rds_read returns -1. */
 void fake_rds_down(int down);
+/* A territory whose Redis is away (shards): rds_territory_up says so for it
+ * alone; NULL: none. */
+void fake_rds_territory_down(const char *T);
 
 int fake_rds_ncmds(void);
 const fake_cmd_t *fake_rds_cmd(int i);

@@ -734,6 +734,34 @@ static void test_a_ride_touches_only_the_batchs_territories(void **state)
     assert_int_equal(f->e[1].done, 1);
 }
 
+/* The pump looks through the table only when an entry may be due: an entry
+ * of a territory whose Redis was away during a look is resent once it is
+ * back, though nothing else is due then. */
+static void test_an_overdue_entry_of_a_territory_back_is_resent(void **state)
+{
+    fx_t *f = *state;
+    f->conf.nterritories = 2;
+    add_entry(f, 0, "a")->silent = 1;
+    add_entry(f, 1, "b")->silent = 1;
+    fx_start(f);
+    outbox_pump(f->ob);
+    char got[8][65];
+    assert_int_equal(peer_take(f, got, 8), 2);
+    fake_rds_territory_down("2A");
+    fake_clock_set(T0 + 1200); /* both overdue (ack_timeout 1000 +- 12.5 %) */
+    outbox_pump(f->ob);
+    assert_int_equal(peer_take(f, got, 8), 1); /* 42's */
+    assert_string_equal(got[0], "a");
+    fake_rds_territory_down(NULL);
+    fake_clock_set(T0 + 1201); /* 42's next try is seconds away */
+    outbox_pump(f->ob);
+    assert_int_equal(peer_take(f, got, 8), 1);
+    assert_string_equal(got[0], "b");
+    fake_clock_set(T0 + 1202);
+    outbox_pump(f->ob);
+    assert_int_equal(peer_take(f, got, 8), 0); /* nothing due: nothing sent */
+}
+
 int main(void)
 {
     log_set_level(TPLOG_OFF); /* the relay's warnings are expected here */
@@ -749,6 +777,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_quiesce_takes_nothing_new, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_take_rides_with_a_batch, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_a_ride_touches_only_the_batchs_territories, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_an_overdue_entry_of_a_territory_back_is_resent, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests_name("outbox", tests, NULL, NULL);
 }
