@@ -99,6 +99,13 @@ void call_step(call_t *c, const char *name)
  * first try fits most items; a longer one is formatted again with room. */
 static void call_vec_vaddf(call_vec_t *v, const char *service, const char *territory, const char *fmt, va_list ap)
 {
+    if (!territory && !strcmp(fmt, "%s")) { /* most arguments: a copy, not a vsnprintf */
+        const char *s = va_arg(ap, const char *);
+        if (!s)
+            s = ""; /* never expected; not a crash */
+        call_vec_push(v, s, strlen(s));
+        return;
+    }
     size_t room = 128;
     for (;;) {
         wire_buf_reserve(&v->arena, room);
