@@ -19,7 +19,12 @@ typedef struct {
     wire_info_t info; /* the request's ids as far as they could be read */
     call_t call;
     redisReply *reply;
+    wire_arena_t arena; /* env's memory */
 } inbox_slot_t;
+
+/* A slot's arena holds a decoded command of the usual size (a referral:
+ * ~2 KB); a larger one takes the rest from malloc. */
+#define INBOX_ARENA_BYTES 8192
 
 struct inbox {
     void *router;
@@ -42,6 +47,8 @@ inbox_t *inbox_new(void *router, rds_t *rds, const inbox_conf_t *conf)
     if (self->conf.batch <= 0)
         self->conf.batch = 256;
     self->slots = xcalloc((size_t)self->conf.batch, sizeof *self->slots);
+    for (int i = 0; i < self->conf.batch; i++)
+        wire_arena_init(&self->slots[i].arena, INBOX_ARENA_BYTES);
     self->replies = xcalloc((size_t)self->conf.batch + INBOX_RIDE_MAX + 1, sizeof *self->replies); /* + WAIT */
     self->senders = xcalloc((size_t)self->conf.batch, sizeof *self->senders);
     return self;
@@ -52,8 +59,10 @@ void inbox_destroy(inbox_t **self_p)
     if (!self_p || !*self_p)
         return;
     inbox_t *self = *self_p;
-    for (int i = 0; i < self->conf.batch; i++)
+    for (int i = 0; i < self->conf.batch; i++) {
         call_free(&self->slots[i].call);
+        wire_arena_free(&self->slots[i].arena);
+    }
     free(self->slots);
     free(self->replies);
     free(self->senders);
@@ -180,8 +189,8 @@ static int inbox_receive(inbox_t *self, inbox_slot_t *slot)
         inbox_discard_rest(self->router);
         slot->werr = WIRE_EDECODE;
     } else {
-        slot->werr = wire_decode(zmq_msg_data(&body), zmq_msg_size(&body), self->conf.max_msg, NULL, &slot->env,
-                                 &slot->info);
+        slot->werr = wire_decode(zmq_msg_data(&body), zmq_msg_size(&body), self->conf.max_msg, &slot->arena.base,
+                                 &slot->env, &slot->info);
     }
     zmq_msg_close(&body);
     return 0;
@@ -357,7 +366,8 @@ int inbox_drain(inbox_t *self)
         if (slot->reply)
             freeReplyObject(slot->reply);
         slot->reply = NULL;
-        wire_free(slot->env, NULL);
+        wire_free(slot->env, &slot->arena.base);
+        wire_arena_reset(&slot->arena);
         slot->env = NULL;
         zmq_msg_close(&slot->identity);
     }

@@ -250,6 +250,41 @@ void wire_buf_free(wire_buf_t *b)
     b->len = b->cap = 0;
 }
 
+static void *wire_arena_alloc(void *data, size_t size)
+{
+    wire_arena_t *a = data;
+    size_t at = (a->used + 15) & ~(size_t)15; /* malloc's alignment */
+    if (size <= a->cap && at <= a->cap - size) {
+        a->used = at + size;
+        return a->block + at;
+    }
+    return xmalloc(size ? size : 1);
+}
+
+static void wire_arena_release(void *data, void *p)
+{
+    wire_arena_t *a = data;
+    if ((uint8_t *)p < a->block || (uint8_t *)p >= a->block + a->cap)
+        free(p); /* came from malloc */
+}
+
+void wire_arena_init(wire_arena_t *a, size_t cap)
+{
+    a->block = xmalloc(cap);
+    a->cap = cap;
+    a->used = 0;
+    a->base = (ProtobufCAllocator){ wire_arena_alloc, wire_arena_release, a };
+}
+
+void wire_arena_reset(wire_arena_t *a) { a->used = 0; }
+
+void wire_arena_free(wire_arena_t *a)
+{
+    free(a->block);
+    a->block = NULL;
+    a->cap = a->used = 0;
+}
+
 size_t wire_pack(const Tremplin__Envelope *env, wire_buf_t *b)
 {
     size_t n = tremplin__envelope__get_packed_size(env);

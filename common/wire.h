@@ -85,6 +85,21 @@ typedef struct {
 void wire_buf_reserve(wire_buf_t *b, size_t extra);
 void wire_buf_free(wire_buf_t *b);
 
+/* A decoder's arena: what wire_decode allocates for one message comes from
+ * a fixed block (a bump allocator: no malloc and free per field and
+ * string), past its end from malloc. wire_free with it frees what came from
+ * malloc; wire_arena_reset then makes the block whole again. base is the
+ * allocator to pass. */
+typedef struct {
+    ProtobufCAllocator base;
+    uint8_t *block;
+    size_t cap, used;
+} wire_arena_t;
+
+void wire_arena_init(wire_arena_t *a, size_t cap);
+void wire_arena_reset(wire_arena_t *a);
+void wire_arena_free(wire_arena_t *a);
+
 /* Packs env at the end of b; returns the packed size. */
 size_t wire_pack(const Tremplin__Envelope *env, wire_buf_t *b);
 
