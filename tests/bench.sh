@@ -63,6 +63,8 @@ fi
 #   BENCH_WINDOW=640            referrals not yet final, closed loop
 #   BENCH_RATES="1000 10000"    open-loop rates (BENCH_OPEN_COUNT each)
 #   BENCH_FSYNC=everysec        Redis's appendfsync (setup.sh's: always)
+#   BENCH_TRACE=0               no perf trace of Redis's fdatasync during the
+#                               closed loop (it costs the run a few per cent)
 admin() { redis-cli -p "$base" --user admin --pass "$(cat "$dir/secrets/admin.pass")" --no-auth-warning "$@"; }
 kill_stack() { for p in $pids; do kill -9 "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=""; }
 scaled_timetable() { # the instance's timetable: 64 weekly slots of 100 seats
