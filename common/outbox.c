@@ -136,6 +136,7 @@ void outbox_set_territories(outbox_t *self, const char *const *territories, int 
     self->conf.nterritories = n;
     self->own_loaded = 0; /* new outboxes: create their groups, re-read */
     memset(self->orphan_from, 0, sizeof self->orphan_from);
+    self->next_due_ms = 0; /* a territory back: its entries, left out of the last scans, are looked at */
 }
 
 
@@ -651,6 +652,8 @@ static void outbox_resend_overdue(outbox_t *self, const char *territory, int64_t
             ids[n++] = e->stream_id;
         }
     }
+    if (n == (int)TP_ARRAY_LEN(ids))
+        self->next_due_ms = now; /* the rest of the table was not looked at */
     if (n == 0)
         return;
     call_t *c = outbox_step(self, territory, "outbox_touch");

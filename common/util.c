@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,16 +59,21 @@ static void util_getrandom(unsigned char *p, size_t n)
 
 /* A getrandom(2) per call was a system call per message (each reply's id,
  * each send's jitter): the bytes come from a pool refilled 256 at a time,
- * each handed out once. No Tremplin process forks (a child would share the
- * pool); each thread has its own. */
+ * each handed out once. Each thread has its own; a forked child forgets the
+ * bytes its parent has not used yet (it would hand out the same ones). */
 static __thread unsigned char util_pool[256];
 static __thread size_t util_pool_left;
 
+static void util_pool_forget(void) { util_pool_left = 0; }
+static void util_pool_register_fork(void) { pthread_atfork(NULL, NULL, util_pool_forget); }
+
 static void util_random_bytes(void *buf, size_t n)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     unsigned char *p = buf;
     while (n > 0) {
         if (util_pool_left == 0) {
+            pthread_once(&once, util_pool_register_fork);
             util_getrandom(util_pool, sizeof util_pool);
             util_pool_left = sizeof util_pool;
         }

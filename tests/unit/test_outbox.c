@@ -734,19 +734,26 @@ static void test_a_ride_touches_only_the_batchs_territories(void **state)
     assert_int_equal(f->e[1].done, 1);
 }
 
+/* One entry in each of two territories, sent, never answered: "a" (42)
+ * and "b" (2A). */
+static void send_one_unanswered_per_territory(fx_t *f, char (*got)[65])
+{
+    f->conf.nterritories = 2;
+    add_entry(f, 0, "a")->silent = 1;
+    add_entry(f, 1, "b")->silent = 1;
+    fx_start(f);
+    outbox_pump(f->ob);
+    assert_int_equal(peer_take(f, got, 8), 2);
+}
+
 /* The pump looks through the table only when an entry may be due: an entry
  * of a territory whose Redis was away during a look is resent once it is
  * back, though nothing else is due then. */
 static void test_an_overdue_entry_of_a_territory_back_is_resent(void **state)
 {
     fx_t *f = *state;
-    f->conf.nterritories = 2;
-    add_entry(f, 0, "a")->silent = 1;
-    add_entry(f, 1, "b")->silent = 1;
-    fx_start(f);
-    outbox_pump(f->ob);
     char got[8][65];
-    assert_int_equal(peer_take(f, got, 8), 2);
+    send_one_unanswered_per_territory(f, got);
     fake_rds_territory_down("2A");
     fake_clock_set(T0 + 1200); /* both overdue (ack_timeout 1000 +- 12.5 %) */
     outbox_pump(f->ob);
@@ -760,6 +767,25 @@ static void test_an_overdue_entry_of_a_territory_back_is_resent(void **state)
     fake_clock_set(T0 + 1202);
     outbox_pump(f->ob);
     assert_int_equal(peer_take(f, got, 8), 0); /* nothing due: nothing sent */
+}
+
+/* A territory taken out of the service's list (a reload) and put back: its
+ * entries, left out of the pump's looks meanwhile, are resent at once. */
+static void test_a_territory_put_back_has_its_overdue_entries_resent(void **state)
+{
+    fx_t *f = *state;
+    char got[8][65];
+    send_one_unanswered_per_territory(f, got);
+    outbox_set_territories(f->ob, f->territories, 1); /* 2A is no longer this service's */
+    fake_clock_set(T0 + 1200);
+    outbox_pump(f->ob);
+    assert_int_equal(peer_take(f, got, 8), 1);
+    assert_string_equal(got[0], "a");
+    outbox_set_territories(f->ob, f->territories, 2); /* back */
+    fake_clock_set(T0 + 1201);
+    outbox_pump(f->ob);
+    assert_int_equal(peer_take(f, got, 8), 1);
+    assert_string_equal(got[0], "b");
 }
 
 int main(void)
@@ -778,6 +804,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_take_rides_with_a_batch, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_a_ride_touches_only_the_batchs_territories, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_an_overdue_entry_of_a_territory_back_is_resent, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_a_territory_put_back_has_its_overdue_entries_resent, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests_name("outbox", tests, NULL, NULL);
 }

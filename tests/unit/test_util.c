@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "rds.h"
@@ -150,6 +151,31 @@ static void test_random_ids_differ(void **state)
     assert_true(util_random_u64() != util_random_u64());
 }
 
+/* A forked child does not hand out the ids its parent will (the random
+ * bytes come from a pool the parent had already filled). */
+static void test_a_forked_child_draws_its_own_ids(void **state)
+{
+    (void)state;
+    char parent[TP_ID_LEN + 1], child[TP_ID_LEN + 1] = "";
+    util_random_id(parent); /* the pool is filled */
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        util_random_id(child);
+        _exit(write(fds[1], child, sizeof child) == (ssize_t)sizeof child ? 0 : 1);
+    }
+    close(fds[1]);
+    util_random_id(parent);
+    assert_int_equal(read(fds[0], child, sizeof child), (ssize_t)sizeof child);
+    close(fds[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_int_equal(strlen(child), TP_ID_LEN);
+    assert_string_not_equal(parent, child);
+}
+
 /* ---------------------------------------------------------- derived ids */
 
 static const unsigned char key_a[TP_ID_KEY_LEN] = { 0xa1, 0x02, 0x03 }, key_b[TP_ID_KEY_LEN] = { 0xb1, 0x02, 0x03 };
@@ -272,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_fail_formats_and_returns_minus_one),
         cmocka_unit_test(test_random_id_format),
         cmocka_unit_test(test_random_ids_differ),
+        cmocka_unit_test(test_a_forked_child_draws_its_own_ids),
         cmocka_unit_test(test_derive_id_is_keyed),
         cmocka_unit_test(test_derive_id_known_answer),
         cmocka_unit_test(test_id_key_load),
