@@ -234,6 +234,9 @@ static void misuse_is_refused_and_changes_nothing(void **state)
         assert_int_equal(cli(out, sizeof out, "%s --help", commands[i]), 0);
         snprintf(usage, sizeof usage, "usage : tremplin %s", commands[i]);
         SAYS(out, usage);
+        /* the forms of the usage together, the explanation after a blank line */
+        if (strstr(out, "\n\n       tremplin ") || strstr(out, "\n\n              "))
+            fail_msg("tremplin %s --help: a blank line inside the usage:\n%s", commands[i], out);
         /* without a configuration: the same */
         assert_int_equal(cli(out, sizeof out, "-c /nonexistent.conf %s --help", commands[i]), 0);
         SAYS(out, usage);

@@ -24,7 +24,7 @@ static const cli_command_t cli_commands[] = {
       "au déploiement et à chaque mise à jour.\n",
       cli_functions, NULL },
     { "outbox", "files d'envoi et lettres mortes",
-      U("tremplin outbox list [SERVICE] [--page N] [--limit N | --all]") "\n"
+      U("tremplin outbox list [SERVICE] [--page N] [--limit N | --all]")
       "       tremplin outbox retry SERVICE ID... | --all [--territory T]\n"
       "       tremplin outbox drop SERVICE ID... | --all [--territory T]\n\n"
       "list : l'état de chaque file d'envoi, puis les lettres mortes, 50 par page.\n"
@@ -35,7 +35,7 @@ static const cli_command_t cli_commands[] = {
       "N messages d'essai entrent au premier service et suivent les autres par les files d'envoi.\n",
       cli_probe, NULL },
     { "branch", "agences (clés CURVE des systèmes des bureaux)",
-      U("tremplin branch add ID --name NOM --territory T") "\n"
+      U("tremplin branch add ID --name NOM --territory T")
       "       tremplin branch rotate ID [--days N]\n"
       "       tremplin branch retire-old ID\n"
       "       tremplin branch revoke ID\n"
@@ -46,7 +46,7 @@ static const cli_command_t cli_commands[] = {
       "revoke : ses nouvelles connexions et ses messages sont refusés. list : toutes, avec leur état.\n",
       cli_branch, NULL },
     { "kiosk", "bornes du questionnaire de satisfaction (clés CURVE)",
-      U("tremplin kiosk add ID --name NOM --territory T") "\n"
+      U("tremplin kiosk add ID --name NOM --territory T")
       "       tremplin kiosk rotate ID [--days N]\n"
       "       tremplin kiosk retire-old ID\n"
       "       tremplin kiosk revoke ID\n"
@@ -73,7 +73,7 @@ static const cli_command_t cli_commands[] = {
       "séance, liste de travail, lettres), les plus anciennes d'abord, gardées [retention] audit_days jours.\n",
       cli_audit, NULL },
     { "referral", "orientations : envoyer, importer, expliquer",
-      U("tremplin referral submit [FICHIER.json | -] [--json]") "\n"
+      U("tremplin referral submit [FICHIER.json | -] [--json]")
       "       tremplin referral import FICHIER.csv|.jsonl|.json\n"
       "       tremplin referral template > modele.csv\n"
       "       tremplin referral explain ID_ORIENTATION | --ref AGENCE:REFERENCE\n\n"
@@ -82,12 +82,12 @@ static const cli_command_t cli_commands[] = {
       "CSV : séparateur ; ou , (détecté), UTF-8 avec ou sans BOM, colonnes de `referral template`.\n",
       cli_referral, "template" },
     { "consent", "consentements d'une personne",
-      U("tremplin consent withdraw PERSONNE training|sms|survey [--json]") "\n"
+      U("tremplin consent withdraw PERSONNE training|sms|survey [--json]")
       "       tremplin consent give PERSONNE training|sms|survey [--json]\n\n"
       "training : la formation ; sms : les SMS ; survey : le questionnaire de satisfaction.\n",
       cli_consent, NULL },
     { "person", "tout ce que Tremplin sait d'une personne",
-      U("tremplin person show PERSONNE | --ref AGENCE:REFERENCE [--json]") "\n"
+      U("tremplin person show PERSONNE | --ref AGENCE:REFERENCE [--json]")
       "       tremplin person export PERSONNE | --ref AGENCE:REFERENCE > personne.json\n"
       "       tremplin person erase PERSONNE | --ref AGENCE:REFERENCE [--wait SECONDES]\n\n"
       "show : orientations, niveau, réservations, listes d'attente, consentements et notifications.\n"
@@ -105,7 +105,7 @@ static const cli_command_t cli_commands[] = {
       "réponse, convocation non distribuée, personne sans téléphone ni adresse.\n",
       cli_worklist, NULL },
     { "simulate", "systèmes d'agences simulés (démonstration, charge)",
-      U("tremplin simulate [--branches N] [--count N] [--seed S] [--rate PAR_S]") "\n"
+      U("tremplin simulate [--branches N] [--count N] [--seed S] [--rate PAR_S]")
       "       tremplin simulate --remove\n\n"
       "Les agences simulées (sim-01 …) sont marquées comme telles ; --remove les retire.\n",
       cli_simulate, NULL },
@@ -123,7 +123,7 @@ static const cli_command_t cli_commands[] = {
       "la liste d'attente qui peut prendre la séance. Par défaut : hier et les 4 semaines suivantes.\n",
       cli_sessions, NULL },
     { "attendance", "noter les présences",
-      U("tremplin attendance SEANCE PERSONNE present|absent|excuse [--trainer ID] [--json]") "\n"
+      U("tremplin attendance SEANCE PERSONNE present|absent|excuse [--trainer ID] [--json]")
       "       tremplin attendance SEANCE [N=present|absent|excuse ...] [--trainer ID]\n\n"
       "Par les numéros de la liste (roster) ; sans marque, la liste puis les marques sur une ligne.\n"
       "Noter à nouveau corrige. Acceptés aussi : présent, absente, excusé, seen, noshow, excused.\n",
@@ -133,7 +133,7 @@ static const cli_command_t cli_commands[] = {
     { "booking", "annuler une réservation",
       U("tremplin booking cancel RESERVATION [MOTIF] [--json]") "\n", cli_booking, NULL },
     { "session", "annuler, rouvrir une séance ; changer ses places",
-      U("tremplin session cancel SEANCE MOTIF [--json]") "\n"
+      U("tremplin session cancel SEANCE MOTIF [--json]")
       "       tremplin session reopen SEANCE [--json]\n"
       "       tremplin session capacity SEANCE N\n\n"
       "reopen : une séance annulée par erreur. capacity : écrit le calendrier (vérifié, puis mis en place) ;\n"
@@ -150,7 +150,7 @@ static const cli_command_t cli_commands[] = {
       "de le faire relire aux services.\n",
       cli_timetable, NULL },
     { "kpi", "les chiffres du programme",
-      U("tremplin kpi [--from AAAA-MM-JJ] [--to AAAA-MM-JJ] [--by week|month|branch|partner|kind|territory]") "\n"
+      U("tremplin kpi [--from AAAA-MM-JJ] [--to AAAA-MM-JJ] [--by week|month|branch|partner|kind|territory]")
       "                    [--branch B] [--partner P] [--kind K] [--territory T] [--json]\n"
       "       tremplin kpi --export commission|activities [--publication] [--from …] [--to …]\n"
       "       tremplin kpi close --from AAAA-MM-JJ --to AAAA-MM-JJ\n"
@@ -163,7 +163,7 @@ static const cli_command_t cli_commands[] = {
     { "notify", "état d'envoi des notifications",
       U("tremplin notify list [--failed] [--person PERSONNE] [--limit N]") "\n", cli_notify, NULL },
     { "survey", "questionnaires papier saisis",
-      U("tremplin survey submit [FICHIER.json | -] [--json]") "\n"
+      U("tremplin survey submit [FICHIER.json | -] [--json]")
       "       tremplin survey import FICHIER.csv\n"
       "       tremplin survey show QUESTIONNAIRE | PERSONNE SEANCE\n",
       cli_survey, NULL },
