@@ -90,6 +90,26 @@ static int cli(char *out, size_t cap, const char *fmt, ...)
     return rc;
 }
 
+/* The column (in characters, UTF-8) where word starts on the first line of
+ * out that holds marker; -1 when there is none. */
+static int column_at(const char *out, const char *marker, const char *word)
+{
+    const char *m = strstr(out, marker);
+    if (!m)
+        return -1;
+    const char *line = m;
+    while (line > out && line[-1] != '\n')
+        line--;
+    const char *end = strchr(line, '\n');
+    const char *w = strstr(line, word);
+    if (!w || (end && w > end))
+        return -1;
+    int col = 0;
+    for (const char *p = line; p < w; p++)
+        col += (*p & 0xC0) != 0x80;
+    return col;
+}
+
 #define SAYS(out, text)                                                                                              \
     do {                                                                                                             \
         if (!strstr(out, text))                                                                                      \
@@ -309,6 +329,9 @@ static void a_mediators_day_through_every_command(void **state)
     SAYS(out, bid_a);
     SAYS(out, "réservée");
     SAYS(out, "Wilson");
+    /* the columns hold their longest cell: the status under its heading */
+    assert_true(column_at(out, "  date ", "état") > 0);
+    assert_int_equal(column_at(out, bid_a, "réservée"), column_at(out, "  date ", "état"));
     SAYS(out, "Consentements");
     /* the convocation the gateway handled (sent, or held for the night) */
     char show[128];

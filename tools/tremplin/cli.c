@@ -510,6 +510,13 @@ const char *cli_pad(const char *s, int width, char *out, size_t cap)
     return out;
 }
 
+void cli_fit(int *width, const char *s)
+{
+    int chars = cli_chars(s ? s : "");
+    if (chars > *width)
+        *width = chars;
+}
+
 void cli_row(const int *widths, int n, ...)
 {
     va_list ap;

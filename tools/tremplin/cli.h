@@ -159,6 +159,8 @@ int cli_chars(const char *s);
 /* s padded with spaces to width characters (UTF-8: "é" is one), for the
  * columns of a table in a terminal; printf's %-Ns counts bytes. Returns out. */
 const char *cli_pad(const char *s, int width, char *out, size_t cap);
+/* Widens *width to hold s (a column as wide as its longest cell). */
+void cli_fit(int *width, const char *s);
 /* Prints one row of a table: each cell padded to its width (the last one
  * not), separated by two spaces. */
 void cli_row(const int *widths, int n, ...);

@@ -192,7 +192,7 @@ static void gw_roster_print(const gw_roster_t *ro, const gw_files_t *f)
     for (int i = 0; i < ro->n; i++) {
         const char *cells[] = { ro->lines[i].name, ro->lines[i].level, ro->lines[i].access };
         for (int c = 0; c < 3; c++)
-            w[1 + c] = cli_chars(cells[c]) > w[1 + c] ? cli_chars(cells[c]) : w[1 + c];
+            cli_fit(&w[1 + c], cells[c]);
     }
     cli_row(w, 9, "n°", "prénom", "niveau", "accessibilité", "convocation", "questionnaire", "présence", "réservation",
             "personne");

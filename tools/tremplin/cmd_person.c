@@ -369,7 +369,11 @@ static void ps_print(json_object *p)
     json_object_object_get_ex(p, "bookings", &arr);
     printf("\nRéservations (%zu) :\n", json_object_array_length(arr));
     if (json_object_array_length(arr)) {
-        static const int w[] = { 36, 24, 26, 34, 10 };
+        int w[] = { 36, 4, 7, 34, 10 }; /* the place and the workshop as wide as their longest */
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+            cli_fit(&w[1], ps_get(json_object_array_get_idx(arr, i), "venue_name"));
+            cli_fit(&w[2], ps_get(json_object_array_get_idx(arr, i), "kind_title"));
+        }
         cli_row(w, 5, "  date", "lieu", "atelier", "état", "réservation");
         for (size_t i = 0; i < json_object_array_length(arr); i++) {
             json_object *o = json_object_array_get_idx(arr, i);
@@ -664,8 +668,15 @@ int cli_worklist(cli_t *cli, int argc, char **argv)
         printf("Aucune personne n'attend d'action d'un médiateur%s%s.\n", branch ? " de l'agence " : "",
                branch ? branch : "");
     } else {
-        static const int w[] = { 10, 24, 12, 26, 32, 40 };
-        cli_row(w, 6, "depuis le", "référence", "médiateur", "atelier", "personne", "à faire");
+        int w[] = { 10, 9, 9, 7, 32, 40 }; /* the reference, the mediator and the workshop as wide as their longest */
+        for (size_t i = 0; i < n; i++) {
+            json_object *o = json_object_array_get_idx(all, i);
+            char ref[160];
+            snprintf(ref, sizeof ref, "%s:%s", ps_get(o, "branch"), ps_get(o, "external_ref"));
+            cli_fit(&w[1], ref);
+            cli_fit(&w[2], ps_get(o, "mediator"));
+            cli_fit(&w[3], ps_get(o, "kind")[0] ? cli_kind_fr(cli, ps_get(o, "kind")) : "-");
+        }
         for (size_t i = 0; i < n; i++) {
             json_object *o = json_object_array_get_idx(all, i);
             char day[11], ref[160];

@@ -217,9 +217,8 @@ int cli_sessions(cli_t *cli, int argc, char **argv)
     /* the place and the workshop as wide as their longest name */
     int w[] = { 15, 5, 4, 15, 7, 9, 9, 6, 22, 7, 34 };
     for (size_t i = 0; i < n; i++) {
-        int v = cli_chars(cli_venue_fr(cli, list[i].venue)), k = cli_chars(cli_kind_fr(cli, list[i].kind));
-        w[2] = v > w[2] ? v : w[2];
-        w[4] = k > w[4] ? k : w[4];
+        cli_fit(&w[2], cli_venue_fr(cli, list[i].venue));
+        cli_fit(&w[4], cli_kind_fr(cli, list[i].kind));
     }
     cli_row(w, 11, "date", "heure", "lieu", "formateur", "atelier", "réservées", "proposées", "places", "état",
             "attente", "séance");
