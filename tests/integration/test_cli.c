@@ -430,7 +430,7 @@ static void a_mediators_day_through_every_command(void **state)
 
     /* the worklist: a questionnaire left undetermined */
     o = json_object_from_file("deploy/examples/referral.json");
-    json_object_object_add(o, "external_ref", json_object_new_string("WIL-Q"));
+    json_object_object_add(o, "external_ref", json_object_new_string("WIL-Q-2026-000000123")); /* a long one */
     json_object_object_add(o, "answers", json_object_new_object());
     snprintf(path, sizeof path, "%s/q.json", env.dir);
     assert_int_equal(json_object_to_file(path, o), 0);
@@ -440,6 +440,9 @@ static void a_mediators_day_through_every_command(void **state)
     assert_int_equal(cli(out, sizeof out, "worklist --branch wilson"), 0);
     SAYS(out, "refaire le questionnaire");
     SAYS(out, "med-07");
+    /* the reference's column holds it: the mediator under its heading */
+    assert_true(column_at(out, "depuis le", "médiateur") > 0);
+    assert_int_equal(column_at(out, "wilson:WIL-Q", "med-07"), column_at(out, "depuis le", "médiateur"));
     assert_int_equal(cli(out, sizeof out, "worklist --branch montreynaud"), 0);
     SAYS(out, "Aucune personne");
     assert_int_equal(cli(out, sizeof out, "worklist --json"), 0);

@@ -677,6 +677,7 @@ int cli_worklist(cli_t *cli, int argc, char **argv)
             cli_fit(&w[2], ps_get(o, "mediator"));
             cli_fit(&w[3], ps_get(o, "kind")[0] ? cli_kind_fr(cli, ps_get(o, "kind")) : "-");
         }
+        cli_row(w, 6, "depuis le", "référence", "médiateur", "atelier", "personne", "à faire");
         for (size_t i = 0; i < n; i++) {
             json_object *o = json_object_array_get_idx(all, i);
             char day[11], ref[160];
