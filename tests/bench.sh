@@ -63,6 +63,7 @@ fi
 #   BENCH_WINDOW=640            referrals not yet final, closed loop
 #   BENCH_RATES="1000 10000"    open-loop rates (BENCH_OPEN_COUNT each)
 #   BENCH_FSYNC=everysec        Redis's appendfsync (setup.sh's: always)
+#   BENCH_CLOSED_ONLY=1         the closed-loop runs alone
 #   BENCH_TRACE=0               no perf trace of Redis's fdatasync during the
 #                               closed loop (it costs the run a few per cent)
 admin() { redis-cli -p "$base" --user admin --pass "$(cat "$dir/secrets/admin.pass")" --no-auth-warning "$@"; }
@@ -215,6 +216,8 @@ for n in ${BENCH_SIZES:-10000 100000}; do
     echo "  bookings made: $(admin --scan --pattern 'tp:{42}:scheduler:booking:*' | wc -l) (the rest waitlisted, or no workshop)"
     census "$f"
 done
+# BENCH_CLOSED_ONLY=1: the closed loop alone (tests/bench-ab.sh)
+[ "${BENCH_CLOSED_ONLY:-0}" = 1 ] && exit 0
 # Latency, open loop: referrals due at a fixed rate, each timed from its due
 # time to its final event (on the last instance, its sessions partly full).
 for r in ${BENCH_RATES:-1000 10000}; do
