@@ -197,8 +197,7 @@ local function figs_flush()
       local set = {}
       for i, field in ipairs(f.order) do
         if f.by[field] ~= 0 or not now[i] then -- a field counted is there, if only at 0
-          set[#set + 1] = field
-          set[#set + 1] = string.format('%d', (tonumber(now[i]) or 0) + f.by[field])
+          put(set, field, string.format('%d', (tonumber(now[i]) or 0) + f.by[field]))
         end
       end
       if #set > 0 then redis.call('HSET', key, unpack(set)) end

@@ -103,6 +103,10 @@ svc_hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 redis_sched() { cat "/proc/$redis_pid/task/$redis_pid/schedstat"; }
 redis_children_ms() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($16 + $17) * 1000 / hz }' "/proc/$redis_pid/stat"; }
 machine_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $6 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8; exit }' /proc/stat; }
+# The ms a traced system call took (perf trace -s's table; it starts a
+# second before the run: the idle waits are not comparable, the fdatasyncs
+# are the run's)
+traced_ms() { awk -v c="$1" '$1 == c { printf "%d", $4 }' "$dir/trace.txt" 2>/dev/null || true; }
 info_sum() { # redis commands, their usec, the functions' usec, cpu ms, used memory
     admin info commandstats | tr -d '\r' |
         awk -F'[=,]' '/^cmdstat_/ { c += $2; u += $4 } /^cmdstat_fcall:/ { f = $4 } END { printf "%d %d %d ", c, u, f }'
@@ -190,10 +194,7 @@ for n in ${BENCH_SIZES:-10000 100000}; do
     on=$((($4 - $1) * 100 / wall)) runq=$((($5 - $2) * 100 / wall))
     set -- $mj0 $mj1
     machine=$((($3 - $1) * 100 / ($4 - $2)))
-    # the traced syscalls' ms (the trace starts a second before the run:
-    # the idle waits are not comparable, the fdatasyncs are the run's)
-    sys_ms() { awk -v c="$1" '$1 == c { printf "%d", $4 }' "$dir/trace.txt" 2>/dev/null || true; }
-    fsync=$(($(sys_ms fdatasync) + 0))
+    fsync=$(($(traced_ms fdatasync) + 0))
     printf '  redis main thread: on_cpu=%d%% waiting_for_cpu=%d%% off_cpu=%d%%' "$on" "$runq" $((100 - on - runq))
     if [ -s "$dir/trace.txt" ]; then
         fsync=$((fsync * 100000000 / wall))

@@ -14,8 +14,8 @@ local function worklist_of(key) return string.match(key, '^(tp:{[^}]*}:matcher:)
 -- they are known (docs/figures.md).
 local function fig_by(k, field, branch, partner)
   local fields = {field}
-  if branch ~= '' then fields[#fields + 1] = field .. '@b:' .. branch end
-  if partner ~= '' then fields[#fields + 1] = field .. '@p:' .. partner end
+  if branch ~= '' then put(fields, field .. '@b:' .. branch) end
+  if partner ~= '' then put(fields, field .. '@p:' .. partner) end
   for _, f in ipairs(fields) do fig_count(k.fig_day, k.fig_total, f) end
 end
 

@@ -1061,6 +1061,20 @@ static int on_worklist(const char *person_id)
     return h_redis_int(&env, "ZSCORE tp:{42}:intake:worklist no_contact|%s", person_id) > 0;
 }
 
+/* The person pid referred again under ref, with or without a phone (the
+ * other contact fields as valid_json has them). */
+static answer_t refer_again(const char *ref, const char *pid, int with_phone)
+{
+    json_object *o = valid_json("wilson", ref);
+    set_path(o, "person.person_id", json_object_new_string(pid));
+    if (!with_phone)
+        set_path(o, "person.phone", NULL);
+    answer_t b = submit_json(o);
+    json_object_put(o);
+    assert_int_equal(b.exit, 0);
+    return b;
+}
+
 /* A person known before whose contact data was purged, referred again with
  * neither a phone nor an address: the mediator's worklist says so, until a
  * referral brings a way to reach them. */
@@ -1073,12 +1087,7 @@ static void a_person_with_no_contact_stays_on_the_worklist_until_one_comes(void 
     assert_int_equal(a.exit, 0);
     assert_false(on_worklist(a.person_id));
     /* referred again without a phone: the one on record still reaches them */
-    o = valid_json("wilson", "NC-1b");
-    set_path(o, "person.person_id", json_object_new_string(a.person_id));
-    set_path(o, "person.phone", NULL);
-    answer_t b = submit_json(o);
-    json_object_put(o);
-    assert_int_equal(b.exit, 0);
+    refer_again("NC-1b", a.person_id, 0);
     assert_false(on_worklist(a.person_id));
     /* the retention purge (intake's timer step, here for every contact) */
     redisReply *r = h_redis(&env, "FCALL intake_v1_purge_contacts 1 tp:{42}:intake:retention retention %s %lld 100000 "
@@ -1090,13 +1099,7 @@ static void a_person_with_no_contact_stays_on_the_worklist_until_one_comes(void 
 
     const char *refs[] = { "NC-2", "NC-3" };
     for (int i = 0; i < 2; i++) { /* without a phone, then with one */
-        o = valid_json("wilson", refs[i]);
-        set_path(o, "person.person_id", json_object_new_string(a.person_id));
-        if (i == 0)
-            set_path(o, "person.phone", NULL);
-        b = submit_json(o);
-        json_object_put(o);
-        assert_int_equal(b.exit, 0);
+        answer_t b = refer_again(refs[i], a.person_id, i == 1);
         assert_string_equal(b.person_id, a.person_id);
         assert_int_equal(on_worklist(a.person_id), i == 0);
     }

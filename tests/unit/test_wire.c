@@ -117,15 +117,22 @@ static void check_out(wire_err_t e, const Tremplin__Envelope *env)
     }
 }
 
+/* The rich SubmitReferral packed into b (new): its size. */
+static size_t rich_pack(rich_t *r, wire_buf_t *b)
+{
+    rich_init(r);
+    *b = (wire_buf_t){ 0 };
+    return wire_pack(&r->env, b);
+}
+
 /* -------------------------------------------------------- valid frames */
 
 static void test_round_trip(void **state)
 {
     (void)state;
     rich_t r;
-    rich_init(&r);
-    wire_buf_t b = { 0 };
-    size_t n = wire_pack(&r.env, &b);
+    wire_buf_t b;
+    size_t n = rich_pack(&r, &b);
     assert_int_equal(n, b.len);
 
     Tremplin__Envelope *env = NULL;
@@ -164,9 +171,8 @@ static void test_arena_decodes_as_malloc_does(void **state)
 {
     (void)state;
     rich_t r;
-    rich_init(&r);
-    wire_buf_t b = { 0 };
-    wire_pack(&r.env, &b);
+    wire_buf_t b;
+    rich_pack(&r, &b);
     const size_t caps[] = { 64, 8192 };
     for (size_t c = 0; c < TP_ARRAY_LEN(caps); c++) {
         wire_arena_t a;
@@ -260,9 +266,8 @@ static void test_too_big(void **state)
 {
     (void)state;
     rich_t r;
-    rich_init(&r);
-    wire_buf_t b = { 0 };
-    size_t n = wire_pack(&r.env, &b);
+    wire_buf_t b;
+    size_t n = rich_pack(&r, &b);
     Tremplin__Envelope *env = (Tremplin__Envelope *)&ping;
     assert_int_equal(wire_unpack(b.data, n, n - 1, NULL, &env), WIRE_ETOOBIG);
     assert_null(env);
@@ -284,9 +289,8 @@ static void test_every_truncation(void **state)
 {
     (void)state;
     rich_t r;
-    rich_init(&r);
-    wire_buf_t b = { 0 };
-    size_t n = wire_pack(&r.env, &b);
+    wire_buf_t b;
+    size_t n = rich_pack(&r, &b);
     int counts[WIRE_NERR] = { 0 };
     for (size_t len = 0; len < n; len++) {
         /* a copy of exactly len bytes, so ASan sees any read past it */
@@ -340,9 +344,8 @@ static void test_mutated_frames(void **state)
 {
     (void)state;
     rich_t r;
-    rich_init(&r);
-    wire_buf_t b = { 0 };
-    size_t n = wire_pack(&r.env, &b);
+    wire_buf_t b;
+    size_t n = rich_pack(&r, &b);
     uint8_t *buf = malloc(n);
     uint64_t seed = 0x1234567890abcdefULL;
     int counts[WIRE_NERR] = { 0 };
@@ -531,9 +534,8 @@ static void test_ids_of_undecodable_frames(void **state)
 {
     (void)state;
     rich_t r;
-    rich_init(&r);
-    wire_buf_t b = { 0 };
-    size_t n = wire_pack(&r.env, &b);
+    wire_buf_t b;
+    size_t n = rich_pack(&r, &b);
     Tremplin__Envelope *env = NULL;
     wire_info_t info;
     assert_int_equal(wire_decode(b.data, n, n - 1, NULL, &env, &info), WIRE_ETOOBIG);
@@ -639,9 +641,8 @@ static void test_alloc_fail(void **state)
 {
     (void)state;
     rich_t r;
-    rich_init(&r);
-    wire_buf_t b = { 0 };
-    wire_pack(&r.env, &b);
+    wire_buf_t b;
+    rich_pack(&r, &b);
 
     size_t i;
     for (i = 0;; i++) {

@@ -371,8 +371,9 @@ static void ps_print(json_object *p)
     if (json_object_array_length(arr)) {
         int w[] = { 36, 4, 7, 34, 10 }; /* the place and the workshop as wide as their longest */
         for (size_t i = 0; i < json_object_array_length(arr); i++) {
-            cli_fit(&w[1], ps_get(json_object_array_get_idx(arr, i), "venue_name"));
-            cli_fit(&w[2], ps_get(json_object_array_get_idx(arr, i), "kind_title"));
+            json_object *o = json_object_array_get_idx(arr, i);
+            cli_fit(&w[1], ps_get(o, "venue_name"));
+            cli_fit(&w[2], ps_get(o, "kind_title"));
         }
         cli_row(w, 5, "  date", "lieu", "atelier", "état", "réservation");
         for (size_t i = 0; i < json_object_array_length(arr); i++) {
@@ -586,6 +587,14 @@ static const char *wl_action_fr(const char *what)
     return what;
 }
 
+/* A worklist entry's cells as shown: its reference (BRANCH:EXTERNAL_REF,
+ * into ref) and its workshop (returned; "-" for none). */
+static const char *wl_cells(cli_t *cli, json_object *o, char *ref, size_t cap)
+{
+    snprintf(ref, cap, "%s:%s", ps_get(o, "branch"), ps_get(o, "external_ref"));
+    return ps_get(o, "kind")[0] ? cli_kind_fr(cli, ps_get(o, "kind")) : "-";
+}
+
 static int wl_cmp(const void *x, const void *y)
 {
     json_object *const *a = x, *const *b = y;
@@ -669,23 +678,20 @@ int cli_worklist(cli_t *cli, int argc, char **argv)
                branch ? branch : "");
     } else {
         int w[] = { 10, 9, 9, 7, 32, 40 }; /* the reference, the mediator and the workshop as wide as their longest */
+        char ref[160];
         for (size_t i = 0; i < n; i++) {
             json_object *o = json_object_array_get_idx(all, i);
-            char ref[160];
-            snprintf(ref, sizeof ref, "%s:%s", ps_get(o, "branch"), ps_get(o, "external_ref"));
+            cli_fit(&w[3], wl_cells(cli, o, ref, sizeof ref));
             cli_fit(&w[1], ref);
             cli_fit(&w[2], ps_get(o, "mediator"));
-            cli_fit(&w[3], ps_get(o, "kind")[0] ? cli_kind_fr(cli, ps_get(o, "kind")) : "-");
         }
         cli_row(w, 6, "depuis le", "référence", "médiateur", "atelier", "personne", "à faire");
         for (size_t i = 0; i < n; i++) {
             json_object *o = json_object_array_get_idx(all, i);
-            char day[11], ref[160];
+            char day[11];
             cli_date_fr(ps_ms(o, "since_ms"), day);
-            snprintf(ref, sizeof ref, "%s:%s", ps_get(o, "branch"), ps_get(o, "external_ref"));
-            cli_row(w, 6, day, ref, ps_get(o, "mediator"),
-                    ps_get(o, "kind")[0] ? cli_kind_fr(cli, ps_get(o, "kind")) : "-", ps_get(o, "person_id"),
-                    ps_get(o, "todo_fr"));
+            const char *kind = wl_cells(cli, o, ref, sizeof ref);
+            cli_row(w, 6, day, ref, ps_get(o, "mediator"), kind, ps_get(o, "person_id"), ps_get(o, "todo_fr"));
         }
         printf("\n%zu personne%s (tremplin person show PERSONNE pour le détail)\n", n, n > 1 ? "s" : "");
     }
