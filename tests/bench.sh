@@ -178,8 +178,9 @@ for n in ${BENCH_SIZES:-10000 100000}; do
     set -- $(info_sum)
     # fcall_us_per: the functions' own time (their commands included); the
     # rest of cpu_us_per is Redis's reading, replying, AOF writing and fsync
+    last_cpu=$((($4 - p0) * 1000 / f)) last_mem=$((($5 - m0) / f))
     printf '  redis: calls_per=%d us_in_commands_per=%d fcall_us_per=%d cpu_us_per=%d memory_bytes_per=%d\n' \
-        $((($1 - c0) / f)) $((($2 - u0) / f)) $((($3 - f0) / f)) $((($4 - p0) * 1000 / f)) $((($5 - m0) / f))
+        $((($1 - c0) / f)) $((($2 - u0) / f)) $((($3 - f0) / f)) "$last_cpu" "$last_mem"
     printf '  services:'
     set -- $cpu0
     for sp in $svc_pids; do
@@ -265,5 +266,61 @@ echo "redis ceiling: one seat script pipelined x64: ${ceil:-?} per second"
 # the pipeline against that ceiling (the last closed-loop run)
 [ -n "${ceil:-}" ] && awk -v r="$(echo "$last_closed" | sed -n 's/.* final_per_s=\([0-9]*\) .*/\1/p')" -v c="$ceil" \
     'BEGIN { if (r > 0) printf "pipeline / ceiling: %d / %d per second = %.1f %%\n", r, c, 100 * r / c }'
+
+# The contract's floor: the least Redis work a referral can be under
+# ARCHITECTURE.md's rules — three steps (intake, matcher, scheduler), each one
+# function call through common/bus.lua's wrapper with its idempotency mark, an
+# outbox entry for the next service but the last, one record of what it was
+# sent, the seat taken in the last (tests/bench/floor.lua) — with real-sized
+# arguments (one session for all, its capacity never reached: every step
+# books), pipelined x64 on the same Redis (AOF, its fsync policy). What a
+# real step costs above it is business: figures, indexes, person records.
+floor() { # step, its FCALL's arguments: Redis CPU us per call
+    step=$1
+    shift
+    k0=$(info_sum)
+    redis-benchmark -p "$base" --user admin -a "$(cat "$dir/secrets/admin.pass")" -q -P 64 -n "$floor_n" \
+        -r 1000000000 FCALL "floor_v1_$step" "$@" >/dev/null 2>&1
+    set -- $k0 $(info_sum)
+    echo $((($9 - $4) * 1000 / floor_n))
+}
+floor_n=${BENCH_FLOOR_COUNT:-100000}
+sed 's/__LIB__/floor_v1/' common/bus.lua tests/bench/floor.lua | admin -x function load replace >/dev/null
+m0=$(admin info memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }')
+msg=$(head -c 370 /dev/zero | tr '\0' m) # the size of the messages a referral's steps send
+dig=$(printf floor | sha1sum | cut -c1-40)
+F='bench:floor:{9}'
+fs=$(floor submit 3 "$F:intake:seen:__rand_int__" "$F:intake:outbox" "$F:intake:referral:__rand_int__" \
+    1209600 "$dig" 1 matcher 'm__rand_int__' "$msg" record \
+    'referral_id person_id branch external_ref mediator partner needs answers availability consent_version now_ms retain_until_ms' \
+    'r-__rand_int__' 'p-__rand_int__' 'bench-01' 'EXT-__rand_int__' 'm-17' 'assoc-3' 'email administration' \
+    'q1=2 q2=1 q3=0 q4=1 q5=2 q6=0 q7=1 q8=1 q9=0 q10=2 q11=1 q12=0' 'mon-am tue-pm thu-am' 'v3' 1764500000000 1827572000000)
+fa=$(floor assign 3 "$F:matcher:seen:__rand_int__" "$F:matcher:outbox" "$F:matcher:assignment:__rand_int__" \
+    1209600 "$dig" 1 scheduler 'm__rand_int__' "$msg" record \
+    'referral_id person_id kind level score outcome reason rules branch now_ms' \
+    'r-__rand_int__' 'p-__rand_int__' initiation 1 4 assigned \
+    "Niveau 1 : atelier d'initiation au numérique (questionnaire 4 sur 12)." 'catalogue-3 questionnaire-2' 'bench-01' \
+    1764500000000)
+fb=$(floor book 4 "$F:scheduler:seen:__rand_int__" "$F:scheduler:outbox" "$F:scheduler:session:1" \
+    "$F:scheduler:booking:__rand_int__" 1209600 "$dig" 0 'session record' \
+    'person_id kind session_id assignment_id now_ms capacity' \
+    'p-__rand_int__' initiation 's-__rand_int__' 'a-__rand_int__' 1764500000000 1000000000000)
+# the outbox entries go once acknowledged: not live state
+admin del "$F:intake:outbox" "$F:matcher:outbox" >/dev/null
+m1=$(admin info memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }')
+# and below any wrapper: one bare script per step — the mark (SET EX), the
+# outbox entry (XADD), the record as the packed message (one SET)
+bare='redis.call("SET", KEYS[1], ARGV[1], "EX", 1209600) redis.call("XADD", KEYS[2], "*", "to", "matcher", "id", ARGV[2], "msg", ARGV[3]) redis.call("SET", KEYS[3], ARGV[3]) return 1'
+k0=$(info_sum)
+redis-benchmark -p "$base" --user admin -a "$(cat "$dir/secrets/admin.pass")" -q -P 64 -n "$floor_n" \
+    -r 1000000000 EVAL "$bare" 3 "$F:bare:seen:__rand_int__" "$F:bare:outbox" "$F:bare:record:__rand_int__" \
+    "{\"digest\":\"$dig\",\"answer\":[\"ok\",\"referral_id\",\"r-1\",\"status\",\"accepted\"]}" \
+    'm__rand_int__' "$msg" >/dev/null 2>&1
+set -- $k0 $(info_sum)
+fbare=$((($9 - $4) * 1000 / floor_n))
+fl=$((fs + fa + fb))
+echo "contract floor (3 steps: mark, outbox entry, one record each, the seat; pipelined x64): submit=${fs}us assign=${fa}us book=${fb}us redis_cpu_us_per=$fl memory_bytes_per=$(((m1 - m0) / floor_n)) referrals_per_s_on_one_core=$((1000000 / fl))"
+echo "bare floor (one script per step, no wrapper: the mark, the outbox entry, the packed message as the record): step=${fbare}us x 3 = $((3 * fbare))us per referral"
+echo "pipeline / floor: Redis CPU ${last_cpu}us / ${fl}us per referral = $(awk -v a="$last_cpu" -v b="$fl" 'BEGIN { printf "%.1f", a / b }')x"
 
 kill_stack
