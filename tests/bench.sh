@@ -275,14 +275,19 @@ echo "redis ceiling: one seat script pipelined x64: ${ceil:-?} per second"
 # arguments (one session for all, its capacity never reached: every step
 # books), pipelined x64 on the same Redis (AOF, its fsync policy). What a
 # real step costs above it is business: figures, indexes, person records.
-floor() { # step, its FCALL's arguments: Redis CPU us per call
+floor() { # step, its FCALL's arguments: Redis CPU us per call; and one call
+    # at a time (one client, no pipeline): its latency, p50 and p99 in ms
     step=$1
     shift
     k0=$(info_sum)
     redis-benchmark -p "$base" --user admin -a "$(cat "$dir/secrets/admin.pass")" -q -P 64 -n "$floor_n" \
         -r 1000000000 FCALL "floor_v1_$step" "$@" >/dev/null 2>&1
-    set -- $k0 $(info_sum)
-    echo $((($9 - $4) * 1000 / floor_n))
+    set -- $k0 $(info_sum) "$@"
+    printf '%d ' $((($9 - $4) * 1000 / floor_n))
+    shift 10
+    redis-benchmark -p "$base" --user admin -a "$(cat "$dir/secrets/admin.pass")" -c 1 -n 2000 \
+        -r 1000000000 FCALL "floor_v1_$step" "$@" 2>/dev/null | tr '\r' '\n' |
+        awk '/latency summary/ { getline; getline; print $3, $5 }'
 }
 floor_n=${BENCH_FLOOR_COUNT:-100000}
 sed 's/__LIB__/floor_v1/' common/bus.lua tests/bench/floor.lua | admin -x function load replace >/dev/null
@@ -318,8 +323,10 @@ redis-benchmark -p "$base" --user admin -a "$(cat "$dir/secrets/admin.pass")" -q
     'm__rand_int__' "$msg" >/dev/null 2>&1
 set -- $k0 $(info_sum)
 fbare=$((($9 - $4) * 1000 / floor_n))
-fl=$((fs + fa + fb))
-echo "contract floor (3 steps: mark, outbox entry, one record each, the seat; pipelined x64): submit=${fs}us assign=${fa}us book=${fb}us redis_cpu_us_per=$fl memory_bytes_per=$(((m1 - m0) / floor_n)) referrals_per_s_on_one_core=$((1000000 / fl))"
+set -- $fs $fa $fb
+fl=$(($1 + $4 + $7))
+echo "contract floor (3 steps: mark, outbox entry, one record each, the seat; pipelined x64): submit=$1us assign=$4us book=$7us redis_cpu_us_per=$fl memory_bytes_per=$(((m1 - m0) / floor_n)) referrals_per_s_on_one_core=$((1000000 / fl))"
+echo "contract floor, one call at a time (the fsync in each): submit_ms p50=$2 p99=$3, assign_ms p50=$5 p99=$6, book_ms p50=$8 p99=$9; a referral's three steps in turn: p50 $(awk -v a="$2" -v b="$5" -v c="$8" 'BEGIN { printf "%.2f", a + b + c }') ms in Redis alone"
 echo "bare floor (one script per step, no wrapper: the mark, the outbox entry, the packed message as the record): step=${fbare}us x 3 = $((3 * fbare))us per referral"
 echo "pipeline / floor: Redis CPU ${last_cpu}us / ${fl}us per referral = $(awk -v a="$last_cpu" -v b="$fl" 'BEGIN { printf "%.1f", a / b }')x"
 
