@@ -275,22 +275,31 @@ echo "redis ceiling: one seat script pipelined x64: ${ceil:-?} per second"
 # arguments (one session for all, its capacity never reached: every step
 # books), pipelined x64 on the same Redis (AOF, its fsync policy). What a
 # real step costs above it is business: figures, indexes, person records.
-floor() { # step, its FCALL's arguments: Redis CPU us per call; and one call
-    # at a time (one client, no pipeline): its latency, p50 and p99 in ms
+floor_n=${BENCH_FLOOR_COUNT:-100000}
+floor_err="$dir/floor.err"
+rb() { redis-benchmark -p "$base" --user admin -a "$(cat "$dir/secrets/admin.pass")" -r 1000000000 "$@" 2>>"$floor_err"; }
+floor_fail() { echo "contract floor: $*" >&2; cat "$floor_err" >&2; exit 1; }
+# an AOF rewrite (the runs write ~100 MB) would stretch the one-client latencies
+aof_idle() { until admin info persistence | tr -d '\r' | grep -q '^aof_rewrite_in_progress:0'; do sleep 0.1; done; }
+floor() { # step, its FCALL's arguments: Redis CPU us per call pipelined x64;
+    # then one call at a time (one client, no pipeline): p50 and p99 in ms
     step=$1
     shift
     k0=$(info_sum)
-    redis-benchmark -p "$base" --user admin -a "$(cat "$dir/secrets/admin.pass")" -q -P 64 -n "$floor_n" \
-        -r 1000000000 FCALL "floor_v1_$step" "$@" >/dev/null 2>&1
+    rb -q -P 64 -n "$floor_n" FCALL "floor_v1_$step" "$@" >/dev/null || floor_fail "$step: the pipelined run failed"
     set -- $k0 $(info_sum) "$@"
-    printf '%d ' $((($9 - $4) * 1000 / floor_n))
+    cpu=$((($9 - $4) * 1000 / floor_n))
     shift 10
-    redis-benchmark -p "$base" --user admin -a "$(cat "$dir/secrets/admin.pass")" -c 1 -n 2000 \
-        -r 1000000000 FCALL "floor_v1_$step" "$@" 2>/dev/null | tr '\r' '\n' |
-        awk '/latency summary/ { getline; getline; print $3, $5 }'
+    aof_idle
+    lat=$(rb -c 1 -n 2000 FCALL "floor_v1_$step" "$@" | tr '\r' '\n' |
+        awk '/latency summary/ { getline; getline; print $3, $5 }')
+    [ -n "$lat" ] || floor_fail "$step: the one-client run failed"
+    echo "$cpu $lat"
 }
-floor_n=${BENCH_FLOOR_COUNT:-100000}
-sed 's/__LIB__/floor_v1/' common/bus.lua tests/bench/floor.lua | admin -x function load replace >/dev/null
+# the services poll Redis: stopped, they leave it to the floor alone
+for sp in $svc_pids; do kill -9 "${sp#*=}" 2>/dev/null || true; done
+[ "$(sed 's/__LIB__/floor_v1/' common/bus.lua tests/bench/floor.lua | admin -x function load replace)" = floor_v1 ] ||
+    floor_fail "tests/bench/floor.lua did not load"
 m0=$(admin info memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }')
 msg=$(head -c 370 /dev/zero | tr '\0' m) # the size of the messages a referral's steps send
 dig=$(printf floor | sha1sum | cut -c1-40)
@@ -310,24 +319,31 @@ fb=$(floor book 4 "$F:scheduler:seen:__rand_int__" "$F:scheduler:outbox" "$F:sch
     "$F:scheduler:booking:__rand_int__" 1209600 "$dig" 0 'session record' \
     'person_id kind session_id assignment_id now_ms capacity' \
     'p-__rand_int__' initiation 's-__rand_int__' 'a-__rand_int__' 1764500000000 1000000000000)
+# every call did its step: an outbox entry each (the first two), a seat each
+# (the last) — an error, a replay or a refusal would not
+made=$(admin xlen "$F:intake:outbox")
+for c in "$made" "$(admin xlen "$F:matcher:outbox")" "$(admin hget "$F:scheduler:session:1" taken)"; do
+    [ "${c:-0}" -ge $((floor_n + 2000)) ] || floor_fail "a step did not do its work ($c of $((floor_n + 2000)) calls)"
+done
 # the outbox entries go once acknowledged: not live state
 admin del "$F:intake:outbox" "$F:matcher:outbox" >/dev/null
 m1=$(admin info memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }')
-# and below any wrapper: one bare script per step — the mark (SET EX), the
-# outbox entry (XADD), the record as the packed message (one SET)
-bare='redis.call("SET", KEYS[1], ARGV[1], "EX", 1209600) redis.call("XADD", KEYS[2], "*", "to", "matcher", "id", ARGV[2], "msg", ARGV[3]) redis.call("SET", KEYS[3], ARGV[3]) return 1'
+# and below any wrapper: one bare script per step (EVALSHA) — the mark (SET
+# EX), an outbox entry (XADD; the last step needs none), the record as the
+# packed message (one SET)
+bare=$(admin script load 'redis.call("SET", KEYS[1], ARGV[1], "EX", 1209600) redis.call("XADD", KEYS[2], "*", "to", "matcher", "id", ARGV[2], "msg", ARGV[3]) redis.call("SET", KEYS[3], ARGV[3]) return 1')
 k0=$(info_sum)
-redis-benchmark -p "$base" --user admin -a "$(cat "$dir/secrets/admin.pass")" -q -P 64 -n "$floor_n" \
-    -r 1000000000 EVAL "$bare" 3 "$F:bare:seen:__rand_int__" "$F:bare:outbox" "$F:bare:record:__rand_int__" \
+rb -q -P 64 -n "$floor_n" EVALSHA "$bare" 3 "$F:bare:seen:__rand_int__" "$F:bare:outbox" "$F:bare:record:__rand_int__" \
     "{\"digest\":\"$dig\",\"answer\":[\"ok\",\"referral_id\",\"r-1\",\"status\",\"accepted\"]}" \
-    'm__rand_int__' "$msg" >/dev/null 2>&1
+    'm__rand_int__' "$msg" >/dev/null || floor_fail "the bare script failed"
 set -- $k0 $(info_sum)
 fbare=$((($9 - $4) * 1000 / floor_n))
+[ "$(admin xlen "$F:bare:outbox")" -ge "$floor_n" ] || floor_fail "the bare script did not write"
 set -- $fs $fa $fb
 fl=$(($1 + $4 + $7))
-echo "contract floor (3 steps: mark, outbox entry, one record each, the seat; pipelined x64): submit=$1us assign=$4us book=$7us redis_cpu_us_per=$fl memory_bytes_per=$(((m1 - m0) / floor_n)) referrals_per_s_on_one_core=$((1000000 / fl))"
-echo "contract floor, one call at a time (the fsync in each): submit_ms p50=$2 p99=$3, assign_ms p50=$5 p99=$6, book_ms p50=$8 p99=$9; a referral's three steps in turn: p50 $(awk -v a="$2" -v b="$5" -v c="$8" 'BEGIN { printf "%.2f", a + b + c }') ms in Redis alone"
-echo "bare floor (one script per step, no wrapper: the mark, the outbox entry, the packed message as the record): step=${fbare}us x 3 = $((3 * fbare))us per referral"
+echo "contract floor (3 steps: mark, outbox entry, one record each, the seat; pipelined x64): submit=$1us assign=$4us book=$7us redis_cpu_us_per=$fl memory_bytes_per=$(((m1 - m0) / made)) referrals_per_s_on_one_core=$((1000000 / fl))"
+echo "contract floor, one call at a time (the fsync in each): submit_ms p50=$2 p99=$3, assign_ms p50=$5 p99=$6, book_ms p50=$8 p99=$9; the three p50s together: $(awk -v a="$2" -v b="$5" -v c="$8" 'BEGIN { printf "%.2f", a + b + c }') ms in Redis alone"
+echo "bare floor (one script per step, no wrapper: the mark, an outbox entry, the packed message as the record): step=${fbare}us x 3 = $((3 * fbare))us per referral"
 echo "pipeline / floor: Redis CPU ${last_cpu}us / ${fl}us per referral = $(awk -v a="$last_cpu" -v b="$fl" 'BEGIN { printf "%.1f", a / b }')x"
 
 kill_stack

@@ -285,22 +285,34 @@ static void the_benchmark_floor_does_the_contracts_work(void **state)
         assert_int_equal(h_redis_int(&env, "XLEN " FLOOR "outbox"), 1);
         assert_int_equal(h_redis_int(&env, "HLEN " FLOOR "referral:1"), 12);
     }
+    const char *arec[] = { FLOOR "assignment:1" };
+    const char *asg[] = { "r-1", "p-1", "initiation", "1", "4", "assigned", "Niveau 1", "c q", "b", "3", NULL };
+    redisReply *r = floor_call("floor_v1_assign", FLOOR "seen:4", 1, arec, "1", "record",
+                               "referral_id person_id kind level score outcome reason rules branch now_ms", asg);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_string_equal(r->element[r->elements - 1]->str, "assigned");
+    freeReplyObject(r);
+    assert_int_equal(h_redis_int(&env, "EXISTS " FLOOR "seen:4"), 1);
+    assert_int_equal(h_redis_int(&env, "XLEN " FLOOR "outbox"), 2);
+    assert_int_equal(h_redis_int(&env, "HLEN " FLOOR "assignment:1"), 10);
     /* a session of one seat: booked, then waitlisted, the count unmoved */
     const char *book_names = "person_id kind session_id assignment_id now_ms capacity";
     const char *book[] = { "p-1", "initiation", "s-1", "a-1", "1", "1", NULL };
     const char *keys1[] = { FLOOR "session:1", FLOOR "booking:1" };
     const char *keys2[] = { FLOOR "session:1", FLOOR "booking:2" };
-    redisReply *r = floor_call("floor_v1_book", FLOOR "seen:2", 2, keys1, "0", "session record", book_names, book);
+    r = floor_call("floor_v1_book", FLOOR "seen:2", 2, keys1, "0", "session record", book_names, book);
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);
     assert_string_equal(r->element[r->elements - 1]->str, "booked");
     freeReplyObject(r);
+    assert_int_equal(h_redis_int(&env, "EXISTS " FLOOR "seen:2"), 1);
+    assert_int_equal(h_redis_int(&env, "HLEN " FLOOR "booking:1"), 6);
     r = floor_call("floor_v1_book", FLOOR "seen:3", 2, keys2, "0", "session record", book_names, book);
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);
     assert_string_equal(r->element[r->elements - 1]->str, "waitlisted");
     freeReplyObject(r);
     assert_int_equal(h_redis_int(&env, "HGET " FLOOR "session:1 taken"), 1);
     assert_int_equal(h_redis_int(&env, "EXISTS " FLOOR "booking:2"), 0);
-    assert_int_equal(h_redis_int(&env, "XLEN " FLOOR "outbox"), 1); /* the last step sends nothing */
+    assert_int_equal(h_redis_int(&env, "XLEN " FLOOR "outbox"), 2); /* the last step sends nothing */
 }
 
 int main(void)
