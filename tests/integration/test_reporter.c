@@ -480,8 +480,35 @@ static void metrics_pass_promtool(void **state)
     assert_int_not_equal(system(cmd), 0);
 }
 
+/* The character columns of the " | " on each line of a breakdown's table,
+ * from its heading (the line that starts with heading) to the first empty
+ * line: equal on every line, or the test fails naming the line. */
+static void bars_line_up(const char *out, const char *heading)
+{
+    const char *line = strstr(out, heading);
+    assert_non_null(line);
+    int want[32], nwant = -1;
+    while (*line && *line != '\n') {
+        int cols[32], n = 0, col = 0;
+        const char *p = line;
+        for (; *p && *p != '\n'; p++) {
+            if (*p == '|' && n < 32)
+                cols[n++] = col;
+            col += (*p & 0xC0) != 0x80;
+        }
+        if (nwant < 0) {
+            memcpy(want, cols, sizeof cols);
+            nwant = n;
+        }
+        if (n != nwant || memcmp(cols, want, (size_t)n * sizeof *cols) != 0)
+            fail_msg("the columns do not line up: \"%.*s\"", (int)(p - line), line);
+        line = *p ? p + 1 : p;
+    }
+    assert_true(nwant > 3);
+}
+
 /* `tremplin kpi` prints the figures of /api/kpi: as JSON, the same
- * figures; as a table, in French. */
+ * figures; as a table, in French, its columns lined up. */
 static void cli_prints_the_same_figures(void **state)
 {
     (void)state;
@@ -499,6 +526,9 @@ static void cli_prints_the_same_figures(void **state)
     assert_non_null(strstr(out, "12,5"));
     assert_int_equal(h_cli(&env, out, sizeof out, "kpi --from 2026-12-01 --to 2026-12-10 --by branch"), 0);
     assert_non_null(strstr(out, "wilson"));
+    bars_line_up(out, "Agence ");
+    assert_int_equal(h_cli(&env, out, sizeof out, "kpi --from 2026-12-01 --to 2026-12-10 --by week"), 0);
+    bars_line_up(out, "Semaine ");
     assert_int_equal(h_cli(&env, out, sizeof out, "kpi --by year"), 2);
     assert_int_equal(h_cli(&env, out, sizeof out, "kpi --from 2026-12-31 --to 2026-12-01"), 2);
     assert_int_equal(h_cli(&env, out, sizeof out, "kpi --export commission --from 2026-12-01 --to 2026-12-10"), 0);

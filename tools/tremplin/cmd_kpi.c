@@ -56,6 +56,43 @@ static const char *const table_cols[] = {
     "fill_rate", "wait_days_median",
 };
 
+/* The rows of a breakdown (--by): each column as wide as its widest cell
+ * (labels and values in characters, not bytes), the keys to the left, the
+ * figures to the right, so a column's " | " is on the same place on every
+ * line. */
+static void print_rows(const char *by, json_object *rows)
+{
+    enum { NCOLS = TP_ARRAY_LEN(table_cols) };
+    size_t nrows = json_object_array_length(rows);
+    int w[1 + NCOLS] = { 0 };
+    char val[256], cell[512];
+    cli_fit(&w[0], by);
+    for (size_t c = 0; c < NCOLS; c++)
+        cli_fit(&w[1 + c], kpi_label(table_cols[c]));
+    for (size_t i = 0; i < nrows; i++) {
+        json_object *row = json_object_array_get_idx(rows, i);
+        cli_fit(&w[0], json_object_get_string(get(row, "key")));
+        for (size_t c = 0; c < NCOLS; c++) {
+            fr_value(get(get(row, "figures"), table_cols[c]), val, sizeof val);
+            cli_fit(&w[1 + c], val);
+        }
+    }
+    printf("\n%s", cli_pad(by, w[0], cell, sizeof cell));
+    for (size_t c = 0; c < NCOLS; c++)
+        printf(" | %s", c + 1 < NCOLS ? cli_pad(kpi_label(table_cols[c]), w[1 + c], cell, sizeof cell)
+                                      : kpi_label(table_cols[c]));
+    printf("\n");
+    for (size_t i = 0; i < nrows; i++) {
+        json_object *row = json_object_array_get_idx(rows, i);
+        printf("%s", cli_pad(json_object_get_string(get(row, "key")), w[0], cell, sizeof cell));
+        for (size_t c = 0; c < NCOLS; c++) {
+            fr_value(get(get(row, "figures"), table_cols[c]), val, sizeof val);
+            printf(" | %*s%s", w[1 + c] - cli_chars(val), "", val);
+        }
+        printf("\n");
+    }
+}
+
 static void print_table(json_object *rep)
 {
     json_object *period = get(rep, "period"), *filters = get(rep, "filters");
@@ -76,19 +113,7 @@ static void print_table(json_object *rep)
         for (size_t h = 0; h < TP_ARRAY_LEN(heads); h++)
             if (!strcmp(by, heads[h][0]))
                 by = heads[h][1];
-        printf("\n%-18s", by);
-        for (size_t c = 0; c < TP_ARRAY_LEN(table_cols); c++)
-            printf(" | %s", kpi_label(table_cols[c]));
-        printf("\n");
-        for (size_t i = 0; i < json_object_array_length(rows); i++) {
-            json_object *row = json_object_array_get_idx(rows, i);
-            printf("%-18s", json_object_get_string(get(row, "key")));
-            for (size_t c = 0; c < TP_ARRAY_LEN(table_cols); c++) {
-                fr_value(get(get(row, "figures"), table_cols[c]), val, sizeof val);
-                printf(" | %*s", (int)strlen(kpi_label(table_cols[c])) > 12 ? 12 : (int)strlen(kpi_label(table_cols[c])), val);
-            }
-            printf("\n");
-        }
+        print_rows(by, rows);
         return;
     }
     printf("\n");
