@@ -258,9 +258,9 @@ admin config set slowlog-log-slower-than 10000 >/dev/null
 admin slowlog reset >/dev/null
 # The Redis ceiling for the seat work alone: one seat-reservation script
 # (capacity check, counter, roster) pipelined x64 by redis-benchmark.
+rb() { redis-benchmark -p "$base" --user admin -a "$(cat "$dir/secrets/admin.pass")" "$@"; }
 seat='local t = redis.call("HINCRBY", KEYS[1], "taken", 1) if t > 100 then redis.call("HINCRBY", KEYS[1], "taken", -1) return 0 end redis.call("ZADD", KEYS[2], t, ARGV[1]) return 1'
-ceil=$(redis-benchmark -p "$base" --user admin -a "$(cat "$dir/secrets/admin.pass")" -q -P 64 -n 300000 -r 100000 \
-    EVAL "$seat" 2 'bench:seat:__rand_int__' 'bench:roster:__rand_int__' 'p__rand_int__' 2>/dev/null \
+ceil=$(rb -q -P 64 -n 300000 -r 100000 EVAL "$seat" 2 'bench:seat:__rand_int__' 'bench:roster:__rand_int__' 'p__rand_int__' 2>/dev/null \
     | tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
 echo "redis ceiling: one seat script pipelined x64: ${ceil:-?} per second"
 # the pipeline against that ceiling (the last closed-loop run)
@@ -277,7 +277,9 @@ echo "redis ceiling: one seat script pipelined x64: ${ceil:-?} per second"
 # real step costs above it is business: figures, indexes, person records.
 floor_n=${BENCH_FLOOR_COUNT:-100000}
 floor_err="$dir/floor.err"
-rb() { redis-benchmark -p "$base" --user admin -a "$(cat "$dir/secrets/admin.pass")" -r 1000000000 "$@" 2>>"$floor_err"; }
+# Redis's CPU since info_sum printed k0, us per call of n; its memory now
+cpu_us_since() { calls=$2; set -- $1 $(info_sum); echo $((($9 - $4) * 1000 / calls)); }
+used_memory() { set -- $(info_sum); echo "$5"; }
 floor_fail() { echo "contract floor: $*" >&2; cat "$floor_err" >&2; exit 1; }
 # an AOF rewrite (the runs write ~100 MB) would stretch the one-client latencies
 aof_idle() { until admin info persistence | tr -d '\r' | grep -q '^aof_rewrite_in_progress:0'; do sleep 0.1; done; }
@@ -286,12 +288,11 @@ floor() { # step, its FCALL's arguments: Redis CPU us per call pipelined x64;
     step=$1
     shift
     k0=$(info_sum)
-    rb -q -P 64 -n "$floor_n" FCALL "floor_v1_$step" "$@" >/dev/null || floor_fail "$step: the pipelined run failed"
-    set -- $k0 $(info_sum) "$@"
-    cpu=$((($9 - $4) * 1000 / floor_n))
-    shift 10
+    rb -q -P 64 -n "$floor_n" -r 1000000000 FCALL "floor_v1_$step" "$@" >/dev/null 2>>"$floor_err" ||
+        floor_fail "$step: the pipelined run failed"
+    cpu=$(cpu_us_since "$k0" "$floor_n")
     aof_idle
-    lat=$(rb -c 1 -n 2000 FCALL "floor_v1_$step" "$@" | tr '\r' '\n' |
+    lat=$(rb -c 1 -n 2000 -r 1000000000 FCALL "floor_v1_$step" "$@" 2>>"$floor_err" | tr '\r' '\n' |
         awk '/latency summary/ { getline; getline; print $3, $5 }')
     [ -n "$lat" ] || floor_fail "$step: the one-client run failed"
     echo "$cpu $lat"
@@ -300,7 +301,7 @@ floor() { # step, its FCALL's arguments: Redis CPU us per call pipelined x64;
 for sp in $svc_pids; do kill -9 "${sp#*=}" 2>/dev/null || true; done
 [ "$(sed 's/__LIB__/floor_v1/' common/bus.lua tests/bench/floor.lua | admin -x function load replace)" = floor_v1 ] ||
     floor_fail "tests/bench/floor.lua did not load"
-m0=$(admin info memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }')
+m0=$(used_memory)
 msg=$(head -c 370 /dev/zero | tr '\0' m) # the size of the messages a referral's steps send
 dig=$(printf floor | sha1sum | cut -c1-40)
 F='bench:floor:{9}'
@@ -327,17 +328,16 @@ for c in "$made" "$(admin xlen "$F:matcher:outbox")" "$(admin hget "$F:scheduler
 done
 # the outbox entries go once acknowledged: not live state
 admin del "$F:intake:outbox" "$F:matcher:outbox" >/dev/null
-m1=$(admin info memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }')
+m1=$(used_memory)
 # and below any wrapper: one bare script per step (EVALSHA) — the mark (SET
 # EX), an outbox entry (XADD; the last step needs none), the record as the
 # packed message (one SET)
 bare=$(admin script load 'redis.call("SET", KEYS[1], ARGV[1], "EX", 1209600) redis.call("XADD", KEYS[2], "*", "to", "matcher", "id", ARGV[2], "msg", ARGV[3]) redis.call("SET", KEYS[3], ARGV[3]) return 1')
 k0=$(info_sum)
-rb -q -P 64 -n "$floor_n" EVALSHA "$bare" 3 "$F:bare:seen:__rand_int__" "$F:bare:outbox" "$F:bare:record:__rand_int__" \
+rb -q -P 64 -n "$floor_n" -r 1000000000 EVALSHA "$bare" 3 "$F:bare:seen:__rand_int__" "$F:bare:outbox" "$F:bare:record:__rand_int__" \
     "{\"digest\":\"$dig\",\"answer\":[\"ok\",\"referral_id\",\"r-1\",\"status\",\"accepted\"]}" \
-    'm__rand_int__' "$msg" >/dev/null || floor_fail "the bare script failed"
-set -- $k0 $(info_sum)
-fbare=$((($9 - $4) * 1000 / floor_n))
+    'm__rand_int__' "$msg" >/dev/null 2>>"$floor_err" || floor_fail "the bare script failed"
+fbare=$(cpu_us_since "$k0" "$floor_n")
 [ "$(admin xlen "$F:bare:outbox")" -ge "$floor_n" ] || floor_fail "the bare script did not write"
 set -- $fs $fa $fb
 fl=$(($1 + $4 + $7))

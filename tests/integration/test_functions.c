@@ -267,6 +267,14 @@ static redisReply *floor_call(const char *function, const char *mark, int nkeys,
     return redisCommandArgv(env.admin, argc, argv, NULL);
 }
 
+/* r is a floor step's answer whose last word is status; r is freed. */
+static void floor_answered(redisReply *r, const char *status)
+{
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_string_equal(r->element[r->elements - 1]->str, status);
+    freeReplyObject(r);
+}
+
 static void the_benchmark_floor_does_the_contracts_work(void **state)
 {
     (void)state;
@@ -287,11 +295,9 @@ static void the_benchmark_floor_does_the_contracts_work(void **state)
     }
     const char *arec[] = { FLOOR "assignment:1" };
     const char *asg[] = { "r-1", "p-1", "initiation", "1", "4", "assigned", "Niveau 1", "c q", "b", "3", NULL };
-    redisReply *r = floor_call("floor_v1_assign", FLOOR "seen:4", 1, arec, "1", "record",
-                               "referral_id person_id kind level score outcome reason rules branch now_ms", asg);
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    assert_string_equal(r->element[r->elements - 1]->str, "assigned");
-    freeReplyObject(r);
+    floor_answered(floor_call("floor_v1_assign", FLOOR "seen:4", 1, arec, "1", "record",
+                              "referral_id person_id kind level score outcome reason rules branch now_ms", asg),
+                   "assigned");
     assert_int_equal(h_redis_int(&env, "EXISTS " FLOOR "seen:4"), 1);
     assert_int_equal(h_redis_int(&env, "XLEN " FLOOR "outbox"), 2);
     assert_int_equal(h_redis_int(&env, "HLEN " FLOOR "assignment:1"), 10);
@@ -300,16 +306,12 @@ static void the_benchmark_floor_does_the_contracts_work(void **state)
     const char *book[] = { "p-1", "initiation", "s-1", "a-1", "1", "1", NULL };
     const char *keys1[] = { FLOOR "session:1", FLOOR "booking:1" };
     const char *keys2[] = { FLOOR "session:1", FLOOR "booking:2" };
-    r = floor_call("floor_v1_book", FLOOR "seen:2", 2, keys1, "0", "session record", book_names, book);
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    assert_string_equal(r->element[r->elements - 1]->str, "booked");
-    freeReplyObject(r);
+    floor_answered(floor_call("floor_v1_book", FLOOR "seen:2", 2, keys1, "0", "session record", book_names, book),
+                   "booked");
     assert_int_equal(h_redis_int(&env, "EXISTS " FLOOR "seen:2"), 1);
     assert_int_equal(h_redis_int(&env, "HLEN " FLOOR "booking:1"), 6);
-    r = floor_call("floor_v1_book", FLOOR "seen:3", 2, keys2, "0", "session record", book_names, book);
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    assert_string_equal(r->element[r->elements - 1]->str, "waitlisted");
-    freeReplyObject(r);
+    floor_answered(floor_call("floor_v1_book", FLOOR "seen:3", 2, keys2, "0", "session record", book_names, book),
+                   "waitlisted");
     assert_int_equal(h_redis_int(&env, "HGET " FLOOR "session:1 taken"), 1);
     assert_int_equal(h_redis_int(&env, "EXISTS " FLOOR "booking:2"), 0);
     assert_int_equal(h_redis_int(&env, "XLEN " FLOOR "outbox"), 2); /* the last step sends nothing */
